@@ -1,0 +1,212 @@
+//! The live state of every item: the latest status, text and progress figures, one slot per
+//! item. Handlers write it at full speed; front ends read what changed since they last
+//! looked. Memory is bounded by the number of items, whatever the rate of progress calls.
+
+use crate::core::events::Bus;
+use crate::core::model::{ItemKey, SessionId};
+use crate::core::progress::{ProgressError, Stage, WorkAccounting, WorkReport};
+use crate::core::status::{ItemStatus, WaitReason};
+use parking_lot::{Mutex, RwLock};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// What the user asked for an item that the handler has not acted on yet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UserRequest {
+    Skip,
+    Stop,
+}
+
+/// A copy of one item's live state.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ItemSnapshot {
+    pub session: Option<SessionId>,
+    pub status: ItemStatus,
+    pub wait: Option<WaitReason>,
+    pub text: String,
+    /// (completed, total) when the amount of work is known.
+    pub measure: Option<(u64, u64)>,
+    pub stage: Option<Stage>,
+    pub changes_applied: u64,
+    pub request: Option<UserRequest>,
+}
+
+/// The mutable part of a slot.
+#[derive(Debug)]
+pub(crate) struct Live {
+    pub session: Option<SessionId>,
+    pub status: ItemStatus,
+    pub wait: Option<WaitReason>,
+    pub text: String,
+    pub measure: Option<(u64, u64)>,
+    pub stage: Option<Stage>,
+    pub request: Option<UserRequest>,
+    pub accounting: WorkAccounting,
+    /// The user's request reached the handler (a callback answered it).
+    pub request_delivered: bool,
+}
+
+/// A status change that Vista's rule refuses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RuleViolation {
+    pub was: ItemStatus,
+    pub wanted: ItemStatus,
+}
+
+impl Live {
+    fn idle() -> Self {
+        Self {
+            session: None,
+            status: ItemStatus::Pending,
+            wait: None,
+            text: String::new(),
+            measure: None,
+            stage: None,
+            request: None,
+            accounting: WorkAccounting::new(),
+            request_delivered: false,
+        }
+    }
+
+    /// Changes the status under Vista's rule. A refused change leaves the item failed.
+    pub fn set_status(&mut self, status: ItemStatus) -> Result<(), RuleViolation> {
+        if !self.status.may_become(status) {
+            let violation = RuleViolation {
+                was: self.status,
+                wanted: status,
+            };
+            self.status = ItemStatus::Failed;
+            return Err(violation);
+        }
+        if status != ItemStatus::Waiting {
+            self.wait = None;
+        }
+        self.status = status;
+        Ok(())
+    }
+
+    pub fn set_text(&mut self, text: &str) {
+        if self.text != text {
+            self.text.clear();
+            self.text.push_str(text);
+        }
+    }
+
+    pub fn apply_work(&mut self, report: WorkReport) -> Result<(), ProgressError> {
+        let event = self.accounting.apply(report)?;
+        self.stage = Some(event.stage);
+        self.measure = event.measure();
+        Ok(())
+    }
+
+    fn snapshot(&self) -> ItemSnapshot {
+        ItemSnapshot {
+            session: self.session,
+            status: self.status,
+            wait: self.wait.clone(),
+            text: self.text.clone(),
+            measure: self.measure,
+            stage: self.stage,
+            changes_applied: self.accounting.changes_applied(),
+            request: self.request,
+        }
+    }
+}
+
+struct Shared {
+    news: AtomicBool,
+    bus: Bus,
+}
+
+/// One item's live state.
+pub struct ItemSlot {
+    pub key: ItemKey,
+    live: Mutex<Live>,
+    dirty: AtomicBool,
+    shared: Arc<Shared>,
+}
+
+impl ItemSlot {
+    /// Changes the live state and lets the front ends know, waking them at most once
+    /// between two looks.
+    pub(crate) fn update<R>(&self, change: impl FnOnce(&mut Live) -> R) -> R {
+        let result = change(&mut self.live.lock());
+        if !self.dirty.load(Ordering::Relaxed) && !self.dirty.swap(true, Ordering::AcqRel) {
+            if !self.shared.news.swap(true, Ordering::AcqRel) {
+                self.shared.bus.wake();
+            }
+        }
+        result
+    }
+
+    pub(crate) fn read<R>(&self, look: impl FnOnce(&Live) -> R) -> R {
+        look(&self.live.lock())
+    }
+
+    pub fn snapshot(&self) -> ItemSnapshot {
+        self.live.lock().snapshot()
+    }
+}
+
+/// All item slots.
+pub struct Board {
+    slots: RwLock<HashMap<ItemKey, Arc<ItemSlot>>>,
+    shared: Arc<Shared>,
+}
+
+impl Board {
+    pub fn new(bus: Bus) -> Self {
+        Self {
+            slots: RwLock::new(HashMap::new()),
+            shared: Arc::new(Shared {
+                news: AtomicBool::new(false),
+                bus,
+            }),
+        }
+    }
+
+    /// The slot of an item, made on first use.
+    pub fn slot(&self, key: &ItemKey) -> Arc<ItemSlot> {
+        if let Some(slot) = self.slots.read().get(key) {
+            return slot.clone();
+        }
+        self.slots
+            .write()
+            .entry(key.clone())
+            .or_insert_with(|| {
+                Arc::new(ItemSlot {
+                    key: key.clone(),
+                    live: Mutex::new(Live::idle()),
+                    dirty: AtomicBool::new(true),
+                    shared: self.shared.clone(),
+                })
+            })
+            .clone()
+    }
+
+    /// Resets an item for a new run of `session`.
+    pub(crate) fn begin_run(&self, key: &ItemKey, session: SessionId) -> Arc<ItemSlot> {
+        let slot = self.slot(key);
+        slot.update(|live| {
+            *live = Live::idle();
+            live.session = Some(session);
+        });
+        slot
+    }
+
+    pub fn snapshot(&self, key: &ItemKey) -> Option<ItemSnapshot> {
+        self.slots.read().get(key).map(|slot| slot.snapshot())
+    }
+
+    /// The items that changed since the last call, with their state now.
+    pub fn take_changed(&self) -> Vec<(ItemKey, ItemSnapshot)> {
+        self.shared.news.store(false, Ordering::Release);
+        self.slots
+            .read()
+            .values()
+            .filter(|slot| slot.dirty.swap(false, Ordering::AcqRel))
+            .map(|slot| (slot.key.clone(), slot.snapshot()))
+            .collect()
+    }
+}

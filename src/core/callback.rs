@@ -1,0 +1,627 @@
+//! The host's side of the contract (ISyncMgrSynchronizeCallback): what a handler may call
+//! while it prepares, synchronizes or shows a dialog. Progress goes straight to the item's
+//! slot on the board; every answer carries the user's skip and stop requests back.
+
+use crate::core::board::{ItemSlot, UserRequest};
+use crate::core::conflicts::{ConflictReport, Resolution};
+use crate::core::dialog::{DialogRequest, Form, FormReply, SlotTicket, UiRefused};
+use crate::core::engine::Core;
+use crate::core::events::Event;
+use crate::core::model::{
+    HandlerId, ItemId, ItemKey, LogEntry, LogId, LogLevel, RunContext, SessionId,
+};
+use crate::core::progress::WorkReport;
+use crate::core::status::{ItemStatus, WaitReason};
+use parking_lot::{Mutex, RwLock};
+use std::collections::{HashMap, HashSet};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+/// The answer to every progress call (S_OK, S_SYNCMGR_CANCELITEM, S_SYNCMGR_CANCELALL, and
+/// SetItemStatus(SKIPPED) delivered at the next call).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reply {
+    Continue,
+    /// The user skipped this item: leave it as it is and go on with the next.
+    SkipItem,
+    /// The user stopped this item: stop it as soon as possible.
+    CancelItem,
+    /// The user stopped everything: stop all items of this handler.
+    CancelAll,
+}
+
+impl Reply {
+    pub fn should_stop(self) -> bool {
+        self != Reply::Continue
+    }
+
+    /// The final status that acknowledges this reply for the item it was about.
+    pub fn final_status(self) -> Option<ItemStatus> {
+        match self {
+            Reply::Continue => None,
+            Reply::SkipItem => Some(ItemStatus::Skipped),
+            Reply::CancelItem | Reply::CancelAll => Some(ItemStatus::Canceled),
+        }
+    }
+}
+
+/// One progress report (SYNCMGRPROGRESSITEM): each part is optional, as the mask bits are.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Progress<'a> {
+    pub text: Option<&'a str>,
+    pub status: Option<ItemStatus>,
+    pub value: Option<u64>,
+    pub max: Option<u64>,
+}
+
+impl<'a> Progress<'a> {
+    pub fn status(status: ItemStatus) -> Self {
+        Self {
+            status: Some(status),
+            ..Self::default()
+        }
+    }
+    pub fn steps(value: u64, max: u64) -> Self {
+        Self {
+            value: Some(value),
+            max: Some(max),
+            ..Self::default()
+        }
+    }
+    pub fn text(text: &'a str) -> Self {
+        Self {
+            text: Some(text),
+            ..Self::default()
+        }
+    }
+    pub fn with_text(mut self, text: &'a str) -> Self {
+        self.text = Some(text);
+        self
+    }
+    pub fn with_status(mut self, status: ItemStatus) -> Self {
+        self.status = Some(status);
+        self
+    }
+}
+
+/// A line for the results (LogError + SYNCMGRLOGERRORINFO).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogLine {
+    pub level: LogLevel,
+    pub text: String,
+    pub item: Option<ItemId>,
+    pub actionable: bool,
+}
+
+impl LogLine {
+    pub fn new(level: LogLevel, text: impl Into<String>) -> Self {
+        Self {
+            level,
+            text: text.into(),
+            item: None,
+            actionable: false,
+        }
+    }
+    pub fn info(text: impl Into<String>) -> Self {
+        Self::new(LogLevel::Info, text)
+    }
+    pub fn warning(text: impl Into<String>) -> Self {
+        Self::new(LogLevel::Warning, text)
+    }
+    pub fn error(text: impl Into<String>) -> Self {
+        Self::new(LogLevel::Error, text)
+    }
+    pub fn item(mut self, item: &ItemId) -> Self {
+        self.item = Some(item.clone());
+        self
+    }
+    /// The user can open details for this line (SYNCMGRERRORFLAG_ENABLEJUMPTEXT → ShowError).
+    pub fn actionable(mut self) -> Self {
+        self.actionable = true;
+        self
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ConnectionError {
+    #[error("cannot reach {target}: {reason}")]
+    Unreachable { target: String, reason: String },
+    #[error("the run was stopped while waiting for a connection to {target}")]
+    Canceled { target: String },
+}
+
+/// Lines one handler may log in one run; past it, lines are counted, not kept.
+pub const MAX_LOG_LINES_PER_RUN: usize = 2000;
+
+pub(crate) struct RunItem {
+    pub slot: Arc<ItemSlot>,
+    pub name: String,
+}
+
+/// One handler's part in one session (or in one properties dialog): its items, its stop
+/// flags, the lines it logged.
+pub(crate) struct Run {
+    pub core: Arc<Core>,
+    pub session: SessionId,
+    pub handler: HandlerId,
+    pub handler_name: RwLock<String>,
+    pub context: RunContext,
+    pub items: RwLock<HashMap<ItemId, RunItem>>,
+    /// Item order as requested, for results.
+    pub order: RwLock<Vec<ItemId>>,
+    pub stop_all: AtomicBool,
+    pub stop_all_at: Mutex<Option<Instant>>,
+    /// Set when the host gave up on the handler: nothing it reports counts any more.
+    pub abandoned: AtomicBool,
+    pub requested_at: Mutex<HashMap<ItemId, Instant>>,
+    pub log: Mutex<Vec<LogEntry>>,
+    pub suppressed_lines: Mutex<usize>,
+    pub warned_unknown: Mutex<HashSet<ItemId>>,
+    pub warned_double_count: Mutex<HashSet<ItemId>>,
+    /// The UI slot this run holds, so an abandoned run can be made to give it back.
+    pub ui_ticket: Mutex<Option<u64>>,
+}
+
+impl Run {
+    pub fn new(
+        core: Arc<Core>,
+        session: SessionId,
+        handler: HandlerId,
+        name: String,
+        context: RunContext,
+    ) -> Self {
+        Self {
+            core,
+            session,
+            handler,
+            handler_name: RwLock::new(name),
+            context,
+            items: RwLock::new(HashMap::new()),
+            order: RwLock::new(Vec::new()),
+            stop_all: AtomicBool::new(false),
+            stop_all_at: Mutex::new(None),
+            abandoned: AtomicBool::new(false),
+            requested_at: Mutex::new(HashMap::new()),
+            log: Mutex::new(Vec::new()),
+            suppressed_lines: Mutex::new(0),
+            warned_unknown: Mutex::new(HashSet::new()),
+            warned_double_count: Mutex::new(HashSet::new()),
+            ui_ticket: Mutex::new(None),
+        }
+    }
+
+    pub fn name(&self) -> String {
+        self.handler_name.read().clone()
+    }
+
+    pub fn key(&self, item: &ItemId) -> ItemKey {
+        ItemKey {
+            handler: self.handler.clone(),
+            item: item.clone(),
+        }
+    }
+
+    /// Puts an item into this run with a fresh slot.
+    pub fn add_item(&self, item: &ItemId, name: String) {
+        let slot = self.core.board.begin_run(&self.key(item), self.session);
+        self.items
+            .write()
+            .insert(item.clone(), RunItem { slot, name });
+        let mut order = self.order.write();
+        if !order.contains(item) {
+            order.push(item.clone());
+        }
+    }
+
+    pub fn slot(&self, item: &ItemId) -> Option<Arc<ItemSlot>> {
+        self.items.read().get(item).map(|i| i.slot.clone())
+    }
+
+    pub fn item_name(&self, item: &ItemId) -> String {
+        self.items
+            .read()
+            .get(item)
+            .map_or_else(|| item.to_string(), |i| i.name.clone())
+    }
+
+    pub fn item_ids(&self) -> Vec<ItemId> {
+        self.order.read().clone()
+    }
+
+    pub fn is_stopped(&self) -> bool {
+        self.stop_all.load(Ordering::Acquire) || self.abandoned.load(Ordering::Acquire)
+    }
+
+    /// The answer for `item` now, marking a pending request as delivered.
+    pub fn reply_for(&self, slot: &ItemSlot) -> Reply {
+        if self.is_stopped() {
+            return Reply::CancelAll;
+        }
+        slot.update(|live| match live.request {
+            None => Reply::Continue,
+            Some(request) => {
+                live.request_delivered = true;
+                match request {
+                    UserRequest::Skip => Reply::SkipItem,
+                    UserRequest::Stop => Reply::CancelItem,
+                }
+            }
+        })
+    }
+
+    /// Records a line and sends it to the front ends.
+    pub fn log(&self, line: LogLine) -> LogId {
+        let id = self.core.next_log_id();
+        if self.abandoned.load(Ordering::Acquire) {
+            return id;
+        }
+        let mut log = self.log.lock();
+        if log.len() >= MAX_LOG_LINES_PER_RUN {
+            *self.suppressed_lines.lock() += 1;
+            return id;
+        }
+        let entry = LogEntry {
+            id,
+            session: self.session,
+            handler: self.handler.clone(),
+            handler_name: self.name(),
+            item: line.item,
+            level: line.level,
+            text: line.text,
+            actionable: line.actionable,
+            time: SystemTime::now(),
+        };
+        log.push(entry.clone());
+        drop(log);
+        self.core.bus.send(Event::Log(entry));
+        id
+    }
+
+    /// Sets a final status on every item that has none yet, with a reason.
+    pub fn finish_remaining(&self, status: ItemStatus, text: &str) {
+        for item in self.item_ids() {
+            if let Some(slot) = self.slot(&item) {
+                slot.update(|live| {
+                    if !live.status.is_terminal() {
+                        let _ = live.set_status(status);
+                        live.set_text(text);
+                    }
+                });
+            }
+        }
+    }
+}
+
+/// What a handler holds to talk to the host. Cheap to clone; every clone is the same run.
+#[derive(Clone)]
+pub struct Callback {
+    pub(crate) run: Arc<Run>,
+}
+
+impl Callback {
+    pub(crate) fn new(run: Arc<Run>) -> Self {
+        Self { run }
+    }
+
+    /// Why this run happens and whether dialogs are allowed.
+    pub fn context(&self) -> &RunContext {
+        &self.run.context
+    }
+
+    /// Reports progress for an item (Progress / ReportProgress) and returns the user's
+    /// answer. A final status after a final status other than "failed" is refused under
+    /// Vista's rule: the item is marked failed and the refusal logged.
+    pub fn progress(&self, item: &ItemId, progress: Progress<'_>) -> Reply {
+        let Some(slot) = self.known_slot(item) else {
+            return self.run_reply();
+        };
+        if self.run.abandoned.load(Ordering::Acquire) {
+            return Reply::CancelAll;
+        }
+        let violation = slot.update(|live| {
+            let mut violation = None;
+            match progress.status {
+                Some(status) => {
+                    if status != live.status {
+                        if let Err(v) = live.set_status(status) {
+                            violation = Some(v);
+                        }
+                    }
+                }
+                None if progress.value.is_some()
+                    && matches!(live.status, ItemStatus::Pending | ItemStatus::Waiting) =>
+                {
+                    let _ = live.set_status(ItemStatus::Updating);
+                }
+                None => {}
+            }
+            if let (Some(value), Some(max)) = (progress.value, progress.max) {
+                live.measure = (max > 0).then_some((value, max));
+            }
+            if let Some(text) = progress.text {
+                live.set_text(text);
+            }
+            violation
+        });
+        if let Some(v) = violation {
+            self.run.log(
+                LogLine::error(format!(
+                    "{} reported \"{}\" for {} after it had already ended as \"{}\"; Sync Center marked the item failed.",
+                    self.run.name(),
+                    v.wanted,
+                    self.run.item_name(item),
+                    v.was
+                ))
+                .item(item),
+            );
+        }
+        self.run.reply_for(&slot)
+    }
+
+    /// Asks whether to go on with an item (CanContinue). Call it before starting each item:
+    /// this is where skips and stops arrive.
+    pub fn check(&self, item: &ItemId) -> Reply {
+        match self.known_slot(item) {
+            Some(slot) => self.run.reply_for(&slot),
+            None => self.run_reply(),
+        }
+    }
+
+    /// Reports work in Sync Framework's terms (estimates, batches, staged progress). A
+    /// report that would count the same work twice is refused and logged once as a warning.
+    pub fn report_work(&self, item: &ItemId, report: WorkReport) -> Reply {
+        let Some(slot) = self.known_slot(item) else {
+            return self.run_reply();
+        };
+        if self.run.abandoned.load(Ordering::Acquire) {
+            return Reply::CancelAll;
+        }
+        let refused = slot.update(|live| {
+            if matches!(live.status, ItemStatus::Pending | ItemStatus::Waiting) {
+                let _ = live.set_status(ItemStatus::Updating);
+            }
+            live.apply_work(report).err()
+        });
+        if let Some(error) = refused {
+            let first = self.run.warned_double_count.lock().insert(item.clone());
+            if first {
+                self.run.log(
+                    LogLine::warning(format!("{}: {error}", self.run.item_name(item))).item(item),
+                );
+            }
+        }
+        self.run.reply_for(&slot)
+    }
+
+    /// Logs a line for the results (LogError). Returns its id, for `delete_log` and for
+    /// `Handler::show_error`.
+    pub fn log(&self, line: LogLine) -> LogId {
+        self.run.log(line)
+    }
+
+    /// Retracts one line, or with `None` every line this handler logged in this run
+    /// (DeleteLogError with GUID_NULL).
+    pub fn delete_log(&self, id: Option<LogId>) {
+        let ids: Vec<LogId> = {
+            let mut log = self.run.log.lock();
+            let ids = match id {
+                Some(id) => vec![id],
+                None => log.iter().map(|e| e.id).collect(),
+            };
+            log.retain(|e| !ids.contains(&e.id));
+            ids
+        };
+        self.run.core.store.delete_log_lines(&ids);
+        self.run.core.bus.send(Event::LogDeleted { ids });
+    }
+
+    /// Asks permission to show dialogs (EnableModeless(TRUE)). Waits while another handler's
+    /// dialog is open; the permit gives the slot back when dropped (EnableModeless(FALSE)).
+    /// Refused when the run may not bother the user, and ended when the run is stopped.
+    pub fn request_ui(&self, about: Option<&ItemId>) -> Result<UiPermit<'_>, UiRefused> {
+        let run = &self.run;
+        if !run.context.may_bother_user {
+            return Err(UiRefused::NotAllowed);
+        }
+        let items = self.affected_items(about);
+        let canceled = || self.ui_canceled(about);
+        let mut saved = Vec::new();
+        let ticket = run
+            .core
+            .broker
+            .acquire(&run.name(), &canceled, &mut |holder| {
+                saved = set_waiting(
+                    &items,
+                    WaitReason::OtherDialog {
+                        handler: holder.to_string(),
+                    },
+                );
+            });
+        restore_after_wait(&saved);
+        let ticket = ticket?;
+        *run.ui_ticket.lock() = Some(ticket.ticket);
+        Ok(UiPermit {
+            callback: self,
+            about: about.cloned(),
+            _ticket: ticket,
+        })
+    }
+
+    /// Asks the host for a connection (EstablishConnection). `None` is the system's own
+    /// network, which needs no dialing here. `Some("host:port")` waits, showing why, until
+    /// the host answers on that port, the run stops, or the connect timeout passes.
+    pub fn establish_connection(&self, target: Option<&str>) -> Result<(), ConnectionError> {
+        let Some(target) = target else {
+            return Ok(());
+        };
+        let items = self.affected_items(None);
+        let saved = set_waiting(
+            &items,
+            WaitReason::Connection {
+                target: target.to_string(),
+            },
+        );
+        let deadline = Instant::now() + self.run.core.config.connect_timeout;
+        let result = loop {
+            match try_connect(target) {
+                Ok(()) => break Ok(()),
+                Err(reason) if Instant::now() >= deadline => {
+                    break Err(ConnectionError::Unreachable {
+                        target: target.to_string(),
+                        reason,
+                    });
+                }
+                Err(_) if self.run.is_stopped() => {
+                    break Err(ConnectionError::Canceled {
+                        target: target.to_string(),
+                    });
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(250)),
+            }
+        };
+        restore_after_wait(&saved);
+        result
+    }
+
+    /// Replaces the conflicts the center keeps for an item with the ones found now.
+    pub fn replace_conflicts(&self, item: &ItemId, conflicts: Vec<ConflictReport>) {
+        let run = &self.run;
+        run.core
+            .store
+            .replace_conflicts(&run.key(item), &run.item_name(item), conflicts);
+        run.core.bus.send(Event::ConflictsChanged);
+    }
+
+    /// The resolutions the user chose for this item's conflicts, to apply now.
+    pub fn chosen_resolutions(&self, item: &ItemId) -> Vec<(ConflictReport, Resolution)> {
+        self.run.core.store.chosen_resolutions(&self.run.key(item))
+    }
+
+    fn known_slot(&self, item: &ItemId) -> Option<Arc<ItemSlot>> {
+        let slot = self.run.slot(item);
+        if slot.is_none() && self.run.warned_unknown.lock().insert(item.clone()) {
+            self.run.log(LogLine::warning(format!(
+                "{} reported on \"{item}\", which is not part of this run; the report was ignored.",
+                self.run.name()
+            )));
+        }
+        slot
+    }
+
+    fn run_reply(&self) -> Reply {
+        if self.run.is_stopped() {
+            Reply::CancelAll
+        } else {
+            Reply::Continue
+        }
+    }
+
+    fn affected_items(&self, about: Option<&ItemId>) -> Vec<Arc<ItemSlot>> {
+        match about {
+            Some(item) => self.run.slot(item).into_iter().collect(),
+            None => self
+                .run
+                .items
+                .read()
+                .values()
+                .map(|i| i.slot.clone())
+                .filter(|s| s.read(|l| !l.status.is_terminal()))
+                .collect(),
+        }
+    }
+
+    fn ui_canceled(&self, about: Option<&ItemId>) -> bool {
+        self.run.is_stopped()
+            || about
+                .and_then(|item| self.run.slot(item))
+                .is_some_and(|slot| slot.read(|l| l.request.is_some() || l.status.is_terminal()))
+    }
+}
+
+/// Marks items waiting, returning what to restore afterwards.
+fn set_waiting(items: &[Arc<ItemSlot>], reason: WaitReason) -> Vec<(Arc<ItemSlot>, ItemStatus)> {
+    items
+        .iter()
+        .filter_map(|slot| {
+            slot.update(|live| {
+                if live.status.is_terminal() {
+                    return None;
+                }
+                let before = live.status;
+                let _ = live.set_status(ItemStatus::Waiting);
+                live.wait = Some(reason.clone());
+                Some((slot.clone(), before))
+            })
+        })
+        .collect()
+}
+
+fn restore_after_wait(saved: &[(Arc<ItemSlot>, ItemStatus)]) {
+    for (slot, before) in saved {
+        slot.update(|live| {
+            if live.status == ItemStatus::Waiting {
+                let _ = live.set_status(*before);
+            }
+        });
+    }
+}
+
+fn try_connect(target: &str) -> Result<(), String> {
+    let addrs = target.to_socket_addrs().map_err(|e| e.to_string())?;
+    let mut last = "no address".to_string();
+    for addr in addrs {
+        match TcpStream::connect_timeout(&addr, Duration::from_secs(2)) {
+            Ok(_) => return Ok(()),
+            Err(e) => last = e.to_string(),
+        }
+    }
+    Err(last)
+}
+
+/// Permission to show dialogs, held until dropped.
+pub struct UiPermit<'a> {
+    callback: &'a Callback,
+    about: Option<ItemId>,
+    _ticket: SlotTicket<'a>,
+}
+
+impl UiPermit<'_> {
+    /// Shows a form and waits for the user's answer. The item waits "for your answer"
+    /// meanwhile; a stop closes the dialog and answers `Canceled`.
+    pub fn show(&self, form: Form) -> FormReply {
+        let run = &self.callback.run;
+        let items = self.callback.affected_items(self.about.as_ref());
+        let saved = set_waiting(&items, WaitReason::YourAnswer);
+        let id = run.core.broker.next_dialog_id();
+        let about = self
+            .about
+            .as_ref()
+            .map(|item| (item.clone(), run.item_name(item)));
+        let (request, reply) = DialogRequest::new(id, run.handler.clone(), run.name(), about, form);
+        run.core.bus.send(Event::Dialog(request));
+        let answer = loop {
+            match reply.recv_timeout(Duration::from_millis(50)) {
+                Ok(answer) => break answer,
+                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
+                    break FormReply::Canceled;
+                }
+                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
+                    if self.callback.ui_canceled(self.about.as_ref()) {
+                        run.core.bus.send(Event::DialogClosed(id));
+                        break FormReply::Canceled;
+                    }
+                }
+            }
+        };
+        restore_after_wait(&saved);
+        answer
+    }
+}
+
+impl Drop for UiPermit<'_> {
+    fn drop(&mut self) {
+        *self.callback.run.ui_ticket.lock() = None;
+    }
+}

@@ -1,0 +1,955 @@
+//! The session engine: drives each handler through initialize → enumerate → prepare →
+//! synchronize on its own worker thread, several handlers at once, and watches them: a stop
+//! that is not honored in time abandons the handler, a panic fails only its own items.
+
+use crate::core::board::{Board, UserRequest};
+use crate::core::callback::{Callback, LogLine, Run};
+use crate::core::dialog::DialogBroker;
+use crate::core::events::{Bus, Event, Waker};
+use crate::core::handler::{Handler, HandlerError, HandlerProvider, Registry};
+use crate::core::model::{
+    Enumeration, HandlerId, HandlerInfo, ItemId, ItemInfo, ItemKey, LogId, Participation,
+    PropertiesOutcome, PropertiesTarget, RunContext, RunReason, SessionId, ShowErrorOutcome,
+};
+use crate::core::status::ItemStatus;
+use crate::core::store::{ItemResult, SessionRecord, Store};
+use crossbeam_channel::Receiver;
+use parking_lot::{Condvar, Mutex, RwLock};
+use std::collections::HashMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// Timeouts of the engine; tests make them short.
+#[derive(Clone, Copy, Debug)]
+pub struct EngineConfig {
+    /// How long a handler may ignore a stop before it is abandoned.
+    pub stop_timeout: Duration,
+    /// How long `establish_connection` keeps trying.
+    pub connect_timeout: Duration,
+    /// How long listing items may take per handler.
+    pub list_timeout: Duration,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            stop_timeout: Duration::from_secs(10),
+            connect_timeout: Duration::from_secs(30),
+            list_timeout: Duration::from_secs(20),
+        }
+    }
+}
+
+/// What the engine's threads share.
+pub(crate) struct Core {
+    pub bus: Bus,
+    pub board: Board,
+    pub broker: DialogBroker,
+    pub store: Store,
+    pub registry: RwLock<Registry>,
+    pub config: EngineConfig,
+    ids: AtomicU64,
+    sessions: Mutex<HashMap<SessionId, Arc<SessionShared>>>,
+    names: RwLock<HashMap<ItemKey, String>>,
+}
+
+impl Core {
+    /// Ids unique across runs of the program: microseconds at start, counting up.
+    fn next_id(&self) -> u64 {
+        self.ids.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub fn next_log_id(&self) -> LogId {
+        LogId(self.next_id())
+    }
+}
+
+/// One handler's result of listing its items.
+#[derive(Clone, Debug)]
+pub struct Listing {
+    pub handler: HandlerId,
+    pub info: HandlerInfo,
+    pub items: Vec<ItemInfo>,
+    pub error: Option<String>,
+}
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct SessionRequest {
+    pub reason: RunReason,
+    pub may_bother_user: bool,
+    pub items: Vec<ItemKey>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum StartError {
+    #[error("nothing to synchronize: no items were chosen")]
+    NothingChosen,
+    #[error("every chosen item is already synchronizing")]
+    AllBusy,
+}
+
+pub(crate) struct SessionShared {
+    id: SessionId,
+    reason: RunReason,
+    started: SystemTime,
+    runs: Mutex<Vec<Arc<Run>>>,
+    record: Mutex<Option<SessionRecord>>,
+    finished: Condvar,
+}
+
+/// The center's engine. Cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    core: Arc<Core>,
+}
+
+impl Engine {
+    /// Makes an engine over these handlers and this store. The receiver gets every event.
+    pub fn new(
+        registry: Registry,
+        store: Store,
+        config: EngineConfig,
+    ) -> (Engine, Receiver<Event>) {
+        let (bus, events) = Bus::new();
+        let start = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(1, |d| d.as_micros() as u64);
+        let core = Arc::new(Core {
+            board: Board::new(bus.clone()),
+            bus,
+            broker: DialogBroker::new(),
+            store,
+            registry: RwLock::new(registry),
+            config,
+            ids: AtomicU64::new(start),
+            sessions: Mutex::new(HashMap::new()),
+            names: RwLock::new(HashMap::new()),
+        });
+        (Engine { core }, events)
+    }
+
+    pub fn set_waker(&self, waker: Waker) {
+        self.core.bus.set_waker(waker);
+    }
+
+    pub fn board(&self) -> &Board {
+        &self.core.board
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.core.store
+    }
+
+    pub fn registry(&self) -> Registry {
+        self.core.registry.read().clone()
+    }
+
+    /// Adds or replaces a handler (a manifest appeared, a test registers one).
+    pub fn register(&self, provider: Arc<dyn HandlerProvider>) {
+        self.core.registry.write().add(provider);
+    }
+
+    /// Tells the front ends something in plain words.
+    pub fn notice(&self, text: impl Into<String>) {
+        self.core.bus.send(Event::Notice(text.into()));
+    }
+
+    /// Asks every handler for its items in the background; answers arrive as events.
+    pub fn refresh(&self) {
+        for provider in self.registry().providers() {
+            self.refresh_handler(&provider.id());
+        }
+    }
+
+    pub fn refresh_handler(&self, handler: &HandlerId) {
+        let Some(provider) = self.core.registry.read().get(handler) else {
+            return;
+        };
+        let core = self.core.clone();
+        spawn_named(format!("list-{handler}"), move || {
+            let listing = list_handler(&core, provider.as_ref());
+            publish_listing(&core, listing);
+        });
+    }
+
+    /// Lists every handler's items and waits for the answers (the command line's way).
+    /// A handler that does not answer in time is reported, not waited for.
+    pub fn list_now(&self) -> Vec<Listing> {
+        let providers = self.registry().providers().to_vec();
+        let (tx, rx) = crossbeam_channel::unbounded();
+        for (index, provider) in providers.iter().cloned().enumerate() {
+            let (core, tx) = (self.core.clone(), tx.clone());
+            spawn_named(format!("list-{}", provider.id()), move || {
+                let _ = tx.send((index, list_handler(&core, provider.as_ref())));
+            });
+        }
+        drop(tx);
+        let deadline = Instant::now() + self.core.config.list_timeout;
+        let mut answers: Vec<Option<Listing>> = vec![None; providers.len()];
+        while answers.iter().any(Option::is_none) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok((index, listing)) => answers[index] = Some(listing),
+                Err(_) => break,
+            }
+        }
+        answers
+            .into_iter()
+            .zip(providers)
+            .map(|(answer, provider)| {
+                answer.unwrap_or_else(|| {
+                    let timeout = self.core.config.list_timeout.as_secs();
+                    unavailable(
+                        provider.as_ref(),
+                        format!("it did not list its items within {timeout} s"),
+                    )
+                })
+            })
+            .inspect(|listing| remember_names(&self.core, listing))
+            .collect()
+    }
+
+    /// Starts a run of these items. Items already synchronizing in another run are left to
+    /// that run.
+    pub fn start(&self, request: SessionRequest) -> Result<SessionHandle, StartError> {
+        if request.items.is_empty() {
+            return Err(StartError::NothingChosen);
+        }
+        let busy = self.busy_items();
+        let mut items: Vec<ItemKey> = Vec::new();
+        for key in request.items {
+            if !busy.contains(&key) && !items.contains(&key) {
+                items.push(key);
+            }
+        }
+        if items.is_empty() {
+            return Err(StartError::AllBusy);
+        }
+        let session = self.new_session(request.reason.clone());
+        let context = RunContext {
+            reason: request.reason,
+            may_bother_user: request.may_bother_user,
+        };
+        let mut groups: Vec<(HandlerId, Vec<ItemId>)> = Vec::new();
+        for key in &items {
+            match groups.iter_mut().find(|(h, _)| *h == key.handler) {
+                Some((_, ids)) => ids.push(key.item.clone()),
+                None => groups.push((key.handler.clone(), vec![key.item.clone()])),
+            }
+        }
+        let mut work = Vec::new();
+        for (handler, ids) in groups {
+            let provider = self.core.registry.read().get(&handler);
+            let name = provider
+                .as_ref()
+                .map_or_else(|| handler.to_string(), |p| p.display_name());
+            let run = Arc::new(Run::new(
+                self.core.clone(),
+                session.id,
+                handler.clone(),
+                name,
+                context.clone(),
+            ));
+            for id in &ids {
+                run.add_item(id, self.item_name(&run.key(id)));
+            }
+            session.runs.lock().push(run.clone());
+            work.push((run, provider, Lifecycle::Sync(ids)));
+        }
+        self.core.bus.send(Event::SessionStarted {
+            session: session.id,
+            items,
+        });
+        Ok(self.launch(session, work))
+    }
+
+    /// Opens a handler's details for a logged line (ShowError). If the handler asks to retry
+    /// items, they run again (prepare + synchronize) in the returned session.
+    pub fn show_error(&self, log: LogId) -> Option<SessionHandle> {
+        let entry = self
+            .core
+            .store
+            .log_entry(log)
+            .or_else(|| self.running_log_entry(log))?;
+        let provider = self.core.registry.read().get(&entry.handler)?;
+        let session = self.new_session(RunReason::Manual);
+        let context = RunContext {
+            reason: RunReason::Manual,
+            may_bother_user: true,
+        };
+        let run = Arc::new(Run::new(
+            self.core.clone(),
+            session.id,
+            entry.handler.clone(),
+            entry.handler_name.clone(),
+            context,
+        ));
+        session.runs.lock().push(run.clone());
+        Some(self.launch(
+            session,
+            vec![(run, Some(provider), Lifecycle::ShowError(log))],
+        ))
+    }
+
+    /// Opens the properties dialog of a handler or one of its items, in the background.
+    /// The answer arrives as `Event::PropertiesClosed`; a change re-lists the handler.
+    pub fn show_properties(&self, handler: &HandlerId, target: PropertiesTarget) {
+        let Some(provider) = self.core.registry.read().get(handler) else {
+            return;
+        };
+        let core = self.core.clone();
+        let engine = self.clone();
+        let handler = handler.clone();
+        let id = SessionId(self.core.next_id());
+        spawn_named(format!("properties-{handler}"), move || {
+            let context = RunContext {
+                reason: RunReason::Settings,
+                may_bother_user: true,
+            };
+            let run = Arc::new(Run::new(
+                core.clone(),
+                id,
+                handler.clone(),
+                provider.display_name(),
+                context.clone(),
+            ));
+            if let PropertiesTarget::Item(item) = &target {
+                run.add_item(item, engine.item_name(&run.key(item)));
+            }
+            let callback = Callback::new(run);
+            let outcome = guarded(|| {
+                let mut instance = provider.create()?;
+                instance.initialize(&context)?;
+                instance.show_properties(&target, &callback)
+            })
+            .map_err(|failure| failure.to_string());
+            if outcome == Ok(PropertiesOutcome::ItemsChanged) {
+                engine.refresh_handler(&handler);
+            }
+            core.bus.send(Event::PropertiesClosed { handler, outcome });
+        });
+    }
+
+    /// A running session by id.
+    pub fn session(&self, id: SessionId) -> Option<SessionHandle> {
+        let shared = self.core.sessions.lock().get(&id).cloned()?;
+        Some(SessionHandle {
+            shared,
+            core: self.core.clone(),
+        })
+    }
+
+    /// Every running session.
+    pub fn sessions(&self) -> Vec<SessionHandle> {
+        self.core
+            .sessions
+            .lock()
+            .values()
+            .map(|shared| SessionHandle {
+                shared: shared.clone(),
+                core: self.core.clone(),
+            })
+            .collect()
+    }
+
+    /// Stops every running session (closing the window, Ctrl+C).
+    pub fn stop_everything(&self) {
+        for session in self.sessions() {
+            session.stop_all();
+        }
+    }
+
+    /// The name of an item as last listed, or its id.
+    pub fn item_name(&self, key: &ItemKey) -> String {
+        self.core
+            .names
+            .read()
+            .get(key)
+            .cloned()
+            .unwrap_or_else(|| key.item.to_string())
+    }
+
+    fn busy_items(&self) -> Vec<ItemKey> {
+        self.sessions()
+            .iter()
+            .flat_map(|s| s.shared.runs.lock().clone())
+            .flat_map(|run| {
+                run.item_ids()
+                    .into_iter()
+                    .filter(|id| {
+                        run.slot(id)
+                            .is_some_and(|s| s.read(|l| !l.status.is_terminal()))
+                    })
+                    .map(|id| run.key(&id))
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    fn running_log_entry(&self, log: LogId) -> Option<crate::core::model::LogEntry> {
+        self.sessions()
+            .iter()
+            .flat_map(|s| s.shared.runs.lock().clone())
+            .find_map(|run| run.log.lock().iter().find(|e| e.id == log).cloned())
+    }
+
+    fn new_session(&self, reason: RunReason) -> Arc<SessionShared> {
+        let shared = Arc::new(SessionShared {
+            id: SessionId(self.core.next_id()),
+            reason,
+            started: SystemTime::now(),
+            runs: Mutex::new(Vec::new()),
+            record: Mutex::new(None),
+            finished: Condvar::new(),
+        });
+        self.core.sessions.lock().insert(shared.id, shared.clone());
+        shared
+    }
+
+    fn launch(
+        &self,
+        session: Arc<SessionShared>,
+        work: Vec<(Arc<Run>, Option<Arc<dyn HandlerProvider>>, Lifecycle)>,
+    ) -> SessionHandle {
+        let handle = SessionHandle {
+            shared: session.clone(),
+            core: self.core.clone(),
+        };
+        let core = self.core.clone();
+        spawn_named(format!("session-{}", session.id.0), move || {
+            supervise(&core, &session, work);
+        });
+        handle
+    }
+}
+
+/// A running (or finished) session: the user's controls over it.
+#[derive(Clone)]
+pub struct SessionHandle {
+    shared: Arc<SessionShared>,
+    core: Arc<Core>,
+}
+
+impl SessionHandle {
+    pub fn id(&self) -> SessionId {
+        self.shared.id
+    }
+
+    /// Skips an item (SetItemStatus(SKIPPED)): its handler hears it at its next call for the
+    /// item and leaves the item as it is.
+    pub fn skip(&self, key: &ItemKey) {
+        self.request(key, UserRequest::Skip);
+    }
+
+    /// Stops an item: its handler hears it at its next call (S_SYNCMGR_CANCELITEM).
+    pub fn stop_item(&self, key: &ItemKey) {
+        self.request(key, UserRequest::Stop);
+    }
+
+    /// Stops everything in this session (S_SYNCMGR_CANCELALL); open dialogs close.
+    pub fn stop_all(&self) {
+        let now = Instant::now();
+        for run in self.shared.runs.lock().iter() {
+            if !run.stop_all.swap(true, Ordering::AcqRel) {
+                *run.stop_all_at.lock() = Some(now);
+                for id in run.item_ids() {
+                    if let Some(slot) = run.slot(&id) {
+                        slot.update(|live| {
+                            if !live.status.is_terminal() {
+                                live.request = Some(UserRequest::Stop);
+                                live.set_text("Stopping…");
+                            }
+                        });
+                    }
+                }
+            }
+        }
+        self.core.bus.wake();
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.shared.record.lock().is_some()
+    }
+
+    /// Waits for the session to end; `None` if it did not end in time.
+    pub fn wait(&self, timeout: Duration) -> Option<SessionRecord> {
+        let deadline = Instant::now() + timeout;
+        let mut record = self.shared.record.lock();
+        while record.is_none() {
+            if self
+                .shared
+                .finished
+                .wait_until(&mut record, deadline)
+                .timed_out()
+            {
+                break;
+            }
+        }
+        record.clone()
+    }
+
+    /// The items of this session, in order.
+    pub fn items(&self) -> Vec<ItemKey> {
+        self.shared
+            .runs
+            .lock()
+            .iter()
+            .flat_map(|run| {
+                run.item_ids()
+                    .into_iter()
+                    .map(|id| run.key(&id))
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    fn request(&self, key: &ItemKey, request: UserRequest) {
+        let runs = self.shared.runs.lock().clone();
+        let Some(run) = runs.iter().find(|r| r.handler == key.handler) else {
+            return;
+        };
+        let Some(slot) = run.slot(&key.item) else {
+            return;
+        };
+        let accepted = slot.update(|live| {
+            if live.status.is_terminal() || live.request.is_some() {
+                return false;
+            }
+            live.request = Some(request);
+            live.set_text(match request {
+                UserRequest::Skip => "Skipping…",
+                UserRequest::Stop => "Stopping…",
+            });
+            true
+        });
+        if accepted {
+            run.requested_at
+                .lock()
+                .insert(key.item.clone(), Instant::now());
+        }
+    }
+}
+
+enum Lifecycle {
+    Sync(Vec<ItemId>),
+    ShowError(LogId),
+}
+
+/// Why a handler call did not return a value.
+enum Failure {
+    Error(HandlerError),
+    Panic(String),
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Error(e) => write!(f, "{e}"),
+            Failure::Panic(text) => write!(f, "the handler crashed: {text}"),
+        }
+    }
+}
+
+/// Runs a handler call, turning a panic into a failure instead of unwinding further.
+fn guarded<T>(call: impl FnOnce() -> Result<T, HandlerError>) -> Result<T, Failure> {
+    match catch_unwind(AssertUnwindSafe(call)) {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(e)) => Err(Failure::Error(e)),
+        Err(payload) => {
+            let text = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "no message".to_string());
+            Err(Failure::Panic(text))
+        }
+    }
+}
+
+fn spawn_named(name: String, work: impl FnOnce() + Send + 'static) {
+    std::thread::Builder::new()
+        .name(name)
+        .spawn(work)
+        .expect("spawn a worker thread");
+}
+
+fn unavailable(provider: &dyn HandlerProvider, error: String) -> Listing {
+    Listing {
+        handler: provider.id(),
+        info: HandlerInfo {
+            name: provider.display_name(),
+            icon: Default::default(),
+            has_properties: false,
+        },
+        items: Vec::new(),
+        error: Some(error),
+    }
+}
+
+fn list_handler(core: &Core, provider: &dyn HandlerProvider) -> Listing {
+    let context = RunContext {
+        reason: RunReason::Settings,
+        may_bother_user: false,
+    };
+    let listed = guarded(|| {
+        let mut instance = provider.create()?;
+        instance.initialize(&context)?;
+        let info = instance.info();
+        let Enumeration {
+            items,
+            some_missing,
+        } = instance.enumerate()?;
+        Ok((info, items, some_missing))
+    });
+    match listed {
+        Ok((info, items, some_missing)) => {
+            let present: Vec<ItemId> = items.iter().map(|i| i.id.clone()).collect();
+            core.store
+                .forget_gone_items(&provider.id(), &present, some_missing);
+            Listing {
+                handler: provider.id(),
+                info,
+                items,
+                error: None,
+            }
+        }
+        Err(failure) => unavailable(provider, failure.to_string()),
+    }
+}
+
+fn remember_names(core: &Core, listing: &Listing) {
+    let mut names = core.names.write();
+    for item in &listing.items {
+        let key = ItemKey {
+            handler: listing.handler.clone(),
+            item: item.id.clone(),
+        };
+        names.insert(key, item.name.clone());
+    }
+}
+
+fn publish_listing(core: &Core, listing: Listing) {
+    remember_names(core, &listing);
+    core.bus.send(match listing.error {
+        None => Event::HandlerListed {
+            handler: listing.handler,
+            info: listing.info,
+            items: listing.items,
+        },
+        Some(error) => Event::HandlerUnavailable {
+            handler: listing.handler,
+            name: listing.info.name,
+            error,
+        },
+    });
+}
+
+/// Runs every handler of a session on its own thread and watches them until each one is
+/// done or abandoned; then records the session.
+fn supervise(
+    core: &Arc<Core>,
+    session: &Arc<SessionShared>,
+    work: Vec<(Arc<Run>, Option<Arc<dyn HandlerProvider>>, Lifecycle)>,
+) {
+    let (done_tx, done_rx) = crossbeam_channel::unbounded::<HandlerId>();
+    let mut running: Vec<Arc<Run>> = Vec::new();
+    for (run, provider, lifecycle) in work {
+        let Some(provider) = provider else {
+            let text = format!("The handler \"{}\" is not installed.", run.handler);
+            run.log(LogLine::error(text.clone()));
+            run.finish_remaining(ItemStatus::Failed, &text);
+            continue;
+        };
+        running.push(run.clone());
+        let done_tx = done_tx.clone();
+        spawn_named(format!("handler-{}", run.handler), move || {
+            drive(&run, provider.as_ref(), lifecycle);
+            let _ = done_tx.send(run.handler.clone());
+        });
+    }
+    drop(done_tx);
+    let timeout = core.config.stop_timeout;
+    while !running.is_empty() {
+        if let Ok(handler) = done_rx.recv_timeout(Duration::from_millis(50)) {
+            running.retain(|run| run.handler != handler);
+        }
+        let now = Instant::now();
+        running.retain(|run| {
+            let stopped_at = *run.stop_all_at.lock();
+            if stopped_at.is_some_and(|at| now.duration_since(at) >= timeout) {
+                abandon(core, run, timeout);
+                return false;
+            }
+            fail_unstopped_items(run, now, timeout);
+            true
+        });
+    }
+    let record = record_of(session);
+    core.store.record_session(record.clone());
+    core.sessions.lock().remove(&session.id);
+    *session.record.lock() = Some(record.clone());
+    session.finished.notify_all();
+    core.bus.send(Event::SessionFinished(record));
+}
+
+/// Gives up on a handler that ignored a stop: its items fail, its UI slot is taken back, and
+/// whatever it reports from now on is ignored. Its thread is left to end on its own.
+fn abandon(core: &Core, run: &Run, timeout: Duration) {
+    let text = format!(
+        "{} did not stop within {} s after Stop; Sync Center stopped waiting for it.",
+        run.name(),
+        timeout.as_secs_f32()
+    );
+    run.log(LogLine::error(text.clone()));
+    run.abandoned.store(true, Ordering::Release);
+    run.finish_remaining(ItemStatus::Failed, &text);
+    if let Some(ticket) = run.ui_ticket.lock().take() {
+        core.broker.release(ticket);
+    }
+}
+
+/// An item whose stop or skip the handler ignored for the whole timeout fails on its own.
+fn fail_unstopped_items(run: &Run, now: Instant, timeout: Duration) {
+    let overdue: Vec<ItemId> = run
+        .requested_at
+        .lock()
+        .iter()
+        .filter(|(_, at)| now.duration_since(**at) >= timeout)
+        .map(|(id, _)| id.clone())
+        .collect();
+    for item in overdue {
+        run.requested_at.lock().remove(&item);
+        let Some(slot) = run.slot(&item) else {
+            continue;
+        };
+        let text = format!(
+            "{} did not stop this item within {} s.",
+            run.name(),
+            timeout.as_secs_f32()
+        );
+        let failed = slot.update(|live| {
+            if live.status.is_terminal() {
+                return false;
+            }
+            let _ = live.set_status(ItemStatus::Failed);
+            live.set_text(&text);
+            true
+        });
+        if failed {
+            run.log(LogLine::error(text).item(&item));
+        }
+    }
+}
+
+fn record_of(session: &SessionShared) -> SessionRecord {
+    let runs = session.runs.lock().clone();
+    let mut items = Vec::new();
+    let mut log = Vec::new();
+    for run in &runs {
+        let suppressed = *run.suppressed_lines.lock();
+        if suppressed > 0 {
+            run.log.lock().last_mut().map(|last| {
+                last.text
+                    .push_str(&format!(" ({suppressed} more lines were not kept)"));
+            });
+        }
+        for id in run.item_ids() {
+            let Some(slot) = run.slot(&id) else { continue };
+            let (status, text) = slot.read(|l| (l.status, l.text.clone()));
+            items.push(ItemResult {
+                key: run.key(&id),
+                name: run.item_name(&id),
+                handler_name: run.name(),
+                status,
+                text,
+            });
+        }
+        log.extend(run.log.lock().iter().cloned());
+    }
+    log.sort_by_key(|e| e.id);
+    SessionRecord {
+        id: session.id,
+        reason: reason_word(&session.reason).to_string(),
+        started: session.started,
+        finished: SystemTime::now(),
+        items,
+        log,
+    }
+}
+
+pub fn reason_word(reason: &RunReason) -> &'static str {
+    match reason {
+        RunReason::Manual => "manual",
+        RunReason::Scheduled => "scheduled",
+        RunReason::Idle => "idle",
+        RunReason::Invoke { .. } => "invoked",
+        RunReason::Logon => "logon",
+        RunReason::Settings => "settings",
+    }
+}
+
+/// One handler's whole lifecycle in a session, on its worker thread.
+fn drive(run: &Arc<Run>, provider: &dyn HandlerProvider, lifecycle: Lifecycle) {
+    let callback = Callback::new(run.clone());
+    let result = guarded(|| -> Result<(), HandlerError> {
+        let mut handler = provider.create()?;
+        let outcome = lifecycle_steps(run, handler.as_mut(), &callback, lifecycle);
+        drop(handler);
+        outcome
+    });
+    if run.abandoned.load(Ordering::Acquire) {
+        return;
+    }
+    if let Err(failure) = result {
+        let text = match &failure {
+            Failure::Error(e) => format!("{}: {e}", run.name()),
+            Failure::Panic(p) => format!("{} crashed: {p}", run.name()),
+        };
+        run.log(LogLine::error(text.clone()));
+        run.finish_remaining(ItemStatus::Failed, &text);
+    }
+}
+
+/// The strict order: initialize → (show error) → info → enumerate → prepare → synchronize.
+/// Returns an error for a failure that fails every remaining item.
+fn lifecycle_steps(
+    run: &Arc<Run>,
+    handler: &mut dyn Handler,
+    callback: &Callback,
+    lifecycle: Lifecycle,
+) -> Result<(), HandlerError> {
+    if handler.initialize(&run.context)? == Participation::NotTakingPart {
+        let text = format!("{} did not take part in this run.", run.name());
+        run.finish_remaining(ItemStatus::Skipped, &text);
+        return Ok(());
+    }
+    let items = match lifecycle {
+        Lifecycle::Sync(items) => items,
+        Lifecycle::ShowError(log) => match handler.show_error(log, callback)? {
+            ShowErrorOutcome::Done => return Ok(()),
+            ShowErrorOutcome::Retry(items) => {
+                for item in &items {
+                    let key = run.key(item);
+                    let name = run
+                        .core
+                        .names
+                        .read()
+                        .get(&key)
+                        .cloned()
+                        .unwrap_or_else(|| item.to_string());
+                    run.add_item(item, name);
+                }
+                run.core.bus.send(Event::SessionItemsAdded {
+                    session: run.session,
+                    items: items.iter().map(|i| run.key(i)).collect(),
+                });
+                items
+            }
+        },
+    };
+    *run.handler_name.write() = handler.info().name;
+    let listed = handler.enumerate()?;
+    let listing = Listing {
+        handler: run.handler.clone(),
+        info: handler.info(),
+        items: listed.items.clone(),
+        error: None,
+    };
+    publish_listing(&run.core, listing);
+    for item in &items {
+        if !listed.items.iter().any(|i| &i.id == item) {
+            let text = format!("{} no longer lists this item.", run.name());
+            fail_item(run, item, &text);
+        }
+    }
+    if run.is_stopped() {
+        run.finish_remaining(ItemStatus::Canceled, "Stopped.");
+        return Ok(());
+    }
+    let ready = open_items(run, &items);
+    if ready.is_empty() {
+        return Ok(());
+    }
+    if let Err(e) = handler.prepare(&ready, callback) {
+        let text = format!("{} could not get ready: {e}", run.name());
+        run.log(LogLine::error(text.clone()));
+        run.finish_remaining(ItemStatus::Failed, &text);
+        return Ok(());
+    }
+    if run.is_stopped() {
+        run.finish_remaining(ItemStatus::Canceled, "Stopped.");
+        return Ok(());
+    }
+    let ready = open_items(run, &items);
+    if ready.is_empty() {
+        return Ok(());
+    }
+    handler.synchronize(&ready, callback)?;
+    settle(run, &ready);
+    Ok(())
+}
+
+/// Items without a final status, after acting on requests the handler never saw.
+fn open_items(run: &Run, items: &[ItemId]) -> Vec<ItemId> {
+    items
+        .iter()
+        .filter(|item| {
+            run.slot(item).is_some_and(|slot| {
+                slot.update(|live| {
+                    match live.request {
+                        Some(UserRequest::Skip) if !live.status.is_terminal() => {
+                            let _ = live.set_status(ItemStatus::Skipped);
+                            live.set_text("Skipped.");
+                        }
+                        Some(UserRequest::Stop) if !live.status.is_terminal() => {
+                            let _ = live.set_status(ItemStatus::Canceled);
+                            live.set_text("Stopped.");
+                        }
+                        _ => {}
+                    }
+                    !live.status.is_terminal()
+                })
+            })
+        })
+        .cloned()
+        .collect()
+}
+
+/// After `synchronize` returned Ok: items the handler left open end as the user asked, or
+/// as succeeded.
+fn settle(run: &Run, items: &[ItemId]) {
+    let stopped = run.is_stopped();
+    for item in items {
+        if let Some(slot) = run.slot(item) {
+            slot.update(|live| {
+                if live.status.is_terminal() {
+                    return;
+                }
+                let (status, text) = match (live.request, stopped) {
+                    (Some(UserRequest::Skip), _) => (ItemStatus::Skipped, "Skipped."),
+                    (Some(UserRequest::Stop), _) | (None, true) => {
+                        (ItemStatus::Canceled, "Stopped.")
+                    }
+                    (None, false) => (ItemStatus::Succeeded, ""),
+                };
+                let _ = live.set_status(status);
+                if !text.is_empty() || live.text.ends_with('…') {
+                    live.set_text(text);
+                }
+            });
+        }
+    }
+}
+
+fn fail_item(run: &Run, item: &ItemId, text: &str) {
+    if let Some(slot) = run.slot(item) {
+        slot.update(|live| {
+            let _ = live.set_status(ItemStatus::Failed);
+            live.set_text(text);
+        });
+    }
+    run.log(LogLine::error(text.to_string()).item(item));
+}

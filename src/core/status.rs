@@ -1,0 +1,118 @@
+//! Item status (SYNCMGRSTATUS / SYNCMGR_PROGRESS_STATUS) and Vista's rule that a finished
+//! item may only turn into a failed one.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Where an item stands in a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemStatus {
+    /// Selected for the run, not started (SYNCMGRSTATUS_PENDING).
+    Pending,
+    /// Blocked on something outside the handler; the reason is always known.
+    Waiting,
+    /// Working with a known amount of work (SYNCMGRSTATUS_UPDATING).
+    Updating,
+    /// Working, amount unknown: a marquee bar (SYNCMGRSTATUS_UPDATING_INDETERMINATE).
+    Indeterminate,
+    Succeeded,
+    Failed,
+    /// The user skipped it (SYNCMGRSTATUS_SKIPPED), or its handler did not take part.
+    Skipped,
+    /// The user stopped it (SYNCMGR_PS_CANCELED).
+    Canceled,
+}
+
+impl ItemStatus {
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            ItemStatus::Succeeded | ItemStatus::Failed | ItemStatus::Skipped | ItemStatus::Canceled
+        )
+    }
+
+    /// Vista's ReportProgress rule: once an item has succeeded, failed, been skipped or
+    /// canceled, only "failed" may follow. Anything else is refused (E_ACCESSDENIED).
+    pub fn may_become(self, next: ItemStatus) -> bool {
+        !self.is_terminal() || next == ItemStatus::Failed
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ItemStatus::Pending => "Pending",
+            ItemStatus::Waiting => "Waiting",
+            ItemStatus::Updating => "Synchronizing",
+            ItemStatus::Indeterminate => "Synchronizing",
+            ItemStatus::Succeeded => "Succeeded",
+            ItemStatus::Failed => "Failed",
+            ItemStatus::Skipped => "Skipped",
+            ItemStatus::Canceled => "Canceled",
+        }
+    }
+}
+
+impl fmt::Display for ItemStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+/// Why an item waits. Shown next to it so that nothing is ever "queued" without a reason.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "for", rename_all = "snake_case")]
+pub enum WaitReason {
+    /// Another handler's dialog is open; this one is next in line.
+    OtherDialog { handler: String },
+    /// A dialog about this item is open and needs the user.
+    YourAnswer,
+    /// The handler asked for a connection that is not up yet.
+    Connection { target: String },
+    /// The handler has not started this item yet (it works on another one).
+    Handler,
+}
+
+impl fmt::Display for WaitReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WaitReason::OtherDialog { handler } => {
+                write!(f, "Waiting for your answer (after a dialog of {handler})")
+            }
+            WaitReason::YourAnswer => f.write_str("Waiting for your answer"),
+            WaitReason::Connection { target } => write!(f, "Waiting for a connection to {target}"),
+            WaitReason::Handler => f.write_str("Waiting for its handler"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ItemStatus::*;
+    use super::*;
+
+    const ALL: [ItemStatus; 8] = [
+        Pending,
+        Waiting,
+        Updating,
+        Indeterminate,
+        Succeeded,
+        Failed,
+        Skipped,
+        Canceled,
+    ];
+
+    #[test]
+    fn finished_items_only_turn_into_failed_ones() {
+        for from in ALL {
+            for to in ALL {
+                let allowed = from.may_become(to);
+                let expected = !from.is_terminal() || to == Failed;
+                assert_eq!(allowed, expected, "{from:?} -> {to:?}");
+            }
+        }
+        assert!(Succeeded.may_become(Failed));
+        assert!(!Succeeded.may_become(Updating));
+        assert!(!Canceled.may_become(Succeeded));
+        assert!(Pending.may_become(Succeeded));
+    }
+}

@@ -1,0 +1,4 @@
+//! Handlers that ship with Sync Center.
+
+/// A handler that demonstrates the whole contract without touching anything real.
+pub mod demo;

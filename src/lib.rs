@@ -1,0 +1,10 @@
+//! Sync Center: a desktop sync center in the spirit of the Windows Synchronization Manager.
+//!
+//! Handlers enumerate items; the user checks items and clicks Sync now; the engine drives
+//! each handler through initialize → enumerate → prepare → synchronize on worker threads
+//! while progress, log lines, dialogs and results stream to the front ends.
+
+/// The handler contract, sessions, dialog broker, progress accounting, store (no egui).
+pub mod core;
+/// Handlers that ship with the center: demo, folder pairs, external programs.
+pub mod handlers;
