@@ -140,7 +140,7 @@ fn results_json_keeps_every_run_newest_first() {
 #[test]
 fn ctrl_c_stops_the_run_and_exits_with_1() {
     let home = tempfile::tempdir().unwrap();
-    let mut child = synccenter(home.path(), &["sync", "contacts", "photos", "--no-prompt"])
+    let child = synccenter(home.path(), &["sync", "contacts", "photos", "--no-prompt"])
         .env("SYNCCENTER_DEMO_STEP_MS", "200")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

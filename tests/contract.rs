@@ -450,12 +450,12 @@ fn sync_framework_estimates_reach_the_items_live_state() {
     let session = center.start(script.keys(), false);
     let key = script.key("photos");
     while !session.is_finished() {
-        if let Some(snapshot) = center.engine.board().snapshot(&key) {
-            if let Some(measure) = snapshot.measure {
-                let mut seen = seen.lock();
-                if seen.last() != Some(&measure) {
-                    seen.push(measure);
-                }
+        if let Some(snapshot) = center.engine.board().snapshot(&key)
+            && let Some(measure) = snapshot.measure
+        {
+            let mut seen = seen.lock();
+            if seen.last() != Some(&measure) {
+                seen.push(measure);
             }
         }
         std::thread::sleep(Duration::from_millis(2));

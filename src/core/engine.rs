@@ -409,11 +409,7 @@ impl Engine {
         shared
     }
 
-    fn launch(
-        &self,
-        session: Arc<SessionShared>,
-        work: Vec<(Arc<Run>, Option<Arc<dyn HandlerProvider>>, Lifecycle)>,
-    ) -> SessionHandle {
+    fn launch(&self, session: Arc<SessionShared>, work: Vec<HandlerWork>) -> SessionHandle {
         let handle = SessionHandle {
             shared: session.clone(),
             core: self.core.clone(),
@@ -533,6 +529,9 @@ impl SessionHandle {
     }
 }
 
+/// A handler's part in a session: its run, its provider (if installed), what to do.
+type HandlerWork = (Arc<Run>, Option<Arc<dyn HandlerProvider>>, Lifecycle);
+
 enum Lifecycle {
     Sync(Vec<ItemId>),
     ShowError(LogId),
@@ -649,11 +648,7 @@ fn publish_listing(core: &Core, listing: Listing) {
 
 /// Runs every handler of a session on its own thread and watches them until each one is
 /// done or abandoned; then records the session.
-fn supervise(
-    core: &Arc<Core>,
-    session: &Arc<SessionShared>,
-    work: Vec<(Arc<Run>, Option<Arc<dyn HandlerProvider>>, Lifecycle)>,
-) {
+fn supervise(core: &Arc<Core>, session: &Arc<SessionShared>, work: Vec<HandlerWork>) {
     let (done_tx, done_rx) = crossbeam_channel::unbounded::<HandlerId>();
     let mut running: Vec<Arc<Run>> = Vec::new();
     for (run, provider, lifecycle) in work {
@@ -750,11 +745,11 @@ fn record_of(session: &SessionShared) -> SessionRecord {
     let mut log = Vec::new();
     for run in &runs {
         let suppressed = *run.suppressed_lines.lock();
-        if suppressed > 0 {
-            run.log.lock().last_mut().map(|last| {
-                last.text
-                    .push_str(&format!(" ({suppressed} more lines were not kept)"));
-            });
+        if suppressed > 0
+            && let Some(last) = run.log.lock().last_mut()
+        {
+            last.text
+                .push_str(&format!(" ({suppressed} more lines were not kept)"));
         }
         for id in run.item_ids() {
             let Some(slot) = run.slot(&id) else { continue };

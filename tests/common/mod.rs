@@ -261,10 +261,10 @@ impl Center {
     pub fn wait_for_status(&self, key: &ItemKey, pred: impl Fn(ItemStatus) -> bool) -> ItemStatus {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            if let Some(snapshot) = self.engine.board().snapshot(key) {
-                if pred(snapshot.status) {
-                    return snapshot.status;
-                }
+            if let Some(snapshot) = self.engine.board().snapshot(key)
+                && pred(snapshot.status)
+            {
+                return snapshot.status;
             }
             assert!(
                 Instant::now() < deadline,
