@@ -10,9 +10,10 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use synccenter::core::callback::{LogLine, Progress, Reply};
 use synccenter::core::dialog::{FieldValue, Form, FormReply, UiRefused};
+use synccenter::core::engine::SessionRequest;
 use synccenter::core::events::Event;
 use synccenter::core::handler::HandlerError;
-use synccenter::core::model::{ItemId, ItemKey, LogLevel, ShowErrorOutcome};
+use synccenter::core::model::{ItemId, ItemKey, LogLevel, RunReason, ShowErrorOutcome};
 use synccenter::core::progress::{BatchEstimate, Stage, WorkReport};
 use synccenter::core::status::{ItemStatus, WaitReason};
 use synccenter::core::store::{Home, Store};
@@ -288,6 +289,38 @@ fn a_no_prompt_run_refuses_permission_to_show_dialogs() {
     let center = Center::new(&[&script]);
     center.run(script.keys(), false);
     assert_eq!(*refused.lock(), Some(Err(UiRefused::NotAllowed)));
+}
+
+#[test]
+fn scheduled_and_idle_runs_never_bother_the_user() {
+    for reason in [RunReason::Scheduled, RunReason::Idle] {
+        let refused = Arc::new(parking_lot::Mutex::new(None));
+        let script = {
+            let refused = refused.clone();
+            Script::new("a", &["one"]).prepare(move |_, cb| {
+                *refused.lock() = Some((
+                    cb.context().may_bother_user,
+                    cb.request_ui(None).map(|_| ()),
+                ));
+                Ok(())
+            })
+        };
+        let center = Center::new(&[&script]);
+        let session = center
+            .engine
+            .start(SessionRequest {
+                reason: reason.clone(),
+                may_bother_user: true,
+                items: script.keys(),
+            })
+            .unwrap();
+        wait(&session);
+        assert_eq!(
+            *refused.lock(),
+            Some((false, Err(UiRefused::NotAllowed))),
+            "{reason:?}"
+        );
+    }
 }
 
 /// A handler that asks for a password in prepare and fails the item on cancel.

@@ -230,8 +230,8 @@ impl Engine {
         }
         let session = self.new_session(request.reason.clone());
         let context = RunContext {
+            may_bother_user: request.may_bother_user && request.reason.allows_prompts(),
             reason: request.reason,
-            may_bother_user: request.may_bother_user,
         };
         let mut groups: Vec<(HandlerId, Vec<ItemId>)> = Vec::new();
         for key in &items {
