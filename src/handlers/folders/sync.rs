@@ -524,7 +524,8 @@ impl Apply<'_, '_> {
         let expected = row.entry(side);
         let path = &row.path;
         let now = replica.stat(path)?;
-        if !as_scanned(now.as_ref(), expected) {
+        // Already gone (a folder replaced above it was kept as a version whole): done.
+        if now.is_some() && !as_scanned(now.as_ref(), expected) {
             return Ok(Applied::Changed);
         }
         match now.map(|e| e.kind) {

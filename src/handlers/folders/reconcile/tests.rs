@@ -268,7 +268,10 @@ fn a_folder_deleted_on_one_side_survives_when_the_other_added_to_it() {
     ];
     assert_eq!(codes(&rows, Mode::TwoWay, &[]), ">>L");
     // Without the new file the deletion goes through.
-    assert_eq!(codes(&[rows[0].clone(), rows[2].clone()], Mode::TwoWay, &[]), "LL");
+    assert_eq!(
+        codes(&[rows[0].clone(), rows[2].clone()], Mode::TwoWay, &[]),
+        "LL"
+    );
 }
 
 #[test]
@@ -284,7 +287,11 @@ fn a_file_replacing_a_folder_whose_contents_changed_is_a_conflict() {
 #[test]
 fn nothing_inside_a_conflict_is_touched() {
     // Both created d: a file on the left, a folder with contents on the right.
-    let rows = [row("d", '-', 'B', 'D'), row("d/x", '-', '-', 'C'), row("e", '-', 'A', '-')];
+    let rows = [
+        row("d", '-', 'B', 'D'),
+        row("d/x", '-', '-', 'C'),
+        row("e", '-', 'A', '-'),
+    ];
     assert_eq!(codes(&rows, Mode::TwoWay, &[]), "!.>");
 }
 
@@ -301,11 +308,19 @@ fn kept_sides_override_the_whole_subtree() {
         side,
     };
     assert_eq!(
-        codes(&rows, Mode::TwoWay, &[keep("d", Side::Right), keep("f", Side::Left)]),
+        codes(
+            &rows,
+            Mode::TwoWay,
+            &[keep("d", Side::Right), keep("f", Side::Left)]
+        ),
         "<<>!"
     );
     assert_eq!(
-        codes(&rows, Mode::TwoWay, &[keep("d", Side::Left), keep("f", Side::Right)]),
+        codes(
+            &rows,
+            Mode::TwoWay,
+            &[keep("d", Side::Left), keep("f", Side::Right)]
+        ),
         ">R<!"
     );
 }
