@@ -45,12 +45,27 @@ impl LocalReplica {
         path
     }
 
-    /// A free place for `rel` under the versions of `stamp`.
+    /// A free place for `rel` under the versions of `stamp`. When a file already sits where
+    /// a folder is needed (an entry and its old parent kept in one run), the versions go to
+    /// `stamp-1`, `stamp-2`, … instead.
     fn version_path(&self, rel: &RelPath, stamp: &str) -> io::Result<PathBuf> {
-        let base = under(&self.root.join(VERSIONS_DIR).join(stamp), rel);
-        if let Some(dir) = base.parent() {
-            fs::create_dir_all(dir)?;
-        }
+        let versions = self.root.join(VERSIONS_DIR);
+        let mut attempt = 0;
+        let base = loop {
+            let dir = match attempt {
+                0 => versions.join(stamp),
+                n => versions.join(format!("{stamp}-{n}")),
+            };
+            let base = under(&dir, rel);
+            match base.parent().map(fs::create_dir_all) {
+                Some(Err(e)) if attempt < 100 => {
+                    tracing::debug!("{}: {e}; trying the next versions folder", dir.display());
+                    attempt += 1;
+                }
+                Some(Err(e)) => return Err(e),
+                _ => break base,
+            }
+        };
         let mut candidate = base.clone();
         let mut n = 1;
         while fs::symlink_metadata(&candidate).is_ok() {

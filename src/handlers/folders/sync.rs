@@ -22,6 +22,8 @@ const BATCH_CHANGES: usize = 2000;
 const BATCH_WORK: u64 = 256 * 1024 * 1024;
 /// The archive is saved after a batch when this long has passed since it was last saved.
 const SAVE_EVERY: Duration = Duration::from_secs(2);
+/// How often the scan's progress is reported.
+const SCAN_REPORT_EVERY: Duration = Duration::from_millis(100);
 /// A run that would delete more than this many files, and more than half of a side's
 /// files, asks first.
 pub const MASS_DELETE_MIN: usize = 20;
@@ -170,7 +172,7 @@ fn prepare_resolutions(
                 let right = pair.right.stat(&path).ok().flatten();
                 match (left, right) {
                     (Some(_), Some(_)) => {
-                        let copy = conflict_copy(&path, stamp);
+                        let copy = free_conflict_name(pair, &path, stamp);
                         if let Err(e) = pair.right.rename(&path, &copy) {
                             outcome.failures.push(format!(
                                 "Could not keep both versions of {}: {e}",
@@ -192,6 +194,23 @@ fn prepare_resolutions(
     keeps
 }
 
+/// A conflict copy name that neither side uses yet ("NAME (conflict STAMP 2).EXT" when the
+/// plain one is taken).
+fn free_conflict_name(pair: &Pair, path: &RelPath, stamp: &str) -> Vec<u8> {
+    let taken = |name: &RelPath| {
+        [pair.left, pair.right]
+            .iter()
+            .any(|side| !matches!(side.stat(name), Ok(None)))
+    };
+    let mut copy = conflict_copy(path, stamp);
+    let mut n = 2;
+    while taken(&copy) {
+        copy = conflict_copy(path, &format!("{stamp} {n}"));
+        n += 1;
+    }
+    copy
+}
+
 /// Scans both sides at once, reporting folders counted; `None` when the observer stopped it.
 fn scan_both(
     pair: &Pair,
@@ -200,17 +219,27 @@ fn scan_both(
 ) -> Result<Option<[super::replica::Tree; 2]>, FolderError> {
     let folders = [AtomicU64::new(0), AtomicU64::new(0)];
     let stop = AtomicBool::new(false);
+    let (done_tx, done) = crossbeam_channel::bounded::<()>(2);
     let scanned = std::thread::scope(|scope| {
         let jobs = [Side::Left, Side::Right].map(|side| {
-            let (folders, stop) = (&folders[side.index()], &stop);
-            scope.spawn(move || pair.side(side).scan(filter, folders, stop))
+            let (folders, stop, done_tx) = (&folders[side.index()], &stop, done_tx.clone());
+            scope.spawn(move || {
+                let tree = pair.side(side).scan(filter, folders, stop);
+                let _ = done_tx.send(());
+                tree
+            })
         });
-        while !jobs.iter().all(|j| j.is_finished()) {
-            let count = folders.iter().map(|f| f.load(Ordering::Relaxed)).sum();
-            if !observer.scanning(count) {
-                stop.store(true, Ordering::Relaxed);
+        let mut finished = 0;
+        while finished < 2 {
+            match done.recv_timeout(SCAN_REPORT_EVERY) {
+                Ok(()) => finished += 1,
+                Err(_) => {
+                    let count = folders.iter().map(|f| f.load(Ordering::Relaxed)).sum();
+                    if !observer.scanning(count) {
+                        stop.store(true, Ordering::Relaxed);
+                    }
+                }
             }
-            std::thread::sleep(Duration::from_millis(20));
         }
         jobs.map(|j| j.join().expect("scanning thread"))
     });
