@@ -103,7 +103,7 @@ fn setup() -> Setup {
 
 /// Contents of a few thousand files, some large, in nested folders.
 fn contents(tag: &str, i: usize) -> String {
-    let size = if i % 100 == 0 {
+    let size = if i.is_multiple_of(100) {
         400_000
     } else {
         10 + (i * 37) % 3000

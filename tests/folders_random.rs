@@ -6,8 +6,6 @@
 mod folders_common;
 
 use folders_common::{tree, versions};
-use proptest::test_runner::{RngAlgorithm, TestRng};
-use rand_like::Rng;
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use synccenter::core::conflicts::{ConflictReport, Resolution};
@@ -16,19 +14,22 @@ use synccenter::handlers::folders::config::{Mode, PairConfig};
 use synccenter::handlers::folders::local::LocalReplica;
 use synccenter::handlers::folders::sync::{self, MassDelete, Observer, Outcome, Pair};
 
-/// proptest's seeded RNG with the few helpers the rounds need.
-mod rand_like {
-    pub use proptest::prelude::RngCore;
-    pub trait Rng {
-        fn below(&mut self, n: usize) -> usize;
-        fn chance(&mut self, percent: usize) -> bool {
-            self.below(100) < percent
-        }
+/// A small seeded generator (splitmix64): the rounds replay exactly from their seed.
+struct Rng(u64);
+
+impl Rng {
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
     }
-    impl<T: RngCore> Rng for T {
-        fn below(&mut self, n: usize) -> usize {
-            (self.next_u64() % n as u64) as usize
-        }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n as u64) as usize
+    }
+    fn chance(&mut self, percent: usize) -> bool {
+        self.below(100) < percent
     }
 }
 
@@ -115,7 +116,7 @@ impl World {
         self.remove(side, rel);
     }
 
-    fn edit(&mut self, rng: &mut TestRng, side: usize) {
+    fn edit(&mut self, rng: &mut Rng, side: usize) {
         let rel = PATHS[rng.below(PATHS.len())];
         let path = self.roots[side].join(rel);
         let exists = std::fs::symlink_metadata(&path).is_ok();
@@ -203,9 +204,7 @@ fn run_seed(seed: u64) -> usize {
         right: &right,
         archive_file: archive_file(dir.path(), "random"),
     };
-    let mut bytes = [0u8; 32];
-    bytes[..8].copy_from_slice(&seed.to_le_bytes());
-    let mut rng = TestRng::from_seed(RngAlgorithm::ChaCha, &bytes);
+    let mut rng = Rng(seed);
     let mut world = World {
         roots,
         pending: BTreeMap::new(),
