@@ -1,9 +1,10 @@
 //! Crash safety: a sync of a few thousand files is SIGKILLed at many points; the next run
 //! must finish the job with nothing lost and both sides identical.
 //!
-//! The killed process is this test binary re-run as a child (`crash_child`), which syncs the
+//! The killed process is this test binary re-run as a child (`sync_child`), which syncs the
 //! pair through the core engine and the folder pairs handler, as `synccenter sync NAME
-//! --no-prompt` does.
+//! --no-prompt` does. `scripts/bench-folders.sh` runs the same child when the command line
+//! has no `sync` yet.
 
 mod folders_common;
 
@@ -19,13 +20,14 @@ use synccenter::core::status::ItemStatus;
 use synccenter::core::store::{Home, Store};
 use synccenter::handlers::folders::{self, config::Mode, config::PairConfig};
 
-const CHILD_HOME: &str = "FOLDERS_CRASH_CHILD_HOME";
+const CHILD_HOME: &str = "FOLDERS_SYNC_CHILD_HOME";
 const FILES: usize = 3000;
 const KILLS: usize = 12;
 
-/// Not a test of its own: the body of the child process the other tests kill.
+/// Not a test of its own: the body of a child process that syncs pair `p` of the center in
+/// `$FOLDERS_SYNC_CHILD_HOME` (the process the other tests kill).
 #[test]
-fn crash_child() {
+fn sync_child() {
     let Some(home) = std::env::var_os(CHILD_HOME) else {
         return;
     };
@@ -51,7 +53,7 @@ fn crash_child() {
 
 fn spawn_child(home: &Path) -> Child {
     Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "crash_child", "--test-threads=1", "--quiet"])
+        .args(["--exact", "sync_child", "--test-threads=1", "--quiet"])
         .env(CHILD_HOME, home)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())

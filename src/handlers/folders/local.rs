@@ -162,22 +162,6 @@ fn is_absent(e: &io::Error) -> bool {
     e.kind() == io::ErrorKind::NotFound || e.raw_os_error() == Some(libc::ENOTDIR)
 }
 
-/// Hashes everything `reader` yields.
-pub fn hash_reader(reader: &mut dyn Read) -> io::Result<Hash> {
-    let mut hasher = blake3::Hasher::new();
-    let mut buffer = vec![0; BUFFER_SIZE];
-    loop {
-        match reader.read(&mut buffer) {
-            Ok(0) => return Ok(*hasher.finalize().as_bytes()),
-            Ok(n) => {
-                hasher.update(&buffer[..n]);
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-}
-
 impl Replica for LocalReplica {
     fn location(&self) -> String {
         self.root.display().to_string()
@@ -208,7 +192,9 @@ impl Replica for LocalReplica {
     }
 
     fn hash(&self, path: &RelPath) -> io::Result<Hash> {
-        hash_reader(&mut File::open(self.path(path))?)
+        let mut hasher = blake3::Hasher::new();
+        hasher.update_reader(File::open(self.path(path))?)?;
+        Ok(*hasher.finalize().as_bytes())
     }
 
     fn open(&self, path: &RelPath) -> io::Result<(Box<dyn Read + '_>, Entry)> {

@@ -57,20 +57,29 @@ pub fn join(archive: Entries, left: Tree, right: Tree) -> Vec<Row> {
     let mut left = left.into_iter().peekable();
     let mut right = right.into_iter().peekable();
     loop {
-        let smallest = [
+        let heads = [
             archive.peek().map(|(p, _)| &**p),
             left.peek().map(|(p, _)| &**p),
             right.peek().map(|(p, _)| &**p),
-        ]
-        .into_iter()
-        .flatten()
-        .min_by(|a, b| cmp_paths(a, b));
-        let Some(path) = smallest.map(Box::<RelPath>::from) else {
+        ];
+        let Some(smallest) = heads.into_iter().flatten().min_by(|a, b| cmp_paths(a, b)) else {
             break;
         };
-        let archived = archive.next_if(|(p, _)| **p == *path).map(|(_, s)| s);
-        let mut left = left.next_if(|(p, _)| **p == *path).map(|(_, e)| e);
-        let mut right = right.next_if(|(p, _)| **p == *path).map(|(_, e)| e);
+        let [in_archive, in_left, in_right] = heads.map(|head| head == Some(smallest));
+        let mut path = None;
+        let archived = in_archive.then(|| archive.next()).flatten().map(|(p, s)| {
+            path = Some(p);
+            s
+        });
+        let mut left = in_left.then(|| left.next()).flatten().map(|(p, e)| {
+            path.get_or_insert(p);
+            e
+        });
+        let mut right = in_right.then(|| right.next()).flatten().map(|(p, e)| {
+            path.get_or_insert(p);
+            e
+        });
+        let path = path.expect("the smallest path came from one of the lists");
         if let Some(synced) = &archived {
             adopt_hash(synced, left.as_mut(), Side::Left);
             adopt_hash(synced, right.as_mut(), Side::Right);

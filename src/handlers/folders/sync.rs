@@ -146,6 +146,7 @@ pub fn run(
         outcome,
         failed_deletes: Vec::new(),
         last_save: Instant::now(),
+        buffer: vec![0; super::local::BUFFER_SIZE],
     };
     apply.run(&actions, conflict_count, observer)?;
     Ok(apply.outcome)
@@ -336,6 +337,8 @@ struct Apply<'p, 'a> {
     outcome: Outcome,
     failed_deletes: Vec<Box<RelPath>>,
     last_save: Instant,
+    /// The one copy buffer of the run.
+    buffer: Vec<u8>,
 }
 
 impl Apply<'_, '_> {
@@ -507,7 +510,7 @@ impl Apply<'_, '_> {
                     return Ok(Applied::Changed);
                 }
                 let mut staged = target.stage(path)?;
-                let (copied, digest) = copy_hashing(&mut reader, &mut staged)?;
+                let (copied, digest) = copy_hashing(&mut reader, &mut staged, &mut self.buffer)?;
                 drop(reader);
                 if copied != scanned.size || !as_scanned(source.stat(path)?.as_ref(), Some(scanned))
                 {
@@ -577,12 +580,15 @@ impl Apply<'_, '_> {
 }
 
 /// Copies everything from `reader` to `writer`, hashing on the way: one read per file.
-fn copy_hashing(reader: &mut dyn Read, writer: &mut dyn io::Write) -> io::Result<(u64, [u8; 32])> {
+fn copy_hashing(
+    reader: &mut dyn Read,
+    writer: &mut dyn io::Write,
+    buffer: &mut [u8],
+) -> io::Result<(u64, [u8; 32])> {
     let mut hasher = blake3::Hasher::new();
-    let mut buffer = vec![0; super::local::BUFFER_SIZE];
     let mut total = 0;
     loop {
-        let n = match reader.read(&mut buffer) {
+        let n = match reader.read(buffer) {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
