@@ -98,13 +98,12 @@ pub fn last_synced(file: &Path) -> Option<SystemTime> {
     Some(UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64))
 }
 
-/// Writes the archive atomically (fsynced).
-pub fn save<'a>(
-    file: &Path,
+/// Encodes an archive for these roots, to be written by [`write`].
+pub fn encode<'a>(
     left: &Path,
     right: &Path,
     entries: impl Iterator<Item = (&'a RelPath, &'a Synced)>,
-) -> Result<(), FolderError> {
+) -> Vec<u8> {
     let mut out = Vec::with_capacity(1 << 16);
     out.extend_from_slice(MAGIC);
     let now = SystemTime::now()
@@ -132,10 +131,15 @@ pub fn save<'a>(
     }
     let checksum = blake3::hash(&out);
     out.extend_from_slice(checksum.as_bytes());
+    out
+}
+
+/// Writes an encoded archive atomically (fsynced).
+pub fn write(file: &Path, encoded: &[u8]) -> Result<(), FolderError> {
     if let Some(dir) = file.parent() {
         std::fs::create_dir_all(dir).map_err(|e| FolderError::io(dir, e))?;
     }
-    write_atomically(file, &out).map_err(|e| FolderError::io(file, e))
+    write_atomically(file, encoded).map_err(|e| FolderError::io(file, e))
 }
 
 fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
@@ -271,7 +275,7 @@ mod tests {
             Loaded::FirstSync { notice: None }
         ));
         let entries = sample();
-        save(&file, l, r, entries.iter().map(|(p, s)| (&**p, s))).unwrap();
+        write(&file, &encode(l, r, entries.iter().map(|(p, s)| (&**p, s)))).unwrap();
         assert!(last_synced(&file).is_some());
         match load(&file, l, r).unwrap() {
             Loaded::Found(found) => assert_eq!(found, entries),
@@ -289,7 +293,7 @@ mod tests {
         let file = archive_file(dir.path(), "p");
         let (l, r) = (Path::new("/l"), Path::new("/r"));
         let entries = sample();
-        save(&file, l, r, entries.iter().map(|(p, s)| (&**p, s))).unwrap();
+        write(&file, &encode(l, r, entries.iter().map(|(p, s)| (&**p, s)))).unwrap();
         let mut bytes = std::fs::read(&file).unwrap();
         bytes[40] ^= 1;
         std::fs::write(&file, bytes).unwrap();

@@ -9,6 +9,7 @@ use super::reconcile::{Action, Keep, Row, Side, plan};
 use super::replica::{Entry, Kind, Replica};
 use super::scan::{Filter, fill_hashes, join};
 use crate::core::conflicts::{ConflictReport, ConflictSide, Resolution};
+use crossbeam_channel::{Receiver, Sender};
 use std::io::{self, Read};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -148,7 +149,15 @@ pub fn run(
         last_save: Instant::now(),
         buffer: vec![0; super::local::BUFFER_SIZE],
     };
-    apply.run(&actions, conflict_count, observer)?;
+    // Flushing and saving happen on their own thread, so copying goes on meanwhile.
+    let (saves, snapshots) = crossbeam_channel::unbounded();
+    std::thread::scope(|scope| {
+        let saver = scope.spawn(|| save_snapshots(pair, snapshots));
+        let applied = apply.run(&actions, conflict_count, observer, &saves);
+        drop(saves);
+        let saved = saver.join().expect("archive saver");
+        applied.and(saved)
+    })?;
     Ok(apply.outcome)
 }
 
@@ -314,6 +323,24 @@ fn synced(entry: &Entry, hash: Option<[u8; 32]>, mtimes: [i64; 2]) -> Synced {
     }
 }
 
+/// Saves archive snapshots: flushes both sides (syncfs), then writes the newest snapshot
+/// waiting, so the archive never records data that is not on disk.
+fn save_snapshots(pair: &Pair, snapshots: Receiver<Vec<u8>>) -> Result<(), FolderError> {
+    while let Ok(mut snapshot) = snapshots.recv() {
+        while let Ok(newer) = snapshots.try_recv() {
+            snapshot = newer;
+        }
+        for (replica, root) in [
+            (pair.left, &pair.config.left),
+            (pair.right, &pair.config.right),
+        ] {
+            replica.flush().map_err(|e| FolderError::io(root, e))?;
+        }
+        archive::write(&pair.archive_file, &snapshot)?;
+    }
+    Ok(())
+}
+
 /// Whether what is there now is what the scan saw.
 fn as_scanned(now: Option<&Entry>, scanned: Option<&Entry>) -> bool {
     match (now, scanned) {
@@ -347,6 +374,7 @@ impl Apply<'_, '_> {
         actions: &[Action],
         conflicts: u64,
         observer: &mut dyn Observer,
+        saves: &Sender<Vec<u8>>,
     ) -> Result<(), FolderError> {
         // Archive-only decisions need no I/O.
         let mut archive_changed = false;
@@ -383,7 +411,7 @@ impl Apply<'_, '_> {
         );
         if work.is_empty() && conflicts == 0 {
             if archive_changed {
-                self.save()?;
+                self.save(saves);
             }
             return Ok(());
         }
@@ -420,7 +448,7 @@ impl Apply<'_, '_> {
             remaining -= batch_work;
             let last = end >= work.len();
             if archive_changed && (last || !go_on || self.last_save.elapsed() >= SAVE_EVERY) {
-                self.save()?;
+                self.save(saves);
                 archive_changed = false;
             }
             if !go_on {
@@ -430,7 +458,7 @@ impl Apply<'_, '_> {
             start = end;
         }
         if archive_changed {
-            self.save()?;
+            self.save(saves);
         }
         Ok(())
     }
@@ -448,24 +476,19 @@ impl Apply<'_, '_> {
                 .map_or(0, |e| e.size)
     }
 
-    /// Makes written data durable, then records it.
-    fn save(&mut self) -> Result<(), FolderError> {
-        for (replica, root) in [
-            (self.pair.left, &self.pair.config.left),
-            (self.pair.right, &self.pair.config.right),
-        ] {
-            replica.flush().map_err(|e| FolderError::io(root, e))?;
-        }
-        archive::save(
-            &self.pair.archive_file,
+    /// Hands a snapshot of the archive to the saver, which records it once the data it
+    /// describes is durable.
+    fn save(&mut self, saves: &Sender<Vec<u8>>) {
+        let snapshot = archive::encode(
             &self.pair.config.left,
             &self.pair.config.right,
             self.rows
                 .iter()
                 .filter_map(|r| r.archive.as_ref().map(|a| (&*r.path, a))),
-        )?;
+        );
+        // A saver that stopped has an error to report when the run ends.
+        let _ = saves.send(snapshot);
         self.last_save = Instant::now();
-        Ok(())
     }
 
     fn apply_one(&mut self, i: usize, action: Action) {
