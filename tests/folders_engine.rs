@@ -471,3 +471,45 @@ fn the_properties_form_adds_edits_and_removes_pairs() {
     assert!(config::find(&c.home, "photos").is_err());
     assert_eq!(config::load(&c.home).unwrap().len(), 1);
 }
+
+fn start_many(c: &Center) -> synccenter::core::engine::SessionHandle {
+    for i in 0..2000 {
+        write(
+            &c.l(&format!("d{}/f{i}", i % 20)),
+            &format!("contents of {i}"),
+        );
+    }
+    c.engine
+        .start(synccenter::core::engine::SessionRequest {
+            reason: synccenter::core::model::RunReason::Manual,
+            may_bother_user: false,
+            items: vec![key()],
+        })
+        .unwrap()
+}
+
+fn key() -> synccenter::core::model::ItemKey {
+    synccenter::core::model::ItemKey::new(synccenter::handlers::folders::HANDLER_ID, PAIR)
+}
+
+#[test]
+fn a_skipped_item_ends_skipped_and_the_next_sync_finishes() {
+    let c = Center::new(Mode::TwoWay);
+    let handle = start_many(&c);
+    handle.skip(&key());
+    let record = handle.wait(std::time::Duration::from_secs(60)).unwrap();
+    assert_eq!(record.items[0].status, ItemStatus::Skipped, "{record:?}");
+    c.sync_ok();
+    assert_same(&c);
+}
+
+#[test]
+fn a_stopped_run_ends_canceled_and_the_next_sync_finishes() {
+    let c = Center::new(Mode::TwoWay);
+    let handle = start_many(&c);
+    handle.stop_all();
+    let record = handle.wait(std::time::Duration::from_secs(60)).unwrap();
+    assert_eq!(record.items[0].status, ItemStatus::Canceled, "{record:?}");
+    c.sync_ok();
+    assert_same(&c);
+}
