@@ -59,7 +59,7 @@ impl Side {
     }
 }
 
-/// One path with its three states.
+/// One path with its three states, owned (for building plans by hand).
 #[derive(Clone, Debug)]
 pub struct Row {
     pub path: Box<RelPath>,
@@ -68,12 +68,42 @@ pub struct Row {
     pub right: Option<Entry>,
 }
 
-impl Row {
+/// One path with its three states, borrowed from wherever they are kept.
+#[derive(Clone, Copy, Debug)]
+pub struct RowRef<'a> {
+    pub path: &'a RelPath,
+    pub archive: Option<&'a Synced>,
+    pub left: Option<&'a Entry>,
+    pub right: Option<&'a Entry>,
+}
+
+impl<'a> RowRef<'a> {
     /// This path's entry on one side.
-    pub fn entry(&self, side: Side) -> Option<&Entry> {
+    pub fn entry(&self, side: Side) -> Option<&'a Entry> {
         match side {
-            Side::Left => self.left.as_ref(),
-            Side::Right => self.right.as_ref(),
+            Side::Left => self.left,
+            Side::Right => self.right,
+        }
+    }
+}
+
+/// Paths with their three states, in path order.
+pub trait Rows {
+    fn len(&self) -> usize;
+    fn row(&self, i: usize) -> RowRef<'_>;
+}
+
+impl Rows for [Row] {
+    fn len(&self) -> usize {
+        <[Row]>::len(self)
+    }
+    fn row(&self, i: usize) -> RowRef<'_> {
+        let row = &self[i];
+        RowRef {
+            path: &row.path,
+            archive: row.archive.as_ref(),
+            left: row.left.as_ref(),
+            right: row.right.as_ref(),
         }
     }
 }
@@ -163,9 +193,9 @@ pub fn reconcile(
 }
 
 /// The kinds each side will have after `action`.
-fn kinds_after(row: &Row, action: Action) -> [Option<Kind>; 2] {
-    let left = row.left.as_ref().map(|e| e.kind);
-    let right = row.right.as_ref().map(|e| e.kind);
+fn kinds_after(row: RowRef, action: Action) -> [Option<Kind>; 2] {
+    let left = row.left.map(|e| e.kind);
+    let right = row.right.map(|e| e.kind);
     match action {
         Action::CopyToRight => [left, left],
         Action::CopyToLeft => [right, right],
@@ -183,7 +213,7 @@ pub struct Keep {
 }
 
 /// The action that makes the other side like `side`.
-fn make_like(row: &Row, side: Side) -> Action {
+fn make_like(row: RowRef, side: Side) -> Action {
     let (winner, loser) = (row.entry(side), row.entry(side.other()));
     match (side, winner, loser) {
         _ if same(winner, loser) => Action::Record,
@@ -196,21 +226,16 @@ fn make_like(row: &Row, side: Side) -> Action {
 
 /// Decides every row (in path order) and fixes up folders, as the module docs say.
 /// `keeps` are resolved conflicts; they override the decision for their whole subtree.
-pub fn plan(rows: &[Row], mode: Mode, keeps: &[Keep]) -> Vec<Action> {
-    let mut actions: Vec<Action> = rows
-        .iter()
-        .map(|row| {
+pub fn plan<R: Rows + ?Sized>(rows: &R, mode: Mode, keeps: &[Keep]) -> Vec<Action> {
+    let mut actions: Vec<Action> = (0..rows.len())
+        .map(|i| {
+            let row = rows.row(i);
             let keep = keeps
                 .iter()
-                .find(|k| *k.path == *row.path || is_inside(&row.path, &k.path));
+                .find(|k| *k.path == *row.path || is_inside(row.path, &k.path));
             match keep {
                 Some(keep) => make_like(row, keep.side),
-                None => reconcile(
-                    row.archive.as_ref(),
-                    row.left.as_ref(),
-                    row.right.as_ref(),
-                    mode,
-                ),
+                None => reconcile(row.archive, row.left, row.right, mode),
             }
         })
         .collect();
@@ -218,22 +243,24 @@ pub fn plan(rows: &[Row], mode: Mode, keeps: &[Keep]) -> Vec<Action> {
     // Every entry that will exist on a side needs its ancestors to be folders there.
     let mut ancestors: Vec<usize> = Vec::new();
     for i in 0..rows.len() {
+        let row = rows.row(i);
         while ancestors
             .last()
-            .is_some_and(|&a| !is_inside(&rows[i].path, &rows[a].path))
+            .is_some_and(|&a| !is_inside(row.path, rows.row(a).path))
         {
             ancestors.pop();
         }
-        let after = kinds_after(&rows[i], actions[i]);
+        let after = kinds_after(row, actions[i]);
         for side in [Side::Left, Side::Right] {
             if after[side.index()].is_none() {
                 continue;
             }
             for &a in &ancestors {
-                if kinds_after(&rows[a], actions[a])[side.index()] == Some(Kind::Dir) {
+                let ancestor = rows.row(a);
+                if kinds_after(ancestor, actions[a])[side.index()] == Some(Kind::Dir) {
                     continue;
                 }
-                let deleting_folder = rows[a].entry(side).is_some_and(|e| e.kind == Kind::Dir)
+                let deleting_folder = ancestor.entry(side).is_some_and(|e| e.kind == Kind::Dir)
                     && actions[a]
                         == match side {
                             Side::Left => Action::DeleteLeft,
@@ -253,7 +280,9 @@ pub fn plan(rows: &[Row], mode: Mode, keeps: &[Keep]) -> Vec<Action> {
     let mut conflict: Option<usize> = None;
     for i in 0..rows.len() {
         match conflict {
-            Some(c) if is_inside(&rows[i].path, &rows[c].path) => actions[i] = Action::Nothing,
+            Some(c) if is_inside(rows.row(i).path, rows.row(c).path) => {
+                actions[i] = Action::Nothing
+            }
             _ => conflict = (actions[i] == Action::Conflict).then_some(i),
         }
     }

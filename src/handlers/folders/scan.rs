@@ -4,7 +4,7 @@
 use super::FolderError;
 use super::archive::{Entries, Synced};
 use super::names::{RelPath, cmp_paths};
-use super::reconcile::{Row, Side};
+use super::reconcile::{RowRef, Rows, Side};
 use super::replica::{Entry, Kind, Replica, Tree};
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use std::ffi::OsStr;
@@ -49,54 +49,103 @@ impl Filter {
     }
 }
 
-/// Joins the archive and both trees into rows in path order. A side's file that looks as
-/// archived (size and mtime) takes the archive's hash, so unchanged files are never read.
-pub fn join(archive: Entries, left: Tree, right: Tree) -> Vec<Row> {
-    let mut rows = Vec::with_capacity(left.len().max(right.len()));
-    let mut archive = archive.into_iter().peekable();
-    let mut left = left.into_iter().peekable();
-    let mut right = right.into_iter().peekable();
+/// Marks a list that has no entry for a path.
+const NONE: u32 = u32::MAX;
+
+/// The archive and both trees joined by path, without moving them: each row is the index
+/// of its path in each list, 12 bytes however many entries there are.
+pub struct Joined {
+    pub archive: Entries,
+    pub left: Tree,
+    pub right: Tree,
+    rows: Vec<[u32; 3]>,
+}
+
+fn at<T>(list: &[(Box<RelPath>, T)], index: u32) -> Option<&(Box<RelPath>, T)> {
+    (index != NONE).then(|| &list[index as usize])
+}
+
+impl Joined {
+    fn entry_mut(&mut self, i: usize, side: Side) -> Option<&mut Entry> {
+        let index = self.rows[i][1 + side.index()];
+        let tree = match side {
+            Side::Left => &mut self.left,
+            Side::Right => &mut self.right,
+        };
+        (index != NONE).then(|| &mut tree[index as usize].1)
+    }
+}
+
+impl Rows for Joined {
+    fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    fn row(&self, i: usize) -> RowRef<'_> {
+        let [a, l, r] = self.rows[i];
+        let archive = at(&self.archive, a);
+        let left = at(&self.left, l);
+        let right = at(&self.right, r);
+        let path = archive
+            .map(|(p, _)| p)
+            .or(left.map(|(p, _)| p))
+            .or(right.map(|(p, _)| p))
+            .expect("a row has an entry somewhere");
+        RowRef {
+            path,
+            archive: archive.map(|(_, s)| s),
+            left: left.map(|(_, e)| e),
+            right: right.map(|(_, e)| e),
+        }
+    }
+}
+
+/// Joins the archive and both trees by path. A side's file that looks as archived (size and
+/// mtime) takes the archive's hash, so unchanged files are never read.
+pub fn join(archive: Entries, mut left: Tree, mut right: Tree) -> Joined {
+    let mut rows = Vec::with_capacity(archive.len().max(left.len()).max(right.len()));
+    let (mut a, mut l, mut r) = (0, 0, 0);
     loop {
         let heads = [
-            archive.peek().map(|(p, _)| &**p),
-            left.peek().map(|(p, _)| &**p),
-            right.peek().map(|(p, _)| &**p),
+            archive.get(a).map(|(p, _)| &**p),
+            left.get(l).map(|(p, _)| &**p),
+            right.get(r).map(|(p, _)| &**p),
         ];
-        let Some(smallest) = heads.into_iter().flatten().min_by(|a, b| cmp_paths(a, b)) else {
+        let Some(smallest) = heads.into_iter().flatten().min_by(|x, y| cmp_paths(x, y)) else {
             break;
         };
         let [in_archive, in_left, in_right] = heads.map(|head| head == Some(smallest));
-        let mut path = None;
-        let archived = in_archive.then(|| archive.next()).flatten().map(|(p, s)| {
-            path = Some(p);
-            s
-        });
-        let mut left = in_left.then(|| left.next()).flatten().map(|(p, e)| {
-            path.get_or_insert(p);
-            e
-        });
-        let mut right = in_right.then(|| right.next()).flatten().map(|(p, e)| {
-            path.get_or_insert(p);
-            e
-        });
-        let path = path.expect("the smallest path came from one of the lists");
-        if let Some(synced) = &archived {
-            adopt_hash(synced, left.as_mut(), Side::Left);
-            adopt_hash(synced, right.as_mut(), Side::Right);
+        let mut row = [NONE; 3];
+        for (slot, (present, cursor)) in
+            row.iter_mut()
+                .zip([(in_archive, &mut a), (in_left, &mut l), (in_right, &mut r)])
+        {
+            if present {
+                *slot = *cursor as u32;
+                *cursor += 1;
+            }
         }
-        rows.push(Row {
-            path,
-            archive: archived,
-            left,
-            right,
-        });
+        if in_archive {
+            let synced = &archive[row[0] as usize].1;
+            if in_left {
+                adopt_hash(synced, &mut left[row[1] as usize].1, Side::Left);
+            }
+            if in_right {
+                adopt_hash(synced, &mut right[row[2] as usize].1, Side::Right);
+            }
+        }
+        rows.push(row);
     }
-    rows
+    Joined {
+        archive,
+        left,
+        right,
+        rows,
+    }
 }
 
-fn adopt_hash(synced: &Synced, entry: Option<&mut Entry>, side: Side) {
-    if let Some(entry) = entry
-        && entry.kind == Kind::File
+fn adopt_hash(synced: &Synced, entry: &mut Entry, side: Side) {
+    if entry.kind == Kind::File
         && synced.kind == Kind::File
         && entry.size == synced.size
         && entry.mtime_ns == synced.mtime_ns[side.index()]
@@ -107,46 +156,42 @@ fn adopt_hash(synced: &Synced, entry: Option<&mut Entry>, side: Side) {
 
 /// Which files reconcile must hash: a file of the same size as the archived one or as the
 /// other side's (only then can contents be the same); others differ anyway.
-pub fn needs_hash(row: &Row, side: Side) -> bool {
+pub fn needs_hash(row: RowRef, side: Side) -> bool {
     let (mine, other) = (row.entry(side), row.entry(side.other()));
     let Some(mine) = mine.filter(|e| e.kind == Kind::File && e.hash.is_none()) else {
         return false;
     };
     let same_size = |size: u64, kind: Kind| kind == Kind::File && size == mine.size;
-    row.archive
-        .as_ref()
-        .is_some_and(|a| same_size(a.size, a.kind))
+    row.archive.is_some_and(|a| same_size(a.size, a.kind))
         || other.is_some_and(|o| same_size(o.size, o.kind))
 }
 
 /// Hashes what [`needs_hash`] asks for, both sides at once. A file that cannot be read
 /// keeps no hash (it then counts as changed, which is the safe reading).
-pub fn fill_hashes(rows: &mut [Row], left: &dyn Replica, right: &dyn Replica) {
+pub fn fill_hashes(joined: &mut Joined, left: &dyn Replica, right: &dyn Replica) {
     let wanted: [Vec<usize>; 2] = [Side::Left, Side::Right].map(|side| {
-        (0..rows.len())
-            .filter(|&i| needs_hash(&rows[i], side))
+        (0..joined.len())
+            .filter(|&i| needs_hash(joined.row(i), side))
             .collect()
     });
     let hashes: [Vec<Option<[u8; 32]>>; 2] = std::thread::scope(|scope| {
-        let rows = &*rows;
+        let rows = &*joined;
         let jobs = [(left, &wanted[0]), (right, &wanted[1])].map(|(replica, wanted)| {
             scope.spawn(move || {
                 wanted
                     .iter()
-                    .map(|&i| replica.hash(&rows[i].path).ok())
+                    .map(|&i| replica.hash(rows.row(i).path).ok())
                     .collect()
             })
         });
         jobs.map(|job| job.join().expect("hashing thread"))
     });
-    for (side, (wanted, hashes)) in wanted.iter().zip(hashes).enumerate() {
+    for (side, (wanted, hashes)) in [Side::Left, Side::Right]
+        .into_iter()
+        .zip(wanted.iter().zip(hashes))
+    {
         for (&i, hash) in wanted.iter().zip(hashes) {
-            let entry = if side == 0 {
-                rows[i].left.as_mut()
-            } else {
-                rows[i].right.as_mut()
-            };
-            if let Some(entry) = entry {
+            if let Some(entry) = joined.entry_mut(i, side) {
                 entry.hash = hash;
             }
         }

@@ -5,11 +5,12 @@ use super::FolderError;
 use super::archive::{self, Loaded, Synced};
 use super::config::PairConfig;
 use super::names::{self, RelPath, conflict_copy, is_inside};
-use super::reconcile::{Action, Keep, Row, Side, plan};
+use super::reconcile::{Action, Keep, RowRef, Rows, Side, plan};
 use super::replica::{Entry, Kind, Replica};
-use super::scan::{Filter, fill_hashes, join};
+use super::scan::{Filter, Joined, fill_hashes, join};
 use crate::core::conflicts::{ConflictReport, ConflictSide, Resolution};
 use crossbeam_channel::{Receiver, Sender};
+use std::collections::HashMap;
 use std::io::{self, Read};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -131,11 +132,9 @@ pub fn run(
         outcome.refused = Some(deletions);
         return Ok(outcome);
     }
-    let conflicts: Vec<ConflictReport> = rows
-        .iter()
-        .zip(&actions)
-        .filter(|(_, a)| **a == Action::Conflict)
-        .map(|(row, _)| conflict_report(pair, row))
+    let conflicts: Vec<ConflictReport> = (0..rows.len())
+        .filter(|&i| actions[i] == Action::Conflict)
+        .map(|i| conflict_report(pair, rows.row(i)))
         .collect();
     let conflict_count = conflicts.len() as u64;
     outcome.conflicts = Some(conflicts);
@@ -143,6 +142,7 @@ pub fn run(
     let mut apply = Apply {
         pair,
         rows,
+        archive_now: HashMap::new(),
         stamp: stamp.format("%Y-%m-%d_%H%M%S").to_string(),
         outcome,
         failed_deletes: Vec::new(),
@@ -262,18 +262,16 @@ fn scan_both(
     Ok(Some([left, right]))
 }
 
-fn mass_delete(pair: &Pair, rows: &[Row], actions: &[Action]) -> Option<MassDelete> {
+fn mass_delete(pair: &Pair, rows: &Joined, actions: &[Action]) -> Option<MassDelete> {
     [Side::Left, Side::Right].into_iter().find_map(|side| {
         let delete = match side {
             Side::Left => Action::DeleteLeft,
             Side::Right => Action::DeleteRight,
         };
-        let is_file = |row: &Row| row.entry(side).is_some_and(|e| e.kind != Kind::Dir);
-        let total = rows.iter().filter(|r| is_file(r)).count();
-        let count = rows
-            .iter()
-            .zip(actions)
-            .filter(|(r, a)| **a == delete && is_file(r))
+        let is_file = |i: usize| rows.row(i).entry(side).is_some_and(|e| e.kind != Kind::Dir);
+        let total = (0..rows.len()).filter(|&i| is_file(i)).count();
+        let count = (0..rows.len())
+            .filter(|&i| actions[i] == delete && is_file(i))
             .count();
         (count > MASS_DELETE_MIN && count * 2 > total).then(|| MassDelete {
             count,
@@ -291,7 +289,7 @@ fn time_of(ns: i64) -> SystemTime {
     }
 }
 
-fn conflict_report(pair: &Pair, row: &Row) -> ConflictReport {
+fn conflict_report(pair: &Pair, row: RowRef) -> ConflictReport {
     let side = |label: &str, replica: &dyn Replica, entry: Option<&Entry>| ConflictSide {
         label: label.into(),
         location: replica.location(),
@@ -302,12 +300,12 @@ fn conflict_report(pair: &Pair, row: &Row) -> ConflictReport {
             .filter(|e| e.kind != Kind::Dir)
             .map(|e| time_of(e.mtime_ns)),
     };
-    let text = names::to_text(&row.path);
+    let text = names::to_text(row.path);
     ConflictReport {
         id: text.clone(),
         path: text,
-        left: side("Left", pair.left, row.left.as_ref()),
-        right: side("Right", pair.right, row.right.as_ref()),
+        left: side("Left", pair.left, row.left),
+        right: side("Right", pair.right, row.right),
     }
 }
 
@@ -358,7 +356,9 @@ enum Applied {
 
 struct Apply<'p, 'a> {
     pair: &'p Pair<'a>,
-    rows: Vec<Row>,
+    rows: Joined,
+    /// The archive entries this run changed, by row (`None`: no longer archived).
+    archive_now: HashMap<usize, Option<Synced>>,
     /// The versions folder of this run.
     stamp: String,
     outcome: Outcome,
@@ -378,21 +378,18 @@ impl Apply<'_, '_> {
     ) -> Result<(), FolderError> {
         // Archive-only decisions need no I/O.
         let mut archive_changed = false;
-        for (row, action) in self.rows.iter_mut().zip(actions) {
-            match action {
-                Action::Record => {
-                    row.archive = match (&row.left, &row.right) {
-                        (Some(l), Some(r)) => Some(synced(l, None, [l.mtime_ns, r.mtime_ns])),
-                        _ => None,
-                    };
-                    archive_changed = true;
-                }
-                Action::Forget => {
-                    row.archive = None;
-                    archive_changed = true;
-                }
-                _ => {}
-            }
+        for (i, action) in actions.iter().enumerate() {
+            let row = self.rows.row(i);
+            let now = match action {
+                Action::Record => match (row.left, row.right) {
+                    (Some(l), Some(r)) => Some(synced(l, None, [l.mtime_ns, r.mtime_ns])),
+                    _ => None,
+                },
+                Action::Forget => None,
+                _ => continue,
+            };
+            self.archive_now.insert(i, now);
+            archive_changed = true;
         }
         // Creations parent first, then deletions contents first.
         let mut work: Vec<(usize, Action)> = actions
@@ -464,10 +461,10 @@ impl Apply<'_, '_> {
     }
 
     fn cost(&self, i: usize, action: Action) -> u64 {
-        let row = &self.rows[i];
+        let row = self.rows.row(i);
         let source = match action {
-            Action::CopyToRight => row.left.as_ref(),
-            Action::CopyToLeft => row.right.as_ref(),
+            Action::CopyToRight => row.left,
+            Action::CopyToLeft => row.right,
             _ => None,
         };
         PER_FILE_WORK
@@ -482,9 +479,14 @@ impl Apply<'_, '_> {
         let snapshot = archive::encode(
             &self.pair.config.left,
             &self.pair.config.right,
-            self.rows
-                .iter()
-                .filter_map(|r| r.archive.as_ref().map(|a| (&*r.path, a))),
+            (0..self.rows.len()).filter_map(|i| {
+                let row = self.rows.row(i);
+                let now = match self.archive_now.get(&i) {
+                    Some(changed) => changed.as_ref(),
+                    None => row.archive,
+                };
+                now.map(|a| (row.path, a))
+            }),
         );
         // A saver that stopped has an error to report when the run ends.
         let _ = saves.send(snapshot);
@@ -498,13 +500,13 @@ impl Apply<'_, '_> {
             Action::DeleteLeft => (self.delete(i, Side::Left), "delete"),
             _ => (self.delete(i, Side::Right), "delete"),
         };
-        let path = names::to_text(&self.rows[i].path);
+        let path = names::to_text(self.rows.row(i).path);
         match result {
             Ok(Applied::Done) => self.outcome.changes += 1,
             Ok(Applied::Changed) => {
                 self.outcome.changed_during_sync.push(path);
                 if matches!(action, Action::DeleteLeft | Action::DeleteRight) {
-                    self.failed_deletes.push(self.rows[i].path.clone());
+                    self.failed_deletes.push(self.rows.row(i).path.into());
                 }
             }
             Err(e) => {
@@ -512,7 +514,7 @@ impl Apply<'_, '_> {
                     .failures
                     .push(format!("Could not {verb} {path}: {e}"));
                 if matches!(action, Action::DeleteLeft | Action::DeleteRight) {
-                    self.failed_deletes.push(self.rows[i].path.clone());
+                    self.failed_deletes.push(self.rows.row(i).path.into());
                 }
             }
         }
@@ -521,10 +523,10 @@ impl Apply<'_, '_> {
     fn copy(&mut self, i: usize, from: Side) -> io::Result<Applied> {
         let to = from.other();
         let (source, target) = (self.pair.side(from), self.pair.side(to));
-        let row = &self.rows[i];
+        let row = self.rows.row(i);
         let (scanned, expected) = (row.entry(from), row.entry(to));
         let scanned = scanned.expect("a copy has a source");
-        let path = &row.path;
+        let path = row.path;
         let mut hash = None;
         let staged = match scanned.kind {
             Kind::File => {
@@ -569,15 +571,15 @@ impl Apply<'_, '_> {
             )?,
         }
         let entry = synced(scanned, hash, [scanned.mtime_ns; 2]);
-        self.rows[i].archive = Some(entry);
+        self.archive_now.insert(i, Some(entry));
         Ok(Applied::Done)
     }
 
     fn delete(&mut self, i: usize, side: Side) -> io::Result<Applied> {
         let replica = self.pair.side(side);
-        let row = &self.rows[i];
+        let row = self.rows.row(i);
         let expected = row.entry(side);
-        let path = &row.path;
+        let path = row.path;
         let now = replica.stat(path)?;
         // Already gone (a folder replaced above it was kept as a version whole): done.
         if now.is_some() && !as_scanned(now.as_ref(), expected) {
@@ -597,7 +599,7 @@ impl Apply<'_, '_> {
             }
             Some(_) => replica.retire(path, &self.stamp)?,
         }
-        self.rows[i].archive = None;
+        self.archive_now.insert(i, None);
         Ok(Applied::Done)
     }
 }
