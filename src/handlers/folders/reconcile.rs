@@ -90,6 +90,9 @@ impl<'a> RowRef<'a> {
 /// Paths with their three states, in path order.
 pub trait Rows {
     fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
     fn row(&self, i: usize) -> RowRef<'_>;
 }
 
@@ -278,12 +281,10 @@ pub fn plan<R: Rows + ?Sized>(rows: &R, mode: Mode, keeps: &[Keep]) -> Vec<Actio
 
     // Nothing inside a conflict is touched.
     let mut conflict: Option<usize> = None;
-    for i in 0..rows.len() {
+    for (i, action) in actions.iter_mut().enumerate() {
         match conflict {
-            Some(c) if is_inside(rows.row(i).path, rows.row(c).path) => {
-                actions[i] = Action::Nothing
-            }
-            _ => conflict = (actions[i] == Action::Conflict).then_some(i),
+            Some(c) if is_inside(rows.row(i).path, rows.row(c).path) => *action = Action::Nothing,
+            _ => conflict = (*action == Action::Conflict).then_some(i),
         }
     }
     actions
