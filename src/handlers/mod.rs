@@ -2,3 +2,5 @@
 
 /// A handler that demonstrates the whole contract without touching anything real.
 pub mod demo;
+/// Folder pairs: two local folders kept in sync, safely.
+pub mod folders;
