@@ -5,7 +5,7 @@ use crate::core::engine::{Engine, EngineConfig};
 use crate::core::events::Event;
 use crate::core::handler::Registry;
 use crate::core::store::{Home, Store, StoreError};
-use crate::handlers::demo;
+use crate::handlers::{demo, folders};
 use crossbeam_channel::Receiver;
 use std::path::PathBuf;
 
@@ -25,7 +25,7 @@ pub fn demo_enabled(flag: bool) -> bool {
 pub fn setup(home: Option<PathBuf>, demo: bool) -> Result<Setup, StoreError> {
     let home = Home::resolve(home)?;
     let (store, notices) = Store::open(home.clone());
-    let mut registry = Registry::new();
+    let mut registry = Registry::new().with(folders::provider(&home));
     if demo_enabled(demo) {
         registry.add(demo::provider(demo::step_from_env()));
     }

@@ -40,6 +40,11 @@ pub enum Command {
     },
     /// List unresolved conflicts, or resolve one.
     Conflicts(ConflictsArgs),
+    /// Set up folder pairs: two folders kept in sync.
+    Folder {
+        #[command(subcommand)]
+        action: FolderAction,
+    },
     /// Check or uncheck items for "Sync now" and `synccenter sync`.
     Check {
         /// Uncheck instead of check.
@@ -82,5 +87,29 @@ pub enum ConflictAction {
         /// Which version to keep: left, right, or both (the other one renamed).
         #[arg(long, value_parser = ["left", "right", "both"])]
         keep: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FolderAction {
+    /// Add a folder pair; its name is the item's id.
+    Add {
+        name: String,
+        left: PathBuf,
+        right: PathBuf,
+        /// two-way: changes go both ways; mirror: the right becomes a copy of the left;
+        /// contribute: left to right, never deleting on the right.
+        #[arg(long, default_value = "two-way", value_parser = ["two-way", "mirror", "contribute"])]
+        mode: String,
+        /// A path to leave out, in .gitignore syntax (repeatable).
+        #[arg(long = "exclude", value_name = "PATTERN")]
+        excludes: Vec<String>,
+    },
+    /// Remove a folder pair (its folders and files are left as they are).
+    Remove { name: String },
+    /// List the folder pairs.
+    List {
+        #[arg(long)]
+        json: bool,
     },
 }

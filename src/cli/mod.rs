@@ -15,8 +15,9 @@ use crate::core::engine::{Engine, Listing};
 use crate::core::model::{ItemKey, unix_millis};
 use crate::core::status::ItemStatus;
 use crate::core::store::SessionRecord;
+use crate::handlers::folders::config::{self as folder_config, Mode, PairConfig};
 use crate::setup::{Setup, setup};
-use args::{ConflictAction, ConflictsArgs, SyncArgs};
+use args::{ConflictAction, ConflictsArgs, FolderAction, SyncArgs};
 use clap::Parser;
 use serde::Serialize;
 use std::io::IsTerminal;
@@ -92,7 +93,65 @@ fn run(command: Command, setup: &Setup) -> Result<u8, Refusal> {
         Command::Results { json } => results(&setup.engine, json),
         Command::Conflicts(args) => conflicts(&setup.engine, args),
         Command::Check { off, items } => check(&setup.engine, &items, !off),
+        Command::Folder { action } => folder(setup, action),
     }
+}
+
+fn folder(setup: &Setup, action: FolderAction) -> Result<u8, Refusal> {
+    let home = &setup.home;
+    match action {
+        FolderAction::Add {
+            name,
+            left,
+            right,
+            mode,
+            excludes,
+        } => {
+            let pair = PairConfig {
+                mode: mode.parse::<Mode>()?,
+                left: std::path::absolute(&left)?,
+                right: std::path::absolute(&right)?,
+                name,
+                excludes,
+            };
+            let summary = format!(
+                "{} ⇄ {} ({})",
+                pair.left.display(),
+                pair.right.display(),
+                pair.mode
+            );
+            let name = pair.name.clone();
+            folder_config::add(home, pair)?;
+            println!(
+                "Added the folder pair {name}: {summary}. Sync it with `synccenter sync {name}`."
+            );
+        }
+        FolderAction::Remove { name } => {
+            folder_config::remove(home, &name)?;
+            println!(
+                "Removed the folder pair {name}; its folders and files were left as they are."
+            );
+        }
+        FolderAction::List { json } => {
+            let pairs = folder_config::load(home)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&pairs)?);
+            } else if pairs.is_empty() {
+                println!("No folder pairs. Add one with `synccenter folder add NAME LEFT RIGHT`.");
+            } else {
+                for pair in pairs {
+                    println!(
+                        "{:<20} {:<10} {} ⇄ {}",
+                        pair.name,
+                        pair.mode,
+                        pair.left.display(),
+                        pair.right.display()
+                    );
+                }
+            }
+        }
+    }
+    Ok(EXIT_OK)
 }
 
 #[derive(Serialize)]
@@ -261,7 +320,12 @@ fn sync_items(setup: &Setup, args: SyncArgs) -> Result<u8, Refusal> {
         .filter(|c| keys.contains(&c.item) && c.resolution.is_none())
         .count();
     if open_conflicts > 0 {
-        println!("{open_conflicts} conflicts need you: `synccenter conflicts` lists them.");
+        let conflicts = if open_conflicts == 1 {
+            "1 conflict needs"
+        } else {
+            &format!("{open_conflicts} conflicts need")
+        };
+        println!("{conflicts} you: `synccenter conflicts` lists them.");
     }
     Ok(exit_code(&record, open_conflicts))
 }
