@@ -2,3 +2,5 @@
 
 /// A handler that demonstrates the whole contract without touching anything real.
 pub mod demo;
+/// Handlers that are separate programs speaking JSON-RPC over stdio.
+pub mod external;
