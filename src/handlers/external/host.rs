@@ -280,11 +280,11 @@ impl ExternalHandler {
                 }
             }
             let now = Instant::now();
-            if let Some(callback) = callback {
-                if now.duration_since(polled) >= POLL {
-                    polled = now;
-                    self.forward_user_requests(callback);
-                }
+            if let Some(callback) = callback
+                && now.duration_since(polled) >= POLL
+            {
+                polled = now;
+                self.forward_user_requests(callback);
             }
             let stop = self.manifest.timeouts.stop;
             if self
@@ -367,13 +367,13 @@ impl ExternalHandler {
             (None, Ok(_)) => {}
             (Some(id), Err(error)) => self.respond::<Value>(&id, Err(&error)),
             (None, Err(error)) => {
-                if let Some(callback) = callback {
-                    if self.warned.insert(name.to_string()) {
-                        callback.log(LogLine::warning(format!(
-                            "{} sent a `{name}` notification that Sync Center could not use: {error}",
-                            self.program
-                        )));
-                    }
+                if let Some(callback) = callback
+                    && self.warned.insert(name.to_string())
+                {
+                    callback.log(LogLine::warning(format!(
+                        "{} sent a `{name}` notification that Sync Center could not use: {error}",
+                        self.program
+                    )));
                 }
             }
         }
