@@ -56,10 +56,6 @@ impl ExternalProvider {
             manifest: Arc::new(manifest),
         })
     }
-
-    pub fn manifest(&self) -> &Manifest {
-        &self.manifest
-    }
 }
 
 impl HandlerProvider for ExternalProvider {
@@ -198,11 +194,6 @@ impl ExternalHandler {
             warned: HashSet::new(),
             ended: None,
         })
-    }
-
-    /// The process id of the program (for tests and diagnostics).
-    pub fn pid(&self) -> u32 {
-        self.child.id()
     }
 
     /// Sends a request and serves the program's callbacks until it answers, it fails, or a

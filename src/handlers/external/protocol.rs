@@ -52,7 +52,6 @@ pub mod method {
 
 /// JSON-RPC error codes used by both sides.
 pub mod code {
-    pub const PARSE_ERROR: i64 = -32700;
     pub const METHOD_NOT_FOUND: i64 = -32601;
     pub const INVALID_PARAMS: i64 = -32602;
     /// The handler failed the call; the message is for the user.

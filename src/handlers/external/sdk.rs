@@ -62,19 +62,15 @@ pub fn serve(
     std::thread::Builder::new()
         .name("sdk-flush".into())
         .spawn(move || flusher.flush_now_and_then())?;
-    let result = serve_requests(handler.as_mut(), &link, &requests);
+    serve_requests(handler.as_mut(), &link, &requests);
     link.closed.store(true, Ordering::Release);
     link.flush();
-    result
+    Ok(())
 }
 
 type CenterRequest = (RequestId, String, Value);
 
-fn serve_requests(
-    handler: &mut dyn Handler,
-    link: &Arc<Link>,
-    requests: &Receiver<CenterRequest>,
-) -> std::io::Result<()> {
+fn serve_requests(handler: &mut dyn Handler, link: &Arc<Link>, requests: &Receiver<CenterRequest>) {
     let mut callback: Option<Callback> = None;
     for (id, name, params) in requests {
         if name == method::SHUTDOWN {
@@ -84,7 +80,6 @@ fn serve_requests(
         let outcome = dispatch(handler, link, &mut callback, &name, params);
         link.respond(&id, outcome.as_ref());
     }
-    Ok(())
 }
 
 fn dispatch(
