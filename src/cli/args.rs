@@ -40,6 +40,11 @@ pub enum Command {
     },
     /// List unresolved conflicts, or resolve one.
     Conflicts(ConflictsArgs),
+    /// List the handlers: built in, and external programs found by their manifests.
+    Handlers {
+        #[arg(long)]
+        json: bool,
+    },
     /// Set up folder pairs: two folders kept in sync.
     Folder {
         #[command(subcommand)]

@@ -39,6 +39,11 @@ impl<E: std::fmt::Display> From<E> for Refusal {
 }
 
 pub fn main() -> ExitCode {
+    // `synccenter items | head` ends quietly, as Unix tools do, instead of panicking.
+    // SAFETY: restores the default disposition of SIGPIPE before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -94,7 +99,79 @@ fn run(command: Command, setup: &Setup) -> Result<u8, Refusal> {
         Command::Conflicts(args) => conflicts(&setup.engine, args),
         Command::Check { off, items } => check(&setup.engine, &items, !off),
         Command::Folder { action } => folder(setup, action),
+        Command::Handlers { json } => handlers(setup, json),
     }
+}
+
+#[derive(Serialize)]
+struct HandlerRow {
+    id: String,
+    name: String,
+    kind: &'static str,
+    /// "ok", or "problem" for a manifest that did not load.
+    state: &'static str,
+    program: Option<String>,
+    manifest: Option<std::path::PathBuf>,
+    reason: Option<String>,
+}
+
+fn handlers(setup: &Setup, json: bool) -> Result<u8, Refusal> {
+    let external: Vec<&str> = setup.manifests.iter().map(|m| m.id.as_str()).collect();
+    let mut rows: Vec<HandlerRow> = setup
+        .engine
+        .registry()
+        .providers()
+        .iter()
+        .filter(|p| !external.contains(&p.id().as_str()))
+        .map(|p| HandlerRow {
+            id: p.id().to_string(),
+            name: p.display_name(),
+            kind: "built-in",
+            state: "ok",
+            program: None,
+            manifest: None,
+            reason: None,
+        })
+        .collect();
+    rows.extend(setup.manifests.iter().map(|m| HandlerRow {
+        id: m.id.clone(),
+        name: m.name.clone(),
+        kind: "external",
+        state: "ok",
+        program: Some(m.program.clone()),
+        manifest: Some(m.path.clone()),
+        reason: None,
+    }));
+    rows.extend(setup.manifest_problems.iter().map(|p| {
+        HandlerRow {
+            id: String::new(),
+            name: p
+                .path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            kind: "external",
+            state: "problem",
+            program: None,
+            manifest: Some(p.path.clone()),
+            reason: Some(p.reason.clone()),
+        }
+    }));
+    if json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(EXIT_OK);
+    }
+    for row in rows {
+        let detail = match (&row.reason, &row.manifest) {
+            (Some(reason), Some(path)) => format!("not loaded: {reason} ({})", path.display()),
+            (None, Some(path)) => {
+                format!("{} ({})", row.program.unwrap_or_default(), path.display())
+            }
+            _ => String::new(),
+        };
+        println!("{:<20} {:<22} {:<9} {detail}", row.id, row.name, row.kind);
+    }
+    Ok(EXIT_OK)
 }
 
 fn folder(setup: &Setup, action: FolderAction) -> Result<u8, Refusal> {
