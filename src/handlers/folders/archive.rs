@@ -5,7 +5,7 @@
 use super::FolderError;
 use super::names::RelPath;
 use super::replica::{Hash, Kind};
-use crate::core::store::write_atomically;
+use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -98,53 +98,86 @@ pub fn last_synced(file: &Path) -> Option<SystemTime> {
     Some(UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64))
 }
 
-/// Encodes an archive for these roots, to be written by [`write`].
-pub fn encode<'a>(
+/// Writes the archive atomically (fsynced), encoding the entries as it goes so no copy of
+/// the whole archive is ever held in memory.
+pub fn save<'a>(
+    file: &Path,
     left: &Path,
     right: &Path,
     entries: impl Iterator<Item = (&'a RelPath, &'a Synced)>,
-) -> Vec<u8> {
-    let mut out = Vec::with_capacity(1 << 16);
-    out.extend_from_slice(MAGIC);
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64);
-    out.extend_from_slice(&now.to_le_bytes());
-    put_bytes(&mut out, left.as_os_str().as_bytes());
-    put_bytes(&mut out, right.as_os_str().as_bytes());
-    for (path, synced) in entries {
-        put_bytes(&mut out, path);
-        out.push(match synced.kind {
-            Kind::File => 0,
-            Kind::Dir => 1,
-            Kind::Symlink => 2,
-        });
-        out.push(u8::from(synced.exec));
-        out.extend_from_slice(&synced.size.to_le_bytes());
-        out.extend_from_slice(&synced.mtime_ns[0].to_le_bytes());
-        out.extend_from_slice(&synced.mtime_ns[1].to_le_bytes());
-        match synced.kind {
-            Kind::File => out.extend_from_slice(&synced.hash),
-            Kind::Symlink => put_bytes(&mut out, synced.target.as_deref().unwrap_or_default()),
-            Kind::Dir => {}
-        }
-    }
-    let checksum = blake3::hash(&out);
-    out.extend_from_slice(checksum.as_bytes());
-    out
-}
-
-/// Writes an encoded archive atomically (fsynced).
-pub fn write(file: &Path, encoded: &[u8]) -> Result<(), FolderError> {
+) -> Result<(), FolderError> {
     if let Some(dir) = file.parent() {
         std::fs::create_dir_all(dir).map_err(|e| FolderError::io(dir, e))?;
     }
-    write_atomically(file, encoded).map_err(|e| FolderError::io(file, e))
+    let written = (|| {
+        let mut atomic = atomic_write_file::AtomicWriteFile::open(file)?;
+        let mut out = Checksummed {
+            inner: std::io::BufWriter::with_capacity(1 << 16, &mut atomic),
+            hasher: blake3::Hasher::new(),
+        };
+        encode(&mut out, left, right, entries)?;
+        let checksum = out.hasher.finalize();
+        out.inner.write_all(checksum.as_bytes())?;
+        out.inner.flush()?;
+        drop(out);
+        atomic.commit()
+    })();
+    written.map_err(|e| FolderError::io(file, e))
 }
 
-fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
-    out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
-    out.extend_from_slice(bytes);
+/// A writer that hashes what passes through it.
+struct Checksummed<W> {
+    inner: W,
+    hasher: blake3::Hasher,
+}
+
+impl<W: Write> Write for Checksummed<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+fn encode<'a>(
+    out: &mut impl Write,
+    left: &Path,
+    right: &Path,
+    entries: impl Iterator<Item = (&'a RelPath, &'a Synced)>,
+) -> std::io::Result<()> {
+    out.write_all(MAGIC)?;
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    out.write_all(&now.to_le_bytes())?;
+    put_bytes(out, left.as_os_str().as_bytes())?;
+    put_bytes(out, right.as_os_str().as_bytes())?;
+    for (path, synced) in entries {
+        put_bytes(out, path)?;
+        let kind = match synced.kind {
+            Kind::File => 0,
+            Kind::Dir => 1,
+            Kind::Symlink => 2,
+        };
+        out.write_all(&[kind, u8::from(synced.exec)])?;
+        out.write_all(&synced.size.to_le_bytes())?;
+        out.write_all(&synced.mtime_ns[0].to_le_bytes())?;
+        out.write_all(&synced.mtime_ns[1].to_le_bytes())?;
+        match synced.kind {
+            Kind::File => out.write_all(&synced.hash)?,
+            Kind::Symlink => put_bytes(out, synced.target.as_deref().unwrap_or_default())?,
+            Kind::Dir => {}
+        }
+    }
+    Ok(())
+}
+
+fn put_bytes(out: &mut impl Write, bytes: &[u8]) -> std::io::Result<()> {
+    out.write_all(&(bytes.len() as u32).to_le_bytes())?;
+    out.write_all(bytes)
 }
 
 struct Reader<'a> {
@@ -220,6 +253,7 @@ fn decode(bytes: &[u8]) -> Option<Decoded<'_>> {
             },
         ));
     }
+    entries.shrink_to_fit();
     Some((saved_at, roots, entries))
 }
 
@@ -275,7 +309,7 @@ mod tests {
             Loaded::FirstSync { notice: None }
         ));
         let entries = sample();
-        write(&file, &encode(l, r, entries.iter().map(|(p, s)| (&**p, s)))).unwrap();
+        save(&file, l, r, entries.iter().map(|(p, s)| (&**p, s))).unwrap();
         assert!(last_synced(&file).is_some());
         match load(&file, l, r).unwrap() {
             Loaded::Found(found) => assert_eq!(found, entries),
@@ -293,7 +327,7 @@ mod tests {
         let file = archive_file(dir.path(), "p");
         let (l, r) = (Path::new("/l"), Path::new("/r"));
         let entries = sample();
-        write(&file, &encode(l, r, entries.iter().map(|(p, s)| (&**p, s)))).unwrap();
+        save(&file, l, r, entries.iter().map(|(p, s)| (&**p, s))).unwrap();
         let mut bytes = std::fs::read(&file).unwrap();
         bytes[40] ^= 1;
         std::fs::write(&file, bytes).unwrap();

@@ -179,6 +179,8 @@ impl Replica for LocalReplica {
     fn scan(&self, filter: &Filter, folders: &AtomicU64, stop: &AtomicBool) -> io::Result<Tree> {
         let mut tree = Tree::new();
         self.walk(&mut Vec::new(), filter, &mut tree, folders, stop)?;
+        // Up to half the capacity is spare after growing; a large shrink is a cheap mremap.
+        tree.shrink_to_fit();
         Ok(tree)
     }
 

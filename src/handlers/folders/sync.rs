@@ -141,7 +141,7 @@ pub fn run(
 
     let mut apply = Apply {
         pair,
-        rows,
+        rows: &rows,
         archive_now: HashMap::new(),
         stamp: stamp.format("%Y-%m-%d_%H%M%S").to_string(),
         outcome,
@@ -152,7 +152,7 @@ pub fn run(
     // Flushing and saving happen on their own thread, so copying goes on meanwhile.
     let (saves, snapshots) = crossbeam_channel::unbounded();
     std::thread::scope(|scope| {
-        let saver = scope.spawn(|| save_snapshots(pair, snapshots));
+        let saver = scope.spawn(|| save_snapshots(pair, &rows, snapshots));
         let applied = apply.run(&actions, conflict_count, observer, &saves);
         drop(saves);
         let saved = saver.join().expect("archive saver");
@@ -321,12 +321,20 @@ fn synced(entry: &Entry, hash: Option<[u8; 32]>, mtimes: [i64; 2]) -> Synced {
     }
 }
 
-/// Saves archive snapshots: flushes both sides (syncfs), then writes the newest snapshot
-/// waiting, so the archive never records data that is not on disk.
-fn save_snapshots(pair: &Pair, snapshots: Receiver<Vec<u8>>) -> Result<(), FolderError> {
-    while let Ok(mut snapshot) = snapshots.recv() {
+/// The archive entries a run changed, by row (`None`: no longer archived).
+type ArchiveChanges = HashMap<usize, Option<Synced>>;
+
+/// Saves archive snapshots (the rows' archive plus the changes so far): flushes both sides
+/// (syncfs), then writes the newest snapshot waiting, so the archive never records data
+/// that is not on disk.
+fn save_snapshots(
+    pair: &Pair,
+    rows: &Joined,
+    snapshots: Receiver<ArchiveChanges>,
+) -> Result<(), FolderError> {
+    while let Ok(mut changes) = snapshots.recv() {
         while let Ok(newer) = snapshots.try_recv() {
-            snapshot = newer;
+            changes = newer;
         }
         for (replica, root) in [
             (pair.left, &pair.config.left),
@@ -334,7 +342,20 @@ fn save_snapshots(pair: &Pair, snapshots: Receiver<Vec<u8>>) -> Result<(), Folde
         ] {
             replica.flush().map_err(|e| FolderError::io(root, e))?;
         }
-        archive::write(&pair.archive_file, &snapshot)?;
+        let entries = (0..rows.len()).filter_map(|i| {
+            let row = rows.row(i);
+            let now = match changes.get(&i) {
+                Some(changed) => changed.as_ref(),
+                None => row.archive,
+            };
+            now.map(|a| (row.path, a))
+        });
+        archive::save(
+            &pair.archive_file,
+            &pair.config.left,
+            &pair.config.right,
+            entries,
+        )?;
     }
     Ok(())
 }
@@ -354,11 +375,10 @@ enum Applied {
     Changed,
 }
 
-struct Apply<'p, 'a> {
+struct Apply<'p, 'a, 'j> {
     pair: &'p Pair<'a>,
-    rows: Joined,
-    /// The archive entries this run changed, by row (`None`: no longer archived).
-    archive_now: HashMap<usize, Option<Synced>>,
+    rows: &'j Joined,
+    archive_now: ArchiveChanges,
     /// The versions folder of this run.
     stamp: String,
     outcome: Outcome,
@@ -368,13 +388,13 @@ struct Apply<'p, 'a> {
     buffer: Vec<u8>,
 }
 
-impl Apply<'_, '_> {
+impl Apply<'_, '_, '_> {
     fn run(
         &mut self,
         actions: &[Action],
         conflicts: u64,
         observer: &mut dyn Observer,
-        saves: &Sender<Vec<u8>>,
+        saves: &Sender<ArchiveChanges>,
     ) -> Result<(), FolderError> {
         // Archive-only decisions need no I/O.
         let mut archive_changed = false;
@@ -473,23 +493,11 @@ impl Apply<'_, '_> {
                 .map_or(0, |e| e.size)
     }
 
-    /// Hands a snapshot of the archive to the saver, which records it once the data it
-    /// describes is durable.
-    fn save(&mut self, saves: &Sender<Vec<u8>>) {
-        let snapshot = archive::encode(
-            &self.pair.config.left,
-            &self.pair.config.right,
-            (0..self.rows.len()).filter_map(|i| {
-                let row = self.rows.row(i);
-                let now = match self.archive_now.get(&i) {
-                    Some(changed) => changed.as_ref(),
-                    None => row.archive,
-                };
-                now.map(|a| (row.path, a))
-            }),
-        );
+    /// Hands a snapshot of the changes to the saver, which records them once the data
+    /// they describe is durable.
+    fn save(&mut self, saves: &Sender<ArchiveChanges>) {
         // A saver that stopped has an error to report when the run ends.
-        let _ = saves.send(snapshot);
+        let _ = saves.send(self.archive_now.clone());
         self.last_save = Instant::now();
     }
 
