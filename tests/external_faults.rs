@@ -224,3 +224,23 @@ fn a_missing_program_fails_its_items_with_the_manifest_named() {
     );
     assert!(text.contains("missing.toml"), "{text}");
 }
+
+#[test]
+fn an_error_answer_fails_the_items_with_the_handlers_own_words() {
+    let _serial = serial();
+    let text = faulty_error(&session_with("refuse", &[], None));
+    assert_eq!(
+        text,
+        "Misbehaving refuse: the server is down for maintenance"
+    );
+}
+
+#[test]
+fn a_handler_speaking_another_protocol_version_is_refused() {
+    let _serial = serial();
+    let text = faulty_error(&session_with("version2", &[], None));
+    assert_eq!(
+        text,
+        "Faulty: misbehave.py speaks protocol version 2, and this Sync Center speaks version 1."
+    );
+}
