@@ -128,3 +128,57 @@ fn the_command_line_lists_and_syncs_an_external_handler() {
     assert!(out.contains("Up to date at "), "{out}");
     assert_no_children();
 }
+
+#[test]
+fn a_handler_dies_with_the_center() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let handlers = home.join("config").join("handlers");
+    std::fs::create_dir_all(&handlers).unwrap();
+    let pidfile = dir.path().join("pids");
+    std::fs::write(
+        handlers.join("hang.toml"),
+        format!(
+            "name = \"Hang\"\nprogram = {:?}\nargs = [\"hang\", {:?}]\n",
+            fixture("misbehave.py").to_string_lossy(),
+            pidfile.to_string_lossy()
+        ),
+    )
+    .unwrap();
+    let mut center = Command::new(env!("CARGO_BIN_EXE_synccenter"))
+        .arg("--home")
+        .arg(&home)
+        .args(["sync", "ext:hang/one", "--no-prompt"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !pidfile.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the handler never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let pids: Vec<u32> = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .split_whitespace()
+        .map(|p| p.parse().unwrap())
+        .collect();
+    let (handler, grandchild) = (pids[0], pids[1]);
+    assert!(process_exists(handler));
+    center.kill().unwrap();
+    center.wait().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while process_exists(handler) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // The handler's own children are its business; this one is cleaned up by the test.
+    unsafe { libc::kill(grandchild as i32, libc::SIGKILL) };
+    assert!(
+        !process_exists(handler),
+        "handler {handler} outlived the center"
+    );
+}

@@ -112,11 +112,8 @@ fn a_hanging_handler_is_ended_with_its_grandchildren() {
         "{text}"
     );
     assert!(started.elapsed() < Duration::from_secs(15));
-    let grandchild: u32 = std::fs::read_to_string(pidfile.path())
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
+    let pids = std::fs::read_to_string(pidfile.path()).unwrap();
+    let grandchild: u32 = pids.split_whitespace().nth(1).unwrap().parse().unwrap();
     let deadline = Instant::now() + Duration::from_secs(5);
     while process_exists(grandchild) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));

@@ -34,8 +34,9 @@ def misbehave(request):
         # A grandchild in the same process group, which must not outlive the handler.
         child = subprocess.Popen(["sleep", "1000"])
         if PIDFILE:
-            with open(PIDFILE, "w") as f:
-                f.write(str(child.pid))
+            with open(PIDFILE + ".tmp", "w") as f:
+                f.write("%d %d" % (os.getpid(), child.pid))
+            os.replace(PIDFILE + ".tmp", PIDFILE)
         time.sleep(1000)
     if MODE == "garbage":
         sys.stdout.write("this is not json, it is a debug print\n")
