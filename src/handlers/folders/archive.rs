@@ -3,7 +3,7 @@
 //! what was applied, so a crash at any moment leaves an archive the next run can trust.
 
 use super::FolderError;
-use super::names::RelPath;
+use super::names::{PathList, RelPath};
 use super::replica::{Hash, Kind};
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
@@ -28,7 +28,7 @@ pub struct Synced {
 }
 
 /// Entries in [`super::names::cmp_paths`] order.
-pub type Entries = Vec<(Box<RelPath>, Synced)>;
+pub type Entries = PathList<Synced>;
 
 /// Where the archive of a pair lives.
 pub fn archive_file(data_dir: &Path, name: &str) -> PathBuf {
@@ -224,7 +224,7 @@ fn decode(bytes: &[u8]) -> Option<Decoded<'_>> {
     let roots = [reader.bytes()?, reader.bytes()?];
     let mut entries = Entries::new();
     while !reader.bytes.is_empty() {
-        let path: Box<RelPath> = reader.bytes()?.into();
+        let path = reader.bytes()?;
         let kind = match reader.u8()? {
             0 => Kind::File,
             1 => Kind::Dir,
@@ -241,7 +241,7 @@ fn decode(bytes: &[u8]) -> Option<Decoded<'_>> {
             Kind::Symlink => target = Some(reader.bytes()?.into()),
             Kind::Dir => {}
         }
-        entries.push((
+        entries.push(
             path,
             Synced {
                 kind,
@@ -251,7 +251,7 @@ fn decode(bytes: &[u8]) -> Option<Decoded<'_>> {
                 hash,
                 target,
             },
-        ));
+        );
     }
     entries.shrink_to_fit();
     Some((saved_at, roots, entries))
@@ -262,41 +262,25 @@ mod tests {
     use super::*;
 
     fn sample() -> Entries {
-        vec![
-            (
-                b"d".to_vec().into(),
-                Synced {
-                    kind: Kind::Dir,
-                    exec: false,
-                    size: 0,
-                    mtime_ns: [0, 0],
-                    hash: [0; 32],
-                    target: None,
-                },
-            ),
-            (
-                b"d/f\xff".to_vec().into(),
-                Synced {
-                    kind: Kind::File,
-                    exec: true,
-                    size: 12,
-                    mtime_ns: [5, -7],
-                    hash: [9; 32],
-                    target: None,
-                },
-            ),
-            (
-                b"l".to_vec().into(),
-                Synced {
-                    kind: Kind::Symlink,
-                    exec: false,
-                    size: 0,
-                    mtime_ns: [1, 2],
-                    hash: [0; 32],
-                    target: Some(b"../x".to_vec().into()),
-                },
-            ),
-        ]
+        let mut entries = Entries::new();
+        let synced = |kind, exec, size, mtime_ns, hash, target: Option<&[u8]>| Synced {
+            kind,
+            exec,
+            size,
+            mtime_ns,
+            hash,
+            target: target.map(Into::into),
+        };
+        entries.push(b"d", synced(Kind::Dir, false, 0, [0, 0], [0; 32], None));
+        entries.push(
+            b"d/f\xff",
+            synced(Kind::File, true, 12, [5, -7], [9; 32], None),
+        );
+        entries.push(
+            b"l",
+            synced(Kind::Symlink, false, 0, [1, 2], [0; 32], Some(b"../x")),
+        );
+        entries
     }
 
     #[test]
@@ -309,7 +293,7 @@ mod tests {
             Loaded::FirstSync { notice: None }
         ));
         let entries = sample();
-        save(&file, l, r, entries.iter().map(|(p, s)| (&**p, s))).unwrap();
+        save(&file, l, r, entries.iter()).unwrap();
         assert!(last_synced(&file).is_some());
         match load(&file, l, r).unwrap() {
             Loaded::Found(found) => assert_eq!(found, entries),
@@ -327,7 +311,7 @@ mod tests {
         let file = archive_file(dir.path(), "p");
         let (l, r) = (Path::new("/l"), Path::new("/r"));
         let entries = sample();
-        save(&file, l, r, entries.iter().map(|(p, s)| (&**p, s))).unwrap();
+        save(&file, l, r, entries.iter()).unwrap();
         let mut bytes = std::fs::read(&file).unwrap();
         bytes[40] ^= 1;
         std::fs::write(&file, bytes).unwrap();

@@ -115,7 +115,7 @@ impl LocalReplica {
             let is_dir = metadata.is_dir();
             if !filter.skips(dir, &name, is_dir) {
                 let entry = entry_of(&metadata, || child.path())?;
-                tree.push((dir.as_slice().into(), entry));
+                tree.push(dir, entry);
                 if is_dir {
                     self.walk(dir, filter, tree, folders, stop)?;
                 }

@@ -107,7 +107,7 @@ pub fn run(
         Loaded::Found(entries) => entries,
         Loaded::FirstSync { notice } => {
             outcome.notice = notice;
-            Vec::new()
+            archive::Entries::new()
         }
     };
     let stamp = chrono::Local::now();
