@@ -5,7 +5,7 @@
 use super::FolderError;
 use super::names::{PathList, RelPath};
 use super::replica::{Hash, Kind};
-use std::io::Write;
+use std::io::{Read, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -46,15 +46,16 @@ pub enum Loaded {
 /// Loads the archive for these roots. A damaged file is moved aside as
 /// `NAME.damaged-TIMESTAMP` and the run continues as a first sync.
 pub fn load(file: &Path, left: &Path, right: &Path) -> Result<Loaded, FolderError> {
-    let bytes = match std::fs::read(file) {
-        Ok(bytes) => bytes,
+    let opened = std::fs::File::open(file).and_then(|f| Ok((f.metadata()?.len(), f)));
+    let (len, opened) = match opened {
+        Ok(opened) => opened,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Ok(Loaded::FirstSync { notice: None });
         }
         Err(e) => return Err(FolderError::io(file, e)),
     };
-    match decode(&bytes) {
-        Some((_, roots, entries))
+    match decode(opened, len) {
+        Some((roots, entries))
             if roots == [left.as_os_str(), right.as_os_str()].map(|r| r.as_bytes()) =>
         {
             Ok(Loaded::Found(entries))
@@ -180,51 +181,87 @@ fn put_bytes(out: &mut impl Write, bytes: &[u8]) -> std::io::Result<()> {
     out.write_all(bytes)
 }
 
-struct Reader<'a> {
-    bytes: &'a [u8],
+/// A reader that hashes everything read through it.
+struct Hashing<R> {
+    inner: R,
+    hasher: blake3::Hasher,
 }
 
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        if self.bytes.len() < n {
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+/// Reads an archive's body as a stream (hashed on the way), so loading never holds the
+/// file and its decoded entries at once.
+struct Reader<R> {
+    inner: std::io::BufReader<Hashing<std::io::Take<R>>>,
+    scratch: Vec<u8>,
+    /// Body bytes left before the checksum.
+    remaining: u64,
+}
+
+impl<R: Read> Reader<R> {
+    fn take(&mut self, n: usize) -> Option<&[u8]> {
+        if n as u64 > self.remaining {
             return None;
         }
-        let (head, rest) = self.bytes.split_at(n);
-        self.bytes = rest;
-        Some(head)
+        self.scratch.resize(n, 0);
+        self.inner.read_exact(&mut self.scratch).ok()?;
+        self.remaining -= n as u64;
+        Some(&self.scratch)
+    }
+    fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
+        if N as u64 > self.remaining {
+            return None;
+        }
+        let mut out = [0; N];
+        self.inner.read_exact(&mut out).ok()?;
+        self.remaining -= N as u64;
+        Some(out)
     }
     fn u8(&mut self) -> Option<u8> {
-        Some(self.take(1)?[0])
+        Some(self.array::<1>()?[0])
     }
     fn u64(&mut self) -> Option<u64> {
-        Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
+        Some(u64::from_le_bytes(self.array()?))
     }
     fn i64(&mut self) -> Option<i64> {
-        Some(i64::from_le_bytes(self.take(8)?.try_into().ok()?))
+        Some(i64::from_le_bytes(self.array()?))
     }
-    fn bytes(&mut self) -> Option<&'a [u8]> {
-        let len = u32::from_le_bytes(self.take(4)?.try_into().ok()?) as usize;
+    fn bytes(&mut self) -> Option<&[u8]> {
+        let len = u32::from_le_bytes(self.array()?) as usize;
         self.take(len)
     }
 }
 
-type Decoded<'a> = (i64, [&'a [u8]; 2], Entries);
-
-fn decode(bytes: &[u8]) -> Option<Decoded<'_>> {
-    let body_len = bytes.len().checked_sub(CHECKSUM_LEN)?;
-    let (body, checksum) = bytes.split_at(body_len);
-    if blake3::hash(body).as_bytes() != checksum {
-        return None;
-    }
-    let mut reader = Reader { bytes: body };
+/// The roots and entries of an archive file of `len` bytes; `None` when it is damaged.
+fn decode(file: std::fs::File, len: u64) -> Option<([Vec<u8>; 2], Entries)> {
+    let body_len = len.checked_sub(CHECKSUM_LEN as u64)?;
+    let mut reader = Reader {
+        inner: std::io::BufReader::with_capacity(
+            1 << 16,
+            Hashing {
+                inner: file.take(body_len),
+                hasher: blake3::Hasher::new(),
+            },
+        ),
+        scratch: Vec::new(),
+        remaining: body_len,
+    };
     if reader.take(8)? != MAGIC {
         return None;
     }
-    let saved_at = reader.i64()?;
-    let roots = [reader.bytes()?, reader.bytes()?];
+    reader.i64()?;
+    let roots = [reader.bytes()?.to_vec(), reader.bytes()?.to_vec()];
     let mut entries = Entries::new();
-    while !reader.bytes.is_empty() {
-        let path = reader.bytes()?;
+    let mut path = Vec::new();
+    while reader.remaining > 0 {
+        path.clear();
+        path.extend_from_slice(reader.bytes()?);
         let kind = match reader.u8()? {
             0 => Kind::File,
             1 => Kind::Dir,
@@ -237,12 +274,12 @@ fn decode(bytes: &[u8]) -> Option<Decoded<'_>> {
         let mut hash = [0; 32];
         let mut target = None;
         match kind {
-            Kind::File => hash.copy_from_slice(reader.take(32)?),
+            Kind::File => hash = reader.array()?,
             Kind::Symlink => target = Some(reader.bytes()?.into()),
             Kind::Dir => {}
         }
         entries.push(
-            path,
+            &path,
             Synced {
                 kind,
                 exec,
@@ -253,8 +290,15 @@ fn decode(bytes: &[u8]) -> Option<Decoded<'_>> {
             },
         );
     }
+    let hashing = reader.inner.into_inner();
+    let mut file = hashing.inner.into_inner();
+    let mut checksum = [0; CHECKSUM_LEN];
+    file.read_exact(&mut checksum).ok()?;
+    if hashing.hasher.finalize().as_bytes() != &checksum {
+        return None;
+    }
     entries.shrink_to_fit();
-    Some((saved_at, roots, entries))
+    Some((roots, entries))
 }
 
 #[cfg(test)]
