@@ -142,7 +142,7 @@ pub fn run(
     let mut apply = Apply {
         pair,
         rows: &rows,
-        archive_now: HashMap::new(),
+        unsaved: Vec::new(),
         stamp: stamp.format("%Y-%m-%d_%H%M%S").to_string(),
         outcome,
         failed_deletes: Vec::new(),
@@ -321,20 +321,23 @@ fn synced(entry: &Entry, hash: Option<[u8; 32]>, mtimes: [i64; 2]) -> Synced {
     }
 }
 
-/// The archive entries a run changed, by row (`None`: no longer archived).
-type ArchiveChanges = HashMap<usize, Option<Synced>>;
+/// Archive entries a run changed, by row (`None`: no longer archived), in the order applied.
+type ArchiveChanges = Vec<(usize, Option<Synced>)>;
 
-/// Saves archive snapshots (the rows' archive plus the changes so far): flushes both sides
-/// (syncfs), then writes the newest snapshot waiting, so the archive never records data
-/// that is not on disk.
+/// Saves the archive as changes arrive (the rows' archive plus every change so far): flushes
+/// both sides (syncfs), then writes, so the archive never records data that is not on disk.
+/// Only this thread keeps the changes; the applying thread sends what is new since its last
+/// save.
 fn save_snapshots(
     pair: &Pair,
     rows: &Joined,
-    snapshots: Receiver<ArchiveChanges>,
+    batches: Receiver<ArchiveChanges>,
 ) -> Result<(), FolderError> {
-    while let Ok(mut changes) = snapshots.recv() {
-        while let Ok(newer) = snapshots.try_recv() {
-            changes = newer;
+    let mut changes: HashMap<usize, Option<Synced>> = HashMap::new();
+    while let Ok(batch) = batches.recv() {
+        changes.extend(batch);
+        while let Ok(newer) = batches.try_recv() {
+            changes.extend(newer);
         }
         for (replica, root) in [
             (pair.left, &pair.config.left),
@@ -378,7 +381,8 @@ enum Applied {
 struct Apply<'p, 'a, 'j> {
     pair: &'p Pair<'a>,
     rows: &'j Joined,
-    archive_now: ArchiveChanges,
+    /// Archive changes not handed to the saver yet.
+    unsaved: ArchiveChanges,
     /// The versions folder of this run.
     stamp: String,
     outcome: Outcome,
@@ -408,7 +412,7 @@ impl Apply<'_, '_, '_> {
                 Action::Forget => None,
                 _ => continue,
             };
-            self.archive_now.insert(i, now);
+            self.unsaved.push((i, now));
             archive_changed = true;
         }
         // Creations parent first, then deletions contents first.
@@ -493,11 +497,11 @@ impl Apply<'_, '_, '_> {
                 .map_or(0, |e| e.size)
     }
 
-    /// Hands a snapshot of the changes to the saver, which records them once the data
-    /// they describe is durable.
+    /// Hands the changes since the last save to the saver, which records them once the
+    /// data they describe is durable.
     fn save(&mut self, saves: &Sender<ArchiveChanges>) {
         // A saver that stopped has an error to report when the run ends.
-        let _ = saves.send(self.archive_now.clone());
+        let _ = saves.send(std::mem::take(&mut self.unsaved));
         self.last_save = Instant::now();
     }
 
@@ -579,7 +583,7 @@ impl Apply<'_, '_, '_> {
             )?,
         }
         let entry = synced(scanned, hash, [scanned.mtime_ns; 2]);
-        self.archive_now.insert(i, Some(entry));
+        self.unsaved.push((i, Some(entry)));
         Ok(Applied::Done)
     }
 
@@ -607,7 +611,7 @@ impl Apply<'_, '_, '_> {
             }
             Some(_) => replica.retire(path, &self.stamp)?,
         }
-        self.archive_now.insert(i, None);
+        self.unsaved.push((i, None));
         Ok(Applied::Done)
     }
 }
