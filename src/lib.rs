@@ -8,3 +8,5 @@
 pub mod core;
 /// Handlers that ship with the center: demo, folder pairs, external programs.
 pub mod handlers;
+/// The eframe window over the core.
+pub mod window;

@@ -1,0 +1,255 @@
+//! The Results tab: every run, newest first, with how each item ended and what its handler
+//! logged. Kept across restarts (the store's history), updated live while a run goes on.
+
+use crate::core::model::{ItemKey, LogEntry, LogId, LogLevel, SessionId};
+use crate::core::status::ItemStatus;
+use crate::core::store::{ItemResult, SessionRecord};
+use crate::window::command::{Command, Commands};
+use crate::window::format;
+use crate::window::icons;
+use crate::window::state::Model;
+use egui::{RichText, Ui};
+use std::time::SystemTime;
+
+/// One run as the Results tab shows it.
+struct SessionEntry {
+    id: SessionId,
+    reason: String,
+    started: SystemTime,
+    /// Set once the run ended, with how each item ended.
+    finished: Option<(SystemTime, Vec<ItemResult>)>,
+    /// The items while the run goes on.
+    items: Vec<ItemKey>,
+    log: Vec<LogEntry>,
+}
+
+impl SessionEntry {
+    fn from_record(record: SessionRecord) -> Self {
+        Self {
+            id: record.id,
+            reason: record.reason,
+            started: record.started,
+            items: record.items.iter().map(|i| i.key.clone()).collect(),
+            finished: Some((record.finished, record.items)),
+            log: record.log,
+        }
+    }
+}
+
+pub struct Results {
+    /// Oldest first, as the store keeps them.
+    sessions: Vec<SessionEntry>,
+    /// The least severe level shown.
+    min_level: LogLevel,
+}
+
+impl Results {
+    pub fn new(history: Vec<SessionRecord>) -> Self {
+        Self {
+            sessions: history.into_iter().map(SessionEntry::from_record).collect(),
+            min_level: LogLevel::Info,
+        }
+    }
+
+    fn entry(&mut self, id: SessionId) -> &mut SessionEntry {
+        let index = match self.sessions.iter().position(|s| s.id == id) {
+            Some(index) => index,
+            None => {
+                self.sessions.push(SessionEntry {
+                    id,
+                    reason: "manual".into(),
+                    started: SystemTime::now(),
+                    finished: None,
+                    items: Vec::new(),
+                    log: Vec::new(),
+                });
+                self.sessions.len() - 1
+            }
+        };
+        &mut self.sessions[index]
+    }
+
+    pub fn items_added(&mut self, id: SessionId, items: &[ItemKey]) {
+        let entry = self.entry(id);
+        for key in items {
+            if !entry.items.contains(key) {
+                entry.items.push(key.clone());
+            }
+        }
+    }
+
+    pub fn log(&mut self, line: LogEntry) {
+        self.entry(line.session).log.push(line);
+    }
+
+    pub fn log_deleted(&mut self, ids: &[LogId]) {
+        for session in &mut self.sessions {
+            session.log.retain(|line| !ids.contains(&line.id));
+        }
+    }
+
+    pub fn finished(&mut self, record: SessionRecord) {
+        let entry = self.entry(record.id);
+        *entry = SessionEntry::from_record(record);
+    }
+
+    pub fn ui(&mut self, ui: &mut Ui, model: &Model, out: &mut Commands) {
+        ui.horizontal(|ui| {
+            ui.label("Show:");
+            ui.selectable_value(&mut self.min_level, LogLevel::Info, "Everything");
+            ui.selectable_value(
+                &mut self.min_level,
+                LogLevel::Warning,
+                "Warnings and errors",
+            );
+            ui.selectable_value(&mut self.min_level, LogLevel::Error, "Errors only");
+        });
+        ui.separator();
+        if self.sessions.is_empty() {
+            ui.label(
+                RichText::new("No results yet. They appear here after each synchronization.")
+                    .weak(),
+            );
+            return;
+        }
+        let now = SystemTime::now();
+        let min_level = self.min_level;
+        egui::ScrollArea::vertical()
+            .auto_shrink(false)
+            .show(ui, |ui| {
+                for (age, session) in self.sessions.iter().rev().enumerate() {
+                    let heading = heading(session, now);
+                    egui::CollapsingHeader::new(heading)
+                        .id_salt(("session", session.id.0))
+                        .default_open(age < 3)
+                        .show(ui, |ui| session_body(ui, session, min_level, model, out));
+                }
+            });
+    }
+}
+
+fn heading(session: &SessionEntry, now: SystemTime) -> RichText {
+    let when = format::when(session.started, now);
+    let reason = match session.reason.as_str() {
+        "manual" => "Sync now",
+        "scheduled" => "Scheduled",
+        "idle" => "While idle",
+        "invoked" => "Started by a program",
+        "logon" => "At log on",
+        other => other,
+    };
+    let summary = match &session.finished {
+        None => "running…".to_string(),
+        Some((_, items)) => {
+            let counts: Vec<String> = [
+                (ItemStatus::Succeeded, "succeeded"),
+                (ItemStatus::Failed, "failed"),
+                (ItemStatus::Skipped, "skipped"),
+                (ItemStatus::Canceled, "stopped"),
+            ]
+            .iter()
+            .filter_map(|(status, word)| {
+                let n = items.iter().filter(|i| i.status == *status).count();
+                (n > 0).then(|| format!("{n} {word}"))
+            })
+            .collect();
+            if counts.is_empty() {
+                "nothing ran".to_string()
+            } else {
+                counts.join(", ")
+            }
+        }
+    };
+    RichText::new(format!("{when} · {reason} · {summary}")).strong()
+}
+
+fn session_body(
+    ui: &mut Ui,
+    session: &SessionEntry,
+    min_level: LogLevel,
+    model: &Model,
+    out: &mut Commands,
+) {
+    let visuals = ui.visuals().clone();
+    for key in &session.items {
+        let result = session
+            .finished
+            .as_ref()
+            .and_then(|(_, items)| items.iter().find(|i| &i.key == key));
+        let (status, name, text) = match result {
+            Some(result) => (
+                Some(result.status),
+                format!("{} ({})", result.name, result.handler_name),
+                result.text.clone(),
+            ),
+            None => {
+                let live = model.live(key).map(|l| &l.snapshot);
+                (
+                    live.map(|s| s.status),
+                    model.item_name(key),
+                    live.map(|s| s.text.clone()).unwrap_or_default(),
+                )
+            }
+        };
+        ui.horizontal(|ui| {
+            if let Some(status) = status {
+                ui.label(icons::status_glyph(status, &visuals));
+            }
+            ui.label(RichText::new(name).strong());
+            if let Some(status) = status {
+                let mut line = status.label().to_string();
+                if !text.is_empty() {
+                    line = format!("{line}: {text}");
+                }
+                ui.label(RichText::new(line).color(icons::status_color(status, &visuals)));
+            }
+        });
+        let lines = session
+            .log
+            .iter()
+            .filter(|line| line.item.as_ref() == Some(&key.item) && line.handler == key.handler);
+        log_lines(ui, lines, min_level, out);
+    }
+    let general: Vec<&LogEntry> = session
+        .log
+        .iter()
+        .filter(|line| {
+            line.item.as_ref().is_none_or(|item| {
+                !session
+                    .items
+                    .iter()
+                    .any(|key| &key.item == item && key.handler == line.handler)
+            })
+        })
+        .collect();
+    if general.iter().any(|line| line.level >= min_level) {
+        ui.label(RichText::new("Other messages").strong());
+        log_lines(ui, general.into_iter(), min_level, out);
+    }
+}
+
+fn log_lines<'a>(
+    ui: &mut Ui,
+    lines: impl Iterator<Item = &'a LogEntry>,
+    min_level: LogLevel,
+    out: &mut Commands,
+) {
+    let visuals = ui.visuals().clone();
+    for line in lines.filter(|line| line.level >= min_level) {
+        ui.horizontal_wrapped(|ui| {
+            ui.add_space(24.0);
+            ui.label(icons::level_glyph(line.level, &visuals))
+                .on_hover_text(line.level.to_string());
+            ui.label(&line.text);
+            ui.label(
+                RichText::new(format::when(line.time, SystemTime::now()))
+                    .weak()
+                    .small(),
+            )
+            .on_hover_text(format::exact(line.time));
+            if line.actionable && ui.link("Details…").clicked() {
+                out.push(Command::ShowError(line.id));
+            }
+        });
+    }
+}

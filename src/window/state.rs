@@ -1,0 +1,240 @@
+//! What the window knows about handlers, items and running sessions, kept up to date from
+//! the engine's events and the board. The views only read it.
+
+use crate::core::board::ItemSnapshot;
+use crate::core::handler::Registry;
+use crate::core::model::{HandlerId, HandlerInfo, Icon, ItemInfo, ItemKey, SessionId};
+use crate::core::progress::{ItemShare, ProgressView, Shown, overall};
+use std::collections::{BTreeMap, HashMap};
+
+/// Where a handler's list of items stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Listing {
+    Looking,
+    Listed,
+    /// It could not list its items; the reason in plain words.
+    Unavailable(String),
+}
+
+pub struct HandlerEntry {
+    pub id: HandlerId,
+    pub name: String,
+    pub icon: Icon,
+    pub has_properties: bool,
+    pub items: Vec<ItemInfo>,
+    pub listing: Listing,
+    pub expanded: bool,
+}
+
+/// An item's live state this session of the window, and what its bar shows.
+pub struct LiveItem {
+    pub snapshot: ItemSnapshot,
+    pub shown: Shown,
+    view: ProgressView,
+}
+
+/// The overall bar of everything running.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Overall {
+    pub shown: Shown,
+    pub done: usize,
+    pub total: usize,
+}
+
+pub struct Model {
+    pub handlers: Vec<HandlerEntry>,
+    pub live: HashMap<ItemKey, LiveItem>,
+    /// Running sessions and their items.
+    pub running: BTreeMap<SessionId, Vec<ItemKey>>,
+    pub overall: Option<Overall>,
+    overall_view: ProgressView,
+    pub selected: Option<ItemKey>,
+}
+
+impl Model {
+    /// One entry per registered handler, in the registry's order, before any has listed.
+    pub fn new(registry: &Registry) -> Self {
+        let handlers = registry
+            .providers()
+            .iter()
+            .map(|provider| HandlerEntry {
+                id: provider.id(),
+                name: provider.display_name(),
+                icon: Icon::Generic,
+                has_properties: false,
+                items: Vec::new(),
+                listing: Listing::Looking,
+                expanded: true,
+            })
+            .collect();
+        Self {
+            handlers,
+            live: HashMap::new(),
+            running: BTreeMap::new(),
+            overall: None,
+            overall_view: ProgressView::new(),
+            selected: None,
+        }
+    }
+
+    fn entry(&mut self, id: &HandlerId, name: &str) -> &mut HandlerEntry {
+        let index = match self.handlers.iter().position(|h| &h.id == id) {
+            Some(index) => index,
+            None => {
+                self.handlers.push(HandlerEntry {
+                    id: id.clone(),
+                    name: name.to_string(),
+                    icon: Icon::Generic,
+                    has_properties: false,
+                    items: Vec::new(),
+                    listing: Listing::Looking,
+                    expanded: true,
+                });
+                self.handlers.len() - 1
+            }
+        };
+        &mut self.handlers[index]
+    }
+
+    pub fn handler_listed(&mut self, id: &HandlerId, info: HandlerInfo, items: Vec<ItemInfo>) {
+        let entry = self.entry(id, &info.name);
+        entry.name = info.name;
+        entry.icon = info.icon;
+        entry.has_properties = info.has_properties;
+        entry.items = items;
+        entry.listing = Listing::Listed;
+    }
+
+    pub fn handler_unavailable(&mut self, id: &HandlerId, name: &str, error: String) {
+        let entry = self.entry(id, name);
+        entry.name = name.to_string();
+        entry.items.clear();
+        entry.listing = Listing::Unavailable(error);
+    }
+
+    pub fn session_started(&mut self, session: SessionId, items: Vec<ItemKey>) {
+        let keys = self.running.entry(session).or_default();
+        for key in items {
+            if !keys.contains(&key) {
+                keys.push(key);
+            }
+        }
+        if self.running.len() == 1 && self.overall.is_none() {
+            self.overall_view.restart();
+        }
+    }
+
+    pub fn session_finished(&mut self, session: SessionId) {
+        self.running.remove(&session);
+        if self.running.is_empty() {
+            self.overall = None;
+        }
+    }
+
+    /// Takes in the board's latest values; `now` is seconds on a monotonic clock.
+    pub fn apply_board(&mut self, changed: Vec<(ItemKey, ItemSnapshot)>, now: f64) {
+        for (key, snapshot) in changed {
+            let live = self.live.entry(key).or_insert_with(|| LiveItem {
+                snapshot: snapshot.clone(),
+                shown: ProgressView::new().update(now, None, false),
+                view: ProgressView::new(),
+            });
+            if live.snapshot.session != snapshot.session {
+                live.view.restart();
+            }
+            live.shown = live
+                .view
+                .update(now, snapshot.measure, snapshot.status.is_terminal());
+            live.snapshot = snapshot;
+        }
+    }
+
+    /// Moves the overall bar on; call once a frame while sessions run.
+    pub fn advance(&mut self, now: f64) {
+        if self.running.is_empty() {
+            return;
+        }
+        let mut shares = Vec::new();
+        for key in self.running.values().flatten() {
+            let share = match self.live.get(key) {
+                Some(live) => ItemShare {
+                    fraction: live.shown.fraction,
+                    determinate: live.shown.determinate,
+                    done: live.snapshot.status.is_terminal(),
+                },
+                None => ItemShare {
+                    fraction: 0.0,
+                    determinate: true,
+                    done: false,
+                },
+            };
+            shares.push(share);
+        }
+        let done = shares.iter().filter(|s| s.done).count();
+        let measure = overall(&shares);
+        let shown = self.overall_view.update(now, measure, done == shares.len());
+        self.overall = Some(Overall {
+            shown,
+            done,
+            total: shares.len(),
+        });
+    }
+
+    pub fn is_running(&self) -> bool {
+        !self.running.is_empty()
+    }
+
+    /// The live state of an item that belongs to a run still going on, or that ended while
+    /// this window was open.
+    pub fn live(&self, key: &ItemKey) -> Option<&LiveItem> {
+        self.live.get(key).filter(|live| {
+            live.snapshot.status.is_terminal()
+                || live.snapshot.wait.is_some()
+                || live
+                    .snapshot
+                    .session
+                    .is_some_and(|s| self.running.contains_key(&s))
+        })
+    }
+
+    pub fn items(&self) -> impl Iterator<Item = (ItemKey, &ItemInfo)> {
+        self.handlers.iter().flat_map(|handler| {
+            handler.items.iter().map(|item| {
+                let key = ItemKey {
+                    handler: handler.id.clone(),
+                    item: item.id.clone(),
+                };
+                (key, item)
+            })
+        })
+    }
+
+    pub fn item(&self, key: &ItemKey) -> Option<&ItemInfo> {
+        self.handlers
+            .iter()
+            .find(|h| h.id == key.handler)?
+            .items
+            .iter()
+            .find(|i| i.id == key.item)
+    }
+
+    pub fn item_name(&self, key: &ItemKey) -> String {
+        self.item(key)
+            .map_or_else(|| key.item.to_string(), |item| item.name.clone())
+    }
+
+    pub fn handler_name(&self, id: &HandlerId) -> String {
+        self.handlers
+            .iter()
+            .find(|h| &h.id == id)
+            .map_or_else(|| id.to_string(), |h| h.name.clone())
+    }
+
+    pub fn has_items(&self) -> bool {
+        self.handlers.iter().any(|h| !h.items.is_empty())
+    }
+
+    pub fn still_listing(&self) -> bool {
+        self.handlers.iter().any(|h| h.listing == Listing::Looking)
+    }
+}
