@@ -56,10 +56,10 @@ impl Dialogs {
     }
 
     pub fn answer(&mut self, id: DialogId, reply: FormReply) {
-        if let Some(index) = self.queue.iter().position(|d| d.request.id == id) {
-            if let Some(open) = self.queue.remove(index) {
-                open.request.answer(reply);
-            }
+        if let Some(index) = self.queue.iter().position(|d| d.request.id == id)
+            && let Some(open) = self.queue.remove(index)
+        {
+            open.request.answer(reply);
         }
     }
 

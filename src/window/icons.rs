@@ -95,7 +95,9 @@ mod tests {
     fn every_glyph_exists_in_the_default_fonts() {
         let ctx = egui::Context::default();
         // Fonts are loaded by the first frame.
-        ctx.run_ui(Default::default(), |_| {}).textures_delta.clear();
+        ctx.run_ui(Default::default(), |_| {})
+            .textures_delta
+            .clear();
         let icons = [
             Icon::Generic,
             Icon::Folder,
