@@ -4,7 +4,7 @@
 
 use crate::core::board::{ItemSlot, UserRequest};
 use crate::core::conflicts::{ConflictReport, Resolution};
-use crate::core::dialog::{DialogRequest, Form, FormReply, SlotTicket, UiRefused};
+use crate::core::dialog::{DialogRequest, Form, FormReply, UiRefused};
 use crate::core::engine::Core;
 use crate::core::events::Event;
 use crate::core::model::{
@@ -294,30 +294,132 @@ impl Run {
     }
 }
 
-/// What a handler holds to talk to the host. Cheap to clone; every clone is the same run.
+/// What the host does for a handler: the callback's operations, implemented in-process by
+/// the engine and, in a handler's own process, by the external-handler SDK over stdio.
+pub trait Host: Send + Sync {
+    fn context(&self) -> &RunContext;
+    fn progress(&self, item: &ItemId, progress: Progress<'_>) -> Reply;
+    fn check(&self, item: &ItemId) -> Reply;
+    fn report_work(&self, item: &ItemId, report: WorkReport) -> Reply;
+    fn log(&self, line: LogLine) -> LogId;
+    fn delete_log(&self, id: Option<LogId>);
+    /// EnableModeless(TRUE): waits for the UI slot.
+    fn acquire_ui(&self, about: Option<&ItemId>) -> Result<(), UiRefused>;
+    /// Shows a form while holding the UI slot.
+    fn show_form(&self, about: Option<&ItemId>, form: Form) -> FormReply;
+    /// EnableModeless(FALSE).
+    fn release_ui(&self);
+    fn establish_connection(&self, target: Option<&str>) -> Result<(), ConnectionError>;
+    fn replace_conflicts(&self, item: &ItemId, conflicts: Vec<ConflictReport>);
+    fn chosen_resolutions(&self, item: &ItemId) -> Vec<(ConflictReport, Resolution)>;
+}
+
+/// What a handler holds to talk to the host (ISyncMgrSynchronizeCallback). Cheap to clone.
 #[derive(Clone)]
 pub struct Callback {
-    pub(crate) run: Arc<Run>,
+    host: Arc<dyn Host>,
 }
 
 impl Callback {
-    pub(crate) fn new(run: Arc<Run>) -> Self {
-        Self { run }
+    pub fn from_host(host: Arc<dyn Host>) -> Self {
+        Self { host }
     }
 
     /// Why this run happens and whether dialogs are allowed.
     pub fn context(&self) -> &RunContext {
-        &self.run.context
+        self.host.context()
     }
 
     /// Reports progress for an item (Progress / ReportProgress) and returns the user's
     /// answer. A final status after a final status other than "failed" is refused under
     /// Vista's rule: the item is marked failed and the refusal logged.
     pub fn progress(&self, item: &ItemId, progress: Progress<'_>) -> Reply {
+        self.host.progress(item, progress)
+    }
+
+    /// Asks whether to go on with an item (CanContinue). Call it before starting each item:
+    /// this is where skips and stops arrive.
+    pub fn check(&self, item: &ItemId) -> Reply {
+        self.host.check(item)
+    }
+
+    /// Reports work in Sync Framework's terms (estimates, batches, staged progress). A
+    /// report that would count the same work twice is refused and logged once as a warning.
+    pub fn report_work(&self, item: &ItemId, report: WorkReport) -> Reply {
+        self.host.report_work(item, report)
+    }
+
+    /// Logs a line for the results (LogError). Returns its id, for `delete_log` and for
+    /// `Handler::show_error`.
+    pub fn log(&self, line: LogLine) -> LogId {
+        self.host.log(line)
+    }
+
+    /// Retracts one line, or with `None` every line this handler logged in this run
+    /// (DeleteLogError with GUID_NULL).
+    pub fn delete_log(&self, id: Option<LogId>) {
+        self.host.delete_log(id)
+    }
+
+    /// Asks permission to show dialogs (EnableModeless(TRUE)). Waits while another handler's
+    /// dialog is open; the permit gives the slot back when dropped (EnableModeless(FALSE)).
+    /// Refused when the run may not bother the user, and ended when the run is stopped.
+    pub fn request_ui(&self, about: Option<&ItemId>) -> Result<UiPermit<'_>, UiRefused> {
+        self.host.acquire_ui(about)?;
+        Ok(UiPermit {
+            callback: self,
+            about: about.cloned(),
+        })
+    }
+
+    /// Asks the host for a connection (EstablishConnection). `None` is the system's own
+    /// network, which needs no dialing here. `Some("host:port")` waits, showing why, until
+    /// the host answers on that port, the run stops, or the connect timeout passes.
+    pub fn establish_connection(&self, target: Option<&str>) -> Result<(), ConnectionError> {
+        self.host.establish_connection(target)
+    }
+
+    /// Replaces the conflicts the center keeps for an item with the ones found now.
+    pub fn replace_conflicts(&self, item: &ItemId, conflicts: Vec<ConflictReport>) {
+        self.host.replace_conflicts(item, conflicts)
+    }
+
+    /// The resolutions the user chose for this item's conflicts, to apply now.
+    pub fn chosen_resolutions(&self, item: &ItemId) -> Vec<(ConflictReport, Resolution)> {
+        self.host.chosen_resolutions(item)
+    }
+}
+
+/// Permission to show dialogs, held until dropped.
+pub struct UiPermit<'a> {
+    callback: &'a Callback,
+    about: Option<ItemId>,
+}
+
+impl UiPermit<'_> {
+    /// Shows a form and waits for the user's answer. The item waits "for your answer"
+    /// meanwhile; a stop closes the dialog and answers `Canceled`.
+    pub fn show(&self, form: Form) -> FormReply {
+        self.callback.host.show_form(self.about.as_ref(), form)
+    }
+}
+
+impl Drop for UiPermit<'_> {
+    fn drop(&mut self) {
+        self.callback.host.release_ui();
+    }
+}
+
+impl Host for Run {
+    fn context(&self) -> &RunContext {
+        &self.context
+    }
+
+    fn progress(&self, item: &ItemId, progress: Progress<'_>) -> Reply {
         let Some(slot) = self.known_slot(item) else {
             return self.run_reply();
         };
-        if self.run.abandoned.load(Ordering::Acquire) {
+        if self.abandoned.load(Ordering::Acquire) {
             return Reply::CancelAll;
         }
         let violation = slot.update(|live| {
@@ -346,36 +448,32 @@ impl Callback {
             violation
         });
         if let Some(v) = violation {
-            self.run.log(
+            self.log(
                 LogLine::error(format!(
                     "{} reported \"{}\" for {} after it had already ended as \"{}\"; Sync Center marked the item failed.",
-                    self.run.name(),
+                    self.name(),
                     v.wanted,
-                    self.run.item_name(item),
+                    self.item_name(item),
                     v.was
                 ))
                 .item(item),
             );
         }
-        self.run.reply_for(&slot)
+        self.reply_for(&slot)
     }
 
-    /// Asks whether to go on with an item (CanContinue). Call it before starting each item:
-    /// this is where skips and stops arrive.
-    pub fn check(&self, item: &ItemId) -> Reply {
+    fn check(&self, item: &ItemId) -> Reply {
         match self.known_slot(item) {
-            Some(slot) => self.run.reply_for(&slot),
+            Some(slot) => self.reply_for(&slot),
             None => self.run_reply(),
         }
     }
 
-    /// Reports work in Sync Framework's terms (estimates, batches, staged progress). A
-    /// report that would count the same work twice is refused and logged once as a warning.
-    pub fn report_work(&self, item: &ItemId, report: WorkReport) -> Reply {
+    fn report_work(&self, item: &ItemId, report: WorkReport) -> Reply {
         let Some(slot) = self.known_slot(item) else {
             return self.run_reply();
         };
-        if self.run.abandoned.load(Ordering::Acquire) {
+        if self.abandoned.load(Ordering::Acquire) {
             return Reply::CancelAll;
         }
         let refused = slot.update(|live| {
@@ -385,27 +483,20 @@ impl Callback {
             live.apply_work(report).err()
         });
         if let Some(error) = refused {
-            let first = self.run.warned_double_count.lock().insert(item.clone());
-            if first {
-                self.run.log(
-                    LogLine::warning(format!("{}: {error}", self.run.item_name(item))).item(item),
-                );
+            if self.warned_double_count.lock().insert(item.clone()) {
+                self.log(LogLine::warning(format!("{}: {error}", self.item_name(item))).item(item));
             }
         }
-        self.run.reply_for(&slot)
+        self.reply_for(&slot)
     }
 
-    /// Logs a line for the results (LogError). Returns its id, for `delete_log` and for
-    /// `Handler::show_error`.
-    pub fn log(&self, line: LogLine) -> LogId {
-        self.run.log(line)
+    fn log(&self, line: LogLine) -> LogId {
+        Run::log(self, line)
     }
 
-    /// Retracts one line, or with `None` every line this handler logged in this run
-    /// (DeleteLogError with GUID_NULL).
-    pub fn delete_log(&self, id: Option<LogId>) {
+    fn delete_log(&self, id: Option<LogId>) {
         let ids: Vec<LogId> = {
-            let mut log = self.run.log.lock();
+            let mut log = self.log.lock();
             let ids = match id {
                 Some(id) => vec![id],
                 None => log.iter().map(|e| e.id).collect(),
@@ -413,25 +504,21 @@ impl Callback {
             log.retain(|e| !ids.contains(&e.id));
             ids
         };
-        self.run.core.store.delete_log_lines(&ids);
-        self.run.core.bus.send(Event::LogDeleted { ids });
+        self.core.store.delete_log_lines(&ids);
+        self.core.bus.send(Event::LogDeleted { ids });
     }
 
-    /// Asks permission to show dialogs (EnableModeless(TRUE)). Waits while another handler's
-    /// dialog is open; the permit gives the slot back when dropped (EnableModeless(FALSE)).
-    /// Refused when the run may not bother the user, and ended when the run is stopped.
-    pub fn request_ui(&self, about: Option<&ItemId>) -> Result<UiPermit<'_>, UiRefused> {
-        let run = &self.run;
-        if !run.context.may_bother_user {
+    fn acquire_ui(&self, about: Option<&ItemId>) -> Result<(), UiRefused> {
+        if !self.context.may_bother_user {
             return Err(UiRefused::NotAllowed);
         }
         let items = self.affected_items(about);
         let canceled = || self.ui_canceled(about);
         let mut saved = Vec::new();
-        let ticket = run
+        let ticket = self
             .core
             .broker
-            .acquire(&run.name(), &canceled, &mut |holder| {
+            .acquire(&self.name(), &canceled, &mut |holder| {
                 saved = set_waiting(
                     &items,
                     WaitReason::OtherDialog {
@@ -440,19 +527,43 @@ impl Callback {
                 );
             });
         restore_after_wait(&saved);
-        let ticket = ticket?;
-        *run.ui_ticket.lock() = Some(ticket.ticket);
-        Ok(UiPermit {
-            callback: self,
-            about: about.cloned(),
-            _ticket: ticket,
-        })
+        *self.ui_ticket.lock() = Some(ticket?);
+        Ok(())
     }
 
-    /// Asks the host for a connection (EstablishConnection). `None` is the system's own
-    /// network, which needs no dialing here. `Some("host:port")` waits, showing why, until
-    /// the host answers on that port, the run stops, or the connect timeout passes.
-    pub fn establish_connection(&self, target: Option<&str>) -> Result<(), ConnectionError> {
+    fn show_form(&self, about: Option<&ItemId>, form: Form) -> FormReply {
+        let items = self.affected_items(about);
+        let saved = set_waiting(&items, WaitReason::YourAnswer);
+        let id = self.core.broker.next_dialog_id();
+        let named = about.map(|item| (item.clone(), self.item_name(item)));
+        let (request, reply) =
+            DialogRequest::new(id, self.handler.clone(), self.name(), named, form);
+        self.core.bus.send(Event::Dialog(request));
+        let answer = loop {
+            match reply.recv_timeout(Duration::from_millis(50)) {
+                Ok(answer) => break answer,
+                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
+                    break FormReply::Canceled;
+                }
+                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
+                    if self.ui_canceled(about) {
+                        self.core.bus.send(Event::DialogClosed(id));
+                        break FormReply::Canceled;
+                    }
+                }
+            }
+        };
+        restore_after_wait(&saved);
+        answer
+    }
+
+    fn release_ui(&self) {
+        if let Some(ticket) = self.ui_ticket.lock().take() {
+            self.core.broker.release(ticket);
+        }
+    }
+
+    fn establish_connection(&self, target: Option<&str>) -> Result<(), ConnectionError> {
         let Some(target) = target else {
             return Ok(());
         };
@@ -463,7 +574,7 @@ impl Callback {
                 target: target.to_string(),
             },
         );
-        let deadline = Instant::now() + self.run.core.config.connect_timeout;
+        let deadline = Instant::now() + self.core.config.connect_timeout;
         let result = loop {
             match try_connect(target) {
                 Ok(()) => break Ok(()),
@@ -473,7 +584,7 @@ impl Callback {
                         reason,
                     });
                 }
-                Err(_) if self.run.is_stopped() => {
+                Err(_) if self.is_stopped() => {
                     break Err(ConnectionError::Canceled {
                         target: target.to_string(),
                     });
@@ -485,33 +596,32 @@ impl Callback {
         result
     }
 
-    /// Replaces the conflicts the center keeps for an item with the ones found now.
-    pub fn replace_conflicts(&self, item: &ItemId, conflicts: Vec<ConflictReport>) {
-        let run = &self.run;
-        run.core
+    fn replace_conflicts(&self, item: &ItemId, conflicts: Vec<ConflictReport>) {
+        self.core
             .store
-            .replace_conflicts(&run.key(item), &run.item_name(item), conflicts);
-        run.core.bus.send(Event::ConflictsChanged);
+            .replace_conflicts(&self.key(item), &self.item_name(item), conflicts);
+        self.core.bus.send(Event::ConflictsChanged);
     }
 
-    /// The resolutions the user chose for this item's conflicts, to apply now.
-    pub fn chosen_resolutions(&self, item: &ItemId) -> Vec<(ConflictReport, Resolution)> {
-        self.run.core.store.chosen_resolutions(&self.run.key(item))
+    fn chosen_resolutions(&self, item: &ItemId) -> Vec<(ConflictReport, Resolution)> {
+        self.core.store.chosen_resolutions(&self.key(item))
     }
+}
 
+impl Run {
     fn known_slot(&self, item: &ItemId) -> Option<Arc<ItemSlot>> {
-        let slot = self.run.slot(item);
-        if slot.is_none() && self.run.warned_unknown.lock().insert(item.clone()) {
-            self.run.log(LogLine::warning(format!(
+        let slot = self.slot(item);
+        if slot.is_none() && self.warned_unknown.lock().insert(item.clone()) {
+            self.log(LogLine::warning(format!(
                 "{} reported on \"{item}\", which is not part of this run; the report was ignored.",
-                self.run.name()
+                self.name()
             )));
         }
         slot
     }
 
     fn run_reply(&self) -> Reply {
-        if self.run.is_stopped() {
+        if self.is_stopped() {
             Reply::CancelAll
         } else {
             Reply::Continue
@@ -520,9 +630,8 @@ impl Callback {
 
     fn affected_items(&self, about: Option<&ItemId>) -> Vec<Arc<ItemSlot>> {
         match about {
-            Some(item) => self.run.slot(item).into_iter().collect(),
+            Some(item) => self.slot(item).into_iter().collect(),
             None => self
-                .run
                 .items
                 .read()
                 .values()
@@ -533,9 +642,9 @@ impl Callback {
     }
 
     fn ui_canceled(&self, about: Option<&ItemId>) -> bool {
-        self.run.is_stopped()
+        self.is_stopped()
             || about
-                .and_then(|item| self.run.slot(item))
+                .and_then(|item| self.slot(item))
                 .is_some_and(|slot| slot.read(|l| l.request.is_some() || l.status.is_terminal()))
     }
 }
@@ -578,50 +687,4 @@ fn try_connect(target: &str) -> Result<(), String> {
         }
     }
     Err(last)
-}
-
-/// Permission to show dialogs, held until dropped.
-pub struct UiPermit<'a> {
-    callback: &'a Callback,
-    about: Option<ItemId>,
-    _ticket: SlotTicket<'a>,
-}
-
-impl UiPermit<'_> {
-    /// Shows a form and waits for the user's answer. The item waits "for your answer"
-    /// meanwhile; a stop closes the dialog and answers `Canceled`.
-    pub fn show(&self, form: Form) -> FormReply {
-        let run = &self.callback.run;
-        let items = self.callback.affected_items(self.about.as_ref());
-        let saved = set_waiting(&items, WaitReason::YourAnswer);
-        let id = run.core.broker.next_dialog_id();
-        let about = self
-            .about
-            .as_ref()
-            .map(|item| (item.clone(), run.item_name(item)));
-        let (request, reply) = DialogRequest::new(id, run.handler.clone(), run.name(), about, form);
-        run.core.bus.send(Event::Dialog(request));
-        let answer = loop {
-            match reply.recv_timeout(Duration::from_millis(50)) {
-                Ok(answer) => break answer,
-                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
-                    break FormReply::Canceled;
-                }
-                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
-                    if self.callback.ui_canceled(self.about.as_ref()) {
-                        run.core.bus.send(Event::DialogClosed(id));
-                        break FormReply::Canceled;
-                    }
-                }
-            }
-        };
-        restore_after_wait(&saved);
-        answer
-    }
-}
-
-impl Drop for UiPermit<'_> {
-    fn drop(&mut self) {
-        *self.callback.run.ui_ticket.lock() = None;
-    }
 }

@@ -436,7 +436,7 @@ impl DialogBroker {
         who: &str,
         canceled: &dyn Fn() -> bool,
         on_queued: &mut dyn FnMut(&str),
-    ) -> Result<SlotTicket<'_>, UiRefused> {
+    ) -> Result<u64, UiRefused> {
         let mut state = self.state.lock();
         let ticket = state.next_ticket;
         state.next_ticket += 1;
@@ -447,10 +447,7 @@ impl DialogBroker {
                 state.queue.pop_front();
                 state.holder = Some(ticket);
                 state.holder_name = who.to_string();
-                return Ok(SlotTicket {
-                    broker: self,
-                    ticket,
-                });
+                return Ok(ticket);
             }
             if canceled() {
                 state.queue.retain(|t| *t != ticket);
@@ -480,25 +477,13 @@ impl DialogBroker {
         self.state.lock().holder.is_some()
     }
 
-    /// Takes the slot back from a holder that will never give it back (an abandoned handler).
+    /// Gives the slot back (EnableModeless(FALSE)); a ticket that no longer holds it is ignored.
     pub(crate) fn release(&self, ticket: u64) {
         let mut state = self.state.lock();
         if state.holder == Some(ticket) {
             state.holder = None;
         }
         self.changed.notify_all();
-    }
-}
-
-/// Holding the UI slot. Dropping it is EnableModeless(FALSE).
-pub(crate) struct SlotTicket<'a> {
-    broker: &'a DialogBroker,
-    pub(crate) ticket: u64,
-}
-
-impl Drop for SlotTicket<'_> {
-    fn drop(&mut self) {
-        self.broker.release(self.ticket);
     }
 }
 
@@ -572,9 +557,10 @@ mod tests {
         for n in 0..3 {
             let (broker, order) = (broker.clone(), order.clone());
             threads.push(std::thread::spawn(move || {
-                let _slot = broker.acquire("t", &|| false, &mut |_| {}).unwrap();
+                let slot = broker.acquire("t", &|| false, &mut |_| {}).unwrap();
                 order.lock().push(n);
                 std::thread::sleep(Duration::from_millis(20));
+                broker.release(slot);
             }));
             // Let each one queue before the next.
             std::thread::sleep(Duration::from_millis(60));
@@ -583,7 +569,7 @@ mod tests {
             order.lock().is_empty(),
             "nobody gets the slot while it is held"
         );
-        drop(first);
+        broker.release(first);
         for t in threads {
             t.join().unwrap();
         }
@@ -609,7 +595,7 @@ mod tests {
         std::thread::sleep(Duration::from_millis(100));
         stop.store(true, Ordering::SeqCst);
         assert_eq!(waiter.join().unwrap(), (Err(UiRefused::Canceled), true));
-        drop(held);
+        broker.release(held);
         assert!(broker.acquire("t", &|| false, &mut |_| {}).is_ok());
     }
 }

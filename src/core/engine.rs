@@ -3,7 +3,7 @@
 //! that is not honored in time abandons the handler, a panic fails only its own items.
 
 use crate::core::board::{Board, UserRequest};
-use crate::core::callback::{Callback, LogLine, Run};
+use crate::core::callback::{Callback, Host, LogLine, Run};
 use crate::core::dialog::DialogBroker;
 use crate::core::events::{Bus, Event, Waker};
 use crate::core::handler::{Handler, HandlerError, HandlerProvider, Registry};
@@ -319,7 +319,7 @@ impl Engine {
             if let PropertiesTarget::Item(item) = &target {
                 run.add_item(item, engine.item_name(&run.key(item)));
             }
-            let callback = Callback::new(run);
+            let callback = Callback::from_host(run);
             let outcome = guarded(|| {
                 let mut instance = provider.create()?;
                 instance.initialize(&context)?;
@@ -793,7 +793,7 @@ pub fn reason_word(reason: &RunReason) -> &'static str {
 
 /// One handler's whole lifecycle in a session, on its worker thread.
 fn drive(run: &Arc<Run>, provider: &dyn HandlerProvider, lifecycle: Lifecycle) {
-    let callback = Callback::new(run.clone());
+    let callback = Callback::from_host(run.clone());
     let result = guarded(|| -> Result<(), HandlerError> {
         let mut handler = provider.create()?;
         let outcome = lifecycle_steps(run, handler.as_mut(), &callback, lifecycle);
@@ -803,6 +803,8 @@ fn drive(run: &Arc<Run>, provider: &dyn HandlerProvider, lifecycle: Lifecycle) {
     if run.abandoned.load(Ordering::Acquire) {
         return;
     }
+    // A handler that returned while holding the UI slot gives it back now.
+    run.release_ui();
     if let Err(failure) = result {
         let text = match &failure {
             Failure::Error(e) => format!("{}: {e}", run.name()),
