@@ -235,6 +235,32 @@ fn results_appear_and_survive_a_restart() {
 }
 
 #[test]
+fn an_actionable_result_opens_its_details_and_retries_as_a_new_run() {
+    let home = home();
+    let mut script = files();
+    script.items.truncate(1);
+    script.log = vec![LogLine::error("Two files were locked.").actionable()];
+    let (engine, events) = engine(home.path(), &[script]);
+    let mut app = window(engine.clone(), events);
+    wait_listed(&mut app, "Alpha");
+    app.get_by_label_contains("Sync now").click();
+    wait_for(&mut app, "the run to end", |_| {
+        engine.sessions().is_empty() && engine.store().history().len() == 1
+    });
+    app.get_by_label("Results").click();
+    wait_for_text(&mut app, "Details…");
+    app.get_by_label("Details…").click();
+    wait_for_text(&mut app, "Locked files");
+    app.get_by_label("Retry").click();
+    wait_for(&mut app, "the retry to be recorded", |_| {
+        engine.sessions().is_empty() && engine.store().history().len() == 2
+    });
+    wait_for(&mut app, "two runs in the results", |app| {
+        app.query_all_by_label_contains("1 succeeded").count() == 2
+    });
+}
+
+#[test]
 fn a_conflict_is_resolved_from_the_conflicts_view_and_applied_at_once() {
     let home = home();
     let mut script = files();

@@ -23,6 +23,8 @@ struct OpenDialog {
     /// Why the last press of an accept button was refused, by field id.
     problems: BTreeMap<String, String>,
     picker_note: Option<String>,
+    /// The first empty text field takes the keyboard when the dialog opens.
+    focus_pending: bool,
 }
 
 pub struct Dialogs {
@@ -47,6 +49,7 @@ impl Dialogs {
             values,
             problems: BTreeMap::new(),
             picker_note: None,
+            focus_pending: true,
         });
     }
 
@@ -131,8 +134,15 @@ impl OpenDialog {
             .show(ui, |ui| {
                 for field in &form.fields {
                     let problem = self.problems.get(&field.id).or(field.error.as_ref());
-                    submit_by_enter |=
-                        field_row(ui, field, &mut self.values, request.id, problem, out);
+                    submit_by_enter |= field_row(
+                        ui,
+                        field,
+                        &mut self.values,
+                        request.id,
+                        problem,
+                        &mut self.focus_pending,
+                        out,
+                    );
                     if matches!(field.kind, FieldKind::FolderPath { .. })
                         && let Some(note) = &self.picker_note
                     {
@@ -142,6 +152,7 @@ impl OpenDialog {
                     }
                 }
             });
+        self.focus_pending = false;
         ui.add_space(12.0);
         let mut pressed = None;
         ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
@@ -187,6 +198,7 @@ fn field_row(
     values: &mut Values,
     dialog: DialogId,
     problem: Option<&String>,
+    focus_pending: &mut bool,
     out: &mut Commands,
 ) -> bool {
     let label = match field.kind {
@@ -228,6 +240,10 @@ fn field_row(
                     .password(matches!(kind, FieldKind::Password { .. }))
                     .desired_width(width);
                 let response = ui.add(edit).labelled_by(label.id);
+                if *focus_pending && text.is_empty() {
+                    response.request_focus();
+                    *focus_pending = false;
+                }
                 entered = response.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));
                 if folder
                     && ui

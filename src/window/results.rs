@@ -46,7 +46,11 @@ pub struct Results {
 impl Results {
     pub fn new(history: Vec<SessionRecord>) -> Self {
         Self {
-            sessions: history.into_iter().map(SessionEntry::from_record).collect(),
+            sessions: history
+                .into_iter()
+                .filter(|record| !is_empty(record))
+                .map(SessionEntry::from_record)
+                .collect(),
             min_level: LogLevel::Info,
         }
     }
@@ -89,6 +93,10 @@ impl Results {
     }
 
     pub fn finished(&mut self, record: SessionRecord) {
+        if is_empty(&record) {
+            self.sessions.retain(|s| s.id != record.id);
+            return;
+        }
         let entry = self.entry(record.id);
         *entry = SessionEntry::from_record(record);
     }
@@ -126,6 +134,11 @@ impl Results {
                 }
             });
     }
+}
+
+/// A run that did nothing worth showing: details opened for a message, nothing retried.
+fn is_empty(record: &SessionRecord) -> bool {
+    record.items.is_empty() && record.log.is_empty()
 }
 
 fn heading(session: &SessionEntry, now: SystemTime) -> RichText {

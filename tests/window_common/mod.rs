@@ -8,13 +8,13 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 use synccenter::core::callback::{Callback, LogLine, Progress};
 use synccenter::core::conflicts::{ConflictReport, ConflictSide};
-use synccenter::core::dialog::{Field, Form};
+use synccenter::core::dialog::{Button, ButtonRole, Field, Form};
 use synccenter::core::engine::{Engine, EngineConfig};
 use synccenter::core::events::Event;
 use synccenter::core::handler::{FnProvider, Handler, HandlerError, HandlerResult, Registry};
 use synccenter::core::model::{
-    Enumeration, HandlerInfo, Icon, ItemId, ItemInfo, Participation, PropertiesOutcome,
-    PropertiesTarget, RunContext,
+    Enumeration, HandlerInfo, Icon, ItemId, ItemInfo, LogId, Participation, PropertiesOutcome,
+    PropertiesTarget, RunContext, ShowErrorOutcome,
 };
 use synccenter::core::status::ItemStatus;
 use synccenter::core::store::{Home, Store};
@@ -106,6 +106,27 @@ impl Handler for Scripted {
             permit.show(form);
         }
         Ok(PropertiesOutcome::Unchanged)
+    }
+
+    /// Details of an actionable line: Retry runs the first item again.
+    fn show_error(
+        &mut self,
+        _error: LogId,
+        callback: &Callback,
+    ) -> HandlerResult<ShowErrorOutcome> {
+        let Ok(permit) = callback.request_ui(None) else {
+            return Ok(ShowErrorOutcome::Done);
+        };
+        let form = Form::new("Locked files")
+            .message("Two files were locked by another program.")
+            .buttons(vec![
+                Button::new("retry", "Retry", ButtonRole::Accept),
+                Button::new("close", "Close", ButtonRole::Reject),
+            ]);
+        Ok(match permit.show(form).pressed("retry") {
+            Some(_) => ShowErrorOutcome::Retry(vec![ItemId::new(self.0.items[0].0)]),
+            None => ShowErrorOutcome::Done,
+        })
     }
 
     fn prepare(&mut self, items: &[ItemId], callback: &Callback) -> HandlerResult<()> {

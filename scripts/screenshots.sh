@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Screenshots of the window for docs/screenshots: the logon dialog of the demo handler, and
+# the main window while the demo synchronizes. Runs under Xvfb (see shared/tools/screenshot.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+shots=docs/screenshots
+tool=${SCREENSHOT_TOOL:-/work/shared/tools/screenshot.sh}
+
+# Mesa's software OpenGL, for eframe's glow renderer on a display without a GPU.
+if ! ls /usr/lib/*/dri/swrast_dri.so >/dev/null 2>&1 || ! ldconfig -p | grep -q 'libEGL.so.1'; then
+  apt-get update -qq >/dev/null && apt-get install -y -qq libgl1-mesa-dri libegl1 libgl1 >/dev/null
+fi
+
+# The real program once it opens the window; until then the window example.
+if grep -qs 'window::run' src/main.rs src/cli/*.rs; then
+  cargo build --release --bin synccenter
+  bin=./target/release/synccenter
+else
+  cargo build --release --example window_demo
+  bin=./target/release/examples/window_demo
+fi
+
+home=$(mktemp -d)
+work=$(mktemp -d)
+trap 'rm -rf "$home" "$work"' EXIT
+run="SYNCCENTER_DEMO=1 SYNCCENTER_DEMO_STEP_MS=400 $bin --home $home"
+
+# Click an empty part of the toolbar so the window has the keyboard, Enter = Sync now; the
+# demo asks for the mail password first; type it, Enter logs on, and the sync runs.
+"$tool" "$work/sc" "$run" \
+  wait:4 click:880,20 wait:0.5 key:Return wait:2 shot:logon \
+  type:demo key:Return wait:5 shot:main
+
+# The window sits at the top left of the virtual screen: keep just the window.
+crop() {
+  python3 - "$1" "$2" <<'PY'
+import struct, sys, zlib
+src, dst = sys.argv[1], sys.argv[2]
+data = open(src, "rb").read()
+pos, chunks = 8, {}
+idat = b""
+while pos < len(data):
+    n, kind = struct.unpack(">I4s", data[pos:pos + 8])
+    body = data[pos + 8:pos + 8 + n]
+    if kind == b"IHDR": w, h, depth, color = struct.unpack(">IIBB", body[:10])
+    if kind == b"IDAT": idat += body
+    pos += 12 + n
+bpp = {2: 3, 6: 4}[color]
+raw = zlib.decompress(idat)
+stride = w * bpp
+rows, prev = [], bytearray(stride)
+for y in range(h):
+    f = raw[y * (stride + 1)]
+    line = bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+    for x in range(stride):
+        a = line[x - bpp] if x >= bpp else 0
+        b = prev[x]
+        c = prev[x - bpp] if x >= bpp else 0
+        if f == 1: line[x] = (line[x] + a) & 255
+        elif f == 2: line[x] = (line[x] + b) & 255
+        elif f == 3: line[x] = (line[x] + (a + b) // 2) & 255
+        elif f == 4:
+            p = a + b - c; pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+            line[x] = (line[x] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+    rows.append(bytes(line)); prev = line
+# The window's extent: rows and columns that are not the black root window.
+def dark(px): return max(px) < 8
+cw = max(x for x in range(w) if not dark(rows[h // 4][x * bpp:x * bpp + 3])) + 1
+ch = max(y for y in range(h) if not dark(rows[y][bpp * 4:bpp * 4 + 3])) + 1
+out = b"".join(b"\0" + r[:cw * bpp] for r in rows[:ch])
+def chunk(k, b): return struct.pack(">I", len(b)) + k + b + struct.pack(">I", zlib.crc32(k + b) & 0xffffffff)
+png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", cw, ch, 8, color, 0, 0, 0)) + chunk(b"IDAT", zlib.compress(out, 9)) + chunk(b"IEND", b"")
+open(dst, "wb").write(png)
+PY
+}
+mkdir -p "$shots"
+crop "$work/sc-main.png" "$shots/main.png"
+crop "$work/sc-logon.png" "$shots/logon.png"
+echo "wrote $shots/main.png and $shots/logon.png"
