@@ -102,7 +102,9 @@ impl Dialogs {
         };
         let id = open.request.id;
         let escape = ctx.input(|i| i.key_pressed(Key::Escape));
-        egui::Modal::new(egui::Id::unique(("sync-center-dialog", id.0))).show(ctx, |ui| {
+        let frame = egui::Frame::window(&ctx.global_style()).inner_margin(16.0);
+        let modal = egui::Modal::new(egui::Id::unique(("sync-center-dialog", id.0))).frame(frame);
+        modal.show(ctx, |ui| {
             ui.set_width(420.0);
             open.ui(ui, out);
         });

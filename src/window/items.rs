@@ -194,46 +194,55 @@ fn status_cell(
     };
     let snapshot = &live.snapshot;
     let status = snapshot.status;
-    match status {
-        ItemStatus::Updating | ItemStatus::Indeterminate => {
-            bar::show(ui, live.shown, 120.0, &format!("Progress of {name}"));
-            ui.label(&snapshot.text).on_hover_text(&snapshot.text);
-        }
-        ItemStatus::Waiting => {
-            let why = snapshot
-                .wait
-                .as_ref()
-                .map_or_else(|| "Waiting".to_string(), ToString::to_string);
-            ui.label(icons::status_glyph(status, &visuals));
-            ui.label(RichText::new(why).color(icons::status_color(status, &visuals)));
-        }
-        ItemStatus::Pending => {
-            ui.label(icons::status_glyph(status, &visuals));
-            ui.label(RichText::new(status.label()).weak());
-        }
-        _ => {
-            outcome(ui, status, &snapshot.text, &visuals);
-            return;
-        }
-    }
-    if snapshot.request.is_some() {
+    if status.is_terminal() {
+        outcome(ui, status, &snapshot.text, &visuals);
         return;
     }
+    // Buttons first, from the right, so a long progress text never squeezes them.
     ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-        if ui
-            .small_button(format!("{} Stop", icons::STOP))
-            .accessible_name(format!("Stop {name}"))
-            .clicked()
-        {
-            out.push(Command::StopItem(key.clone()));
+        if snapshot.request.is_none() {
+            if ui
+                .small_button(format!("{} Stop", icons::STOP))
+                .accessible_name(format!("Stop {name}"))
+                .clicked()
+            {
+                out.push(Command::StopItem(key.clone()));
+            }
+            if ui
+                .small_button("Skip")
+                .accessible_name(format!("Skip {name}"))
+                .clicked()
+            {
+                out.push(Command::Skip(key.clone()));
+            }
         }
-        if ui
-            .small_button("Skip")
-            .accessible_name(format!("Skip {name}"))
-            .clicked()
-        {
-            out.push(Command::Skip(key.clone()));
-        }
+        ui.with_layout(egui::Layout::left_to_right(egui::Align::Center), |ui| {
+            let (shows_glyph, words) = match status {
+                ItemStatus::Waiting => (
+                    true,
+                    RichText::new(
+                        snapshot
+                            .wait
+                            .as_ref()
+                            .map_or_else(|| status.label().to_string(), ToString::to_string),
+                    )
+                    .color(icons::status_color(status, &visuals)),
+                ),
+                ItemStatus::Pending if snapshot.text.is_empty() => {
+                    (true, RichText::new(status.label()).weak())
+                }
+                ItemStatus::Pending => (true, RichText::new(&snapshot.text).weak()),
+                _ => (false, RichText::new(&snapshot.text)),
+            };
+            if shows_glyph {
+                ui.label(icons::status_glyph(status, &visuals));
+            } else {
+                bar::show(ui, live.shown, 120.0, &format!("Progress of {name}"));
+            }
+            let text = words.text().to_string();
+            ui.add(egui::Label::new(words).truncate())
+                .on_hover_text(text);
+        });
     });
 }
 
@@ -244,8 +253,11 @@ fn outcome(ui: &mut Ui, status: ItemStatus, text: &str, visuals: &egui::Visuals)
     if !text.is_empty() {
         line = format!("{line}: {text}");
     }
-    ui.label(RichText::new(&line).color(icons::status_color(status, visuals)))
-        .on_hover_text(line);
+    ui.add(
+        egui::Label::new(RichText::new(&line).color(icons::status_color(status, visuals)))
+            .truncate(),
+    )
+    .on_hover_text(line);
 }
 
 /// No items anywhere: say what a handler is and offer the way to add the first items.

@@ -333,6 +333,11 @@ impl SyncCenterApp {
             format!("{TITLE} — {}", conflict_words(unresolved))
         };
         if title != self.title {
+            if self.title.is_empty() {
+                // A window just opened takes the keyboard, also on desktops without a
+                // window manager to hand it over.
+                ctx.send_viewport_cmd(egui::ViewportCommand::Focus);
+            }
             ctx.send_viewport_cmd(egui::ViewportCommand::Title(title.clone()));
             self.title = title;
         }

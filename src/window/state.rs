@@ -5,6 +5,7 @@ use crate::core::board::ItemSnapshot;
 use crate::core::handler::Registry;
 use crate::core::model::{HandlerId, HandlerInfo, Icon, ItemInfo, ItemKey, SessionId};
 use crate::core::progress::{ItemShare, ProgressView, Shown, overall};
+use crate::core::status::ItemStatus;
 use std::collections::{BTreeMap, HashMap};
 
 /// Where a handler's list of items stands.
@@ -159,7 +160,13 @@ impl Model {
             let share = match self.live.get(key) {
                 Some(live) => ItemShare {
                     fraction: live.shown.fraction,
-                    determinate: live.shown.determinate,
+                    // An item that has not started yet has done none of its work: that is
+                    // known, and it keeps the overall bar (and its ETA) honest.
+                    determinate: live.shown.determinate
+                        || matches!(
+                            live.snapshot.status,
+                            ItemStatus::Pending | ItemStatus::Waiting
+                        ),
                     done: live.snapshot.status.is_terminal(),
                 },
                 None => ItemShare {
