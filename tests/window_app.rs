@@ -270,7 +270,9 @@ fn a_conflict_is_resolved_from_the_conflicts_view_and_applied_at_once() {
     wait_listed(&mut app, "Alpha");
     app.get_by_label_contains("Sync now").click();
     wait_for_text(&mut app, "Conflicts (1)");
-    app.get_by_label_contains("Conflicts (1)").click();
+    // The item itself says it has a conflict, and leads to it.
+    wait_for_text(&mut app, "1 conflict");
+    app.get_by_label_contains("1 conflict").click();
     wait_for_text(&mut app, "report.txt — Alpha");
     assert!(app.query_by_label_contains("newer").is_some());
     assert!(app.query_by_label_contains("larger").is_some());

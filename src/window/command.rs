@@ -25,6 +25,7 @@ pub enum Command {
         field: String,
     },
     DismissNotice(usize),
+    ShowConflicts,
 }
 
 /// The commands of one frame.

@@ -2,11 +2,13 @@
 //! of which to keep. A choice takes effect at once: the affected items synchronize again.
 
 use crate::core::conflicts::{ConflictRecord, ConflictSide, Resolution};
+use crate::core::model::ItemKey;
 use crate::window::command::{Command, Commands};
 use crate::window::format;
 use crate::window::icons;
 use egui::{RichText, Ui};
 use std::cmp::Ordering;
+use std::collections::HashMap;
 use std::time::SystemTime;
 
 pub struct Conflicts {
@@ -32,6 +34,15 @@ impl Conflicts {
     /// Conflicts still waiting for the user's choice.
     pub fn unresolved(&self) -> usize {
         self.list.iter().filter(|c| c.resolution.is_none()).count()
+    }
+
+    /// Unresolved conflicts per item, for the badges in the items list.
+    pub fn per_item(&self) -> HashMap<ItemKey, usize> {
+        let mut counts = HashMap::new();
+        for conflict in self.list.iter().filter(|c| c.resolution.is_none()) {
+            *counts.entry(conflict.item.clone()).or_insert(0) += 1;
+        }
+        counts
     }
 
     pub fn ui(&mut self, ui: &mut Ui, out: &mut Commands) {

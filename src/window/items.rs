@@ -11,6 +11,7 @@ use crate::window::icons;
 use crate::window::state::{HandlerEntry, Listing, Model};
 use egui::{RichText, Sense, Ui};
 use egui_extras::{Column, TableBuilder};
+use std::collections::HashMap;
 use std::time::SystemTime;
 
 const ROW_HEIGHT: f32 = 28.0;
@@ -25,7 +26,14 @@ enum Row {
 /// The handler that adds folder pairs; offered on first start.
 pub const FOLDERS: &str = "folders";
 
-pub fn ui(ui: &mut Ui, model: &mut Model, store: &Store, out: &mut Commands) {
+/// `conflicts` counts the unresolved conflicts of each item that has some.
+pub fn ui(
+    ui: &mut Ui,
+    model: &mut Model,
+    store: &Store,
+    conflicts: &HashMap<ItemKey, usize>,
+    out: &mut Commands,
+) {
     if !model.has_items() && !model.still_listing() {
         first_start(ui, model, out);
         return;
@@ -82,8 +90,16 @@ pub fn ui(ui: &mut Ui, model: &mut Model, store: &Store, out: &mut Commands) {
                         ui.add_space(18.0);
                         ui.label(icons::item(&item.icon));
                         let mut checked = store.is_checked(&key, item.checked_by_default);
-                        if ui.checkbox(&mut checked, &item.name).changed() {
+                        let response = ui.checkbox(&mut checked, &item.name);
+                        if response.changed() {
                             out.push(Command::SetChecked(key.clone(), checked));
+                        }
+                        // Tabbing to an item selects it, for Properties.
+                        if response.gained_focus() {
+                            clicked = Some(key.clone());
+                        }
+                        if let Some(&count) = conflicts.get(&key) {
+                            conflict_badge(ui, count, out);
                         }
                     });
                     row.col(|ui| status_cell(ui, model, store, &key, &item.name, out));
@@ -244,6 +260,21 @@ fn status_cell(
                 .on_hover_text(text);
         });
     });
+}
+
+/// Unresolved conflicts of an item, never easy to miss; a click opens the Conflicts tab.
+fn conflict_badge(ui: &mut Ui, count: usize, out: &mut Commands) {
+    let noun = if count == 1 { "conflict" } else { "conflicts" };
+    let text = RichText::new(format!("{} {count} {noun}", icons::CONFLICT))
+        .color(ui.visuals().warn_fg_color)
+        .small();
+    if ui
+        .small_button(text)
+        .on_hover_text("Choose which version to keep")
+        .clicked()
+    {
+        out.push(Command::ShowConflicts);
+    }
 }
 
 /// How a run ended for an item: a coloured glyph, the status, and the handler's words.

@@ -127,7 +127,16 @@ impl SyncCenterApp {
             });
         }
         egui::CentralPanel::default().show(ui, |ui| match self.tab {
-            Tab::Items => items::ui(ui, &mut self.model, self.engine.store(), &mut out),
+            Tab::Items => {
+                let conflicts = self.conflicts.per_item();
+                items::ui(
+                    ui,
+                    &mut self.model,
+                    self.engine.store(),
+                    &conflicts,
+                    &mut out,
+                );
+            }
             Tab::Results => self.results.ui(ui, &self.model, &mut out),
             Tab::Conflicts => self.conflicts.ui(ui, &mut out),
         });
@@ -294,6 +303,7 @@ impl SyncCenterApp {
             Command::BrowseFolder { dialog, field } => {
                 pick_folder(frame, self.dialogs.pick_sender(), dialog, field, &self.ctx);
             }
+            Command::ShowConflicts => self.tab = Tab::Conflicts,
             Command::DismissNotice(index) => {
                 if index < self.notices.len() {
                     self.notices.remove(index);
