@@ -269,6 +269,15 @@ fn a_conflict_is_resolved_from_the_conflicts_view_and_applied_at_once() {
     let mut app = window(engine.clone(), events);
     wait_listed(&mut app, "Alpha");
     app.get_by_label_contains("Sync now").click();
+    // The window title counts it, so it shows in the task bar too.
+    wait_for(&mut app, "the title to count the conflict", |app| {
+        app.output().viewport_output.values().any(|viewport| {
+            viewport.commands.iter().any(|command| {
+                matches!(command, egui::ViewportCommand::Title(title)
+                    if title == "Sync Center — 1 conflict")
+            })
+        })
+    });
     wait_for_text(&mut app, "Conflicts (1)");
     // The item itself says it has a conflict, and leads to it.
     wait_for_text(&mut app, "1 conflict");

@@ -340,7 +340,12 @@ impl SyncCenterApp {
         let title = if unresolved == 0 {
             TITLE.to_string()
         } else {
-            format!("{TITLE} — {}", conflict_words(unresolved))
+            let noun = if unresolved == 1 {
+                "conflict"
+            } else {
+                "conflicts"
+            };
+            format!("{TITLE} — {unresolved} {noun}")
         };
         if title != self.title {
             if self.title.is_empty() {
