@@ -1,10 +1,7 @@
-//! The window over the demo handler, until `synccenter` itself opens the window:
-//! `cargo run --example window_demo -- --home DIR`.
+//! The window over the built-in handlers (the demo one with SYNCCENTER_DEMO=1), until
+//! `synccenter` itself opens the window: `cargo run --example window_demo -- --home DIR`.
 
-use synccenter::core::engine::{Engine, EngineConfig};
-use synccenter::core::handler::Registry;
-use synccenter::core::store::{Home, Store};
-use synccenter::handlers::demo;
+use synccenter::setup::setup;
 
 fn main() -> eframe::Result<()> {
     let mut args = std::env::args().skip(1);
@@ -14,9 +11,12 @@ fn main() -> eframe::Result<()> {
             home = args.next().map(std::path::PathBuf::from);
         }
     }
-    let home = Home::resolve(home).expect("a home folder for Sync Center");
-    let (store, notices) = Store::open(home);
-    let registry = Registry::new().with(demo::provider(demo::step_from_env()));
-    let (engine, events) = Engine::new(registry, store, EngineConfig::default());
-    synccenter::window::run(engine, events, notices)
+    let center = match setup(home, false) {
+        Ok(center) => center,
+        Err(e) => {
+            eprintln!("window_demo: {e}");
+            std::process::exit(2);
+        }
+    };
+    synccenter::window::run(center.engine, center.events, center.notices)
 }

@@ -4,9 +4,13 @@
 //! each handler through initialize → enumerate → prepare → synchronize on worker threads
 //! while progress, log lines, dialogs and results stream to the front ends.
 
+/// The terminal front end: items, sync with live progress and terminal dialogs, results.
+pub mod cli;
 /// The handler contract, sessions, dialog broker, progress accounting, store (no egui).
 pub mod core;
 /// Handlers that ship with the center: demo, folder pairs, external programs.
 pub mod handlers;
+/// Assembles home, store, handlers and engine for either front end.
+pub mod setup;
 /// The eframe window over the core.
 pub mod window;

@@ -132,10 +132,11 @@ impl ItemSlot {
     /// between two looks.
     pub(crate) fn update<R>(&self, change: impl FnOnce(&mut Live) -> R) -> R {
         let result = change(&mut self.live.lock());
-        if !self.dirty.load(Ordering::Relaxed) && !self.dirty.swap(true, Ordering::AcqRel) {
-            if !self.shared.news.swap(true, Ordering::AcqRel) {
-                self.shared.bus.wake();
-            }
+        if !self.dirty.load(Ordering::Relaxed)
+            && !self.dirty.swap(true, Ordering::AcqRel)
+            && !self.shared.news.swap(true, Ordering::AcqRel)
+        {
+            self.shared.bus.wake();
         }
         result
     }

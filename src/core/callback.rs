@@ -425,13 +425,10 @@ impl Host for Run {
         let violation = slot.update(|live| {
             let mut violation = None;
             match progress.status {
-                Some(status) => {
-                    if status != live.status {
-                        if let Err(v) = live.set_status(status) {
-                            violation = Some(v);
-                        }
-                    }
+                Some(status) if status != live.status => {
+                    violation = live.set_status(status).err();
                 }
+                Some(_) => {}
                 None if progress.value.is_some()
                     && matches!(live.status, ItemStatus::Pending | ItemStatus::Waiting) =>
                 {
@@ -482,10 +479,10 @@ impl Host for Run {
             }
             live.apply_work(report).err()
         });
-        if let Some(error) = refused {
-            if self.warned_double_count.lock().insert(item.clone()) {
-                self.log(LogLine::warning(format!("{}: {error}", self.item_name(item))).item(item));
-            }
+        if let Some(error) = refused
+            && self.warned_double_count.lock().insert(item.clone())
+        {
+            self.log(LogLine::warning(format!("{}: {error}", self.item_name(item))).item(item));
         }
         self.reply_for(&slot)
     }

@@ -230,8 +230,8 @@ impl Engine {
         }
         let session = self.new_session(request.reason.clone());
         let context = RunContext {
+            may_bother_user: request.may_bother_user && request.reason.allows_prompts(),
             reason: request.reason,
-            may_bother_user: request.may_bother_user,
         };
         let mut groups: Vec<(HandlerId, Vec<ItemId>)> = Vec::new();
         for key in &items {
@@ -409,11 +409,7 @@ impl Engine {
         shared
     }
 
-    fn launch(
-        &self,
-        session: Arc<SessionShared>,
-        work: Vec<(Arc<Run>, Option<Arc<dyn HandlerProvider>>, Lifecycle)>,
-    ) -> SessionHandle {
+    fn launch(&self, session: Arc<SessionShared>, work: Vec<HandlerWork>) -> SessionHandle {
         let handle = SessionHandle {
             shared: session.clone(),
             core: self.core.clone(),
@@ -533,6 +529,9 @@ impl SessionHandle {
     }
 }
 
+/// A handler's part in a session: its run, its provider (if installed), what to do.
+type HandlerWork = (Arc<Run>, Option<Arc<dyn HandlerProvider>>, Lifecycle);
+
 enum Lifecycle {
     Sync(Vec<ItemId>),
     ShowError(LogId),
@@ -649,11 +648,7 @@ fn publish_listing(core: &Core, listing: Listing) {
 
 /// Runs every handler of a session on its own thread and watches them until each one is
 /// done or abandoned; then records the session.
-fn supervise(
-    core: &Arc<Core>,
-    session: &Arc<SessionShared>,
-    work: Vec<(Arc<Run>, Option<Arc<dyn HandlerProvider>>, Lifecycle)>,
-) {
+fn supervise(core: &Arc<Core>, session: &Arc<SessionShared>, work: Vec<HandlerWork>) {
     let (done_tx, done_rx) = crossbeam_channel::unbounded::<HandlerId>();
     let mut running: Vec<Arc<Run>> = Vec::new();
     for (run, provider, lifecycle) in work {
@@ -750,11 +745,11 @@ fn record_of(session: &SessionShared) -> SessionRecord {
     let mut log = Vec::new();
     for run in &runs {
         let suppressed = *run.suppressed_lines.lock();
-        if suppressed > 0 {
-            run.log.lock().last_mut().map(|last| {
-                last.text
-                    .push_str(&format!(" ({suppressed} more lines were not kept)"));
-            });
+        if suppressed > 0
+            && let Some(last) = run.log.lock().last_mut()
+        {
+            last.text
+                .push_str(&format!(" ({suppressed} more lines were not kept)"));
         }
         for id in run.item_ids() {
             let Some(slot) = run.slot(&id) else { continue };
@@ -806,6 +801,10 @@ fn drive(run: &Arc<Run>, provider: &dyn HandlerProvider, lifecycle: Lifecycle) {
     // A handler that returned while holding the UI slot gives it back now.
     run.release_ui();
     if let Err(failure) = result {
+        if run.is_stopped() && matches!(failure, Failure::Error(_)) {
+            run.finish_remaining(ItemStatus::Canceled, "Stopped.");
+            return;
+        }
         let text = match &failure {
             Failure::Error(e) => format!("{}: {e}", run.name()),
             Failure::Panic(p) => format!("{} crashed: {p}", run.name()),
@@ -876,6 +875,10 @@ fn lifecycle_steps(
         return Ok(());
     }
     if let Err(e) = handler.prepare(&ready, callback) {
+        if run.is_stopped() {
+            run.finish_remaining(ItemStatus::Canceled, "Stopped.");
+            return Ok(());
+        }
         let text = format!("{} could not get ready: {e}", run.name());
         run.log(LogLine::error(text.clone()));
         run.finish_remaining(ItemStatus::Failed, &text);

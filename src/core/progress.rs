@@ -660,12 +660,13 @@ mod tests {
                         let mut acc = WorkAccounting::new();
                         let mut last_completed = 0;
                         for &i in &[a, b, c, d] {
-                            if let Ok(event) = acc.apply(reports[i]) {
-                                if event.stage == Stage::ChangeApplication && event.total > 0 {
-                                    assert!(event.completed <= event.total, "{a}{b}{c}{d}");
-                                    assert!(event.completed >= last_completed, "{a}{b}{c}{d}");
-                                    last_completed = event.completed;
-                                }
+                            if let Ok(event) = acc.apply(reports[i])
+                                && event.stage == Stage::ChangeApplication
+                                && event.total > 0
+                            {
+                                assert!(event.completed <= event.total, "{a}{b}{c}{d}");
+                                assert!(event.completed >= last_completed, "{a}{b}{c}{d}");
+                                last_completed = event.completed;
                             }
                         }
                     }

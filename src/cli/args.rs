@@ -1,0 +1,120 @@
+//! The command line's grammar.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "synccenter",
+    version,
+    about = "Sync Center: see every handler's items, sync them, read the results, resolve conflicts.",
+    long_about = "Sync Center: see every handler's items, sync them, read the results, resolve conflicts.\n\nWithout a command it opens the window."
+)]
+pub struct Cli {
+    /// Keep all settings and records under DIR (also: SYNCCENTER_HOME).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub home: Option<PathBuf>,
+
+    /// Add the demo handler, which pretends to sync (also: SYNCCENTER_DEMO=1).
+    #[arg(long, global = true)]
+    pub demo: bool,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List every handler's items, whether they are checked, and when they last synced.
+    Items {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Synchronize items: the checked ones, the ones named, or all.
+    Sync(SyncArgs),
+    /// Show the results of past runs, newest first.
+    Results {
+        #[arg(long)]
+        json: bool,
+    },
+    /// List unresolved conflicts, or resolve one.
+    Conflicts(ConflictsArgs),
+    /// List the handlers: built in, and external programs found by their manifests.
+    Handlers {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set up folder pairs: two folders kept in sync.
+    Folder {
+        #[command(subcommand)]
+        action: FolderAction,
+    },
+    /// Check or uncheck items for "Sync now" and `synccenter sync`.
+    Check {
+        /// Uncheck instead of check.
+        #[arg(long)]
+        off: bool,
+        #[arg(required = true, value_name = "ITEM")]
+        items: Vec<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Items to synchronize, by id or as HANDLER/ID. Default: the checked items.
+    #[arg(value_name = "ITEM")]
+    pub items: Vec<String>,
+    /// Synchronize every item of every handler.
+    #[arg(long, conflicts_with = "items")]
+    pub all: bool,
+    /// Never show a dialog: handlers that need one fail their item instead.
+    #[arg(long)]
+    pub no_prompt: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ConflictsArgs {
+    #[arg(long)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub action: Option<ConflictAction>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConflictAction {
+    /// Choose which version wins; it takes effect at the item's next sync.
+    Resolve {
+        /// The item (for folder pairs: the pair's name).
+        item: String,
+        /// The conflicting path, relative to the item's roots, as `conflicts` lists it.
+        path: String,
+        /// Which version to keep: left, right, or both (the other one renamed).
+        #[arg(long, value_parser = ["left", "right", "both"])]
+        keep: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FolderAction {
+    /// Add a folder pair; its name is the item's id.
+    Add {
+        name: String,
+        left: PathBuf,
+        right: PathBuf,
+        /// two-way: changes go both ways; mirror: the right becomes a copy of the left;
+        /// contribute: left to right, never deleting on the right.
+        #[arg(long, default_value = "two-way", value_parser = ["two-way", "mirror", "contribute"])]
+        mode: String,
+        /// A path to leave out, in .gitignore syntax (repeatable).
+        #[arg(long = "exclude", value_name = "PATTERN")]
+        excludes: Vec<String>,
+    },
+    /// Remove a folder pair (its folders and files are left as they are).
+    Remove { name: String },
+    /// List the folder pairs.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}

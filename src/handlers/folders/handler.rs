@@ -1,0 +1,531 @@
+//! The folder pairs handler: items are the pairs in `folders.toml`; a sync runs [`sync::run`]
+//! for each and reports in Sync Center's terms.
+
+use super::config::{self, Mode, PairConfig};
+use super::local::LocalReplica;
+use super::lock::PairLock;
+use super::sync::{self, MassDelete, Observer, Outcome, Pair};
+use super::{FolderError, HANDLER_ID, archive};
+use crate::core::callback::{Callback, LogLine, Progress, Reply};
+use crate::core::dialog::{Button, ButtonRole, Field, Form, FormReply, Values};
+use crate::core::handler::{FnProvider, Handler, HandlerError, HandlerProvider, HandlerResult};
+use crate::core::model::{
+    Enumeration, HandlerInfo, Icon, ItemId, ItemInfo, Participation, PropertiesOutcome,
+    PropertiesTarget, RunContext,
+};
+use crate::core::progress::{BatchEstimate, Stage, WorkReport};
+use crate::core::status::ItemStatus;
+use crate::core::store::Home;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Failures logged one by one before the rest are only counted.
+const MAX_FAILURE_LINES: usize = 50;
+
+/// The folder pairs handler for the center whose files live in `home`.
+pub fn provider(home: &Home) -> Arc<dyn HandlerProvider> {
+    let home = home.clone();
+    FnProvider::new(HANDLER_ID, "Folder pairs", move || {
+        Box::new(FolderPairs {
+            home: home.clone(),
+            prepared: HashMap::new(),
+        }) as Box<dyn Handler>
+    })
+}
+
+struct Prepared {
+    pair: PairConfig,
+    _lock: PairLock,
+}
+
+struct FolderPairs {
+    home: Home,
+    prepared: HashMap<ItemId, Prepared>,
+}
+
+fn handler_error(e: FolderError) -> HandlerError {
+    HandlerError::new(e.to_string())
+}
+
+impl Handler for FolderPairs {
+    fn initialize(&mut self, _run: &RunContext) -> HandlerResult<Participation> {
+        Ok(Participation::TakesPart)
+    }
+
+    fn info(&self) -> HandlerInfo {
+        HandlerInfo {
+            name: "Folder pairs".into(),
+            icon: Icon::Folder,
+            has_properties: true,
+        }
+    }
+
+    fn enumerate(&mut self) -> HandlerResult<Enumeration> {
+        let items = config::load(&self.home)
+            .map_err(handler_error)?
+            .into_iter()
+            .map(|pair| ItemInfo {
+                icon: Icon::Folder,
+                has_properties: true,
+                last_synced: archive::last_synced(&archive::archive_file(
+                    &self.home.data_dir,
+                    &pair.name,
+                )),
+                ..ItemInfo::new(pair.name.clone(), pair.name)
+            })
+            .collect();
+        Ok(Enumeration {
+            items,
+            some_missing: false,
+        })
+    }
+
+    fn show_properties(
+        &mut self,
+        target: &PropertiesTarget,
+        callback: &Callback,
+    ) -> HandlerResult<PropertiesOutcome> {
+        let (about, existing) = match target {
+            PropertiesTarget::Handler => (None, None),
+            PropertiesTarget::Item(item) => (
+                Some(item),
+                Some(config::find(&self.home, item.as_str()).map_err(handler_error)?),
+            ),
+        };
+        let Ok(permit) = callback.request_ui(about) else {
+            return Ok(PropertiesOutcome::Unchanged);
+        };
+        let mut form = pair_form(existing.as_ref());
+        loop {
+            let reply = permit.show(form.clone());
+            let FormReply::Submitted { values, .. } = &reply else {
+                return Ok(PropertiesOutcome::Unchanged);
+            };
+            if reply.pressed("ok").is_none() {
+                return Ok(PropertiesOutcome::Unchanged);
+            }
+            match self.save_form(existing.as_ref(), values) {
+                Ok(()) => return Ok(PropertiesOutcome::ItemsChanged),
+                Err(e) => form = with_error(pair_form_from(values, existing.is_some()), e),
+            }
+        }
+    }
+
+    fn prepare(&mut self, items: &[ItemId], callback: &Callback) -> HandlerResult<()> {
+        let pairs = config::load(&self.home).map_err(handler_error)?;
+        for item in items {
+            let ready = pairs
+                .iter()
+                .find(|p| p.name == item.as_str())
+                .ok_or_else(|| FolderError::UnknownPair(item.to_string()))
+                .and_then(|pair| self.ready(pair));
+            match ready {
+                Ok(prepared) => {
+                    self.prepared.insert(item.clone(), prepared);
+                }
+                Err(e) => fail(callback, item, &e.to_string()),
+            }
+        }
+        Ok(())
+    }
+
+    fn synchronize(&mut self, items: &[ItemId], callback: &Callback) -> HandlerResult<()> {
+        for item in items {
+            let Some(prepared) = self.prepared.remove(item) else {
+                continue;
+            };
+            let reply = callback.check(item);
+            if let Some(status) = reply.final_status() {
+                callback.progress(item, Progress::status(status));
+                if reply == Reply::CancelAll {
+                    return Ok(());
+                }
+                continue;
+            }
+            if self.sync_item(item, &prepared.pair, callback) == Reply::CancelAll {
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+}
+
+impl FolderPairs {
+    /// Checks that both folders are there and takes the pair's lock.
+    fn ready(&self, pair: &PairConfig) -> Result<Prepared, FolderError> {
+        for (side, root) in [("left", &pair.left), ("right", &pair.right)] {
+            if !root.is_dir() {
+                return Err(FolderError::MissingRoot {
+                    side,
+                    path: root.clone(),
+                });
+            }
+        }
+        let lock = PairLock::acquire(&self.home.data_dir, &pair.name)?;
+        Ok(Prepared {
+            pair: pair.clone(),
+            _lock: lock,
+        })
+    }
+
+    fn sync_item(&self, item: &ItemId, config: &PairConfig, callback: &Callback) -> Reply {
+        let (left, right) = (
+            LocalReplica::new(&config.left),
+            LocalReplica::new(&config.right),
+        );
+        let pair = Pair {
+            config,
+            left: &left,
+            right: &right,
+            archive_file: archive::archive_file(&self.home.data_dir, &config.name),
+        };
+        let mut reporter = Reporter {
+            callback,
+            item,
+            reply: Reply::Continue,
+            ui_refused: false,
+        };
+        let resolutions = callback.chosen_resolutions(item);
+        let result = sync::run(&pair, &resolutions, &mut reporter);
+        let reply = reporter.reply;
+        match result {
+            Err(e) => fail(callback, item, &e.to_string()),
+            Ok(outcome) => report_outcome(callback, item, outcome, reply, reporter.ui_refused),
+        }
+        reply
+    }
+
+    fn save_form(&self, existing: Option<&PairConfig>, values: &Values) -> Result<(), FolderError> {
+        let text = |id: &str| {
+            values
+                .get(id)
+                .and_then(|v| v.as_text())
+                .unwrap_or("")
+                .trim()
+                .to_string()
+        };
+        if let Some(old) = existing
+            && values.get("remove").and_then(|v| v.as_bool()) == Some(true)
+        {
+            return config::remove(&self.home, &old.name);
+        }
+        let pair = PairConfig {
+            name: text("name"),
+            left: PathBuf::from(text("left")),
+            right: PathBuf::from(text("right")),
+            mode: text("mode").parse()?,
+            excludes: split_patterns(&text("excludes")),
+        };
+        match existing {
+            None => config::add(&self.home, pair),
+            Some(old) => {
+                config::remove(&self.home, &old.name)?;
+                config::add(&self.home, pair).inspect_err(|_| {
+                    let _ = config::add(&self.home, old.clone());
+                })
+            }
+        }
+    }
+}
+
+/// Exclude patterns typed one per line or separated by commas.
+fn split_patterns(text: &str) -> Vec<String> {
+    text.split(['\n', ','])
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+fn pair_form(pair: Option<&PairConfig>) -> Form {
+    let text = |f: fn(&PairConfig) -> String| pair.map(f).unwrap_or_default();
+    build_form(
+        &text(|p| p.name.clone()),
+        &text(|p| p.left.display().to_string()),
+        &text(|p| p.right.display().to_string()),
+        pair.map_or(Mode::TwoWay, |p| p.mode),
+        &text(|p| p.excludes.join("\n")),
+        pair.is_some(),
+    )
+}
+
+fn pair_form_from(values: &Values, editing: bool) -> Form {
+    let text = |id: &str| {
+        values
+            .get(id)
+            .and_then(|v| v.as_text())
+            .unwrap_or("")
+            .to_string()
+    };
+    build_form(
+        &text("name"),
+        &text("left"),
+        &text("right"),
+        text("mode").parse().unwrap_or(Mode::TwoWay),
+        &text("excludes"),
+        editing,
+    )
+}
+
+fn build_form(
+    name: &str,
+    left: &str,
+    right: &str,
+    mode: Mode,
+    excludes: &str,
+    editing: bool,
+) -> Form {
+    let modes = Mode::ALL.map(Mode::word);
+    let selected = Mode::ALL.iter().position(|m| *m == mode).unwrap_or(0);
+    let mut form = Form::new(if editing { "Folder pair" } else { "Add folder pair" })
+        .message("Sync Center keeps the two folders the same. Replaced and deleted files are kept in .synccenter/versions inside each folder.")
+        .field(Field::text("name", "Name", name).required())
+        .field(Field::folder("left", "Left folder", left).required())
+        .field(Field::folder("right", "Right folder", right).required())
+        .field(
+            Field::choice("mode", "Mode", &modes, selected)
+                .help("two-way: changes go both ways; mirror: the right becomes a copy of the left; contribute: left to right, never deleting on the right"),
+        )
+        .field(
+            Field::text("excludes", "Leave out", excludes)
+                .help("Patterns as in .gitignore, one per line or separated by commas"),
+        );
+    if editing {
+        form = form.field(Field::checkbox("remove", "Remove this pair", false));
+    }
+    form.buttons(Button::ok_cancel())
+}
+
+/// Shows a validation error under the field it is about.
+fn with_error(mut form: Form, error: FolderError) -> Form {
+    let field = match &error {
+        FolderError::EmptyName | FolderError::SlashInName(_) | FolderError::DuplicateName(_) => {
+            "name"
+        }
+        FolderError::NotAbsolute { side, .. } => side,
+        FolderError::SameFolder(_) | FolderError::Nested { .. } => "right",
+        FolderError::UnknownMode(_) => "mode",
+        FolderError::BadExclude { .. } => "excludes",
+        _ => {
+            form.message = Some(error.to_string());
+            return form;
+        }
+    };
+    if let Some(f) = form.fields.iter_mut().find(|f| f.id == field) {
+        f.error = Some(error.to_string());
+    }
+    form
+}
+
+fn fail(callback: &Callback, item: &ItemId, text: &str) {
+    callback.log(LogLine::error(text).item(item));
+    callback.progress(item, Progress::status(ItemStatus::Failed).with_text(text));
+}
+
+/// 1234567 as "1,234,567".
+fn grouped(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{} {}", grouped(n), if n == 1 { one } else { many })
+}
+
+fn report_outcome(
+    callback: &Callback,
+    item: &ItemId,
+    outcome: Outcome,
+    reply: Reply,
+    ui_refused: bool,
+) {
+    if let Some(notice) = &outcome.notice {
+        callback.log(LogLine::warning(notice.clone()).item(item));
+    }
+    if let Some(MassDelete {
+        count,
+        total,
+        location,
+    }) = outcome.refused
+    {
+        let text = if ui_refused {
+            format!(
+                "This sync would delete {} of {} files in {location}; Sync Center stopped to be safe. Run it in the window or without --no-prompt to confirm.",
+                grouped(count),
+                grouped(total)
+            )
+        } else {
+            format!(
+                "You chose not to delete {} files in {location}; nothing was changed.",
+                grouped(count)
+            )
+        };
+        return fail(callback, item, &text);
+    }
+    for failure in outcome.failures.iter().take(MAX_FAILURE_LINES) {
+        callback.log(LogLine::error(failure.clone()).item(item));
+    }
+    if outcome.failures.len() > MAX_FAILURE_LINES {
+        callback.log(
+            LogLine::error(format!(
+                "{} more changes could not be made.",
+                grouped(outcome.failures.len() - MAX_FAILURE_LINES)
+            ))
+            .item(item),
+        );
+    }
+    let conflicts = outcome.conflicts.as_ref().map_or(0, Vec::len);
+    if let Some(reports) = outcome.conflicts {
+        callback.replace_conflicts(item, reports);
+    }
+    if outcome.stopped {
+        let status = reply.final_status().unwrap_or(ItemStatus::Canceled);
+        callback.progress(
+            item,
+            Progress::status(status).with_text(&format!(
+                "Stopped after {}; the rest is done at the next sync",
+                plural(outcome.changes, "change", "changes")
+            )),
+        );
+        return;
+    }
+    if !outcome.failures.is_empty() {
+        return fail(
+            callback,
+            item,
+            &format!(
+                "{} could not be made (see the log); the rest was synchronized.",
+                plural(outcome.failures.len(), "change", "changes")
+            ),
+        );
+    }
+    let changed = outcome.changed_during_sync.len();
+    if changed > 0 {
+        for path in outcome.changed_during_sync.iter().take(MAX_FAILURE_LINES) {
+            callback.log(
+                LogLine::warning(format!(
+                    "{path} changed during the sync and was left for the next run."
+                ))
+                .item(item),
+            );
+        }
+        let text = format!(
+            "{} changed during the sync and {} left for the next run.",
+            plural(changed, "file", "files"),
+            if changed == 1 { "was" } else { "were" }
+        );
+        callback.progress(item, Progress::status(ItemStatus::Failed).with_text(&text));
+        return;
+    }
+    let text = match (conflicts, outcome.changes) {
+        (0, 0) => "Up to date".to_string(),
+        (0, changes) => format!("Synchronized {}", plural(changes, "change", "changes")),
+        (n, _) => format!(
+            "Synchronized; {} {}",
+            plural(n, "conflict", "conflicts"),
+            if n == 1 { "needs you" } else { "need you" }
+        ),
+    };
+    callback.progress(
+        item,
+        Progress::status(ItemStatus::Succeeded).with_text(&text),
+    );
+}
+
+/// Turns a run's reports into Sync Framework progress and dialogs for one item.
+struct Reporter<'a> {
+    callback: &'a Callback,
+    item: &'a ItemId,
+    /// The last answer that asked to stop, if any.
+    reply: Reply,
+    /// The mass-delete question could not be asked (no dialogs in this run).
+    ui_refused: bool,
+}
+
+impl Reporter<'_> {
+    fn heard(&mut self, reply: Reply) -> bool {
+        if reply.should_stop() {
+            self.reply = reply;
+        }
+        !self.reply.should_stop()
+    }
+}
+
+impl Observer for Reporter<'_> {
+    fn scanning(&mut self, folders: u64) -> bool {
+        let text = format!("Looking for changes… {} folders", grouped(folders as usize));
+        let reply = self.callback.report_work(
+            self.item,
+            WorkReport::Staged {
+                stage: Stage::ChangeDetection,
+                completed: folders,
+                total: 0,
+            },
+        );
+        self.heard(reply);
+        let reply = self.callback.progress(self.item, Progress::text(&text));
+        self.heard(reply)
+    }
+
+    fn batch_started(&mut self, batch_work: u64, remaining_work: u64) -> bool {
+        let reply = self.callback.report_work(
+            self.item,
+            WorkReport::BatchStarted {
+                estimate: Some(BatchEstimate {
+                    batch_work,
+                    remaining_session_work: remaining_work,
+                }),
+            },
+        );
+        self.heard(reply)
+    }
+
+    fn applied(&mut self, work: u64) -> bool {
+        let reply = self
+            .callback
+            .report_work(self.item, WorkReport::ChangeApplied { work: Some(work) });
+        self.heard(reply)
+    }
+
+    fn conflict_found(&mut self) -> bool {
+        let reply = self.callback.report_work(
+            self.item,
+            WorkReport::ConflictApplied {
+                work: Some(sync::PER_FILE_WORK),
+            },
+        );
+        self.heard(reply)
+    }
+
+    fn batch_applied(&mut self) {
+        self.callback
+            .report_work(self.item, WorkReport::BatchApplied);
+    }
+
+    fn confirm_deletions(&mut self, deletions: &MassDelete) -> bool {
+        let Ok(permit) = self.callback.request_ui(Some(self.item)) else {
+            self.ui_refused = true;
+            return false;
+        };
+        let count = grouped(deletions.count);
+        let form = Form::new("Delete many files?")
+            .message(format!(
+                "This sync would delete {count} of the {} files in {}. If that is not what you meant (a drive that is not mounted, a folder emptied by mistake), choose Don't delete: nothing will be changed.",
+                grouped(deletions.total),
+                deletions.location
+            ))
+            .buttons(vec![
+                Button::new("delete", &format!("Delete {count} files"), ButtonRole::Accept),
+                Button::new("keep", "Don't delete", ButtonRole::Reject),
+            ]);
+        permit.show(form).pressed("delete").is_some()
+    }
+}

@@ -1,0 +1,78 @@
+//! Folder pairs: keeps two local folders in sync with Unison-class safety.
+//!
+//! The engine is shaped like Unison and Mutagen: each side is scanned (`scan`), every path is
+//! reconciled against the archive of the last synced state by a pure function (`reconcile`),
+//! and the resulting plan is applied (`apply`) with temp files, re-checks before replacing,
+//! versions instead of deletions, and an archive updated only for what was applied.
+
+pub mod archive;
+pub mod config;
+mod handler;
+pub mod local;
+pub mod lock;
+pub mod names;
+pub mod reconcile;
+pub mod replica;
+pub mod scan;
+pub mod sync;
+
+pub use handler::provider;
+
+use std::path::PathBuf;
+
+/// The handler's id in the registry.
+pub const HANDLER_ID: &str = "folders";
+
+/// What can go wrong with folder pairs, in words that name the file, field or pair.
+#[derive(Debug, thiserror::Error)]
+pub enum FolderError {
+    #[error("cannot read {path}: {source}")]
+    ReadConfig {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} is damaged and was left as it is: {reason}")]
+    DamagedConfig { path: PathBuf, reason: String },
+    #[error("cannot save {path}: {source}")]
+    WriteConfig {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the pair name must not be empty")]
+    EmptyName,
+    #[error("the pair name \"{0}\" must not contain '/'")]
+    SlashInName(String),
+    #[error("a pair named \"{0}\" already exists")]
+    DuplicateName(String),
+    #[error("there is no folder pair named \"{0}\"")]
+    UnknownPair(String),
+    #[error("the {side} folder \"{path}\" must be an absolute path")]
+    NotAbsolute { side: &'static str, path: PathBuf },
+    #[error("the left and right folders are the same folder ({0})")]
+    SameFolder(PathBuf),
+    #[error("{inner} is inside {outer}; the two folders of a pair must not contain each other")]
+    Nested { inner: PathBuf, outer: PathBuf },
+    #[error("\"{0}\" is not a mode; use two-way, mirror or contribute")]
+    UnknownMode(String),
+    #[error("the exclude pattern \"{pattern}\" is not valid: {reason}")]
+    BadExclude { pattern: String, reason: String },
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("The {side} folder {path} is missing (is the drive mounted?). Nothing was changed.")]
+    MissingRoot { side: &'static str, path: PathBuf },
+    #[error("another sync of {name} is running (pid {pid})")]
+    Busy { name: String, pid: u32 },
+}
+
+impl FolderError {
+    /// Wraps an I/O error with the path it happened at.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        FolderError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}

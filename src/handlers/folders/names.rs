@@ -1,0 +1,140 @@
+//! Relative paths as bytes: their order, their text form for people and conflict ids, and
+//! the names of conflict copies.
+
+use std::cmp::Ordering;
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+/// A path relative to a root, `/`-separated, as the file system's bytes.
+pub type RelPath = [u8];
+
+/// Orders paths component by component, so a folder is followed directly by everything in
+/// it ("a", "a/b", "a-b"): `/` sorts before every other byte.
+pub fn cmp_paths(a: &RelPath, b: &RelPath) -> Ordering {
+    let key = |c: u8| if c == b'/' { 0 } else { c };
+    a.iter().map(|&c| key(c)).cmp(b.iter().map(|&c| key(c)))
+}
+
+/// Whether `path` lies inside the folder `dir`.
+pub fn is_inside(path: &RelPath, dir: &RelPath) -> bool {
+    path.len() > dir.len() && path.starts_with(dir) && path[dir.len()] == b'/'
+}
+
+/// The absolute path of `rel` under `root`.
+pub fn under(root: &Path, rel: &RelPath) -> PathBuf {
+    if rel.is_empty() {
+        root.to_path_buf()
+    } else {
+        root.join(OsStr::from_bytes(rel))
+    }
+}
+
+/// The folder part and the name part of a relative path.
+pub fn split(rel: &RelPath) -> (&RelPath, &RelPath) {
+    match rel.iter().rposition(|&c| c == b'/') {
+        Some(i) => (&rel[..i], &rel[i + 1..]),
+        None => (&[], rel),
+    }
+}
+
+/// A lossless text form: UTF-8 as it is, `\` doubled, other bytes as `\xNN`.
+pub fn to_text(rel: &RelPath) -> String {
+    let mut out = String::with_capacity(rel.len());
+    for chunk in rel.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if c == '\\' {
+                out.push_str("\\\\");
+            } else {
+                out.push(c);
+            }
+        }
+        for byte in chunk.invalid() {
+            out.push_str(&format!("\\x{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// Reads back what [`to_text`] wrote; `None` for text it cannot have written.
+pub fn from_text(text: &str) -> Option<Vec<u8>> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] != b'\\' {
+            out.push(bytes[i]);
+            i += 1;
+            continue;
+        }
+        match bytes.get(i + 1)? {
+            b'\\' => {
+                out.push(b'\\');
+                i += 2;
+            }
+            b'x' => {
+                let hex = std::str::from_utf8(bytes.get(i + 2..i + 4)?).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 4;
+            }
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
+/// `dir/report (conflict 2026-11-21 063000).txt` for `dir/report.txt`.
+pub fn conflict_copy(rel: &RelPath, stamp: &str) -> Vec<u8> {
+    let (dir, name) = split(rel);
+    let dot = name.iter().rposition(|&c| c == b'.').filter(|&i| i > 0);
+    let (stem, ext) = dot.map_or((name, &b""[..]), |i| (&name[..i], &name[i..]));
+    let mut out = Vec::with_capacity(rel.len() + 32);
+    if !dir.is_empty() {
+        out.extend_from_slice(dir);
+        out.push(b'/');
+    }
+    out.extend_from_slice(stem);
+    out.extend_from_slice(format!(" (conflict {stamp})").as_bytes());
+    out.extend_from_slice(ext);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folders_sort_right_before_their_contents() {
+        let mut paths: Vec<&[u8]> = vec![b"a-b", b"a/b", b"a", b"a/b/c", b"a.txt", b"b"];
+        paths.sort_by(|a, b| cmp_paths(a, b));
+        assert_eq!(
+            paths,
+            vec![&b"a"[..], b"a/b", b"a/b/c", b"a-b", b"a.txt", b"b"]
+        );
+    }
+
+    #[test]
+    fn text_form_is_lossless() {
+        for path in [
+            &b"plain/name.txt"[..],
+            b"caf\xc3\xa9",
+            b"bad\xff\xfe/x",
+            b"back\\slash\\x41",
+        ] {
+            let text = to_text(path);
+            assert_eq!(from_text(&text).as_deref(), Some(path), "{text}");
+        }
+        assert_eq!(to_text(b"a\xffb"), "a\\xFFb");
+        assert_eq!(from_text("a\\q"), None);
+    }
+
+    #[test]
+    fn conflict_copies_keep_the_extension() {
+        assert_eq!(
+            conflict_copy(b"d/report.txt", "2026-01-02 030405"),
+            b"d/report (conflict 2026-01-02 030405).txt"
+        );
+        assert_eq!(conflict_copy(b".bashrc", "S"), b".bashrc (conflict S)");
+        assert_eq!(conflict_copy(b"Makefile", "S"), b"Makefile (conflict S)");
+    }
+}

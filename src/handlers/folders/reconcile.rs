@@ -1,0 +1,294 @@
+//! Reconciliation: for every path, what to do given the archive (the last synced state) and
+//! both sides now, in the pair's mode. Pure: no I/O, no clocks.
+//!
+//! Rules (two-way), as in Unison: a side *changed* a path when its contents differ from the
+//! archive (mtime alone is no change when the hash matches: the archive just learns the new
+//! mtime). A change on one side propagates; identical changes on both sides are no conflict;
+//! a modification beats a deletion; different changes on both sides are a conflict and
+//! neither side is touched. Mirror makes the right an exact copy of the left; contribute
+//! copies the left's new and changed entries to the right and never deletes there (a change
+//! the right made itself is left alone, and is a conflict if the left changed it too).
+//!
+//! [`plan`] then fixes what a per-path decision cannot see: a folder deleted on one side
+//! that still holds a new entry on the other is recreated, a file that would replace a
+//! folder whose contents changed on the other side becomes a conflict, and nothing under a
+//! conflict is touched.
+
+use super::archive::Synced;
+use super::config::Mode;
+use super::names::{RelPath, is_inside};
+use super::replica::{Entry, Kind};
+
+/// What to do with one path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// Both sides are as archived.
+    Nothing,
+    /// Both sides agree (or both deleted it): the archive learns their state.
+    Record,
+    /// Forget the archived state: the sides disagree and that is fine (contribute).
+    Forget,
+    CopyToRight,
+    CopyToLeft,
+    DeleteLeft,
+    DeleteRight,
+    /// Both changed differently: touch neither, ask the user.
+    Conflict,
+}
+
+/// One side of a pair.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side {
+    Left,
+    Right,
+}
+
+impl Side {
+    pub fn other(self) -> Side {
+        match self {
+            Side::Left => Side::Right,
+            Side::Right => Side::Left,
+        }
+    }
+
+    pub fn index(self) -> usize {
+        match self {
+            Side::Left => 0,
+            Side::Right => 1,
+        }
+    }
+}
+
+/// One path with its three states, owned (for building plans by hand).
+#[derive(Clone, Debug)]
+pub struct Row {
+    pub path: Box<RelPath>,
+    pub archive: Option<Synced>,
+    pub left: Option<Entry>,
+    pub right: Option<Entry>,
+}
+
+/// One path with its three states, borrowed from wherever they are kept.
+#[derive(Clone, Copy, Debug)]
+pub struct RowRef<'a> {
+    pub path: &'a RelPath,
+    pub archive: Option<&'a Synced>,
+    pub left: Option<&'a Entry>,
+    pub right: Option<&'a Entry>,
+}
+
+impl<'a> RowRef<'a> {
+    /// This path's entry on one side.
+    pub fn entry(&self, side: Side) -> Option<&'a Entry> {
+        match side {
+            Side::Left => self.left,
+            Side::Right => self.right,
+        }
+    }
+}
+
+/// Paths with their three states, in path order.
+pub trait Rows {
+    fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    fn row(&self, i: usize) -> RowRef<'_>;
+}
+
+impl Rows for [Row] {
+    fn len(&self) -> usize {
+        <[Row]>::len(self)
+    }
+    fn row(&self, i: usize) -> RowRef<'_> {
+        let row = &self[i];
+        RowRef {
+            path: &row.path,
+            archive: row.archive.as_ref(),
+            left: row.left.as_ref(),
+            right: row.right.as_ref(),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Change {
+    Unchanged,
+    /// Same contents, new mtime.
+    Touched,
+    Changed,
+}
+
+fn change(archive: Option<&Synced>, now: Option<&Entry>, side: Side) -> Change {
+    let (archive, now) = match (archive, now) {
+        (None, None) => return Change::Unchanged,
+        (Some(archive), Some(now)) if archive.kind == now.kind => (archive, now),
+        _ => return Change::Changed,
+    };
+    match now.kind {
+        Kind::Dir => Change::Unchanged,
+        Kind::Symlink if now.target == archive.target => Change::Unchanged,
+        Kind::Symlink => Change::Changed,
+        Kind::File if now.size != archive.size || now.exec != archive.exec => Change::Changed,
+        Kind::File if now.mtime_ns == archive.mtime_ns[side.index()] => Change::Unchanged,
+        Kind::File if now.hash == Some(archive.hash) => Change::Touched,
+        Kind::File => Change::Changed,
+    }
+}
+
+/// Whether both sides hold the same thing (both absent counts). Files compare by hash, so
+/// both must have been hashed; unknown hashes count as different.
+pub fn same(left: Option<&Entry>, right: Option<&Entry>) -> bool {
+    match (left, right) {
+        (None, None) => true,
+        (Some(l), Some(r)) if l.kind == r.kind => match l.kind {
+            Kind::Dir => true,
+            Kind::Symlink => l.target == r.target,
+            Kind::File => {
+                l.size == r.size && l.exec == r.exec && l.hash.is_some() && l.hash == r.hash
+            }
+        },
+        _ => false,
+    }
+}
+
+/// The decision for one path on its own.
+pub fn reconcile(
+    archive: Option<&Synced>,
+    left: Option<&Entry>,
+    right: Option<&Entry>,
+    mode: Mode,
+) -> Action {
+    let left_change = change(archive, left, Side::Left);
+    let right_change = change(archive, right, Side::Right);
+    if left_change == Change::Unchanged && right_change == Change::Unchanged {
+        return Action::Nothing;
+    }
+    if same(left, right) {
+        return Action::Record;
+    }
+    match mode {
+        Mode::TwoWay => match (left_change, right_change) {
+            (Change::Changed, Change::Changed) => match (left, right) {
+                (None, _) => Action::CopyToLeft,
+                (_, None) => Action::CopyToRight,
+                _ => Action::Conflict,
+            },
+            (Change::Changed, _) if left.is_none() => Action::DeleteRight,
+            (Change::Changed, _) => Action::CopyToRight,
+            (_, Change::Changed) if right.is_none() => Action::DeleteLeft,
+            (_, Change::Changed) => Action::CopyToLeft,
+            _ => Action::Record,
+        },
+        Mode::Mirror if left.is_none() => Action::DeleteRight,
+        Mode::Mirror => Action::CopyToRight,
+        Mode::Contribute => match (left, right) {
+            (None, _) if archive.is_some() => Action::Forget,
+            (None, _) => Action::Nothing,
+            (Some(_), None) => Action::CopyToRight,
+            (Some(_), Some(_)) => match (left_change, right_change) {
+                (Change::Changed, Change::Changed) => Action::Conflict,
+                (_, Change::Changed) => Action::Nothing,
+                _ => Action::CopyToRight,
+            },
+        },
+    }
+}
+
+/// The kinds each side will have after `action`.
+fn kinds_after(row: RowRef, action: Action) -> [Option<Kind>; 2] {
+    let left = row.left.map(|e| e.kind);
+    let right = row.right.map(|e| e.kind);
+    match action {
+        Action::CopyToRight => [left, left],
+        Action::CopyToLeft => [right, right],
+        Action::DeleteLeft => [None, right],
+        Action::DeleteRight => [left, None],
+        _ => [left, right],
+    }
+}
+
+/// A conflict the user resolved by keeping one side for this path and everything in it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Keep {
+    pub path: Box<RelPath>,
+    pub side: Side,
+}
+
+/// The action that makes the other side like `side`.
+fn make_like(row: RowRef, side: Side) -> Action {
+    let (winner, loser) = (row.entry(side), row.entry(side.other()));
+    match (side, winner, loser) {
+        _ if same(winner, loser) => Action::Record,
+        (Side::Left, Some(_), _) => Action::CopyToRight,
+        (Side::Left, None, _) => Action::DeleteRight,
+        (Side::Right, Some(_), _) => Action::CopyToLeft,
+        (Side::Right, None, _) => Action::DeleteLeft,
+    }
+}
+
+/// Decides every row (in path order) and fixes up folders, as the module docs say.
+/// `keeps` are resolved conflicts; they override the decision for their whole subtree.
+pub fn plan<R: Rows + ?Sized>(rows: &R, mode: Mode, keeps: &[Keep]) -> Vec<Action> {
+    let mut actions: Vec<Action> = (0..rows.len())
+        .map(|i| {
+            let row = rows.row(i);
+            let keep = keeps
+                .iter()
+                .find(|k| *k.path == *row.path || is_inside(row.path, &k.path));
+            match keep {
+                Some(keep) => make_like(row, keep.side),
+                None => reconcile(row.archive, row.left, row.right, mode),
+            }
+        })
+        .collect();
+
+    // Every entry that will exist on a side needs its ancestors to be folders there.
+    let mut ancestors: Vec<usize> = Vec::new();
+    for i in 0..rows.len() {
+        let row = rows.row(i);
+        while ancestors
+            .last()
+            .is_some_and(|&a| !is_inside(row.path, rows.row(a).path))
+        {
+            ancestors.pop();
+        }
+        let after = kinds_after(row, actions[i]);
+        for side in [Side::Left, Side::Right] {
+            if after[side.index()].is_none() {
+                continue;
+            }
+            for &a in &ancestors {
+                let ancestor = rows.row(a);
+                if kinds_after(ancestor, actions[a])[side.index()] == Some(Kind::Dir) {
+                    continue;
+                }
+                let deleting_folder = ancestor.entry(side).is_some_and(|e| e.kind == Kind::Dir)
+                    && actions[a]
+                        == match side {
+                            Side::Left => Action::DeleteLeft,
+                            Side::Right => Action::DeleteRight,
+                        };
+                actions[a] = match (deleting_folder, side) {
+                    (true, Side::Left) => Action::CopyToRight,
+                    (true, Side::Right) => Action::CopyToLeft,
+                    (false, _) => Action::Conflict,
+                };
+            }
+        }
+        ancestors.push(i);
+    }
+
+    // Nothing inside a conflict is touched.
+    let mut conflict: Option<usize> = None;
+    for (i, action) in actions.iter_mut().enumerate() {
+        match conflict {
+            Some(c) if is_inside(rows.row(i).path, rows.row(c).path) => *action = Action::Nothing,
+            _ => conflict = (*action == Action::Conflict).then_some(i),
+        }
+    }
+    actions
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,339 @@
+//! The reconcile matrix: every archive state × every left state × every right state, in
+//! every mode, as grids (rows: left, columns: right), like Mutagen's reconcile_test.
+//!
+//! States: `-` absent, `A` the archived file as it was, `a` the archived contents with a new
+//! mtime (touched), `B` and `C` two different new contents of the same size, `D` a folder,
+//! `S` a symlink to s1 (the archived one), `T` a symlink to s2.
+//! Actions: `.` nothing, `r` record in the archive, `f` forget the archive entry, `>` copy to
+//! the right, `<` copy to the left, `L` delete on the left, `R` delete on the right,
+//! `!` conflict.
+
+use super::*;
+
+const STATES: &str = "-AaBCDST";
+
+fn file(size: u64, mtime_ns: i64, content: u8) -> Entry {
+    Entry {
+        kind: Kind::File,
+        exec: false,
+        size,
+        mtime_ns,
+        hash: Some([content; 32]),
+        target: None,
+    }
+}
+
+fn link(target: &[u8]) -> Entry {
+    Entry {
+        kind: Kind::Symlink,
+        exec: false,
+        size: 0,
+        mtime_ns: 7,
+        hash: None,
+        target: Some(target.into()),
+    }
+}
+
+fn entry(state: char) -> Option<Entry> {
+    match state {
+        '-' => None,
+        'A' => Some(file(1, 100, b'A')),
+        'a' => Some(file(1, 200, b'A')),
+        'B' => Some(file(2, 300, b'B')),
+        'C' => Some(file(2, 400, b'C')),
+        'D' => Some(Entry::dir()),
+        'S' => Some(link(b"s1")),
+        'T' => Some(link(b"s2")),
+        _ => panic!("unknown state {state}"),
+    }
+}
+
+fn archived(state: char) -> Option<Synced> {
+    entry(state).map(|e| Synced {
+        kind: e.kind,
+        exec: e.exec,
+        size: e.size,
+        mtime_ns: [e.mtime_ns; 2],
+        hash: e.hash.unwrap_or_default(),
+        target: e.target,
+    })
+}
+
+fn code(action: Action) -> char {
+    match action {
+        Action::Nothing => '.',
+        Action::Record => 'r',
+        Action::Forget => 'f',
+        Action::CopyToRight => '>',
+        Action::CopyToLeft => '<',
+        Action::DeleteLeft => 'L',
+        Action::DeleteRight => 'R',
+        Action::Conflict => '!',
+    }
+}
+
+/// The grid the code produces for one archive state and mode.
+fn grid(archive: char, mode: Mode) -> Vec<String> {
+    STATES
+        .chars()
+        .map(|l| {
+            STATES
+                .chars()
+                .map(|r| {
+                    code(reconcile(
+                        archived(archive).as_ref(),
+                        entry(l).as_ref(),
+                        entry(r).as_ref(),
+                        mode,
+                    ))
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Expected grids: (archive state, mode, rows for left = - A a B C D S T, columns right the same).
+#[rustfmt::skip]
+const MATRIX: &[(char, Mode, [&str; 8])] = &[
+    ('-', Mode::TwoWay, [
+        // right: -AaBCDST
+        ".<<<<<<<", // left -
+        ">rr!!!!!", // left A
+        ">rr!!!!!", // left a
+        ">!!r!!!!", // left B
+        ">!!!r!!!", // left C
+        ">!!!!r!!", // left D
+        ">!!!!!r!", // left S
+        ">!!!!!!r", // left T
+    ]),
+    ('-', Mode::Mirror, [
+        // right: -AaBCDST
+        ".RRRRRRR", // left -
+        ">rr>>>>>", // left A
+        ">rr>>>>>", // left a
+        ">>>r>>>>", // left B
+        ">>>>r>>>", // left C
+        ">>>>>r>>", // left D
+        ">>>>>>r>", // left S
+        ">>>>>>>r", // left T
+    ]),
+    ('-', Mode::Contribute, [
+        // right: -AaBCDST
+        "........", // left -
+        ">rr!!!!!", // left A
+        ">rr!!!!!", // left a
+        ">!!r!!!!", // left B
+        ">!!!r!!!", // left C
+        ">!!!!r!!", // left D
+        ">!!!!!r!", // left S
+        ">!!!!!!r", // left T
+    ]),
+    ('A', Mode::TwoWay, [
+        // right: -AaBCDST
+        "rRR<<<<<", // left -
+        "L.r<<<<<", // left A
+        "Lrr<<<<<", // left a
+        ">>>r!!!!", // left B
+        ">>>!r!!!", // left C
+        ">>>!!r!!", // left D
+        ">>>!!!r!", // left S
+        ">>>!!!!r", // left T
+    ]),
+    ('A', Mode::Mirror, [
+        // right: -AaBCDST
+        "rRRRRRRR", // left -
+        ">.r>>>>>", // left A
+        ">rr>>>>>", // left a
+        ">>>r>>>>", // left B
+        ">>>>r>>>", // left C
+        ">>>>>r>>", // left D
+        ">>>>>>r>", // left S
+        ">>>>>>>r", // left T
+    ]),
+    ('A', Mode::Contribute, [
+        // right: -AaBCDST
+        "rfffffff", // left -
+        ">.r.....", // left A
+        ">rr.....", // left a
+        ">>>r!!!!", // left B
+        ">>>!r!!!", // left C
+        ">>>!!r!!", // left D
+        ">>>!!!r!", // left S
+        ">>>!!!!r", // left T
+    ]),
+    ('D', Mode::TwoWay, [
+        // right: -AaBCDST
+        "r<<<<R<<", // left -
+        ">rr!!>!!", // left A
+        ">rr!!>!!", // left a
+        ">!!r!>!!", // left B
+        ">!!!r>!!", // left C
+        "L<<<<.<<", // left D
+        ">!!!!>r!", // left S
+        ">!!!!>!r", // left T
+    ]),
+    ('D', Mode::Mirror, [
+        // right: -AaBCDST
+        "rRRRRRRR", // left -
+        ">rr>>>>>", // left A
+        ">rr>>>>>", // left a
+        ">>>r>>>>", // left B
+        ">>>>r>>>", // left C
+        ">>>>>.>>", // left D
+        ">>>>>>r>", // left S
+        ">>>>>>>r", // left T
+    ]),
+    ('D', Mode::Contribute, [
+        // right: -AaBCDST
+        "rfffffff", // left -
+        ">rr!!>!!", // left A
+        ">rr!!>!!", // left a
+        ">!!r!>!!", // left B
+        ">!!!r>!!", // left C
+        ">.......", // left D
+        ">!!!!>r!", // left S
+        ">!!!!>!r", // left T
+    ]),
+    ('S', Mode::TwoWay, [
+        // right: -AaBCDST
+        "r<<<<<R<", // left -
+        ">rr!!!>!", // left A
+        ">rr!!!>!", // left a
+        ">!!r!!>!", // left B
+        ">!!!r!>!", // left C
+        ">!!!!r>!", // left D
+        "L<<<<<.<", // left S
+        ">!!!!!>r", // left T
+    ]),
+    ('S', Mode::Mirror, [
+        // right: -AaBCDST
+        "rRRRRRRR", // left -
+        ">rr>>>>>", // left A
+        ">rr>>>>>", // left a
+        ">>>r>>>>", // left B
+        ">>>>r>>>", // left C
+        ">>>>>r>>", // left D
+        ">>>>>>.>", // left S
+        ">>>>>>>r", // left T
+    ]),
+    ('S', Mode::Contribute, [
+        // right: -AaBCDST
+        "rfffffff", // left -
+        ">rr!!!>!", // left A
+        ">rr!!!>!", // left a
+        ">!!r!!>!", // left B
+        ">!!!r!>!", // left C
+        ">!!!!r>!", // left D
+        ">.......", // left S
+        ">!!!!!>r", // left T
+    ]),
+];
+
+#[test]
+fn every_case_in_every_mode_matches_the_matrix() {
+    assert_eq!(MATRIX.len(), 4 * Mode::ALL.len());
+    for (archive, mode, expected) in MATRIX {
+        let actual = grid(*archive, *mode);
+        for (left, (want, got)) in STATES.chars().zip(expected.iter().zip(&actual)) {
+            for (right, (w, g)) in STATES.chars().zip(want.chars().zip(got.chars())) {
+                assert_eq!(
+                    w, g,
+                    "archive {archive}, left {left}, right {right}, {mode}: expected {w}, got {g}"
+                );
+            }
+        }
+    }
+}
+
+fn row(path: &str, archive: char, left: char, right: char) -> Row {
+    Row {
+        path: path.as_bytes().into(),
+        archive: archived(archive),
+        left: entry(left),
+        right: entry(right),
+    }
+}
+
+fn codes(rows: &[Row], mode: Mode, keeps: &[Keep]) -> String {
+    plan(rows, mode, keeps).into_iter().map(code).collect()
+}
+
+#[test]
+fn a_folder_deleted_on_one_side_survives_when_the_other_added_to_it() {
+    // Right deleted d (and d/old); left added d/new.
+    let rows = [
+        row("d", 'D', 'D', '-'),
+        row("d/new", '-', 'B', '-'),
+        row("d/old", 'A', 'A', '-'),
+    ];
+    assert_eq!(codes(&rows, Mode::TwoWay, &[]), ">>L");
+    // Without the new file the deletion goes through.
+    assert_eq!(
+        codes(&[rows[0].clone(), rows[2].clone()], Mode::TwoWay, &[]),
+        "LL"
+    );
+}
+
+#[test]
+fn a_file_replacing_a_folder_whose_contents_changed_is_a_conflict() {
+    // Left replaced folder d by a file; right modified d/x.
+    let rows = [row("d", 'D', 'B', 'D'), row("d/x", 'A', '-', 'C')];
+    assert_eq!(codes(&rows, Mode::TwoWay, &[]), "!.");
+    // With d/x untouched on the right, the type change propagates.
+    let rows = [row("d", 'D', 'B', 'D'), row("d/x", 'A', '-', 'A')];
+    assert_eq!(codes(&rows, Mode::TwoWay, &[]), ">R");
+}
+
+#[test]
+fn nothing_inside_a_conflict_is_touched() {
+    // Both created d: a file on the left, a folder with contents on the right.
+    let rows = [
+        row("d", '-', 'B', 'D'),
+        row("d/x", '-', '-', 'C'),
+        row("e", '-', 'A', '-'),
+    ];
+    assert_eq!(codes(&rows, Mode::TwoWay, &[]), "!.>");
+}
+
+#[test]
+fn kept_sides_override_the_whole_subtree() {
+    let rows = [
+        row("d", '-', 'B', 'D'),
+        row("d/x", '-', '-', 'C'),
+        row("f", 'A', 'B', 'C'),
+        row("g", 'A', 'B', 'C'),
+    ];
+    let keep = |path: &str, side| Keep {
+        path: path.as_bytes().into(),
+        side,
+    };
+    assert_eq!(
+        codes(
+            &rows,
+            Mode::TwoWay,
+            &[keep("d", Side::Right), keep("f", Side::Left)]
+        ),
+        "<<>!"
+    );
+    assert_eq!(
+        codes(
+            &rows,
+            Mode::TwoWay,
+            &[keep("d", Side::Left), keep("f", Side::Right)]
+        ),
+        ">R<!"
+    );
+}
+
+#[test]
+fn unknown_hashes_never_make_files_look_the_same() {
+    let mut left = file(2, 300, b'B');
+    let mut right = file(2, 300, b'B');
+    left.hash = None;
+    right.hash = None;
+    assert!(!same(Some(&left), Some(&right)));
+    assert_eq!(
+        reconcile(None, Some(&left), Some(&right), Mode::TwoWay),
+        Action::Conflict
+    );
+}

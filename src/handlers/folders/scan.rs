@@ -1,0 +1,199 @@
+//! What is scanned: the exclude filter, the join of the archive with both scanned trees, and
+//! the hashes reconcile needs.
+
+use super::FolderError;
+use super::archive::{Entries, Synced};
+use super::names::{RelPath, cmp_paths};
+use super::reconcile::{RowRef, Rows, Side};
+use super::replica::{Entry, Kind, Replica, Tree};
+use ignore::gitignore::{Gitignore, GitignoreBuilder};
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+/// Names starting with this are the center's own (versions, temp files): never synced.
+pub const RESERVED_PREFIX: &[u8] = b".synccenter";
+
+/// Which entries take part: everything but the center's own and the excluded.
+pub struct Filter {
+    excludes: Gitignore,
+}
+
+impl Filter {
+    /// Builds the filter from gitignore patterns (one per string).
+    pub fn new(root: &Path, patterns: &[String]) -> Result<Filter, FolderError> {
+        let mut builder = GitignoreBuilder::new(root);
+        for pattern in patterns.iter().map(|p| p.trim()).filter(|p| !p.is_empty()) {
+            builder
+                .add_line(None, pattern)
+                .map_err(|e| FolderError::BadExclude {
+                    pattern: pattern.to_string(),
+                    reason: e.to_string(),
+                })?;
+        }
+        let excludes = builder.build().map_err(|e| FolderError::BadExclude {
+            pattern: patterns.join(", "),
+            reason: e.to_string(),
+        })?;
+        Ok(Filter { excludes })
+    }
+
+    /// Whether the entry named `name` at `rel` is left out.
+    pub fn skips(&self, rel: &RelPath, name: &[u8], is_dir: bool) -> bool {
+        name.starts_with(RESERVED_PREFIX)
+            || (!self.excludes.is_empty()
+                && self
+                    .excludes
+                    .matched(Path::new(OsStr::from_bytes(rel)), is_dir)
+                    .is_ignore())
+    }
+}
+
+/// Marks a list that has no entry for a path.
+const NONE: u32 = u32::MAX;
+
+/// The archive and both trees joined by path, without moving them: each row is the index
+/// of its path in each list, 12 bytes however many entries there are.
+pub struct Joined {
+    pub archive: Entries,
+    pub left: Tree,
+    pub right: Tree,
+    rows: Vec<[u32; 3]>,
+}
+
+fn at<T>(list: &[(Box<RelPath>, T)], index: u32) -> Option<&(Box<RelPath>, T)> {
+    (index != NONE).then(|| &list[index as usize])
+}
+
+impl Joined {
+    fn entry_mut(&mut self, i: usize, side: Side) -> Option<&mut Entry> {
+        let index = self.rows[i][1 + side.index()];
+        let tree = match side {
+            Side::Left => &mut self.left,
+            Side::Right => &mut self.right,
+        };
+        (index != NONE).then(|| &mut tree[index as usize].1)
+    }
+}
+
+impl Rows for Joined {
+    fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    fn row(&self, i: usize) -> RowRef<'_> {
+        let [a, l, r] = self.rows[i];
+        let archive = at(&self.archive, a);
+        let left = at(&self.left, l);
+        let right = at(&self.right, r);
+        let path = archive
+            .map(|(p, _)| p)
+            .or(left.map(|(p, _)| p))
+            .or(right.map(|(p, _)| p))
+            .expect("a row has an entry somewhere");
+        RowRef {
+            path,
+            archive: archive.map(|(_, s)| s),
+            left: left.map(|(_, e)| e),
+            right: right.map(|(_, e)| e),
+        }
+    }
+}
+
+/// Joins the archive and both trees by path. A side's file that looks as archived (size and
+/// mtime) takes the archive's hash, so unchanged files are never read.
+pub fn join(archive: Entries, mut left: Tree, mut right: Tree) -> Joined {
+    let mut rows = Vec::with_capacity(archive.len().max(left.len()).max(right.len()));
+    let (mut a, mut l, mut r) = (0, 0, 0);
+    loop {
+        let heads = [
+            archive.get(a).map(|(p, _)| &**p),
+            left.get(l).map(|(p, _)| &**p),
+            right.get(r).map(|(p, _)| &**p),
+        ];
+        let Some(smallest) = heads.into_iter().flatten().min_by(|x, y| cmp_paths(x, y)) else {
+            break;
+        };
+        let [in_archive, in_left, in_right] = heads.map(|head| head == Some(smallest));
+        let mut row = [NONE; 3];
+        for (slot, (present, cursor)) in
+            row.iter_mut()
+                .zip([(in_archive, &mut a), (in_left, &mut l), (in_right, &mut r)])
+        {
+            if present {
+                *slot = *cursor as u32;
+                *cursor += 1;
+            }
+        }
+        if in_archive {
+            let synced = &archive[row[0] as usize].1;
+            if in_left {
+                adopt_hash(synced, &mut left[row[1] as usize].1, Side::Left);
+            }
+            if in_right {
+                adopt_hash(synced, &mut right[row[2] as usize].1, Side::Right);
+            }
+        }
+        rows.push(row);
+    }
+    Joined {
+        archive,
+        left,
+        right,
+        rows,
+    }
+}
+
+fn adopt_hash(synced: &Synced, entry: &mut Entry, side: Side) {
+    if entry.kind == Kind::File
+        && synced.kind == Kind::File
+        && entry.size == synced.size
+        && entry.mtime_ns == synced.mtime_ns[side.index()]
+    {
+        entry.hash = Some(synced.hash);
+    }
+}
+
+/// Which files reconcile must hash: a file of the same size as the archived one or as the
+/// other side's (only then can contents be the same); others differ anyway.
+pub fn needs_hash(row: RowRef, side: Side) -> bool {
+    let (mine, other) = (row.entry(side), row.entry(side.other()));
+    let Some(mine) = mine.filter(|e| e.kind == Kind::File && e.hash.is_none()) else {
+        return false;
+    };
+    let same_size = |size: u64, kind: Kind| kind == Kind::File && size == mine.size;
+    row.archive.is_some_and(|a| same_size(a.size, a.kind))
+        || other.is_some_and(|o| same_size(o.size, o.kind))
+}
+
+/// Hashes what [`needs_hash`] asks for, both sides at once. A file that cannot be read
+/// keeps no hash (it then counts as changed, which is the safe reading).
+pub fn fill_hashes(joined: &mut Joined, left: &dyn Replica, right: &dyn Replica) {
+    let wanted: [Vec<usize>; 2] = [Side::Left, Side::Right].map(|side| {
+        (0..joined.len())
+            .filter(|&i| needs_hash(joined.row(i), side))
+            .collect()
+    });
+    let hashes: [Vec<Option<[u8; 32]>>; 2] = std::thread::scope(|scope| {
+        let rows = &*joined;
+        let jobs = [(left, &wanted[0]), (right, &wanted[1])].map(|(replica, wanted)| {
+            scope.spawn(move || {
+                wanted
+                    .iter()
+                    .map(|&i| replica.hash(rows.row(i).path).ok())
+                    .collect()
+            })
+        });
+        jobs.map(|job| job.join().expect("hashing thread"))
+    });
+    for (side, (wanted, hashes)) in [Side::Left, Side::Right]
+        .into_iter()
+        .zip(wanted.iter().zip(hashes))
+    {
+        for (&i, hash) in wanted.iter().zip(hashes) {
+            if let Some(entry) = joined.entry_mut(i, side) {
+                entry.hash = hash;
+            }
+        }
+    }
+}

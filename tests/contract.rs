@@ -1,0 +1,645 @@
+//! The handler contract, driven through the real engine on real threads with scripted
+//! handlers: lifecycle, participation, skip, stop, abandonment, panics, retry, dialogs
+//! under EnableModeless rules, Sync Framework progress, the status rule, damaged state.
+
+mod common;
+
+use common::{Center, Script, status, sync_steps, text, wait};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+use synccenter::core::callback::{LogLine, Progress, Reply};
+use synccenter::core::dialog::{FieldValue, Form, FormReply, UiRefused};
+use synccenter::core::engine::SessionRequest;
+use synccenter::core::events::Event;
+use synccenter::core::handler::HandlerError;
+use synccenter::core::model::{ItemId, ItemKey, LogLevel, RunReason, ShowErrorOutcome};
+use synccenter::core::progress::{BatchEstimate, Stage, WorkReport};
+use synccenter::core::status::{ItemStatus, WaitReason};
+use synccenter::core::store::{Home, Store};
+
+const LONG: Duration = Duration::from_secs(10);
+
+#[test]
+fn the_lifecycle_runs_in_order_and_the_handler_is_released() {
+    let script = Script::new("a", &["one", "two"]);
+    let center = Center::new(&[&script]);
+    let record = center.run(script.keys(), false);
+    assert_eq!(
+        script.journal(),
+        [
+            "create",
+            "initialize Manual bother=false",
+            "enumerate",
+            "prepare one,two",
+            "synchronize one,two",
+            "release"
+        ]
+    );
+    assert_eq!(status(&record, &script.key("one")), ItemStatus::Succeeded);
+    assert_eq!(status(&record, &script.key("two")), ItemStatus::Succeeded);
+}
+
+#[test]
+fn several_handlers_run_at_once_on_their_own_threads() {
+    let barrier = Arc::new(std::sync::Barrier::new(2));
+    let make = |id: &str| {
+        let barrier = barrier.clone();
+        Script::new(id, &["x"]).synchronize(move |items, cb| {
+            // Both handlers must be inside synchronize at the same time to pass.
+            barrier.wait();
+            sync_steps(items, cb, 1, Duration::ZERO)
+        })
+    };
+    let (a, b) = (make("a"), make("b"));
+    let center = Center::new(&[&a, &b]);
+    let record = center.run(vec![a.key("x"), b.key("x")], false);
+    assert_eq!(status(&record, &a.key("x")), ItemStatus::Succeeded);
+    assert_eq!(status(&record, &b.key("x")), ItemStatus::Succeeded);
+}
+
+#[test]
+fn a_handler_not_taking_part_is_never_prepared_and_its_items_are_skipped() {
+    let mut script = Script::new("a", &["one"]);
+    script.participate = false;
+    let center = Center::new(&[&script]);
+    let record = center.run(script.keys(), true);
+    assert_eq!(status(&record, &script.key("one")), ItemStatus::Skipped);
+    assert!(text(&record, &script.key("one")).contains("did not take part"));
+    assert_eq!(
+        script.journal(),
+        ["create", "initialize Manual bother=true", "release"]
+    );
+}
+
+#[test]
+fn a_failed_prepare_releases_the_handler_without_synchronizing() {
+    let script = Script::new("a", &["one"])
+        .prepare(|_, _| Err(HandlerError::new("the server refused the logon")));
+    let center = Center::new(&[&script]);
+    let record = center.run(script.keys(), false);
+    assert_eq!(status(&record, &script.key("one")), ItemStatus::Failed);
+    assert!(text(&record, &script.key("one")).contains("the server refused the logon"));
+    assert!(
+        !script
+            .journal()
+            .iter()
+            .any(|s| s.starts_with("synchronize"))
+    );
+    assert_eq!(script.journal().last().unwrap(), "release");
+    assert!(record.log.iter().any(|l| l.level == LogLevel::Error));
+}
+
+#[test]
+fn an_item_failed_during_prepare_is_left_out_of_synchronize() {
+    let script = Script::new("a", &["one", "two"]).prepare(|_, cb| {
+        cb.progress(
+            &ItemId::new("one"),
+            Progress::status(ItemStatus::Failed).with_text("Logon canceled"),
+        );
+        Ok(())
+    });
+    let center = Center::new(&[&script]);
+    let record = center.run(script.keys(), true);
+    assert!(script.journal().contains(&"synchronize two".to_string()));
+    assert_eq!(status(&record, &script.key("one")), ItemStatus::Failed);
+    assert_eq!(text(&record, &script.key("one")), "Logon canceled");
+    assert_eq!(status(&record, &script.key("two")), ItemStatus::Succeeded);
+}
+
+#[test]
+fn a_skipped_item_is_skipped_and_the_others_go_on() {
+    let script = Script::new("a", &["one", "two", "three"])
+        .synchronize(|items, cb| sync_steps(items, cb, 40, Duration::from_millis(10)));
+    let center = Center::new(&[&script]);
+    let session = center.start(script.keys(), false);
+    center.wait_for_status(&script.key("one"), |s| s == ItemStatus::Updating);
+    session.skip(&script.key("two"));
+    let record = wait(&session);
+    assert_eq!(status(&record, &script.key("one")), ItemStatus::Succeeded);
+    assert_eq!(status(&record, &script.key("two")), ItemStatus::Skipped);
+    assert_eq!(status(&record, &script.key("three")), ItemStatus::Succeeded);
+}
+
+#[test]
+fn stopping_an_item_cancels_it_at_the_next_callback() {
+    let script = Script::new("a", &["one", "two"])
+        .synchronize(|items, cb| sync_steps(items, cb, 1000, Duration::from_millis(2)));
+    let center = Center::new(&[&script]);
+    let session = center.start(script.keys(), false);
+    center.wait_for_status(&script.key("one"), |s| s == ItemStatus::Updating);
+    session.stop_item(&script.key("one"));
+    center.wait_for_status(&script.key("one"), |s| s == ItemStatus::Canceled);
+    session.stop_item(&script.key("two"));
+    let record = wait(&session);
+    assert_eq!(status(&record, &script.key("one")), ItemStatus::Canceled);
+    assert_eq!(status(&record, &script.key("two")), ItemStatus::Canceled);
+}
+
+#[test]
+fn stop_all_reaches_every_handler_and_cancels_their_items() {
+    let slow = |id: &str| {
+        Script::new(id, &["x", "y"])
+            .synchronize(|items, cb| sync_steps(items, cb, 10_000, Duration::from_millis(1)))
+    };
+    let (a, b) = (slow("a"), slow("b"));
+    let center = Center::new(&[&a, &b]);
+    let session = center.start([a.keys(), b.keys()].concat(), false);
+    center.wait_for_status(&a.key("x"), |s| s == ItemStatus::Updating);
+    center.wait_for_status(&b.key("x"), |s| s == ItemStatus::Updating);
+    let stopped = Instant::now();
+    session.stop_all();
+    let record = wait(&session);
+    assert!(
+        stopped.elapsed() < Duration::from_secs(2),
+        "a stop reaches handlers at their next callback"
+    );
+    for key in [a.keys(), b.keys()].concat() {
+        assert_eq!(status(&record, &key), ItemStatus::Canceled, "{key}");
+    }
+}
+
+#[test]
+fn a_handler_that_ignores_stop_is_abandoned_and_the_session_goes_on() {
+    let release = Arc::new(AtomicBool::new(false));
+    let stuck = {
+        let release = release.clone();
+        Script::new("stuck", &["x"]).synchronize(move |_, _| {
+            // Never looks at the callback again.
+            while !release.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Ok(())
+        })
+    };
+    let healthy = Script::new("healthy", &["y"])
+        .synchronize(|items, cb| sync_steps(items, cb, 30, Duration::from_millis(20)));
+    let center = Center::with_stop_timeout(&[&stuck, &healthy], Duration::from_millis(300));
+    let session = center.start(vec![stuck.key("x"), healthy.key("y")], false);
+    center.wait_for_status(&healthy.key("y"), |s| s == ItemStatus::Updating);
+    session.stop_item(&healthy.key("y"));
+    session.stop_all();
+    let record = session
+        .wait(Duration::from_secs(5))
+        .expect("the session ends without the stuck handler");
+    assert_eq!(status(&record, &stuck.key("x")), ItemStatus::Failed);
+    assert!(
+        text(&record, &stuck.key("x")).contains("did not stop"),
+        "{}",
+        text(&record, &stuck.key("x"))
+    );
+    assert_eq!(status(&record, &healthy.key("y")), ItemStatus::Canceled);
+    // What the abandoned handler reports later changes nothing.
+    release.store(true, Ordering::SeqCst);
+    std::thread::sleep(Duration::from_millis(100));
+    let live = center.engine.board().snapshot(&stuck.key("x")).unwrap();
+    assert_eq!(live.status, ItemStatus::Failed);
+}
+
+#[test]
+fn a_panicking_handler_fails_only_its_own_items_with_the_panic_text() {
+    let crashing = Script::new("crash", &["x"])
+        .synchronize(|_, _| panic!("index out of bounds in the mail parser"));
+    let healthy = Script::new("fine", &["y"]);
+    let center = Center::new(&[&crashing, &healthy]);
+    let record = center.run(vec![crashing.key("x"), healthy.key("y")], false);
+    assert_eq!(status(&record, &crashing.key("x")), ItemStatus::Failed);
+    assert_eq!(status(&record, &healthy.key("y")), ItemStatus::Succeeded);
+    assert!(
+        record.log.iter().any(|l| l.level == LogLevel::Error
+            && l.text.contains("index out of bounds in the mail parser")),
+        "{:?}",
+        record.log
+    );
+    // The engine still works afterwards.
+    let again = center.run(vec![healthy.key("y")], false);
+    assert_eq!(status(&again, &healthy.key("y")), ItemStatus::Succeeded);
+}
+
+#[test]
+fn show_error_can_retry_the_items_the_handler_names() {
+    let attempts = Arc::new(AtomicUsize::new(0));
+    let script = {
+        let attempts = attempts.clone();
+        Script::new("a", &["one", "two"])
+            .synchronize(move |items, cb| {
+                let first = attempts.fetch_add(1, Ordering::SeqCst) == 0;
+                for item in items {
+                    if first && item.as_str() == "two" {
+                        cb.log(
+                            LogLine::error("2 messages were not sent")
+                                .item(item)
+                                .actionable(),
+                        );
+                        cb.progress(
+                            item,
+                            Progress::status(ItemStatus::Failed)
+                                .with_text("2 messages were not sent"),
+                        );
+                    }
+                }
+                Ok(())
+            })
+            .show_error(|_, _| Ok(ShowErrorOutcome::Retry(vec![ItemId::new("two")])))
+    };
+    let center = Center::new(&[&script]);
+    let record = center.run(script.keys(), false);
+    assert_eq!(status(&record, &script.key("two")), ItemStatus::Failed);
+    let line = record
+        .log
+        .iter()
+        .find(|l| l.actionable)
+        .expect("an actionable line");
+    let retry = center
+        .engine
+        .show_error(line.id)
+        .expect("the line's handler is known");
+    let retried = wait(&retry);
+    assert_eq!(retried.items.len(), 1);
+    assert_eq!(status(&retried, &script.key("two")), ItemStatus::Succeeded);
+    let journal = script.journal();
+    let tail: Vec<&str> = journal[journal.len() - 7..]
+        .iter()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        tail,
+        [
+            "create",
+            "initialize Manual bother=true",
+            "show_error",
+            "enumerate",
+            "prepare two",
+            "synchronize two",
+            "release"
+        ]
+    );
+}
+
+#[test]
+fn a_no_prompt_run_refuses_permission_to_show_dialogs() {
+    let refused = Arc::new(parking_lot::Mutex::new(None));
+    let script = {
+        let refused = refused.clone();
+        Script::new("a", &["one"]).prepare(move |_, cb| {
+            *refused.lock() = Some(cb.request_ui(None).map(|_| ()));
+            Ok(())
+        })
+    };
+    let center = Center::new(&[&script]);
+    center.run(script.keys(), false);
+    assert_eq!(*refused.lock(), Some(Err(UiRefused::NotAllowed)));
+}
+
+#[test]
+fn scheduled_and_idle_runs_never_bother_the_user() {
+    for reason in [RunReason::Scheduled, RunReason::Idle] {
+        let refused = Arc::new(parking_lot::Mutex::new(None));
+        let script = {
+            let refused = refused.clone();
+            Script::new("a", &["one"]).prepare(move |_, cb| {
+                *refused.lock() = Some((
+                    cb.context().may_bother_user,
+                    cb.request_ui(None).map(|_| ()),
+                ));
+                Ok(())
+            })
+        };
+        let center = Center::new(&[&script]);
+        let session = center
+            .engine
+            .start(SessionRequest {
+                reason: reason.clone(),
+                may_bother_user: true,
+                items: script.keys(),
+            })
+            .unwrap();
+        wait(&session);
+        assert_eq!(
+            *refused.lock(),
+            Some((false, Err(UiRefused::NotAllowed))),
+            "{reason:?}"
+        );
+    }
+}
+
+/// A handler that asks for a password in prepare and fails the item on cancel.
+fn logon_script(id: &str) -> Script {
+    Script::new(id, &["mail"]).prepare(|items, cb| {
+        let permit = cb
+            .request_ui(Some(&items[0]))
+            .map_err(|e| HandlerError::new(e.to_string()))?;
+        let reply = permit.show(Form::logon("Log on", "Password, please", "ann"));
+        match reply.pressed("ok") {
+            Some(values) if values.get("password") == Some(&FieldValue::Text("secret".into())) => {
+                Ok(())
+            }
+            _ => {
+                cb.progress(
+                    &items[0],
+                    Progress::status(ItemStatus::Failed).with_text("Logon canceled"),
+                );
+                Ok(())
+            }
+        }
+    })
+}
+
+fn ok_with_password() -> FormReply {
+    let mut values = synccenter::core::dialog::Values::new();
+    values.insert("user".into(), FieldValue::Text("ann".into()));
+    values.insert("password".into(), FieldValue::Text("secret".into()));
+    FormReply::Submitted {
+        button: "ok".into(),
+        values,
+    }
+}
+
+#[test]
+fn two_handlers_asking_at_once_get_one_dialog_then_the_other() {
+    let (a, b) = (logon_script("a"), logon_script("b"));
+    let center = Center::new(&[&a, &b]);
+    let session = center.start(vec![a.key("mail"), b.key("mail")], true);
+    let first = center.next_dialog(LONG).expect("a first dialog");
+    let (waiting, answered_first) = if first.handler.as_str() == "a" {
+        (b.key("mail"), a.key("mail"))
+    } else {
+        (a.key("mail"), b.key("mail"))
+    };
+    // While the first one is open, no second dialog shows; the other item says why it waits.
+    center.wait_for_status(&waiting, |s| s == ItemStatus::Waiting);
+    let wait = center.engine.board().snapshot(&waiting).unwrap().wait;
+    assert!(
+        matches!(wait, Some(WaitReason::OtherDialog { .. })),
+        "{wait:?}"
+    );
+    assert_eq!(
+        center
+            .engine
+            .board()
+            .snapshot(&answered_first)
+            .unwrap()
+            .wait,
+        Some(WaitReason::YourAnswer)
+    );
+    assert!(
+        center.next_dialog(Duration::from_millis(300)).is_none(),
+        "only one dialog at a time"
+    );
+    first.answer(ok_with_password());
+    let second = center
+        .next_dialog(LONG)
+        .expect("the second dialog after the first closed");
+    assert_ne!(second.handler, center_handler(&answered_first));
+    second.answer(FormReply::Canceled);
+    let record = common::wait(&session);
+    assert_eq!(status(&record, &answered_first), ItemStatus::Succeeded);
+    assert_eq!(status(&record, &waiting), ItemStatus::Failed);
+    assert_eq!(text(&record, &waiting), "Logon canceled");
+}
+
+fn center_handler(key: &ItemKey) -> synccenter::core::model::HandlerId {
+    key.handler.clone()
+}
+
+#[test]
+fn stopping_closes_the_open_dialog_and_ends_the_waiting_one() {
+    let (a, b) = (logon_script("a"), logon_script("b"));
+    let center = Center::new(&[&a, &b]);
+    let session = center.start(vec![a.key("mail"), b.key("mail")], true);
+    let open = center.next_dialog(LONG).expect("a dialog");
+    let open_id = open.id;
+    session.stop_all();
+    // The core takes the open dialog down and the waiting one never shows.
+    let deadline = Instant::now() + LONG;
+    let mut closed = false;
+    while Instant::now() < deadline && !closed {
+        if let Ok(event) = center.events.recv_timeout(Duration::from_millis(50)) {
+            match event {
+                Event::DialogClosed(id) => closed = id == open_id,
+                Event::Dialog(other) => panic!("a dialog of {} showed after Stop", other.handler),
+                _ => {}
+            }
+        }
+    }
+    assert!(closed, "the open dialog was closed");
+    let record = wait(&session);
+    // The open dialog answered "canceled", so its handler failed its item as it does on
+    // Cancel; the waiting handler never got to ask and its item was canceled.
+    let open_key = ItemKey::new(open.handler.as_str(), "mail");
+    for key in [a.key("mail"), b.key("mail")] {
+        let s = status(&record, &key);
+        if key == open_key {
+            assert_eq!(
+                (s, text(&record, &key).as_str()),
+                (ItemStatus::Failed, "Logon canceled")
+            );
+        } else {
+            assert_eq!(s, ItemStatus::Canceled, "{key}");
+        }
+    }
+    drop(open);
+}
+
+#[test]
+fn sync_framework_estimates_reach_the_items_live_state() {
+    let seen = Arc::new(parking_lot::Mutex::new(Vec::new()));
+    let script = Script::new("a", &["photos"]).synchronize(|items, cb| {
+        let item = &items[0];
+        cb.report_work(
+            item,
+            WorkReport::Staged {
+                stage: Stage::ChangeDetection,
+                completed: 3,
+                total: 0,
+            },
+        );
+        cb.report_work(
+            item,
+            WorkReport::BatchStarted {
+                estimate: Some(BatchEstimate {
+                    batch_work: 100,
+                    remaining_session_work: 300,
+                }),
+            },
+        );
+        cb.report_work(item, WorkReport::ChangeApplied { work: Some(40) });
+        cb.report_work(item, WorkReport::ChangeApplied { work: Some(40) });
+        std::thread::sleep(Duration::from_millis(200));
+        cb.report_work(item, WorkReport::BatchApplied);
+        // Custom change-application progress on top of estimates would double count.
+        cb.report_work(
+            item,
+            WorkReport::Staged {
+                stage: Stage::ChangeApplication,
+                completed: 100,
+                total: 100,
+            },
+        );
+        std::thread::sleep(Duration::from_millis(200));
+        Ok(())
+    });
+    let center = Center::new(&[&script]);
+    let session = center.start(script.keys(), false);
+    let key = script.key("photos");
+    while !session.is_finished() {
+        if let Some(snapshot) = center.engine.board().snapshot(&key)
+            && let Some(measure) = snapshot.measure
+        {
+            let mut seen = seen.lock();
+            if seen.last() != Some(&measure) {
+                seen.push(measure);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let record = wait(&session);
+    let seen = seen.lock().clone();
+    assert!(seen.contains(&(80, 300)), "{seen:?}");
+    assert_eq!(
+        seen.last(),
+        Some(&(100, 300)),
+        "the refused report was not counted: {seen:?}"
+    );
+    assert!(
+        record
+            .log
+            .iter()
+            .any(|l| l.level == LogLevel::Warning && l.text.contains("count the same work twice")),
+        "{:?}",
+        record.log
+    );
+}
+
+#[test]
+fn a_final_status_can_only_turn_into_failed() {
+    let script = Script::new("a", &["one", "two"]).synchronize(|items, cb| {
+        cb.progress(&items[0], Progress::status(ItemStatus::Succeeded));
+        // Not allowed after Succeeded: the item is marked failed.
+        cb.progress(
+            &items[0],
+            Progress::steps(1, 2).with_status(ItemStatus::Updating),
+        );
+        cb.progress(&items[1], Progress::status(ItemStatus::Succeeded));
+        // Allowed: Succeeded → Failed.
+        cb.progress(
+            &items[1],
+            Progress::status(ItemStatus::Failed).with_text("verification failed"),
+        );
+        Ok(())
+    });
+    let center = Center::new(&[&script]);
+    let record = center.run(script.keys(), false);
+    assert_eq!(status(&record, &script.key("one")), ItemStatus::Failed);
+    assert!(
+        record
+            .log
+            .iter()
+            .any(|l| l.text.contains("after it had already ended"))
+    );
+    assert_eq!(status(&record, &script.key("two")), ItemStatus::Failed);
+    assert_eq!(text(&record, &script.key("two")), "verification failed");
+}
+
+#[test]
+fn progress_on_an_item_not_in_the_run_is_ignored_with_a_warning() {
+    let script = Script::new("a", &["one"]).synchronize(|_, cb| {
+        let reply = cb.progress(&ItemId::new("ghost"), Progress::steps(1, 2));
+        assert_eq!(reply, Reply::Continue);
+        Ok(())
+    });
+    let center = Center::new(&[&script]);
+    let record = center.run(script.keys(), false);
+    assert_eq!(status(&record, &script.key("one")), ItemStatus::Succeeded);
+    assert!(record.log.iter().any(|l| l.text.contains("ghost")));
+}
+
+#[test]
+fn log_lines_can_be_retracted() {
+    let script = Script::new("a", &["one"]).synchronize(|items, cb| {
+        let keep = cb.log(LogLine::info("kept"));
+        let gone = cb.log(LogLine::warning("retracted").item(&items[0]));
+        cb.delete_log(Some(gone));
+        assert_ne!(keep, gone);
+        Ok(())
+    });
+    let center = Center::new(&[&script]);
+    let record = center.run(script.keys(), false);
+    let texts: Vec<_> = record.log.iter().map(|l| l.text.as_str()).collect();
+    assert_eq!(texts, ["kept"]);
+}
+
+#[test]
+fn missing_items_keep_their_stored_choices_and_gone_items_lose_them() {
+    let mut script = Script::new("a", &["one"]);
+    script.some_missing = true;
+    let center = Center::new(&[&script]);
+    let store = center.engine.store();
+    store.set_checked(&script.key("offline"), false);
+    center.engine.list_now();
+    assert!(
+        !store.is_checked(&script.key("offline"), true),
+        "kept while some items are missing"
+    );
+    let complete = Script::new("a", &["one"]);
+    center.engine.register(complete.provider());
+    center.engine.list_now();
+    assert!(
+        store.is_checked(&script.key("offline"), true),
+        "forgotten once the list is complete"
+    );
+}
+
+#[test]
+fn results_survive_a_restart() {
+    let script = Script::new("a", &["one"]);
+    let center = Center::new(&[&script]);
+    let record = center.run(script.keys(), false);
+    center.engine.store().flush();
+    let (reopened, notices) = Store::open(Home::under(center.dir.path()));
+    assert!(notices.is_empty());
+    let history = reopened.history();
+    assert_eq!(history.last().map(|s| s.id), Some(record.id));
+    let last = reopened.item_record(&script.key("one")).unwrap();
+    assert_eq!(last.last_status, Some(ItemStatus::Succeeded));
+    assert!(last.last_synced.is_some());
+}
+
+#[test]
+fn a_damaged_state_file_is_moved_aside_reported_once_and_the_center_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = Home::under(dir.path());
+    home.create_dirs().unwrap();
+    let choices = home.config_dir.join("choices.json");
+    std::fs::write(&choices, b"{\"demo\": {\"mail\": tru").unwrap();
+    let history = home.data_dir.join("history");
+    std::fs::write(
+        history.join("00000000000000000001.json"),
+        b"not json at all",
+    )
+    .unwrap();
+    let (store, notices) = Store::open(home.clone());
+    assert_eq!(notices.len(), 2, "{notices:?}");
+    assert!(
+        notices
+            .iter()
+            .any(|n| n.contains("item choices") && n.contains("moved"))
+    );
+    let aside: Vec<_> = std::fs::read_dir(&home.config_dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("choices.json.damaged-"))
+        .collect();
+    assert_eq!(aside.len(), 1, "the damaged file is kept, not overwritten");
+    assert_eq!(
+        std::fs::read(home.config_dir.join(&aside[0])).unwrap(),
+        b"{\"demo\": {\"mail\": tru",
+        "nothing of it is lost"
+    );
+    // The center works and saves fresh state.
+    store.set_checked(&ItemKey::new("demo", "mail"), false);
+    store.flush();
+    let (_, again) = Store::open(home);
+    assert!(again.is_empty(), "told once: {again:?}");
+}

@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""A handler that speaks the protocol correctly until `synchronize` (or `prepare`), then
+misbehaves in the way named by its first argument. For Sync Center's fault-isolation tests.
+
+    misbehave.py crash|sigkill|hang|garbage|oversized|early_exit|ignore_stop [PIDFILE]
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+MODE = sys.argv[1]
+PIDFILE = sys.argv[2] if len(sys.argv) > 2 else None
+
+
+def send(message):
+    message["jsonrpc"] = "2.0"
+    sys.stdout.write(json.dumps(message) + "\n")
+    sys.stdout.flush()
+
+
+def answer(request, result):
+    send({"id": request["id"], "result": result})
+
+
+def misbehave(request):
+    if MODE == "crash":
+        raise RuntimeError("the handler crashed on purpose")
+    if MODE == "sigkill":
+        os.kill(os.getpid(), signal.SIGKILL)
+    if MODE == "hang":
+        # A grandchild in the same process group, which must not outlive the handler.
+        child = subprocess.Popen(["sleep", "1000"])
+        if PIDFILE:
+            with open(PIDFILE, "w") as f:
+                f.write(str(child.pid))
+        time.sleep(1000)
+    if MODE == "garbage":
+        sys.stdout.write("this is not json, it is a debug print\n")
+        sys.stdout.flush()
+        time.sleep(1000)
+    if MODE == "oversized":
+        sys.stdout.write('{"jsonrpc":"2.0","method":"log","params":{"text":"' + "x" * (2 << 20))
+        sys.stdout.flush()
+        time.sleep(1000)
+    if MODE == "early_exit":
+        print("cannot open the database /nonexistent/db", file=sys.stderr, flush=True)
+        sys.exit(3)
+    if MODE == "ignore_stop":
+        while True:
+            send({"method": "progress",
+                  "params": {"item": request["params"]["items"][0], "status": "indeterminate",
+                             "text": "Not listening"}})
+            time.sleep(0.05)
+
+
+for line in sys.stdin:
+    request = json.loads(line)
+    method = request.get("method")
+    if "id" not in request:
+        continue  # notifications (skip_item, stop_item, stop_all): ignored on purpose
+    if method == "initialize":
+        answer(request, {"protocol_version": 1, "participate": True,
+                         "capabilities": {"cancel_notifications": True}})
+    elif method == "info":
+        answer(request, {"name": "Misbehaving " + MODE, "icon": "program"})
+    elif method == "enumerate":
+        answer(request, {"items": [{"id": "one", "name": "One"}, {"id": "two", "name": "Two"}]})
+    elif method == "prepare":
+        answer(request, None)
+    elif method == "synchronize":
+        misbehave(request)
+        answer(request, None)
+    elif method == "shutdown":
+        answer(request, None)
+        break
+    else:
+        send({"id": request["id"], "error": {"code": -32601, "message": "no such method"}})

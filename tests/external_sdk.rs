@@ -1,0 +1,145 @@
+//! The Rust SDK across a real process boundary: `examples/rust_handler` driven by the engine.
+
+mod external_support;
+
+use external_support::*;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use synccenter::core::board::UserRequest;
+use synccenter::core::dialog::{FieldValue, FormReply};
+use synccenter::core::model::ItemKey;
+use synccenter::core::status::ItemStatus;
+
+#[test]
+fn a_rust_handler_syncs_with_progress_arriving_on_the_board() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let counters = provider(
+        dir.path(),
+        "counters",
+        &rust_manifest("Counters", &["--steps", "40", "--step-ms", "5"], ""),
+    );
+    let center = center(dir, vec![counters], never_answer);
+    let session = center.start(&[("ext:counters", "alpha"), ("ext:counters", "beta")]);
+    center.wait_for("ext:counters", "alpha", |s| {
+        s.status == ItemStatus::Updating
+            && s.measure
+                .is_some_and(|(done, total)| done > 0 && total == 40)
+    });
+    let record = session.wait(std::time::Duration::from_secs(30)).unwrap();
+    assert_eq!(
+        outcome(&record, "ext:counters", "alpha"),
+        ("Succeeded".into(), "Counted to 40".into())
+    );
+    assert_eq!(outcome(&record, "ext:counters", "beta").0, "Succeeded");
+    let log = log_text(&record);
+    assert_eq!(log.matches("[info] Counted to 40.").count(), 2, "{log}");
+    let snapshot = center.snapshot("ext:counters", "beta").unwrap();
+    assert_eq!(snapshot.measure, Some((40, 40)));
+    drop(center);
+    assert_no_children();
+}
+
+#[test]
+fn the_demo_handler_asks_for_its_password_in_a_logon_form_from_its_own_process() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let demo = provider(
+        dir.path(),
+        "demo",
+        &rust_manifest(
+            "Demo",
+            &["--demo"],
+            "env = { SYNCCENTER_DEMO_STEP_MS = \"1\" }\n",
+        ),
+    );
+    let forms = Arc::new(AtomicUsize::new(0));
+    let seen = forms.clone();
+    let center = center(dir, vec![demo], move |request| {
+        let attempt = seen.fetch_add(1, Ordering::SeqCst);
+        assert_eq!(request.form.title, "Log on to Mail");
+        assert_eq!(request.item.as_ref().map(|i| i.as_str()), Some("mail"));
+        let mut values = request.form.initial_values();
+        let password = if attempt == 0 { "wrong" } else { "demo" };
+        values.insert("password".into(), FieldValue::Text(password.into()));
+        FormReply::Submitted {
+            button: "ok".into(),
+            values,
+        }
+    });
+    let record = center.sync(&[
+        ("ext:demo", "mail"),
+        ("ext:demo", "calendar"),
+        ("ext:demo", "photos"),
+    ]);
+    assert_eq!(
+        forms.load(Ordering::SeqCst),
+        2,
+        "a wrong password asks again"
+    );
+    assert_eq!(outcome(&record, "ext:demo", "mail").0, "Succeeded");
+    assert_eq!(
+        outcome(&record, "ext:demo", "photos"),
+        ("Succeeded".into(), "12 photos uploaded".into())
+    );
+    let log = log_text(&record);
+    assert!(
+        log.contains("[warning] Calendar: 1 event has no time zone"),
+        "{log}"
+    );
+    let actionable = record
+        .log
+        .iter()
+        .find(|e| e.actionable)
+        .expect("an actionable line");
+    assert!(actionable.text.contains("2 events were not uploaded"));
+    drop(center);
+    assert_no_children();
+}
+
+#[test]
+fn skip_and_stop_reach_a_handler_in_another_process() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let counters = provider(
+        dir.path(),
+        "counters",
+        &rust_manifest(
+            "Counters",
+            &["--items", "a,b,c", "--steps", "100000", "--step-ms", "2"],
+            "",
+        ),
+    );
+    let center = center(dir, vec![counters], never_answer);
+    let started = std::time::Instant::now();
+    let session = center.start(&[
+        ("ext:counters", "a"),
+        ("ext:counters", "b"),
+        ("ext:counters", "c"),
+    ]);
+    center.wait_for("ext:counters", "a", |s| s.status == ItemStatus::Updating);
+    session.skip(&ItemKey::new("ext:counters", "a"));
+    center.wait_for("ext:counters", "b", |s| s.status == ItemStatus::Updating);
+    assert_eq!(
+        center.snapshot("ext:counters", "a").unwrap().status,
+        ItemStatus::Skipped
+    );
+    session.stop_all();
+    let record = session.wait(std::time::Duration::from_secs(30)).unwrap();
+    assert_eq!(outcome(&record, "ext:counters", "a").0, "Skipped");
+    assert_eq!(outcome(&record, "ext:counters", "b").0, "Canceled");
+    assert_eq!(outcome(&record, "ext:counters", "c").0, "Canceled");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "stopped promptly"
+    );
+    assert!(
+        !record.log.iter().any(|e| e.text.contains("did not stop")),
+        "{}",
+        log_text(&record)
+    );
+    let c = center.snapshot("ext:counters", "c").unwrap();
+    assert_eq!(c.request, Some(UserRequest::Stop));
+    drop(center);
+    assert_no_children();
+}

@@ -1,0 +1,220 @@
+//! What the external-handler tests share: a center with an engine over real handler
+//! programs, manifests written on the fly, and a look at this process's children.
+#![allow(dead_code)] // each test file uses its own part of this module
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use synccenter::core::board::ItemSnapshot;
+use synccenter::core::dialog::{DialogRequest, FormReply};
+use synccenter::core::engine::{Engine, EngineConfig, SessionHandle, SessionRequest};
+use synccenter::core::events::Event;
+use synccenter::core::handler::{HandlerProvider, Registry};
+use synccenter::core::model::{ItemKey, RunReason};
+use synccenter::core::store::{Home, SessionRecord, Store};
+use synccenter::handlers::external::host::ExternalProvider;
+use synccenter::handlers::external::manifest::Manifest;
+
+/// The Rust SDK example, which `cargo test` builds next to the test binaries (and which is
+/// built here when only some test targets were asked for).
+pub fn rust_handler() -> PathBuf {
+    static BUILT: std::sync::Once = std::sync::Once::new();
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let target = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>/deps");
+    let path = target.join("examples").join("rust_handler");
+    BUILT.call_once(|| {
+        if !path.exists() {
+            let status = std::process::Command::new(env!("CARGO"))
+                .args(["build", "--example", "rust_handler"])
+                .current_dir(env!("CARGO_MANIFEST_DIR"))
+                .status()
+                .expect("run cargo");
+            assert!(status.success(), "cannot build the rust_handler example");
+        }
+    });
+    path
+}
+
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/external_fixtures")
+        .join(name)
+}
+
+pub fn example(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(path)
+}
+
+/// Writes `<dir>/handlers/<stem>.toml` and makes its provider.
+pub fn provider(dir: &Path, stem: &str, toml: &str) -> Arc<dyn HandlerProvider> {
+    let folder = dir.join("handlers");
+    std::fs::create_dir_all(&folder).unwrap();
+    let path = folder.join(format!("{stem}.toml"));
+    std::fs::write(&path, toml).unwrap();
+    ExternalProvider::new(Manifest::load(&path).unwrap())
+}
+
+/// A manifest for the Rust SDK example with these arguments.
+pub fn rust_manifest(name: &str, args: &[&str], extra: &str) -> String {
+    format!(
+        "name = {name:?}\nprogram = {:?}\nargs = {args:?}\n{extra}",
+        rust_handler().to_string_lossy()
+    )
+}
+
+/// A center over these handlers. Dialogs are answered by `answer` on a thread of its own.
+pub struct Center {
+    pub engine: Engine,
+    pub dir: tempfile::TempDir,
+}
+
+pub fn center(
+    dir: tempfile::TempDir,
+    providers: Vec<Arc<dyn HandlerProvider>>,
+    answer: impl Fn(&DialogRequest) -> FormReply + Send + 'static,
+) -> Center {
+    let mut registry = Registry::new();
+    for provider in providers {
+        registry.add(provider);
+    }
+    let (store, _) = Store::open(Home::under(&dir.path().join("home")));
+    let config = EngineConfig {
+        stop_timeout: Duration::from_secs(2),
+        ..Default::default()
+    };
+    let (engine, events) = Engine::new(registry, store, config);
+    std::thread::spawn(move || {
+        for event in events {
+            if let Event::Dialog(request) = event {
+                let reply = answer(&request);
+                request.answer(reply);
+            }
+        }
+    });
+    Center { engine, dir }
+}
+
+pub fn never_answer(_: &DialogRequest) -> FormReply {
+    FormReply::Canceled
+}
+
+impl Center {
+    pub fn start(&self, items: &[(&str, &str)]) -> SessionHandle {
+        self.engine
+            .start(SessionRequest {
+                reason: RunReason::Manual,
+                may_bother_user: true,
+                items: items.iter().map(|(h, i)| ItemKey::new(*h, *i)).collect(),
+            })
+            .expect("the session starts")
+    }
+
+    pub fn sync(&self, items: &[(&str, &str)]) -> SessionRecord {
+        self.start(items)
+            .wait(Duration::from_secs(60))
+            .expect("the session ends")
+    }
+
+    pub fn snapshot(&self, handler: &str, item: &str) -> Option<ItemSnapshot> {
+        self.engine.board().snapshot(&ItemKey::new(handler, item))
+    }
+
+    /// Waits until an item's live state satisfies `test`.
+    pub fn wait_for(&self, handler: &str, item: &str, test: impl Fn(&ItemSnapshot) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if self.snapshot(handler, item).is_some_and(|s| test(&s)) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        panic!(
+            "{handler}/{item} never got there: {:?}",
+            self.snapshot(handler, item)
+        );
+    }
+}
+
+/// The status and text of an item in a record.
+pub fn outcome(record: &SessionRecord, handler: &str, item: &str) -> (String, String) {
+    let result = record
+        .items
+        .iter()
+        .find(|r| r.key == ItemKey::new(handler, item))
+        .unwrap_or_else(|| panic!("{handler}/{item} is not in the record"));
+    (format!("{:?}", result.status), result.text.clone())
+}
+
+pub fn log_text(record: &SessionRecord) -> String {
+    record
+        .log
+        .iter()
+        .map(|e| format!("[{}] {}", e.level, e.text))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// This process's children as (pid, state letter), from /proc.
+pub fn children() -> Vec<(u32, char)> {
+    let me = std::process::id();
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // "pid (comm) state ppid ...": comm may hold spaces, so read after the last ')'.
+        let Some(rest) = stat.rfind(')').map(|i| &stat[i + 2..]) else {
+            continue;
+        };
+        let mut fields = rest.split(' ');
+        let state = fields.next().and_then(|s| s.chars().next()).unwrap_or('?');
+        let ppid: u32 = fields.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+        if ppid == me {
+            found.push((pid, state));
+        }
+    }
+    found
+}
+
+/// Waits briefly for every child of this process to be gone (handlers are reaped when
+/// their session ends).
+pub fn assert_no_children() {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let left = children();
+        if left.is_empty() {
+            return;
+        }
+        if Instant::now() >= deadline {
+            panic!("children left behind (pid, state): {left:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+pub fn process_exists(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        !stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z')
+    })
+}
+
+/// Tests of one binary run one at a time, so that the children they count are their own.
+pub fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}

@@ -1,0 +1,267 @@
+//! Shared helpers for the folder pairs tests: a center in a temp folder with one pair,
+//! driven through the core engine, and small file helpers.
+#![allow(dead_code)]
+
+use crossbeam_channel::Receiver;
+use parking_lot::Mutex;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use synccenter::core::conflicts::{ConflictRecord, Resolution};
+use synccenter::core::dialog::{Form, FormReply};
+use synccenter::core::engine::{Engine, EngineConfig, SessionRequest};
+use synccenter::core::events::Event;
+use synccenter::core::handler::Registry;
+use synccenter::core::model::{HandlerId, ItemKey, PropertiesTarget, RunReason};
+use synccenter::core::status::ItemStatus;
+use synccenter::core::store::{Home, Store};
+use synccenter::handlers::folders::{self, config::Mode, config::PairConfig};
+
+pub const PAIR: &str = "p";
+
+type Responder = Box<dyn FnMut(&Form) -> FormReply + Send>;
+
+/// A center with one folder pair `p` between `left` and `right`.
+pub struct Center {
+    pub dir: tempfile::TempDir,
+    pub home: Home,
+    pub left: PathBuf,
+    pub right: PathBuf,
+    pub engine: Engine,
+    responder: Arc<Mutex<Option<Responder>>>,
+    pub forms: Arc<Mutex<Vec<Form>>>,
+    properties_closed: Receiver<()>,
+}
+
+/// How one sync of the pair ended.
+#[derive(Debug)]
+pub struct Ran {
+    pub status: ItemStatus,
+    pub text: String,
+    pub log: Vec<String>,
+}
+
+impl Center {
+    pub fn new(mode: Mode) -> Center {
+        Self::with_excludes(mode, &[])
+    }
+
+    pub fn with_excludes(mode: Mode, excludes: &[&str]) -> Center {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home::under(&dir.path().join("home"));
+        home.create_dirs().unwrap();
+        let (left, right) = (dir.path().join("left"), dir.path().join("right"));
+        std::fs::create_dir_all(&left).unwrap();
+        std::fs::create_dir_all(&right).unwrap();
+        folders::config::add(
+            &home,
+            PairConfig {
+                name: PAIR.into(),
+                left: left.clone(),
+                right: right.clone(),
+                mode,
+                excludes: excludes.iter().map(|s| s.to_string()).collect(),
+            },
+        )
+        .unwrap();
+        let (engine, events) = Engine::new(
+            Registry::new().with(folders::provider(&home)),
+            Store::open(home.clone()).0,
+            EngineConfig::default(),
+        );
+        let responder: Arc<Mutex<Option<Responder>>> = Arc::new(Mutex::new(None));
+        let forms = Arc::new(Mutex::new(Vec::new()));
+        let (closed_tx, properties_closed) = crossbeam_channel::unbounded();
+        {
+            let (responder, forms) = (responder.clone(), forms.clone());
+            std::thread::spawn(move || {
+                for event in events {
+                    match event {
+                        Event::Dialog(request) => {
+                            forms.lock().push(request.form.clone());
+                            let reply = match responder.lock().as_mut() {
+                                Some(answer) => answer(&request.form),
+                                None => FormReply::Canceled,
+                            };
+                            request.answer(reply);
+                        }
+                        Event::PropertiesClosed { .. } => {
+                            let _ = closed_tx.send(());
+                        }
+                        _ => {}
+                    }
+                }
+            });
+        }
+        Center {
+            dir,
+            home,
+            left,
+            right,
+            engine,
+            responder,
+            forms,
+            properties_closed,
+        }
+    }
+
+    /// Answers every dialog from now on with `answer`.
+    pub fn answer_dialogs(&self, answer: impl FnMut(&Form) -> FormReply + Send + 'static) {
+        *self.responder.lock() = Some(Box::new(answer));
+    }
+
+    fn run(&self, may_bother_user: bool) -> Ran {
+        let key = ItemKey::new(folders::HANDLER_ID, PAIR);
+        let handle = self
+            .engine
+            .start(SessionRequest {
+                reason: RunReason::Manual,
+                may_bother_user,
+                items: vec![key.clone()],
+            })
+            .unwrap();
+        let record = handle.wait(Duration::from_secs(120)).expect("sync ended");
+        let item = record.items.iter().find(|i| i.key == key).unwrap();
+        Ran {
+            status: item.status,
+            text: item.text.clone(),
+            log: record.log.iter().map(|l| l.text.clone()).collect(),
+        }
+    }
+
+    /// A run that may not show dialogs (`sync --no-prompt`).
+    pub fn sync(&self) -> Ran {
+        self.run(false)
+    }
+
+    /// A run from the window: dialogs are answered by [`Center::answer_dialogs`].
+    pub fn sync_in_window(&self) -> Ran {
+        self.run(true)
+    }
+
+    /// A sync that must succeed with no conflicts left.
+    pub fn sync_ok(&self) -> Ran {
+        let ran = self.sync();
+        assert_eq!(ran.status, ItemStatus::Succeeded, "{ran:?}");
+        assert!(self.conflicts().is_empty(), "{:?}", self.conflicts());
+        ran
+    }
+
+    pub fn conflicts(&self) -> Vec<ConflictRecord> {
+        self.engine.store().conflicts()
+    }
+
+    pub fn resolve(&self, path: &str, resolution: Resolution) {
+        let conflict = self
+            .conflicts()
+            .into_iter()
+            .find(|c| c.report.path == path)
+            .unwrap_or_else(|| panic!("no conflict for {path}"));
+        assert!(self.engine.store().resolve_conflict(
+            &ItemKey::new(folders::HANDLER_ID, PAIR),
+            &conflict.report.id,
+            resolution
+        ));
+    }
+
+    /// Opens a properties dialog and waits until it closes.
+    pub fn properties(&self, target: PropertiesTarget) {
+        self.engine
+            .show_properties(&HandlerId::new(folders::HANDLER_ID), target);
+        self.properties_closed
+            .recv_timeout(Duration::from_secs(30))
+            .expect("properties closed");
+    }
+
+    pub fn l(&self, rel: &str) -> PathBuf {
+        self.left.join(rel)
+    }
+
+    pub fn r(&self, rel: &str) -> PathBuf {
+        self.right.join(rel)
+    }
+}
+
+/// Writes a file, creating its folders.
+pub fn write(path: &Path, contents: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, contents).unwrap();
+}
+
+pub fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Sets a file's mtime to `secs` after the epoch.
+pub fn set_mtime(path: &Path, secs: i64) {
+    filetime::set_file_mtime(path, filetime::FileTime::from_unix_time(secs, 0)).unwrap();
+}
+
+pub fn mtime(path: &Path) -> i64 {
+    filetime::FileTime::from_last_modification_time(&std::fs::symlink_metadata(path).unwrap())
+        .unix_seconds()
+}
+
+/// Every entry under `root` except the center's own: relative path → description
+/// ("dir", "file:<contents>", "link:<target>").
+pub fn tree(root: &Path) -> std::collections::BTreeMap<Vec<u8>, String> {
+    let mut out = std::collections::BTreeMap::new();
+    walk(root, root, &mut out);
+    out
+}
+
+fn walk(root: &Path, dir: &Path, out: &mut std::collections::BTreeMap<Vec<u8>, String>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_name().as_bytes().starts_with(b".synccenter") {
+            continue;
+        }
+        let path = entry.path();
+        let rel = path
+            .strip_prefix(root)
+            .unwrap()
+            .as_os_str()
+            .as_bytes()
+            .to_vec();
+        let kind = entry.file_type().unwrap();
+        if kind.is_symlink() {
+            let target = std::fs::read_link(&path).unwrap();
+            out.insert(rel, format!("link:{}", target.display()));
+        } else if kind.is_dir() {
+            out.insert(rel, "dir".into());
+            walk(root, &path, out);
+        } else {
+            let bytes = std::fs::read(&path).unwrap();
+            out.insert(rel, format!("file:{}", String::from_utf8_lossy(&bytes)));
+        }
+    }
+}
+
+/// Contents of every file kept as a version under `root/.synccenter/versions`.
+pub fn versions(root: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let dir = root.join(".synccenter/versions");
+    if dir.exists() {
+        collect_files(&dir, &mut out);
+    }
+    out
+}
+
+fn collect_files(dir: &Path, out: &mut Vec<String>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let entry = entry.unwrap();
+        let kind = entry.file_type().unwrap();
+        if kind.is_dir() {
+            collect_files(&entry.path(), out);
+        } else if kind.is_file() {
+            out.push(String::from_utf8_lossy(&std::fs::read(entry.path()).unwrap()).into_owned());
+        }
+    }
+}
+
+/// Asserts both sides hold the same entries.
+pub fn assert_same(center: &Center) {
+    let (left, right) = (tree(&center.left), tree(&center.right));
+    assert_eq!(left, right, "left and right differ");
+}

@@ -1,0 +1,515 @@
+//! End-to-end scenarios of the folder pairs handler, driven through the core engine with
+//! real files in temp folders.
+
+mod folders_common;
+
+use folders_common::*;
+use std::collections::BTreeMap;
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
+use synccenter::core::conflicts::Resolution;
+use synccenter::core::dialog::{FieldValue, FormReply};
+use synccenter::core::model::{ItemId, PropertiesTarget};
+use synccenter::core::status::ItemStatus;
+use synccenter::handlers::folders::config::{self, Mode};
+use synccenter::handlers::folders::lock::PairLock;
+
+#[test]
+fn new_changed_and_deleted_entries_propagate_both_ways() {
+    let c = Center::new(Mode::TwoWay);
+    write(&c.l("docs/a.txt"), "a1");
+    write(&c.r("music/b.txt"), "b1");
+    std::fs::create_dir_all(c.l("empty/inner")).unwrap();
+    write(&c.l("run.sh"), "#!/bin/sh");
+    std::fs::set_permissions(c.l("run.sh"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    set_mtime(&c.l("docs/a.txt"), 1_000_000);
+    let ran = c.sync_ok();
+    assert!(ran.text.starts_with("Synchronized"), "{ran:?}");
+    assert_same(&c);
+    assert!(c.r("empty/inner").is_dir());
+    assert_eq!(mtime(&c.r("docs/a.txt")), 1_000_000);
+    let mode = std::fs::metadata(c.r("run.sh"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o100, 0o100, "exec bit kept");
+
+    write(&c.r("docs/a.txt"), "a2 longer");
+    std::fs::remove_file(c.l("music/b.txt")).unwrap();
+    std::fs::remove_dir(c.r("empty/inner")).unwrap();
+    write(&c.r("docs/new/n.txt"), "n");
+    c.sync_ok();
+    assert_same(&c);
+    assert_eq!(read(&c.l("docs/a.txt")), "a2 longer");
+    assert!(!c.r("music/b.txt").exists());
+    assert!(!c.l("empty/inner").exists());
+    assert_eq!(c.sync_ok().text, "Up to date");
+}
+
+#[test]
+fn replaced_and_deleted_files_are_kept_as_versions() {
+    let c = Center::new(Mode::TwoWay);
+    write(&c.l("a.txt"), "old a");
+    write(&c.l("d/b.txt"), "old b");
+    c.sync_ok();
+    write(&c.l("a.txt"), "new a!");
+    std::fs::remove_file(c.l("d/b.txt")).unwrap();
+    c.sync_ok();
+    let mut kept = versions(&c.right);
+    kept.sort();
+    assert_eq!(kept, vec!["old a", "old b"]);
+    assert_eq!(read(&c.r("a.txt")), "new a!");
+    assert!(
+        std::fs::read_dir(c.r(".synccenter/versions"))
+            .unwrap()
+            .count()
+            == 1
+    );
+}
+
+#[test]
+fn a_touched_file_is_no_change() {
+    let c = Center::new(Mode::TwoWay);
+    write(&c.l("a.txt"), "same");
+    set_mtime(&c.l("a.txt"), 1_000);
+    c.sync_ok();
+    set_mtime(&c.l("a.txt"), 2_000);
+    assert_eq!(c.sync_ok().text, "Up to date");
+    assert_eq!(mtime(&c.r("a.txt")), 1_000, "the right was not rewritten");
+    assert!(versions(&c.right).is_empty());
+    // The archive learned the new mtime: a change on the right now propagates.
+    write(&c.r("a.txt"), "changed");
+    c.sync_ok();
+    assert_eq!(read(&c.l("a.txt")), "changed");
+}
+
+#[test]
+fn identical_changes_on_both_sides_are_no_conflict() {
+    let c = Center::new(Mode::TwoWay);
+    write(&c.l("a.txt"), "one");
+    c.sync_ok();
+    write(&c.l("a.txt"), "two");
+    write(&c.r("a.txt"), "two");
+    write(&c.l("b.txt"), "both new");
+    write(&c.r("b.txt"), "both new");
+    assert_eq!(c.sync_ok().text, "Up to date");
+    assert_same(&c);
+}
+
+#[test]
+fn a_modification_beats_a_deletion() {
+    let c = Center::new(Mode::TwoWay);
+    write(&c.l("a.txt"), "one");
+    c.sync_ok();
+    std::fs::remove_file(c.l("a.txt")).unwrap();
+    write(&c.r("a.txt"), "modified");
+    c.sync_ok();
+    assert_eq!(read(&c.l("a.txt")), "modified");
+}
+
+#[test]
+fn a_new_file_in_a_folder_deleted_on_the_other_side_survives() {
+    let c = Center::new(Mode::TwoWay);
+    write(&c.l("d/old.txt"), "old");
+    c.sync_ok();
+    std::fs::remove_dir_all(c.r("d")).unwrap();
+    write(&c.l("d/new.txt"), "new");
+    c.sync_ok();
+    assert_eq!(read(&c.r("d/new.txt")), "new");
+    assert!(!c.l("d/old.txt").exists());
+    assert_same(&c);
+}
+
+#[test]
+fn file_folder_type_changes_propagate() {
+    let c = Center::new(Mode::TwoWay);
+    write(&c.l("x"), "a file");
+    write(&c.l("y/inside.txt"), "in y");
+    c.sync_ok();
+    std::fs::remove_file(c.l("x")).unwrap();
+    write(&c.l("x/now.txt"), "x is a folder");
+    std::fs::remove_dir_all(c.r("y")).unwrap();
+    write(&c.r("y"), "y is a file");
+    c.sync_ok();
+    assert_same(&c);
+    assert_eq!(read(&c.r("x/now.txt")), "x is a folder");
+    assert_eq!(read(&c.l("y")), "y is a file");
+    let mut kept = versions(&c.right);
+    kept.extend(versions(&c.left));
+    kept.sort();
+    assert_eq!(kept, vec!["a file", "in y"]);
+}
+
+#[test]
+fn symlinks_are_copied_as_links_and_never_followed() {
+    let c = Center::new(Mode::TwoWay);
+    let outside = c.dir.path().join("outside");
+    write(&outside.join("secret.txt"), "outside");
+    std::os::unix::fs::symlink(&outside, c.l("to-outside")).unwrap();
+    std::os::unix::fs::symlink("missing-target", c.l("dangling")).unwrap();
+    c.sync_ok();
+    assert_eq!(std::fs::read_link(c.r("to-outside")).unwrap(), outside);
+    assert_eq!(
+        std::fs::read_link(c.r("dangling")).unwrap(),
+        std::path::Path::new("missing-target")
+    );
+    assert!(
+        std::fs::symlink_metadata(c.r("to-outside"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_same(&c);
+}
+
+#[test]
+fn names_that_are_not_utf8_work() {
+    let c = Center::new(Mode::TwoWay);
+    let name = OsStr::from_bytes(b"caf\xe9 \xff.txt");
+    std::fs::write(c.left.join(name), "latin-1 name").unwrap();
+    c.sync_ok();
+    assert_eq!(read(&c.right.join(name)), "latin-1 name");
+    std::fs::write(c.left.join(name), "left edit").unwrap();
+    std::fs::write(c.right.join(name), "right edit").unwrap();
+    c.sync();
+    let conflicts = c.conflicts();
+    assert_eq!(conflicts.len(), 1);
+    assert_eq!(conflicts[0].report.path, "caf\\xE9 \\xFF.txt");
+    c.resolve("caf\\xE9 \\xFF.txt", Resolution::KeepRight);
+    c.sync_ok();
+    assert_eq!(read(&c.left.join(name)), "right edit");
+}
+
+#[test]
+fn different_changes_are_a_conflict_that_touches_neither_side() {
+    let c = Center::new(Mode::TwoWay);
+    write(&c.l("a.txt"), "base");
+    write(&c.l("b.txt"), "base");
+    c.sync_ok();
+    write(&c.l("a.txt"), "left version");
+    write(&c.r("a.txt"), "right version!");
+    write(&c.l("b.txt"), "b changed");
+    let ran = c.sync();
+    assert_eq!(ran.status, ItemStatus::Succeeded);
+    assert_eq!(ran.text, "Synchronized; 1 conflict needs you");
+    assert_eq!(read(&c.l("a.txt")), "left version");
+    assert_eq!(read(&c.r("a.txt")), "right version!");
+    assert_eq!(read(&c.r("b.txt")), "b changed");
+    let conflicts = c.conflicts();
+    assert_eq!(conflicts.len(), 1);
+    let report = &conflicts[0].report;
+    assert_eq!(report.path, "a.txt");
+    assert_eq!(
+        (report.left.label.as_str(), report.right.label.as_str()),
+        ("Left", "Right")
+    );
+    assert_eq!(report.left.location, c.left.display().to_string());
+    assert_eq!((report.left.size, report.right.size), (Some(12), Some(14)));
+    assert!(report.left.exists && !report.left.is_dir && report.left.modified.is_some());
+    // Still there at the next sync, until resolved.
+    c.sync();
+    assert_eq!(c.conflicts().len(), 1);
+}
+
+#[test]
+fn resolutions_keep_left_keep_right_and_keep_both() {
+    let c = Center::new(Mode::TwoWay);
+    for name in ["l.txt", "r.txt", "both.txt"] {
+        write(&c.l(name), "base");
+    }
+    c.sync_ok();
+    for name in ["l.txt", "r.txt", "both.txt"] {
+        write(&c.l(name), &format!("left {name}"));
+        write(&c.r(name), &format!("right {name}!"));
+    }
+    c.sync();
+    assert_eq!(c.conflicts().len(), 3);
+    c.resolve("l.txt", Resolution::KeepLeft);
+    c.resolve("r.txt", Resolution::KeepRight);
+    c.resolve("both.txt", Resolution::KeepBoth);
+    c.sync_ok();
+    assert_same(&c);
+    assert_eq!(read(&c.r("l.txt")), "left l.txt");
+    assert_eq!(read(&c.l("r.txt")), "right r.txt!");
+    assert_eq!(read(&c.r("both.txt")), "left both.txt");
+    let copies: Vec<(Vec<u8>, String)> = tree(&c.left)
+        .into_iter()
+        .filter(|(p, _)| p.starts_with(b"both (conflict "))
+        .collect();
+    assert_eq!(copies.len(), 1, "{copies:?}");
+    assert!(copies[0].0.ends_with(b").txt"));
+    assert_eq!(copies[0].1, "file:right both.txt!");
+    // The losing versions are kept.
+    assert!(versions(&c.right).contains(&"right l.txt!".to_string()));
+    assert!(versions(&c.left).contains(&"left r.txt".to_string()));
+}
+
+#[test]
+fn mirror_makes_the_right_an_exact_copy_keeping_what_it_replaces() {
+    let c = Center::new(Mode::Mirror);
+    write(&c.l("a.txt"), "left a");
+    write(&c.r("extra.txt"), "right only");
+    write(&c.r("a.txt"), "right a");
+    c.sync_ok();
+    assert_same(&c);
+    let mut kept = versions(&c.right);
+    kept.sort();
+    assert_eq!(kept, vec!["right a", "right only"]);
+    write(&c.r("a.txt"), "edited on the right");
+    std::fs::remove_file(c.l("a.txt")).unwrap();
+    write(&c.l("b.txt"), "b");
+    c.sync_ok();
+    assert_same(&c);
+    assert!(!c.r("a.txt").exists());
+}
+
+#[test]
+fn contribute_copies_to_the_right_and_never_deletes_there() {
+    let c = Center::new(Mode::Contribute);
+    write(&c.l("a.txt"), "a");
+    write(&c.r("mine.txt"), "right's own");
+    c.sync_ok();
+    assert_eq!(read(&c.r("a.txt")), "a");
+    assert!(!c.l("mine.txt").exists());
+    std::fs::remove_file(c.l("a.txt")).unwrap();
+    write(&c.l("b.txt"), "b");
+    c.sync_ok();
+    assert_eq!(read(&c.r("a.txt")), "a", "deletions stay on the left");
+    assert_eq!(read(&c.r("b.txt")), "b");
+    write(&c.r("b.txt"), "right edit");
+    c.sync_ok();
+    assert_eq!(
+        read(&c.r("b.txt")),
+        "right edit",
+        "the right's own change is kept"
+    );
+}
+
+#[test]
+fn a_missing_root_fails_the_item_and_deletes_nothing() {
+    let c = Center::new(Mode::Mirror);
+    write(&c.l("a.txt"), "a");
+    c.sync_ok();
+    let moved = c.dir.path().join("unmounted");
+    std::fs::rename(&c.left, &moved).unwrap();
+    let ran = c.sync();
+    assert_eq!(ran.status, ItemStatus::Failed);
+    assert_eq!(
+        ran.text,
+        format!(
+            "The left folder {} is missing (is the drive mounted?). Nothing was changed.",
+            c.left.display()
+        )
+    );
+    assert_eq!(read(&c.r("a.txt")), "a");
+}
+
+fn many_files(c: &Center, n: usize) {
+    for i in 0..n {
+        write(&c.l(&format!("f{i:03}.txt")), &format!("file {i}"));
+    }
+    c.sync_ok();
+}
+
+#[test]
+fn mass_deletions_stop_a_run_without_prompts() {
+    let c = Center::new(Mode::TwoWay);
+    many_files(&c, 40);
+    for i in 0..25 {
+        std::fs::remove_file(c.l(&format!("f{i:03}.txt"))).unwrap();
+    }
+    let ran = c.sync();
+    assert_eq!(ran.status, ItemStatus::Failed);
+    assert_eq!(
+        ran.text,
+        format!(
+            "This sync would delete 25 of 40 files in {}; Sync Center stopped to be safe. Run it in the window or without --no-prompt to confirm.",
+            c.right.display()
+        )
+    );
+    assert_eq!(tree(&c.right).len(), 40, "nothing changed");
+}
+
+#[test]
+fn mass_deletions_ask_in_the_window() {
+    let c = Center::new(Mode::TwoWay);
+    many_files(&c, 40);
+    for i in 0..25 {
+        std::fs::remove_file(c.l(&format!("f{i:03}.txt"))).unwrap();
+    }
+    c.answer_dialogs(|_| FormReply::Canceled);
+    let ran = c.sync_in_window();
+    assert_eq!(ran.status, ItemStatus::Failed, "{ran:?}");
+    assert_eq!(tree(&c.right).len(), 40);
+    let form = c.forms.lock().last().cloned().unwrap();
+    assert_eq!(form.buttons[0].label, "Delete 25 files");
+    assert_eq!(form.buttons[1].label, "Don't delete");
+    c.answer_dialogs(|_| FormReply::Submitted {
+        button: "delete".into(),
+        values: Default::default(),
+    });
+    assert_eq!(c.sync_in_window().status, ItemStatus::Succeeded);
+    assert_eq!(tree(&c.right).len(), 15);
+}
+
+#[test]
+fn a_second_run_of_the_same_pair_is_refused() {
+    let c = Center::new(Mode::TwoWay);
+    write(&c.l("a.txt"), "a");
+    let held = PairLock::acquire(&c.home.data_dir, PAIR).unwrap();
+    let ran = c.sync();
+    assert_eq!(ran.status, ItemStatus::Failed);
+    assert_eq!(
+        ran.text,
+        format!("another sync of p is running (pid {})", std::process::id())
+    );
+    assert!(!c.r("a.txt").exists());
+    drop(held);
+    c.sync_ok();
+}
+
+#[test]
+fn excluded_and_center_entries_are_not_synced() {
+    let c = Center::with_excludes(Mode::TwoWay, &["*.tmp", "build/"]);
+    write(&c.l("keep.txt"), "k");
+    write(&c.l("x.tmp"), "t");
+    write(&c.l("build/out.o"), "o");
+    write(&c.l("src/build.rs"), "not the build folder");
+    write(&c.l(".synccenter-notes/n"), "center's own");
+    c.sync_ok();
+    let right: Vec<Vec<u8>> = tree(&c.right).into_keys().collect();
+    assert_eq!(
+        right,
+        vec![
+            b"keep.txt".to_vec(),
+            b"src".to_vec(),
+            b"src/build.rs".to_vec()
+        ]
+    );
+    assert!(!c.r(".synccenter-notes").exists());
+}
+
+#[test]
+fn a_damaged_archive_is_moved_aside_and_nothing_is_overwritten() {
+    let c = Center::new(Mode::TwoWay);
+    write(&c.l("same.txt"), "same");
+    write(&c.l("differs.txt"), "base");
+    c.sync_ok();
+    write(&c.l("differs.txt"), "left now");
+    let archive = c.home.data_dir.join("folders/p.archive");
+    std::fs::write(&archive, b"garbage").unwrap();
+    let ran = c.sync();
+    assert_eq!(ran.status, ItemStatus::Succeeded, "{ran:?}");
+    assert!(ran.log.iter().any(|l| l.contains("damaged")), "{ran:?}");
+    let aside: Vec<String> = std::fs::read_dir(archive.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("p.archive.damaged-"))
+        .collect();
+    assert_eq!(aside.len(), 1);
+    assert_eq!(c.conflicts().len(), 1);
+    assert_eq!(read(&c.r("differs.txt")), "base");
+    assert_eq!(read(&c.l("differs.txt")), "left now");
+}
+
+fn submit(values: &[(&str, FieldValue)]) -> FormReply {
+    FormReply::Submitted {
+        button: "ok".into(),
+        values: values
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect::<BTreeMap<_, _>>(),
+    }
+}
+
+#[test]
+fn the_properties_form_adds_edits_and_removes_pairs() {
+    let c = Center::new(Mode::TwoWay);
+    let left = c.dir.path().join("l2").display().to_string();
+    let right = c.dir.path().join("r2").display().to_string();
+    let text = |s: &str| FieldValue::Text(s.to_string());
+    let mut answers = vec![
+        // First try: a relative right folder, shown again with the error under the field.
+        submit(&[
+            ("name", text("photos")),
+            ("left", text(&left)),
+            ("right", text("relative")),
+            ("mode", text("mirror")),
+            ("excludes", text("*.tmp, cache/\n*.bak")),
+        ]),
+        submit(&[
+            ("name", text("photos")),
+            ("left", text(&left)),
+            ("right", text(&right)),
+            ("mode", text("mirror")),
+            ("excludes", text("*.tmp, cache/\n*.bak")),
+        ]),
+    ]
+    .into_iter();
+    c.answer_dialogs(move |_| answers.next().unwrap_or(FormReply::Canceled));
+    c.properties(PropertiesTarget::Handler);
+    let forms = c.forms.lock().clone();
+    assert_eq!(forms.len(), 2);
+    assert_eq!(forms[0].title, "Add folder pair");
+    let right_field = forms[1].fields.iter().find(|f| f.id == "right").unwrap();
+    assert!(
+        right_field.error.as_ref().unwrap().contains("absolute"),
+        "{right_field:?}"
+    );
+    let photos = config::find(&c.home, "photos").unwrap();
+    assert_eq!(photos.mode, Mode::Mirror);
+    assert_eq!(photos.excludes, vec!["*.tmp", "cache/", "*.bak"]);
+
+    // Editing: pre-filled, and the remove box removes it.
+    c.answer_dialogs(|form| {
+        let name = form.fields.iter().find(|f| f.id == "name").unwrap();
+        assert!(format!("{:?}", name.kind).contains("photos"));
+        submit(&[("remove", FieldValue::Bool(true))])
+    });
+    c.properties(PropertiesTarget::Item(ItemId::new("photos")));
+    assert!(config::find(&c.home, "photos").is_err());
+    assert_eq!(config::load(&c.home).unwrap().len(), 1);
+}
+
+fn start_many(c: &Center) -> synccenter::core::engine::SessionHandle {
+    for i in 0..2000 {
+        write(
+            &c.l(&format!("d{}/f{i}", i % 20)),
+            &format!("contents of {i}"),
+        );
+    }
+    c.engine
+        .start(synccenter::core::engine::SessionRequest {
+            reason: synccenter::core::model::RunReason::Manual,
+            may_bother_user: false,
+            items: vec![key()],
+        })
+        .unwrap()
+}
+
+fn key() -> synccenter::core::model::ItemKey {
+    synccenter::core::model::ItemKey::new(synccenter::handlers::folders::HANDLER_ID, PAIR)
+}
+
+#[test]
+fn a_skipped_item_ends_skipped_and_the_next_sync_finishes() {
+    let c = Center::new(Mode::TwoWay);
+    let handle = start_many(&c);
+    handle.skip(&key());
+    let record = handle.wait(std::time::Duration::from_secs(60)).unwrap();
+    assert_eq!(record.items[0].status, ItemStatus::Skipped, "{record:?}");
+    c.sync_ok();
+    assert_same(&c);
+}
+
+#[test]
+fn a_stopped_run_ends_canceled_and_the_next_sync_finishes() {
+    let c = Center::new(Mode::TwoWay);
+    let handle = start_many(&c);
+    handle.stop_all();
+    let record = handle.wait(std::time::Duration::from_secs(60)).unwrap();
+    assert_eq!(record.items[0].status, ItemStatus::Canceled, "{record:?}");
+    c.sync_ok();
+    assert_same(&c);
+}
