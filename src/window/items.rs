@@ -167,6 +167,9 @@ fn handler_row(
         }
         Listing::Listed if handler.items.is_empty() => {
             ui.label(RichText::new("No items yet").weak());
+            if handler.id.as_str() == FOLDERS {
+                add_folder_pair(ui, handler, out);
+            }
         }
         Listing::Listed => {}
     });
@@ -291,6 +294,16 @@ fn outcome(ui: &mut Ui, status: ItemStatus, text: &str, visuals: &egui::Visuals)
     .on_hover_text(line);
 }
 
+/// The folders handler's properties add a pair; its listing then brings the new item.
+fn add_folder_pair(ui: &mut Ui, folders: &HandlerEntry, out: &mut Commands) {
+    if ui.button("Add folder pair…").clicked() {
+        out.push(Command::Properties(
+            folders.id.clone(),
+            PropertiesTarget::Handler,
+        ));
+    }
+}
+
 /// No items anywhere: say what a handler is and offer the way to add the first items.
 fn first_start(ui: &mut Ui, model: &Model, out: &mut Commands) {
     ui.add_space(40.0);
@@ -306,14 +319,7 @@ fn first_start(ui: &mut Ui, model: &Model, out: &mut Commands) {
         ui.add_space(12.0);
         let folders = model.handlers.iter().find(|h| h.id.as_str() == FOLDERS);
         match folders {
-            Some(handler) => {
-                if ui.button("Add folder pair…").clicked() {
-                    out.push(Command::Properties(
-                        handler.id.clone(),
-                        PropertiesTarget::Handler,
-                    ));
-                }
-            }
+            Some(handler) => add_folder_pair(ui, handler, out),
             None => {
                 ui.label(RichText::new("No handler that can add items is installed.").weak());
             }
