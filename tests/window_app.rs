@@ -336,3 +336,26 @@ fn a_handler_that_cannot_list_says_why() {
     );
     assert!(app.query_by_label("Alpha").is_some());
 }
+
+#[test]
+fn notices_show_in_a_banner_until_dismissed() {
+    let home = home();
+    let (engine, events) = engine(home.path(), &[files()]);
+    let notice = "The results history was damaged; it was moved aside and a new one started.";
+    let mut app = window_with_notices(engine, events, vec![notice.into()]);
+    wait_listed(&mut app, "Alpha");
+    wait_for_text(&mut app, "results history was damaged");
+    // Sync now with nothing checked says what to do instead of doing nothing.
+    app.get_by_label("Alpha").click();
+    app.get_by_label("Beta").click();
+    app.run_steps(2);
+    app.get_by_label_contains("Sync now").click();
+    wait_for_text(&mut app, "Nothing is checked");
+    assert_eq!(app.query_all_by_label("Dismiss").count(), 2);
+    app.get_all_by_label("Dismiss").next().unwrap().click();
+    wait_for(&mut app, "the first notice to go", |app| {
+        app.query_by_label_contains("results history was damaged")
+            .is_none()
+    });
+    assert!(app.query_by_label_contains("Nothing is checked").is_some());
+}

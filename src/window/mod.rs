@@ -34,6 +34,8 @@ const TAB_KEY: &str = "synccenter.tab";
 const TITLE: &str = "Sync Center";
 /// How often the window repaints while something runs (progress bars, ETA).
 const RUNNING_REPAINT: Duration = Duration::from_millis(100);
+/// How long closing the window waits for stopped runs to end.
+const EXIT_GRACE: Duration = Duration::from_secs(3);
 
 pub struct SyncCenterApp {
     engine: Engine,
@@ -405,7 +407,13 @@ impl eframe::App for SyncCenterApp {
     }
 
     fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
+        let sessions = self.engine.sessions();
         self.engine.stop_everything();
+        // Give stopped runs a moment to end, so their results are kept too.
+        let deadline = std::time::Instant::now() + EXIT_GRACE;
+        for session in sessions {
+            session.wait(deadline.saturating_duration_since(std::time::Instant::now()));
+        }
         self.engine.store().flush();
     }
 }

@@ -245,9 +245,18 @@ pub type App = Harness<'static, SyncCenterApp>;
 
 /// The real window over this engine, in a test harness.
 pub fn window(engine: Engine, events: crossbeam_channel::Receiver<Event>) -> App {
+    window_with_notices(engine, events, Vec::new())
+}
+
+/// The window with notices from startup (damaged state files moved aside).
+pub fn window_with_notices(
+    engine: Engine,
+    events: crossbeam_channel::Receiver<Event>,
+    notices: Vec<String>,
+) -> App {
     Harness::builder()
         .with_size([1000.0, 700.0])
-        .build_eframe(move |cc| SyncCenterApp::new(cc, engine, events, vec![]))
+        .build_eframe(move |cc| SyncCenterApp::new(cc, engine, events, notices))
 }
 
 /// Runs frames until `done` holds; the engine works on real threads meanwhile.
