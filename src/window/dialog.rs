@@ -281,3 +281,59 @@ fn field_row(
     }
     entered
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::dialog::Form;
+    use crate::core::model::HandlerId;
+
+    fn request(id: u64) -> (DialogRequest, Receiver<FormReply>) {
+        let form = Form::new("Pick").field(Field::folder("dir", "Folder", ""));
+        DialogRequest::new(DialogId(id), HandlerId::new("h"), "H".into(), None, form)
+    }
+
+    #[test]
+    fn answers_reach_the_handler_and_the_next_dialog_follows() {
+        let mut dialogs = Dialogs::default();
+        let (first, first_reply) = request(1);
+        let (second, second_reply) = request(2);
+        dialogs.push(first);
+        dialogs.push(second);
+        dialogs.answer(DialogId(1), FormReply::Canceled);
+        assert_eq!(first_reply.try_recv(), Ok(FormReply::Canceled));
+        assert!(dialogs.is_open());
+        assert!(
+            second_reply.try_recv().is_err(),
+            "the second one still waits"
+        );
+        // Closed by the core: dropped, which answers "canceled" by itself.
+        dialogs.close(DialogId(2));
+        assert!(!dialogs.is_open());
+        assert_eq!(second_reply.try_recv(), Ok(FormReply::Canceled));
+    }
+
+    #[test]
+    fn a_picked_folder_fills_the_field_and_no_pick_says_to_type_it() {
+        let mut dialogs = Dialogs::default();
+        let (open, _reply) = request(1);
+        dialogs.push(open);
+        let picks = dialogs.pick_sender();
+        let pick = |path: Option<&str>| FolderPick {
+            dialog: DialogId(1),
+            field: "dir".into(),
+            path: path.map(PathBuf::from),
+        };
+        picks.send(pick(None)).unwrap();
+        dialogs.take_picks();
+        assert!(dialogs.queue[0].picker_note.is_some());
+        picks.send(pick(Some("/home/ann/Docs"))).unwrap();
+        dialogs.take_picks();
+        let front = &dialogs.queue[0];
+        assert_eq!(
+            front.values["dir"],
+            FieldValue::Text("/home/ann/Docs".into())
+        );
+        assert!(front.picker_note.is_none());
+    }
+}

@@ -245,3 +245,63 @@ impl Model {
         self.handlers.iter().any(|h| h.listing == Listing::Looking)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::board::ItemSnapshot;
+
+    fn snapshot(session: u64, status: ItemStatus, measure: Option<(u64, u64)>) -> ItemSnapshot {
+        ItemSnapshot {
+            session: Some(SessionId(session)),
+            status,
+            wait: None,
+            text: String::new(),
+            measure,
+            stage: None,
+            changes_applied: 0,
+            request: None,
+        }
+    }
+
+    #[test]
+    fn the_overall_bar_counts_items_not_started_as_nothing_done() {
+        let mut model = Model::new(&Registry::new());
+        let (a, b) = (ItemKey::new("h", "a"), ItemKey::new("h", "b"));
+        model.session_started(SessionId(1), vec![a.clone(), b.clone()]);
+        model.apply_board(
+            vec![
+                (a.clone(), snapshot(1, ItemStatus::Updating, Some((5, 10)))),
+                (b.clone(), snapshot(1, ItemStatus::Pending, None)),
+            ],
+            0.0,
+        );
+        model.advance(0.0);
+        let overall = model.overall.expect("a run is going on");
+        assert!(overall.shown.determinate);
+        assert!((overall.shown.fraction - 0.25).abs() < 0.01);
+        assert_eq!((overall.done, overall.total), (0, 2));
+        model.apply_board(
+            vec![(a.clone(), snapshot(1, ItemStatus::Succeeded, None))],
+            1.0,
+        );
+        model.advance(1.0);
+        assert_eq!(model.overall.map(|o| o.done), Some(1));
+        model.session_finished(SessionId(1));
+        assert!(model.overall.is_none());
+        assert!(!model.is_running());
+        // A finished item keeps showing how it ended; a pending one of no run shows nothing.
+        assert!(model.live(&a).is_some());
+        assert!(model.live(&b).is_none());
+    }
+
+    #[test]
+    fn an_unknown_amount_of_work_makes_the_overall_bar_a_marquee() {
+        let mut model = Model::new(&Registry::new());
+        let a = ItemKey::new("h", "a");
+        model.session_started(SessionId(1), vec![a.clone()]);
+        model.apply_board(vec![(a, snapshot(1, ItemStatus::Indeterminate, None))], 0.0);
+        model.advance(0.0);
+        assert!(!model.overall.expect("running").shown.determinate);
+    }
+}
