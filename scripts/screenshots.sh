@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Screenshots of the window for docs/screenshots: the logon dialog of the demo handler, and
-# the main window while the demo synchronizes. Runs under Xvfb (see shared/tools/screenshot.sh).
+# Screenshots of the window for docs/screenshots: the logon dialog of the demo handler, the
+# main window while the demo synchronizes, and the results once it is done.
+# Runs under Xvfb (see shared/tools/screenshot.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 shots=docs/screenshots
@@ -31,7 +32,8 @@ run="SYNCCENTER_DEMO=1 SYNCCENTER_DEMO_STEP_MS=400 $bin --home $home & \
 # demo asks for the mail password first; type it, Enter logs on, and the sync runs.
 "$tool" "$work/sc" "$run" \
   wait:4 click:55,20 wait:2 shot:logon \
-  type:demo key:Return wait:5 shot:main
+  type:demo key:Return wait:5 shot:main \
+  wait:30 click:93,50 wait:1 shot:results
 
 # The window sits at the top left of the virtual screen: keep just the window.
 crop() {
@@ -78,4 +80,5 @@ PY
 mkdir -p "$shots"
 crop "$work/sc-main.png" "$shots/main.png"
 crop "$work/sc-logon.png" "$shots/logon.png"
-echo "wrote $shots/main.png and $shots/logon.png"
+crop "$work/sc-results.png" "$shots/results.png"
+echo "wrote $shots/main.png, $shots/logon.png and $shots/results.png"

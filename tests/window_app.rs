@@ -3,7 +3,7 @@
 mod window_common;
 
 use egui::accesskit::Role;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use std::time::Duration;
 use synccenter::core::callback::LogLine;
 use synccenter::core::model::ItemKey;
@@ -358,4 +358,25 @@ fn notices_show_in_a_banner_until_dismissed() {
             .is_none()
     });
     assert!(app.query_by_label_contains("Nothing is checked").is_some());
+}
+
+#[test]
+fn space_toggles_the_focused_checkbox() {
+    let home = home();
+    let (engine, events) = engine(home.path(), &[files()]);
+    let mut app = window(engine.clone(), events);
+    wait_listed(&mut app, "Alpha");
+    app.get_by_label("Alpha").focus();
+    app.run_steps(1);
+    app.key_press(egui::Key::Space);
+    app.run_steps(2);
+    assert!(
+        !engine
+            .store()
+            .is_checked(&ItemKey::new("files", "alpha"), true)
+    );
+    assert_eq!(
+        app.get_by_label("Alpha").accesskit_node().toggled(),
+        Some(egui::accesskit::Toggled::False)
+    );
 }
