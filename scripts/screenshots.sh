@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Screenshots of the window for docs/screenshots: the logon dialog of the demo handler, the
-# main window while the demo synchronizes, and the results once it is done.
+# main window while the demo synchronizes, the results once it is done, and conflicts.
 # Runs under Xvfb (see shared/tools/screenshot.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,6 +34,33 @@ run="SYNCCENTER_DEMO=1 SYNCCENTER_DEMO_STEP_MS=400 $bin --home $home & \
   wait:4 click:55,20 wait:2 shot:logon \
   type:demo key:Return wait:5 shot:main \
   wait:30 click:93,50 wait:1 shot:results
+
+# Conflicts, seeded in the store's conflicts file: the Conflicts tab with both versions.
+conflicts_home=$(mktemp -d)
+trap 'rm -rf "$home" "$work" "$conflicts_home"' EXIT
+mkdir -p "$conflicts_home/data"
+python3 - "$conflicts_home/data/conflicts.json" <<'PY'
+import json, sys, time
+now = int(time.time() * 1000)
+def side(label, where, size, modified):
+    return {"label": label, "location": where, "exists": size is not None, "is_dir": False,
+            "size": size, "modified": modified}
+json.dump([
+    {"item": {"handler": "demo", "item": "photos"}, "item_name": "Photos",
+     "id": "IMG_0042.jpg", "path": "Holiday/IMG_0042.jpg",
+     "left": side("This computer", "/home/ann/Pictures", 2400000, now - 3600000),
+     "right": side("Server", "photos.example.org", 2100000, now - 600000),
+     "detected": now - 300000, "resolution": None},
+    {"item": {"handler": "demo", "item": "contacts"}, "item_name": "Contacts",
+     "id": "bob.vcf", "path": "bob.vcf",
+     "left": side("This computer", "/home/ann/Contacts", 812, now - 7200000),
+     "right": side("Server", "dav.example.org", None, None),
+     "detected": now - 200000, "resolution": None},
+], open(sys.argv[1], "w"))
+PY
+"$tool" "$work/sc" "SYNCCENTER_DEMO=1 $bin --home $conflicts_home & \
+  xdotool search --sync --name 'Sync Center' windowfocus; wait" \
+  wait:4 click:163,50 wait:1 shot:conflicts
 
 # The window sits at the top left of the virtual screen: keep just the window.
 crop() {
@@ -81,4 +108,5 @@ mkdir -p "$shots"
 crop "$work/sc-main.png" "$shots/main.png"
 crop "$work/sc-logon.png" "$shots/logon.png"
 crop "$work/sc-results.png" "$shots/results.png"
-echo "wrote $shots/main.png, $shots/logon.png and $shots/results.png"
+crop "$work/sc-conflicts.png" "$shots/conflicts.png"
+echo "wrote main.png, logon.png, results.png and conflicts.png in $shots"

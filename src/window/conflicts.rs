@@ -92,6 +92,7 @@ impl Conflicts {
         ui.label("Both versions changed since the last synchronization. Choose which one to keep.");
         ui.add_space(8.0);
         let comparison = report.compare();
+        let mut chosen = None;
         egui::Grid::new("conflict-sides")
             .num_columns(3)
             .spacing([24.0, 6.0])
@@ -126,6 +127,21 @@ impl Conflicts {
                     [&report.left, &report.right]
                         .map(|s| s.modified.map_or("—".into(), format::exact)),
                 );
+                ui.label("");
+                for (side, resolution) in [
+                    (&report.left, Resolution::KeepLeft),
+                    (&report.right, Resolution::KeepRight),
+                ] {
+                    // Under its column, so which version it keeps is plain to see.
+                    if ui
+                        .button("Keep this version")
+                        .accessible_name(format!("Keep {}", side.label))
+                        .clicked()
+                    {
+                        chosen = Some(resolution);
+                    }
+                }
+                ui.end_row();
             });
         ui.add_space(12.0);
         if let Some(resolution) = conflict.resolution {
@@ -139,35 +155,20 @@ impl Conflicts {
             );
             ui.add_space(6.0);
         }
+        if ui
+            .button("Keep both versions")
+            .on_hover_text("Keeps the other version next to it under a new name")
+            .clicked()
+        {
+            chosen = Some(Resolution::KeepBoth);
+        }
         let unresolved = self.unresolved();
-        let mut chosen = None;
-        ui.horizontal(|ui| {
-            for resolution in [
-                Resolution::KeepLeft,
-                Resolution::KeepRight,
-                Resolution::KeepBoth,
-            ] {
-                let label = match resolution {
-                    Resolution::KeepLeft => format!("Keep {}", report.left.label),
-                    Resolution::KeepRight => format!("Keep {}", report.right.label),
-                    Resolution::KeepBoth => "Keep both".to_string(),
-                };
-                if ui.button(label).clicked() {
-                    chosen = Some(resolution);
-                }
-            }
-        });
         if unresolved > 1 {
             ui.checkbox(
                 &mut self.apply_to_all,
                 format!("Apply to all {unresolved} unresolved conflicts"),
             );
         }
-        ui.label(
-            RichText::new("Keep both keeps the other version next to it under a new name.")
-                .weak()
-                .small(),
-        );
         let Some(resolution) = chosen else {
             return;
         };
@@ -218,7 +219,7 @@ fn badge_row(ui: &mut Ui, what: &str, order: Option<Ordering>, badge: &str, valu
             if order == winner {
                 ui.label(
                     RichText::new(badge)
-                        .small()
+                        .strong()
                         .color(ui.visuals().hyperlink_color),
                 );
             }

@@ -16,7 +16,7 @@ pub const NOTICE: &str = "ℹ";
 pub fn item(icon: &Icon) -> &'static str {
     match icon {
         Icon::Generic => "📦",
-        Icon::Folder => "📁",
+        Icon::Folder => "🗀",
         Icon::Mail => "✉",
         Icon::Calendar => "📅",
         Icon::Contacts => "👤",

@@ -269,8 +269,7 @@ fn status_cell(
 fn conflict_badge(ui: &mut Ui, count: usize, out: &mut Commands) {
     let noun = if count == 1 { "conflict" } else { "conflicts" };
     let text = RichText::new(format!("{} {count} {noun}", icons::CONFLICT))
-        .color(ui.visuals().warn_fg_color)
-        .small();
+        .color(ui.visuals().warn_fg_color);
     if ui
         .small_button(text)
         .on_hover_text("Choose which version to keep")
