@@ -529,6 +529,9 @@ impl Host for Run {
     }
 
     fn show_form(&self, about: Option<&ItemId>, form: Form) -> FormReply {
+        if self.ui_canceled(about) {
+            return FormReply::Canceled;
+        }
         let items = self.affected_items(about);
         let saved = set_waiting(&items, WaitReason::YourAnswer);
         let id = self.core.broker.next_dialog_id();

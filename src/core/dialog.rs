@@ -443,16 +443,17 @@ impl DialogBroker {
         state.queue.push_back(ticket);
         let mut told = false;
         loop {
+            // A stopped run never gets the slot, even when it is free.
+            if canceled() {
+                state.queue.retain(|t| *t != ticket);
+                self.changed.notify_all();
+                return Err(UiRefused::Canceled);
+            }
             if state.holder.is_none() && state.queue.front() == Some(&ticket) {
                 state.queue.pop_front();
                 state.holder = Some(ticket);
                 state.holder_name = who.to_string();
                 return Ok(ticket);
-            }
-            if canceled() {
-                state.queue.retain(|t| *t != ticket);
-                self.changed.notify_all();
-                return Err(UiRefused::Canceled);
             }
             if !told {
                 told = true;

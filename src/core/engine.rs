@@ -801,10 +801,6 @@ fn drive(run: &Arc<Run>, provider: &dyn HandlerProvider, lifecycle: Lifecycle) {
     // A handler that returned while holding the UI slot gives it back now.
     run.release_ui();
     if let Err(failure) = result {
-        if run.is_stopped() && matches!(failure, Failure::Error(_)) {
-            run.finish_remaining(ItemStatus::Canceled, "Stopped.");
-            return;
-        }
         let text = match &failure {
             Failure::Error(e) => format!("{}: {e}", run.name()),
             Failure::Panic(p) => format!("{} crashed: {p}", run.name()),
@@ -875,10 +871,6 @@ fn lifecycle_steps(
         return Ok(());
     }
     if let Err(e) = handler.prepare(&ready, callback) {
-        if run.is_stopped() {
-            run.finish_remaining(ItemStatus::Canceled, "Stopped.");
-            return Ok(());
-        }
         let text = format!("{} could not get ready: {e}", run.name());
         run.log(LogLine::error(text.clone()));
         run.finish_remaining(ItemStatus::Failed, &text);

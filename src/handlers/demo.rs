@@ -3,7 +3,7 @@
 //! error with details and retry. Enabled with `--demo` or `SYNCCENTER_DEMO=1`.
 
 use crate::core::callback::{Callback, LogLine, Progress, Reply};
-use crate::core::dialog::{Button, ButtonRole, Field, Form};
+use crate::core::dialog::{Button, ButtonRole, Field, Form, UiRefused};
 use crate::core::handler::{FnProvider, Handler, HandlerProvider, HandlerResult};
 use crate::core::model::{
     Enumeration, HandlerInfo, Icon, ItemId, ItemInfo, LogId, Participation, PropertiesOutcome,
@@ -111,6 +111,8 @@ impl Handler for Demo {
         }
         let permit = match callback.request_ui(Some(&mail)) {
             Ok(permit) => permit,
+            // Stopped while waiting for the dialog: the engine cancels the item.
+            Err(UiRefused::Canceled) => return Ok(()),
             Err(refused) => {
                 callback.progress(
                     &mail,
