@@ -196,7 +196,7 @@ impl SyncCenterApp {
                 self.conflicts.reload(self.engine.store().conflicts());
                 let unresolved = self.conflicts.unresolved();
                 if unresolved > self.told_conflicts {
-                    notify::desktop(
+                    self.notify(
                         "Sync conflicts need your decision".into(),
                         conflict_words(unresolved),
                     );
@@ -233,7 +233,16 @@ impl SyncCenterApp {
             body.push(conflict_words(conflicts));
         }
         body.push("Open Sync Center to see what happened.".into());
-        notify::desktop("Synchronization had problems".into(), body.join(" "));
+        self.notify("Synchronization had problems".into(), body.join(" "));
+    }
+
+    /// A desktop notification, unless the user is looking at the window already (a window
+    /// that does not know whether it has the keyboard, as in tests, does not notify).
+    fn notify(&self, summary: String, body: String) {
+        let focused = self.ctx.input(|i| i.viewport().focused);
+        if focused == Some(false) {
+            notify::desktop(summary, body);
+        }
     }
 
     fn notices_ui(&mut self, ui: &mut Ui, out: &mut Commands) {
