@@ -380,3 +380,34 @@ fn space_toggles_the_focused_checkbox() {
         Some(egui::accesskit::Toggled::False)
     );
 }
+
+#[test]
+fn a_right_click_on_an_item_syncs_just_that_item() {
+    let home = home();
+    let (engine, events) = engine(home.path(), &[files()]);
+    let mut app = window(engine.clone(), events);
+    wait_listed(&mut app, "Beta");
+    // Right-click the row beside the name, where no widget takes the click.
+    let name = app.get_by_label("Beta").rect();
+    let pos = egui::pos2(name.right() + 200.0, name.center().y);
+    app.hover_at(pos);
+    for pressed in [true, false] {
+        app.event(egui::Event::PointerButton {
+            pos,
+            button: egui::PointerButton::Secondary,
+            pressed,
+            modifiers: egui::Modifiers::NONE,
+        });
+    }
+    wait_for_text(&mut app, "Sync this item");
+    app.get_by_label_contains("Sync this item").click();
+    wait_for(&mut app, "Beta to succeed", |_| {
+        engine.sessions().is_empty()
+            && engine
+                .store()
+                .item_record(&ItemKey::new("files", "beta"))
+                .is_some()
+    });
+    let alpha = engine.store().item_record(&ItemKey::new("files", "alpha"));
+    assert!(alpha.is_none(), "only the clicked item ran");
+}

@@ -116,7 +116,22 @@ pub fn ui(
                             }
                         }
                     });
-                    if row.response().clicked() {
+                    let response = row.response();
+                    response.context_menu(|ui| {
+                        if ui
+                            .button(format!("{} Sync this item", icons::SYNC))
+                            .clicked()
+                        {
+                            out.push(Command::Sync(vec![key.clone()]));
+                        }
+                        if item.has_properties && ui.button("Properties…").clicked() {
+                            out.push(Command::Properties(
+                                key.handler.clone(),
+                                PropertiesTarget::Item(key.item.clone()),
+                            ));
+                        }
+                    });
+                    if response.clicked() || response.secondary_clicked() {
                         clicked = Some(key);
                     }
                 }
