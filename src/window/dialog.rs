@@ -5,8 +5,9 @@ use crate::core::dialog::{
     ButtonRole, DialogId, DialogRequest, Field, FieldKind, FieldValue, FormReply, Values,
 };
 use crate::window::command::{Command, Commands};
+use crate::window::icons;
 use crossbeam_channel::{Receiver, Sender};
-use egui::{Align, Key, Layout, RichText, TextEdit, Ui};
+use egui::{Key, RichText, TextEdit, Ui};
 use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
 
@@ -95,8 +96,8 @@ impl Dialogs {
         }
     }
 
-    /// Shows the front dialog, if any.
-    pub fn ui(&mut self, ctx: &egui::Context, out: &mut Commands) {
+    /// Shows the front dialog, if any; `running` offers to stop the runs going on.
+    pub fn ui(&mut self, ctx: &egui::Context, running: bool, out: &mut Commands) {
         let Some(open) = self.queue.front_mut() else {
             return;
         };
@@ -106,7 +107,7 @@ impl Dialogs {
         let modal = egui::Modal::new(egui::Id::unique(("sync-center-dialog", id.0))).frame(frame);
         modal.show(ctx, |ui| {
             ui.set_width(420.0);
-            open.ui(ui, out);
+            open.ui(ui, running, out);
         });
         if escape {
             out.push(Command::Answer(id, FormReply::Canceled));
@@ -115,7 +116,7 @@ impl Dialogs {
 }
 
 impl OpenDialog {
-    fn ui(&mut self, ui: &mut Ui, out: &mut Commands) {
+    fn ui(&mut self, ui: &mut Ui, running: bool, out: &mut Commands) {
         let request = &self.request;
         let form = &request.form;
         ui.heading(&form.title);
@@ -157,14 +158,27 @@ impl OpenDialog {
         self.focus_pending = false;
         ui.add_space(12.0);
         let mut pressed = None;
-        ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
-            // Right to left: the reject button ends up rightmost, as on most desktops.
-            for button in form.buttons.iter().rev() {
-                if ui.button(&button.label).clicked() {
-                    pressed = Some(button);
+        egui::Sides::new().show(
+            ui,
+            |ui| {
+                // The window behind is modal to this dialog; its run can be stopped here.
+                if running
+                    && ui
+                        .button(format!("{} Stop synchronizing", icons::STOP))
+                        .clicked()
+                {
+                    out.push(Command::StopAll);
                 }
-            }
-        });
+            },
+            |ui| {
+                // Right to left: the reject button ends up rightmost, as on most desktops.
+                for button in form.buttons.iter().rev() {
+                    if ui.button(&button.label).clicked() {
+                        pressed = Some(button);
+                    }
+                }
+            },
+        );
         if pressed.is_none() && submit_by_enter {
             pressed = form.buttons.iter().find(|b| b.role == ButtonRole::Accept);
         }

@@ -142,7 +142,7 @@ impl SyncCenterApp {
             Tab::Results => self.results.ui(ui, &self.model, &mut out),
             Tab::Conflicts => self.conflicts.ui(ui, &mut out),
         });
-        self.dialogs.ui(&ctx, &mut out);
+        self.dialogs.ui(&ctx, self.model.is_running(), &mut out);
         for command in out {
             self.execute(command, frame);
         }
