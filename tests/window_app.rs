@@ -328,6 +328,9 @@ fn a_handler_that_cannot_list_says_why() {
     let home = home();
     let mut broken = Script::new("remote", "Remote", &[("a", "A")]);
     broken.list_error = Some("the server at files.example.org did not answer");
+    broken
+        .list_failures
+        .store(1, std::sync::atomic::Ordering::SeqCst);
     let (engine, events) = engine(home.path(), &[files(), broken]);
     let mut app = window(engine, events);
     wait_for_text(
@@ -335,6 +338,10 @@ fn a_handler_that_cannot_list_says_why() {
         "Could not list its items: the server at files.example.org did not answer",
     );
     assert!(app.query_by_label("Alpha").is_some());
+    // Trying again asks the handler again; this time it answers.
+    app.get_by_label("List the items of Remote again").click();
+    wait_listed(&mut app, "A");
+    assert!(app.query_by_label_contains("did not answer").is_none());
 }
 
 #[test]

@@ -14,6 +14,8 @@ pub enum Command {
     Skip(ItemKey),
     StopItem(ItemKey),
     Properties(HandlerId, PropertiesTarget),
+    /// Ask a handler for its items again (it could not list them).
+    Relist(HandlerId),
     ShowError(LogId),
     Resolve {
         conflicts: Vec<(ItemKey, String)>,

@@ -176,9 +176,19 @@ fn handler_row(
             ui.label(RichText::new("Looking for items…").weak());
         }
         Listing::Unavailable(error) => {
+            if ui
+                .small_button("Try again")
+                .accessible_name(format!("List the items of {} again", handler.name))
+                .clicked()
+            {
+                out.push(Command::Relist(handler.id.clone()));
+            }
             let text = format!("Could not list its items: {error}");
-            ui.label(RichText::new(&text).color(ui.visuals().error_fg_color))
-                .on_hover_text(text);
+            ui.add(
+                egui::Label::new(RichText::new(&text).color(ui.visuals().error_fg_color))
+                    .truncate(),
+            )
+            .on_hover_text(text);
         }
         Listing::Listed if handler.items.is_empty() => {
             ui.label(RichText::new("No items yet").weak());

@@ -284,6 +284,10 @@ impl SyncCenterApp {
                 }
             }
             Command::Properties(handler, target) => engine.show_properties(&handler, target),
+            Command::Relist(handler) => {
+                self.model.relisting(&handler);
+                engine.refresh_handler(&handler);
+            }
             Command::ShowError(id) => {
                 if engine.show_error(id).is_none() {
                     self.notices.push(

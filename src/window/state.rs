@@ -113,6 +113,13 @@ impl Model {
         entry.listing = Listing::Unavailable(error);
     }
 
+    /// The handler was asked for its items again.
+    pub fn relisting(&mut self, id: &HandlerId) {
+        if let Some(entry) = self.handlers.iter_mut().find(|h| &h.id == id) {
+            entry.listing = Listing::Looking;
+        }
+    }
+
     pub fn session_started(&mut self, session: SessionId, items: Vec<ItemKey>) {
         let keys = self.running.entry(session).or_default();
         for key in items {

@@ -5,6 +5,8 @@
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use synccenter::core::callback::{Callback, LogLine, Progress};
 use synccenter::core::conflicts::{ConflictReport, ConflictSide};
@@ -36,8 +38,9 @@ pub struct Script {
     pub conflict: Option<&'static str>,
     /// Lines logged at the end of each item.
     pub log: Vec<LogLine>,
-    /// Listing fails with this error.
+    /// Listing fails with this error, as many times as `list_failures` says.
     pub list_error: Option<&'static str>,
+    pub list_failures: Arc<AtomicUsize>,
     /// The handler's properties dialog adds nothing; it just shows a form.
     pub properties: bool,
 }
@@ -58,6 +61,7 @@ impl Script {
             conflict: None,
             log: Vec::new(),
             list_error: None,
+            list_failures: Arc::new(AtomicUsize::new(usize::MAX)),
             properties: false,
         }
     }
@@ -79,7 +83,12 @@ impl Handler for Scripted {
     }
 
     fn enumerate(&mut self) -> HandlerResult<Enumeration> {
-        if let Some(error) = self.0.list_error {
+        let fails = self
+            .0
+            .list_failures
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if let Some(error) = self.0.list_error.filter(|_| fails) {
             return Err(HandlerError::new(error));
         }
         let items = self
