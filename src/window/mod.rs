@@ -103,8 +103,9 @@ impl SyncCenterApp {
         let now = ctx.input(|i| i.time);
         self.take_news(now);
         let mut out = Commands::new();
-        if !self.dialogs.is_open() && ctx.input_mut(|i| i.consume_key(Modifiers::NONE, Key::Enter))
-        {
+        // Enter is Sync now, unless a dialog or a focused control (Stop, say) wants it.
+        let enter_is_free = !self.dialogs.is_open() && ctx.memory(|m| m.focused().is_none());
+        if enter_is_free && ctx.input_mut(|i| i.consume_key(Modifiers::NONE, Key::Enter)) {
             let checked = toolbar::checked_items(&self.model, self.engine.store());
             out.push(Command::Sync(checked));
         }
