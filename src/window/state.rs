@@ -157,25 +157,29 @@ impl Model {
         }
     }
 
-    /// Moves the overall bar on; call once a frame while sessions run.
+    /// Feeds every running item's bar and the overall bar; call once a frame while sessions
+    /// run, so a stalled item slows the ETA down as it should.
     pub fn advance(&mut self, now: f64) {
         if self.running.is_empty() {
             return;
         }
         let mut shares = Vec::new();
         for key in self.running.values().flatten() {
-            let share = match self.live.get(key) {
-                Some(live) => ItemShare {
-                    fraction: live.shown.fraction,
-                    // An item that has not started yet has done none of its work: that is
-                    // known, and it keeps the overall bar (and its ETA) honest.
-                    determinate: live.shown.determinate
-                        || matches!(
-                            live.snapshot.status,
-                            ItemStatus::Pending | ItemStatus::Waiting
-                        ),
-                    done: live.snapshot.status.is_terminal(),
-                },
+            let share = match self.live.get_mut(key) {
+                Some(live) => {
+                    let status = live.snapshot.status;
+                    live.shown = live
+                        .view
+                        .update(now, live.snapshot.measure, status.is_terminal());
+                    ItemShare {
+                        fraction: live.shown.fraction,
+                        // An item that has not started yet has done none of its work: that
+                        // is known, and it keeps the overall bar (and its ETA) honest.
+                        determinate: live.shown.determinate
+                            || matches!(status, ItemStatus::Pending | ItemStatus::Waiting),
+                        done: status.is_terminal(),
+                    }
+                }
                 None => ItemShare {
                     fraction: 0.0,
                     determinate: true,
