@@ -244,7 +244,11 @@ fn status_cell(
     }
     // Buttons first, from the right, so a long progress text never squeezes them.
     ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-        if snapshot.request.is_none() {
+        // Only a run can be skipped or stopped (a properties dialog waits too).
+        let in_a_run = snapshot
+            .session
+            .is_some_and(|session| model.running.contains_key(&session));
+        if in_a_run && snapshot.request.is_none() {
             if ui
                 .small_button(format!("{} Stop", icons::STOP))
                 .accessible_name(format!("Stop {name}"))
