@@ -18,12 +18,16 @@ pub struct FolderPick {
     pub path: Option<PathBuf>,
 }
 
+/// The width of a text field, and of the help under a field.
+const FIELD_WIDTH: f32 = 280.0;
+
 struct OpenDialog {
     request: DialogRequest,
     values: Values,
     /// Why the last press of an accept button was refused, by field id.
     problems: BTreeMap<String, String>,
-    picker_note: Option<String>,
+    /// The folder field whose picker came back without a folder.
+    unpicked: Option<String>,
     /// The first empty text field takes the keyboard when the dialog opens.
     focus_pending: bool,
 }
@@ -49,7 +53,7 @@ impl Dialogs {
             request,
             values,
             problems: BTreeMap::new(),
-            picker_note: None,
+            unpicked: None,
             focus_pending: true,
         });
     }
@@ -86,12 +90,9 @@ impl Dialogs {
                 Some(path) => {
                     let text = path.to_string_lossy().into_owned();
                     open.values.insert(pick.field, FieldValue::Text(text));
-                    open.picker_note = None;
+                    open.unpicked = None;
                 }
-                None => {
-                    open.picker_note =
-                        Some("No folder was chosen. You can type the full path instead.".into());
-                }
+                None => open.unpicked = Some(pick.field),
             }
         }
     }
@@ -146,12 +147,9 @@ impl OpenDialog {
                         &mut self.focus_pending,
                         out,
                     );
-                    if matches!(field.kind, FieldKind::FolderPath { .. })
-                        && let Some(note) = &self.picker_note
-                    {
-                        ui.label("");
-                        ui.label(RichText::new(note).weak().small());
-                        ui.end_row();
+                    if self.unpicked.as_ref() == Some(&field.id) {
+                        let note = "No folder was chosen. You can type the full path instead.";
+                        note_under(ui, RichText::new(note).weak());
                     }
                 }
             });
@@ -251,7 +249,11 @@ fn field_row(
         (kind, FieldValue::Text(text)) => {
             let folder = matches!(kind, FieldKind::FolderPath { .. });
             ui.horizontal(|ui| {
-                let width = if folder { 200.0 } else { 260.0 };
+                let width = if folder {
+                    FIELD_WIDTH - 80.0
+                } else {
+                    FIELD_WIDTH
+                };
                 let edit = TextEdit::singleline(text)
                     .password(matches!(kind, FieldKind::Password { .. }))
                     .desired_width(width);
@@ -282,18 +284,27 @@ fn field_row(
     ui.end_row();
     for (text, is_problem) in [(field.help.as_ref(), false), (problem, true)] {
         if let Some(text) = text {
-            ui.label("");
             let visuals = ui.visuals();
             let color = if is_problem {
                 visuals.error_fg_color
             } else {
                 visuals.weak_text_color()
             };
-            ui.label(RichText::new(text).color(color).small());
-            ui.end_row();
+            note_under(ui, RichText::new(text).color(color));
         }
     }
     entered
+}
+
+/// A grid row of small text under a field (help, a problem, a note), wrapped to the
+/// field's width so it never widens the dialog.
+fn note_under(ui: &mut Ui, text: RichText) {
+    ui.label("");
+    ui.scope(|ui| {
+        ui.set_max_width(FIELD_WIDTH);
+        ui.add(egui::Label::new(text.small()).wrap());
+    });
+    ui.end_row();
 }
 
 #[cfg(test)]
@@ -340,7 +351,7 @@ mod tests {
         };
         picks.send(pick(None)).unwrap();
         dialogs.take_picks();
-        assert!(dialogs.queue[0].picker_note.is_some());
+        assert_eq!(dialogs.queue[0].unpicked.as_deref(), Some("dir"));
         picks.send(pick(Some("/home/ann/Docs"))).unwrap();
         dialogs.take_picks();
         let front = &dialogs.queue[0];
@@ -348,6 +359,6 @@ mod tests {
             front.values["dir"],
             FieldValue::Text("/home/ann/Docs".into())
         );
-        assert!(front.picker_note.is_none());
+        assert!(front.unpicked.is_none());
     }
 }

@@ -340,11 +340,18 @@ fn first_start(ui: &mut Ui, model: &Model, out: &mut Commands) {
         ui.add_space(8.0);
         ui.heading("Nothing to synchronize yet");
         ui.add_space(6.0);
-        ui.label(
-            "Sync Center keeps things in step through handlers: each handler knows one kind \
-             of item, such as a pair of folders or a mail account, and lists its items here.",
+        // A readable line length, centered.
+        let width = ui.available_width().min(480.0);
+        ui.add_sized(
+            [width, 0.0],
+            egui::Label::new(
+                "Sync Center keeps things in step through handlers: each handler knows one \
+                 kind of item, such as a pair of folders or a mail account, and lists its \
+                 items here.",
+            ),
         );
         ui.add_space(12.0);
+        ui.spacing_mut().button_padding = egui::vec2(14.0, 7.0);
         let folders = model.handlers.iter().find(|h| h.id.as_str() == FOLDERS);
         match folders {
             Some(handler) => add_folder_pair(ui, handler, out),
