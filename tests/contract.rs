@@ -652,3 +652,37 @@ fn a_damaged_state_file_is_moved_aside_reported_once_and_the_center_starts() {
     let (_, again) = Store::open(home);
     assert!(again.is_empty(), "told once: {again:?}");
 }
+
+#[test]
+fn a_skip_waits_for_the_handler_to_reach_the_item_without_failing_it() {
+    let script = Script::new("a", &["slow", "later"])
+        .synchronize(|items, cb| sync_steps(items, cb, 30, Duration::from_millis(20)));
+    // The first item alone takes longer than the stop timeout.
+    let center = Center::with_stop_timeout(&[&script], Duration::from_millis(200));
+    let session = center.start(script.keys(), false);
+    center.wait_for_status(&script.key("slow"), |s| s == ItemStatus::Updating);
+    session.skip(&script.key("later"));
+    let record = wait(&session);
+    assert_eq!(status(&record, &script.key("slow")), ItemStatus::Succeeded);
+    assert_eq!(status(&record, &script.key("later")), ItemStatus::Skipped);
+}
+
+#[test]
+fn opening_properties_does_not_disturb_a_running_item() {
+    let script = Script::new("a", &["one"])
+        .synchronize(|items, cb| sync_steps(items, cb, 40, Duration::from_millis(10)));
+    let center = Center::new(&[&script]);
+    let session = center.start(script.keys(), false);
+    center.wait_for_status(&script.key("one"), |s| s == ItemStatus::Updating);
+    session.stop_item(&script.key("one"));
+    center.engine.show_properties(
+        &script.key("one").handler,
+        synccenter::core::model::PropertiesTarget::Item(ItemId::new("one")),
+    );
+    let record = wait(&session);
+    assert_eq!(
+        status(&record, &script.key("one")),
+        ItemStatus::Canceled,
+        "the stop was not wiped"
+    );
+}

@@ -112,11 +112,8 @@ fn a_hanging_handler_is_ended_with_its_grandchildren() {
         "{text}"
     );
     assert!(started.elapsed() < Duration::from_secs(15));
-    let grandchild: u32 = std::fs::read_to_string(pidfile.path())
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
+    let pids = std::fs::read_to_string(pidfile.path()).unwrap();
+    let grandchild: u32 = pids.split_whitespace().nth(1).unwrap().parse().unwrap();
     let deadline = Instant::now() + Duration::from_secs(5);
     while process_exists(grandchild) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
@@ -223,4 +220,24 @@ fn a_missing_program_fails_its_items_with_the_manifest_named() {
         "{text}"
     );
     assert!(text.contains("missing.toml"), "{text}");
+}
+
+#[test]
+fn an_error_answer_fails_the_items_with_the_handlers_own_words() {
+    let _serial = serial();
+    let text = faulty_error(&session_with("refuse", &[], None));
+    assert_eq!(
+        text,
+        "Misbehaving refuse: the server is down for maintenance"
+    );
+}
+
+#[test]
+fn a_handler_speaking_another_protocol_version_is_refused() {
+    let _serial = serial();
+    let text = faulty_error(&session_with("version2", &[], None));
+    assert_eq!(
+        text,
+        "Faulty: misbehave.py speaks protocol version 2, and this Sync Center speaks version 1."
+    );
 }

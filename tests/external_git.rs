@@ -164,6 +164,68 @@ fn repositories_are_fetched_fast_forwarded_and_pushed() {
     assert_no_children();
 }
 
+#[test]
+fn properties_edit_a_repository_and_add_one_through_forms() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("repos");
+    std::fs::create_dir_all(&root).unwrap();
+    let bare = remote(&root);
+    let first = root.join("first");
+    clone(bare.to_str().unwrap(), &first);
+    let config = dir.path().join("repos.json");
+    write_config(&config, &[&first]);
+    let added = root.join("second");
+    let added_path = added.to_string_lossy().into_owned();
+    let git_handler = provider(dir.path(), "git-sync", &handler_manifest(&config));
+    let center = center(dir, vec![git_handler], move |request| {
+        let mut values = request.form.initial_values();
+        match request.form.title.as_str() {
+            "Repository first" => {
+                assert_eq!(values["remote"], FieldValue::Text("origin".into()));
+                values.insert("remote".into(), FieldValue::Text("upstream".into()));
+            }
+            "Add a git repository" => {
+                values.insert("path".into(), FieldValue::Text(added_path.clone()));
+            }
+            other => panic!("unexpected form {other}"),
+        }
+        FormReply::Submitted {
+            button: "ok".into(),
+            values,
+        }
+    });
+    let handler = synccenter::core::model::HandlerId::new("ext:git-sync");
+    let wait_for_config = |needle: &str| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let text = std::fs::read_to_string(&config).unwrap();
+            if text.contains(needle) {
+                return text;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{needle} never saved: {text}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    };
+    use synccenter::core::model::{ItemId, PropertiesTarget};
+    center
+        .engine
+        .show_properties(&handler, PropertiesTarget::Item(ItemId::new("first")));
+    wait_for_config("upstream");
+    center
+        .engine
+        .show_properties(&handler, PropertiesTarget::Handler);
+    wait_for_config(&added.to_string_lossy());
+    let listing = center.engine.list_now();
+    let ids: Vec<&str> = listing[0].items.iter().map(|i| i.id.as_str()).collect();
+    assert_eq!(ids, ["first", "second"]);
+    drop(center);
+    assert_no_children();
+}
+
 struct Server(Child);
 
 impl Drop for Server {

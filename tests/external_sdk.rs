@@ -143,3 +143,42 @@ fn skip_and_stop_reach_a_handler_in_another_process() {
     drop(center);
     assert_no_children();
 }
+
+#[test]
+fn details_of_an_actionable_line_come_from_the_handler_process_and_retry_items() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let demo = provider(
+        dir.path(),
+        "demo",
+        &rust_manifest(
+            "Demo",
+            &["--demo"],
+            "env = { SYNCCENTER_DEMO_STEP_MS = \"1\" }\n",
+        ),
+    );
+    let center = center(dir, vec![demo], |request| {
+        assert_eq!(request.form.title, "Calendar: 2 events were not uploaded");
+        FormReply::Submitted {
+            button: "retry".into(),
+            values: Default::default(),
+        }
+    });
+    let first = center.sync(&[("ext:demo", "calendar")]);
+    let line = first
+        .log
+        .iter()
+        .find(|e| e.actionable)
+        .expect("an actionable line");
+    let retry = center
+        .engine
+        .show_error(line.id)
+        .expect("the handler is known");
+    let record = retry.wait(std::time::Duration::from_secs(30)).unwrap();
+    assert_eq!(
+        outcome(&record, "ext:demo", "calendar"),
+        ("Succeeded".into(), "Synchronized with 2 problems".into())
+    );
+    drop(center);
+    assert_no_children();
+}

@@ -404,7 +404,16 @@ fn sync_items(setup: &Setup, args: SyncArgs) -> Result<u8, Refusal> {
         };
         println!("{conflicts} you: `synccenter conflicts` lists them.");
     }
-    Ok(exit_code(&record, open_conflicts))
+    let mut code = exit_code(&record, open_conflicts);
+    let unlisted = listings.iter().filter(|l| l.error.is_some()).count();
+    if unlisted > 0 && (args.all || args.items.is_empty()) {
+        // Their items could not even be chosen: that is a failure, not a success.
+        println!(
+            "{unlisted} handler(s) could not list their items, so those items were not synchronized."
+        );
+        code = code.max(EXIT_FAILED);
+    }
+    Ok(code)
 }
 
 /// 2 if an item failed; 1 if one was skipped or canceled or conflicts remain; else 0.

@@ -3,16 +3,53 @@
 use crate::core::dialog::{
     ButtonRole, DialogRequest, FieldKind, FieldValue, Form, FormReply, Values,
 };
-use std::io::{BufRead, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 
-/// Asks the user on the terminal and answers the request. End of input cancels.
-pub fn answer_on_terminal(request: DialogRequest) {
-    let reply = ask(
-        &request,
-        &mut std::io::stdin().lock(),
-        &mut std::io::stderr(),
-    );
+/// Asks the user on the terminal and answers the request. End of input cancels, and so does
+/// `interrupted` turning true (Ctrl+C) while a question waits.
+pub fn answer_on_terminal(request: DialogRequest, interrupted: &dyn Fn() -> bool) {
+    let mut input = BufReader::new(InterruptibleStdin { interrupted });
+    let reply = ask(&request, &mut input, &mut std::io::stderr());
     request.answer(reply);
+}
+
+/// Standard input that reads as ended once `interrupted` is true, so a question never
+/// outlives a stop.
+struct InterruptibleStdin<'a> {
+    interrupted: &'a dyn Fn() -> bool,
+}
+
+impl Read for InterruptibleStdin<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            if (self.interrupted)() {
+                return Ok(0);
+            }
+            let mut fds = libc::pollfd {
+                fd: 0,
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: one valid pollfd; the timeout keeps `interrupted` looked at.
+            let ready = unsafe { libc::poll(&mut fds, 1, 100) };
+            if ready == 0 {
+                continue;
+            }
+            let read = if ready > 0 {
+                // SAFETY: reads at most buf.len() bytes into buf.
+                unsafe { libc::read(0, buf.as_mut_ptr().cast(), buf.len()) }
+            } else {
+                -1
+            };
+            if read >= 0 {
+                return Ok(read as usize);
+            }
+            let error = std::io::Error::last_os_error();
+            if error.kind() != std::io::ErrorKind::Interrupted {
+                return Err(error);
+            }
+        }
+    }
 }
 
 fn ask(request: &DialogRequest, input: &mut dyn BufRead, out: &mut dyn Write) -> FormReply {

@@ -20,6 +20,11 @@ static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
 extern "C" fn on_interrupt(_: libc::c_int) {
     INTERRUPTED.store(true, Ordering::SeqCst);
+    // A second Ctrl+C ends the program at once.
+    // SAFETY: signal() is async-signal-safe.
+    unsafe {
+        libc::signal(libc::SIGINT, libc::SIG_DFL);
+    }
 }
 
 /// One item's bar and what it showed last.
@@ -89,7 +94,8 @@ pub fn run(
         }
         match events.recv_timeout(Duration::from_millis(100)) {
             Ok(Event::Dialog(request)) if may_bother_user => {
-                multi.suspend(|| answer_on_terminal(request));
+                let interrupted = || INTERRUPTED.load(Ordering::SeqCst);
+                multi.suspend(|| answer_on_terminal(request, &interrupted));
             }
             Ok(Event::Log(entry)) if entry.session == session.id() => {
                 say(&multi, &log_line(&entry))

@@ -130,23 +130,52 @@ pub struct ItemSlot {
 impl ItemSlot {
     /// Changes the live state and lets the front ends know, waking them at most once
     /// between two looks.
-    pub(crate) fn update<R>(&self, change: impl FnOnce(&mut Live) -> R) -> R {
+    fn update<R>(&self, change: impl FnOnce(&mut Live) -> R) -> R {
         let result = change(&mut self.live.lock());
+        self.mark_changed();
+        result
+    }
+
+    fn mark_changed(&self) {
         if !self.dirty.load(Ordering::Relaxed)
             && !self.dirty.swap(true, Ordering::AcqRel)
             && !self.shared.news.swap(true, Ordering::AcqRel)
         {
             self.shared.bus.wake();
         }
-        result
-    }
-
-    pub(crate) fn read<R>(&self, look: impl FnOnce(&Live) -> R) -> R {
-        look(&self.live.lock())
     }
 
     pub fn snapshot(&self) -> ItemSnapshot {
         self.live.lock().snapshot()
+    }
+}
+
+/// An item's slot as one run sees it: changes and reads apply only while that run owns the
+/// item, so a run the engine gave up on can never touch the state of a later run.
+#[derive(Clone)]
+pub(crate) struct RunSlot {
+    slot: Arc<ItemSlot>,
+    session: SessionId,
+}
+
+impl RunSlot {
+    /// Changes the item if this run still owns it.
+    pub fn update<R>(&self, change: impl FnOnce(&mut Live) -> R) -> Option<R> {
+        let result = {
+            let mut live = self.slot.live.lock();
+            if live.session != Some(self.session) {
+                return None;
+            }
+            change(&mut live)
+        };
+        self.slot.mark_changed();
+        Some(result)
+    }
+
+    /// Looks at the item if this run still owns it.
+    pub fn read<R>(&self, look: impl FnOnce(&Live) -> R) -> Option<R> {
+        let live = self.slot.live.lock();
+        (live.session == Some(self.session)).then(|| look(&live))
     }
 }
 
@@ -167,33 +196,47 @@ impl Board {
         }
     }
 
+    fn new_slot(&self, key: &ItemKey) -> Arc<ItemSlot> {
+        Arc::new(ItemSlot {
+            key: key.clone(),
+            live: Mutex::new(Live::idle()),
+            dirty: AtomicBool::new(false),
+            shared: self.shared.clone(),
+        })
+    }
+
     /// The slot of an item, made on first use.
-    pub fn slot(&self, key: &ItemKey) -> Arc<ItemSlot> {
+    fn slot(&self, key: &ItemKey) -> Arc<ItemSlot> {
         if let Some(slot) = self.slots.read().get(key) {
             return slot.clone();
         }
-        self.slots
+        let slot = self
+            .slots
             .write()
             .entry(key.clone())
-            .or_insert_with(|| {
-                Arc::new(ItemSlot {
-                    key: key.clone(),
-                    live: Mutex::new(Live::idle()),
-                    dirty: AtomicBool::new(true),
-                    shared: self.shared.clone(),
-                })
-            })
-            .clone()
+            .or_insert_with(|| self.new_slot(key))
+            .clone();
+        slot.mark_changed();
+        slot
     }
 
-    /// Resets an item for a new run of `session`.
-    pub(crate) fn begin_run(&self, key: &ItemKey, session: SessionId) -> Arc<ItemSlot> {
+    /// Hands an item to a new run of `session`, starting from a clean state. The run it
+    /// belonged to before can no longer change it.
+    pub(crate) fn begin_run(&self, key: &ItemKey, session: SessionId) -> RunSlot {
         let slot = self.slot(key);
         slot.update(|live| {
             *live = Live::idle();
             live.session = Some(session);
         });
-        slot
+        RunSlot { slot, session }
+    }
+
+    /// A slot that is not on the board, for an item a dialog is about (properties) while
+    /// the item itself may be running elsewhere.
+    pub(crate) fn detached(&self, key: &ItemKey, session: SessionId) -> RunSlot {
+        let slot = self.new_slot(key);
+        slot.live.lock().session = Some(session);
+        RunSlot { slot, session }
     }
 
     pub fn snapshot(&self, key: &ItemKey) -> Option<ItemSnapshot> {

@@ -2,7 +2,7 @@
 //! while it prepares, synchronizes or shows a dialog. Progress goes straight to the item's
 //! slot on the board; every answer carries the user's skip and stop requests back.
 
-use crate::core::board::{ItemSlot, UserRequest};
+use crate::core::board::{RunSlot, UserRequest};
 use crate::core::conflicts::{ConflictReport, Resolution};
 use crate::core::dialog::{DialogRequest, Form, FormReply, UiRefused};
 use crate::core::engine::Core;
@@ -136,7 +136,7 @@ pub enum ConnectionError {
 pub const MAX_LOG_LINES_PER_RUN: usize = 2000;
 
 pub(crate) struct RunItem {
-    pub slot: Arc<ItemSlot>,
+    pub slot: RunSlot,
     pub name: String,
 }
 
@@ -160,9 +160,13 @@ pub(crate) struct Run {
     pub suppressed_lines: Mutex<usize>,
     pub warned_unknown: Mutex<HashSet<ItemId>>,
     pub warned_double_count: Mutex<HashSet<ItemId>>,
-    /// The UI slot this run holds, so an abandoned run can be made to give it back.
-    pub ui_ticket: Mutex<Option<u64>>,
+    /// The UI slot this run holds and how many permits share it, so nested requests reuse
+    /// it and an abandoned run can be made to give it back.
+    pub ui_ticket: Mutex<Option<(u64, usize)>>,
 }
+
+/// At most this many unknown item ids are warned about, one line each.
+const MAX_UNKNOWN_WARNINGS: usize = 20;
 
 impl Run {
     pub fn new(
@@ -203,9 +207,19 @@ impl Run {
         }
     }
 
-    /// Puts an item into this run with a fresh slot.
+    /// Puts an item into this run, taking its slot on the board over.
     pub fn add_item(&self, item: &ItemId, name: String) {
         let slot = self.core.board.begin_run(&self.key(item), self.session);
+        self.insert_item(item, name, slot);
+    }
+
+    /// Puts an item into this run with a slot of its own, off the board (properties).
+    pub fn add_detached_item(&self, item: &ItemId, name: String) {
+        let slot = self.core.board.detached(&self.key(item), self.session);
+        self.insert_item(item, name, slot);
+    }
+
+    fn insert_item(&self, item: &ItemId, name: String, slot: RunSlot) {
         self.items
             .write()
             .insert(item.clone(), RunItem { slot, name });
@@ -215,7 +229,7 @@ impl Run {
         }
     }
 
-    pub fn slot(&self, item: &ItemId) -> Option<Arc<ItemSlot>> {
+    pub fn slot(&self, item: &ItemId) -> Option<RunSlot> {
         self.items.read().get(item).map(|i| i.slot.clone())
     }
 
@@ -234,34 +248,57 @@ impl Run {
         self.stop_all.load(Ordering::Acquire) || self.abandoned.load(Ordering::Acquire)
     }
 
-    /// The answer for `item` now, marking a pending request as delivered.
-    pub fn reply_for(&self, slot: &ItemSlot) -> Reply {
+    /// The answer for `item` now. The first time a request reaches the handler, the stop
+    /// timeout starts for it: a request for an item the handler has not reached yet is not
+    /// being ignored.
+    pub fn reply_for(&self, item: &ItemId, slot: &RunSlot) -> Reply {
         if self.is_stopped() {
             return Reply::CancelAll;
         }
-        slot.update(|live| match live.request {
-            None => Reply::Continue,
-            Some(request) => {
-                live.request_delivered = true;
-                match request {
-                    UserRequest::Skip => Reply::SkipItem,
-                    UserRequest::Stop => Reply::CancelItem,
+        let reply = slot.update(|live| {
+            let first = !live.request_delivered;
+            let reply = match live.request {
+                None => return (Reply::Continue, false),
+                Some(UserRequest::Skip) => Reply::SkipItem,
+                Some(UserRequest::Stop) => Reply::CancelItem,
+            };
+            live.request_delivered = true;
+            (reply, first)
+        });
+        match reply {
+            Some((reply, first_delivery)) => {
+                if first_delivery {
+                    self.requested_at
+                        .lock()
+                        .insert(item.clone(), Instant::now());
                 }
+                reply
             }
-        })
+            // A later run took the item over: this one is done with it.
+            None => Reply::CancelAll,
+        }
     }
 
-    /// Records a line and sends it to the front ends.
+    /// Records a line from the handler and sends it to the front ends.
     pub fn log(&self, line: LogLine) -> LogId {
-        let id = self.core.next_log_id();
+        self.push_line(line, true)
+    }
+
+    /// Records a line Sync Center itself writes about the handler; never dropped by the cap.
+    pub fn note(&self, line: LogLine) -> LogId {
+        self.push_line(line, false)
+    }
+
+    fn push_line(&self, line: LogLine, capped: bool) -> LogId {
         if self.abandoned.load(Ordering::Acquire) {
-            return id;
+            return LogId(0);
         }
         let mut log = self.log.lock();
-        if log.len() >= MAX_LOG_LINES_PER_RUN {
+        if capped && log.len() >= MAX_LOG_LINES_PER_RUN {
             *self.suppressed_lines.lock() += 1;
-            return id;
+            return LogId(0);
         }
+        let id = self.core.next_log_id();
         let entry = LogEntry {
             id,
             session: self.session,
@@ -422,30 +459,32 @@ impl Host for Run {
         if self.abandoned.load(Ordering::Acquire) {
             return Reply::CancelAll;
         }
-        let violation = slot.update(|live| {
-            let mut violation = None;
-            match progress.status {
-                Some(status) if status != live.status => {
-                    violation = live.set_status(status).err();
+        let violation = slot
+            .update(|live| {
+                let mut violation = None;
+                match progress.status {
+                    Some(status) if status != live.status => {
+                        violation = live.set_status(status).err();
+                    }
+                    Some(_) => {}
+                    None if progress.value.is_some()
+                        && matches!(live.status, ItemStatus::Pending | ItemStatus::Waiting) =>
+                    {
+                        let _ = live.set_status(ItemStatus::Updating);
+                    }
+                    None => {}
                 }
-                Some(_) => {}
-                None if progress.value.is_some()
-                    && matches!(live.status, ItemStatus::Pending | ItemStatus::Waiting) =>
-                {
-                    let _ = live.set_status(ItemStatus::Updating);
+                if let (Some(value), Some(max)) = (progress.value, progress.max) {
+                    live.measure = (max > 0).then_some((value, max));
                 }
-                None => {}
-            }
-            if let (Some(value), Some(max)) = (progress.value, progress.max) {
-                live.measure = (max > 0).then_some((value, max));
-            }
-            if let Some(text) = progress.text {
-                live.set_text(text);
-            }
-            violation
-        });
+                if let Some(text) = progress.text {
+                    live.set_text(text);
+                }
+                violation
+            })
+            .flatten();
         if let Some(v) = violation {
-            self.log(
+            self.note(
                 LogLine::error(format!(
                     "{} reported \"{}\" for {} after it had already ended as \"{}\"; Sync Center marked the item failed.",
                     self.name(),
@@ -456,12 +495,12 @@ impl Host for Run {
                 .item(item),
             );
         }
-        self.reply_for(&slot)
+        self.reply_for(item, &slot)
     }
 
     fn check(&self, item: &ItemId) -> Reply {
         match self.known_slot(item) {
-            Some(slot) => self.reply_for(&slot),
+            Some(slot) => self.reply_for(item, &slot),
             None => self.run_reply(),
         }
     }
@@ -473,18 +512,20 @@ impl Host for Run {
         if self.abandoned.load(Ordering::Acquire) {
             return Reply::CancelAll;
         }
-        let refused = slot.update(|live| {
-            if matches!(live.status, ItemStatus::Pending | ItemStatus::Waiting) {
-                let _ = live.set_status(ItemStatus::Updating);
-            }
-            live.apply_work(report).err()
-        });
+        let refused = slot
+            .update(|live| {
+                if matches!(live.status, ItemStatus::Pending | ItemStatus::Waiting) {
+                    let _ = live.set_status(ItemStatus::Updating);
+                }
+                live.apply_work(report).err()
+            })
+            .flatten();
         if let Some(error) = refused
             && self.warned_double_count.lock().insert(item.clone())
         {
-            self.log(LogLine::warning(format!("{}: {error}", self.item_name(item))).item(item));
+            self.note(LogLine::warning(format!("{}: {error}", self.item_name(item))).item(item));
         }
-        self.reply_for(&slot)
+        self.reply_for(item, &slot)
     }
 
     fn log(&self, line: LogLine) -> LogId {
@@ -509,6 +550,11 @@ impl Host for Run {
         if !self.context.may_bother_user {
             return Err(UiRefused::NotAllowed);
         }
+        // A handler that already holds the slot shares it instead of queuing behind itself.
+        if let Some((_, permits)) = self.ui_ticket.lock().as_mut() {
+            *permits += 1;
+            return Ok(());
+        }
         let items = self.affected_items(about);
         let canceled = || self.ui_canceled(about);
         let mut saved = Vec::new();
@@ -524,7 +570,7 @@ impl Host for Run {
                 );
             });
         restore_after_wait(&saved);
-        *self.ui_ticket.lock() = Some(ticket?);
+        *self.ui_ticket.lock() = Some((ticket?, 1));
         Ok(())
     }
 
@@ -558,8 +604,13 @@ impl Host for Run {
     }
 
     fn release_ui(&self) {
-        if let Some(ticket) = self.ui_ticket.lock().take() {
-            self.core.broker.release(ticket);
+        let mut held = self.ui_ticket.lock();
+        if let Some((ticket, permits)) = held.as_mut() {
+            *permits -= 1;
+            if *permits == 0 {
+                self.core.broker.release(*ticket);
+                *held = None;
+            }
         }
     }
 
@@ -575,18 +626,25 @@ impl Host for Run {
             },
         );
         let deadline = Instant::now() + self.core.config.connect_timeout;
+        // Short attempts, so a stop or a skip of the items waiting here is heard quickly.
+        let attempt = Duration::from_millis(500);
         let result = loop {
-            match try_connect(target) {
+            if self.is_stopped()
+                || items
+                    .iter()
+                    .all(|slot| slot.read(|l| l.request.is_some()).unwrap_or(true))
+            {
+                break Err(ConnectionError::Canceled {
+                    target: target.to_string(),
+                });
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            match try_connect(target, attempt.min(left)) {
                 Ok(()) => break Ok(()),
                 Err(reason) if Instant::now() >= deadline => {
                     break Err(ConnectionError::Unreachable {
                         target: target.to_string(),
                         reason,
-                    });
-                }
-                Err(_) if self.is_stopped() => {
-                    break Err(ConnectionError::Canceled {
-                        target: target.to_string(),
                     });
                 }
                 Err(_) => std::thread::sleep(Duration::from_millis(250)),
@@ -609,10 +667,14 @@ impl Host for Run {
 }
 
 impl Run {
-    fn known_slot(&self, item: &ItemId) -> Option<Arc<ItemSlot>> {
+    fn known_slot(&self, item: &ItemId) -> Option<RunSlot> {
         let slot = self.slot(item);
-        if slot.is_none() && self.warned_unknown.lock().insert(item.clone()) {
-            self.log(LogLine::warning(format!(
+        let first = slot.is_none() && {
+            let mut warned = self.warned_unknown.lock();
+            warned.len() < MAX_UNKNOWN_WARNINGS && warned.insert(item.clone())
+        };
+        if first {
+            self.note(LogLine::warning(format!(
                 "{} reported on \"{item}\", which is not part of this run; the report was ignored.",
                 self.name()
             )));
@@ -628,7 +690,7 @@ impl Run {
         }
     }
 
-    fn affected_items(&self, about: Option<&ItemId>) -> Vec<Arc<ItemSlot>> {
+    fn affected_items(&self, about: Option<&ItemId>) -> Vec<RunSlot> {
         match about {
             Some(item) => self.slot(item).into_iter().collect(),
             None => self
@@ -636,21 +698,22 @@ impl Run {
                 .read()
                 .values()
                 .map(|i| i.slot.clone())
-                .filter(|s| s.read(|l| !l.status.is_terminal()))
+                .filter(|s| s.read(|l| !l.status.is_terminal()).unwrap_or(false))
                 .collect(),
         }
     }
 
     fn ui_canceled(&self, about: Option<&ItemId>) -> bool {
         self.is_stopped()
-            || about
-                .and_then(|item| self.slot(item))
-                .is_some_and(|slot| slot.read(|l| l.request.is_some() || l.status.is_terminal()))
+            || about.and_then(|item| self.slot(item)).is_some_and(|slot| {
+                slot.read(|l| l.request.is_some() || l.status.is_terminal())
+                    .unwrap_or(true)
+            })
     }
 }
 
 /// Marks items waiting, returning what to restore afterwards.
-fn set_waiting(items: &[Arc<ItemSlot>], reason: WaitReason) -> Vec<(Arc<ItemSlot>, ItemStatus)> {
+fn set_waiting(items: &[RunSlot], reason: WaitReason) -> Vec<(RunSlot, ItemStatus)> {
     items
         .iter()
         .filter_map(|slot| {
@@ -663,11 +726,12 @@ fn set_waiting(items: &[Arc<ItemSlot>], reason: WaitReason) -> Vec<(Arc<ItemSlot
                 live.wait = Some(reason.clone());
                 Some((slot.clone(), before))
             })
+            .flatten()
         })
         .collect()
 }
 
-fn restore_after_wait(saved: &[(Arc<ItemSlot>, ItemStatus)]) {
+fn restore_after_wait(saved: &[(RunSlot, ItemStatus)]) {
     for (slot, before) in saved {
         slot.update(|live| {
             if live.status == ItemStatus::Waiting {
@@ -677,11 +741,12 @@ fn restore_after_wait(saved: &[(Arc<ItemSlot>, ItemStatus)]) {
     }
 }
 
-fn try_connect(target: &str) -> Result<(), String> {
+/// One attempt to reach `target`, taking at most `budget` per address.
+fn try_connect(target: &str, budget: Duration) -> Result<(), String> {
     let addrs = target.to_socket_addrs().map_err(|e| e.to_string())?;
     let mut last = "no address".to_string();
     for addr in addrs {
-        match TcpStream::connect_timeout(&addr, Duration::from_secs(2)) {
+        match TcpStream::connect_timeout(&addr, budget.max(Duration::from_millis(10))) {
             Ok(_) => return Ok(()),
             Err(e) => last = e.to_string(),
         }

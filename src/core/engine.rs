@@ -53,16 +53,45 @@ pub(crate) struct Core {
     ids: AtomicU64,
     sessions: Mutex<HashMap<SessionId, Arc<SessionShared>>>,
     names: RwLock<HashMap<ItemKey, String>>,
+    /// Held while a start or a retry takes items over.
+    starting: Mutex<()>,
 }
 
 impl Core {
-    /// Ids unique across runs of the program: microseconds at start, counting up.
+    /// Ids unique across runs of the program: the clock in microseconds, or one more than
+    /// the last id when the clock has not moved on.
     fn next_id(&self) -> u64 {
-        self.ids.fetch_add(1, Ordering::Relaxed)
+        let now = now_micros();
+        let previous = self
+            .ids
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |last| {
+                Some(now.max(last + 1))
+            })
+            .unwrap_or(now);
+        now.max(previous + 1)
     }
 
     pub fn next_log_id(&self) -> LogId {
         LogId(self.next_id())
+    }
+
+    /// Items that some run is synchronizing now.
+    fn busy_items(&self) -> Vec<ItemKey> {
+        let sessions: Vec<Arc<SessionShared>> = self.sessions.lock().values().cloned().collect();
+        sessions
+            .iter()
+            .flat_map(|s| s.runs.lock().clone())
+            .flat_map(|run| {
+                run.item_ids()
+                    .into_iter()
+                    .filter(|id| {
+                        run.slot(id)
+                            .is_some_and(|s| s.read(|l| !l.status.is_terminal()).unwrap_or(false))
+                    })
+                    .map(|id| run.key(&id))
+                    .collect::<Vec<_>>()
+            })
+            .collect()
     }
 }
 
@@ -114,9 +143,6 @@ impl Engine {
         config: EngineConfig,
     ) -> (Engine, Receiver<Event>) {
         let (bus, events) = Bus::new();
-        let start = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(1, |d| d.as_micros() as u64);
         let core = Arc::new(Core {
             board: Board::new(bus.clone()),
             bus,
@@ -124,9 +150,10 @@ impl Engine {
             store,
             registry: RwLock::new(registry),
             config,
-            ids: AtomicU64::new(start),
+            ids: AtomicU64::new(0),
             sessions: Mutex::new(HashMap::new()),
             names: RwLock::new(HashMap::new()),
+            starting: Mutex::new(()),
         });
         (Engine { core }, events)
     }
@@ -218,6 +245,8 @@ impl Engine {
         if request.items.is_empty() {
             return Err(StartError::NothingChosen);
         }
+        // Taking items over is one step, so two starts never both take the same item.
+        let _taking = self.core.starting.lock();
         let busy = self.busy_items();
         let mut items: Vec<ItemKey> = Vec::new();
         for key in request.items {
@@ -317,7 +346,8 @@ impl Engine {
                 context.clone(),
             ));
             if let PropertiesTarget::Item(item) = &target {
-                run.add_item(item, engine.item_name(&run.key(item)));
+                // Off the board: the item may be running in a session right now.
+                run.add_detached_item(item, engine.item_name(&run.key(item)));
             }
             let callback = Callback::from_host(run);
             let outcome = guarded(|| {
@@ -373,20 +403,7 @@ impl Engine {
     }
 
     fn busy_items(&self) -> Vec<ItemKey> {
-        self.sessions()
-            .iter()
-            .flat_map(|s| s.shared.runs.lock().clone())
-            .flat_map(|run| {
-                run.item_ids()
-                    .into_iter()
-                    .filter(|id| {
-                        run.slot(id)
-                            .is_some_and(|s| s.read(|l| !l.status.is_terminal()))
-                    })
-                    .map(|id| run.key(&id))
-                    .collect::<Vec<_>>()
-            })
-            .collect()
+        self.core.busy_items()
     }
 
     fn running_log_entry(&self, log: LogId) -> Option<crate::core::model::LogEntry> {
@@ -510,22 +527,18 @@ impl SessionHandle {
         let Some(slot) = run.slot(&key.item) else {
             return;
         };
-        let accepted = slot.update(|live| {
+        // The stop timeout starts when the request reaches the handler (`Run::reply_for`):
+        // an item the handler has not reached yet is not being ignored.
+        slot.update(|live| {
             if live.status.is_terminal() || live.request.is_some() {
-                return false;
+                return;
             }
             live.request = Some(request);
             live.set_text(match request {
                 UserRequest::Skip => "Skipping…",
                 UserRequest::Stop => "Stopping…",
             });
-            true
         });
-        if accepted {
-            run.requested_at
-                .lock()
-                .insert(key.item.clone(), Instant::now());
-        }
     }
 }
 
@@ -566,6 +579,12 @@ fn guarded<T>(call: impl FnOnce() -> Result<T, HandlerError>) -> Result<T, Failu
             Err(Failure::Panic(text))
         }
     }
+}
+
+fn now_micros() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64)
 }
 
 fn spawn_named(name: String, work: impl FnOnce() + Send + 'static) {
@@ -654,7 +673,7 @@ fn supervise(core: &Arc<Core>, session: &Arc<SessionShared>, work: Vec<HandlerWo
     for (run, provider, lifecycle) in work {
         let Some(provider) = provider else {
             let text = format!("The handler \"{}\" is not installed.", run.handler);
-            run.log(LogLine::error(text.clone()));
+            run.note(LogLine::error(text.clone()));
             run.finish_remaining(ItemStatus::Failed, &text);
             continue;
         };
@@ -698,10 +717,10 @@ fn abandon(core: &Core, run: &Run, timeout: Duration) {
         run.name(),
         timeout.as_secs_f32()
     );
-    run.log(LogLine::error(text.clone()));
+    run.note(LogLine::error(text.clone()));
     run.abandoned.store(true, Ordering::Release);
     run.finish_remaining(ItemStatus::Failed, &text);
-    if let Some(ticket) = run.ui_ticket.lock().take() {
+    if let Some((ticket, _)) = run.ui_ticket.lock().take() {
         core.broker.release(ticket);
     }
 }
@@ -733,8 +752,8 @@ fn fail_unstopped_items(run: &Run, now: Instant, timeout: Duration) {
             live.set_text(&text);
             true
         });
-        if failed {
-            run.log(LogLine::error(text).item(&item));
+        if failed == Some(true) {
+            run.note(LogLine::error(text).item(&item));
         }
     }
 }
@@ -753,7 +772,12 @@ fn record_of(session: &SessionShared) -> SessionRecord {
         }
         for id in run.item_ids() {
             let Some(slot) = run.slot(&id) else { continue };
-            let (status, text) = slot.read(|l| (l.status, l.text.clone()));
+            let (status, text) = slot
+                .read(|l| (l.status, l.text.clone()))
+                .unwrap_or_else(|| {
+                    let text = "A later run took this item over before this one ended.".to_string();
+                    (ItemStatus::Failed, text)
+                });
             items.push(ItemResult {
                 key: run.key(&id),
                 name: run.item_name(&id),
@@ -805,7 +829,7 @@ fn drive(run: &Arc<Run>, provider: &dyn HandlerProvider, lifecycle: Lifecycle) {
             Failure::Error(e) => format!("{}: {e}", run.name()),
             Failure::Panic(p) => format!("{} crashed: {p}", run.name()),
         };
-        run.log(LogLine::error(text.clone()));
+        run.note(LogLine::error(text.clone()));
         run.finish_remaining(ItemStatus::Failed, &text);
     }
 }
@@ -828,6 +852,16 @@ fn lifecycle_steps(
         Lifecycle::ShowError(log) => match handler.show_error(log, callback)? {
             ShowErrorOutcome::Done => return Ok(()),
             ShowErrorOutcome::Retry(items) => {
+                let _taking = run.core.starting.lock();
+                let busy = run.core.busy_items();
+                let (running, items): (Vec<ItemId>, Vec<ItemId>) = items
+                    .into_iter()
+                    .partition(|item| busy.contains(&run.key(item)));
+                for item in running {
+                    run.note(LogLine::info(format!(
+                        "{item} is synchronizing already, so it was not retried."
+                    )));
+                }
                 for item in &items {
                     let key = run.key(item);
                     let name = run
@@ -872,7 +906,7 @@ fn lifecycle_steps(
     }
     if let Err(e) = handler.prepare(&ready, callback) {
         let text = format!("{} could not get ready: {e}", run.name());
-        run.log(LogLine::error(text.clone()));
+        run.note(LogLine::error(text.clone()));
         run.finish_remaining(ItemStatus::Failed, &text);
         return Ok(());
     }
@@ -909,6 +943,7 @@ fn open_items(run: &Run, items: &[ItemId]) -> Vec<ItemId> {
                     }
                     !live.status.is_terminal()
                 })
+                .unwrap_or(false)
             })
         })
         .cloned()
@@ -948,5 +983,5 @@ fn fail_item(run: &Run, item: &ItemId, text: &str) {
             live.set_text(text);
         });
     }
-    run.log(LogLine::error(text.to_string()).item(item));
+    run.note(LogLine::error(text.to_string()).item(item));
 }

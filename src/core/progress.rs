@@ -150,7 +150,9 @@ impl WorkAccounting {
                     start_completed: self.completed,
                     work: estimate.batch_work,
                 });
-                self.total = (self.completed + estimate.remaining_session_work).max(self.completed);
+                self.total = self
+                    .completed
+                    .saturating_add(estimate.remaining_session_work);
                 Ok(self.event())
             }
             None => {
@@ -173,7 +175,7 @@ impl WorkAccounting {
         }
         self.changes_applied += 1;
         if self.mode == Mode::Estimated {
-            self.completed += work.unwrap_or(0);
+            self.completed = self.completed.saturating_add(work.unwrap_or(0));
             self.total = self.total.max(self.completed);
         }
         Ok(self.event())
@@ -184,7 +186,9 @@ impl WorkAccounting {
         if self.mode == Mode::Estimated {
             // The batch estimate covers all of its changes: catch up to it, never add it on
             // top of the changes already counted.
-            self.completed = self.completed.max(batch.start_completed + batch.work);
+            self.completed = self
+                .completed
+                .max(batch.start_completed.saturating_add(batch.work));
             self.total = self.total.max(self.completed);
         }
         Ok(self.event())
@@ -207,8 +211,8 @@ impl WorkAccounting {
             return Err(ProgressError::StagedWhileEstimating);
         }
         self.mode = Mode::Staged;
-        self.completed += completed;
-        self.total = self.completed + total;
+        self.completed = self.completed.saturating_add(completed);
+        self.total = self.completed.saturating_add(total);
         Ok(self.event())
     }
 
@@ -615,6 +619,20 @@ mod tests {
             })
             .unwrap();
         assert_eq!(figures(event), (10, 10));
+    }
+
+    #[test]
+    fn huge_estimates_saturate_instead_of_overflowing() {
+        let mut acc = WorkAccounting::new();
+        acc.apply(estimate(u64::MAX, u64::MAX)).unwrap();
+        let event = acc
+            .apply(WorkReport::ChangeApplied {
+                work: Some(u64::MAX),
+            })
+            .unwrap();
+        assert_eq!(figures(event), (u64::MAX, u64::MAX));
+        let event = acc.apply(WorkReport::BatchApplied).unwrap();
+        assert_eq!(figures(event), (u64::MAX, u64::MAX));
     }
 
     #[test]

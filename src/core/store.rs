@@ -177,6 +177,8 @@ enum Job {
 struct Inner {
     home: Home,
     data: Mutex<Data>,
+    /// Files that exist but could not be read or moved aside: never overwritten.
+    blocked: Vec<PathBuf>,
     writer: Sender<Job>,
     retention: Retention,
 }
@@ -199,13 +201,11 @@ impl Store {
         if let Err(e) = home.create_dirs() {
             notices.push(format!("Sync Center cannot save its state: {e}."));
         }
-        let choices = load_json(&home.choices_file(), "your item choices", &mut notices);
-        let items = load_json(&home.items_file(), "the last sync times", &mut notices);
-        let conflicts = load_json(
-            &home.conflicts_file(),
-            "the list of conflicts",
-            &mut notices,
-        );
+        let mut blocked = Vec::new();
+        let (n, b) = (&mut notices, &mut blocked);
+        let choices = load_json(&home.choices_file(), "your item choices", n, b);
+        let items = load_json(&home.items_file(), "the last sync times", n, b);
+        let conflicts = load_json(&home.conflicts_file(), "the list of conflicts", n, b);
         let mut history = load_history(&home.history_dir(), &mut notices);
         let pruned = prune(&mut history, retention, SystemTime::now());
         let (tx, rx) = crossbeam_channel::unbounded();
@@ -220,6 +220,7 @@ impl Store {
                 }),
                 writer: tx,
                 retention,
+                blocked,
             }),
         };
         let writer = store.clone_weak_for_writer();
@@ -438,6 +439,7 @@ fn load_json<T: DeserializeOwned + Default>(
     path: &Path,
     what: &str,
     notices: &mut Vec<String>,
+    blocked: &mut Vec<PathBuf>,
 ) -> T {
     let bytes = match std::fs::read(path) {
         Ok(bytes) => bytes,
@@ -447,13 +449,18 @@ fn load_json<T: DeserializeOwned + Default>(
                 "Sync Center could not read {what} from {}: {e}. It started without them and will not overwrite the file until it can be read.",
                 path.display()
             ));
+            blocked.push(path.to_path_buf());
             return T::default();
         }
     };
     match serde_json::from_slice(&bytes) {
         Ok(value) => value,
         Err(e) => {
-            notices.push(move_aside(path, what, &e.to_string()));
+            let (notice, moved) = move_aside(path, what, &e.to_string());
+            notices.push(notice);
+            if !moved {
+                blocked.push(path.to_path_buf());
+            }
             T::default()
         }
     }
@@ -476,7 +483,7 @@ fn load_history(dir: &Path, notices: &mut Vec<String>) -> Vec<SessionRecord> {
             });
         match parsed {
             Ok(record) => history.push(record),
-            Err(e) => notices.push(move_aside(&path, "the results of one run", &e)),
+            Err(e) => notices.push(move_aside(&path, "the results of one run", &e).0),
         }
     }
     history.sort_by_key(|s| s.id);
@@ -484,19 +491,26 @@ fn load_history(dir: &Path, notices: &mut Vec<String>) -> Vec<SessionRecord> {
 }
 
 /// Renames a damaged file to NAME.damaged-YYYYMMDD-HHMMSS and says so in plain words.
-fn move_aside(path: &Path, what: &str, error: &str) -> String {
+/// Tells whether it was moved.
+fn move_aside(path: &Path, what: &str, error: &str) -> (String, bool) {
     let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
     let mut aside = path.as_os_str().to_owned();
     aside.push(format!(".damaged-{stamp}"));
     let aside = PathBuf::from(aside);
     match std::fs::rename(path, &aside) {
-        Ok(()) => format!(
-            "Sync Center could not read {what} ({error}). The damaged file was moved to {} and Sync Center started without it.",
-            aside.display()
+        Ok(()) => (
+            format!(
+                "Sync Center could not read {what} ({error}). The damaged file was moved to {} and Sync Center started without it.",
+                aside.display()
+            ),
+            true,
         ),
-        Err(e) => format!(
-            "Sync Center could not read {what} in {} ({error}) and could not move it aside ({e}).",
-            path.display()
+        Err(e) => (
+            format!(
+                "Sync Center could not read {what} in {} ({error}) and could not move it aside ({e}); it will not overwrite the file.",
+                path.display()
+            ),
+            false,
         ),
     }
 }
@@ -518,8 +532,11 @@ fn prune(
         fresh
     });
     if history.len() > retention.max_sessions {
+        // The oldest by when they finished, whatever their ids.
+        history.sort_by_key(|s| s.finished);
         let excess = history.len() - retention.max_sessions;
         dropped.extend(history.drain(..excess).map(|s| s.id));
+        history.sort_by_key(|s| s.id);
     }
     dropped
 }
@@ -556,6 +573,19 @@ impl Writer {
                 }
             }
             let home = &inner.home;
+            let writable = |path: PathBuf| {
+                let ok = !inner.blocked.contains(&path);
+                if !ok {
+                    tracing::warn!(
+                        "not saving {}: it could not be read at start",
+                        path.display()
+                    );
+                }
+                ok
+            };
+            choices &= writable(home.choices_file());
+            items &= writable(home.items_file());
+            conflicts &= writable(home.conflicts_file());
             if choices {
                 let json = to_json(&inner.data.lock().choices);
                 report(write_atomically(&home.choices_file(), &json));
@@ -657,6 +687,21 @@ mod tests {
         let dropped = prune(&mut history, retention, now);
         assert_eq!(dropped, vec![SessionId(1), SessionId(2)]);
         assert_eq!(history.iter().map(|s| s.id.0).collect::<Vec<_>>(), [3, 4]);
+    }
+
+    #[test]
+    fn a_file_that_cannot_be_read_is_never_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home::under(dir.path());
+        home.create_dirs().unwrap();
+        // A folder where the file should be cannot be read as a file, nor parsed.
+        std::fs::create_dir(home.choices_file()).unwrap();
+        std::fs::write(home.choices_file().join("keep"), b"x").unwrap();
+        let (store, notices) = Store::open(home.clone());
+        assert_eq!(notices.len(), 1, "{notices:?}");
+        store.set_checked(&ItemKey::new("h", "i"), false);
+        store.flush();
+        assert!(home.choices_file().join("keep").exists());
     }
 
     #[test]

@@ -2,7 +2,7 @@
 """A handler that speaks the protocol correctly until `synchronize` (or `prepare`), then
 misbehaves in the way named by its first argument. For Sync Center's fault-isolation tests.
 
-    misbehave.py crash|sigkill|hang|garbage|oversized|early_exit|ignore_stop [PIDFILE]
+    misbehave.py crash|sigkill|hang|garbage|oversized|early_exit|ignore_stop|refuse|version2 [PIDFILE]
 """
 import json
 import os
@@ -34,8 +34,9 @@ def misbehave(request):
         # A grandchild in the same process group, which must not outlive the handler.
         child = subprocess.Popen(["sleep", "1000"])
         if PIDFILE:
-            with open(PIDFILE, "w") as f:
-                f.write(str(child.pid))
+            with open(PIDFILE + ".tmp", "w") as f:
+                f.write("%d %d" % (os.getpid(), child.pid))
+            os.replace(PIDFILE + ".tmp", PIDFILE)
         time.sleep(1000)
     if MODE == "garbage":
         sys.stdout.write("this is not json, it is a debug print\n")
@@ -62,7 +63,7 @@ for line in sys.stdin:
     if "id" not in request:
         continue  # notifications (skip_item, stop_item, stop_all): ignored on purpose
     if method == "initialize":
-        answer(request, {"protocol_version": 1, "participate": True,
+        answer(request, {"protocol_version": 2 if MODE == "version2" else 1, "participate": True,
                          "capabilities": {"cancel_notifications": True}})
     elif method == "info":
         answer(request, {"name": "Misbehaving " + MODE, "icon": "program"})
@@ -70,6 +71,9 @@ for line in sys.stdin:
         answer(request, {"items": [{"id": "one", "name": "One"}, {"id": "two", "name": "Two"}]})
     elif method == "prepare":
         answer(request, None)
+    elif method == "synchronize" and MODE == "refuse":
+        send({"id": request["id"],
+              "error": {"code": -32000, "message": "the server is down for maintenance"}})
     elif method == "synchronize":
         misbehave(request)
         answer(request, None)
