@@ -418,3 +418,24 @@ fn a_right_click_on_an_item_syncs_just_that_item() {
     let alpha = engine.store().item_record(&ItemKey::new("files", "alpha"));
     assert!(alpha.is_none(), "only the clicked item ran");
 }
+
+#[test]
+fn properties_open_for_the_selected_item_and_for_the_handler() {
+    let home = home();
+    let mut script = files();
+    script.properties = true;
+    let (engine, events) = engine(home.path(), &[script]);
+    let mut app = window(engine, events);
+    wait_listed(&mut app, "Alpha");
+    // Tabbing to an item selects it (a click on its row does too).
+    app.get_by_label("Alpha").focus();
+    app.run_steps(2);
+    app.get_by_label("⚙ Properties").click();
+    wait_for_text(&mut app, "Files settings");
+    app.key_press(egui::Key::Escape);
+    wait_for(&mut app, "the dialog to close", |app| {
+        app.query_by_label_contains("Files settings").is_none()
+    });
+    app.get_by_label("Properties of Files").click();
+    wait_for_text(&mut app, "Files settings");
+}

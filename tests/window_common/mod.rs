@@ -41,7 +41,7 @@ pub struct Script {
     /// Listing fails with this error, as many times as `list_failures` says.
     pub list_error: Option<&'static str>,
     pub list_failures: Arc<AtomicUsize>,
-    /// The handler's properties dialog adds nothing; it just shows a form.
+    /// The handler and its items have a properties dialog (a form that changes nothing).
     pub properties: bool,
 }
 
@@ -95,7 +95,10 @@ impl Handler for Scripted {
             .0
             .items
             .iter()
-            .map(|(id, name)| ItemInfo::new(*id, *name))
+            .map(|(id, name)| ItemInfo {
+                has_properties: self.0.properties,
+                ..ItemInfo::new(*id, *name)
+            })
             .collect();
         Ok(Enumeration {
             items,
