@@ -232,6 +232,12 @@ fn results_appear_and_survive_a_restart() {
     app.get_by_label("Results").click();
     wait_for_text(&mut app, "Two files were locked");
     wait_for_text(&mut app, "2 succeeded");
+    // The history can be searched.
+    app.get_by_label("Search results").click();
+    app.run_steps(1);
+    app.get_by_label("Search results").type_text("no such words");
+    wait_for_text(&mut app, "Nothing in the results matches.");
+    assert!(app.query_by_label_contains("Two files were locked").is_none());
 }
 
 #[test]

@@ -24,7 +24,7 @@ enum Row {
 }
 
 /// The handler that adds folder pairs; offered on first start.
-pub const FOLDERS: &str = "folders";
+const FOLDERS: &str = "folders";
 
 /// `conflicts` counts the unresolved conflicts of each item that has some.
 pub fn ui(

@@ -36,11 +36,33 @@ impl SessionEntry {
     }
 }
 
+/// Which lines the Results tab shows.
+struct Filter {
+    /// The least severe level shown.
+    min_level: LogLevel,
+    /// Words to look for, in lowercase; empty shows everything.
+    words: String,
+}
+
+impl Filter {
+    fn searching(&self) -> bool {
+        !self.words.trim().is_empty()
+    }
+
+    fn matches(&self, text: &str) -> bool {
+        text.to_lowercase().contains(self.words.trim())
+    }
+
+    fn shows(&self, line: &LogEntry) -> bool {
+        line.level >= self.min_level && (!self.searching() || self.matches(&line.text))
+    }
+}
+
 pub struct Results {
     /// Oldest first, as the store keeps them.
     sessions: Vec<SessionEntry>,
-    /// The least severe level shown.
-    min_level: LogLevel,
+    filter: Filter,
+    search: String,
 }
 
 impl Results {
@@ -51,7 +73,11 @@ impl Results {
                 .filter(|record| !is_empty(record))
                 .map(SessionEntry::from_record)
                 .collect(),
-            min_level: LogLevel::Info,
+            filter: Filter {
+                min_level: LogLevel::Info,
+                words: String::new(),
+            },
+            search: String::new(),
         }
     }
 
@@ -102,16 +128,25 @@ impl Results {
     }
 
     pub fn ui(&mut self, ui: &mut Ui, model: &Model, out: &mut Commands) {
+        let filter = &mut self.filter;
         ui.horizontal(|ui| {
             ui.label("Show:");
-            ui.selectable_value(&mut self.min_level, LogLevel::Info, "Everything");
+            ui.selectable_value(&mut filter.min_level, LogLevel::Info, "Everything");
             ui.selectable_value(
-                &mut self.min_level,
+                &mut filter.min_level,
                 LogLevel::Warning,
                 "Warnings and errors",
             );
-            ui.selectable_value(&mut self.min_level, LogLevel::Error, "Errors only");
+            ui.selectable_value(&mut filter.min_level, LogLevel::Error, "Errors only");
+            ui.add_space(12.0);
+            ui.add(
+                egui::TextEdit::singleline(&mut self.search)
+                    .hint_text("Search results")
+                    .desired_width(220.0),
+            )
+            .accessible_name("Search results");
         });
+        filter.words = self.search.to_lowercase();
         ui.separator();
         if self.sessions.is_empty() {
             ui.label(
@@ -121,19 +156,38 @@ impl Results {
             return;
         }
         let now = SystemTime::now();
-        let min_level = self.min_level;
+        let filter = &self.filter;
         egui::ScrollArea::vertical()
             .auto_shrink(false)
             .show(ui, |ui| {
+                let mut found = false;
                 for (age, session) in self.sessions.iter().rev().enumerate() {
+                    if filter.searching() && !session_matches(session, filter) {
+                        continue;
+                    }
+                    found = true;
                     let heading = heading(session, now);
                     egui::CollapsingHeader::new(heading)
                         .id_salt(("session", session.id.0))
                         .default_open(age < 3)
-                        .show(ui, |ui| session_body(ui, session, min_level, model, out));
+                        .open(filter.searching().then_some(true))
+                        .show(ui, |ui| session_body(ui, session, filter, model, out));
+                }
+                if !found {
+                    ui.label(RichText::new("Nothing in the results matches.").weak());
                 }
             });
     }
+}
+
+/// Whether anything in a run matches the words searched for.
+fn session_matches(session: &SessionEntry, filter: &Filter) -> bool {
+    session.log.iter().any(|line| filter.shows(line))
+        || session.finished.as_ref().is_some_and(|(_, items)| {
+            items
+                .iter()
+                .any(|item| filter.matches(&item.name) || filter.matches(&item.text))
+        })
 }
 
 /// A run that did nothing worth showing: details opened for a message, nothing retried.
@@ -179,7 +233,7 @@ fn heading(session: &SessionEntry, now: SystemTime) -> RichText {
 fn session_body(
     ui: &mut Ui,
     session: &SessionEntry,
-    min_level: LogLevel,
+    filter: &Filter,
     model: &Model,
     out: &mut Commands,
 ) {
@@ -204,6 +258,19 @@ fn session_body(
                 )
             }
         };
+        let lines: Vec<&LogEntry> = session
+            .log
+            .iter()
+            .filter(|line| line.item.as_ref() == Some(&key.item) && line.handler == key.handler)
+            .filter(|line| filter.shows(line))
+            .collect();
+        if filter.searching()
+            && lines.is_empty()
+            && !filter.matches(&name)
+            && !filter.matches(&text)
+        {
+            continue;
+        }
         ui.horizontal(|ui| {
             if let Some(status) = status {
                 ui.label(icons::status_glyph(status, &visuals));
@@ -217,11 +284,7 @@ fn session_body(
                 ui.label(RichText::new(line).color(icons::status_color(status, &visuals)));
             }
         });
-        let lines = session
-            .log
-            .iter()
-            .filter(|line| line.item.as_ref() == Some(&key.item) && line.handler == key.handler);
-        log_lines(ui, lines, min_level, out);
+        log_lines(ui, lines, out);
     }
     let general: Vec<&LogEntry> = session
         .log
@@ -234,21 +297,17 @@ fn session_body(
                     .any(|key| &key.item == item && key.handler == line.handler)
             })
         })
+        .filter(|line| filter.shows(line))
         .collect();
-    if general.iter().any(|line| line.level >= min_level) {
+    if !general.is_empty() {
         ui.label(RichText::new("Other messages").strong());
-        log_lines(ui, general.into_iter(), min_level, out);
+        log_lines(ui, general, out);
     }
 }
 
-fn log_lines<'a>(
-    ui: &mut Ui,
-    lines: impl Iterator<Item = &'a LogEntry>,
-    min_level: LogLevel,
-    out: &mut Commands,
-) {
+fn log_lines(ui: &mut Ui, lines: Vec<&LogEntry>, out: &mut Commands) {
     let visuals = ui.visuals().clone();
-    for line in lines.filter(|line| line.level >= min_level) {
+    for line in lines {
         ui.horizontal_wrapped(|ui| {
             ui.add_space(24.0);
             ui.label(icons::level_glyph(line.level, &visuals))
