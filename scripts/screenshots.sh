@@ -8,7 +8,7 @@ shots=docs/screenshots
 tool=${SCREENSHOT_TOOL:-/work/shared/tools/screenshot.sh}
 
 # Mesa's software OpenGL, for eframe's glow renderer on a display without a GPU.
-if ! ls /usr/lib/*/dri/swrast_dri.so >/dev/null 2>&1 || ! ldconfig -p | grep -q 'libEGL.so.1'; then
+if ! ls /usr/lib/*/dri/swrast_dri.so >/dev/null 2>&1 || ! ldconfig -p | grep 'libEGL.so.1' >/dev/null; then
   apt-get update -qq >/dev/null && apt-get install -y -qq libgl1-mesa-dri libegl1 libgl1 >/dev/null
 fi
 
