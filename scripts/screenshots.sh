@@ -25,6 +25,8 @@ home=$(mktemp -d)
 work=$(mktemp -d)
 trap 'rm -rf "$home" "$work"' EXIT
 # With no window manager nobody gives the window the keyboard: xdotool does, once it shows.
+# A private XDG data folder: the window's remembered size, tab and theme start fresh.
+export XDG_DATA_HOME="$work/xdg"
 run="SYNCCENTER_DEMO=1 SYNCCENTER_DEMO_STEP_MS=400 $bin --home $home & \
   xdotool search --sync --name 'Sync Center' windowfocus; wait"
 
