@@ -235,9 +235,13 @@ fn results_appear_and_survive_a_restart() {
     // The history can be searched.
     app.get_by_label("Search results").click();
     app.run_steps(1);
-    app.get_by_label("Search results").type_text("no such words");
+    app.get_by_label("Search results")
+        .type_text("no such words");
     wait_for_text(&mut app, "Nothing in the results matches.");
-    assert!(app.query_by_label_contains("Two files were locked").is_none());
+    assert!(
+        app.query_by_label_contains("Two files were locked")
+            .is_none()
+    );
 }
 
 #[test]

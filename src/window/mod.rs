@@ -346,7 +346,7 @@ impl SyncCenterApp {
     }
 
     fn session_of(&self, key: &ItemKey) -> Option<crate::core::engine::SessionHandle> {
-        let session = self.model.live.get(key)?.snapshot.session?;
+        let session = self.model.latest(key)?.snapshot.session?;
         self.engine.session(session)
     }
 

@@ -1,7 +1,7 @@
 //! The Results tab: every run, newest first, with how each item ended and what its handler
 //! logged. Kept across restarts (the store's history), updated live while a run goes on.
 
-use crate::core::model::{ItemKey, LogEntry, LogId, LogLevel, SessionId};
+use crate::core::model::{HandlerId, ItemId, ItemKey, LogEntry, LogId, LogLevel, SessionId};
 use crate::core::status::ItemStatus;
 use crate::core::store::{ItemResult, SessionRecord};
 use crate::window::command::{Command, Commands};
@@ -9,6 +9,7 @@ use crate::window::format;
 use crate::window::icons;
 use crate::window::state::Model;
 use egui::{RichText, Ui};
+use std::collections::{HashMap, HashSet};
 use std::time::SystemTime;
 
 /// One run as the Results tab shows it.
@@ -101,11 +102,13 @@ impl Results {
 
     pub fn items_added(&mut self, id: SessionId, items: &[ItemKey]) {
         let entry = self.entry(id);
-        for key in items {
-            if !entry.items.contains(key) {
-                entry.items.push(key.clone());
-            }
-        }
+        let known: HashSet<&ItemKey> = entry.items.iter().collect();
+        let new: Vec<ItemKey> = items
+            .iter()
+            .filter(|key| !known.contains(key))
+            .cloned()
+            .collect();
+        entry.items.extend(new);
     }
 
     pub fn log(&mut self, line: LogEntry) {
@@ -230,6 +233,9 @@ fn heading(session: &SessionEntry, now: SystemTime) -> RichText {
     RichText::new(format!("{when} · {reason} · {summary}")).strong()
 }
 
+/// Items that succeeded without a message, listed before the rest are only counted.
+const QUIET_ITEMS_LISTED: usize = 20;
+
 fn session_body(
     ui: &mut Ui,
     session: &SessionEntry,
@@ -238,36 +244,50 @@ fn session_body(
     out: &mut Commands,
 ) {
     let visuals = ui.visuals().clone();
-    for key in &session.items {
-        let result = session
-            .finished
-            .as_ref()
-            .and_then(|(_, items)| items.iter().find(|i| &i.key == key));
-        let (status, name, text) = match result {
-            Some(result) => (
-                Some(result.status),
-                format!("{} ({})", result.name, result.handler_name),
-                result.text.clone(),
-            ),
+    // Lines by item, in one pass: a run may have thousands of items.
+    let in_session: HashSet<(&HandlerId, &ItemId)> = session
+        .items
+        .iter()
+        .map(|key| (&key.handler, &key.item))
+        .collect();
+    let mut lines_of: HashMap<(&HandlerId, &ItemId), Vec<&LogEntry>> = HashMap::new();
+    let mut general = Vec::new();
+    for line in session.log.iter().filter(|line| filter.shows(line)) {
+        match &line.item {
+            Some(item) if in_session.contains(&(&line.handler, item)) => {
+                lines_of
+                    .entry((&line.handler, item))
+                    .or_default()
+                    .push(line);
+            }
+            _ => general.push(line),
+        }
+    }
+    let mut quiet = 0;
+    for (index, key) in session.items.iter().enumerate() {
+        // A finished run's items and results come from the same record, in the same order.
+        let result = session.finished.as_ref().map(|(_, items)| &items[index]);
+        let (status, text) = match result {
+            Some(result) => (Some(result.status), result.text.as_str()),
             None => {
                 let live = model.live(key).map(|l| &l.snapshot);
-                (
-                    live.map(|s| s.status),
-                    model.item_name(key),
-                    live.map(|s| s.text.clone()).unwrap_or_default(),
-                )
+                (live.map(|s| s.status), live.map_or("", |s| s.text.as_str()))
             }
         };
-        let lines: Vec<&LogEntry> = session
-            .log
-            .iter()
-            .filter(|line| line.item.as_ref() == Some(&key.item) && line.handler == key.handler)
-            .filter(|line| filter.shows(line))
-            .collect();
-        if filter.searching()
-            && lines.is_empty()
-            && !filter.matches(&name)
-            && !filter.matches(&text)
+        let lines = lines_of
+            .remove(&(&key.handler, &key.item))
+            .unwrap_or_default();
+        if lines.is_empty() && status == Some(ItemStatus::Succeeded) {
+            quiet += 1;
+            if quiet > QUIET_ITEMS_LISTED && !filter.searching() {
+                continue;
+            }
+        }
+        let name = match result {
+            Some(result) => format!("{} ({})", result.name, result.handler_name),
+            None => model.item_name(key),
+        };
+        if filter.searching() && lines.is_empty() && !filter.matches(&name) && !filter.matches(text)
         {
             continue;
         }
@@ -286,19 +306,10 @@ fn session_body(
         });
         log_lines(ui, lines, out);
     }
-    let general: Vec<&LogEntry> = session
-        .log
-        .iter()
-        .filter(|line| {
-            line.item.as_ref().is_none_or(|item| {
-                !session
-                    .items
-                    .iter()
-                    .any(|key| &key.item == item && key.handler == line.handler)
-            })
-        })
-        .filter(|line| filter.shows(line))
-        .collect();
+    if quiet > QUIET_ITEMS_LISTED && !filter.searching() {
+        let more = quiet - QUIET_ITEMS_LISTED;
+        ui.label(RichText::new(format!("…and {more} more items succeeded.")).weak());
+    }
     if !general.is_empty() {
         ui.label(RichText::new("Other messages").strong());
         log_lines(ui, general, out);

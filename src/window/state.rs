@@ -6,7 +6,7 @@ use crate::core::handler::Registry;
 use crate::core::model::{HandlerId, HandlerInfo, Icon, ItemInfo, ItemKey, SessionId};
 use crate::core::progress::{ItemShare, ProgressView, Shown, overall};
 use crate::core::status::ItemStatus;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Where a handler's list of items stands.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -44,9 +44,12 @@ pub struct Overall {
 
 pub struct Model {
     pub handlers: Vec<HandlerEntry>,
-    pub live: HashMap<ItemKey, LiveItem>,
-    /// Running sessions and their items.
-    pub running: BTreeMap<SessionId, Vec<ItemKey>>,
+    /// Live state by slot; `slots` finds an item's slot. Running sessions hold slot numbers
+    /// so that feeding ten thousand bars a frame hashes nothing.
+    live: Vec<LiveItem>,
+    slots: HashMap<ItemKey, usize>,
+    /// Running sessions and the slots of their items.
+    pub running: BTreeMap<SessionId, Vec<usize>>,
     pub overall: Option<Overall>,
     overall_view: ProgressView,
     pub selected: Option<ItemKey>,
@@ -70,7 +73,8 @@ impl Model {
             .collect();
         Self {
             handlers,
-            live: HashMap::new(),
+            live: Vec::new(),
+            slots: HashMap::new(),
             running: BTreeMap::new(),
             overall: None,
             overall_view: ProgressView::new(),
@@ -121,12 +125,13 @@ impl Model {
     }
 
     pub fn session_started(&mut self, session: SessionId, items: Vec<ItemKey>) {
-        let keys = self.running.entry(session).or_default();
-        for key in items {
-            if !keys.contains(&key) {
-                keys.push(key);
-            }
-        }
+        let slots: Vec<usize> = items
+            .into_iter()
+            .map(|key| self.slot(key, session))
+            .collect();
+        let running = self.running.entry(session).or_default();
+        let known: HashSet<usize> = running.iter().copied().collect();
+        running.extend(slots.into_iter().filter(|slot| !known.contains(slot)));
         if self.running.len() == 1 && self.overall.is_none() {
             self.overall_view.restart();
         }
@@ -139,14 +144,39 @@ impl Model {
         }
     }
 
+    /// The slot of an item, made pending in `session` if the board has not spoken of it yet.
+    fn slot(&mut self, key: ItemKey, session: SessionId) -> usize {
+        if let Some(&slot) = self.slots.get(&key) {
+            return slot;
+        }
+        let snapshot = ItemSnapshot {
+            session: Some(session),
+            status: ItemStatus::Pending,
+            wait: None,
+            text: String::new(),
+            measure: None,
+            stage: None,
+            changes_applied: 0,
+            request: None,
+        };
+        let mut view = ProgressView::new();
+        self.live.push(LiveItem {
+            shown: view.update(0.0, None, false),
+            snapshot,
+            view,
+        });
+        self.slots.insert(key, self.live.len() - 1);
+        self.live.len() - 1
+    }
+
     /// Takes in the board's latest values; `now` is seconds on a monotonic clock.
     pub fn apply_board(&mut self, changed: Vec<(ItemKey, ItemSnapshot)>, now: f64) {
         for (key, snapshot) in changed {
-            let live = self.live.entry(key).or_insert_with(|| LiveItem {
-                snapshot: snapshot.clone(),
-                shown: ProgressView::new().update(now, None, false),
-                view: ProgressView::new(),
-            });
+            let slot = match snapshot.session {
+                Some(session) => self.slot(key, session),
+                None => continue,
+            };
+            let live = &mut self.live[slot];
             if live.snapshot.session != snapshot.session {
                 live.view.restart();
             }
@@ -164,29 +194,20 @@ impl Model {
             return;
         }
         let mut shares = Vec::new();
-        for key in self.running.values().flatten() {
-            let share = match self.live.get_mut(key) {
-                Some(live) => {
-                    let status = live.snapshot.status;
-                    live.shown = live
-                        .view
-                        .update(now, live.snapshot.measure, status.is_terminal());
-                    ItemShare {
-                        fraction: live.shown.fraction,
-                        // An item that has not started yet has done none of its work: that
-                        // is known, and it keeps the overall bar (and its ETA) honest.
-                        determinate: live.shown.determinate
-                            || matches!(status, ItemStatus::Pending | ItemStatus::Waiting),
-                        done: status.is_terminal(),
-                    }
-                }
-                None => ItemShare {
-                    fraction: 0.0,
-                    determinate: true,
-                    done: false,
-                },
-            };
-            shares.push(share);
+        for &slot in self.running.values().flatten() {
+            let live = &mut self.live[slot];
+            let status = live.snapshot.status;
+            live.shown = live
+                .view
+                .update(now, live.snapshot.measure, status.is_terminal());
+            shares.push(ItemShare {
+                fraction: live.shown.fraction,
+                // An item that has not started yet has done none of its work: that is
+                // known, and it keeps the overall bar (and its ETA) honest.
+                determinate: live.shown.determinate
+                    || matches!(status, ItemStatus::Pending | ItemStatus::Waiting),
+                done: status.is_terminal(),
+            });
         }
         let done = shares.iter().filter(|s| s.done).count();
         let measure = overall(&shares);
@@ -205,7 +226,7 @@ impl Model {
     /// The live state of an item that belongs to a run still going on, or that ended while
     /// this window was open.
     pub fn live(&self, key: &ItemKey) -> Option<&LiveItem> {
-        self.live.get(key).filter(|live| {
+        self.latest(key).filter(|live| {
             live.snapshot.status.is_terminal()
                 || live.snapshot.wait.is_some()
                 || live
@@ -213,6 +234,11 @@ impl Model {
                     .session
                     .is_some_and(|s| self.running.contains_key(&s))
         })
+    }
+
+    /// The latest the board said of an item, whatever it was part of.
+    pub fn latest(&self, key: &ItemKey) -> Option<&LiveItem> {
+        self.slots.get(key).map(|&slot| &self.live[slot])
     }
 
     pub fn items(&self) -> impl Iterator<Item = (ItemKey, &ItemInfo)> {
