@@ -449,3 +449,28 @@ fn properties_open_for_the_selected_item_and_for_the_handler() {
     app.get_by_label("Properties of Files").click();
     wait_for_text(&mut app, "Files settings");
 }
+
+#[test]
+fn a_big_run_lists_its_quiet_successes_briefly() {
+    let home = home();
+    let names: Vec<(&'static str, &'static str)> = (0..25)
+        .map(|n| {
+            let id: &'static str = format!("item-{n}").leak();
+            let name: &'static str = format!("Item {n}").leak();
+            (id, name)
+        })
+        .collect();
+    let mut script = Script::new("many", "Many", &names);
+    script.steps = 1;
+    script.step = Duration::from_millis(1);
+    let (engine, events) = engine(home.path(), &[script]);
+    let mut app = window(engine.clone(), events);
+    wait_listed(&mut app, "Item 0");
+    app.get_by_label_contains("Sync now").click();
+    wait_for(&mut app, "the run to be recorded", |_| {
+        engine.sessions().is_empty() && !engine.store().history().is_empty()
+    });
+    app.get_by_label("Results").click();
+    wait_for_text(&mut app, "…and 5 more items succeeded.");
+    assert!(app.query_by_label("Item 24 (Many)").is_none());
+}

@@ -233,7 +233,7 @@ fn heading(session: &SessionEntry, now: SystemTime) -> RichText {
     RichText::new(format!("{when} · {reason} · {summary}")).strong()
 }
 
-/// Items that succeeded without a message, listed before the rest are only counted.
+/// Quiet items (no lines) of one status listed before the rest are only counted.
 const QUIET_ITEMS_LISTED: usize = 20;
 
 fn session_body(
@@ -263,7 +263,8 @@ fn session_body(
             _ => general.push(line),
         }
     }
-    let mut quiet = 0;
+    // Succeeded and not yet started items without lines: listed up to a point, then counted.
+    let mut quiet = [(ItemStatus::Succeeded, 0), (ItemStatus::Pending, 0)];
     for (index, key) in session.items.iter().enumerate() {
         // A finished run's items and results come from the same record, in the same order.
         let result = session.finished.as_ref().map(|(_, items)| &items[index]);
@@ -277,9 +278,12 @@ fn session_body(
         let lines = lines_of
             .remove(&(&key.handler, &key.item))
             .unwrap_or_default();
-        if lines.is_empty() && status == Some(ItemStatus::Succeeded) {
-            quiet += 1;
-            if quiet > QUIET_ITEMS_LISTED && !filter.searching() {
+        if let Some((_, count)) = quiet
+            .iter_mut()
+            .find(|(quiet, _)| lines.is_empty() && status == Some(*quiet))
+        {
+            *count += 1;
+            if *count > QUIET_ITEMS_LISTED && !filter.searching() {
                 continue;
             }
         }
@@ -306,9 +310,15 @@ fn session_body(
         });
         log_lines(ui, lines, out);
     }
-    if quiet > QUIET_ITEMS_LISTED && !filter.searching() {
-        let more = quiet - QUIET_ITEMS_LISTED;
-        ui.label(RichText::new(format!("…and {more} more items succeeded.")).weak());
+    for (status, count) in quiet {
+        if count > QUIET_ITEMS_LISTED && !filter.searching() {
+            let more = count - QUIET_ITEMS_LISTED;
+            let what = match status {
+                ItemStatus::Pending => "have not started yet",
+                _ => "succeeded",
+            };
+            ui.label(RichText::new(format!("…and {more} more items {what}.")).weak());
+        }
     }
     if !general.is_empty() {
         ui.label(RichText::new("Other messages").strong());
