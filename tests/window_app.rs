@@ -404,18 +404,7 @@ fn a_right_click_on_an_item_syncs_just_that_item() {
     let (engine, events) = engine(home.path(), &[files()]);
     let mut app = window(engine.clone(), events);
     wait_listed(&mut app, "Beta");
-    // Right-click the row beside the name, where no widget takes the click.
-    let name = app.get_by_label("Beta").rect();
-    let pos = egui::pos2(name.right() + 200.0, name.center().y);
-    app.hover_at(pos);
-    for pressed in [true, false] {
-        app.event(egui::Event::PointerButton {
-            pos,
-            button: egui::PointerButton::Secondary,
-            pressed,
-            modifiers: egui::Modifiers::NONE,
-        });
-    }
+    right_click_beside(&mut app, "Beta");
     wait_for_text(&mut app, "Sync this item");
     app.get_by_label_contains("Sync this item").click();
     wait_for(&mut app, "Beta to succeed", |_| {
@@ -473,4 +462,36 @@ fn a_big_run_lists_its_quiet_successes_briefly() {
     app.get_by_label("Results").click();
     wait_for_text(&mut app, "…and 5 more items succeeded.");
     assert!(app.query_by_label("Item 24 (Many)").is_none());
+}
+
+#[test]
+fn a_right_click_on_a_handler_syncs_all_its_items() {
+    let home = home();
+    let (engine, events) = engine(home.path(), &[files()]);
+    let mut app = window(engine.clone(), events);
+    wait_listed(&mut app, "Beta");
+    // Unticked items too: the handler's menu is about all of them.
+    app.get_by_label("Beta").click();
+    app.run_steps(2);
+    right_click_beside(&mut app, "Files");
+    wait_for_text(&mut app, "Sync all items of Files");
+    app.get_by_label_contains("Sync all items of Files").click();
+    wait_for(&mut app, "both items to succeed", |app| {
+        app.query_all_by_label_contains("Succeeded").count() == 2
+    });
+}
+
+/// Right-clicks a row beside a label, where no widget takes the click.
+fn right_click_beside(app: &mut App, label: &str) {
+    let name = app.get_by_label(label).rect();
+    let pos = egui::pos2(name.right() + 200.0, name.center().y);
+    app.hover_at(pos);
+    for pressed in [true, false] {
+        app.event(egui::Event::PointerButton {
+            pos,
+            button: egui::PointerButton::Secondary,
+            pressed,
+            modifiers: egui::Modifiers::NONE,
+        });
+    }
 }

@@ -77,6 +77,19 @@ pub fn ui(
                     if handler_row(&mut row, handler, out) {
                         toggled = Some(h);
                     }
+                    row.response().context_menu(|ui| {
+                        let label = format!("{} Sync all items of {}", icons::SYNC, handler.name);
+                        if ui
+                            .add_enabled(!handler.items.is_empty(), egui::Button::new(label))
+                            .clicked()
+                        {
+                            let keys = handler.items.iter().map(|item| ItemKey {
+                                handler: handler.id.clone(),
+                                item: item.id.clone(),
+                            });
+                            out.push(Command::Sync(keys.collect()));
+                        }
+                    });
                 }
                 Row::Item(h, i) => {
                     let handler = &model.handlers[h];
@@ -131,6 +144,12 @@ pub fn ui(
                             ));
                         }
                     });
+                    if response.double_clicked() && item.has_properties {
+                        out.push(Command::Properties(
+                            key.handler.clone(),
+                            PropertiesTarget::Item(key.item.clone()),
+                        ));
+                    }
                     if response.clicked() || response.secondary_clicked() {
                         clicked = Some(key);
                     }
