@@ -31,7 +31,10 @@ fn a_ticked_item_syncs_with_progress_and_succeeds() {
             .is_checked(&ItemKey::new("files", "beta"), true)
     );
     app.get_by_label_contains("Sync now").click();
-    wait_for_text(&mut app, "Progress of Alpha");
+    wait_for(&mut app, "Alpha's bar to tell its percentage", |app| {
+        app.query_by_label("Progress of Alpha")
+            .is_some_and(|bar| bar.accesskit_node().numeric_value().is_some())
+    });
     wait_for_text(&mut app, "Overall progress");
     wait_for_text(&mut app, "Succeeded");
     assert!(app.query_by_label("Progress of Beta").is_none());

@@ -33,6 +33,13 @@ pub fn show(ui: &mut Ui, shown: Shown, width: f32, name: &str) -> egui::Response
         let moving = Rect::from_x_y_ranges(left..=left + segment, rect.y_range()).intersect(rect);
         painter.rect_filled(moving, radius, fill);
     }
-    response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::ProgressIndicator, true, name));
+    // Screen readers hear the name and, when it is known, the percentage.
+    let value = shown
+        .determinate
+        .then_some(f64::from(shown.fraction) * 100.0);
+    response.widget_info(|| egui::WidgetInfo {
+        value,
+        ..egui::WidgetInfo::labeled(egui::Role::ProgressIndicator, true, name)
+    });
     response
 }
