@@ -183,7 +183,23 @@ impl SyncCenterApp {
             }
             Event::Log(line) => self.results.log(line),
             Event::LogDeleted { ids } => self.results.log_deleted(&ids),
-            Event::Dialog(request) => self.dialogs.push(request),
+            Event::Dialog(request) => {
+                // A handler waits on the user: make sure they hear of it.
+                let about = request
+                    .item_name
+                    .as_deref()
+                    .unwrap_or(&request.handler_name);
+                if self.notify(
+                    format!("{} needs your answer", request.handler_name),
+                    format!("{}: {}", about, request.form.title),
+                ) {
+                    self.ctx
+                        .send_viewport_cmd(egui::ViewportCommand::RequestUserAttention(
+                            egui::UserAttentionType::Informational,
+                        ));
+                }
+                self.dialogs.push(request);
+            }
             Event::DialogClosed(id) => self.dialogs.close(id),
             Event::PropertiesClosed { handler, outcome } => {
                 if let Err(error) = outcome {
@@ -239,11 +255,13 @@ impl SyncCenterApp {
 
     /// A desktop notification, unless the user is looking at the window already (a window
     /// that does not know whether it has the keyboard, as in tests, does not notify).
-    fn notify(&self, summary: String, body: String) {
-        let focused = self.ctx.input(|i| i.viewport().focused);
-        if focused == Some(false) {
+    /// Returns whether it was sent.
+    fn notify(&self, summary: String, body: String) -> bool {
+        let away = self.ctx.input(|i| i.viewport().focused) == Some(false);
+        if away {
             notify::desktop(summary, body);
         }
+        away
     }
 
     fn notices_ui(&mut self, ui: &mut Ui, out: &mut Commands) {
