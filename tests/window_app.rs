@@ -260,8 +260,11 @@ fn an_actionable_result_opens_its_details_and_retries_as_a_new_run() {
     wait_for(&mut app, "the run to end", |_| {
         engine.sessions().is_empty() && engine.store().history().len() == 1
     });
-    app.get_by_label("Results").click();
+    // The tab says there is an error to read, until it is read.
+    wait_for_text(&mut app, "Results (1 new error)");
+    app.get_by_label("Results (1 new error)").click();
     wait_for_text(&mut app, "Details…");
+    assert!(app.query_by_label("Results").is_some());
     app.get_by_label("Details…").click();
     wait_for_text(&mut app, "Locked files");
     app.get_by_label("Retry").click();

@@ -118,6 +118,7 @@ impl SyncCenterApp {
                 self.engine.store(),
                 &mut self.tab,
                 self.conflicts.unresolved(),
+                self.results.unseen_errors(),
                 &mut out,
             );
             ui.add_space(2.0);

@@ -64,6 +64,7 @@ pub struct Results {
     sessions: Vec<SessionEntry>,
     filter: Filter,
     search: String,
+    unseen_errors: usize,
 }
 
 impl Results {
@@ -79,6 +80,7 @@ impl Results {
                 words: String::new(),
             },
             search: String::new(),
+            unseen_errors: 0,
         }
     }
 
@@ -112,7 +114,15 @@ impl Results {
     }
 
     pub fn log(&mut self, line: LogEntry) {
+        if line.level == LogLevel::Error {
+            self.unseen_errors += 1;
+        }
         self.entry(line.session).log.push(line);
+    }
+
+    /// Errors logged since the user last looked at the Results tab.
+    pub fn unseen_errors(&self) -> usize {
+        self.unseen_errors
     }
 
     pub fn log_deleted(&mut self, ids: &[LogId]) {
@@ -131,6 +141,7 @@ impl Results {
     }
 
     pub fn ui(&mut self, ui: &mut Ui, model: &Model, out: &mut Commands) {
+        self.unseen_errors = 0;
         let filter = &mut self.filter;
         ui.horizontal(|ui| {
             ui.label("Show:");

@@ -33,6 +33,7 @@ pub fn ui(
     store: &Store,
     tab: &mut Tab,
     conflicts: usize,
+    unseen_errors: usize,
     out: &mut Commands,
 ) {
     ui.horizontal(|ui| {
@@ -84,7 +85,18 @@ pub fn ui(
     ui.add_space(4.0);
     ui.horizontal(|ui| {
         ui.selectable_value(tab, Tab::Items, "Items");
-        ui.selectable_value(tab, Tab::Results, "Results");
+        let results = if unseen_errors > 0 {
+            let noun = if unseen_errors == 1 {
+                "error"
+            } else {
+                "errors"
+            };
+            RichText::new(format!("Results ({unseen_errors} new {noun})"))
+                .color(ui.visuals().error_fg_color)
+        } else {
+            RichText::new("Results")
+        };
+        ui.selectable_value(tab, Tab::Results, results);
         let label = if conflicts > 0 {
             RichText::new(format!("{} Conflicts ({conflicts})", icons::CONFLICT))
                 .color(ui.visuals().warn_fg_color)
