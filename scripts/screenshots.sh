@@ -12,14 +12,8 @@ if ! ls /usr/lib/*/dri/swrast_dri.so >/dev/null 2>&1 || ! ldconfig -p | grep 'li
   apt-get update -qq >/dev/null && apt-get install -y -qq libgl1-mesa-dri libegl1 libgl1 >/dev/null
 fi
 
-# The real program once it opens the window; until then the window example.
-if grep -qs 'window::run' src/main.rs src/cli/*.rs; then
-  cargo build --release --bin synccenter
-  bin=./target/release/synccenter
-else
-  cargo build --release --example window_demo
-  bin=./target/release/examples/window_demo
-fi
+cargo build --release --bin synccenter
+bin=./target/release/synccenter
 
 home=$(mktemp -d)
 work=$(mktemp -d)
