@@ -702,7 +702,10 @@ fn supervise(core: &Arc<Core>, session: &Arc<SessionShared>, work: Vec<HandlerWo
         });
     }
     let record = record_of(session);
-    core.store.record_session(record.clone());
+    // A details view that retried nothing synchronized nothing: no run to remember.
+    if !record.items.is_empty() {
+        core.store.record_session(record.clone());
+    }
     core.sessions.lock().remove(&session.id);
     *session.record.lock() = Some(record.clone());
     session.finished.notify_all();
