@@ -1,10 +1,7 @@
 //! Crash safety: a sync of a few thousand files is SIGKILLed at many points; the next run
 //! must finish the job with nothing lost and both sides identical.
 //!
-//! The killed process is this test binary re-run as a child (`sync_child`), which syncs the
-//! pair through the core engine and the folder pairs handler, as `synccenter sync NAME
-//! --no-prompt` does. `scripts/bench-folders.sh` runs the same child when the command line
-//! has no `sync` yet.
+//! The killed process is the real binary: `synccenter --home H sync p --no-prompt`.
 
 mod folders_common;
 
@@ -13,48 +10,17 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
-use synccenter::core::engine::{Engine, EngineConfig, SessionRequest};
-use synccenter::core::handler::Registry;
-use synccenter::core::model::{ItemKey, RunReason};
-use synccenter::core::status::ItemStatus;
-use synccenter::core::store::{Home, Store};
+use synccenter::core::store::Home;
 use synccenter::handlers::folders::{self, config::Mode, config::PairConfig};
 
-const CHILD_HOME: &str = "FOLDERS_SYNC_CHILD_HOME";
 const FILES: usize = 3000;
 const KILLS: usize = 12;
 
-/// Not a test of its own: the body of a child process that syncs pair `p` of the center in
-/// `$FOLDERS_SYNC_CHILD_HOME` (the process the other tests kill).
-#[test]
-fn sync_child() {
-    let Some(home) = std::env::var_os(CHILD_HOME) else {
-        return;
-    };
-    let home = Home::under(Path::new(&home));
-    let (engine, _events) = Engine::new(
-        Registry::new().with(folders::provider(&home)),
-        Store::open(home.clone()).0,
-        EngineConfig::default(),
-    );
-    let record = engine
-        .start(SessionRequest {
-            reason: RunReason::Manual,
-            may_bother_user: false,
-            items: vec![ItemKey::new(folders::HANDLER_ID, "p")],
-        })
-        .unwrap()
-        .wait(Duration::from_secs(300))
-        .unwrap();
-    engine.store().flush();
-    let item = &record.items[0];
-    assert_eq!(item.status, ItemStatus::Succeeded, "{}", item.text);
-}
-
 fn spawn_child(home: &Path) -> Child {
-    Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "sync_child", "--test-threads=1", "--quiet"])
-        .env(CHILD_HOME, home)
+    Command::new(env!("CARGO_BIN_EXE_synccenter"))
+        .arg("--home")
+        .arg(home)
+        .args(["sync", "p", "--no-prompt"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -174,9 +140,6 @@ fn full_run_time(fill: impl Fn(&Setup)) -> Duration {
 
 #[test]
 fn a_first_sync_killed_at_many_points_finishes_with_nothing_lost() {
-    if std::env::var_os(CHILD_HOME).is_some() {
-        return;
-    }
     let fill = |s: &Setup| {
         for i in 0..FILES {
             write(&s.left.join(rel(i)), &contents("orig", i));
@@ -198,9 +161,6 @@ fn a_first_sync_killed_at_many_points_finishes_with_nothing_lost() {
 
 #[test]
 fn changes_on_both_sides_killed_at_many_points_finish_with_nothing_lost() {
-    if std::env::var_os(CHILD_HOME).is_some() {
-        return;
-    }
     let fill = |s: &Setup| {
         for i in 0..FILES {
             write(&s.left.join(rel(i)), &contents("orig", i));

@@ -3,9 +3,9 @@
 //! what was applied, so a crash at any moment leaves an archive the next run can trust.
 
 use super::FolderError;
-use super::names::RelPath;
+use super::names::{PathList, RelPath};
 use super::replica::{Hash, Kind};
-use crate::core::store::write_atomically;
+use std::io::{Read, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -28,7 +28,7 @@ pub struct Synced {
 }
 
 /// Entries in [`super::names::cmp_paths`] order.
-pub type Entries = Vec<(Box<RelPath>, Synced)>;
+pub type Entries = PathList<Synced>;
 
 /// Where the archive of a pair lives.
 pub fn archive_file(data_dir: &Path, name: &str) -> PathBuf {
@@ -46,15 +46,16 @@ pub enum Loaded {
 /// Loads the archive for these roots. A damaged file is moved aside as
 /// `NAME.damaged-TIMESTAMP` and the run continues as a first sync.
 pub fn load(file: &Path, left: &Path, right: &Path) -> Result<Loaded, FolderError> {
-    let bytes = match std::fs::read(file) {
-        Ok(bytes) => bytes,
+    let opened = std::fs::File::open(file).and_then(|f| Ok((f.metadata()?.len(), f)));
+    let (len, opened) = match opened {
+        Ok(opened) => opened,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Ok(Loaded::FirstSync { notice: None });
         }
         Err(e) => return Err(FolderError::io(file, e)),
     };
-    match decode(&bytes) {
-        Some((_, roots, entries))
+    match decode(opened, len) {
+        Some((roots, entries))
             if roots == [left.as_os_str(), right.as_os_str()].map(|r| r.as_bytes()) =>
         {
             Ok(Loaded::Found(entries))
@@ -98,100 +99,169 @@ pub fn last_synced(file: &Path) -> Option<SystemTime> {
     Some(UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64))
 }
 
-/// Encodes an archive for these roots, to be written by [`write`].
-pub fn encode<'a>(
+/// Writes the archive atomically (fsynced), encoding the entries as it goes so no copy of
+/// the whole archive is ever held in memory.
+pub fn save<'a>(
+    file: &Path,
     left: &Path,
     right: &Path,
     entries: impl Iterator<Item = (&'a RelPath, &'a Synced)>,
-) -> Vec<u8> {
-    let mut out = Vec::with_capacity(1 << 16);
-    out.extend_from_slice(MAGIC);
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64);
-    out.extend_from_slice(&now.to_le_bytes());
-    put_bytes(&mut out, left.as_os_str().as_bytes());
-    put_bytes(&mut out, right.as_os_str().as_bytes());
-    for (path, synced) in entries {
-        put_bytes(&mut out, path);
-        out.push(match synced.kind {
-            Kind::File => 0,
-            Kind::Dir => 1,
-            Kind::Symlink => 2,
-        });
-        out.push(u8::from(synced.exec));
-        out.extend_from_slice(&synced.size.to_le_bytes());
-        out.extend_from_slice(&synced.mtime_ns[0].to_le_bytes());
-        out.extend_from_slice(&synced.mtime_ns[1].to_le_bytes());
-        match synced.kind {
-            Kind::File => out.extend_from_slice(&synced.hash),
-            Kind::Symlink => put_bytes(&mut out, synced.target.as_deref().unwrap_or_default()),
-            Kind::Dir => {}
-        }
-    }
-    let checksum = blake3::hash(&out);
-    out.extend_from_slice(checksum.as_bytes());
-    out
-}
-
-/// Writes an encoded archive atomically (fsynced).
-pub fn write(file: &Path, encoded: &[u8]) -> Result<(), FolderError> {
+) -> Result<(), FolderError> {
     if let Some(dir) = file.parent() {
         std::fs::create_dir_all(dir).map_err(|e| FolderError::io(dir, e))?;
     }
-    write_atomically(file, encoded).map_err(|e| FolderError::io(file, e))
+    let written = (|| {
+        let mut atomic = atomic_write_file::AtomicWriteFile::open(file)?;
+        let mut out = Checksummed {
+            inner: std::io::BufWriter::with_capacity(1 << 16, &mut atomic),
+            hasher: blake3::Hasher::new(),
+        };
+        encode(&mut out, left, right, entries)?;
+        let checksum = out.hasher.finalize();
+        out.inner.write_all(checksum.as_bytes())?;
+        out.inner.flush()?;
+        drop(out);
+        atomic.commit()
+    })();
+    written.map_err(|e| FolderError::io(file, e))
 }
 
-fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
-    out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
-    out.extend_from_slice(bytes);
+/// A writer that hashes what passes through it.
+struct Checksummed<W> {
+    inner: W,
+    hasher: blake3::Hasher,
 }
 
-struct Reader<'a> {
-    bytes: &'a [u8],
+impl<W: Write> Write for Checksummed<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        if self.bytes.len() < n {
+fn encode<'a>(
+    out: &mut impl Write,
+    left: &Path,
+    right: &Path,
+    entries: impl Iterator<Item = (&'a RelPath, &'a Synced)>,
+) -> std::io::Result<()> {
+    out.write_all(MAGIC)?;
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    out.write_all(&now.to_le_bytes())?;
+    put_bytes(out, left.as_os_str().as_bytes())?;
+    put_bytes(out, right.as_os_str().as_bytes())?;
+    for (path, synced) in entries {
+        put_bytes(out, path)?;
+        let kind = match synced.kind {
+            Kind::File => 0,
+            Kind::Dir => 1,
+            Kind::Symlink => 2,
+        };
+        out.write_all(&[kind, u8::from(synced.exec)])?;
+        out.write_all(&synced.size.to_le_bytes())?;
+        out.write_all(&synced.mtime_ns[0].to_le_bytes())?;
+        out.write_all(&synced.mtime_ns[1].to_le_bytes())?;
+        match synced.kind {
+            Kind::File => out.write_all(&synced.hash)?,
+            Kind::Symlink => put_bytes(out, synced.target.as_deref().unwrap_or_default())?,
+            Kind::Dir => {}
+        }
+    }
+    Ok(())
+}
+
+fn put_bytes(out: &mut impl Write, bytes: &[u8]) -> std::io::Result<()> {
+    out.write_all(&(bytes.len() as u32).to_le_bytes())?;
+    out.write_all(bytes)
+}
+
+/// A reader that hashes everything read through it.
+struct Hashing<R> {
+    inner: R,
+    hasher: blake3::Hasher,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+/// Reads an archive's body as a stream (hashed on the way), so loading never holds the
+/// file and its decoded entries at once.
+struct Reader<R> {
+    inner: std::io::BufReader<Hashing<std::io::Take<R>>>,
+    scratch: Vec<u8>,
+    /// Body bytes left before the checksum.
+    remaining: u64,
+}
+
+impl<R: Read> Reader<R> {
+    fn take(&mut self, n: usize) -> Option<&[u8]> {
+        if n as u64 > self.remaining {
             return None;
         }
-        let (head, rest) = self.bytes.split_at(n);
-        self.bytes = rest;
-        Some(head)
+        self.scratch.resize(n, 0);
+        self.inner.read_exact(&mut self.scratch).ok()?;
+        self.remaining -= n as u64;
+        Some(&self.scratch)
+    }
+    fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
+        if N as u64 > self.remaining {
+            return None;
+        }
+        let mut out = [0; N];
+        self.inner.read_exact(&mut out).ok()?;
+        self.remaining -= N as u64;
+        Some(out)
     }
     fn u8(&mut self) -> Option<u8> {
-        Some(self.take(1)?[0])
+        Some(self.array::<1>()?[0])
     }
     fn u64(&mut self) -> Option<u64> {
-        Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
+        Some(u64::from_le_bytes(self.array()?))
     }
     fn i64(&mut self) -> Option<i64> {
-        Some(i64::from_le_bytes(self.take(8)?.try_into().ok()?))
+        Some(i64::from_le_bytes(self.array()?))
     }
-    fn bytes(&mut self) -> Option<&'a [u8]> {
-        let len = u32::from_le_bytes(self.take(4)?.try_into().ok()?) as usize;
+    fn bytes(&mut self) -> Option<&[u8]> {
+        let len = u32::from_le_bytes(self.array()?) as usize;
         self.take(len)
     }
 }
 
-type Decoded<'a> = (i64, [&'a [u8]; 2], Entries);
-
-fn decode(bytes: &[u8]) -> Option<Decoded<'_>> {
-    let body_len = bytes.len().checked_sub(CHECKSUM_LEN)?;
-    let (body, checksum) = bytes.split_at(body_len);
-    if blake3::hash(body).as_bytes() != checksum {
-        return None;
-    }
-    let mut reader = Reader { bytes: body };
+/// The roots and entries of an archive file of `len` bytes; `None` when it is damaged.
+fn decode(file: std::fs::File, len: u64) -> Option<([Vec<u8>; 2], Entries)> {
+    let body_len = len.checked_sub(CHECKSUM_LEN as u64)?;
+    let mut reader = Reader {
+        inner: std::io::BufReader::with_capacity(
+            1 << 16,
+            Hashing {
+                inner: file.take(body_len),
+                hasher: blake3::Hasher::new(),
+            },
+        ),
+        scratch: Vec::new(),
+        remaining: body_len,
+    };
     if reader.take(8)? != MAGIC {
         return None;
     }
-    let saved_at = reader.i64()?;
-    let roots = [reader.bytes()?, reader.bytes()?];
+    reader.i64()?;
+    let roots = [reader.bytes()?.to_vec(), reader.bytes()?.to_vec()];
     let mut entries = Entries::new();
-    while !reader.bytes.is_empty() {
-        let path: Box<RelPath> = reader.bytes()?.into();
+    let mut path = Vec::new();
+    while reader.remaining > 0 {
+        path.clear();
+        path.extend_from_slice(reader.bytes()?);
         let kind = match reader.u8()? {
             0 => Kind::File,
             1 => Kind::Dir,
@@ -204,12 +274,12 @@ fn decode(bytes: &[u8]) -> Option<Decoded<'_>> {
         let mut hash = [0; 32];
         let mut target = None;
         match kind {
-            Kind::File => hash.copy_from_slice(reader.take(32)?),
+            Kind::File => hash = reader.array()?,
             Kind::Symlink => target = Some(reader.bytes()?.into()),
             Kind::Dir => {}
         }
-        entries.push((
-            path,
+        entries.push(
+            &path,
             Synced {
                 kind,
                 exec,
@@ -218,9 +288,17 @@ fn decode(bytes: &[u8]) -> Option<Decoded<'_>> {
                 hash,
                 target,
             },
-        ));
+        );
     }
-    Some((saved_at, roots, entries))
+    let hashing = reader.inner.into_inner();
+    let mut file = hashing.inner.into_inner();
+    let mut checksum = [0; CHECKSUM_LEN];
+    file.read_exact(&mut checksum).ok()?;
+    if hashing.hasher.finalize().as_bytes() != &checksum {
+        return None;
+    }
+    entries.shrink_to_fit();
+    Some((roots, entries))
 }
 
 #[cfg(test)]
@@ -228,41 +306,25 @@ mod tests {
     use super::*;
 
     fn sample() -> Entries {
-        vec![
-            (
-                b"d".to_vec().into(),
-                Synced {
-                    kind: Kind::Dir,
-                    exec: false,
-                    size: 0,
-                    mtime_ns: [0, 0],
-                    hash: [0; 32],
-                    target: None,
-                },
-            ),
-            (
-                b"d/f\xff".to_vec().into(),
-                Synced {
-                    kind: Kind::File,
-                    exec: true,
-                    size: 12,
-                    mtime_ns: [5, -7],
-                    hash: [9; 32],
-                    target: None,
-                },
-            ),
-            (
-                b"l".to_vec().into(),
-                Synced {
-                    kind: Kind::Symlink,
-                    exec: false,
-                    size: 0,
-                    mtime_ns: [1, 2],
-                    hash: [0; 32],
-                    target: Some(b"../x".to_vec().into()),
-                },
-            ),
-        ]
+        let mut entries = Entries::new();
+        let synced = |kind, exec, size, mtime_ns, hash, target: Option<&[u8]>| Synced {
+            kind,
+            exec,
+            size,
+            mtime_ns,
+            hash,
+            target: target.map(Into::into),
+        };
+        entries.push(b"d", synced(Kind::Dir, false, 0, [0, 0], [0; 32], None));
+        entries.push(
+            b"d/f\xff",
+            synced(Kind::File, true, 12, [5, -7], [9; 32], None),
+        );
+        entries.push(
+            b"l",
+            synced(Kind::Symlink, false, 0, [1, 2], [0; 32], Some(b"../x")),
+        );
+        entries
     }
 
     #[test]
@@ -275,7 +337,7 @@ mod tests {
             Loaded::FirstSync { notice: None }
         ));
         let entries = sample();
-        write(&file, &encode(l, r, entries.iter().map(|(p, s)| (&**p, s)))).unwrap();
+        save(&file, l, r, entries.iter()).unwrap();
         assert!(last_synced(&file).is_some());
         match load(&file, l, r).unwrap() {
             Loaded::Found(found) => assert_eq!(found, entries),
@@ -293,7 +355,7 @@ mod tests {
         let file = archive_file(dir.path(), "p");
         let (l, r) = (Path::new("/l"), Path::new("/r"));
         let entries = sample();
-        write(&file, &encode(l, r, entries.iter().map(|(p, s)| (&**p, s)))).unwrap();
+        save(&file, l, r, entries.iter()).unwrap();
         let mut bytes = std::fs::read(&file).unwrap();
         bytes[40] ^= 1;
         std::fs::write(&file, bytes).unwrap();

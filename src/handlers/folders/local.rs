@@ -91,8 +91,11 @@ impl LocalReplica {
         folders.fetch_add(1, Ordering::Relaxed);
         let full = self.path(dir);
         let mut children: Vec<(Vec<u8>, fs::DirEntry)> = Vec::new();
-        for child in fs::read_dir(&full)? {
-            let child = child?;
+        // A folder that cannot be read fails the scan: skipping it would make its contents
+        // look deleted, and the deletion would propagate.
+        let named = |e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", full.display()));
+        for child in fs::read_dir(&full).map_err(named)? {
+            let child = child.map_err(named)?;
             let name = child.file_name().as_bytes().to_vec();
             if name.starts_with(TEMP_PREFIX.as_bytes()) {
                 // A leftover of a run that was killed; this run holds the pair's lock.
@@ -108,11 +111,11 @@ impl LocalReplica {
                 dir.push(b'/');
             }
             dir.extend_from_slice(&name);
-            let metadata = child.metadata()?;
+            let metadata = child.metadata().map_err(named)?;
             let is_dir = metadata.is_dir();
             if !filter.skips(dir, &name, is_dir) {
                 let entry = entry_of(&metadata, || child.path())?;
-                tree.push((dir.as_slice().into(), entry));
+                tree.push(dir, entry);
                 if is_dir {
                     self.walk(dir, filter, tree, folders, stop)?;
                 }
@@ -179,6 +182,8 @@ impl Replica for LocalReplica {
     fn scan(&self, filter: &Filter, folders: &AtomicU64, stop: &AtomicBool) -> io::Result<Tree> {
         let mut tree = Tree::new();
         self.walk(&mut Vec::new(), filter, &mut tree, folders, stop)?;
+        // Up to half the capacity is spare after growing; a large shrink is a cheap mremap.
+        tree.shrink_to_fit();
         Ok(tree)
     }
 

@@ -1,7 +1,7 @@
 //! What the engine needs from one side of a pair. The local file system implements it
 //! (`local`); a remote replica (WebDAV) can plug in without touching reconcile or apply.
 
-use super::names::RelPath;
+use super::names::{PathList, RelPath};
 use super::scan::Filter;
 use std::io::{self, Read, Write};
 use std::sync::atomic::{AtomicBool, AtomicU64};
@@ -57,7 +57,7 @@ impl Entry {
 
 /// A scanned tree: relative paths in [`super::names::cmp_paths`] order, folders before
 /// their contents.
-pub type Tree = Vec<(Box<RelPath>, Entry)>;
+pub type Tree = PathList<Entry>;
 
 /// A file being written next to its final place, renamed into place by `commit`.
 pub trait StagedFile: Write {

@@ -3,7 +3,7 @@
 
 use super::FolderError;
 use super::archive::{Entries, Synced};
-use super::names::{RelPath, cmp_paths};
+use super::names::{PathList, RelPath, cmp_paths};
 use super::reconcile::{RowRef, Rows, Side};
 use super::replica::{Entry, Kind, Replica, Tree};
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
@@ -61,8 +61,12 @@ pub struct Joined {
     rows: Vec<[u32; 3]>,
 }
 
-fn at<T>(list: &[(Box<RelPath>, T)], index: u32) -> Option<&(Box<RelPath>, T)> {
-    (index != NONE).then(|| &list[index as usize])
+fn at<T>(list: &PathList<T>, index: u32) -> Option<(&RelPath, &T)> {
+    if index == NONE {
+        None
+    } else {
+        list.get(index as usize)
+    }
 }
 
 impl Joined {
@@ -72,7 +76,7 @@ impl Joined {
             Side::Left => &mut self.left,
             Side::Right => &mut self.right,
         };
-        (index != NONE).then(|| &mut tree[index as usize].1)
+        (index != NONE).then(|| tree.value_mut(index as usize))
     }
 }
 
@@ -107,9 +111,9 @@ pub fn join(archive: Entries, mut left: Tree, mut right: Tree) -> Joined {
     let (mut a, mut l, mut r) = (0, 0, 0);
     loop {
         let heads = [
-            archive.get(a).map(|(p, _)| &**p),
-            left.get(l).map(|(p, _)| &**p),
-            right.get(r).map(|(p, _)| &**p),
+            archive.get(a).map(|(p, _)| p),
+            left.get(l).map(|(p, _)| p),
+            right.get(r).map(|(p, _)| p),
         ];
         let Some(smallest) = heads.into_iter().flatten().min_by(|x, y| cmp_paths(x, y)) else {
             break;
@@ -126,12 +130,12 @@ pub fn join(archive: Entries, mut left: Tree, mut right: Tree) -> Joined {
             }
         }
         if in_archive {
-            let synced = &archive[row[0] as usize].1;
+            let (_, synced) = archive.get(row[0] as usize).expect("a row's archive entry");
             if in_left {
-                adopt_hash(synced, &mut left[row[1] as usize].1, Side::Left);
+                adopt_hash(synced, left.value_mut(row[1] as usize), Side::Left);
             }
             if in_right {
-                adopt_hash(synced, &mut right[row[2] as usize].1, Side::Right);
+                adopt_hash(synced, right.value_mut(row[2] as usize), Side::Right);
             }
         }
         rows.push(row);

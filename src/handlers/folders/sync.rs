@@ -107,7 +107,7 @@ pub fn run(
         Loaded::Found(entries) => entries,
         Loaded::FirstSync { notice } => {
             outcome.notice = notice;
-            Vec::new()
+            archive::Entries::new()
         }
     };
     let stamp = chrono::Local::now();
@@ -141,8 +141,8 @@ pub fn run(
 
     let mut apply = Apply {
         pair,
-        rows,
-        archive_now: HashMap::new(),
+        rows: &rows,
+        unsaved: Vec::new(),
         stamp: stamp.format("%Y-%m-%d_%H%M%S").to_string(),
         outcome,
         failed_deletes: Vec::new(),
@@ -152,7 +152,7 @@ pub fn run(
     // Flushing and saving happen on their own thread, so copying goes on meanwhile.
     let (saves, snapshots) = crossbeam_channel::unbounded();
     std::thread::scope(|scope| {
-        let saver = scope.spawn(|| save_snapshots(pair, snapshots));
+        let saver = scope.spawn(|| save_snapshots(pair, &rows, snapshots));
         let applied = apply.run(&actions, conflict_count, observer, &saves);
         drop(saves);
         let saved = saver.join().expect("archive saver");
@@ -321,12 +321,23 @@ fn synced(entry: &Entry, hash: Option<[u8; 32]>, mtimes: [i64; 2]) -> Synced {
     }
 }
 
-/// Saves archive snapshots: flushes both sides (syncfs), then writes the newest snapshot
-/// waiting, so the archive never records data that is not on disk.
-fn save_snapshots(pair: &Pair, snapshots: Receiver<Vec<u8>>) -> Result<(), FolderError> {
-    while let Ok(mut snapshot) = snapshots.recv() {
-        while let Ok(newer) = snapshots.try_recv() {
-            snapshot = newer;
+/// Archive entries a run changed, by row (`None`: no longer archived), in the order applied.
+type ArchiveChanges = Vec<(usize, Option<Synced>)>;
+
+/// Saves the archive as changes arrive (the rows' archive plus every change so far): flushes
+/// both sides (syncfs), then writes, so the archive never records data that is not on disk.
+/// Only this thread keeps the changes; the applying thread sends what is new since its last
+/// save.
+fn save_snapshots(
+    pair: &Pair,
+    rows: &Joined,
+    batches: Receiver<ArchiveChanges>,
+) -> Result<(), FolderError> {
+    let mut changes: HashMap<usize, Option<Synced>> = HashMap::new();
+    while let Ok(batch) = batches.recv() {
+        changes.extend(batch);
+        while let Ok(newer) = batches.try_recv() {
+            changes.extend(newer);
         }
         for (replica, root) in [
             (pair.left, &pair.config.left),
@@ -334,7 +345,20 @@ fn save_snapshots(pair: &Pair, snapshots: Receiver<Vec<u8>>) -> Result<(), Folde
         ] {
             replica.flush().map_err(|e| FolderError::io(root, e))?;
         }
-        archive::write(&pair.archive_file, &snapshot)?;
+        let entries = (0..rows.len()).filter_map(|i| {
+            let row = rows.row(i);
+            let now = match changes.get(&i) {
+                Some(changed) => changed.as_ref(),
+                None => row.archive,
+            };
+            now.map(|a| (row.path, a))
+        });
+        archive::save(
+            &pair.archive_file,
+            &pair.config.left,
+            &pair.config.right,
+            entries,
+        )?;
     }
     Ok(())
 }
@@ -354,11 +378,11 @@ enum Applied {
     Changed,
 }
 
-struct Apply<'p, 'a> {
+struct Apply<'p, 'a, 'j> {
     pair: &'p Pair<'a>,
-    rows: Joined,
-    /// The archive entries this run changed, by row (`None`: no longer archived).
-    archive_now: HashMap<usize, Option<Synced>>,
+    rows: &'j Joined,
+    /// Archive changes not handed to the saver yet.
+    unsaved: ArchiveChanges,
     /// The versions folder of this run.
     stamp: String,
     outcome: Outcome,
@@ -368,13 +392,13 @@ struct Apply<'p, 'a> {
     buffer: Vec<u8>,
 }
 
-impl Apply<'_, '_> {
+impl Apply<'_, '_, '_> {
     fn run(
         &mut self,
         actions: &[Action],
         conflicts: u64,
         observer: &mut dyn Observer,
-        saves: &Sender<Vec<u8>>,
+        saves: &Sender<ArchiveChanges>,
     ) -> Result<(), FolderError> {
         // Archive-only decisions need no I/O.
         let mut archive_changed = false;
@@ -388,7 +412,7 @@ impl Apply<'_, '_> {
                 Action::Forget => None,
                 _ => continue,
             };
-            self.archive_now.insert(i, now);
+            self.unsaved.push((i, now));
             archive_changed = true;
         }
         // Creations parent first, then deletions contents first.
@@ -473,23 +497,11 @@ impl Apply<'_, '_> {
                 .map_or(0, |e| e.size)
     }
 
-    /// Hands a snapshot of the archive to the saver, which records it once the data it
-    /// describes is durable.
-    fn save(&mut self, saves: &Sender<Vec<u8>>) {
-        let snapshot = archive::encode(
-            &self.pair.config.left,
-            &self.pair.config.right,
-            (0..self.rows.len()).filter_map(|i| {
-                let row = self.rows.row(i);
-                let now = match self.archive_now.get(&i) {
-                    Some(changed) => changed.as_ref(),
-                    None => row.archive,
-                };
-                now.map(|a| (row.path, a))
-            }),
-        );
+    /// Hands the changes since the last save to the saver, which records them once the
+    /// data they describe is durable.
+    fn save(&mut self, saves: &Sender<ArchiveChanges>) {
         // A saver that stopped has an error to report when the run ends.
-        let _ = saves.send(snapshot);
+        let _ = saves.send(std::mem::take(&mut self.unsaved));
         self.last_save = Instant::now();
     }
 
@@ -571,7 +583,7 @@ impl Apply<'_, '_> {
             )?,
         }
         let entry = synced(scanned, hash, [scanned.mtime_ns; 2]);
-        self.archive_now.insert(i, Some(entry));
+        self.unsaved.push((i, Some(entry)));
         Ok(Applied::Done)
     }
 
@@ -599,7 +611,7 @@ impl Apply<'_, '_> {
             }
             Some(_) => replica.retire(path, &self.stamp)?,
         }
-        self.archive_now.insert(i, None);
+        self.unsaved.push((i, None));
         Ok(Applied::Done)
     }
 }

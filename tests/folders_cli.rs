@@ -1,0 +1,186 @@
+//! Folder pairs through the real `synccenter` binary: setup, exit codes, conflicts and the
+//! safety rails as a script or a scheduler sees them.
+
+mod folders_common;
+
+use folders_common::{read, tree, write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+struct Cli {
+    dir: tempfile::TempDir,
+    left: PathBuf,
+    right: PathBuf,
+}
+
+impl Cli {
+    fn new(mode: &str) -> Cli {
+        let dir = tempfile::tempdir().unwrap();
+        let (left, right) = (dir.path().join("left"), dir.path().join("right"));
+        std::fs::create_dir_all(&left).unwrap();
+        std::fs::create_dir_all(&right).unwrap();
+        let cli = Cli { dir, left, right };
+        let added = cli.run(&[
+            "folder",
+            "add",
+            "p",
+            cli.left.to_str().unwrap(),
+            cli.right.to_str().unwrap(),
+            "--mode",
+            mode,
+        ]);
+        assert!(added.status.success(), "{}", text(&added));
+        cli
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_synccenter"))
+            .arg("--home")
+            .arg(self.dir.path().join("home"))
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    /// `sync p --no-prompt`: its exit code and what it printed.
+    fn sync(&self) -> (i32, String) {
+        let out = self.run(&["sync", "p", "--no-prompt"]);
+        (out.status.code().unwrap(), text(&out))
+    }
+
+    fn l(&self, rel: &str) -> PathBuf {
+        self.left.join(rel)
+    }
+    fn r(&self, rel: &str) -> PathBuf {
+        self.right.join(rel)
+    }
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[test]
+fn a_pair_syncs_and_conflicts_are_listed_and_resolved() {
+    let c = Cli::new("two-way");
+    write(&c.l("a.txt"), "base");
+    write(&c.r("b.txt"), "from the right");
+    assert_eq!(c.sync().0, 0);
+    assert_eq!(read(&c.l("b.txt")), "from the right");
+    assert_eq!(tree(&c.left), tree(&c.right));
+
+    write(&c.l("a.txt"), "left edit");
+    write(&c.r("a.txt"), "right edit!");
+    let (code, printed) = c.sync();
+    assert_eq!(code, 1, "{printed}");
+    assert!(printed.contains("1 conflict needs you"), "{printed}");
+    let listed = c.run(&["conflicts", "--json"]);
+    let rows: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(rows.as_array().unwrap().len(), 1, "{rows}");
+    assert!(rows.to_string().contains("a.txt"), "{rows}");
+
+    let resolved = c.run(&["conflicts", "resolve", "p", "a.txt", "--keep", "right"]);
+    assert!(resolved.status.success(), "{}", text(&resolved));
+    assert_eq!(c.sync().0, 0);
+    assert_eq!(read(&c.l("a.txt")), "right edit!");
+    assert_eq!(tree(&c.left), tree(&c.right));
+}
+
+#[test]
+fn a_missing_root_exits_2_and_deletes_nothing() {
+    let c = Cli::new("mirror");
+    write(&c.r("keep.txt"), "precious");
+    std::fs::remove_dir(&c.left).unwrap();
+    let (code, printed) = c.sync();
+    assert_eq!(code, 2, "{printed}");
+    assert!(
+        printed.contains(&format!(
+            "The left folder {} is missing (is the drive mounted?). Nothing was changed.",
+            c.left.display()
+        )),
+        "{printed}"
+    );
+    assert_eq!(read(&c.r("keep.txt")), "precious");
+}
+
+#[test]
+fn mass_deletion_without_prompts_exits_2_and_changes_nothing() {
+    let c = Cli::new("two-way");
+    for i in 0..30 {
+        write(&c.l(&format!("f{i}")), "x");
+    }
+    assert_eq!(c.sync().0, 0);
+    for i in 0..30 {
+        std::fs::remove_file(c.l(&format!("f{i}"))).unwrap();
+    }
+    let (code, printed) = c.sync();
+    assert_eq!(code, 2, "{printed}");
+    assert!(
+        printed.contains("would delete 30 of 30 files in"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("Sync Center stopped to be safe"),
+        "{printed}"
+    );
+    assert_eq!(tree(&c.right).len(), 30);
+}
+
+#[test]
+fn a_pair_locked_by_a_running_process_exits_2() {
+    let c = Cli::new("two-way");
+    write(&c.l("a.txt"), "a");
+    let mut holder = Command::new("sleep").arg("30").spawn().unwrap();
+    let lock = c.dir.path().join("home/data/folders/p.lock");
+    std::fs::create_dir_all(lock.parent().unwrap()).unwrap();
+    std::fs::write(&lock, holder.id().to_string()).unwrap();
+    let (code, printed) = c.sync();
+    assert_eq!(code, 2, "{printed}");
+    assert!(
+        printed.contains(&format!(
+            "another sync of p is running (pid {})",
+            holder.id()
+        )),
+        "{printed}"
+    );
+    assert!(!c.r("a.txt").exists());
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    // The holder is gone: its lock is stale and taken over.
+    assert_eq!(c.sync().0, 0);
+    assert!(Path::new(&c.r("a.txt")).exists());
+}
+
+/// Makes a folder refuse new entries, even for root (the immutable attribute); false when
+/// this file system cannot.
+fn make_immutable(dir: &Path, on: bool) -> bool {
+    Command::new("chattr")
+        .arg(if on { "+i" } else { "-i" })
+        .arg(dir)
+        .output()
+        .is_ok_and(|out| out.status.success())
+}
+
+#[test]
+fn some_files_failing_exits_2_and_the_rest_syncs() {
+    let c = Cli::new("two-way");
+    write(&c.l("ok.txt"), "fine");
+    write(&c.l("locked/x.txt"), "cannot land");
+    std::fs::create_dir_all(c.r("locked")).unwrap();
+    if !make_immutable(&c.r("locked"), true) {
+        eprintln!("skipped: chattr +i is not available here");
+        return;
+    }
+    let (code, printed) = c.sync();
+    make_immutable(&c.r("locked"), false);
+    assert_eq!(code, 2, "{printed}");
+    assert!(printed.contains("1 change could not be made"), "{printed}");
+    assert_eq!(read(&c.r("ok.txt")), "fine");
+    // Once the folder accepts files again, the next run finishes the job.
+    assert_eq!(c.sync().0, 0);
+    assert_eq!(read(&c.r("locked/x.txt")), "cannot land");
+}
