@@ -12,3 +12,5 @@ pub mod core;
 pub mod handlers;
 /// Assembles home, store, handlers and engine for either front end.
 pub mod setup;
+/// The eframe window over the core.
+pub mod window;

@@ -84,11 +84,16 @@ pub fn main() -> ExitCode {
     ExitCode::from(code)
 }
 
-fn run_window(_setup: Setup) -> u8 {
-    eprintln!(
-        "synccenter: the window is not part of this build yet; use a command (synccenter --help)."
-    );
-    EXIT_NOTHING_RAN
+fn run_window(setup: Setup) -> u8 {
+    match crate::window::run(setup.engine, setup.events, setup.notices) {
+        Ok(()) => EXIT_OK,
+        Err(e) => {
+            eprintln!(
+                "synccenter: cannot open the window: {e}. Is there a display (X11 or Wayland)? The commands work without one: synccenter --help."
+            );
+            EXIT_NOTHING_RAN
+        }
+    }
 }
 
 fn run(command: Command, setup: &Setup) -> Result<u8, Refusal> {

@@ -6,7 +6,9 @@ use crate::core::board::{Board, UserRequest};
 use crate::core::callback::{Callback, Host, LogLine, Run};
 use crate::core::dialog::DialogBroker;
 use crate::core::events::{Bus, Event, Waker};
-use crate::core::handler::{Handler, HandlerError, HandlerProvider, Registry};
+use crate::core::handler::{
+    CallFailure, Handler, HandlerError, HandlerProvider, Registry, call_guarded,
+};
 use crate::core::model::{
     Enumeration, HandlerId, HandlerInfo, ItemId, ItemInfo, ItemKey, LogId, Participation,
     PropertiesOutcome, PropertiesTarget, RunContext, RunReason, SessionId, ShowErrorOutcome,
@@ -16,7 +18,6 @@ use crate::core::store::{ItemResult, SessionRecord, Store};
 use crossbeam_channel::Receiver;
 use parking_lot::{Condvar, Mutex, RwLock};
 use std::collections::HashMap;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -350,7 +351,7 @@ impl Engine {
                 run.add_detached_item(item, engine.item_name(&run.key(item)));
             }
             let callback = Callback::from_host(run);
-            let outcome = guarded(|| {
+            let outcome = call_guarded(|| {
                 let mut instance = provider.create()?;
                 instance.initialize(&context)?;
                 instance.show_properties(&target, &callback)
@@ -550,37 +551,6 @@ enum Lifecycle {
     ShowError(LogId),
 }
 
-/// Why a handler call did not return a value.
-enum Failure {
-    Error(HandlerError),
-    Panic(String),
-}
-
-impl std::fmt::Display for Failure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Failure::Error(e) => write!(f, "{e}"),
-            Failure::Panic(text) => write!(f, "the handler crashed: {text}"),
-        }
-    }
-}
-
-/// Runs a handler call, turning a panic into a failure instead of unwinding further.
-fn guarded<T>(call: impl FnOnce() -> Result<T, HandlerError>) -> Result<T, Failure> {
-    match catch_unwind(AssertUnwindSafe(call)) {
-        Ok(Ok(value)) => Ok(value),
-        Ok(Err(e)) => Err(Failure::Error(e)),
-        Err(payload) => {
-            let text = payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "no message".to_string());
-            Err(Failure::Panic(text))
-        }
-    }
-}
-
 fn now_micros() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -612,7 +582,7 @@ fn list_handler(core: &Core, provider: &dyn HandlerProvider) -> Listing {
         reason: RunReason::Settings,
         may_bother_user: false,
     };
-    let listed = guarded(|| {
+    let listed = call_guarded(|| {
         let mut instance = provider.create()?;
         instance.initialize(&context)?;
         let info = instance.info();
@@ -702,7 +672,10 @@ fn supervise(core: &Arc<Core>, session: &Arc<SessionShared>, work: Vec<HandlerWo
         });
     }
     let record = record_of(session);
-    core.store.record_session(record.clone());
+    // A details view that retried nothing synchronized nothing: no run to remember.
+    if !record.items.is_empty() {
+        core.store.record_session(record.clone());
+    }
     core.sessions.lock().remove(&session.id);
     *session.record.lock() = Some(record.clone());
     session.finished.notify_all();
@@ -813,7 +786,7 @@ pub fn reason_word(reason: &RunReason) -> &'static str {
 /// One handler's whole lifecycle in a session, on its worker thread.
 fn drive(run: &Arc<Run>, provider: &dyn HandlerProvider, lifecycle: Lifecycle) {
     let callback = Callback::from_host(run.clone());
-    let result = guarded(|| -> Result<(), HandlerError> {
+    let result = call_guarded(|| -> Result<(), HandlerError> {
         let mut handler = provider.create()?;
         let outcome = lifecycle_steps(run, handler.as_mut(), &callback, lifecycle);
         drop(handler);
@@ -826,8 +799,8 @@ fn drive(run: &Arc<Run>, provider: &dyn HandlerProvider, lifecycle: Lifecycle) {
     run.release_ui();
     if let Err(failure) = result {
         let text = match &failure {
-            Failure::Error(e) => format!("{}: {e}", run.name()),
-            Failure::Panic(p) => format!("{} crashed: {p}", run.name()),
+            CallFailure::Error(e) => format!("{}: {e}", run.name()),
+            CallFailure::Panic(p) => format!("{} crashed: {p}", run.name()),
         };
         run.note(LogLine::error(text.clone()));
         run.finish_remaining(ItemStatus::Failed, &text);

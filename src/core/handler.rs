@@ -30,6 +30,39 @@ impl From<std::io::Error> for HandlerError {
 
 pub type HandlerResult<T> = Result<T, HandlerError>;
 
+/// Why a handler call did not return a value: the handler's own error, or a panic.
+#[derive(Debug)]
+pub enum CallFailure {
+    Error(HandlerError),
+    Panic(String),
+}
+
+impl std::fmt::Display for CallFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CallFailure::Error(e) => write!(f, "{e}"),
+            CallFailure::Panic(text) => write!(f, "the handler crashed: {text}"),
+        }
+    }
+}
+
+/// Runs a handler call, turning a panic into a failure with its text instead of unwinding
+/// into the host.
+pub fn call_guarded<T>(call: impl FnOnce() -> HandlerResult<T>) -> Result<T, CallFailure> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(call)) {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(e)) => Err(CallFailure::Error(e)),
+        Err(payload) => {
+            let text = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "no message".to_string());
+            Err(CallFailure::Panic(text))
+        }
+    }
+}
+
 /// A sync handler (ISyncMgrSynchronize). One instance serves one run or one dialog; the host
 /// creates a fresh one through its [`HandlerProvider`] each time, on a fresh thread.
 pub trait Handler: Send {

@@ -7,7 +7,7 @@
 use crate::core::callback::{Callback, ConnectionError, Host, LogLine, Progress, Reply};
 use crate::core::conflicts::{ConflictReport, Resolution};
 use crate::core::dialog::{Form, FormReply, UiRefused};
-use crate::core::handler::{Handler, HandlerError, HandlerResult};
+use crate::core::handler::{CallFailure, Handler, HandlerError, HandlerResult, call_guarded};
 use crate::core::model::{
     ItemId, LogId, Participation, PropertiesOutcome, PropertiesTarget, RunContext, ShowErrorOutcome,
 };
@@ -29,7 +29,6 @@ use serde_json::Value;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::{BufWriter, Read, Write};
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
@@ -164,21 +163,13 @@ fn initialized(callback: &Option<Callback>) -> Result<&Callback, RpcError> {
 
 /// Runs a handler method; its error or panic becomes an error answer for the center.
 fn guarded<T>(call: impl FnOnce() -> HandlerResult<T>) -> Result<T, RpcError> {
-    match catch_unwind(AssertUnwindSafe(call)) {
-        Ok(Ok(value)) => Ok(value),
-        Ok(Err(HandlerError(message))) => Err(RpcError::new(code::HANDLER_FAILED, message)),
-        Err(payload) => {
-            let text = payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "no message".to_string());
-            Err(RpcError::new(
-                code::HANDLER_FAILED,
-                format!("the handler crashed: {text}"),
-            ))
-        }
-    }
+    call_guarded(call).map_err(|failure| {
+        let message = match failure {
+            CallFailure::Error(HandlerError(message)) => message,
+            panic => panic.to_string(),
+        };
+        RpcError::new(code::HANDLER_FAILED, message)
+    })
 }
 
 fn parse<T: DeserializeOwned>(params: Value) -> Result<T, RpcError> {

@@ -1,0 +1,475 @@
+//! The window: handlers and their items with Sync now, live progress, results, conflicts
+//! and handlers' dialogs, over the core's engine. Nothing here blocks the UI thread: the
+//! engine works on its own threads and the window only reads what changed each frame.
+
+mod bar;
+mod command;
+mod conflicts;
+mod dialog;
+mod format;
+mod icons;
+mod items;
+mod notify;
+mod results;
+mod state;
+mod toolbar;
+
+use crate::core::engine::{Engine, SessionRequest, StartError};
+use crate::core::events::Event;
+use crate::core::model::{ItemKey, RunReason};
+use crate::core::status::ItemStatus;
+use crate::core::store::SessionRecord;
+use command::{Command, Commands};
+use conflicts::Conflicts;
+use crossbeam_channel::Receiver;
+use dialog::{Dialogs, FolderPick};
+use egui::{Key, Modifiers, RichText, Ui};
+use results::Results;
+use state::Model;
+use std::sync::Arc;
+use std::time::Duration;
+use toolbar::Tab;
+
+const TAB_KEY: &str = "synccenter.tab";
+const TITLE: &str = "Sync Center";
+/// How often the window repaints while something runs (progress bars, ETA).
+const RUNNING_REPAINT: Duration = Duration::from_millis(100);
+/// How long closing the window waits for stopped runs to end.
+const EXIT_GRACE: Duration = Duration::from_secs(3);
+
+pub struct SyncCenterApp {
+    engine: Engine,
+    /// Kept to wake the window from worker threads.
+    ctx: egui::Context,
+    events: Receiver<Event>,
+    model: Model,
+    results: Results,
+    conflicts: Conflicts,
+    dialogs: Dialogs,
+    notices: Vec<String>,
+    tab: Tab,
+    title: String,
+    /// Unresolved conflicts at the last notification, so each new one is told once.
+    told_conflicts: usize,
+}
+
+impl SyncCenterApp {
+    pub fn new(
+        cc: &eframe::CreationContext<'_>,
+        engine: Engine,
+        events: Receiver<Event>,
+        notices: Vec<String>,
+    ) -> Self {
+        let tab = cc
+            .storage
+            .and_then(|storage| eframe::get_value(storage, TAB_KEY))
+            .unwrap_or_default();
+        let mut app = Self::with_context(&cc.egui_ctx, engine, events, notices);
+        app.tab = tab;
+        app
+    }
+
+    /// The app over any egui context: eframe's, a test's, or a benchmark's.
+    pub fn with_context(
+        ctx: &egui::Context,
+        engine: Engine,
+        events: Receiver<Event>,
+        notices: Vec<String>,
+    ) -> Self {
+        let waker = ctx.clone();
+        engine.set_waker(Arc::new(move || waker.request_repaint()));
+        let store = engine.store();
+        let conflicts = Conflicts::new(store.conflicts());
+        let app = Self {
+            model: Model::new(&engine.registry()),
+            results: Results::new(store.history()),
+            told_conflicts: conflicts.unresolved(),
+            conflicts,
+            dialogs: Dialogs::default(),
+            notices,
+            tab: Tab::default(),
+            title: String::new(),
+            events,
+            engine,
+            ctx: ctx.clone(),
+        };
+        app.engine.refresh();
+        app
+    }
+
+    /// One frame of the whole window. `frame` parents the folder picker when there is one.
+    pub fn show(&mut self, ui: &mut Ui, frame: Option<&eframe::Frame>) {
+        let ctx = ui.ctx().clone();
+        let now = ctx.input(|i| i.time);
+        self.take_news(now);
+        let mut out = Commands::new();
+        // Enter is Sync now, unless a dialog or a focused control (Stop, say) wants it.
+        let enter_is_free = !self.dialogs.is_open() && ctx.memory(|m| m.focused().is_none());
+        if enter_is_free && ctx.input_mut(|i| i.consume_key(Modifiers::NONE, Key::Enter)) {
+            let checked = toolbar::checked_items(&self.model, self.engine.store());
+            out.push(Command::Sync(checked));
+        }
+        egui::Panel::top("toolbar").show(ui, |ui| {
+            ui.add_space(6.0);
+            self.notices_ui(ui, &mut out);
+            toolbar::ui(
+                ui,
+                &self.model,
+                self.engine.store(),
+                &mut self.tab,
+                self.conflicts.unresolved(),
+                self.results.unseen_errors(),
+                &mut out,
+            );
+            ui.add_space(2.0);
+        });
+        if self.model.overall.is_some() {
+            egui::Panel::bottom("overall").show(ui, |ui| {
+                ui.add_space(4.0);
+                toolbar::overall_progress(ui, &self.model);
+                ui.add_space(4.0);
+            });
+        }
+        egui::CentralPanel::default().show(ui, |ui| match self.tab {
+            Tab::Items => {
+                let conflicts = self.conflicts.per_item();
+                items::ui(
+                    ui,
+                    &mut self.model,
+                    self.engine.store(),
+                    &conflicts,
+                    &mut out,
+                );
+            }
+            Tab::Results => self.results.ui(ui, &self.model, &mut out),
+            Tab::Conflicts => self.conflicts.ui(ui, &mut out),
+        });
+        self.dialogs.ui(&ctx, self.model.is_running(), &mut out);
+        for command in out {
+            self.execute(command, frame);
+        }
+        self.update_title(&ctx);
+        if self.model.is_running() {
+            ctx.request_repaint_after(RUNNING_REPAINT);
+        }
+    }
+
+    /// Drains the engine's events and the board's latest values.
+    fn take_news(&mut self, now: f64) {
+        while let Ok(event) = self.events.try_recv() {
+            self.on_event(event);
+        }
+        let changed = self.engine.board().take_changed();
+        self.model.apply_board(changed, now);
+        self.model.advance(now);
+        self.dialogs.take_picks();
+    }
+
+    fn on_event(&mut self, event: Event) {
+        match event {
+            Event::HandlerListed {
+                handler,
+                info,
+                items,
+            } => self.model.handler_listed(&handler, info, items),
+            Event::HandlerUnavailable {
+                handler,
+                name,
+                error,
+            } => self.model.handler_unavailable(&handler, &name, error),
+            Event::SessionStarted { session, items }
+            | Event::SessionItemsAdded { session, items } => {
+                self.results.items_added(session, &items);
+                self.model.session_started(session, items);
+            }
+            Event::Log(line) => self.results.log(line),
+            Event::LogDeleted { ids } => self.results.log_deleted(&ids),
+            Event::Dialog(request) => {
+                // A handler waits on the user: make sure they hear of it.
+                let about = request
+                    .item_name
+                    .as_deref()
+                    .unwrap_or(&request.handler_name);
+                if self.notify(
+                    format!("{} needs your answer", request.handler_name),
+                    format!("{}: {}", about, request.form.title),
+                ) {
+                    self.ctx
+                        .send_viewport_cmd(egui::ViewportCommand::RequestUserAttention(
+                            egui::UserAttentionType::Informational,
+                        ));
+                }
+                self.dialogs.push(request);
+            }
+            Event::DialogClosed(id) => self.dialogs.close(id),
+            Event::PropertiesClosed { handler, outcome } => {
+                if let Err(error) = outcome {
+                    let name = self.model.handler_name(&handler);
+                    self.notices.push(format!(
+                        "The settings of {name} could not be shown: {error}"
+                    ));
+                }
+            }
+            Event::ConflictsChanged => {
+                self.conflicts.reload(self.engine.store().conflicts());
+                let unresolved = self.conflicts.unresolved();
+                if unresolved > self.told_conflicts {
+                    self.notify(
+                        "Sync conflicts need your decision".into(),
+                        conflict_words(unresolved),
+                    );
+                }
+                self.told_conflicts = unresolved;
+            }
+            Event::SessionFinished(record) => {
+                self.model.session_finished(record.id);
+                self.tell_outcome(&record);
+                self.results.finished(record);
+            }
+            Event::Notice(text) => self.notices.push(text),
+        }
+    }
+
+    /// A desktop notification when a run ended with failures or left conflicts.
+    fn tell_outcome(&self, record: &SessionRecord) {
+        let failed = record.count(ItemStatus::Failed);
+        let conflicts = self.conflicts.unresolved();
+        if failed == 0 && conflicts == 0 {
+            return;
+        }
+        let mut body = Vec::new();
+        if failed > 0 {
+            let names: Vec<&str> = record
+                .items
+                .iter()
+                .filter(|i| i.status == ItemStatus::Failed)
+                .map(|i| i.name.as_str())
+                .collect();
+            body.push(format!("Not synchronized: {}.", names.join(", ")));
+        }
+        if conflicts > 0 {
+            body.push(conflict_words(conflicts));
+        }
+        body.push("Open Sync Center to see what happened.".into());
+        self.notify("Synchronization had problems".into(), body.join(" "));
+    }
+
+    /// A desktop notification, unless the user is looking at the window already (a window
+    /// that does not know whether it has the keyboard, as in tests, does not notify).
+    /// Returns whether it was sent.
+    fn notify(&self, summary: String, body: String) -> bool {
+        let away = self.ctx.input(|i| i.viewport().focused) == Some(false);
+        if away {
+            notify::desktop(summary, body);
+        }
+        away
+    }
+
+    fn notices_ui(&mut self, ui: &mut Ui, out: &mut Commands) {
+        for (index, notice) in self.notices.iter().enumerate() {
+            egui::Frame::new()
+                .fill(ui.visuals().faint_bg_color)
+                .stroke(ui.visuals().widgets.noninteractive.bg_stroke)
+                .corner_radius(4.0)
+                .inner_margin(6.0)
+                .show(ui, |ui| {
+                    ui.horizontal(|ui| {
+                        ui.label(RichText::new(icons::NOTICE).color(ui.visuals().hyperlink_color));
+                        ui.label(notice);
+                        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                            if ui.small_button("Dismiss").clicked() {
+                                out.push(Command::DismissNotice(index));
+                            }
+                        });
+                    });
+                });
+            ui.add_space(4.0);
+        }
+    }
+
+    fn execute(&mut self, command: Command, frame: Option<&eframe::Frame>) {
+        let engine = &self.engine;
+        match command {
+            Command::SetChecked(key, checked) => engine.store().set_checked(&key, checked),
+            Command::Sync(items) => self.sync(items),
+            Command::StopAll => engine.stop_everything(),
+            Command::Skip(key) => {
+                if let Some(session) = self.session_of(&key) {
+                    session.skip(&key);
+                }
+            }
+            Command::StopItem(key) => {
+                if let Some(session) = self.session_of(&key) {
+                    session.stop_item(&key);
+                }
+            }
+            Command::Properties(handler, target) => engine.show_properties(&handler, target),
+            Command::Relist(handler) => {
+                self.model.relisting(&handler);
+                engine.refresh_handler(&handler);
+            }
+            Command::ShowError(id) => {
+                if engine.show_error(id).is_none() {
+                    self.notices.push(
+                        "The details of that message are no longer available: its handler \
+                         is gone or the message was deleted."
+                            .into(),
+                    );
+                }
+            }
+            Command::Resolve {
+                conflicts,
+                resolution,
+            } => {
+                let mut items: Vec<ItemKey> = Vec::new();
+                for (item, id) in &conflicts {
+                    if engine.store().resolve_conflict(item, id, resolution)
+                        && !items.contains(item)
+                    {
+                        items.push(item.clone());
+                    }
+                }
+                self.conflicts.reload(engine.store().conflicts());
+                self.told_conflicts = self.conflicts.unresolved();
+                // Apply the choice now rather than at some later sync.
+                self.sync(items);
+            }
+            Command::Answer(id, reply) => self.dialogs.answer(id, reply),
+            Command::BrowseFolder { dialog, field } => {
+                pick_folder(frame, self.dialogs.pick_sender(), dialog, field, &self.ctx);
+            }
+            Command::ShowConflicts => self.tab = Tab::Conflicts,
+            Command::DismissNotice(index) => {
+                if index < self.notices.len() {
+                    self.notices.remove(index);
+                }
+            }
+        }
+    }
+
+    fn sync(&mut self, items: Vec<ItemKey>) {
+        let request = SessionRequest {
+            reason: RunReason::Manual,
+            may_bother_user: true,
+            items,
+        };
+        match self.engine.start(request) {
+            Ok(_) => {}
+            Err(StartError::NothingChosen) => self
+                .notices
+                .push("Nothing is checked. Check the items to synchronize, then Sync now.".into()),
+            Err(StartError::AllBusy) => self
+                .notices
+                .push("Those items are already synchronizing; see their progress below.".into()),
+        }
+    }
+
+    fn session_of(&self, key: &ItemKey) -> Option<crate::core::engine::SessionHandle> {
+        let session = self.model.latest(key)?.snapshot.session?;
+        self.engine.session(session)
+    }
+
+    /// The title says how many conflicts wait, so they are seen even from the task bar.
+    fn update_title(&mut self, ctx: &egui::Context) {
+        let unresolved = self.conflicts.unresolved();
+        let title = if unresolved == 0 {
+            TITLE.to_string()
+        } else {
+            let noun = if unresolved == 1 {
+                "conflict"
+            } else {
+                "conflicts"
+            };
+            format!("{TITLE} — {unresolved} {noun}")
+        };
+        if title != self.title {
+            if self.title.is_empty() {
+                // A window just opened takes the keyboard, also on desktops without a
+                // window manager to hand it over.
+                ctx.send_viewport_cmd(egui::ViewportCommand::Focus);
+            }
+            ctx.send_viewport_cmd(egui::ViewportCommand::Title(title.clone()));
+            self.title = title;
+        }
+    }
+}
+
+fn conflict_words(count: usize) -> String {
+    if count == 1 {
+        "1 conflict needs your decision.".into()
+    } else {
+        format!("{count} conflicts need your decision.")
+    }
+}
+
+/// Opens the desktop's folder picker without blocking: the dialog is built here (it needs the
+/// window as parent), awaited on a worker thread, and its answer comes back on a channel.
+fn pick_folder(
+    frame: Option<&eframe::Frame>,
+    picks: crossbeam_channel::Sender<FolderPick>,
+    dialog: crate::core::dialog::DialogId,
+    field: String,
+    ctx: &egui::Context,
+) {
+    let mut picker = rfd::AsyncFileDialog::new().set_title("Choose a folder");
+    if let Some(frame) = frame {
+        picker = picker.set_parent(frame);
+    }
+    let future = picker.pick_folder();
+    let wake = ctx.clone();
+    let _ = std::thread::Builder::new()
+        .name("folder-picker".into())
+        .spawn(move || {
+            let path = pollster::block_on(future).map(|handle| handle.path().to_path_buf());
+            let _ = picks.send(FolderPick {
+                dialog,
+                field,
+                path,
+            });
+            wake.request_repaint();
+        });
+}
+
+impl eframe::App for SyncCenterApp {
+    fn ui(&mut self, ui: &mut Ui, frame: &mut eframe::Frame) {
+        self.show(ui, Some(frame));
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, TAB_KEY, &self.tab);
+    }
+
+    fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
+        let sessions = self.engine.sessions();
+        self.engine.stop_everything();
+        // Give stopped runs a moment to end, so their results are kept too.
+        let deadline = std::time::Instant::now() + EXIT_GRACE;
+        for session in sessions {
+            session.wait(deadline.saturating_duration_since(std::time::Instant::now()));
+        }
+        self.engine.store().flush();
+    }
+}
+
+/// Opens the window; returns when it is closed.
+pub fn run(engine: Engine, events: Receiver<Event>, notices: Vec<String>) -> eframe::Result<()> {
+    let mut viewport = egui::ViewportBuilder::default()
+        .with_title(TITLE)
+        .with_app_id("synccenter")
+        .with_inner_size([920.0, 600.0])
+        .with_min_inner_size([560.0, 360.0]);
+    if let Ok(icon) =
+        eframe::icon_data::from_png_bytes(include_bytes!("../../assets/synccenter.png"))
+    {
+        viewport = viewport.with_icon(Arc::new(icon));
+    }
+    let options = eframe::NativeOptions {
+        viewport,
+        ..Default::default()
+    };
+    eframe::run_native(
+        TITLE,
+        options,
+        Box::new(move |cc| Ok(Box::new(SyncCenterApp::new(cc, engine, events, notices)))),
+    )
+}

@@ -1,0 +1,359 @@
+//! The Results tab: every run, newest first, with how each item ended and what its handler
+//! logged. Kept across restarts (the store's history), updated live while a run goes on.
+
+use crate::core::model::{HandlerId, ItemId, ItemKey, LogEntry, LogId, LogLevel, SessionId};
+use crate::core::status::ItemStatus;
+use crate::core::store::{ItemResult, SessionRecord};
+use crate::window::command::{Command, Commands};
+use crate::window::format;
+use crate::window::icons;
+use crate::window::state::Model;
+use egui::{RichText, Ui};
+use std::collections::{HashMap, HashSet};
+use std::time::SystemTime;
+
+/// One run as the Results tab shows it.
+struct SessionEntry {
+    id: SessionId,
+    reason: String,
+    started: SystemTime,
+    /// Set once the run ended, with how each item ended.
+    finished: Option<(SystemTime, Vec<ItemResult>)>,
+    /// The items while the run goes on.
+    items: Vec<ItemKey>,
+    log: Vec<LogEntry>,
+}
+
+impl SessionEntry {
+    fn from_record(record: SessionRecord) -> Self {
+        Self {
+            id: record.id,
+            reason: record.reason,
+            started: record.started,
+            items: record.items.iter().map(|i| i.key.clone()).collect(),
+            finished: Some((record.finished, record.items)),
+            log: record.log,
+        }
+    }
+}
+
+/// Which lines the Results tab shows.
+struct Filter {
+    /// The least severe level shown.
+    min_level: LogLevel,
+    /// Words to look for, in lowercase; empty shows everything.
+    words: String,
+}
+
+impl Filter {
+    fn searching(&self) -> bool {
+        !self.words.trim().is_empty()
+    }
+
+    fn matches(&self, text: &str) -> bool {
+        text.to_lowercase().contains(self.words.trim())
+    }
+
+    fn shows(&self, line: &LogEntry) -> bool {
+        line.level >= self.min_level && (!self.searching() || self.matches(&line.text))
+    }
+}
+
+pub struct Results {
+    /// Oldest first, as the store keeps them.
+    sessions: Vec<SessionEntry>,
+    filter: Filter,
+    search: String,
+    unseen_errors: usize,
+}
+
+impl Results {
+    pub fn new(history: Vec<SessionRecord>) -> Self {
+        Self {
+            sessions: history
+                .into_iter()
+                .filter(|record| !is_empty(record))
+                .map(SessionEntry::from_record)
+                .collect(),
+            filter: Filter {
+                min_level: LogLevel::Info,
+                words: String::new(),
+            },
+            search: String::new(),
+            unseen_errors: 0,
+        }
+    }
+
+    fn entry(&mut self, id: SessionId) -> &mut SessionEntry {
+        let index = match self.sessions.iter().position(|s| s.id == id) {
+            Some(index) => index,
+            None => {
+                self.sessions.push(SessionEntry {
+                    id,
+                    reason: "manual".into(),
+                    started: SystemTime::now(),
+                    finished: None,
+                    items: Vec::new(),
+                    log: Vec::new(),
+                });
+                self.sessions.len() - 1
+            }
+        };
+        &mut self.sessions[index]
+    }
+
+    pub fn items_added(&mut self, id: SessionId, items: &[ItemKey]) {
+        let entry = self.entry(id);
+        let known: HashSet<&ItemKey> = entry.items.iter().collect();
+        let new: Vec<ItemKey> = items
+            .iter()
+            .filter(|key| !known.contains(key))
+            .cloned()
+            .collect();
+        entry.items.extend(new);
+    }
+
+    pub fn log(&mut self, line: LogEntry) {
+        if line.level == LogLevel::Error {
+            self.unseen_errors += 1;
+        }
+        self.entry(line.session).log.push(line);
+    }
+
+    /// Errors logged since the user last looked at the Results tab.
+    pub fn unseen_errors(&self) -> usize {
+        self.unseen_errors
+    }
+
+    pub fn log_deleted(&mut self, ids: &[LogId]) {
+        for session in &mut self.sessions {
+            session.log.retain(|line| !ids.contains(&line.id));
+        }
+    }
+
+    pub fn finished(&mut self, record: SessionRecord) {
+        if is_empty(&record) {
+            self.sessions.retain(|s| s.id != record.id);
+            return;
+        }
+        let entry = self.entry(record.id);
+        *entry = SessionEntry::from_record(record);
+    }
+
+    pub fn ui(&mut self, ui: &mut Ui, model: &Model, out: &mut Commands) {
+        self.unseen_errors = 0;
+        let filter = &mut self.filter;
+        ui.horizontal(|ui| {
+            ui.label("Show:");
+            ui.selectable_value(&mut filter.min_level, LogLevel::Info, "Everything");
+            ui.selectable_value(
+                &mut filter.min_level,
+                LogLevel::Warning,
+                "Warnings and errors",
+            );
+            ui.selectable_value(&mut filter.min_level, LogLevel::Error, "Errors only");
+            ui.add_space(12.0);
+            ui.add(
+                egui::TextEdit::singleline(&mut self.search)
+                    .hint_text("Search results")
+                    .desired_width(220.0),
+            )
+            .accessible_name("Search results");
+        });
+        filter.words = self.search.to_lowercase();
+        ui.separator();
+        if self.sessions.is_empty() {
+            ui.label(
+                RichText::new("No results yet. They appear here after each synchronization.")
+                    .weak(),
+            );
+            return;
+        }
+        let now = SystemTime::now();
+        let filter = &self.filter;
+        egui::ScrollArea::vertical()
+            .auto_shrink(false)
+            .show(ui, |ui| {
+                let mut found = false;
+                for (age, session) in self.sessions.iter().rev().enumerate() {
+                    if filter.searching() && !session_matches(session, filter) {
+                        continue;
+                    }
+                    found = true;
+                    let heading = heading(session, now);
+                    egui::CollapsingHeader::new(heading)
+                        .id_salt(("session", session.id.0))
+                        .default_open(age < 3)
+                        .open(filter.searching().then_some(true))
+                        .show(ui, |ui| session_body(ui, session, filter, model, out));
+                }
+                if !found {
+                    ui.label(RichText::new("Nothing in the results matches.").weak());
+                }
+            });
+    }
+}
+
+/// Whether anything in a run matches the words searched for.
+fn session_matches(session: &SessionEntry, filter: &Filter) -> bool {
+    session.log.iter().any(|line| filter.shows(line))
+        || session.finished.as_ref().is_some_and(|(_, items)| {
+            items
+                .iter()
+                .any(|item| filter.matches(&item.name) || filter.matches(&item.text))
+        })
+}
+
+/// A run that did nothing worth showing: details opened for a message, nothing retried.
+fn is_empty(record: &SessionRecord) -> bool {
+    record.items.is_empty() && record.log.is_empty()
+}
+
+fn heading(session: &SessionEntry, now: SystemTime) -> RichText {
+    let when = format::when(session.started, now);
+    let reason = match session.reason.as_str() {
+        "manual" => "Sync now",
+        "scheduled" => "Scheduled",
+        "idle" => "While idle",
+        "invoked" => "Started by a program",
+        "logon" => "At log on",
+        other => other,
+    };
+    let summary = match &session.finished {
+        None => "running…".to_string(),
+        Some((_, items)) => {
+            let counts: Vec<String> = [
+                (ItemStatus::Succeeded, "succeeded"),
+                (ItemStatus::Failed, "failed"),
+                (ItemStatus::Skipped, "skipped"),
+                (ItemStatus::Canceled, "stopped"),
+            ]
+            .iter()
+            .filter_map(|(status, word)| {
+                let n = items.iter().filter(|i| i.status == *status).count();
+                (n > 0).then(|| format!("{n} {word}"))
+            })
+            .collect();
+            if counts.is_empty() {
+                "nothing ran".to_string()
+            } else {
+                counts.join(", ")
+            }
+        }
+    };
+    RichText::new(format!("{when} · {reason} · {summary}")).strong()
+}
+
+/// Quiet items (no lines) of one status listed before the rest are only counted.
+const QUIET_ITEMS_LISTED: usize = 20;
+
+fn session_body(
+    ui: &mut Ui,
+    session: &SessionEntry,
+    filter: &Filter,
+    model: &Model,
+    out: &mut Commands,
+) {
+    let visuals = ui.visuals().clone();
+    // Lines by item, in one pass: a run may have thousands of items.
+    let in_session: HashSet<(&HandlerId, &ItemId)> = session
+        .items
+        .iter()
+        .map(|key| (&key.handler, &key.item))
+        .collect();
+    let mut lines_of: HashMap<(&HandlerId, &ItemId), Vec<&LogEntry>> = HashMap::new();
+    let mut general = Vec::new();
+    for line in session.log.iter().filter(|line| filter.shows(line)) {
+        match &line.item {
+            Some(item) if in_session.contains(&(&line.handler, item)) => {
+                lines_of
+                    .entry((&line.handler, item))
+                    .or_default()
+                    .push(line);
+            }
+            _ => general.push(line),
+        }
+    }
+    // Succeeded and not yet started items without lines: listed up to a point, then counted.
+    let mut quiet = [(ItemStatus::Succeeded, 0), (ItemStatus::Pending, 0)];
+    for (index, key) in session.items.iter().enumerate() {
+        // A finished run's items and results come from the same record, in the same order.
+        let result = session.finished.as_ref().map(|(_, items)| &items[index]);
+        let (status, text) = match result {
+            Some(result) => (Some(result.status), result.text.as_str()),
+            None => {
+                let live = model.live(key).map(|l| &l.snapshot);
+                (live.map(|s| s.status), live.map_or("", |s| s.text.as_str()))
+            }
+        };
+        let lines = lines_of
+            .remove(&(&key.handler, &key.item))
+            .unwrap_or_default();
+        if let Some((_, count)) = quiet
+            .iter_mut()
+            .find(|(quiet, _)| lines.is_empty() && status == Some(*quiet))
+        {
+            *count += 1;
+            if *count > QUIET_ITEMS_LISTED && !filter.searching() {
+                continue;
+            }
+        }
+        let name = match result {
+            Some(result) => format!("{} ({})", result.name, result.handler_name),
+            None => model.item_name(key),
+        };
+        if filter.searching() && lines.is_empty() && !filter.matches(&name) && !filter.matches(text)
+        {
+            continue;
+        }
+        ui.horizontal(|ui| {
+            if let Some(status) = status {
+                ui.label(icons::status_glyph(status, &visuals));
+            }
+            ui.label(RichText::new(name).strong());
+            if let Some(status) = status {
+                let mut line = status.label().to_string();
+                if !text.is_empty() {
+                    line = format!("{line}: {text}");
+                }
+                ui.label(RichText::new(line).color(icons::status_color(status, &visuals)));
+            }
+        });
+        log_lines(ui, lines, out);
+    }
+    for (status, count) in quiet {
+        if count > QUIET_ITEMS_LISTED && !filter.searching() {
+            let more = count - QUIET_ITEMS_LISTED;
+            let what = match status {
+                ItemStatus::Pending => "have not started yet",
+                _ => "succeeded",
+            };
+            ui.label(RichText::new(format!("…and {more} more items {what}.")).weak());
+        }
+    }
+    if !general.is_empty() {
+        ui.label(RichText::new("Other messages").strong());
+        log_lines(ui, general, out);
+    }
+}
+
+fn log_lines(ui: &mut Ui, lines: Vec<&LogEntry>, out: &mut Commands) {
+    let visuals = ui.visuals().clone();
+    for line in lines {
+        ui.horizontal_wrapped(|ui| {
+            ui.add_space(24.0);
+            ui.label(icons::level_glyph(line.level, &visuals))
+                .on_hover_text(line.level.to_string());
+            ui.label(&line.text);
+            ui.label(
+                RichText::new(format::when(line.time, SystemTime::now()))
+                    .weak()
+                    .small(),
+            )
+            .on_hover_text(format::exact(line.time));
+            if line.actionable && ui.link("Details…").clicked() {
+                out.push(Command::ShowError(line.id));
+            }
+        });
+    }
+}

@@ -1,0 +1,128 @@
+//! The toolbar (Sync now, Sync all, Stop, Properties), the tabs, and the overall progress.
+
+use crate::core::model::{ItemKey, PropertiesTarget};
+use crate::core::progress::format_eta;
+use crate::core::store::Store;
+use crate::window::bar;
+use crate::window::command::{Command, Commands};
+use crate::window::icons;
+use crate::window::state::Model;
+use egui::{RichText, Ui};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Tab {
+    #[default]
+    Items,
+    Results,
+    Conflicts,
+}
+
+/// The checked items, for Sync now (and for Enter).
+pub fn checked_items(model: &Model, store: &Store) -> Vec<ItemKey> {
+    model
+        .items()
+        .filter(|(key, item)| store.is_checked(key, item.checked_by_default))
+        .map(|(key, _)| key)
+        .collect()
+}
+
+pub fn ui(
+    ui: &mut Ui,
+    model: &Model,
+    store: &Store,
+    tab: &mut Tab,
+    conflicts: usize,
+    unseen_errors: usize,
+    out: &mut Commands,
+) {
+    ui.horizontal(|ui| {
+        ui.spacing_mut().button_padding = egui::vec2(10.0, 5.0);
+        let any = model.has_items();
+        if ui
+            .add_enabled(any, egui::Button::new(format!("{} Sync now", icons::SYNC)))
+            .on_hover_text("Synchronize the checked items (Enter)")
+            .clicked()
+        {
+            out.push(Command::Sync(checked_items(model, store)));
+        }
+        if ui
+            .add_enabled(any, egui::Button::new("Sync all"))
+            .on_hover_text("Synchronize every item, checked or not")
+            .clicked()
+        {
+            out.push(Command::Sync(model.items().map(|(key, _)| key).collect()));
+        }
+        if ui
+            .add_enabled(
+                model.is_running(),
+                egui::Button::new(format!("{} Stop", icons::STOP)),
+            )
+            .on_hover_text("Stop every running synchronization")
+            .clicked()
+        {
+            out.push(Command::StopAll);
+        }
+        let selected = model
+            .selected
+            .as_ref()
+            .filter(|key| model.item(key).is_some_and(|item| item.has_properties));
+        if ui
+            .add_enabled(
+                selected.is_some(),
+                egui::Button::new(format!("{} Properties", icons::PROPERTIES)),
+            )
+            .on_hover_text("Settings of the selected item")
+            .clicked()
+            && let Some(key) = selected
+        {
+            out.push(Command::Properties(
+                key.handler.clone(),
+                PropertiesTarget::Item(key.item.clone()),
+            ));
+        }
+    });
+    ui.add_space(4.0);
+    ui.horizontal(|ui| {
+        ui.selectable_value(tab, Tab::Items, "Items");
+        let results = if unseen_errors > 0 {
+            let noun = if unseen_errors == 1 {
+                "error"
+            } else {
+                "errors"
+            };
+            RichText::new(format!("Results ({unseen_errors} new {noun})"))
+                .color(ui.visuals().error_fg_color)
+        } else {
+            RichText::new("Results")
+        };
+        ui.selectable_value(tab, Tab::Results, results);
+        let label = if conflicts > 0 {
+            RichText::new(format!("{} Conflicts ({conflicts})", icons::CONFLICT))
+                .color(ui.visuals().warn_fg_color)
+        } else {
+            RichText::new("Conflicts")
+        };
+        ui.selectable_value(tab, Tab::Conflicts, label);
+    });
+}
+
+/// The bar over everything running, with what is left and, when honest, how long.
+pub fn overall_progress(ui: &mut Ui, model: &Model) {
+    let Some(overall) = model.overall else {
+        return;
+    };
+    let shown = overall.shown;
+    let mut words = format!(
+        "Synchronizing: {} of {} items done",
+        overall.done, overall.total
+    );
+    if let Some(eta) = shown.eta_seconds {
+        words = format!("{words} · {}", format_eta(eta));
+    }
+    ui.horizontal(|ui| {
+        ui.label(&words);
+        let width = ui.available_width().max(120.0);
+        bar::show(ui, shown, width, "Overall progress");
+    });
+}
