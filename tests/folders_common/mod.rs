@@ -1,5 +1,7 @@
-//! Shared helpers for the folder pairs tests: a center in a temp folder with one pair,
-//! driven through the core engine, and small file helpers.
+//! Shared helpers for the folder pairs tests: a center in a temp folder with one pair, and
+//! small file helpers. Runs that may not show dialogs, the conflict list and resolutions go
+//! through the real `synccenter` binary (`sync --no-prompt`, `conflicts --json`, `conflicts
+//! resolve`); runs that answer dialogs and properties go through the core engine in-process.
 #![allow(dead_code)]
 
 use crossbeam_channel::Receiver;
@@ -8,7 +10,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
-use synccenter::core::conflicts::{ConflictRecord, Resolution};
+use synccenter::core::conflicts::{ConflictRecord, ConflictReport, Resolution};
 use synccenter::core::dialog::{Form, FormReply};
 use synccenter::core::engine::{Engine, EngineConfig, SessionRequest};
 use synccenter::core::events::Event;
@@ -130,9 +132,59 @@ impl Center {
         }
     }
 
-    /// A run that may not show dialogs (`sync --no-prompt`).
+    /// The real binary over this center's home.
+    pub fn cli(&self, args: &[&str]) -> std::process::Output {
+        std::process::Command::new(env!("CARGO_BIN_EXE_synccenter"))
+            .arg("--home")
+            .arg(self.dir.path().join("home"))
+            .args(args)
+            .env_remove("SYNCCENTER_HOME")
+            .env_remove("SYNCCENTER_DEMO")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("the synccenter binary runs")
+    }
+
+    fn cli_json(&self, args: &[&str]) -> serde_json::Value {
+        let output = self.cli(args);
+        assert!(
+            output.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice(&output.stdout).expect("JSON on stdout")
+    }
+
+    /// A run that may not show dialogs: `synccenter sync p --no-prompt`, its outcome read
+    /// back from `synccenter results --json`, its exit code checked against that outcome.
     pub fn sync(&self) -> Ran {
-        self.run(false)
+        let output = self.cli(&["sync", PAIR, "--no-prompt"]);
+        let code = output.status.code().expect("exited normally");
+        let results = self.cli_json(&["results", "--json"]);
+        let newest = &results[0];
+        let item = newest["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["key"]["item"] == PAIR)
+            .expect("the pair is in the newest run");
+        let ran = Ran {
+            status: serde_json::from_value(item["status"].clone()).unwrap(),
+            text: item["text"].as_str().unwrap().to_string(),
+            log: newest["log"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| l["text"].as_str().unwrap().to_string())
+                .collect(),
+        };
+        let expected = match ran.status {
+            ItemStatus::Failed => 2,
+            ItemStatus::Succeeded if self.conflicts().is_empty() => 0,
+            _ => 1,
+        };
+        assert_eq!(code, expected, "exit code of sync --no-prompt for {ran:?}");
+        ran
     }
 
     /// A run from the window: dialogs are answered by [`Center::answer_dialogs`].
@@ -148,21 +200,43 @@ impl Center {
         ran
     }
 
+    /// The unresolved conflicts, from `synccenter conflicts --json`.
     pub fn conflicts(&self) -> Vec<ConflictRecord> {
-        self.engine.store().conflicts()
+        let rows = self.cli_json(&["conflicts", "--json"]);
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .map(|row| ConflictRecord {
+                item: ItemKey::new(
+                    row["handler"].as_str().unwrap(),
+                    row["item"].as_str().unwrap(),
+                ),
+                item_name: row["item_name"].as_str().unwrap().to_string(),
+                report: ConflictReport {
+                    id: row["id"].as_str().unwrap().to_string(),
+                    path: row["path"].as_str().unwrap().to_string(),
+                    left: serde_json::from_value(row["left"].clone()).unwrap(),
+                    right: serde_json::from_value(row["right"].clone()).unwrap(),
+                },
+                detected: std::time::SystemTime::now(),
+                resolution: serde_json::from_value(row["resolution"].clone()).unwrap(),
+            })
+            .collect()
     }
 
+    /// `synccenter conflicts resolve p PATH --keep left|right|both`.
     pub fn resolve(&self, path: &str, resolution: Resolution) {
-        let conflict = self
-            .conflicts()
-            .into_iter()
-            .find(|c| c.report.path == path)
-            .unwrap_or_else(|| panic!("no conflict for {path}"));
-        assert!(self.engine.store().resolve_conflict(
-            &ItemKey::new(folders::HANDLER_ID, PAIR),
-            &conflict.report.id,
-            resolution
-        ));
+        let keep = match resolution {
+            Resolution::KeepLeft => "left",
+            Resolution::KeepRight => "right",
+            Resolution::KeepBoth => "both",
+        };
+        let output = self.cli(&["conflicts", "resolve", PAIR, path, "--keep", keep]);
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
 
     /// Opens a properties dialog and waits until it closes.
