@@ -140,13 +140,27 @@ fn results_json_keeps_every_run_newest_first() {
 #[test]
 fn ctrl_c_stops_the_run_and_exits_with_1() {
     let home = tempfile::tempdir().unwrap();
-    let child = synccenter(home.path(), &["sync", "contacts", "photos", "--no-prompt"])
-        .env("SYNCCENTER_DEMO_STEP_MS", "200")
+    let mut child = synccenter(home.path(), &["sync", "contacts", "photos", "--no-prompt"])
+        .env("SYNCCENTER_DEMO_STEP_MS", "300")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // Counted from when the center has set up its home, not from the spawn: a loaded
+    // machine may take a while to start the process.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !home.path().join("config").exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run never started"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
     std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the run is still going when Ctrl+C comes"
+    );
     // SAFETY: signals our own child.
     unsafe {
         libc::kill(child.id() as i32, libc::SIGINT);
