@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The project's test command (README, run by .ci/run on a fresh Debian machine): installs the
+# system programs that tests drive for real when they are missing, then runs every test.
+# A test that needs one of these programs never skips: it is installed here instead.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages the tests use, as "command:package" pairs.
+wanted=(
+)
+
+missing=()
+for pair in "${wanted[@]}"; do
+  command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+exec cargo test --locked "$@"
