@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 
 # Debian packages the tests use, as "command:package" pairs.
 wanted=(
+  Xvfb:xvfb   # tests/window_process.rs opens the real window on a virtual display
 )
 
 missing=()

@@ -189,3 +189,26 @@ fn a_damaged_state_file_is_reported_on_stderr_and_the_command_still_runs() {
     );
     assert_eq!(json(&output).as_array().unwrap().len(), 4);
 }
+
+#[test]
+fn a_reader_that_goes_away_ends_the_listing_quietly() {
+    let home = tempfile::tempdir().unwrap();
+    for args in [&["items"][..], &["items", "--json"], &["handlers"]] {
+        // `synccenter items | head -0`: the reader is gone before the first line is written.
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let output = synccenter(home.path(), args)
+            .stdout(writer)
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{args:?} ends by itself: {:?} {stderr}",
+            output.status
+        );
+        assert!(stderr.is_empty(), "{args:?} ends quietly: {stderr}");
+    }
+}

@@ -5,6 +5,7 @@
 //! conflict; 2 an item failed; 3 nothing could run (bad arguments, unusable configuration).
 
 mod args;
+mod output;
 mod prompt;
 mod sync;
 
@@ -19,6 +20,7 @@ use crate::handlers::folders::config::{self as folder_config, Mode, PairConfig};
 use crate::setup::{Setup, setup};
 use args::{ConflictAction, ConflictsArgs, FolderAction, SyncArgs};
 use clap::Parser;
+use output::{err, out};
 use serde::Serialize;
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -39,11 +41,7 @@ impl<E: std::fmt::Display> From<E> for Refusal {
 }
 
 pub fn main() -> ExitCode {
-    // `synccenter items | head` ends quietly, as Unix tools do, instead of panicking.
-    // SAFETY: restores the default disposition of SIGPIPE before any thread starts.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
+    crate::setup::process_signals();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -63,7 +61,7 @@ pub fn main() -> ExitCode {
     let setup = match setup(cli.home.clone(), cli.demo) {
         Ok(setup) => setup,
         Err(e) => {
-            eprintln!("synccenter: {e}");
+            err!("synccenter: {e}");
             return ExitCode::from(EXIT_NOTHING_RAN);
         }
     };
@@ -71,16 +69,19 @@ pub fn main() -> ExitCode {
         return ExitCode::from(run_window(setup));
     };
     for notice in &setup.notices {
-        eprintln!("synccenter: {notice}");
+        err!("synccenter: {notice}");
     }
-    let code = match run(command, &setup) {
+    let mut code = match run(command, &setup) {
         Ok(code) => code,
         Err(Refusal(reason)) => {
-            eprintln!("synccenter: {reason}");
+            err!("synccenter: {reason}");
             EXIT_NOTHING_RAN
         }
     };
     setup.engine.store().flush();
+    if output::stdout_failed() {
+        code = code.max(EXIT_FAILED);
+    }
     ExitCode::from(code)
 }
 
@@ -88,7 +89,7 @@ fn run_window(setup: Setup) -> u8 {
     match crate::window::run(setup.engine, setup.events, setup.notices) {
         Ok(()) => EXIT_OK,
         Err(e) => {
-            eprintln!(
+            err!(
                 "synccenter: cannot open the window: {e}. Is there a display (X11 or Wayland)? The commands work without one: synccenter --help."
             );
             EXIT_NOTHING_RAN
@@ -163,7 +164,7 @@ fn handlers(setup: &Setup, json: bool) -> Result<u8, Refusal> {
         }
     }));
     if json {
-        println!("{}", serde_json::to_string_pretty(&rows)?);
+        out!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(EXIT_OK);
     }
     for row in rows {
@@ -174,7 +175,7 @@ fn handlers(setup: &Setup, json: bool) -> Result<u8, Refusal> {
             }
             _ => String::new(),
         };
-        println!("{:<20} {:<22} {:<9} {detail}", row.id, row.name, row.kind);
+        out!("{:<20} {:<22} {:<9} {detail}", row.id, row.name, row.kind);
     }
     Ok(EXIT_OK)
 }
@@ -204,25 +205,21 @@ fn folder(setup: &Setup, action: FolderAction) -> Result<u8, Refusal> {
             );
             let name = pair.name.clone();
             folder_config::add(home, pair)?;
-            println!(
-                "Added the folder pair {name}: {summary}. Sync it with `synccenter sync {name}`."
-            );
+            out!("Added the folder pair {name}: {summary}. Sync it with `synccenter sync {name}`.");
         }
         FolderAction::Remove { name } => {
             folder_config::remove(home, &name)?;
-            println!(
-                "Removed the folder pair {name}; its folders and files were left as they are."
-            );
+            out!("Removed the folder pair {name}; its folders and files were left as they are.");
         }
         FolderAction::List { json } => {
             let pairs = folder_config::load(home)?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&pairs)?);
+                out!("{}", serde_json::to_string_pretty(&pairs)?);
             } else if pairs.is_empty() {
-                println!("No folder pairs. Add one with `synccenter folder add NAME LEFT RIGHT`.");
+                out!("No folder pairs. Add one with `synccenter folder add NAME LEFT RIGHT`.");
             } else {
                 for pair in pairs {
-                    println!(
+                    out!(
                         "{:<20} {:<10} {} ⇄ {}",
                         pair.name,
                         pair.mode,
@@ -277,7 +274,7 @@ fn item_rows(engine: &Engine, listings: &[Listing]) -> Vec<ItemRow> {
 fn report_unavailable(listings: &[Listing]) {
     for listing in listings {
         if let Some(error) = &listing.error {
-            eprintln!(
+            err!(
                 "synccenter: {} could not list its items: {error}",
                 listing.info.name
             );
@@ -290,25 +287,30 @@ fn items(engine: &Engine, json: bool) -> Result<u8, Refusal> {
     report_unavailable(&listings);
     let rows = item_rows(engine, &listings);
     if json {
-        println!("{}", serde_json::to_string_pretty(&rows)?);
+        out!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(EXIT_OK);
     }
     if rows.is_empty() {
-        println!(
+        out!(
             "No items. A handler provides items to sync: add a folder pair, or install a handler."
         );
         return Ok(EXIT_OK);
     }
-    println!(
+    out!(
         "{:<14} {:<20} {:<28} {:<8} LAST SYNCED",
-        "HANDLER", "ITEM", "NAME", "CHECKED"
+        "HANDLER",
+        "ITEM",
+        "NAME",
+        "CHECKED"
     );
     for row in rows {
         let when = row.last_synced.unwrap_or_else(|| "never".into());
         let checked = if row.checked { "yes" } else { "no" };
-        println!(
+        out!(
             "{:<14} {:<20} {:<28} {checked:<8} {when}",
-            row.handler_name, row.id, row.name
+            row.handler_name,
+            row.id,
+            row.name
         );
     }
     Ok(EXIT_OK)
@@ -388,7 +390,7 @@ fn sync_items(setup: &Setup, args: SyncArgs) -> Result<u8, Refusal> {
         } else {
             format!(" — {}", result.text)
         };
-        println!(
+        out!(
             "{} {}: {}{text}",
             sync::mark(result.status),
             result.name,
@@ -407,13 +409,13 @@ fn sync_items(setup: &Setup, args: SyncArgs) -> Result<u8, Refusal> {
         } else {
             &format!("{open_conflicts} conflicts need")
         };
-        println!("{conflicts} you: `synccenter conflicts` lists them.");
+        out!("{conflicts} you: `synccenter conflicts` lists them.");
     }
     let mut code = exit_code(&record, open_conflicts);
     let unlisted = listings.iter().filter(|l| l.error.is_some()).count();
     if unlisted > 0 && (args.all || args.items.is_empty()) {
         // Their items could not even be chosen: that is a failure, not a success.
-        println!(
+        out!(
             "{unlisted} handler(s) could not list their items, so those items were not synchronized."
         );
         code = code.max(EXIT_FAILED);
@@ -437,11 +439,11 @@ fn results(engine: &Engine, json: bool) -> Result<u8, Refusal> {
     let mut history = engine.store().history();
     history.reverse();
     if json {
-        println!("{}", serde_json::to_string_pretty(&history)?);
+        out!("{}", serde_json::to_string_pretty(&history)?);
         return Ok(EXIT_OK);
     }
     if history.is_empty() {
-        println!("No results yet: nothing has been synchronized.");
+        out!("No results yet: nothing has been synchronized.");
     }
     for session in &history {
         let counts: Vec<String> = [
@@ -456,7 +458,7 @@ fn results(engine: &Engine, json: bool) -> Result<u8, Refusal> {
             (n > 0).then(|| format!("{n} {}", s.label().to_lowercase()))
         })
         .collect();
-        println!(
+        out!(
             "{} ({}): {}",
             local_time(session.started),
             session.reason,
@@ -468,7 +470,7 @@ fn results(engine: &Engine, json: bool) -> Result<u8, Refusal> {
             } else {
                 format!(" — {}", item.text)
             };
-            println!(
+            out!(
                 "  {} {} / {}: {}{text}",
                 sync::mark(item.status),
                 item.handler_name,
@@ -477,7 +479,7 @@ fn results(engine: &Engine, json: bool) -> Result<u8, Refusal> {
             );
         }
         for line in &session.log {
-            println!("    {}", sync::log_line(line));
+            out!("    {}", sync::log_line(line));
         }
     }
     Ok(EXIT_OK)
@@ -518,14 +520,14 @@ fn conflicts(engine: &Engine, args: ConflictsArgs) -> Result<u8, Refusal> {
                 all.iter().filter(|c| c.resolution.is_none()).collect();
             if args.json {
                 let rows: Vec<ConflictRow> = open.iter().map(|c| conflict_row(c)).collect();
-                println!("{}", serde_json::to_string_pretty(&rows)?);
+                out!("{}", serde_json::to_string_pretty(&rows)?);
             } else if open.is_empty() {
-                println!("No conflicts.");
+                out!("No conflicts.");
             } else {
                 for c in open {
-                    println!("{}  {}", c.item.item, c.report.path);
+                    out!("{}  {}", c.item.item, c.report.path);
                     for side in [&c.report.left, &c.report.right] {
-                        println!("    {:<6} {}", side.label, describe_side(side));
+                        out!("    {:<6} {}", side.label, describe_side(side));
                     }
                 }
             }
@@ -546,7 +548,7 @@ fn conflicts(engine: &Engine, args: ConflictsArgs) -> Result<u8, Refusal> {
                 Resolution::KeepRight => "the right version",
                 Resolution::KeepBoth => "both versions",
             };
-            println!(
+            out!(
                 "Keeping {what} of {path}. It takes effect at the next sync of {item} (synccenter sync {item})."
             );
             Ok(EXIT_OK)

@@ -2,6 +2,7 @@
 //! bars on a terminal (plain lines otherwise), dialogs answered on the terminal, Ctrl+C to
 //! stop.
 
+use crate::cli::output::err;
 use crate::cli::prompt::answer_on_terminal;
 use crate::core::board::ItemSnapshot;
 use crate::core::engine::{Engine, SessionRequest};
@@ -175,7 +176,7 @@ fn show_item(multi: &MultiProgress, line: &mut ItemLine, snapshot: &ItemSnapshot
 /// Prints above the bars on a terminal, or as a plain line otherwise.
 fn say(multi: &MultiProgress, text: &str) {
     if multi.is_hidden() {
-        eprintln!("{text}");
+        err!("{text}");
     } else {
         let _ = multi.println(text);
     }

@@ -34,8 +34,12 @@ pub struct Timeouts {
     /// For `prepare`, `synchronize`, `properties` and `show_error`: how long the handler may
     /// send nothing at all (no progress, no answer). Time in dialogs does not count.
     pub silence: Duration,
-    /// How long the handler has to answer after a stop before its process is ended.
+    /// How long the handler has to honor a stop before it is abandoned and its process
+    /// ended (the engine's stop timeout for this handler).
     pub stop: Duration,
+    /// How long the program may take to exit after `shutdown` (saving its own state, say)
+    /// before its process group is killed.
+    pub shutdown: Duration,
 }
 
 impl Default for Timeouts {
@@ -44,6 +48,7 @@ impl Default for Timeouts {
             answer: Duration::from_secs(20),
             silence: Duration::from_secs(300),
             stop: Duration::from_secs(10),
+            shutdown: Duration::from_secs(2),
         }
     }
 }
@@ -75,6 +80,7 @@ struct TimeoutsFile {
     answer: Option<f64>,
     silence: Option<f64>,
     stop: Option<f64>,
+    shutdown: Option<f64>,
 }
 
 impl Manifest {
@@ -106,6 +112,11 @@ impl Manifest {
             answer: seconds("timeouts.answer", file.timeouts.answer, defaults.answer)?,
             silence: seconds("timeouts.silence", file.timeouts.silence, defaults.silence)?,
             stop: seconds("timeouts.stop", file.timeouts.stop, defaults.stop)?,
+            shutdown: seconds(
+                "timeouts.shutdown",
+                file.timeouts.shutdown,
+                defaults.shutdown,
+            )?,
         };
         let max_message_bytes = file.max_message_bytes.unwrap_or(DEFAULT_MAX_MESSAGE_BYTES);
         if max_message_bytes < 1024 {
@@ -203,6 +214,7 @@ env = { GIT_TERMINAL_PROMPT = "0" }
 answer = 0.5
 silence = 2
 stop = 1.5
+shutdown = 4
 "#,
         )
         .unwrap();
@@ -218,6 +230,7 @@ stop = 1.5
         assert_eq!(m.env["GIT_TERMINAL_PROMPT"], "0");
         assert_eq!(m.timeouts.answer, Duration::from_millis(500));
         assert_eq!(m.timeouts.stop, Duration::from_millis(1500));
+        assert_eq!(m.timeouts.shutdown, Duration::from_secs(4));
         assert_eq!(m.max_message_bytes, 4096);
     }
 
