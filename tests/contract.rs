@@ -8,7 +8,7 @@ use common::{Center, Script, status, sync_steps, text, wait};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-use synccenter::core::callback::{LogLine, Progress, Reply};
+use synccenter::core::callback::{Callback, LogLine, Progress, Reply};
 use synccenter::core::dialog::{FieldValue, Form, FormReply, UiRefused};
 use synccenter::core::engine::SessionRequest;
 use synccenter::core::events::Event;
@@ -685,4 +685,123 @@ fn opening_properties_does_not_disturb_a_running_item() {
         ItemStatus::Canceled,
         "the stop was not wiped"
     );
+}
+
+/// Breaks out of an item at the first skip or stop without saying so, and goes on.
+fn leave_on_request(items: &[ItemId], cb: &Callback, steps: u64) -> Result<(), HandlerError> {
+    for item in items {
+        for step in 0..=steps {
+            let reply = cb.progress(item, Progress::steps(step, steps));
+            if reply == Reply::CancelAll {
+                return Ok(());
+            }
+            if reply.should_stop() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn a_handler_that_goes_on_with_another_item_has_honored_the_skip_or_stop() {
+    // Each item takes a second, more than three times the stop timeout.
+    let script =
+        Script::new("a", &["x", "y", "z"]).synchronize(|items, cb| leave_on_request(items, cb, 50));
+    let center = Center::with_stop_timeout(&[&script], Duration::from_millis(300));
+    let session = center.start(script.keys(), false);
+    center.wait_for_status(&script.key("x"), |s| s == ItemStatus::Updating);
+    session.skip(&script.key("x"));
+    center.wait_for_status(&script.key("y"), |s| s == ItemStatus::Updating);
+    session.stop_item(&script.key("y"));
+    let record = wait(&session);
+    assert_eq!(
+        (
+            status(&record, &script.key("x")),
+            text(&record, &script.key("x"))
+        ),
+        (ItemStatus::Skipped, "Skipped.".to_string()),
+        "{:?}",
+        record.log
+    );
+    assert_eq!(status(&record, &script.key("y")), ItemStatus::Canceled);
+    assert_eq!(status(&record, &script.key("z")), ItemStatus::Succeeded);
+    assert!(
+        record.log.iter().all(|l| l.level != LogLevel::Error),
+        "{:?}",
+        record.log
+    );
+}
+
+#[test]
+fn a_handler_that_keeps_working_on_a_skipped_item_fails_it_after_the_stop_timeout() {
+    // Hears the skip and goes on with the same item for a second regardless.
+    let script = Script::new("a", &["x"]).synchronize(|items, cb| {
+        for step in 0..=50 {
+            cb.progress(&items[0], Progress::steps(step, 50));
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(())
+    });
+    let center = Center::with_stop_timeout(&[&script], Duration::from_millis(300));
+    let session = center.start(script.keys(), false);
+    center.wait_for_status(&script.key("x"), |s| s == ItemStatus::Updating);
+    session.skip(&script.key("x"));
+    let record = wait(&session);
+    assert_eq!(status(&record, &script.key("x")), ItemStatus::Failed);
+    assert_eq!(
+        text(&record, &script.key("x")),
+        "Handler a did not stop this item within 0.3 s."
+    );
+}
+
+#[test]
+fn a_later_run_taking_over_a_finished_item_leaves_the_earlier_result_alone() {
+    let runs = Arc::new(AtomicUsize::new(0));
+    let script = {
+        let runs = runs.clone();
+        Script::new("a", &["quick", "slow"]).synchronize(move |items, cb| {
+            let first = runs.fetch_add(1, Ordering::SeqCst) == 0;
+            for item in items {
+                let steps = if item.as_str() == "slow" { 60 } else { 1 };
+                sync_steps(
+                    std::slice::from_ref(item),
+                    cb,
+                    steps,
+                    Duration::from_millis(20),
+                )?;
+                let done = if first { "Done" } else { "Done again" };
+                cb.progress(
+                    item,
+                    Progress::status(ItemStatus::Succeeded).with_text(done),
+                );
+            }
+            Ok(())
+        })
+    };
+    let center = Center::new(&[&script]);
+    let earlier = center.start(script.keys(), false);
+    center.wait_for_status(&script.key("quick"), |s| s == ItemStatus::Succeeded);
+    // Sync now of `quick` while the first run is still on `slow`.
+    let later = center.start(vec![script.key("quick")], false);
+    let newer = wait(&later);
+    let older = wait(&earlier);
+    assert_eq!(
+        (
+            status(&older, &script.key("quick")),
+            text(&older, &script.key("quick"))
+        ),
+        (ItemStatus::Succeeded, "Done".to_string())
+    );
+    assert_eq!(status(&older, &script.key("slow")), ItemStatus::Succeeded);
+    assert_eq!(text(&newer, &script.key("quick")), "Done again");
+    // The earlier run was recorded last; the item's record still follows the newest run.
+    let record = center
+        .engine
+        .store()
+        .item_record(&script.key("quick"))
+        .unwrap();
+    assert_eq!(record.last_text, "Done again");
+    assert_eq!(record.last_session, Some(newer.id));
 }

@@ -2,7 +2,7 @@
 //! while it prepares, synchronizes or shows a dialog. Progress goes straight to the item's
 //! slot on the board; every answer carries the user's skip and stop requests back.
 
-use crate::core::board::{RunSlot, UserRequest};
+use crate::core::board::{Live, RunSlot, UserRequest};
 use crate::core::conflicts::{ConflictReport, Resolution};
 use crate::core::dialog::{DialogRequest, Form, FormReply, UiRefused};
 use crate::core::engine::Core;
@@ -21,12 +21,17 @@ use std::time::{Duration, Instant, SystemTime};
 
 /// The answer to every progress call (S_OK, S_SYNCMGR_CANCELITEM, S_SYNCMGR_CANCELALL, and
 /// SetItemStatus(SKIPPED) delivered at the next call).
+///
+/// A handler honors `SkipItem` and `CancelItem` by reporting the item `Skipped` or
+/// `Canceled`, or simply by going on with another item: its next call about another item
+/// says it has left this one, and the item ends as the user asked. Going on working on the
+/// item itself for longer than the stop timeout fails it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Reply {
     Continue,
     /// The user skipped this item: leave it as it is and go on with the next.
     SkipItem,
-    /// The user stopped this item: stop it as soon as possible.
+    /// The user stopped this item: stop it as soon as possible and go on with the next.
     CancelItem,
     /// The user stopped everything: stop all items of this handler.
     CancelAll,
@@ -135,6 +140,16 @@ pub enum ConnectionError {
 /// Lines one handler may log in one run; past it, lines are counted, not kept.
 pub const MAX_LOG_LINES_PER_RUN: usize = 2000;
 
+/// Whether the handler hears the answer to a call: only an answer it hears tells it the
+/// user's skip or stop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Heard {
+    /// The handler gets the reply: a call in its own process, a protocol request.
+    Answered,
+    /// The reply goes nowhere: a protocol notification relayed by the external host.
+    Unanswered,
+}
+
 pub(crate) struct RunItem {
     pub slot: RunSlot,
     pub name: String,
@@ -153,8 +168,17 @@ pub(crate) struct Run {
     pub order: RwLock<Vec<ItemId>>,
     pub stop_all: AtomicBool,
     pub stop_all_at: Mutex<Option<Instant>>,
+    /// How long this handler may ignore a stop: the manifest's for a handler in a process
+    /// of its own, else the engine's.
+    pub stop_timeout: Duration,
+    /// The handler runs in a process of its own, which is ended when it is abandoned.
+    pub own_process: bool,
     /// Set when the host gave up on the handler: nothing it reports counts any more.
     pub abandoned: AtomicBool,
+    /// Set when the handler's thread returned from its last call (its process is gone).
+    pub returned: AtomicBool,
+    /// Items whose skip or stop the handler was told after reaching them, and since when:
+    /// the stop timeout runs for each.
     pub requested_at: Mutex<HashMap<ItemId, Instant>>,
     pub log: Mutex<Vec<LogEntry>>,
     pub suppressed_lines: Mutex<usize>,
@@ -176,7 +200,14 @@ impl Run {
         name: String,
         context: RunContext,
     ) -> Self {
+        let own = core
+            .registry
+            .read()
+            .get(&handler)
+            .and_then(|provider| provider.stop_timeout());
         Self {
+            stop_timeout: own.unwrap_or(core.config.stop_timeout),
+            own_process: own.is_some(),
             core,
             session,
             handler,
@@ -187,6 +218,7 @@ impl Run {
             stop_all: AtomicBool::new(false),
             stop_all_at: Mutex::new(None),
             abandoned: AtomicBool::new(false),
+            returned: AtomicBool::new(false),
             requested_at: Mutex::new(HashMap::new()),
             log: Mutex::new(Vec::new()),
             suppressed_lines: Mutex::new(0),
@@ -248,34 +280,89 @@ impl Run {
         self.stop_all.load(Ordering::Acquire) || self.abandoned.load(Ordering::Acquire)
     }
 
-    /// The answer for `item` now. The first time a request reaches the handler, the stop
-    /// timeout starts for it: a request for an item the handler has not reached yet is not
-    /// being ignored.
-    pub fn reply_for(&self, item: &ItemId, slot: &RunSlot) -> Reply {
+    /// The answer to the handler's call about `item`, which it has now reached. The stop
+    /// timeout of a skip or stop starts once the handler both was told and had reached
+    /// the item: a request for an item the handler has not reached yet is not being
+    /// ignored.
+    pub fn reply_for(&self, item: &ItemId, slot: &RunSlot, heard: Heard) -> Reply {
         if self.is_stopped() {
             return Reply::CancelAll;
         }
         let reply = slot.update(|live| {
-            let first = !live.request_delivered;
-            let reply = match live.request {
-                None => return (Reply::Continue, false),
-                Some(UserRequest::Skip) => Reply::SkipItem,
-                Some(UserRequest::Stop) => Reply::CancelItem,
-            };
-            live.request_delivered = true;
-            (reply, first)
+            live.reached = true;
+            let reply = request_reply(live.request);
+            if reply != Reply::Continue && heard == Heard::Answered {
+                live.request_delivered = true;
+            }
+            (reply, start_clock(live))
         });
         match reply {
-            Some((reply, first_delivery)) => {
-                if first_delivery {
+            Some((reply, started)) => {
+                if started {
                     self.requested_at
                         .lock()
                         .insert(item.clone(), Instant::now());
                 }
                 reply
             }
-            // A later run took the item over: this one is done with it.
-            None => Reply::CancelAll,
+            // A later run took the item over after it ended here: nothing more to do on it.
+            None => Reply::SkipItem,
+        }
+    }
+
+    /// The user's request for `item` as it stands, without the handler hearing of it: what
+    /// a host relaying requests looks at before it tells the handler.
+    pub fn request_now(&self, item: &ItemId) -> Reply {
+        if self.is_stopped() {
+            return Reply::CancelAll;
+        }
+        self.slot(item)
+            .and_then(|slot| slot.read(|live| request_reply(live.request)))
+            // Taken over by a later run: nothing for this one to hear.
+            .unwrap_or(Reply::Continue)
+    }
+
+    /// The handler was told `reply` about `item` by other means (a notification).
+    pub fn mark_told(&self, item: &ItemId, reply: Reply) {
+        if !matches!(reply, Reply::SkipItem | Reply::CancelItem) {
+            return;
+        }
+        let Some(slot) = self.slot(item) else {
+            return;
+        };
+        let started = slot.update(|live| {
+            if request_reply(live.request) != reply {
+                return false;
+            }
+            live.request_delivered = true;
+            start_clock(live)
+        });
+        if started == Some(true) {
+            self.requested_at
+                .lock()
+                .insert(item.clone(), Instant::now());
+        }
+    }
+
+    /// The handler called about `item`: any other item whose skip or stop it was told after
+    /// reaching it has been left, which honors the request.
+    fn moved_on_to(&self, item: &ItemId) {
+        let left: Vec<ItemId> = {
+            let waiting = self.requested_at.lock();
+            if waiting.is_empty() {
+                return;
+            }
+            waiting
+                .keys()
+                .filter(|other| *other != item)
+                .cloned()
+                .collect()
+        };
+        for other in left {
+            self.requested_at.lock().remove(&other);
+            if let Some(slot) = self.slot(&other) {
+                slot.update(honor_request);
+            }
         }
     }
 
@@ -335,9 +422,15 @@ impl Run {
 /// the engine and, in a handler's own process, by the external-handler SDK over stdio.
 pub trait Host: Send + Sync {
     fn context(&self) -> &RunContext;
-    fn progress(&self, item: &ItemId, progress: Progress<'_>) -> Reply;
+    fn progress(&self, item: &ItemId, progress: Progress<'_>, heard: Heard) -> Reply;
     fn check(&self, item: &ItemId) -> Reply;
-    fn report_work(&self, item: &ItemId, report: WorkReport) -> Reply;
+    fn report_work(&self, item: &ItemId, report: WorkReport, heard: Heard) -> Reply;
+    /// The user's request for `item` as it stands, without the handler hearing of it.
+    fn peek(&self, item: &ItemId) -> Reply;
+    /// The handler was told `reply` about `item` by other means (a notification).
+    fn told(&self, item: &ItemId, reply: Reply);
+    /// Whether the center gave up on this handler for ignoring a stop.
+    fn abandoned(&self) -> bool;
     fn log(&self, line: LogLine) -> LogId;
     fn delete_log(&self, id: Option<LogId>);
     /// EnableModeless(TRUE): waits for the UI slot.
@@ -371,7 +464,7 @@ impl Callback {
     /// answer. A final status after a final status other than "failed" is refused under
     /// Vista's rule: the item is marked failed and the refusal logged.
     pub fn progress(&self, item: &ItemId, progress: Progress<'_>) -> Reply {
-        self.host.progress(item, progress)
+        self.host.progress(item, progress, Heard::Answered)
     }
 
     /// Asks whether to go on with an item (CanContinue). Call it before starting each item:
@@ -383,7 +476,7 @@ impl Callback {
     /// Reports work in Sync Framework's terms (estimates, batches, staged progress). A
     /// report that would count the same work twice is refused and logged once as a warning.
     pub fn report_work(&self, item: &ItemId, report: WorkReport) -> Reply {
-        self.host.report_work(item, report)
+        self.host.report_work(item, report, Heard::Answered)
     }
 
     /// Logs a line for the results (LogError). Returns its id, for `delete_log` and for
@@ -425,6 +518,50 @@ impl Callback {
     pub fn chosen_resolutions(&self, item: &ItemId) -> Vec<(ConflictReport, Resolution)> {
         self.host.chosen_resolutions(item)
     }
+
+    /// For a host that carries a handler's calls from elsewhere (the external host): calls
+    /// whose answers the handler does not hear, and the user's requests looked at without
+    /// telling the handler. Handlers themselves have no use for it.
+    pub fn relay(&self) -> Relay<'_> {
+        Relay { callback: self }
+    }
+}
+
+/// See [`Callback::relay`]. A skip or stop counts as told to the handler only when it
+/// hears it: in an answer, or when the relay says so with [`Relay::told`].
+pub struct Relay<'a> {
+    callback: &'a Callback,
+}
+
+impl Relay<'_> {
+    /// A progress report sent as a notification: nobody hears the answer.
+    pub fn progress(&self, item: &ItemId, progress: Progress<'_>) -> Reply {
+        self.callback
+            .host
+            .progress(item, progress, Heard::Unanswered)
+    }
+
+    /// A work report sent as a notification: nobody hears the answer.
+    pub fn report_work(&self, item: &ItemId, report: WorkReport) -> Reply {
+        self.callback
+            .host
+            .report_work(item, report, Heard::Unanswered)
+    }
+
+    /// The user's request for `item` now; the handler hears nothing of it.
+    pub fn peek(&self, item: &ItemId) -> Reply {
+        self.callback.host.peek(item)
+    }
+
+    /// The handler was just told `reply` about `item` (a notification was sent).
+    pub fn told(&self, item: &ItemId, reply: Reply) {
+        self.callback.host.told(item, reply)
+    }
+
+    /// Whether the center gave up on the handler for ignoring a stop: its process must go.
+    pub fn abandoned(&self) -> bool {
+        self.callback.host.abandoned()
+    }
 }
 
 /// Permission to show dialogs, held until dropped.
@@ -452,13 +589,14 @@ impl Host for Run {
         &self.context
     }
 
-    fn progress(&self, item: &ItemId, progress: Progress<'_>) -> Reply {
+    fn progress(&self, item: &ItemId, progress: Progress<'_>, heard: Heard) -> Reply {
         let Some(slot) = self.known_slot(item) else {
             return self.run_reply();
         };
         if self.abandoned.load(Ordering::Acquire) {
             return Reply::CancelAll;
         }
+        self.moved_on_to(item);
         let violation = slot
             .update(|live| {
                 let mut violation = None;
@@ -495,23 +633,28 @@ impl Host for Run {
                 .item(item),
             );
         }
-        self.reply_for(item, &slot)
+        self.forget_clock_if_ended(item, &slot);
+        self.reply_for(item, &slot, heard)
     }
 
     fn check(&self, item: &ItemId) -> Reply {
         match self.known_slot(item) {
-            Some(slot) => self.reply_for(item, &slot),
+            Some(slot) => {
+                self.moved_on_to(item);
+                self.reply_for(item, &slot, Heard::Answered)
+            }
             None => self.run_reply(),
         }
     }
 
-    fn report_work(&self, item: &ItemId, report: WorkReport) -> Reply {
+    fn report_work(&self, item: &ItemId, report: WorkReport, heard: Heard) -> Reply {
         let Some(slot) = self.known_slot(item) else {
             return self.run_reply();
         };
         if self.abandoned.load(Ordering::Acquire) {
             return Reply::CancelAll;
         }
+        self.moved_on_to(item);
         let refused = slot
             .update(|live| {
                 if matches!(live.status, ItemStatus::Pending | ItemStatus::Waiting) {
@@ -525,7 +668,19 @@ impl Host for Run {
         {
             self.note(LogLine::warning(format!("{}: {error}", self.item_name(item))).item(item));
         }
-        self.reply_for(item, &slot)
+        self.reply_for(item, &slot, heard)
+    }
+
+    fn peek(&self, item: &ItemId) -> Reply {
+        self.request_now(item)
+    }
+
+    fn told(&self, item: &ItemId, reply: Reply) {
+        self.mark_told(item, reply)
+    }
+
+    fn abandoned(&self) -> bool {
+        self.abandoned.load(Ordering::Acquire)
     }
 
     fn log(&self, line: LogLine) -> LogId {
@@ -667,6 +822,16 @@ impl Host for Run {
 }
 
 impl Run {
+    /// An item the handler ended itself needs no stop clock any more.
+    fn forget_clock_if_ended(&self, item: &ItemId, slot: &RunSlot) {
+        if slot
+            .read(|live| live.clock_started && live.status.is_terminal())
+            .unwrap_or(false)
+        {
+            self.requested_at.lock().remove(item);
+        }
+    }
+
     fn known_slot(&self, item: &ItemId) -> Option<RunSlot> {
         let slot = self.slot(item);
         let first = slot.is_none() && {
@@ -712,8 +877,42 @@ impl Run {
     }
 }
 
+/// What the handler is answered for an item with this request.
+fn request_reply(request: Option<UserRequest>) -> Reply {
+    match request {
+        None => Reply::Continue,
+        Some(UserRequest::Skip) => Reply::SkipItem,
+        Some(UserRequest::Stop) => Reply::CancelItem,
+    }
+}
+
+/// Starts the stop clock of an item's request once it was told and the item reached;
+/// tells whether it started now.
+fn start_clock(live: &mut Live) -> bool {
+    let start =
+        live.request_delivered && live.reached && !live.clock_started && !live.status.is_terminal();
+    if start {
+        live.clock_started = true;
+    }
+    start
+}
+
+/// Ends an open item as the user asked (the handler left it, or returned without it).
+pub(crate) fn honor_request(live: &mut Live) {
+    if live.status.is_terminal() {
+        return;
+    }
+    let (status, text) = match live.request {
+        Some(UserRequest::Skip) => (ItemStatus::Skipped, "Skipped."),
+        Some(UserRequest::Stop) => (ItemStatus::Canceled, "Stopped."),
+        None => return,
+    };
+    let _ = live.set_status(status);
+    live.set_text(text);
+}
+
 /// Marks items waiting, returning what to restore afterwards.
-fn set_waiting(items: &[RunSlot], reason: WaitReason) -> Vec<(RunSlot, ItemStatus)> {
+pub(crate) fn set_waiting(items: &[RunSlot], reason: WaitReason) -> Vec<(RunSlot, ItemStatus)> {
     items
         .iter()
         .filter_map(|slot| {
@@ -731,7 +930,7 @@ fn set_waiting(items: &[RunSlot], reason: WaitReason) -> Vec<(RunSlot, ItemStatu
         .collect()
 }
 
-fn restore_after_wait(saved: &[(RunSlot, ItemStatus)]) {
+pub(crate) fn restore_after_wait(saved: &[(RunSlot, ItemStatus)]) {
     for (slot, before) in saved {
         slot.update(|live| {
             if live.status == ItemStatus::Waiting {

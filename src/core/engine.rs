@@ -3,7 +3,9 @@
 //! that is not honored in time abandons the handler, a panic fails only its own items.
 
 use crate::core::board::{Board, UserRequest};
-use crate::core::callback::{Callback, Host, LogLine, Run};
+use crate::core::callback::{
+    Callback, Host, LogLine, Run, honor_request, restore_after_wait, set_waiting,
+};
 use crate::core::dialog::DialogBroker;
 use crate::core::events::{Bus, Event, Waker};
 use crate::core::handler::{
@@ -13,11 +15,11 @@ use crate::core::model::{
     Enumeration, HandlerId, HandlerInfo, ItemId, ItemInfo, ItemKey, LogId, Participation,
     PropertiesOutcome, PropertiesTarget, RunContext, RunReason, SessionId, ShowErrorOutcome,
 };
-use crate::core::status::ItemStatus;
+use crate::core::status::{ItemStatus, WaitReason};
 use crate::core::store::{ItemResult, SessionRecord, Store};
 use crossbeam_channel::Receiver;
 use parking_lot::{Condvar, Mutex, RwLock};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -56,6 +58,13 @@ pub(crate) struct Core {
     names: RwLock<HashMap<ItemKey, String>>,
     /// Held while a start or a retry takes items over.
     starting: Mutex<()>,
+    /// Runs given up on whose handler has not returned yet: their items stay busy until it
+    /// has (for a handler in its own process, until the process is gone).
+    lingering: Mutex<Vec<Arc<Run>>>,
+    /// Handlers without concurrent sessions that some session runs now, and a condition to
+    /// wait for their turn.
+    handler_turns: Mutex<HashSet<HandlerId>>,
+    turn_ended: Condvar,
 }
 
 impl Core {
@@ -76,10 +85,11 @@ impl Core {
         LogId(self.next_id())
     }
 
-    /// Items that some run is synchronizing now.
+    /// Items that some run is synchronizing now, or that a handler given up on may still
+    /// be working on.
     fn busy_items(&self) -> Vec<ItemKey> {
         let sessions: Vec<Arc<SessionShared>> = self.sessions.lock().values().cloned().collect();
-        sessions
+        let mut busy: Vec<ItemKey> = sessions
             .iter()
             .flat_map(|s| s.runs.lock().clone())
             .flat_map(|run| {
@@ -92,7 +102,13 @@ impl Core {
                     .map(|id| run.key(&id))
                     .collect::<Vec<_>>()
             })
-            .collect()
+            .collect();
+        let mut lingering = self.lingering.lock();
+        lingering.retain(|run| !run.returned.load(Ordering::Acquire));
+        for run in lingering.iter() {
+            busy.extend(run.item_ids().iter().map(|id| run.key(id)));
+        }
+        busy
     }
 }
 
@@ -117,7 +133,9 @@ pub struct SessionRequest {
 pub enum StartError {
     #[error("nothing to synchronize: no items were chosen")]
     NothingChosen,
-    #[error("every chosen item is already synchronizing")]
+    #[error(
+        "every chosen item is already synchronizing (or its handler has not yet ended an earlier run of it)"
+    )]
     AllBusy,
 }
 
@@ -155,6 +173,9 @@ impl Engine {
             sessions: Mutex::new(HashMap::new()),
             names: RwLock::new(HashMap::new()),
             starting: Mutex::new(()),
+            lingering: Mutex::new(Vec::new()),
+            handler_turns: Mutex::new(HashSet::new()),
+            turn_ended: Condvar::new(),
         });
         (Engine { core }, events)
     }
@@ -638,7 +659,7 @@ fn publish_listing(core: &Core, listing: Listing) {
 /// Runs every handler of a session on its own thread and watches them until each one is
 /// done or abandoned; then records the session.
 fn supervise(core: &Arc<Core>, session: &Arc<SessionShared>, work: Vec<HandlerWork>) {
-    let (done_tx, done_rx) = crossbeam_channel::unbounded::<HandlerId>();
+    let (done_tx, done_rx) = crossbeam_channel::unbounded::<()>();
     let mut running: Vec<Arc<Run>> = Vec::new();
     for (run, provider, lifecycle) in work {
         let Some(provider) = provider else {
@@ -651,46 +672,65 @@ fn supervise(core: &Arc<Core>, session: &Arc<SessionShared>, work: Vec<HandlerWo
         let done_tx = done_tx.clone();
         spawn_named(format!("handler-{}", run.handler), move || {
             drive(&run, provider.as_ref(), lifecycle);
-            let _ = done_tx.send(run.handler.clone());
+            run.returned.store(true, Ordering::Release);
+            let _ = done_tx.send(());
         });
     }
     drop(done_tx);
-    let timeout = core.config.stop_timeout;
     while !running.is_empty() {
-        if let Ok(handler) = done_rx.recv_timeout(Duration::from_millis(50)) {
-            running.retain(|run| run.handler != handler);
-        }
+        let _ = done_rx.recv_timeout(Duration::from_millis(50));
+        // A handler that returned is done, even if its deadline passed meanwhile: it is
+        // never abandoned after the fact.
+        running.retain(|run| !run.returned.load(Ordering::Acquire));
         let now = Instant::now();
         running.retain(|run| {
             let stopped_at = *run.stop_all_at.lock();
-            if stopped_at.is_some_and(|at| now.duration_since(at) >= timeout) {
-                abandon(core, run, timeout);
+            if stopped_at.is_some_and(|at| now.duration_since(at) >= run.stop_timeout) {
+                abandon(core, run);
                 return false;
             }
-            fail_unstopped_items(run, now, timeout);
+            fail_unstopped_items(run, now);
             true
         });
     }
-    let record = record_of(session);
-    // A details view that retried nothing synchronized nothing: no run to remember.
-    if !record.items.is_empty() {
+    finish_session(core, session, record_of(session));
+}
+
+/// Records a session once (at its end, or earlier when Sync Center closes), and tells
+/// whoever waits for it.
+fn finish_session(core: &Core, session: &SessionShared, record: SessionRecord) {
+    let mut kept = session.record.lock();
+    if kept.is_some() {
+        return;
+    }
+    // A details view that retried nothing and said nothing: no run to remember.
+    if !record.items.is_empty() || !record.log.is_empty() {
         core.store.record_session(record.clone());
     }
     core.sessions.lock().remove(&session.id);
-    *session.record.lock() = Some(record.clone());
+    *kept = Some(record.clone());
+    drop(kept);
     session.finished.notify_all();
     core.bus.send(Event::SessionFinished(record));
 }
 
 /// Gives up on a handler that ignored a stop: its items fail, its UI slot is taken back, and
-/// whatever it reports from now on is ignored. Its thread is left to end on its own.
-fn abandon(core: &Core, run: &Run, timeout: Duration) {
+/// whatever it reports from now on is ignored. A handler in its own process sees it and
+/// its process is ended; a thread in the center's process is left to end on its own.
+/// Either way its items stay busy until it has returned.
+fn abandon(core: &Core, run: &Arc<Run>) {
+    let what = if run.own_process {
+        "Sync Center ended it"
+    } else {
+        "Sync Center stopped waiting for it"
+    };
     let text = format!(
-        "{} did not stop within {} s after Stop; Sync Center stopped waiting for it.",
+        "{} did not stop within {} s after Stop; {what}.",
         run.name(),
-        timeout.as_secs_f32()
+        run.stop_timeout.as_secs_f32()
     );
     run.note(LogLine::error(text.clone()));
+    core.lingering.lock().push(run.clone());
     run.abandoned.store(true, Ordering::Release);
     run.finish_remaining(ItemStatus::Failed, &text);
     if let Some((ticket, _)) = run.ui_ticket.lock().take() {
@@ -699,7 +739,8 @@ fn abandon(core: &Core, run: &Run, timeout: Duration) {
 }
 
 /// An item whose stop or skip the handler ignored for the whole timeout fails on its own.
-fn fail_unstopped_items(run: &Run, now: Instant, timeout: Duration) {
+fn fail_unstopped_items(run: &Run, now: Instant) {
+    let timeout = run.stop_timeout;
     let overdue: Vec<ItemId> = run
         .requested_at
         .lock()
@@ -745,18 +786,14 @@ fn record_of(session: &SessionShared) -> SessionRecord {
         }
         for id in run.item_ids() {
             let Some(slot) = run.slot(&id) else { continue };
-            let (status, text) = slot
-                .read(|l| (l.status, l.text.clone()))
-                .unwrap_or_else(|| {
-                    let text = "A later run took this item over before this one ended.".to_string();
-                    (ItemStatus::Failed, text)
-                });
+            let Some(ended) = slot.ended() else { continue };
             items.push(ItemResult {
                 key: run.key(&id),
                 name: run.item_name(&id),
                 handler_name: run.name(),
-                status,
-                text,
+                status: ended.status,
+                text: ended.text,
+                ended: ended.at,
             });
         }
         log.extend(run.log.lock().iter().cloned());
@@ -783,8 +820,57 @@ pub fn reason_word(reason: &RunReason) -> &'static str {
     }
 }
 
+/// A handler's turn, for handlers that do not run in two sessions at once; the next
+/// session's run of it goes on when this ends.
+struct Turn<'a> {
+    core: &'a Core,
+    handler: HandlerId,
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        self.core.handler_turns.lock().remove(&self.handler);
+        self.core.turn_ended.notify_all();
+    }
+}
+
+/// Waits, with the items saying why, until no other session runs this handler. `None`
+/// when the run was stopped meanwhile.
+fn take_turn<'a>(run: &'a Run, provider: &dyn HandlerProvider) -> Option<Option<Turn<'a>>> {
+    if provider.concurrent_sessions() {
+        return Some(None);
+    }
+    let core = &run.core;
+    let mut turns = core.handler_turns.lock();
+    let mut saved = Vec::new();
+    while turns.contains(&run.handler) {
+        if saved.is_empty() {
+            let slots: Vec<_> = run.item_ids().iter().filter_map(|i| run.slot(i)).collect();
+            saved = set_waiting(&slots, WaitReason::Handler);
+        }
+        if run.is_stopped() {
+            drop(turns);
+            restore_after_wait(&saved);
+            return None;
+        }
+        core.turn_ended
+            .wait_for(&mut turns, Duration::from_millis(50));
+    }
+    turns.insert(run.handler.clone());
+    drop(turns);
+    restore_after_wait(&saved);
+    Some(Some(Turn {
+        core,
+        handler: run.handler.clone(),
+    }))
+}
+
 /// One handler's whole lifecycle in a session, on its worker thread.
 fn drive(run: &Arc<Run>, provider: &dyn HandlerProvider, lifecycle: Lifecycle) {
+    let Some(_turn) = take_turn(run, provider) else {
+        run.finish_remaining(ItemStatus::Canceled, "Stopped.");
+        return;
+    };
     let callback = Callback::from_host(run.clone());
     let result = call_guarded(|| -> Result<(), HandlerError> {
         let mut handler = provider.create()?;
@@ -903,17 +989,7 @@ fn open_items(run: &Run, items: &[ItemId]) -> Vec<ItemId> {
         .filter(|item| {
             run.slot(item).is_some_and(|slot| {
                 slot.update(|live| {
-                    match live.request {
-                        Some(UserRequest::Skip) if !live.status.is_terminal() => {
-                            let _ = live.set_status(ItemStatus::Skipped);
-                            live.set_text("Skipped.");
-                        }
-                        Some(UserRequest::Stop) if !live.status.is_terminal() => {
-                            let _ = live.set_status(ItemStatus::Canceled);
-                            live.set_text("Stopped.");
-                        }
-                        _ => {}
-                    }
+                    honor_request(live);
                     !live.status.is_terminal()
                 })
                 .unwrap_or(false)
@@ -930,15 +1006,14 @@ fn settle(run: &Run, items: &[ItemId]) {
     for item in items {
         if let Some(slot) = run.slot(item) {
             slot.update(|live| {
+                honor_request(live);
                 if live.status.is_terminal() {
                     return;
                 }
-                let (status, text) = match (live.request, stopped) {
-                    (Some(UserRequest::Skip), _) => (ItemStatus::Skipped, "Skipped."),
-                    (Some(UserRequest::Stop), _) | (None, true) => {
-                        (ItemStatus::Canceled, "Stopped.")
-                    }
-                    (None, false) => (ItemStatus::Succeeded, ""),
+                let (status, text) = if stopped {
+                    (ItemStatus::Canceled, "Stopped.")
+                } else {
+                    (ItemStatus::Succeeded, "")
                 };
                 let _ = live.set_status(status);
                 if !text.is_empty() || live.text.ends_with('…') {

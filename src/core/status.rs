@@ -68,7 +68,7 @@ pub enum WaitReason {
     YourAnswer,
     /// The handler asked for a connection that is not up yet.
     Connection { target: String },
-    /// The handler has not started this item yet (it works on another one).
+    /// Its handler is busy with another session's run and does not take two at once.
     Handler,
 }
 
@@ -80,7 +80,7 @@ impl fmt::Display for WaitReason {
             }
             WaitReason::YourAnswer => f.write_str("Waiting for your answer"),
             WaitReason::Connection { target } => write!(f, "Waiting for a connection to {target}"),
-            WaitReason::Handler => f.write_str("Waiting for its handler"),
+            WaitReason::Handler => f.write_str("Waiting for its handler to finish another run"),
         }
     }
 }

@@ -105,6 +105,26 @@ pub struct ItemRecord {
     pub last_status: Option<ItemStatus>,
     #[serde(default)]
     pub last_text: String,
+    /// The run the status and text come from: a run that a later one took the item over
+    /// from never puts its older result back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_session: Option<SessionId>,
+}
+
+impl ItemRecord {
+    /// Takes in how the item ended in `run`: the status of the newest run that had it, and
+    /// the time of its latest success, whichever order the runs are recorded in.
+    fn take(&mut self, run: &SessionRecord, result: &ItemResult) {
+        if self.last_session.is_none_or(|last| last <= run.id) {
+            self.last_status = Some(result.status);
+            self.last_text = result.text.clone();
+            self.last_session = Some(run.id);
+        }
+        if result.status == ItemStatus::Succeeded {
+            let at = result.ended.unwrap_or(run.finished);
+            self.last_synced = Some(self.last_synced.map_or(at, |last| last.max(at)));
+        }
+    }
 }
 
 /// How one item ended in one run.
@@ -115,6 +135,13 @@ pub struct ItemResult {
     pub handler_name: String,
     pub status: ItemStatus,
     pub text: String,
+    /// When the item reached its final status in this run.
+    #[serde(
+        default,
+        with = "opt_unix_millis",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub ended: Option<SystemTime>,
 }
 
 /// One run, as kept in the results history.
@@ -314,11 +341,7 @@ impl Store {
                     .or_default()
                     .entry(result.key.item.clone())
                     .or_default();
-                entry.last_status = Some(result.status);
-                entry.last_text = result.text.clone();
-                if result.status == ItemStatus::Succeeded {
-                    entry.last_synced = Some(record.finished);
-                }
+                entry.take(&record, result);
             }
             data.history.retain(|s| s.id != id);
             data.history.push(record);
@@ -653,6 +676,7 @@ mod tests {
                 handler_name: "H".into(),
                 status: ItemStatus::Succeeded,
                 text: String::new(),
+                ended: None,
             }],
             log: (0..5)
                 .map(|n| LogEntry {

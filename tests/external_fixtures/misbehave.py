@@ -93,6 +93,7 @@ def misbehave(request):
         print("cannot open the database /nonexistent/db", file=sys.stderr, flush=True)
         sys.exit(3)
     if MODE == "ignore_stop":
+        write_pids(os.getpid())
         while True:
             send({"method": "progress",
                   "params": {"item": request["params"]["items"][0], "status": "indeterminate",

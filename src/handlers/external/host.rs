@@ -3,7 +3,7 @@
 //! [`Callback`]. Whatever the program does wrong (crash, hang, garbage, oversized messages,
 //! ignoring a stop) ends in an error naming it, and its process is ended and reaped.
 
-use crate::core::callback::{Callback, ConnectionError, LogLine, Progress, Reply, UiPermit};
+use crate::core::callback::{Callback, ConnectionError, Heard, LogLine, Progress, Reply, UiPermit};
 use crate::core::dialog::{FormReply, UiRefused};
 use crate::core::handler::{Handler, HandlerError, HandlerProvider, HandlerResult};
 use crate::core::model::{
@@ -76,6 +76,14 @@ impl HandlerProvider for ExternalProvider {
     fn create(&self) -> HandlerResult<Box<dyn Handler>> {
         Ok(Box::new(ExternalHandler::start(self.manifest.clone())?))
     }
+
+    fn stop_timeout(&self) -> Option<Duration> {
+        Some(self.manifest.timeouts.stop)
+    }
+
+    fn concurrent_sessions(&self) -> bool {
+        self.manifest.concurrent_sessions
+    }
 }
 
 type Decoded = Result<Message, DecodeError>;
@@ -109,7 +117,7 @@ pub struct ExternalHandler {
     run_items: Vec<ItemId>,
     /// Items whose skip or stop the program has been told.
     told: HashSet<ItemId>,
-    stop_told_at: Option<Instant>,
+    stop_all_told: bool,
     items_changed: bool,
     warned: HashSet<String>,
     /// Why the program can no longer be used, once it cannot.
@@ -211,7 +219,7 @@ impl ExternalHandler {
             cancel_notifications: false,
             run_items: Vec::new(),
             told: HashSet::new(),
-            stop_told_at: None,
+            stop_all_told: false,
             items_changed: false,
             warned: HashSet::new(),
             ended: None,
@@ -309,15 +317,13 @@ impl ExternalHandler {
                 polled = now;
                 self.forward_user_requests(callback);
             }
-            let stop = self.manifest.timeouts.stop;
-            if self
-                .stop_told_at
-                .is_some_and(|at| now.duration_since(at) >= stop)
-            {
+            // The engine gave up on the program for ignoring a stop (the manifest's stop
+            // timeout): it must be gone before its items can run again.
+            if callback.is_some_and(|callback| callback.relay().abandoned()) {
                 return Err(self.end(format!(
                     "{} did not stop within {} s after Stop; Sync Center ended it.",
                     self.program,
-                    stop.as_secs_f32()
+                    self.manifest.timeouts.stop.as_secs_f32()
                 )));
             }
             if now.duration_since(heard) >= patience {
@@ -361,8 +367,13 @@ impl ExternalHandler {
         context: Option<&mut CallContext<'_>>,
     ) {
         let callback = context.as_ref().map(|c| c.callback);
+        let heard = if id.is_some() {
+            Heard::Answered
+        } else {
+            Heard::Unanswered
+        };
         let answer = match context {
-            Some(context) => self.answer(name, params, context),
+            Some(context) => self.answer(name, params, context, heard),
             None if name == method::ITEMS_CHANGED => {
                 self.items_changed = true;
                 Ok(Answer::Nothing)
@@ -374,22 +385,26 @@ impl ExternalHandler {
                 ),
             )),
         };
-        match (id, answer) {
-            (Some(id), Ok(Answer::Reply(item, reply))) => {
+        match (id, answer, callback) {
+            (Some(id), Ok(Answer::Reply(item, reply)), Some(callback)) => {
                 self.respond(
                     &id,
                     Ok(&ReplyResult {
                         reply: reply.into(),
                     }),
                 );
-                self.note_delivered(&item, reply, true);
+                self.note_delivered(&item, reply, true, callback);
             }
-            (None, Ok(Answer::Reply(item, reply))) => self.note_delivered(&item, reply, false),
-            (Some(id), Ok(Answer::Value(value))) => self.respond(&id, Ok(&value)),
-            (Some(id), Ok(Answer::Nothing)) => self.respond(&id, Ok(&Value::Null)),
-            (None, Ok(_)) => {}
-            (Some(id), Err(error)) => self.respond::<Value>(&id, Err(&error)),
-            (None, Err(error)) => {
+            (None, Ok(Answer::Reply(item, reply)), Some(callback)) => {
+                self.note_delivered(&item, reply, false, callback);
+            }
+            (Some(id), Ok(Answer::Value(value)), _) => self.respond(&id, Ok(&value)),
+            (Some(id), Ok(Answer::Nothing | Answer::Reply(..)), _) => {
+                self.respond(&id, Ok(&Value::Null))
+            }
+            (None, Ok(_), _) => {}
+            (Some(id), Err(error), _) => self.respond::<Value>(&id, Err(&error)),
+            (None, Err(error), _) => {
                 if let Some(callback) = callback
                     && self.warned.insert(name.to_string())
                 {
@@ -407,6 +422,7 @@ impl ExternalHandler {
         name: &str,
         params: Value,
         context: &mut CallContext<'_>,
+        heard: Heard,
     ) -> Result<Answer, RpcError> {
         let callback = context.callback;
         Ok(match name {
@@ -418,12 +434,18 @@ impl ExternalHandler {
                     value: p.value,
                     max: p.max,
                 };
-                let reply = callback.progress(&p.item, progress);
+                let reply = match heard {
+                    Heard::Answered => callback.progress(&p.item, progress),
+                    Heard::Unanswered => callback.relay().progress(&p.item, progress),
+                };
                 Answer::Reply(p.item.into_owned(), reply)
             }
             method::REPORT_WORK => {
                 let p: ReportWorkParams<'static> = parse(params)?;
-                let reply = callback.report_work(&p.item, p.report);
+                let reply = match heard {
+                    Heard::Answered => callback.report_work(&p.item, p.report),
+                    Heard::Unanswered => callback.relay().report_work(&p.item, p.report),
+                };
                 Answer::Reply(p.item.into_owned(), reply)
             }
             method::CHECK => {
@@ -535,13 +557,14 @@ impl ExternalHandler {
         })
     }
 
-    /// Asks the engine about every item of the run and tells the program of new skips and
-    /// stops.
+    /// Looks at the user's requests for every item of the call and tells the program of new
+    /// skips and stops. Looking tells the program nothing by itself, and an item another
+    /// run took over is none of this program's business any more.
     fn forward_user_requests(&mut self, callback: &Callback) {
         for index in 0..self.run_items.len() {
             let item = self.run_items[index].clone();
-            let reply = callback.check(&item);
-            self.note_delivered(&item, reply, false);
+            let reply = callback.relay().peek(&item);
+            self.note_delivered(&item, reply, false, callback);
             if reply == Reply::CancelAll {
                 break;
             }
@@ -549,15 +572,15 @@ impl ExternalHandler {
     }
 
     /// Records that the user's answer reached the program: in a reply (`in_reply`), or by a
-    /// notification sent now. A stop starts the clock of the stop timeout.
-    fn note_delivered(&mut self, item: &ItemId, reply: Reply, in_reply: bool) {
-        let (name, item) = match reply {
+    /// notification sent now, which the engine then counts as told.
+    fn note_delivered(&mut self, item: &ItemId, reply: Reply, in_reply: bool, callback: &Callback) {
+        let (name, about) = match reply {
             Reply::Continue => return,
             Reply::CancelAll => {
-                if self.stop_told_at.is_some() {
+                if self.stop_all_told {
                     return;
                 }
-                self.stop_told_at = Some(Instant::now());
+                self.stop_all_told = true;
                 (method::STOP_ALL, None)
             }
             Reply::SkipItem | Reply::CancelItem => {
@@ -576,12 +599,13 @@ impl ExternalHandler {
             return;
         }
         let mut frame = Vec::new();
-        let written = match item {
+        let written = match about {
             Some(item) => write_notification(&mut frame, name, &ItemParams { item: item.clone() }),
             None => write_notification(&mut frame, name, &NoParams {}),
         };
         written.expect("notifications serialize");
         self.send(frame);
+        callback.relay().told(item, reply);
     }
 
     fn respond<T: Serialize>(&mut self, id: &RequestId, outcome: Result<&T, &RpcError>) {

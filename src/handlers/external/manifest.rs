@@ -22,6 +22,9 @@ pub struct Manifest {
     pub env: BTreeMap<String, String>,
     pub timeouts: Timeouts,
     pub max_message_bytes: usize,
+    /// Whether two sessions may run the program at once; by default a later session waits
+    /// for the earlier one (a handler that keeps state of its own is safe from itself).
+    pub concurrent_sessions: bool,
     /// The file this came from.
     pub path: PathBuf,
 }
@@ -71,6 +74,8 @@ struct ManifestFile {
     timeouts: TimeoutsFile,
     #[serde(default)]
     max_message_bytes: Option<usize>,
+    #[serde(default)]
+    concurrent_sessions: bool,
 }
 
 /// Timeouts in seconds, fractions allowed.
@@ -146,6 +151,7 @@ impl Manifest {
             env: file.env,
             timeouts,
             max_message_bytes,
+            concurrent_sessions: file.concurrent_sessions,
             path: path.to_path_buf(),
         })
     }
