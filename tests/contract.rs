@@ -162,9 +162,11 @@ fn stop_all_reaches_every_handler_and_cancels_their_items() {
 #[test]
 fn a_handler_that_ignores_stop_is_abandoned_and_the_session_goes_on() {
     let release = Arc::new(AtomicBool::new(false));
+    let started = Arc::new(AtomicBool::new(false));
     let stuck = {
-        let release = release.clone();
+        let (release, started) = (release.clone(), started.clone());
         Script::new("stuck", &["x"]).synchronize(move |_, _| {
+            started.store(true, Ordering::SeqCst);
             // Never looks at the callback again.
             while !release.load(Ordering::SeqCst) {
                 std::thread::sleep(Duration::from_millis(10));
@@ -177,6 +179,9 @@ fn a_handler_that_ignores_stop_is_abandoned_and_the_session_goes_on() {
     let center = Center::with_stop_timeout(&[&stuck, &healthy], Duration::from_millis(300));
     let session = center.start(vec![stuck.key("x"), healthy.key("y")], false);
     center.wait_for_status(&healthy.key("y"), |s| s == ItemStatus::Updating);
+    while !started.load(Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
     session.stop_item(&healthy.key("y"));
     session.stop_all();
     let record = session
@@ -777,6 +782,14 @@ fn a_later_run_taking_over_a_finished_item_leaves_the_earlier_result_alone() {
                     Progress::status(ItemStatus::Succeeded).with_text(done),
                 );
             }
+            // The earlier run finds a conflict in `quick` long after the later run took it
+            // over and found none: it must not put its older finding back.
+            let found = if first {
+                vec![conflict("old.txt")]
+            } else {
+                Vec::new()
+            };
+            cb.replace_conflicts(&ItemId::new("quick"), found);
             Ok(())
         })
     };
@@ -804,4 +817,195 @@ fn a_later_run_taking_over_a_finished_item_leaves_the_earlier_result_alone() {
         .unwrap();
     assert_eq!(record.last_text, "Done again");
     assert_eq!(record.last_session, Some(newer.id));
+    assert!(center.engine.store().conflicts().is_empty());
+}
+
+#[test]
+fn a_connection_can_be_established_outside_any_item() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let target = listener.local_addr().unwrap().to_string();
+    let seen = Arc::new(parking_lot::Mutex::new(Vec::new()));
+    let script = {
+        let (seen_props, seen_details) = (seen.clone(), seen.clone());
+        let (t1, t2) = (target.clone(), target.clone());
+        Script::new("a", &["one"])
+            .properties(move |_, cb| {
+                // "Test connection" in a handler-level properties dialog: no item at all.
+                seen_props.lock().push(cb.establish_connection(Some(&t1)));
+                Ok(synccenter::core::model::PropertiesOutcome::Unchanged)
+            })
+            .show_error(move |_, cb| {
+                // Details that fetch from the server, before any item is retried.
+                seen_details.lock().push(cb.establish_connection(Some(&t2)));
+                Ok(ShowErrorOutcome::Done)
+            })
+            .synchronize(|items, cb| {
+                cb.log(
+                    LogLine::error("details on the server")
+                        .item(&items[0])
+                        .actionable(),
+                );
+                Ok(())
+            })
+    };
+    let center = Center::new(&[&script]);
+    center.engine.show_properties(
+        &script.key("one").handler,
+        synccenter::core::model::PropertiesTarget::Handler,
+    );
+    center
+        .next_event(LONG, |e| {
+            matches!(e, Event::PropertiesClosed { .. }).then_some(())
+        })
+        .expect("the dialog closes");
+    let record = center.run(script.keys(), false);
+    let line = record.log.iter().find(|l| l.actionable).unwrap();
+    wait(&center.engine.show_error(line.id).unwrap());
+    assert_eq!(*seen.lock(), vec![Ok(()), Ok(())]);
+}
+
+/// A conflict report for tests.
+fn conflict(id: &str) -> synccenter::core::conflicts::ConflictReport {
+    let side = |label: &str| synccenter::core::conflicts::ConflictSide {
+        label: label.into(),
+        location: label.into(),
+        exists: true,
+        is_dir: false,
+        size: Some(1),
+        modified: None,
+    };
+    synccenter::core::conflicts::ConflictReport {
+        id: id.into(),
+        path: id.into(),
+        left: side("Left"),
+        right: side("Right"),
+    }
+}
+
+#[test]
+fn a_run_given_up_on_changes_nothing_in_the_store() {
+    let release = Arc::new(AtomicBool::new(false));
+    let (started, done) = (
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicBool::new(false)),
+    );
+    let script = {
+        let (release, started, done) = (release.clone(), started.clone(), done.clone());
+        Script::new("stuck", &["x"]).synchronize(move |items, cb| {
+            started.store(true, Ordering::SeqCst);
+            while !release.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            // Long after Sync Center gave up on it.
+            cb.delete_log(None);
+            cb.replace_conflicts(&items[0], vec![conflict("late.txt")]);
+            done.store(true, Ordering::SeqCst);
+            Ok(())
+        })
+    };
+    let center = Center::with_stop_timeout(&[&script], Duration::from_millis(300));
+    let session = center.start(script.keys(), false);
+    while !started.load(Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    session.stop_all();
+    let record = wait(&session);
+    release.store(true, Ordering::SeqCst);
+    let deadline = Instant::now() + LONG;
+    while !done.load(Ordering::SeqCst) {
+        assert!(
+            Instant::now() < deadline,
+            "the handler never got to its late calls"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let store = center.engine.store();
+    let kept = store
+        .history()
+        .into_iter()
+        .find(|s| s.id == record.id)
+        .unwrap();
+    assert!(
+        kept.log
+            .iter()
+            .any(|l| l.text.contains("did not stop within 0.3 s")),
+        "the explanation stays: {:?}",
+        kept.log
+    );
+    assert!(store.conflicts().is_empty(), "{:?}", store.conflicts());
+}
+
+#[test]
+fn a_handler_retracts_only_its_own_lines() {
+    let shared: Arc<parking_lot::Mutex<Option<synccenter::core::model::LogId>>> =
+        Arc::new(parking_lot::Mutex::new(None));
+    let writer = {
+        let shared = shared.clone();
+        Script::new("a", &["one"]).synchronize(move |_, cb| {
+            *shared.lock() = Some(cb.log(LogLine::warning("a's line")));
+            Ok(())
+        })
+    };
+    let retractor = {
+        let shared = shared.clone();
+        Script::new("b", &["two"]).synchronize(move |items, cb| {
+            let theirs = shared.lock().expect("a ran first");
+            // Another handler's line, by id: not this handler's to retract.
+            cb.delete_log(Some(theirs));
+            cb.log(LogLine::info("b's own line").item(&items[0]));
+            // A Sync Center note about this handler ("not part of this run").
+            cb.progress(&ItemId::new("ghost"), Progress::steps(1, 2));
+            // Every line this handler logged in this run: its own, not the note.
+            cb.delete_log(None);
+            Ok(())
+        })
+    };
+    let center = Center::new(&[&writer, &retractor]);
+    let first = center.run(writer.keys(), false);
+    let second = center.run(retractor.keys(), false);
+    let texts = |record: &synccenter::core::store::SessionRecord| -> Vec<String> {
+        record.log.iter().map(|l| l.text.clone()).collect()
+    };
+    assert!(
+        texts(&second).iter().any(|t| t.contains("ghost")),
+        "{:?}",
+        texts(&second)
+    );
+    assert!(!texts(&second).iter().any(|t| t == "b's own line"));
+    let history = center.engine.store().history();
+    let kept = history.iter().find(|s| s.id == first.id).unwrap();
+    assert_eq!(texts(kept), ["a's line"]);
+    let kept = history.iter().find(|s| s.id == second.id).unwrap();
+    assert!(texts(kept).iter().any(|t| t.contains("ghost")));
+}
+
+#[test]
+fn what_a_handler_logs_in_its_properties_dialog_is_shown_as_a_notice() {
+    let script = Script::new("a", &["one"]).properties(|_, cb| {
+        cb.log(LogLine::error("could not save the list of repositories"));
+        Ok(synccenter::core::model::PropertiesOutcome::Unchanged)
+    });
+    let center = Center::new(&[&script]);
+    center.engine.show_properties(
+        &script.key("one").handler,
+        synccenter::core::model::PropertiesTarget::Handler,
+    );
+    let seen = parking_lot::Mutex::new(Vec::new());
+    center.next_event(LONG, |event| match event {
+        Event::PropertiesClosed { .. } => Some(()),
+        other => {
+            seen.lock().push(format!("{other:?}"));
+            None
+        }
+    });
+    let seen = seen.into_inner();
+    assert!(
+        seen.iter()
+            .any(|e| e.starts_with("Notice(\"Handler a: could not save")),
+        "{seen:?}"
+    );
+    assert!(
+        !seen.iter().any(|e| e.starts_with("Log(")),
+        "no run to log in: {seen:?}"
+    );
 }

@@ -10,7 +10,7 @@ use crate::core::events::Event;
 use crate::core::model::{
     HandlerId, ItemId, ItemKey, LogEntry, LogId, LogLevel, RunContext, SessionId,
 };
-use crate::core::progress::WorkReport;
+use crate::core::progress::{ProgressError, WorkReport};
 use crate::core::status::{ItemStatus, WaitReason};
 use parking_lot::{Mutex, RwLock};
 use std::collections::{HashMap, HashSet};
@@ -183,7 +183,12 @@ pub(crate) struct Run {
     pub log: Mutex<Vec<LogEntry>>,
     pub suppressed_lines: Mutex<usize>,
     pub warned_unknown: Mutex<HashSet<ItemId>>,
-    pub warned_double_count: Mutex<HashSet<ItemId>>,
+    /// The handler's mistakes told once per item and kind, so a handler repeating one
+    /// cannot flood the results.
+    warned: Mutex<HashSet<(ItemId, Mistake)>>,
+    /// Lines go to the user as notices instead of a run's results: a properties dialog is
+    /// not a run.
+    lines_as_notices: bool,
     /// The UI slot this run holds and how many permits share it, so nested requests reuse
     /// it and an abandoned run can be made to give it back.
     pub ui_ticket: Mutex<Option<(u64, usize)>>,
@@ -223,13 +228,26 @@ impl Run {
             log: Mutex::new(Vec::new()),
             suppressed_lines: Mutex::new(0),
             warned_unknown: Mutex::new(HashSet::new()),
-            warned_double_count: Mutex::new(HashSet::new()),
+            warned: Mutex::new(HashSet::new()),
+            lines_as_notices: false,
             ui_ticket: Mutex::new(None),
         }
     }
 
+    /// A run for a properties dialog: what the handler logs there is shown to the user as
+    /// a notice, since there is no run in the results to put it in.
+    pub fn for_dialog(mut self) -> Self {
+        self.lines_as_notices = true;
+        self
+    }
+
     pub fn name(&self) -> String {
         self.handler_name.read().clone()
+    }
+
+    /// Tells whether this mistake about `item` is new, so it is noted once.
+    fn first_time(&self, item: &ItemId, mistake: Mistake) -> bool {
+        self.warned.lock().insert((item.clone(), mistake))
     }
 
     pub fn key(&self, item: &ItemId) -> ItemKey {
@@ -380,6 +398,12 @@ impl Run {
         if self.abandoned.load(Ordering::Acquire) {
             return LogId(0);
         }
+        if self.lines_as_notices {
+            self.core
+                .bus
+                .send(Event::Notice(format!("{}: {}", self.name(), line.text)));
+            return self.core.next_log_id();
+        }
         let mut log = self.log.lock();
         if capped && log.len() >= MAX_LOG_LINES_PER_RUN {
             *self.suppressed_lines.lock() += 1;
@@ -396,6 +420,7 @@ impl Run {
             text: line.text,
             actionable: line.actionable,
             time: SystemTime::now(),
+            by_center: !capped,
         };
         log.push(entry.clone());
         drop(log);
@@ -597,10 +622,15 @@ impl Host for Run {
             return Reply::CancelAll;
         }
         self.moved_on_to(item);
+        // Pending and Waiting are the center's own: a handler saying so is ignored.
+        let own = progress
+            .status
+            .filter(|s| matches!(s, ItemStatus::Pending | ItemStatus::Waiting));
+        let wanted = progress.status.filter(|_| own.is_none());
         let violation = slot
             .update(|live| {
                 let mut violation = None;
-                match progress.status {
+                match wanted {
                     Some(status) if status != live.status => {
                         violation = live.set_status(status).err();
                     }
@@ -612,7 +642,11 @@ impl Host for Run {
                     }
                     None => {}
                 }
-                if let (Some(value), Some(max)) = (progress.value, progress.max) {
+                if live.status == ItemStatus::Indeterminate {
+                    // SYNCMGRSTATUS_UPDATING_INDETERMINATE: steps are ignored, and earlier
+                    // figures no longer say anything.
+                    live.measure = None;
+                } else if let (Some(value), Some(max)) = (progress.value, progress.max) {
                     live.measure = (max > 0).then_some((value, max));
                 }
                 if let Some(text) = progress.text {
@@ -621,7 +655,21 @@ impl Host for Run {
                 violation
             })
             .flatten();
-        if let Some(v) = violation {
+        if let Some(status) = own
+            && self.first_time(item, Mistake::CentersStatus)
+        {
+            self.note(
+                LogLine::warning(format!(
+                    "{} reported \"{status}\" for {}, a status only Sync Center sets; it was ignored.",
+                    self.name(),
+                    self.item_name(item),
+                ))
+                .item(item),
+            );
+        }
+        if let Some(v) = violation
+            && self.first_time(item, Mistake::RuleViolation)
+        {
             self.note(
                 LogLine::error(format!(
                     "{} reported \"{}\" for {} after it had already ended as \"{}\"; Sync Center marked the item failed.",
@@ -664,7 +712,7 @@ impl Host for Run {
             })
             .flatten();
         if let Some(error) = refused
-            && self.warned_double_count.lock().insert(item.clone())
+            && self.first_time(item, Mistake::Progress(error))
         {
             self.note(LogLine::warning(format!("{}: {error}", self.item_name(item))).item(item));
         }
@@ -687,18 +735,29 @@ impl Host for Run {
         Run::log(self, line)
     }
 
+    /// Retracts the handler's own lines only: one by id (from this run, or kept from an
+    /// earlier run of this handler), or all it logged in this run. Sync Center's notes
+    /// about it stay, and a run given up on retracts nothing.
     fn delete_log(&self, id: Option<LogId>) {
-        let ids: Vec<LogId> = {
-            let mut log = self.log.lock();
-            let ids = match id {
-                Some(id) => vec![id],
-                None => log.iter().map(|e| e.id).collect(),
-            };
-            log.retain(|e| !ids.contains(&e.id));
-            ids
-        };
-        self.core.store.delete_log_lines(&ids);
-        self.core.bus.send(Event::LogDeleted { ids });
+        if self.abandoned.load(Ordering::Acquire) {
+            return;
+        }
+        let mut deleted: Vec<LogId> = Vec::new();
+        self.log.lock().retain(|e| {
+            let goes = !e.by_center && id.is_none_or(|id| id == e.id);
+            if goes {
+                deleted.push(e.id);
+            }
+            !goes
+        });
+        if let Some(id) = id
+            && deleted.is_empty()
+        {
+            deleted = self.core.store.delete_log_lines(&self.handler, id);
+        }
+        if !deleted.is_empty() {
+            self.core.bus.send(Event::LogDeleted { ids: deleted });
+        }
     }
 
     fn acquire_ui(&self, about: Option<&ItemId>) -> Result<(), UiRefused> {
@@ -784,11 +843,12 @@ impl Host for Run {
         // Short attempts, so a stop or a skip of the items waiting here is heard quickly.
         let attempt = Duration::from_millis(500);
         let result = loop {
-            if self.is_stopped()
-                || items
+            // With no open item (a properties dialog, a details view) only a stop cancels.
+            let all_items_left = !items.is_empty()
+                && items
                     .iter()
-                    .all(|slot| slot.read(|l| l.request.is_some()).unwrap_or(true))
-            {
+                    .all(|slot| slot.read(|l| l.request.is_some()).unwrap_or(true));
+            if self.is_stopped() || all_items_left {
                 break Err(ConnectionError::Canceled {
                     target: target.to_string(),
                 });
@@ -809,7 +869,18 @@ impl Host for Run {
         result
     }
 
+    /// Only for an item this run still owns: a run given up on, or one a later run took
+    /// the item over from, must not put its older findings over the newer run's.
     fn replace_conflicts(&self, item: &ItemId, conflicts: Vec<ConflictReport>) {
+        if self.abandoned.load(Ordering::Acquire) {
+            return;
+        }
+        let owned = self
+            .known_slot(item)
+            .is_some_and(|slot| slot.read(|_| ()).is_some());
+        if !owned {
+            return;
+        }
         self.core
             .store
             .replace_conflicts(&self.key(item), &self.item_name(item), conflicts);
@@ -875,6 +946,16 @@ impl Run {
                     .unwrap_or(true)
             })
     }
+}
+
+/// A mistake of a handler that is noted once per item.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Mistake {
+    /// A final status followed by another (Vista's rule).
+    RuleViolation,
+    /// Pending or Waiting, which only the center sets.
+    CentersStatus,
+    Progress(ProgressError),
 }
 
 /// What the handler is answered for an item with this request.

@@ -360,13 +360,16 @@ impl Engine {
                 reason: RunReason::Settings,
                 may_bother_user: true,
             };
-            let run = Arc::new(Run::new(
-                core.clone(),
-                id,
-                handler.clone(),
-                provider.display_name(),
-                context.clone(),
-            ));
+            let run = Arc::new(
+                Run::new(
+                    core.clone(),
+                    id,
+                    handler.clone(),
+                    provider.display_name(),
+                    context.clone(),
+                )
+                .for_dialog(),
+            );
             if let PropertiesTarget::Item(item) = &target {
                 // Off the board: the item may be running in a session right now.
                 run.add_detached_item(item, engine.item_name(&run.key(item)));
@@ -374,7 +377,12 @@ impl Engine {
             let callback = Callback::from_host(run);
             let outcome = call_guarded(|| {
                 let mut instance = provider.create()?;
-                instance.initialize(&context)?;
+                if instance.initialize(&context)? == Participation::NotTakingPart {
+                    return Err(HandlerError::new(format!(
+                        "{} does not take part right now",
+                        provider.display_name()
+                    )));
+                }
                 instance.show_properties(&target, &callback)
             })
             .map_err(|failure| failure.to_string());

@@ -65,7 +65,7 @@ impl ProgressEvent {
     }
 }
 
-#[derive(Debug, Error, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Error, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ProgressError {
     #[error(
         "custom progress at the change application stage was ignored: this item already reports work estimates, and counting both would count the same work twice"

@@ -370,21 +370,31 @@ impl Store {
             .cloned()
     }
 
-    /// Retracts logged lines (DeleteLogError) from the history.
-    pub fn delete_log_lines(&self, ids: &[LogId]) {
-        let mut touched = Vec::new();
+    /// Retracts a line `handler` logged (DeleteLogError) from the history; Sync Center's
+    /// own notes and other handlers' lines stay. Returns the ids retracted.
+    pub fn delete_log_lines(&self, handler: &HandlerId, id: LogId) -> Vec<LogId> {
+        let mut touched = None;
         {
             let mut data = self.inner.data.lock();
-            for session in &mut data.history {
-                let before = session.log.len();
-                session.log.retain(|e| !ids.contains(&e.id));
-                if session.log.len() != before {
-                    touched.push(session.id);
+            // Newest first: the line is usually from a recent run.
+            for session in data.history.iter_mut().rev() {
+                let Some(at) = session.log.iter().position(|e| e.id == id) else {
+                    continue;
+                };
+                let line = &session.log[at];
+                if &line.handler == handler && !line.by_center {
+                    session.log.remove(at);
+                    touched = Some(session.id);
                 }
+                break;
             }
         }
-        for id in touched {
-            self.send(Job::Session(id));
+        match touched {
+            Some(session) => {
+                self.send(Job::Session(session));
+                vec![id]
+            }
+            None => Vec::new(),
         }
     }
 
@@ -689,6 +699,7 @@ mod tests {
                     text: format!("line {n}"),
                     actionable: false,
                     time: finished,
+                    by_center: false,
                 })
                 .collect(),
         }

@@ -464,8 +464,11 @@ impl ExternalHandler {
                 to_value(LogResult { log_id })
             }
             method::DELETE_LOG => {
-                let p: DeleteLogParams = parse_or_default(params)?;
-                callback.delete_log(p.log_id);
+                let p: DeleteLogParams = parse(params)?;
+                let target = p
+                    .target()
+                    .map_err(|problem| RpcError::new(code::INVALID_PARAMS, problem))?;
+                callback.delete_log(target);
                 Answer::Nothing
             }
             method::REQUEST_UI => {

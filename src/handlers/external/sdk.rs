@@ -421,8 +421,11 @@ impl Host for StdioHost {
     }
 
     fn delete_log(&self, id: Option<LogId>) {
-        self.link
-            .notify(method::DELETE_LOG, &DeleteLogParams { log_id: id });
+        let params = match id {
+            Some(id) => DeleteLogParams::one(id),
+            None => DeleteLogParams::all(),
+        };
+        self.link.notify(method::DELETE_LOG, &params);
     }
 
     fn acquire_ui(&self, about: Option<&ItemId>) -> Result<(), UiRefused> {
