@@ -609,7 +609,7 @@ fn results_survive_a_restart() {
     let script = Script::new("a", &["one"]);
     let center = Center::new(&[&script]);
     let record = center.run(script.keys(), false);
-    center.engine.store().flush();
+    center.engine.store().flush().unwrap();
     let (reopened, notices) = Store::open(Home::under(center.dir.path()));
     assert!(notices.is_empty());
     let history = reopened.history();
@@ -653,7 +653,7 @@ fn a_damaged_state_file_is_moved_aside_reported_once_and_the_center_starts() {
     );
     // The center works and saves fresh state.
     store.set_checked(&ItemKey::new("demo", "mail"), false);
-    store.flush();
+    store.flush().unwrap();
     let (_, again) = Store::open(home);
     assert!(again.is_empty(), "told once: {again:?}");
 }
@@ -1008,4 +1008,85 @@ fn what_a_handler_logs_in_its_properties_dialog_is_shown_as_a_notice() {
         !seen.iter().any(|e| e.starts_with("Log(")),
         "no run to log in: {seen:?}"
     );
+}
+
+#[test]
+fn detection_figures_and_indeterminate_status_leave_no_figures_on_the_bar() {
+    use synccenter::core::progress::ProgressView;
+    let steps = Arc::new(parking_lot::Mutex::new(Vec::new()));
+    let go = Arc::new(AtomicUsize::new(0));
+    let script = {
+        let go = go.clone();
+        Script::new("a", &["scan", "marquee"]).synchronize(move |items, cb| {
+            let wait_for = |n: usize| {
+                while go.load(Ordering::SeqCst) < n {
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+            };
+            let (scan, marquee) = (&items[0], &items[1]);
+            // Change detection almost done, then change application just begun.
+            cb.report_work(
+                scan,
+                WorkReport::Staged {
+                    stage: Stage::ChangeDetection,
+                    completed: 9,
+                    total: 10,
+                },
+            );
+            wait_for(1);
+            cb.report_work(
+                scan,
+                WorkReport::Staged {
+                    stage: Stage::ChangeApplication,
+                    completed: 10,
+                    total: 90,
+                },
+            );
+            wait_for(2);
+            // Half done, then the handler says it no longer knows how much is left.
+            cb.progress(marquee, Progress::steps(5, 10));
+            wait_for(3);
+            cb.progress(marquee, Progress::status(ItemStatus::Indeterminate));
+            wait_for(4);
+            Ok(())
+        })
+    };
+    let center = Center::new(&[&script]);
+    let session = center.start(script.keys(), false);
+    let mut view = ProgressView::new();
+    let look = |key: &ItemKey, expect: &dyn Fn(&synccenter::core::board::ItemSnapshot) -> bool| {
+        let deadline = Instant::now() + LONG;
+        loop {
+            let snapshot = center.engine.board().snapshot(key).unwrap();
+            if expect(&snapshot) {
+                return snapshot;
+            }
+            assert!(Instant::now() < deadline, "{key}: {snapshot:?}");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    };
+    let scan = script.key("scan");
+    let detecting = look(&scan, &|s| s.stage == Some(Stage::ChangeDetection));
+    assert_eq!(
+        detecting.measure, None,
+        "detection is no measure of the item"
+    );
+    steps
+        .lock()
+        .push(view.update(0.0, detecting.measure, false).fraction);
+    go.store(1, Ordering::SeqCst);
+    let applying = look(&scan, &|s| s.stage == Some(Stage::ChangeApplication));
+    assert_eq!(applying.measure, Some((10, 100)));
+    steps
+        .lock()
+        .push(view.update(1.0, applying.measure, false).fraction);
+    assert_eq!(*steps.lock(), [0.0, 0.1], "the bar is not pinned at 90 %");
+    go.store(2, Ordering::SeqCst);
+    let marquee = script.key("marquee");
+    look(&marquee, &|s| s.measure == Some((5, 10)));
+    go.store(3, Ordering::SeqCst);
+    let unknown = look(&marquee, &|s| s.status == ItemStatus::Indeterminate);
+    assert_eq!(unknown.measure, None, "old figures are gone");
+    go.store(4, Ordering::SeqCst);
+    wait(&session);
 }

@@ -228,7 +228,7 @@ fn results_appear_and_survive_a_restart() {
             app.query_by_label_contains("Two files were locked")
                 .is_none()
         );
-        engine.store().flush();
+        engine.store().flush().unwrap();
     }
     let (engine, events) = engine(home.path(), &[script]);
     let mut app = window(engine, events);

@@ -78,7 +78,12 @@ pub fn main() -> ExitCode {
             EXIT_NOTHING_RAN
         }
     };
-    setup.engine.store().flush();
+    if let Err(unsaved) = setup.engine.store().flush() {
+        for text in &unsaved.0 {
+            err!("synccenter: {text}");
+        }
+        code = code.max(EXIT_FAILED);
+    }
     if output::stdout_failed() {
         code = code.max(EXIT_FAILED);
     }
@@ -385,16 +390,9 @@ fn sync_items(setup: &Setup, args: SyncArgs) -> Result<u8, Refusal> {
     let record =
         sync::run(engine, &setup.events, keys.clone(), may_bother_user).map_err(Refusal)?;
     for result in &record.items {
-        let text = if result.text.is_empty() {
-            String::new()
-        } else {
-            format!(" — {}", result.text)
-        };
         out!(
-            "{} {}: {}{text}",
-            sync::mark(result.status),
-            result.name,
-            result.status
+            "{}",
+            sync::ending(&result.name, result.status, &result.text)
         );
     }
     let open_conflicts = engine

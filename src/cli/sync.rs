@@ -1,6 +1,7 @@
 //! `synccenter sync`: runs a session on the same engine as the window, with live progress
 //! bars on a terminal (plain lines otherwise), dialogs answered on the terminal, Ctrl+C to
-//! stop.
+//! stop. A second Ctrl+C stops at once: the run is recorded as it stands, what is still
+//! running as "Stopped when Sync Center closed". A third ends the program.
 
 use crate::cli::output::err;
 use crate::cli::prompt::answer_on_terminal;
@@ -8,24 +9,30 @@ use crate::core::board::ItemSnapshot;
 use crate::core::engine::{Engine, SessionRequest};
 use crate::core::events::Event;
 use crate::core::model::{ItemKey, LogEntry, LogLevel, RunReason};
-use crate::core::progress::{ItemShare, ProgressView, format_eta, overall};
+use crate::core::progress::{ItemShare, ProgressView, format_eta};
 use crate::core::status::ItemStatus;
 use crate::core::store::SessionRecord;
 use crossbeam_channel::Receiver;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+/// How many times Ctrl+C was pressed during the run.
+static INTERRUPTS: AtomicUsize = AtomicUsize::new(0);
 
 extern "C" fn on_interrupt(_: libc::c_int) {
-    INTERRUPTED.store(true, Ordering::SeqCst);
-    // A second Ctrl+C ends the program at once.
-    // SAFETY: signal() is async-signal-safe.
-    unsafe {
-        libc::signal(libc::SIGINT, libc::SIG_DFL);
+    if INTERRUPTS.fetch_add(1, Ordering::SeqCst) >= 1 {
+        // After the second, a third Ctrl+C ends the program at once.
+        // SAFETY: signal() is async-signal-safe.
+        unsafe {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+        }
     }
+}
+
+fn interrupts() -> usize {
+    INTERRUPTS.load(Ordering::SeqCst)
 }
 
 /// One item's bar and what it showed last.
@@ -51,7 +58,8 @@ pub fn run(
             items,
         })
         .map_err(|e| e.to_string())?;
-    // SAFETY: the handler only stores to an atomic.
+    // SAFETY: the handler only touches an atomic and calls signal(), which is
+    // async-signal-safe.
     unsafe {
         libc::signal(
             libc::SIGINT,
@@ -67,35 +75,56 @@ pub fn run(
         let name = engine.item_name(&key);
         bar.set_prefix(truncate(&name, 28));
         bar.set_message("Pending");
-        let share = ItemShare {
-            fraction: 0.0,
-            determinate: false,
-            done: false,
-        };
+        let mut view = ProgressView::new();
+        let share = ItemShare::of(ItemStatus::Pending, view.update(0.0, None, false));
         let line = ItemLine {
             name,
             bar,
-            view: ProgressView::new(),
+            view,
             share,
             last_status: ItemStatus::Pending,
         };
         lines.insert(key, line);
     }
+    // The final line of each item goes to stdout at the end; said here as well only when
+    // stderr is not the same place (a terminal showing both, `2>&1`).
+    let say_endings = !same_file(libc::STDOUT_FILENO, libc::STDERR_FILENO);
     let mut overall_view = ProgressView::new();
     let started = Instant::now();
-    let mut stopping = false;
+    let (mut stopping, mut closing) = (false, false);
+    let refresh = |lines: &mut HashMap<ItemKey, ItemLine>, multi: &MultiProgress| {
+        let now = started.elapsed().as_secs_f64();
+        for (key, snapshot) in engine.board().take_changed() {
+            if let Some(line) = lines.get_mut(&key) {
+                show_item(multi, line, &snapshot, now, say_endings);
+            }
+        }
+    };
     let record = loop {
-        if INTERRUPTED.swap(false, Ordering::SeqCst) && !stopping {
+        if interrupts() >= 1 && !stopping {
             stopping = true;
             say(
                 &multi,
-                "Stopping… (the handlers finish what they are doing)",
+                "Stopping… (the handlers finish what they are doing; Ctrl+C again stops at once)",
             );
             session.stop_all();
         }
+        if interrupts() >= 2 && !closing {
+            closing = true;
+            say(
+                &multi,
+                "Stopping at once: what is still running is recorded as stopped.",
+            );
+            if let Err(unsaved) = engine.close(Duration::ZERO) {
+                say(&multi, &unsaved.to_string());
+            }
+        }
         match events.recv_timeout(Duration::from_millis(100)) {
             Ok(Event::Dialog(request)) if may_bother_user => {
-                let interrupted = || INTERRUPTED.load(Ordering::SeqCst);
+                // The item says it waits for the user before the bars make way for the
+                // questions.
+                refresh(&mut lines, &multi);
+                let interrupted = || interrupts() > 0;
                 multi.suspend(|| answer_on_terminal(request, &interrupted));
             }
             Ok(Event::Log(entry)) if entry.session == session.id() => {
@@ -105,24 +134,13 @@ pub fn run(
             Ok(Event::SessionFinished(record)) if record.id == session.id() => break record,
             Ok(_) | Err(_) => {}
         }
-        let now = started.elapsed().as_secs_f64();
-        for (key, snapshot) in engine.board().take_changed() {
-            if let Some(line) = lines.get_mut(&key) {
-                show_item(&multi, line, &snapshot, now);
-            }
-        }
-        let shares: Vec<ItemShare> = lines.values().map(|l| l.share).collect();
-        let shown = overall_view.update(now, overall(&shares), shares.iter().all(|s| s.done));
-        overall_bar.set_position((shown.fraction * 1000.0) as u64);
-        overall_bar.set_message(shown.eta_seconds.map(format_eta).unwrap_or_default());
+        refresh(&mut lines, &multi);
+        show_overall(&overall_bar, &mut overall_view, &lines, started);
     };
-    // Show every item's final state before the bars go.
-    for (key, snapshot) in engine.board().take_changed() {
-        if let Some(line) = lines.get_mut(&key) {
-            show_item(&multi, line, &snapshot, started.elapsed().as_secs_f64());
-        }
-    }
-    overall_bar.finish_and_clear();
+    // Every item's final state, and the overall bar at its end, before the bars go.
+    refresh(&mut lines, &multi);
+    show_overall(&overall_bar, &mut overall_view, &lines, started);
+    overall_bar.finish();
     for line in lines.values() {
         line.bar.finish_and_clear();
     }
@@ -133,14 +151,40 @@ pub fn run(
     Ok(record)
 }
 
-fn show_item(multi: &MultiProgress, line: &mut ItemLine, snapshot: &ItemSnapshot, now: f64) {
+fn show_overall(
+    bar: &ProgressBar,
+    view: &mut ProgressView,
+    lines: &HashMap<ItemKey, ItemLine>,
+    started: Instant,
+) {
+    let shares: Vec<ItemShare> = lines.values().map(|l| l.share).collect();
+    let shown = view.update_overall(started.elapsed().as_secs_f64(), &shares);
+    bar.set_position((shown.fraction * 1000.0) as u64);
+    bar.set_message(shown.eta_seconds.map(format_eta).unwrap_or_default());
+}
+
+/// Whether two descriptors are the same file (one terminal, or stderr sent to stdout).
+fn same_file(a: libc::c_int, b: libc::c_int) -> bool {
+    // SAFETY: fstat only writes into the stat structs given.
+    unsafe {
+        let (mut sa, mut sb): (libc::stat, libc::stat) = (std::mem::zeroed(), std::mem::zeroed());
+        libc::fstat(a, &mut sa) == 0
+            && libc::fstat(b, &mut sb) == 0
+            && sa.st_dev == sb.st_dev
+            && sa.st_ino == sb.st_ino
+    }
+}
+
+fn show_item(
+    multi: &MultiProgress,
+    line: &mut ItemLine,
+    snapshot: &ItemSnapshot,
+    now: f64,
+    say_endings: bool,
+) {
     let done = snapshot.status.is_terminal();
     let shown = line.view.update(now, snapshot.measure, done);
-    line.share = ItemShare {
-        fraction: shown.fraction,
-        determinate: shown.determinate,
-        done,
-    };
+    line.share = ItemShare::of(snapshot.status, shown);
     let state = match &snapshot.wait {
         Some(reason) => reason.to_string(),
         None if snapshot.text.is_empty() => snapshot.status.label().to_string(),
@@ -154,23 +198,20 @@ fn show_item(multi: &MultiProgress, line: &mut ItemLine, snapshot: &ItemSnapshot
         line.bar.tick();
     }
     line.bar.set_message(state);
-    if done && line.last_status != snapshot.status {
-        let text = if snapshot.text.is_empty() {
-            String::new()
-        } else {
-            format!(" — {}", snapshot.text)
-        };
-        say(
-            multi,
-            &format!(
-                "{} {}: {}{text}",
-                mark(snapshot.status),
-                line.name,
-                snapshot.status
-            ),
-        );
+    if say_endings && done && line.last_status != snapshot.status {
+        say(multi, &ending(&line.name, snapshot.status, &snapshot.text));
     }
     line.last_status = snapshot.status;
+}
+
+/// "✓ Contacts: Succeeded — 12 changes", an item's final line.
+pub fn ending(name: &str, status: ItemStatus, text: &str) -> String {
+    let text = if text.is_empty() {
+        String::new()
+    } else {
+        format!(" — {text}")
+    };
+    format!("{} {name}: {status}{text}", mark(status))
 }
 
 /// Prints above the bars on a terminal, or as a plain line otherwise.

@@ -128,8 +128,12 @@ impl Live {
     }
 
     pub fn apply_work(&mut self, report: WorkReport) -> Result<(), ProgressError> {
-        let event = self.accounting.apply(report)?;
+        let event = self
+            .accounting
+            .apply(report)?
+            .unwrap_or_else(|| self.accounting.current());
         self.stage = Some(event.stage);
+        // Detection and enumeration figures are not the item's progress: a marquee.
         self.measure = event.measure();
         Ok(())
     }

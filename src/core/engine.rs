@@ -16,13 +16,16 @@ use crate::core::model::{
     PropertiesOutcome, PropertiesTarget, RunContext, RunReason, SessionId, ShowErrorOutcome,
 };
 use crate::core::status::{ItemStatus, WaitReason};
-use crate::core::store::{ItemResult, SessionRecord, Store};
+use crate::core::store::{ItemResult, SaveError, SessionRecord, Store, StoreNews};
 use crossbeam_channel::Receiver;
 use parking_lot::{Condvar, Mutex, RwLock};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// The result of an item still running when Sync Center closed.
+const CLOSED: &str = "Stopped when Sync Center closed.";
 
 /// Timeouts of the engine; tests make them short.
 #[derive(Clone, Copy, Debug)]
@@ -162,6 +165,15 @@ impl Engine {
         config: EngineConfig,
     ) -> (Engine, Receiver<Event>) {
         let (bus, events) = Bus::new();
+        let news = bus.clone();
+        store.set_news(Arc::new(move |said| {
+            news.send(match said {
+                StoreNews::SaveFailed(text) => Event::Notice(text),
+                StoreNews::ConflictsChanged => Event::ConflictsChanged,
+                StoreNews::RunsRecorded(runs) => Event::RunsRecorded(runs),
+            })
+        }));
+        let highest_id = store.highest_id();
         let core = Arc::new(Core {
             board: Board::new(bus.clone()),
             bus,
@@ -169,7 +181,8 @@ impl Engine {
             store,
             registry: RwLock::new(registry),
             config,
-            ids: AtomicU64::new(0),
+            // After the runs already recorded, even if the clock stepped back since.
+            ids: AtomicU64::new(highest_id),
             sessions: Mutex::new(HashMap::new()),
             names: RwLock::new(HashMap::new()),
             starting: Mutex::new(()),
@@ -415,11 +428,39 @@ impl Engine {
             .collect()
     }
 
-    /// Stops every running session (closing the window, Ctrl+C).
+    /// Stops every running session (Ctrl+C, Stop).
     pub fn stop_everything(&self) {
         for session in self.sessions() {
             session.stop_all();
         }
+    }
+
+    /// Closing Sync Center: stops every run and gives them `grace` to end. A run still
+    /// going then is recorded as it stands: what finished keeps its result, the rest ends
+    /// "Stopped when Sync Center closed.", and nothing its handlers report later counts.
+    /// Then waits for everything to be saved, and says what could not be.
+    pub fn close(&self, grace: Duration) -> Result<(), SaveError> {
+        let sessions = self.sessions();
+        self.stop_everything();
+        let deadline = Instant::now() + grace;
+        for session in &sessions {
+            session.wait(deadline.saturating_duration_since(Instant::now()));
+        }
+        for session in sessions.iter().filter(|s| !s.is_finished()) {
+            for run in session.shared.runs.lock().iter() {
+                if run.returned.load(Ordering::Acquire) || run.abandoned.load(Ordering::Acquire) {
+                    continue;
+                }
+                run.note(LogLine::warning(format!(
+                    "{} was still working when Sync Center closed.",
+                    run.name()
+                )));
+                run.finish_remaining(ItemStatus::Canceled, CLOSED);
+                run.abandoned.store(true, Ordering::Release);
+            }
+            finish_session(&self.core, &session.shared, record_of(&session.shared));
+        }
+        self.core.store.flush()
     }
 
     /// The name of an item as last listed, or its id.

@@ -34,7 +34,8 @@ const TAB_KEY: &str = "synccenter.tab";
 const TITLE: &str = "Sync Center";
 /// How often the window repaints while something runs (progress bars, ETA).
 const RUNNING_REPAINT: Duration = Duration::from_millis(100);
-/// How long closing the window waits for stopped runs to end.
+/// How long closing the window waits for stopped runs to end before recording them as
+/// they stand.
 const EXIT_GRACE: Duration = Duration::from_secs(3);
 
 pub struct SyncCenterApp {
@@ -227,6 +228,11 @@ impl SyncCenterApp {
                 self.results.finished(record);
             }
             Event::Notice(text) => self.notices.push(text),
+            Event::RunsRecorded(runs) => {
+                for record in runs {
+                    self.results.finished(record);
+                }
+            }
         }
     }
 
@@ -440,14 +446,12 @@ impl eframe::App for SyncCenterApp {
     }
 
     fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
-        let sessions = self.engine.sessions();
-        self.engine.stop_everything();
-        // Give stopped runs a moment to end, so their results are kept too.
-        let deadline = std::time::Instant::now() + EXIT_GRACE;
-        for session in sessions {
-            session.wait(deadline.saturating_duration_since(std::time::Instant::now()));
+        // Runs still going after the grace are recorded as they stand; nothing is lost.
+        if let Err(unsaved) = self.engine.close(EXIT_GRACE) {
+            // The window is gone: the terminal it was started from is all that is left.
+            tracing::error!("{unsaved}");
+            eprintln!("synccenter: {unsaved}");
         }
-        self.engine.store().flush();
     }
 }
 
