@@ -1090,3 +1090,231 @@ fn detection_figures_and_indeterminate_status_leave_no_figures_on_the_bar() {
     go.store(4, Ordering::SeqCst);
     wait(&session);
 }
+
+#[test]
+fn a_handler_repeating_a_mistake_is_told_once_per_item_and_kind() {
+    let script = Script::new("a", &["done", "own"]).synchronize(|items, cb| {
+        let (done, own) = (&items[0], &items[1]);
+        cb.progress(done, Progress::status(ItemStatus::Succeeded));
+        for step in 0..3000 {
+            // Not allowed after Succeeded, again and again.
+            cb.progress(
+                done,
+                Progress::steps(step, 3000).with_status(ItemStatus::Updating),
+            );
+        }
+        for _ in 0..100 {
+            // Pending and Waiting are Sync Center's own statuses.
+            cb.progress(own, Progress::status(ItemStatus::Waiting));
+        }
+        // Two different refusals of progress reports: each is told.
+        cb.report_work(own, WorkReport::ChangeApplied { work: Some(1) });
+        cb.report_work(
+            own,
+            WorkReport::BatchStarted {
+                estimate: Some(BatchEstimate {
+                    batch_work: 5,
+                    remaining_session_work: 5,
+                }),
+            },
+        );
+        cb.report_work(
+            own,
+            WorkReport::Staged {
+                stage: Stage::ChangeApplication,
+                completed: 1,
+                total: 1,
+            },
+        );
+        cb.report_work(own, WorkReport::BatchApplied);
+        Ok(())
+    });
+    let center = Center::new(&[&script]);
+    let record = center.run(script.keys(), false);
+    let count = |words: &str| record.log.iter().filter(|l| l.text.contains(words)).count();
+    assert_eq!(count("after it had already ended"), 1, "{:?}", record.log);
+    assert_eq!(count("a status only Sync Center sets"), 1);
+    assert_eq!(count("outside a change batch"), 1);
+    assert_eq!(count("count the same work twice"), 1);
+    assert!(record.log.len() < 10, "{}", record.log.len());
+    assert_eq!(status(&record, &script.key("done")), ItemStatus::Failed);
+    assert_eq!(
+        status(&record, &script.key("own")),
+        ItemStatus::Succeeded,
+        "never left waiting without a reason"
+    );
+}
+
+#[test]
+fn a_handler_not_taking_part_shows_no_properties() {
+    let mut script = Script::new("a", &["one"]);
+    script.participate = false;
+    let center = Center::new(&[&script]);
+    center.engine.show_properties(
+        &script.key("one").handler,
+        synccenter::core::model::PropertiesTarget::Handler,
+    );
+    let outcome = center
+        .next_event(LONG, |e| match e {
+            Event::PropertiesClosed { outcome, .. } => Some(outcome),
+            _ => None,
+        })
+        .expect("the dialog ends");
+    assert_eq!(
+        outcome,
+        Err("Handler a does not take part right now".to_string())
+    );
+    assert!(!script.journal().contains(&"show_properties".to_string()));
+}
+
+#[test]
+fn two_threads_of_one_handler_asking_while_another_shows_a_dialog_share_the_slot() {
+    let asking = Arc::new(AtomicBool::new(false));
+    let other = logon_script("other");
+    let both = {
+        let asking = asking.clone();
+        Script::new("both", &["one"]).synchronize(move |_, cb| {
+            let held = std::sync::Barrier::new(2);
+            std::thread::scope(|scope| {
+                for delay in [0, 200] {
+                    let (asking, held) = (asking.clone(), &held);
+                    scope.spawn(move || {
+                        while !asking.load(Ordering::SeqCst) {
+                            std::thread::sleep(Duration::from_millis(5));
+                        }
+                        // The second thread asks while the first still waits in line.
+                        std::thread::sleep(Duration::from_millis(delay));
+                        let permit = cb.request_ui(None).expect("allowed");
+                        // Each needs the other to hold its permit too: queuing one behind
+                        // the other would wait forever.
+                        held.wait();
+                        drop(permit);
+                    });
+                }
+            });
+            Ok(())
+        })
+    };
+    let center = Center::new(&[&other, &both]);
+    let session = center.start(vec![other.key("mail"), both.key("one")], true);
+    let dialog = center
+        .next_dialog(LONG)
+        .expect("the other handler's dialog");
+    assert_eq!(dialog.handler.as_str(), "other");
+    asking.store(true, Ordering::SeqCst);
+    std::thread::sleep(Duration::from_millis(500));
+    dialog.answer(FormReply::Canceled);
+    let record = session
+        .wait(Duration::from_secs(10))
+        .expect("the two threads did not wait for each other");
+    assert_eq!(status(&record, &both.key("one")), ItemStatus::Succeeded);
+}
+
+#[test]
+fn a_handler_whose_listing_hangs_costs_one_thread_and_is_told_after_the_timeout() {
+    let release = Arc::new(AtomicBool::new(false));
+    let hangs = {
+        let release = release.clone();
+        synccenter::core::handler::FnProvider::new("hangs", "Hangs", move || {
+            Box::new(HangingList(release.clone())) as Box<dyn synccenter::core::handler::Handler>
+        })
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = Store::open(Home::under(dir.path()));
+    let config = synccenter::core::engine::EngineConfig {
+        list_timeout: Duration::from_millis(300),
+        ..Default::default()
+    };
+    let (engine, events) = synccenter::core::engine::Engine::new(
+        synccenter::core::handler::Registry::new().with(hangs),
+        store,
+        config,
+    );
+    let threads = || {
+        std::fs::read_dir("/proc/self/task")
+            .unwrap()
+            .flatten()
+            .filter(|t| {
+                std::fs::read_to_string(t.path().join("comm"))
+                    .is_ok_and(|n| n.trim() == "list-hangs")
+            })
+            .count()
+    };
+    for _ in 0..10 {
+        engine.refresh_handler(&synccenter::core::model::HandlerId::new("hangs"));
+    }
+    let listings = engine.list_now();
+    assert_eq!(
+        listings[0].error.as_deref(),
+        Some("it did not list its items within 0.3 s")
+    );
+    assert_eq!(
+        threads(),
+        1,
+        "one listing thread, however often it is asked"
+    );
+    let deadline = Instant::now() + LONG;
+    let told = loop {
+        match events.recv_timeout(Duration::from_millis(50)) {
+            Ok(Event::HandlerUnavailable { error, .. }) => break error,
+            _ => assert!(Instant::now() < deadline, "the window is never told"),
+        }
+    };
+    assert!(told.contains("did not list its items"), "{told}");
+    release.store(true, Ordering::SeqCst);
+}
+
+/// A handler whose enumerate hangs until released.
+struct HangingList(Arc<AtomicBool>);
+
+impl synccenter::core::handler::Handler for HangingList {
+    fn initialize(
+        &mut self,
+        _: &synccenter::core::model::RunContext,
+    ) -> synccenter::core::handler::HandlerResult<synccenter::core::model::Participation> {
+        Ok(synccenter::core::model::Participation::TakesPart)
+    }
+    fn info(&self) -> synccenter::core::model::HandlerInfo {
+        synccenter::core::model::HandlerInfo {
+            name: "Hangs".into(),
+            icon: Default::default(),
+            has_properties: false,
+        }
+    }
+    fn enumerate(
+        &mut self,
+    ) -> synccenter::core::handler::HandlerResult<synccenter::core::model::Enumeration> {
+        while !self.0.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        Ok(synccenter::core::model::Enumeration {
+            items: Vec::new(),
+            some_missing: false,
+        })
+    }
+    fn prepare(&mut self, _: &[ItemId], _: &Callback) -> Result<(), HandlerError> {
+        Ok(())
+    }
+    fn synchronize(&mut self, _: &[ItemId], _: &Callback) -> Result<(), HandlerError> {
+        Ok(())
+    }
+}
+
+#[test]
+fn new_ids_follow_the_recorded_ones_when_the_clock_stepped_back() {
+    let script = Script::new("a", &["one"]);
+    let center = Center::new(&[&script]);
+    let first = center.run(script.keys(), false);
+    center.engine.store().flush().unwrap();
+    // As if the clock stood an hour ahead when that run was recorded.
+    let ahead = synccenter::core::model::SessionId(first.id.0 + 3_600_000_000);
+    let mut moved = first.clone();
+    moved.id = ahead;
+    let home = Home::under(center.dir.path());
+    center.engine.store().record_session(moved);
+    center.engine.store().flush().unwrap();
+    let reopened = Center::reopen(&[&script], &home);
+    let next = reopened.run(script.keys(), false);
+    assert!(next.id > ahead, "{:?} after {:?}", next.id, ahead);
+    assert!(next.log.iter().all(|l| l.id.0 > ahead.0));
+}

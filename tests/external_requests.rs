@@ -184,3 +184,59 @@ fn a_program_given_up_on_is_gone_before_its_items_run_again() {
     drop(center);
     assert_no_children();
 }
+
+#[test]
+fn a_program_gets_the_manifests_time_to_save_its_state_after_shutdown() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("saved");
+    // It takes a second after `shutdown`; the default allows two.
+    let slow = provider(
+        dir.path(),
+        "slow",
+        &format!(
+            "name = \"Slow\"\nprogram = {:?}\nargs = [\"slow_shutdown\", {:?}]\n",
+            fixture("misbehave.py").to_string_lossy(),
+            saved.to_string_lossy()
+        ),
+    );
+    let center = center(dir, vec![slow], never_answer);
+    let record = center.sync(&[("ext:slow", "one")]);
+    assert_eq!(outcome(&record, "ext:slow", "one").0, "Succeeded");
+    assert!(
+        saved.exists(),
+        "the program was killed while saving its state"
+    );
+    drop(center);
+    assert_no_children();
+}
+
+#[test]
+fn a_program_without_concurrent_sessions_runs_one_session_at_a_time() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    // The manifest does not say `concurrent_sessions = true`.
+    let paced = provider(
+        dir.path(),
+        "paced",
+        &paced_manifest(&["a=1.5", "b=0.2"], ""),
+    );
+    let center = center(dir, vec![paced], never_answer);
+    let first = center.start(&[("ext:paced", "a")]);
+    center.wait_for("ext:paced", "a", |s| s.status == ItemStatus::Updating);
+    let second = center.start(&[("ext:paced", "b")]);
+    center.wait_for("ext:paced", "b", |s| {
+        s.wait == Some(synccenter::core::status::WaitReason::Handler)
+    });
+    assert_eq!(children().len(), 1, "one program at a time");
+    assert_eq!(
+        first
+            .wait(Duration::from_secs(30))
+            .map(|r| outcome(&r, "ext:paced", "a").0),
+        Some("Succeeded".into())
+    );
+    let record = second.wait(Duration::from_secs(30)).unwrap();
+    assert_eq!(outcome(&record, "ext:paced", "b").0, "Succeeded");
+    drop(center);
+    assert_no_children();
+}

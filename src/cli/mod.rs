@@ -119,7 +119,7 @@ struct HandlerRow {
     id: String,
     name: String,
     kind: &'static str,
-    /// "ok", or "problem" for a manifest that did not load.
+    /// "ok", or "problem" for a manifest that did not load or whose program is missing.
     state: &'static str,
     program: Option<String>,
     manifest: Option<std::path::PathBuf>,
@@ -148,14 +148,23 @@ fn handlers(setup: &Setup, json: bool) -> Result<u8, Refusal> {
         id: m.id.clone(),
         name: m.name.clone(),
         kind: "external",
-        state: "ok",
+        state: if m.program_problem.is_some() {
+            "problem"
+        } else {
+            "ok"
+        },
         program: Some(m.program.clone()),
         manifest: Some(m.path.clone()),
-        reason: None,
+        reason: m.program_problem.clone(),
     }));
     rows.extend(setup.manifest_problems.iter().map(|p| {
         HandlerRow {
-            id: String::new(),
+            // It has no id (it did not load): its file names it.
+            id: p
+                .path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
             name: p
                 .path
                 .file_stem()
@@ -174,6 +183,9 @@ fn handlers(setup: &Setup, json: bool) -> Result<u8, Refusal> {
     }
     for row in rows {
         let detail = match (&row.reason, &row.manifest) {
+            (Some(reason), Some(path)) if row.program.is_some() => {
+                format!("cannot start: {reason} ({})", path.display())
+            }
             (Some(reason), Some(path)) => format!("not loaded: {reason} ({})", path.display()),
             (None, Some(path)) => {
                 format!("{} ({})", row.program.unwrap_or_default(), path.display())

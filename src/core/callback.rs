@@ -192,6 +192,9 @@ pub(crate) struct Run {
     /// The UI slot this run holds and how many permits share it, so nested requests reuse
     /// it and an abandoned run can be made to give it back.
     pub ui_ticket: Mutex<Option<(u64, usize)>>,
+    /// Held while this run asks for the UI slot, so that two of its threads asking at once
+    /// share one slot instead of the second queuing behind the first.
+    ui_gate: Mutex<()>,
 }
 
 /// At most this many unknown item ids are warned about, one line each.
@@ -231,6 +234,7 @@ impl Run {
             warned: Mutex::new(HashSet::new()),
             lines_as_notices: false,
             ui_ticket: Mutex::new(None),
+            ui_gate: Mutex::new(()),
         }
     }
 
@@ -764,7 +768,9 @@ impl Host for Run {
         if !self.context.may_bother_user {
             return Err(UiRefused::NotAllowed);
         }
-        // A handler that already holds the slot shares it instead of queuing behind itself.
+        // A handler that already holds the slot, or is getting it on another thread, shares
+        // it instead of queuing behind itself.
+        let _asking = self.ui_gate.lock();
         if let Some((_, permits)) = self.ui_ticket.lock().as_mut() {
             *permits += 1;
             return Ok(());

@@ -61,6 +61,8 @@ pub(crate) struct Core {
     names: RwLock<HashMap<ItemKey, String>>,
     /// Held while a start or a retry takes items over.
     starting: Mutex<()>,
+    /// Listings in flight, by handler, with whoever waits for their answer.
+    listings: Mutex<HashMap<HandlerId, Vec<ListingWaiter>>>,
     /// Runs given up on whose handler has not returned yet: their items stay busy until it
     /// has (for a handler in its own process, until the process is gone).
     lingering: Mutex<Vec<Arc<Run>>>,
@@ -124,6 +126,9 @@ pub struct Listing {
     pub error: Option<String>,
 }
 
+/// Takes a listing when it is done.
+type ListingWaiter = Box<dyn FnOnce(Listing) + Send>;
+
 /// What to run.
 #[derive(Clone, Debug)]
 pub struct SessionRequest {
@@ -186,6 +191,7 @@ impl Engine {
             sessions: Mutex::new(HashMap::new()),
             names: RwLock::new(HashMap::new()),
             starting: Mutex::new(()),
+            listings: Mutex::new(HashMap::new()),
             lingering: Mutex::new(Vec::new()),
             handler_turns: Mutex::new(HashSet::new()),
             turn_ended: Condvar::new(),
@@ -226,14 +232,25 @@ impl Engine {
         }
     }
 
+    /// Asks one handler for its items in the background; the answer arrives as an event,
+    /// or, if it does not come within the list timeout, the reason it did not.
     pub fn refresh_handler(&self, handler: &HandlerId) {
         let Some(provider) = self.core.registry.read().get(handler) else {
             return;
         };
         let core = self.core.clone();
-        spawn_named(format!("list-{handler}"), move || {
-            let listing = list_handler(&core, provider.as_ref());
-            publish_listing(&core, listing);
+        let publish = Box::new(move |listing| publish_listing(&core, listing));
+        if !list_once(&self.core, provider.clone(), publish) {
+            // A listing of this handler is in flight already: its answer is published.
+            return;
+        }
+        // Until it answers, the window says why it waits no longer than the list timeout.
+        let (core, handler) = (self.core.clone(), handler.clone());
+        spawn_named(format!("list-timer-{handler}"), move || {
+            std::thread::sleep(core.config.list_timeout);
+            if core.listings.lock().contains_key(&handler) {
+                publish_listing(&core, too_slow(&core, provider.as_ref()));
+            }
         });
     }
 
@@ -243,10 +260,11 @@ impl Engine {
         let providers = self.registry().providers().to_vec();
         let (tx, rx) = crossbeam_channel::unbounded();
         for (index, provider) in providers.iter().cloned().enumerate() {
-            let (core, tx) = (self.core.clone(), tx.clone());
-            spawn_named(format!("list-{}", provider.id()), move || {
-                let _ = tx.send((index, list_handler(&core, provider.as_ref())));
+            let tx = tx.clone();
+            let answer = Box::new(move |listing| {
+                let _ = tx.send((index, listing));
             });
+            list_once(&self.core, provider, answer);
         }
         drop(tx);
         let deadline = Instant::now() + self.core.config.list_timeout;
@@ -262,13 +280,7 @@ impl Engine {
             .into_iter()
             .zip(providers)
             .map(|(answer, provider)| {
-                answer.unwrap_or_else(|| {
-                    let timeout = self.core.config.list_timeout.as_secs();
-                    unavailable(
-                        provider.as_ref(),
-                        format!("it did not list its items within {timeout} s"),
-                    )
-                })
+                answer.unwrap_or_else(|| too_slow(&self.core, provider.as_ref()))
             })
             .inspect(|listing| remember_names(&self.core, listing))
             .collect()
@@ -645,6 +657,38 @@ fn unavailable(provider: &dyn HandlerProvider, error: String) -> Listing {
         items: Vec::new(),
         error: Some(error),
     }
+}
+
+/// Starts listing a handler's items, unless a listing of it is in flight already, which
+/// `answer` then joins: a handler whose listing hangs costs one thread, however often it
+/// is asked. Tells whether a new listing started.
+fn list_once(core: &Arc<Core>, provider: Arc<dyn HandlerProvider>, answer: ListingWaiter) -> bool {
+    let id = provider.id();
+    let mut listings = core.listings.lock();
+    if let Some(waiting) = listings.get_mut(&id) {
+        waiting.push(answer);
+        return false;
+    }
+    listings.insert(id.clone(), vec![answer]);
+    drop(listings);
+    let core = core.clone();
+    spawn_named(format!("list-{id}"), move || {
+        let listing = list_handler(&core, provider.as_ref());
+        let waiting = core.listings.lock().remove(&id).unwrap_or_default();
+        for answer in waiting {
+            answer(listing.clone());
+        }
+    });
+    true
+}
+
+/// What is said of a handler that did not list its items in time.
+fn too_slow(core: &Core, provider: &dyn HandlerProvider) -> Listing {
+    let timeout = core.config.list_timeout.as_secs_f32();
+    unavailable(
+        provider,
+        format!("it did not list its items within {timeout} s"),
+    )
 }
 
 fn list_handler(core: &Core, provider: &dyn HandlerProvider) -> Listing {

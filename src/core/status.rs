@@ -62,7 +62,7 @@ impl fmt::Display for ItemStatus {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "for", rename_all = "snake_case")]
 pub enum WaitReason {
-    /// Another handler's dialog is open; this one is next in line.
+    /// Another handler may show dialogs now; this one waits in line to ask.
     OtherDialog { handler: String },
     /// A dialog about this item is open and needs the user.
     YourAnswer,
@@ -75,8 +75,9 @@ pub enum WaitReason {
 impl fmt::Display for WaitReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            // The other handler holds the dialogs; it may not be showing one this moment.
             WaitReason::OtherDialog { handler } => {
-                write!(f, "Waiting for your answer (after a dialog of {handler})")
+                write!(f, "Waiting for its turn to ask you (after {handler})")
             }
             WaitReason::YourAnswer => f.write_str("Waiting for your answer"),
             WaitReason::Connection { target } => write!(f, "Waiting for a connection to {target}"),

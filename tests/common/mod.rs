@@ -232,6 +232,21 @@ impl Center {
         Self::with_stop_timeout(scripts, Duration::from_secs(10))
     }
 
+    /// A second center (a restart) over the home of an earlier one.
+    pub fn reopen(scripts: &[&Script], home: &Home) -> Self {
+        let mut registry = Registry::new();
+        for script in scripts {
+            registry.add(script.provider());
+        }
+        let (store, _) = Store::open(home.clone());
+        let (engine, events) = Engine::new(registry, store, EngineConfig::default());
+        Self {
+            engine,
+            events,
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
     pub fn with_stop_timeout(scripts: &[&Script], stop_timeout: Duration) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let mut registry = Registry::new();

@@ -3,7 +3,8 @@
 misbehaves in the way named by its first argument. For Sync Center's fault-isolation tests.
 
     misbehave.py crash|sigkill|hang|garbage|oversized|early_exit|ignore_stop|refuse|version2
-                 |burst_then_crash|close_stdin|flood|orphan_pipes|burst_in_enumerate [PIDFILE]
+                 |burst_then_crash|close_stdin|flood|orphan_pipes|burst_in_enumerate
+                 |slow_shutdown [PIDFILE]
 
 The last five are the ways a handler can try to take the center down with it: dying with
 answers still unwritten (SIGPIPE), sending requests without ever reading the answers, and
@@ -126,6 +127,10 @@ for line in sys.stdin:
         answer(request, None)
     elif method == "shutdown":
         answer(request, None)
+        if MODE == "slow_shutdown":
+            # Saves its own state on the way out, which takes a moment.
+            time.sleep(1.0)
+            write_pids(os.getpid())
         break
     else:
         send({"id": request["id"], "error": {"code": -32601, "message": "no such method"}})

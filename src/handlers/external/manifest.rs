@@ -156,6 +156,33 @@ impl Manifest {
         })
     }
 
+    /// Why the program cannot be started, when that shows without starting it: it is not
+    /// there (on its path, or anywhere in PATH for a bare name), or it is not executable.
+    pub fn program_problem(&self) -> Option<String> {
+        let candidates: Vec<PathBuf> = if self.program.contains('/') {
+            vec![PathBuf::from(&self.program)]
+        } else {
+            std::env::var_os("PATH")
+                .map(|path| {
+                    std::env::split_paths(&path)
+                        .map(|dir| dir.join(&self.program))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let files: Vec<&PathBuf> = candidates.iter().filter(|p| p.is_file()).collect();
+        if files.is_empty() {
+            return Some(format!("its program {} was not found", self.program));
+        }
+        let runnable = files.iter().any(|file| {
+            std::fs::metadata(file).is_ok_and(|m| {
+                use std::os::unix::fs::PermissionsExt;
+                m.permissions().mode() & 0o111 != 0
+            })
+        });
+        (!runnable).then(|| format!("its program {} is not executable", self.program))
+    }
+
     /// The program's file name, to name it in messages.
     pub fn program_name(&self) -> String {
         Path::new(&self.program).file_name().map_or_else(
