@@ -16,7 +16,7 @@ use parking_lot::{Mutex, RwLock};
 use std::collections::{HashMap, HashSet};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 /// The answer to every progress call (S_OK, S_SYNCMGR_CANCELITEM, S_SYNCMGR_CANCELALL, and
@@ -179,7 +179,9 @@ pub(crate) struct Run {
     pub returned: AtomicBool,
     /// Items whose skip or stop the handler was told after reaching them, and since when:
     /// the stop timeout runs for each.
-    pub requested_at: Mutex<HashMap<ItemId, Instant>>,
+    requested_at: Mutex<HashMap<ItemId, Instant>>,
+    /// How many clocks run, read without the lock on every progress call.
+    clocks: AtomicUsize,
     pub log: Mutex<Vec<LogEntry>>,
     pub suppressed_lines: Mutex<usize>,
     pub warned_unknown: Mutex<HashSet<ItemId>>,
@@ -228,6 +230,7 @@ impl Run {
             abandoned: AtomicBool::new(false),
             returned: AtomicBool::new(false),
             requested_at: Mutex::new(HashMap::new()),
+            clocks: AtomicUsize::new(0),
             log: Mutex::new(Vec::new()),
             suppressed_lines: Mutex::new(0),
             warned_unknown: Mutex::new(HashSet::new()),
@@ -307,28 +310,44 @@ impl Run {
     /// the item: a request for an item the handler has not reached yet is not being
     /// ignored.
     pub fn reply_for(&self, item: &ItemId, slot: &RunSlot, heard: Heard) -> Reply {
-        if self.is_stopped() {
-            return Reply::CancelAll;
-        }
-        let reply = slot.update(|live| {
+        self.report(item, slot, heard, |_| ()).0
+    }
+
+    /// Applies what the handler reports about `item` and answers it, under one lock of the
+    /// item's slot (progress is the hot path). `None` when a later run took the item over.
+    fn report<R>(
+        &self,
+        item: &ItemId,
+        slot: &RunSlot,
+        heard: Heard,
+        change: impl FnOnce(&mut Live) -> R,
+    ) -> (Reply, Option<R>) {
+        let stopped = self.is_stopped();
+        let outcome = slot.update(|live| {
+            let result = change(live);
+            // The handler ended the item itself: no clock to run any more.
+            let ended = live.clock_started && live.status.is_terminal();
             live.reached = true;
             let reply = request_reply(live.request);
             if reply != Reply::Continue && heard == Heard::Answered {
                 live.request_delivered = true;
             }
-            (reply, start_clock(live))
+            (result, reply, start_clock(live), ended)
         });
-        match reply {
-            Some((reply, started)) => {
+        match outcome {
+            Some((result, reply, started, ended)) => {
                 if started {
-                    self.requested_at
-                        .lock()
-                        .insert(item.clone(), Instant::now());
+                    self.start_clock(item);
                 }
-                reply
+                if ended {
+                    self.stop_clock(item);
+                }
+                let reply = if stopped { Reply::CancelAll } else { reply };
+                (reply, Some(result))
             }
             // A later run took the item over after it ended here: nothing more to do on it.
-            None => Reply::SkipItem,
+            None if stopped => (Reply::CancelAll, None),
+            None => (Reply::SkipItem, None),
         }
     }
 
@@ -360,32 +379,54 @@ impl Run {
             start_clock(live)
         });
         if started == Some(true) {
-            self.requested_at
-                .lock()
-                .insert(item.clone(), Instant::now());
+            self.start_clock(item);
         }
     }
 
     /// The handler called about `item`: any other item whose skip or stop it was told after
     /// reaching it has been left, which honors the request.
     fn moved_on_to(&self, item: &ItemId) {
-        let left: Vec<ItemId> = {
-            let waiting = self.requested_at.lock();
-            if waiting.is_empty() {
-                return;
-            }
-            waiting
-                .keys()
-                .filter(|other| *other != item)
-                .cloned()
-                .collect()
-        };
+        if self.clocks.load(Ordering::Acquire) == 0 {
+            return;
+        }
+        let left: Vec<ItemId> = self
+            .requested_at
+            .lock()
+            .keys()
+            .filter(|other| *other != item)
+            .cloned()
+            .collect();
         for other in left {
-            self.requested_at.lock().remove(&other);
+            self.stop_clock(&other);
             if let Some(slot) = self.slot(&other) {
                 slot.update(honor_request);
             }
         }
+    }
+
+    fn start_clock(&self, item: &ItemId) {
+        let mut clocks = self.requested_at.lock();
+        clocks.insert(item.clone(), Instant::now());
+        self.clocks.store(clocks.len(), Ordering::Release);
+    }
+
+    pub fn stop_clock(&self, item: &ItemId) {
+        let mut clocks = self.requested_at.lock();
+        clocks.remove(item);
+        self.clocks.store(clocks.len(), Ordering::Release);
+    }
+
+    /// Items whose request the handler has ignored for `timeout`.
+    pub fn overdue(&self, now: Instant, timeout: Duration) -> Vec<ItemId> {
+        if self.clocks.load(Ordering::Acquire) == 0 {
+            return Vec::new();
+        }
+        self.requested_at
+            .lock()
+            .iter()
+            .filter(|(_, at)| now.duration_since(**at) >= timeout)
+            .map(|(id, _)| id.clone())
+            .collect()
     }
 
     /// Records a line from the handler and sends it to the front ends.
@@ -631,34 +672,33 @@ impl Host for Run {
             .status
             .filter(|s| matches!(s, ItemStatus::Pending | ItemStatus::Waiting));
         let wanted = progress.status.filter(|_| own.is_none());
-        let violation = slot
-            .update(|live| {
-                let mut violation = None;
-                match wanted {
-                    Some(status) if status != live.status => {
-                        violation = live.set_status(status).err();
-                    }
-                    Some(_) => {}
-                    None if progress.value.is_some()
-                        && matches!(live.status, ItemStatus::Pending | ItemStatus::Waiting) =>
-                    {
-                        let _ = live.set_status(ItemStatus::Updating);
-                    }
-                    None => {}
+        let (reply, violation) = self.report(item, &slot, heard, |live| {
+            let mut violation = None;
+            match wanted {
+                Some(status) if status != live.status => {
+                    violation = live.set_status(status).err();
                 }
-                if live.status == ItemStatus::Indeterminate {
-                    // SYNCMGRSTATUS_UPDATING_INDETERMINATE: steps are ignored, and earlier
-                    // figures no longer say anything.
-                    live.measure = None;
-                } else if let (Some(value), Some(max)) = (progress.value, progress.max) {
-                    live.measure = (max > 0).then_some((value, max));
+                Some(_) => {}
+                None if progress.value.is_some()
+                    && matches!(live.status, ItemStatus::Pending | ItemStatus::Waiting) =>
+                {
+                    let _ = live.set_status(ItemStatus::Updating);
                 }
-                if let Some(text) = progress.text {
-                    live.set_text(text);
-                }
-                violation
-            })
-            .flatten();
+                None => {}
+            }
+            if live.status == ItemStatus::Indeterminate {
+                // SYNCMGRSTATUS_UPDATING_INDETERMINATE: steps are ignored, and earlier
+                // figures no longer say anything.
+                live.measure = None;
+            } else if let (Some(value), Some(max)) = (progress.value, progress.max) {
+                live.measure = (max > 0).then_some((value, max));
+            }
+            if let Some(text) = progress.text {
+                live.set_text(text);
+            }
+            violation
+        });
+        let violation = violation.flatten();
         if let Some(status) = own
             && self.first_time(item, Mistake::CentersStatus)
         {
@@ -685,8 +725,7 @@ impl Host for Run {
                 .item(item),
             );
         }
-        self.forget_clock_if_ended(item, &slot);
-        self.reply_for(item, &slot, heard)
+        reply
     }
 
     fn check(&self, item: &ItemId) -> Reply {
@@ -707,20 +746,18 @@ impl Host for Run {
             return Reply::CancelAll;
         }
         self.moved_on_to(item);
-        let refused = slot
-            .update(|live| {
-                if matches!(live.status, ItemStatus::Pending | ItemStatus::Waiting) {
-                    let _ = live.set_status(ItemStatus::Updating);
-                }
-                live.apply_work(report).err()
-            })
-            .flatten();
-        if let Some(error) = refused
+        let (reply, refused) = self.report(item, &slot, heard, |live| {
+            if matches!(live.status, ItemStatus::Pending | ItemStatus::Waiting) {
+                let _ = live.set_status(ItemStatus::Updating);
+            }
+            live.apply_work(report).err()
+        });
+        if let Some(error) = refused.flatten()
             && self.first_time(item, Mistake::Progress(error))
         {
             self.note(LogLine::warning(format!("{}: {error}", self.item_name(item))).item(item));
         }
-        self.reply_for(item, &slot, heard)
+        reply
     }
 
     fn peek(&self, item: &ItemId) -> Reply {
@@ -899,16 +936,6 @@ impl Host for Run {
 }
 
 impl Run {
-    /// An item the handler ended itself needs no stop clock any more.
-    fn forget_clock_if_ended(&self, item: &ItemId, slot: &RunSlot) {
-        if slot
-            .read(|live| live.clock_started && live.status.is_terminal())
-            .unwrap_or(false)
-        {
-            self.requested_at.lock().remove(item);
-        }
-    }
-
     fn known_slot(&self, item: &ItemId) -> Option<RunSlot> {
         let slot = self.slot(item);
         let first = slot.is_none() && {

@@ -468,6 +468,7 @@ impl Engine {
                     run.name()
                 )));
                 run.finish_remaining(ItemStatus::Canceled, CLOSED);
+                self.core.lingering.lock().push(run.clone());
                 run.abandoned.store(true, Ordering::Release);
             }
             finish_session(&self.core, &session.shared, record_of(&session.shared));
@@ -834,15 +835,9 @@ fn abandon(core: &Core, run: &Arc<Run>) {
 /// An item whose stop or skip the handler ignored for the whole timeout fails on its own.
 fn fail_unstopped_items(run: &Run, now: Instant) {
     let timeout = run.stop_timeout;
-    let overdue: Vec<ItemId> = run
-        .requested_at
-        .lock()
-        .iter()
-        .filter(|(_, at)| now.duration_since(**at) >= timeout)
-        .map(|(id, _)| id.clone())
-        .collect();
+    let overdue = run.overdue(now, timeout);
     for item in overdue {
-        run.requested_at.lock().remove(&item);
+        run.stop_clock(&item);
         let Some(slot) = run.slot(&item) else {
             continue;
         };

@@ -307,10 +307,14 @@ impl Store {
         let _ = self.inner.writer.send(job);
     }
 
-    /// Applies a change here at once and queues it for the file on disk.
+    /// Applies a change here at once and queues it for the file on disk: always for what
+    /// the user or a handler said (another process may have saved otherwise meanwhile, so
+    /// "no change here" is no reason to leave it out), and only if it changed something
+    /// for what the store works out itself (`Forgot`).
     fn change(&self, change: Change) {
         let mut data = self.inner.data.lock();
-        if change.apply(&mut data.shared) {
+        let changed = change.apply(&mut data.shared);
+        if changed || !matches!(change, Change::Forgot { .. }) {
             data.pending.push(change);
             drop(data);
             self.send(Job::Save);
@@ -395,9 +399,8 @@ impl Store {
         };
         let pruned = {
             let mut data = self.inner.data.lock();
-            if ran.apply(&mut data.shared) {
-                data.pending.push(ran);
-            }
+            ran.apply(&mut data.shared);
+            data.pending.push(ran);
             data.history.retain(|s| s.id != id);
             data.history.push(record);
             data.history.sort_by_key(|s| s.id);
@@ -1114,5 +1117,23 @@ mod tests {
             let texts: Vec<&str> = log.iter().map(|l| l.text.as_str()).collect();
             assert_eq!(&texts, expected, "cap {cap}");
         }
+    }
+
+    #[test]
+    fn a_choice_made_again_is_saved_over_another_stores_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home::under(dir.path());
+        let (here, _) = Store::open(home.clone());
+        let (there, _) = Store::open(home.clone());
+        let key = ItemKey::new("h", "x");
+        here.set_checked(&key, false);
+        here.flush().unwrap();
+        there.set_checked(&key, true);
+        there.flush().unwrap();
+        // `here` still believes "unchecked"; the user unchecks the item again.
+        here.set_checked(&key, false);
+        here.flush().unwrap();
+        let (fresh, _) = Store::open(home);
+        assert!(!fresh.is_checked(&key, true));
     }
 }
