@@ -32,6 +32,8 @@ use toolbar::Tab;
 
 const TAB_KEY: &str = "synccenter.tab";
 const TITLE: &str = "Sync Center";
+/// Room kept for a notice's Dismiss button.
+const DISMISS_WIDTH: f32 = 80.0;
 /// How often the window repaints while something runs (progress bars, ETA).
 const RUNNING_REPAINT: Duration = Duration::from_millis(100);
 /// How long closing the window waits for stopped runs to end before recording them as
@@ -281,7 +283,11 @@ impl SyncCenterApp {
                 .show(ui, |ui| {
                     ui.horizontal(|ui| {
                         ui.label(RichText::new(icons::NOTICE).color(ui.visuals().hyperlink_color));
-                        ui.label(notice);
+                        // Long notices (a path, an error) wrap and leave room for Dismiss.
+                        let width = (ui.available_width() - DISMISS_WIDTH).max(DISMISS_WIDTH);
+                        ui.allocate_ui(egui::vec2(width, 0.0), |ui| {
+                            ui.add(egui::Label::new(notice).wrap());
+                        });
                         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                             if ui.small_button("Dismiss").clicked() {
                                 out.push(Command::DismissNotice(index));
