@@ -52,13 +52,7 @@ fn setup() -> Setup {
     std::fs::create_dir_all(&right).unwrap();
     folders::config::add(
         &Home::under(&home),
-        PairConfig {
-            name: "p".into(),
-            left: left.clone(),
-            right: right.clone(),
-            mode: Mode::TwoWay,
-            excludes: vec![],
-        },
+        PairConfig::new("p", left.clone(), right.clone(), Mode::TwoWay),
     )
     .unwrap();
     Setup {

@@ -12,7 +12,7 @@ use synccenter::core::conflicts::{ConflictReport, Resolution};
 use synccenter::handlers::folders::archive::archive_file;
 use synccenter::handlers::folders::config::{Mode, PairConfig};
 use synccenter::handlers::folders::local::LocalReplica;
-use synccenter::handlers::folders::sync::{self, MassDelete, Observer, Outcome, Pair};
+use synccenter::handlers::folders::sync::{self, MassDelete, Observer, Outcome, Pair, RootChange};
 
 /// A small seeded generator (splitmix64): the rounds replay exactly from their seed.
 struct Rng(u64);
@@ -57,6 +57,9 @@ impl Observer for Quiet {
     fn batch_applied(&mut self) {}
     fn confirm_deletions(&mut self, _: &MassDelete) -> bool {
         true
+    }
+    fn confirm_root_change(&mut self, _: &RootChange) -> bool {
+        false
     }
 }
 
@@ -190,13 +193,7 @@ fn run_seed(seed: u64) -> usize {
     for root in &roots {
         std::fs::create_dir(root).unwrap();
     }
-    let config = PairConfig {
-        name: "random".into(),
-        left: roots[0].clone(),
-        right: roots[1].clone(),
-        mode,
-        excludes: vec![],
-    };
+    let config = PairConfig::new("random", roots[0].clone(), roots[1].clone(), mode);
     let (left, right) = (LocalReplica::new(&roots[0]), LocalReplica::new(&roots[1]));
     let pair = Pair {
         config: &config,

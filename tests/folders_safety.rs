@@ -5,17 +5,20 @@
 mod folders_common;
 
 use folders_common::{read, tree, versions, write};
-use std::io::{self, Read};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64};
 use synccenter::core::conflicts::{ConflictReport, Resolution};
 use synccenter::handlers::folders::archive::archive_file;
 use synccenter::handlers::folders::config::{Mode, PairConfig};
+use synccenter::handlers::folders::filter::Filter;
 use synccenter::handlers::folders::local::LocalReplica;
 use synccenter::handlers::folders::names::RelPath;
-use synccenter::handlers::folders::replica::{Entry, Hash, Replica, StagedFile, Tree};
-use synccenter::handlers::folders::scan::Filter;
-use synccenter::handlers::folders::sync::{self, MassDelete, Observer, Outcome, Pair};
+use synccenter::handlers::folders::replica::{
+    Entry, FolderRemoval, Hash, Keeps, Mtime, Pruned, Replica, Retention, RootId, Scan, SourceFile,
+    StagedFile,
+};
+use synccenter::handlers::folders::sync::{self, MassDelete, Observer, Outcome, Pair, RootChange};
 
 /// The local replica, plus an edit made by "the user" the first time the sync touches a
 /// given path in a given way.
@@ -42,10 +45,16 @@ impl Replica for Meddling {
     fn location(&self) -> String {
         self.inner.location()
     }
-    fn check_root(&self) -> io::Result<()> {
-        self.inner.check_root()
+    fn open_root(&self) -> io::Result<RootId> {
+        self.inner.open_root()
     }
-    fn scan(&self, filter: &Filter, folders: &AtomicU64, stop: &AtomicBool) -> io::Result<Tree> {
+    fn current_root(&self) -> io::Result<RootId> {
+        self.inner.current_root()
+    }
+    fn keeps(&self) -> io::Result<Keeps> {
+        self.inner.keeps()
+    }
+    fn scan(&self, filter: &Filter, folders: &AtomicU64, stop: &AtomicBool) -> io::Result<Scan> {
         self.inner.scan(filter, folders, stop)
     }
     fn stat(&self, path: &RelPath) -> io::Result<Option<Entry>> {
@@ -54,7 +63,7 @@ impl Replica for Meddling {
     fn hash(&self, path: &RelPath) -> io::Result<Hash> {
         self.inner.hash(path)
     }
-    fn open(&self, path: &RelPath) -> io::Result<(Box<dyn Read + '_>, Entry)> {
+    fn open(&self, path: &RelPath) -> io::Result<Box<dyn SourceFile + '_>> {
         let opened = self.inner.open(path);
         self.meddle(self.on_open, path);
         opened
@@ -66,8 +75,8 @@ impl Replica for Meddling {
     fn make_dir(&self, path: &RelPath) -> io::Result<()> {
         self.inner.make_dir(path)
     }
-    fn make_symlink(&self, path: &RelPath, target: &[u8], mtime_ns: i64) -> io::Result<()> {
-        self.inner.make_symlink(path, target, mtime_ns)
+    fn make_symlink(&self, path: &RelPath, target: &[u8], mtime: Mtime) -> io::Result<()> {
+        self.inner.make_symlink(path, target, mtime)
     }
     fn keep_version(&self, path: &RelPath, stamp: &str) -> io::Result<()> {
         self.inner.keep_version(path, stamp)
@@ -75,14 +84,22 @@ impl Replica for Meddling {
     fn retire(&self, path: &RelPath, stamp: &str) -> io::Result<()> {
         self.inner.retire(path, stamp)
     }
-    fn remove_empty_dir(&self, path: &RelPath) -> io::Result<bool> {
-        self.inner.remove_empty_dir(path)
+    fn remove_folder(
+        &self,
+        path: &RelPath,
+        filter: &Filter,
+        stamp: &str,
+    ) -> io::Result<FolderRemoval> {
+        self.inner.remove_folder(path, filter, stamp)
     }
     fn rename(&self, from: &RelPath, to: &RelPath) -> io::Result<()> {
         self.inner.rename(from, to)
     }
     fn flush(&self) -> io::Result<()> {
         self.inner.flush()
+    }
+    fn prune_versions(&self, retention: &Retention, now_secs: i64) -> io::Result<Pruned> {
+        self.inner.prune_versions(retention, now_secs)
     }
 }
 
@@ -128,6 +145,9 @@ impl Observer for Counting {
     fn confirm_deletions(&mut self, _: &MassDelete) -> bool {
         true
     }
+    fn confirm_root_change(&mut self, _: &RootChange) -> bool {
+        false
+    }
 }
 
 struct Fixture {
@@ -138,13 +158,12 @@ struct Fixture {
 impl Fixture {
     fn new() -> Fixture {
         let dir = tempfile::tempdir().unwrap();
-        let config = PairConfig {
-            name: "p".into(),
-            left: dir.path().join("left"),
-            right: dir.path().join("right"),
-            mode: Mode::TwoWay,
-            excludes: vec![],
-        };
+        let config = PairConfig::new(
+            "p",
+            dir.path().join("left"),
+            dir.path().join("right"),
+            Mode::TwoWay,
+        );
         std::fs::create_dir_all(&config.left).unwrap();
         std::fs::create_dir_all(&config.right).unwrap();
         Fixture { dir, config }

@@ -188,6 +188,8 @@ fn folder(setup: &Setup, action: FolderAction) -> Result<u8, Refusal> {
             right,
             mode,
             excludes,
+            versions_days,
+            versions_disk_percent,
         } => {
             let pair = PairConfig {
                 mode: mode.parse::<Mode>()?,
@@ -195,6 +197,8 @@ fn folder(setup: &Setup, action: FolderAction) -> Result<u8, Refusal> {
                 right: std::path::absolute(&right)?,
                 name,
                 excludes,
+                versions_days,
+                versions_disk_percent,
             };
             let summary = format!(
                 "{} ⇄ {} ({})",
@@ -209,9 +213,9 @@ fn folder(setup: &Setup, action: FolderAction) -> Result<u8, Refusal> {
             );
         }
         FolderAction::Remove { name } => {
-            folder_config::remove(home, &name)?;
+            crate::handlers::folders::remove_pair(home, &name)?;
             println!(
-                "Removed the folder pair {name}; its folders and files were left as they are."
+                "Removed the folder pair {name}; its folders and files were left as they are, and its record of the last sync was forgotten."
             );
         }
         FolderAction::List { json } => {

@@ -4,13 +4,15 @@
 
 use super::FolderError;
 use super::names::{PathList, RelPath};
-use super::replica::{Hash, Kind};
+use super::replica::{Hash, Kind, Mtime, RootId};
 use std::io::{Read, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-const MAGIC: &[u8; 8] = b"SCFARCH1";
+const MAGIC: &[u8; 8] = b"SCFARCH2";
+/// The first format: mtimes in i64 nanoseconds, no root identities (still read).
+const MAGIC_V1: &[u8; 8] = b"SCFARCH1";
 const CHECKSUM_LEN: usize = 32;
 
 /// A path as it was when both sides last agreed on it.
@@ -20,7 +22,7 @@ pub struct Synced {
     pub exec: bool,
     pub size: u64,
     /// The mtime each side had (left, right): each side is compared with its own clock.
-    pub mtime_ns: [i64; 2],
+    pub mtime: [Mtime; 2],
     /// Files only.
     pub hash: Hash,
     /// Symlinks only.
@@ -37,8 +39,12 @@ pub fn archive_file(data_dir: &Path, name: &str) -> PathBuf {
 
 /// What loading found.
 pub enum Loaded {
-    /// The archive of these roots (empty at the first sync).
-    Found(Entries),
+    /// The archive of these roots, with the identities the roots had (left, right) when
+    /// they were last synced (`None` in archives of the first format).
+    Found {
+        entries: Entries,
+        roots: [Option<RootId>; 2],
+    },
     /// No usable archive; `notice` says why when the user should know.
     FirstSync { notice: Option<String> },
 }
@@ -55,10 +61,13 @@ pub fn load(file: &Path, left: &Path, right: &Path) -> Result<Loaded, FolderErro
         Err(e) => return Err(FolderError::io(file, e)),
     };
     match decode(opened, len) {
-        Some((roots, entries))
+        Some((roots, ids, entries))
             if roots == [left.as_os_str(), right.as_os_str()].map(|r| r.as_bytes()) =>
         {
-            Ok(Loaded::Found(entries))
+            Ok(Loaded::Found {
+                entries,
+                roots: ids,
+            })
         }
         Some(_) => Ok(Loaded::FirstSync {
             notice: Some(format!(
@@ -92,7 +101,7 @@ pub fn last_synced(file: &Path) -> Option<SystemTime> {
         .ok()?
         .read_exact(&mut header)
         .ok()?;
-    if &header[..8] != MAGIC {
+    if &header[..8] != MAGIC && &header[..8] != MAGIC_V1 {
         return None;
     }
     let ms = i64::from_le_bytes(header[8..16].try_into().ok()?);
@@ -105,6 +114,7 @@ pub fn save<'a>(
     file: &Path,
     left: &Path,
     right: &Path,
+    ids: [&RootId; 2],
     entries: impl Iterator<Item = (&'a RelPath, &'a Synced)>,
 ) -> Result<(), FolderError> {
     if let Some(dir) = file.parent() {
@@ -116,7 +126,7 @@ pub fn save<'a>(
             inner: std::io::BufWriter::with_capacity(1 << 16, &mut atomic),
             hasher: blake3::Hasher::new(),
         };
-        encode(&mut out, left, right, entries)?;
+        encode(&mut out, left, right, ids, entries)?;
         let checksum = out.hasher.finalize();
         out.inner.write_all(checksum.as_bytes())?;
         out.inner.flush()?;
@@ -147,6 +157,7 @@ fn encode<'a>(
     out: &mut impl Write,
     left: &Path,
     right: &Path,
+    ids: [&RootId; 2],
     entries: impl Iterator<Item = (&'a RelPath, &'a Synced)>,
 ) -> std::io::Result<()> {
     out.write_all(MAGIC)?;
@@ -156,6 +167,9 @@ fn encode<'a>(
     out.write_all(&now.to_le_bytes())?;
     put_bytes(out, left.as_os_str().as_bytes())?;
     put_bytes(out, right.as_os_str().as_bytes())?;
+    for id in ids {
+        put_bytes(out, id.0.as_bytes())?;
+    }
     for (path, synced) in entries {
         put_bytes(out, path)?;
         let kind = match synced.kind {
@@ -165,8 +179,10 @@ fn encode<'a>(
         };
         out.write_all(&[kind, u8::from(synced.exec)])?;
         out.write_all(&synced.size.to_le_bytes())?;
-        out.write_all(&synced.mtime_ns[0].to_le_bytes())?;
-        out.write_all(&synced.mtime_ns[1].to_le_bytes())?;
+        for mtime in synced.mtime {
+            out.write_all(&mtime.secs.to_le_bytes())?;
+            out.write_all(&mtime.nanos.to_le_bytes())?;
+        }
         match synced.kind {
             Kind::File => out.write_all(&synced.hash)?,
             Kind::Symlink => put_bytes(out, synced.target.as_deref().unwrap_or_default())?,
@@ -232,14 +248,31 @@ impl<R: Read> Reader<R> {
     fn i64(&mut self) -> Option<i64> {
         Some(i64::from_le_bytes(self.array()?))
     }
+    fn u32(&mut self) -> Option<u32> {
+        Some(u32::from_le_bytes(self.array()?))
+    }
+    fn mtime(&mut self, v1: bool) -> Option<Mtime> {
+        if v1 {
+            let ns = self.i64()?;
+            Some(Mtime::new(
+                ns.div_euclid(1_000_000_000),
+                ns.rem_euclid(1_000_000_000) as u32,
+            ))
+        } else {
+            let secs = self.i64()?;
+            let nanos = self.u32()?;
+            (nanos < 1_000_000_000).then_some(Mtime::new(secs, nanos))
+        }
+    }
     fn bytes(&mut self) -> Option<&[u8]> {
         let len = u32::from_le_bytes(self.array()?) as usize;
         self.take(len)
     }
 }
 
-/// The roots and entries of an archive file of `len` bytes; `None` when it is damaged.
-fn decode(file: std::fs::File, len: u64) -> Option<([Vec<u8>; 2], Entries)> {
+/// The roots, their identities and the entries of an archive file of `len` bytes; `None`
+/// when it is damaged.
+fn decode(file: std::fs::File, len: u64) -> Option<([Vec<u8>; 2], [Option<RootId>; 2], Entries)> {
     let body_len = len.checked_sub(CHECKSUM_LEN as u64)?;
     let mut reader = Reader {
         inner: std::io::BufReader::with_capacity(
@@ -252,11 +285,20 @@ fn decode(file: std::fs::File, len: u64) -> Option<([Vec<u8>; 2], Entries)> {
         scratch: Vec::new(),
         remaining: body_len,
     };
-    if reader.take(8)? != MAGIC {
-        return None;
-    }
+    let v1 = match reader.take(8)? {
+        magic if magic == MAGIC => false,
+        magic if magic == MAGIC_V1 => true,
+        _ => return None,
+    };
     reader.i64()?;
     let roots = [reader.bytes()?.to_vec(), reader.bytes()?.to_vec()];
+    let mut ids = [None, None];
+    if !v1 {
+        for id in &mut ids {
+            let text = std::str::from_utf8(reader.bytes()?).ok()?;
+            *id = (!text.is_empty()).then(|| RootId(text.to_string()));
+        }
+    }
     let mut entries = Entries::new();
     let mut path = Vec::new();
     while reader.remaining > 0 {
@@ -270,7 +312,7 @@ fn decode(file: std::fs::File, len: u64) -> Option<([Vec<u8>; 2], Entries)> {
         };
         let exec = reader.u8()? != 0;
         let size = reader.u64()?;
-        let mtime_ns = [reader.i64()?, reader.i64()?];
+        let mtime = [reader.mtime(v1)?, reader.mtime(v1)?];
         let mut hash = [0; 32];
         let mut target = None;
         match kind {
@@ -284,7 +326,7 @@ fn decode(file: std::fs::File, len: u64) -> Option<([Vec<u8>; 2], Entries)> {
                 kind,
                 exec,
                 size,
-                mtime_ns,
+                mtime,
                 hash,
                 target,
             },
@@ -298,7 +340,7 @@ fn decode(file: std::fs::File, len: u64) -> Option<([Vec<u8>; 2], Entries)> {
         return None;
     }
     entries.shrink_to_fit();
-    Some((roots, entries))
+    Some((roots, ids, entries))
 }
 
 #[cfg(test)]
@@ -307,18 +349,18 @@ mod tests {
 
     fn sample() -> Entries {
         let mut entries = Entries::new();
-        let synced = |kind, exec, size, mtime_ns, hash, target: Option<&[u8]>| Synced {
+        let synced = |kind, exec, size, mtime: [i64; 2], hash, target: Option<&[u8]>| Synced {
             kind,
             exec,
             size,
-            mtime_ns,
+            mtime: mtime.map(|s| Mtime::new(s, 7)),
             hash,
             target: target.map(Into::into),
         };
         entries.push(b"d", synced(Kind::Dir, false, 0, [0, 0], [0; 32], None));
         entries.push(
             b"d/f\xff",
-            synced(Kind::File, true, 12, [5, -7], [9; 32], None),
+            synced(Kind::File, true, 12, [15_000_000_000, -7], [9; 32], None),
         );
         entries.push(
             b"l",
@@ -337,10 +379,17 @@ mod tests {
             Loaded::FirstSync { notice: None }
         ));
         let entries = sample();
-        save(&file, l, r, entries.iter()).unwrap();
+        let ids = [RootId("fs 1 inode 2".into()), RootId("fs 3 inode 4".into())];
+        save(&file, l, r, [&ids[0], &ids[1]], entries.iter()).unwrap();
         assert!(last_synced(&file).is_some());
         match load(&file, l, r).unwrap() {
-            Loaded::Found(found) => assert_eq!(found, entries),
+            Loaded::Found {
+                entries: found,
+                roots,
+            } => {
+                assert_eq!(found, entries);
+                assert_eq!(roots, ids.map(Some));
+            }
             Loaded::FirstSync { .. } => panic!("archive not found"),
         }
         assert!(matches!(
@@ -355,7 +404,8 @@ mod tests {
         let file = archive_file(dir.path(), "p");
         let (l, r) = (Path::new("/l"), Path::new("/r"));
         let entries = sample();
-        save(&file, l, r, entries.iter()).unwrap();
+        let id = RootId(String::new());
+        save(&file, l, r, [&id, &id], entries.iter()).unwrap();
         let mut bytes = std::fs::read(&file).unwrap();
         bytes[40] ^= 1;
         std::fs::write(&file, bytes).unwrap();
