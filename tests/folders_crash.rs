@@ -37,11 +37,55 @@ fn spawn_child(home: &Path) -> Child {
         .unwrap()
 }
 
+fn cli(home: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_synccenter"))
+        .arg("--home")
+        .arg(home)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap()
+}
+
 fn sync_to_the_end(home: &Path) -> Duration {
     let start = Instant::now();
-    let status = spawn_child(home).wait().unwrap();
-    assert!(status.success(), "a run allowed to finish failed");
+    let out = cli(home, &["sync", "p", "--no-prompt"]);
+    assert!(
+        out.status.success(),
+        "a run allowed to finish failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     start.elapsed()
+}
+
+/// Lets a run finish; a conflict (there should be none: each side edits its own files) is
+/// resolved for the side that owns the file, counted, and the next run must converge.
+fn finish_resolving(home: &Path) -> (Duration, usize) {
+    let start = Instant::now();
+    let out = cli(home, &["sync", "p", "--no-prompt"]);
+    let printed = String::from_utf8_lossy(&out.stdout).into_owned();
+    match out.status.code() {
+        Some(0) => return (start.elapsed(), 0),
+        Some(1) => {}
+        _ => panic!("a run allowed to finish failed: {printed}"),
+    }
+    let listed = cli(home, &["conflicts", "--json"]);
+    let rows: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    let rows = rows.as_array().unwrap();
+    for row in rows {
+        let path = row["path"].as_str().unwrap();
+        let n: usize = path
+            .rsplit('/')
+            .next()
+            .and_then(|f| f.strip_prefix('f')?.strip_suffix(".txt")?.parse().ok())
+            .unwrap();
+        let keep = if n % 2 == 0 { "left" } else { "right" };
+        let resolved = cli(home, &["conflicts", "resolve", "p", path, "--keep", keep]);
+        assert!(resolved.status.success());
+    }
+    sync_to_the_end(home);
+    (start.elapsed(), rows.len())
 }
 
 struct Setup {
@@ -127,7 +171,12 @@ fn assert_nothing_torn(setup: &Setup, history: &HashMap<String, HashSet<String>>
             };
             let path = String::from_utf8(path).unwrap();
             // A killed run's temp file: never under a final name, removed by the next run.
-            if path.rsplit('/').next().unwrap().starts_with(".synccenter-tmp-") {
+            if path
+                .rsplit('/')
+                .next()
+                .unwrap()
+                .starts_with(".synccenter-tmp-")
+            {
                 continue;
             }
             assert!(
@@ -191,8 +240,9 @@ fn a_first_sync_killed_at_many_points_finishes_with_nothing_lost() {
     let mut rng = Rng(7);
     let mut killed = 0;
     for k in 0..FIRST_KILLS {
-        // Spread over a whole run; each run resumes what the killed ones left.
-        let delay = full_run.mul_f64(rng.below(1000) as f64 / 1000.0);
+        // Spread over what is left of the work: each run resumes what the killed ones left.
+        let left = 1.0 - k as f64 / FIRST_KILLS as f64;
+        let delay = full_run.mul_f64(left * rng.below(1000) as f64 / 1000.0);
         killed += usize::from(kill_after(&setup.home, delay));
         assert_nothing_torn(&setup, &history, &format!("kill {k}"));
     }
@@ -223,6 +273,7 @@ fn changes_on_both_sides_killed_at_many_points_finish_with_nothing_lost() {
     let mut rng = Rng(42);
     let mut killed = 0;
     let mut typical = Duration::from_millis(300);
+    let mut conflicts = 0;
     for trial in 0..TRIALS {
         // The left changes even files, the right odd ones: edits, deletions, new files.
         for _ in 0..30 {
@@ -247,7 +298,9 @@ fn changes_on_both_sides_killed_at_many_points_finish_with_nothing_lost() {
         }
         if trial % 20 == 19 {
             // Now and then a run finishes: everything made so far is on both sides.
-            typical = sync_to_the_end(&setup.home);
+            let (took, resolved) = finish_resolving(&setup.home);
+            typical = took;
+            conflicts += resolved;
             assert_converged(&setup, &expected);
             continue;
         }
@@ -255,12 +308,18 @@ fn changes_on_both_sides_killed_at_many_points_finish_with_nothing_lost() {
         killed += usize::from(kill_after(&setup.home, delay));
         assert_nothing_torn(&setup, &history, &format!("trial {trial}"));
     }
-    sync_to_the_end(&setup.home);
+    conflicts += finish_resolving(&setup.home).1;
     assert_converged(&setup, &expected);
+    assert_eq!(
+        conflicts, 0,
+        "copies of killed runs were taken for the user's changes"
+    );
     let kill_points = TRIALS - TRIALS / 20;
     assert!(
         killed >= kill_points / 3,
         "only {killed} of {kill_points} runs were killed mid-way"
     );
-    eprintln!("changes: {killed} of {kill_points} runs killed mid-way");
+    eprintln!(
+        "changes: {killed} of {kill_points} runs killed mid-way; {conflicts} conflicts resolved"
+    );
 }

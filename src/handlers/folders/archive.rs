@@ -171,25 +171,29 @@ fn encode<'a>(
         put_bytes(out, id.0.as_bytes())?;
     }
     for (path, synced) in entries {
-        put_bytes(out, path)?;
-        let kind = match synced.kind {
-            Kind::File => 0,
-            Kind::Dir => 1,
-            Kind::Symlink => 2,
-        };
-        out.write_all(&[kind, u8::from(synced.exec)])?;
-        out.write_all(&synced.size.to_le_bytes())?;
-        for mtime in synced.mtime {
-            out.write_all(&mtime.secs.to_le_bytes())?;
-            out.write_all(&mtime.nanos.to_le_bytes())?;
-        }
-        match synced.kind {
-            Kind::File => out.write_all(&synced.hash)?,
-            Kind::Symlink => put_bytes(out, synced.target.as_deref().unwrap_or_default())?,
-            Kind::Dir => {}
-        }
+        put_entry(out, path, synced)?;
     }
     Ok(())
+}
+
+fn put_entry(out: &mut impl Write, path: &RelPath, synced: &Synced) -> std::io::Result<()> {
+    put_bytes(out, path)?;
+    let kind = match synced.kind {
+        Kind::File => 0,
+        Kind::Dir => 1,
+        Kind::Symlink => 2,
+    };
+    out.write_all(&[kind, u8::from(synced.exec)])?;
+    out.write_all(&synced.size.to_le_bytes())?;
+    for mtime in synced.mtime {
+        out.write_all(&mtime.secs.to_le_bytes())?;
+        out.write_all(&mtime.nanos.to_le_bytes())?;
+    }
+    match synced.kind {
+        Kind::File => out.write_all(&synced.hash),
+        Kind::Symlink => put_bytes(out, synced.target.as_deref().unwrap_or_default()),
+        Kind::Dir => Ok(()),
+    }
 }
 
 fn put_bytes(out: &mut impl Write, bytes: &[u8]) -> std::io::Result<()> {
@@ -268,23 +272,145 @@ impl<R: Read> Reader<R> {
         let len = u32::from_le_bytes(self.array()?) as usize;
         self.take(len)
     }
+    /// One entry as [`put_entry`] wrote it; its path goes to `path`.
+    fn entry(&mut self, v1: bool, path: &mut Vec<u8>) -> Option<Synced> {
+        path.clear();
+        path.extend_from_slice(self.bytes()?);
+        let kind = match self.u8()? {
+            0 => Kind::File,
+            1 => Kind::Dir,
+            2 => Kind::Symlink,
+            _ => return None,
+        };
+        let exec = self.u8()? != 0;
+        let size = self.u64()?;
+        let mtime = [self.mtime(v1)?, self.mtime(v1)?];
+        let mut hash = [0; 32];
+        let mut target = None;
+        match kind {
+            Kind::File => hash = self.array()?,
+            Kind::Symlink => target = Some(self.bytes()?.into()),
+            Kind::Dir => {}
+        }
+        Some(Synced {
+            kind,
+            exec,
+            size,
+            mtime,
+            hash,
+            target,
+        })
+    }
+}
+
+fn reader<R: Read>(inner: R, len: u64) -> Reader<R> {
+    Reader {
+        inner: std::io::BufReader::with_capacity(
+            1 << 16,
+            Hashing {
+                inner: inner.take(len),
+                hasher: blake3::Hasher::new(),
+            },
+        ),
+        scratch: Vec::new(),
+        remaining: len,
+    }
+}
+
+/// The journal of a pair: what a run is about to record, written right before each copy
+/// lands. A run killed before it saved the archive leaves it; the next run trusts a record
+/// whose target still holds exactly what was copied there, so a copy that landed is not
+/// taken for the user's change (a false conflict, or a deletion undone).
+pub fn journal_file(archive_file: &Path) -> PathBuf {
+    let mut name = archive_file.as_os_str().to_os_string();
+    name.push(".journal");
+    PathBuf::from(name)
+}
+
+/// A copy about to land: `path` will be `synced` on both sides, `target` the side written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Landing {
+    pub path: Box<RelPath>,
+    pub synced: Synced,
+    pub target: usize,
+}
+
+/// Appends to a pair's journal, each record written out before the copy it announces.
+pub struct Journal {
+    file: PathBuf,
+    out: Option<std::fs::File>,
+    buffer: Vec<u8>,
+}
+
+impl Journal {
+    pub fn new(archive_file: &Path) -> Journal {
+        Journal {
+            file: journal_file(archive_file),
+            out: None,
+            buffer: Vec::new(),
+        }
+    }
+
+    pub fn append(
+        &mut self,
+        path: &RelPath,
+        synced: &Synced,
+        target: usize,
+    ) -> std::io::Result<()> {
+        if self.out.is_none() {
+            self.out = Some(
+                std::fs::File::options()
+                    .create(true)
+                    .append(true)
+                    .open(&self.file)?,
+            );
+        }
+        self.buffer.clear();
+        put_entry(&mut self.buffer, path, synced)?;
+        self.buffer.push(target as u8);
+        self.out.as_mut().expect("opened").write_all(&self.buffer)
+    }
+}
+
+/// The records of a pair's journal, oldest first; a torn last record is left out.
+pub fn load_journal(archive_file: &Path) -> Vec<Landing> {
+    let Ok(bytes) = std::fs::read(journal_file(archive_file)) else {
+        return Vec::new();
+    };
+    let len = bytes.len() as u64;
+    let mut reader = reader(std::io::Cursor::new(bytes), len);
+    let mut out = Vec::new();
+    let mut path = Vec::new();
+    while reader.remaining > 0 {
+        let Some(synced) = reader.entry(false, &mut path) else {
+            break;
+        };
+        let Some(target) = reader.u8().filter(|&t| t < 2) else {
+            break;
+        };
+        out.push(Landing {
+            path: path.as_slice().into(),
+            synced,
+            target: target.into(),
+        });
+    }
+    out
+}
+
+/// Forgets the journal once the archive holds everything it announced.
+pub fn clear_journal(archive_file: &Path) -> Result<(), FolderError> {
+    let file = journal_file(archive_file);
+    match std::fs::remove_file(&file) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(FolderError::io(file, e)),
+        _ => Ok(()),
+    }
 }
 
 /// The roots, their identities and the entries of an archive file of `len` bytes; `None`
 /// when it is damaged.
 fn decode(file: std::fs::File, len: u64) -> Option<([Vec<u8>; 2], [Option<RootId>; 2], Entries)> {
     let body_len = len.checked_sub(CHECKSUM_LEN as u64)?;
-    let mut reader = Reader {
-        inner: std::io::BufReader::with_capacity(
-            1 << 16,
-            Hashing {
-                inner: file.take(body_len),
-                hasher: blake3::Hasher::new(),
-            },
-        ),
-        scratch: Vec::new(),
-        remaining: body_len,
-    };
+    let mut reader = reader(file, body_len);
     let v1 = match reader.take(8)? {
         magic if magic == MAGIC => false,
         magic if magic == MAGIC_V1 => true,
@@ -302,35 +428,8 @@ fn decode(file: std::fs::File, len: u64) -> Option<([Vec<u8>; 2], [Option<RootId
     let mut entries = Entries::new();
     let mut path = Vec::new();
     while reader.remaining > 0 {
-        path.clear();
-        path.extend_from_slice(reader.bytes()?);
-        let kind = match reader.u8()? {
-            0 => Kind::File,
-            1 => Kind::Dir,
-            2 => Kind::Symlink,
-            _ => return None,
-        };
-        let exec = reader.u8()? != 0;
-        let size = reader.u64()?;
-        let mtime = [reader.mtime(v1)?, reader.mtime(v1)?];
-        let mut hash = [0; 32];
-        let mut target = None;
-        match kind {
-            Kind::File => hash = reader.array()?,
-            Kind::Symlink => target = Some(reader.bytes()?.into()),
-            Kind::Dir => {}
-        }
-        entries.push(
-            &path,
-            Synced {
-                kind,
-                exec,
-                size,
-                mtime,
-                hash,
-                target,
-            },
-        );
+        let synced = reader.entry(v1, &mut path)?;
+        entries.push(&path, synced);
     }
     let hashing = reader.inner.into_inner();
     let mut file = hashing.inner.into_inner();
@@ -396,6 +495,29 @@ mod tests {
             load(&file, Path::new("/other"), r).unwrap(),
             Loaded::FirstSync { notice: Some(_) }
         ));
+    }
+
+    #[test]
+    fn journal_records_read_back_and_a_torn_one_is_left_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = archive_file(dir.path(), "p");
+        assert!(load_journal(&file).is_empty());
+        let mut journal = Journal::new(&file);
+        for (path, synced) in sample().iter() {
+            journal.append(path, synced, 1).unwrap();
+        }
+        drop(journal);
+        let loaded = load_journal(&file);
+        assert_eq!(loaded.len(), 3);
+        assert_eq!(&*loaded[1].path, b"d/f\xff");
+        assert_eq!(loaded[1].synced, sample().get(1).unwrap().1.clone());
+        assert_eq!(loaded[1].target, 1);
+        let journal = journal_file(&file);
+        let bytes = std::fs::read(&journal).unwrap();
+        std::fs::write(&journal, &bytes[..bytes.len() - 3]).unwrap();
+        assert_eq!(load_journal(&file).len(), 2);
+        clear_journal(&file).unwrap();
+        assert!(load_journal(&file).is_empty());
     }
 
     #[test]

@@ -57,6 +57,21 @@ impl<T> PathList<T> {
         ))
     }
 
+    /// The value of `path`, found by bisection (the list is in [`cmp_paths`] order).
+    pub fn find(&self, path: &RelPath) -> Option<&T> {
+        let (mut low, mut high) = (0, self.len());
+        while low < high {
+            let middle = (low + high) / 2;
+            let (at, value) = self.get(middle)?;
+            match cmp_paths(at, path) {
+                Ordering::Less => low = middle + 1,
+                Ordering::Greater => high = middle,
+                Ordering::Equal => return Some(value),
+            }
+        }
+        None
+    }
+
     pub fn value_mut(&mut self, i: usize) -> &mut T {
         &mut self.items[i].2
     }

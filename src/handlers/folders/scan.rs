@@ -1,7 +1,7 @@
 //! What is scanned: the join of the archive with both scanned trees, comparisons kept
 //! within what both file systems hold, and the hashes reconcile needs.
 
-use super::archive::{Entries, Synced};
+use super::archive::{Entries, Landing, Synced};
 use super::names::{PathList, RelPath, cmp_paths};
 use super::reconcile::{RowRef, Rows, Side};
 use super::replica::{Entry, Keeps, Kind, Replica, Tree};
@@ -114,6 +114,48 @@ fn adopt_hash(synced: &Synced, entry: &mut Entry, side: Side) {
     {
         entry.hash = Some(synced.hash);
     }
+}
+
+/// The archive with the journal's copies that landed: a record whose target side holds
+/// exactly what was copied there (kind, size and mtime; a link's target) is what both
+/// sides agreed on, even though the run that copied it was killed before it saved.
+pub fn adopt_landings(archive: Entries, landings: Vec<Landing>, trees: [&Tree; 2]) -> Entries {
+    let landed = |l: &Landing| {
+        trees[l.target].find(&l.path).is_some_and(|now| {
+            now.kind == l.synced.kind
+                && match now.kind {
+                    Kind::Dir => true,
+                    Kind::File => {
+                        now.size == l.synced.size && now.mtime == l.synced.mtime[l.target]
+                    }
+                    Kind::Symlink => now.target == l.synced.target,
+                }
+        })
+    };
+    let mut adopted: Vec<Landing> = landings.into_iter().filter(landed).collect();
+    if adopted.is_empty() {
+        return archive;
+    }
+    // The newest record of a path wins (the sort is stable, records are oldest first).
+    adopted.sort_by(|a, b| cmp_paths(&a.path, &b.path));
+    adopted.reverse();
+    adopted.dedup_by(|later, earlier| later.path == earlier.path);
+    adopted.reverse();
+    let mut merged = Entries::new();
+    let mut landings = adopted.into_iter().peekable();
+    for (path, synced) in archive.iter() {
+        while let Some(landing) = landings.next_if(|l| cmp_paths(&l.path, path).is_lt()) {
+            merged.push(&landing.path, landing.synced);
+        }
+        match landings.next_if(|l| *l.path == *path) {
+            Some(landing) => merged.push(path, landing.synced),
+            None => merged.push(path, synced.clone()),
+        }
+    }
+    for landing in landings {
+        merged.push(&landing.path, landing.synced);
+    }
+    merged
 }
 
 /// Keeps comparisons within what a side's file system holds: where it keeps no execute

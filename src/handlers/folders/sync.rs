@@ -2,7 +2,7 @@
 //! of sessions or dialogs; it talks to its caller through [`Observer`].
 
 use super::FolderError;
-use super::archive::{self, Loaded, Synced};
+use super::archive::{self, Journal, Loaded, Synced};
 use super::config::{self, PairConfig};
 use super::filter::Filter;
 use super::fit::hold_back;
@@ -12,7 +12,7 @@ use super::replica::{
     BUFFER_SIZE, Entry, FolderRemoval, Keeps, Kind, Mtime, Replica, Retention, RootId, StagedFile,
     Unsynced,
 };
-use super::scan::{Joined, fill_hashes, fit_to_keeps, join};
+use super::scan::{Joined, adopt_landings, fill_hashes, fit_to_keeps, join};
 use crate::core::conflicts::{ConflictReport, ConflictSide, Resolution};
 use crossbeam_channel::{Receiver, Sender};
 use std::collections::{HashMap, HashSet};
@@ -133,6 +133,7 @@ pub fn run(
     config::check_roots(pair.config)?;
     let filter = Filter::new(&pair.config.left, &pair.config.excludes)?;
     let mut outcome = Outcome::default();
+    let mut same_roots = true;
     let archived = match archive::load(&pair.archive_file, &pair.config.left, &pair.config.right)? {
         Loaded::Found {
             entries,
@@ -150,6 +151,7 @@ pub fn run(
                         side: side_name(side),
                         location: pair.side(side).location(),
                     };
+                    same_roots = false;
                     if !observer.confirm_root_change(&change) {
                         return Err(FolderError::RootChanged {
                             side: change.side,
@@ -199,6 +201,14 @@ pub fn run(
             });
         }
     }
+    // Copies a killed run made but did not record yet (never from other roots).
+    let landings = if same_roots {
+        archive::load_journal(&pair.archive_file)
+    } else {
+        Vec::new()
+    };
+    let journaled = !landings.is_empty();
+    let archived = adopt_landings(archived, landings, [&left_scan.tree, &right_scan.tree]);
     let mut rows = join(archived, left_scan.tree, right_scan.tree);
     fit_to_keeps(&mut rows, keeps);
     fill_hashes(&mut rows, pair.left, pair.right);
@@ -239,16 +249,19 @@ pub fn run(
         last_save: Instant::now(),
         buffer: vec![0; BUFFER_SIZE],
         root_changed: None,
+        journal: Journal::new(&pair.archive_file),
     };
     // Flushing and saving happen on their own thread, so copying goes on meanwhile.
     let (saves, snapshots) = crossbeam_channel::unbounded();
     std::thread::scope(|scope| {
         let saver = scope.spawn(|| save_snapshots(pair, &rows, &roots, snapshots));
-        let applied = apply.run(conflict_count, observer, &saves);
+        let applied = apply.run(conflict_count, journaled, observer, &saves);
         drop(saves);
         let saved = saver.join().expect("archive saver");
         applied.and(saved)
     })?;
+    // Everything the journal announced is in the saved archive now.
+    archive::clear_journal(&pair.archive_file)?;
     if let Some(side) = apply.root_changed {
         return Err(FolderError::RootChangedDuringSync {
             side: side_name(side),
@@ -575,6 +588,8 @@ struct Apply<'p, 'a, 'j> {
     buffer: Vec<u8>,
     /// The side whose root stopped being the one opened (the run stopped).
     root_changed: Option<Side>,
+    /// Each copy is announced here right before it lands.
+    journal: Journal,
 }
 
 /// Whether the action replaces a folder on its target with a file or link: done after the
@@ -593,12 +608,13 @@ impl Apply<'_, '_, '_> {
     fn run(
         &mut self,
         conflicts: u64,
+        journaled: bool,
         observer: &mut dyn Observer,
         saves: &Sender<ArchiveChanges>,
     ) -> Result<(), FolderError> {
         let actions = self.actions;
-        // Archive-only decisions need no I/O.
-        let mut archive_changed = false;
+        // Archive-only decisions need no I/O; journaled copies adopted must be saved.
+        let mut archive_changed = journaled;
         for (i, action) in actions.iter().enumerate() {
             let row = self.rows.row(i);
             let now = match action {
@@ -822,6 +838,8 @@ impl Apply<'_, '_, '_> {
         if self.unseen_change(i, to)? {
             return Ok(Applied::UnseenChange);
         }
+        let intended = synced(scanned, hash, [scanned.mtime; 2]);
+        self.journal.append(path, &intended, to.index())?;
         match now.as_ref().map(|e| e.kind) {
             Some(Kind::Dir) if scanned.kind != Kind::Dir => {
                 if self.failed_deletes.iter().any(|f| is_inside(f, path))
