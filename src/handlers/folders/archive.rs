@@ -358,6 +358,9 @@ impl Journal {
         target: usize,
     ) -> std::io::Result<()> {
         if self.out.is_none() {
+            if let Some(dir) = self.file.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
             self.out = Some(
                 std::fs::File::options()
                     .create(true)
