@@ -80,7 +80,7 @@ fn finish_resolving(home: &Path) -> (Duration, usize) {
             .next()
             .and_then(|f| f.strip_prefix('f')?.strip_suffix(".txt")?.parse().ok())
             .unwrap();
-        let keep = if n % 2 == 0 { "left" } else { "right" };
+        let keep = if n.is_multiple_of(2) { "left" } else { "right" };
         let resolved = cli(home, &["conflicts", "resolve", "p", path, "--keep", keep]);
         assert!(resolved.status.success());
     }

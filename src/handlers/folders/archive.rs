@@ -409,9 +409,12 @@ pub fn clear_journal(archive_file: &Path) -> Result<(), FolderError> {
     }
 }
 
+/// The roots, their identities and the entries of an archive.
+type Decoded = ([Vec<u8>; 2], [Option<RootId>; 2], Entries);
+
 /// The roots, their identities and the entries of an archive file of `len` bytes; `None`
 /// when it is damaged.
-fn decode(file: std::fs::File, len: u64) -> Option<([Vec<u8>; 2], [Option<RootId>; 2], Entries)> {
+fn decode(file: std::fs::File, len: u64) -> Option<Decoded> {
     let body_len = len.checked_sub(CHECKSUM_LEN as u64)?;
     let mut reader = reader(file, body_len);
     let v1 = match reader.take(8)? {

@@ -18,6 +18,9 @@ pub struct HeldBack {
     pub reason: String,
 }
 
+/// Folder → folded name → the name as it is.
+type NamesByFolder = HashMap<Vec<u8>, HashMap<Vec<u8>, Vec<u8>>>;
+
 /// The side an action creates a new entry on.
 fn creates_on(action: Action) -> Option<Side> {
     match action {
@@ -44,7 +47,7 @@ pub fn hold_back<R: Rows + ?Sized>(
 ) -> Vec<HeldBack> {
     let mut held: Vec<HeldBack> = Vec::new();
     // Per side: folder → folded name → the name the side will have there.
-    let mut names: [HashMap<Vec<u8>, HashMap<Vec<u8>, Vec<u8>>>; 2] = Default::default();
+    let mut names: [NamesByFolder; 2] = Default::default();
     for side in [Side::Left, Side::Right] {
         if keeps[side.index()].case_sensitive {
             continue;

@@ -842,10 +842,8 @@ impl Apply<'_, '_, '_> {
         self.journal.append(path, &intended, to.index())?;
         match now.as_ref().map(|e| e.kind) {
             Some(Kind::Dir) if scanned.kind != Kind::Dir => {
-                if self.failed_deletes.iter().any(|f| is_inside(f, path))
-                    || target.remove_folder(path, self.filter, &self.stamp)?
-                        == FolderRemoval::HoldsNew
-                {
+                let removed = self.remove_folder(to, path)?;
+                if !removed {
                     return Ok(Applied::Changed);
                 }
             }
@@ -900,6 +898,20 @@ impl Apply<'_, '_, '_> {
         Ok(Applied::Done)
     }
 
+    /// Removes a folder whose contents were deleted; `false` (the folder stays) when
+    /// something inside was left alone (changed or failed) or was saved into it since the
+    /// scan.
+    fn remove_folder(&self, side: Side, path: &RelPath) -> io::Result<bool> {
+        if self.failed_deletes.iter().any(|f| is_inside(f, path)) {
+            return Ok(false);
+        }
+        let removal = self
+            .pair
+            .side(side)
+            .remove_folder(path, self.filter, &self.stamp)?;
+        Ok(removal == FolderRemoval::Removed)
+    }
+
     fn delete(&mut self, i: usize, side: Side) -> io::Result<Applied> {
         let replica = self.pair.side(side);
         let row = self.rows.row(i);
@@ -914,12 +926,8 @@ impl Apply<'_, '_, '_> {
         match now.map(|e| e.kind) {
             None => {}
             Some(Kind::Dir) => {
-                // Something inside was left alone (changed or failed), or was saved into
-                // the folder since the scan: keep the folder.
-                if self.failed_deletes.iter().any(|f| is_inside(f, path))
-                    || replica.remove_folder(path, self.filter, &self.stamp)?
-                        == FolderRemoval::HoldsNew
-                {
+                let removed = self.remove_folder(side, path)?;
+                if !removed {
                     return Ok(Applied::Changed);
                 }
             }
