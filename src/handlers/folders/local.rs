@@ -34,6 +34,8 @@ const VERSIONS: &[u8] = b"versions";
 pub struct LocalReplica {
     root_path: PathBuf,
     root: OnceLock<OwnedFd>,
+    /// A version was kept since the root was opened (only then can versions have grown).
+    kept_versions: AtomicBool,
     /// The random part of this run's temp names.
     token: String,
     temp_counter: AtomicU64,
@@ -54,6 +56,7 @@ impl LocalReplica {
         Self {
             root_path: root.into(),
             root: OnceLock::new(),
+            kept_versions: AtomicBool::new(false),
             token: random.iter().map(|b| format!("{b:02x}")).collect(),
             temp_counter: AtomicU64::new(0),
         }
@@ -101,6 +104,7 @@ impl LocalReplica {
     /// one run), the version goes to `stamp-1`, `stamp-2`, … instead.
     fn version_place(&self, rel: &RelPath, stamp: &str) -> io::Result<(Dir, CString)> {
         let versions = self.versions_dir(true)?.expect("created");
+        self.kept_versions.store(true, Ordering::Relaxed);
         let (dir, name) = split(rel);
         let mut attempt = 0;
         let folder = loop {
@@ -259,10 +263,17 @@ impl LocalReplica {
             keeps.exec_bit &= fstat(file.as_fd())?.st_mode & 0o100 != 0;
             set_times(file.as_fd(), None, Mtime::new(1_000_000_001, 123_456_789))?;
             let stored = stat_at(root, temp.as_bytes())?;
-            keeps.mtime_step_ns = match (stored.st_mtime, stored.st_mtime_nsec) {
-                (1_000_000_001, 123_456_789) => 1,
-                (1_000_000_001, ns) if ns % 10_000_000 == 0 && ns != 0 => 10_000_000,
-                (1_000_000_001, _) => 1_000_000_000,
+            keeps.mtime_step_ns = match (stored.st_mtime, stored.st_mtime_nsec as u64) {
+                (1_000_000_001, 0) => 1_000_000_000,
+                // 123_456_700 kept: 100 ns steps (NTFS); 120_000_000: 10 ms (exFAT).
+                (1_000_000_001, mut ns) => {
+                    let mut step = 1;
+                    while ns % 10 == 0 {
+                        ns /= 10;
+                        step *= 10;
+                    }
+                    step
+                }
                 _ => 2_000_000_000,
             };
             let upper = temp.as_bytes().to_ascii_uppercase();
@@ -826,14 +837,7 @@ impl Replica for LocalReplica {
         let Some((dir, name)) = self.parent(path)? else {
             return Ok(None);
         };
-        match stat_at(dir.as_fd(), name) {
-            Ok(stat) => match entry_of(&stat, || read_link_at(dir.as_fd(), name))? {
-                Some(entry) => Ok(Some(entry)),
-                None => Err(not_regular()),
-            },
-            Err(e) if is_absent(&e) => Ok(None),
-            Err(e) => Err(e),
-        }
+        entry_at(dir.as_fd(), name)
     }
 
     fn hash(&self, path: &RelPath) -> io::Result<Hash> {
@@ -848,7 +852,12 @@ impl Replica for LocalReplica {
         let (dir, name) = self.parent_needed(path)?;
         let (file, stat) = open_file_at(dir.as_fd(), name)?;
         let entry = entry_of(&stat, || Ok(Box::default()))?.ok_or_else(not_regular)?;
-        Ok(Box::new(LocalSource { file, entry }))
+        Ok(Box::new(LocalSource {
+            file,
+            entry,
+            name: name.to_vec(),
+            dir,
+        }))
     }
 
     fn stage(&self, path: &RelPath) -> io::Result<Box<dyn StagedFile + '_>> {
@@ -992,6 +1001,12 @@ impl Replica for LocalReplica {
         let Some(versions) = self.versions_dir(false)? else {
             return Ok(Pruned::default());
         };
+        let fs = statfs_of(versions.as_fd())?;
+        let disk = fs.f_blocks as u64 * fs.f_frsize as u64;
+        let cap = disk / 100 * u64::from(retention.max_share_percent);
+        // Versions only grow when this run kept some: otherwise the last run's pruning
+        // still holds, and only their age needs looking at (no walk through them all).
+        let sizes_needed = self.kept_versions.swap(false, Ordering::Relaxed);
         let mut stamps: Vec<(i64, Vec<u8>, u64)> = Vec::new();
         for name in list_dir(versions.as_fd())? {
             let stat = stat_at(versions.as_fd(), &name)?;
@@ -999,13 +1014,14 @@ impl Replica for LocalReplica {
                 continue;
             }
             let made = stamp_time(&name).unwrap_or(stat.st_mtime);
-            let size = disk_usage_at(versions.as_fd(), &name)?;
+            let size = if sizes_needed {
+                disk_usage_at(versions.as_fd(), &name)?
+            } else {
+                0
+            };
             stamps.push((made, name, size));
         }
         stamps.sort();
-        let fs = statfs_of(versions.as_fd())?;
-        let disk = fs.f_blocks as u64 * fs.f_frsize as u64;
-        let cap = disk / 100 * u64::from(retention.max_share_percent);
         let oldest_kept = now_secs - i64::from(retention.max_age_days) * 86_400;
         let mut total: u64 = stamps.iter().map(|s| s.2).sum();
         let mut pruned = Pruned::default();
@@ -1053,6 +1069,21 @@ fn root_id(fd: BorrowedFd) -> io::Result<RootId> {
 struct LocalSource {
     file: File,
     entry: Entry,
+    /// Its folder, as opened, and its name there.
+    dir: Dir,
+    name: Vec<u8>,
+}
+
+/// The entry at `name` in `dir` now; `None` when nothing is there.
+fn entry_at(dir: BorrowedFd, name: &[u8]) -> io::Result<Option<Entry>> {
+    match stat_at(dir, name) {
+        Ok(stat) => match entry_of(&stat, || read_link_at(dir, name))? {
+            Some(entry) => Ok(Some(entry)),
+            None => Err(not_regular()),
+        },
+        Err(e) if is_absent(&e) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 impl Read for LocalSource {
@@ -1064,6 +1095,10 @@ impl Read for LocalSource {
 impl SourceFile for LocalSource {
     fn entry(&self) -> &Entry {
         &self.entry
+    }
+
+    fn at_path_now(&self) -> io::Result<Option<Entry>> {
+        entry_at(self.dir.as_fd(), &self.name)
     }
 }
 
@@ -1088,6 +1123,10 @@ impl Write for LocalStaged {
 }
 
 impl StagedFile for LocalStaged {
+    fn at_path_now(&self) -> io::Result<Option<Entry>> {
+        entry_at(self.dir.as_fd(), self.name.as_bytes())
+    }
+
     fn skip_zeros(&mut self, len: u64) -> io::Result<()> {
         self.file.seek(SeekFrom::Current(len as i64))?;
         self.hole_at_end = true;

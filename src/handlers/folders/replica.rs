@@ -22,8 +22,10 @@ pub enum Kind {
 }
 
 /// A modification time: seconds since the Unix epoch and nanoseconds, so every time a file
-/// system can hold (years before 1677 and after 2262 too) is kept exactly.
+/// system can hold (years before 1677 and after 2262 too) is kept exactly. Packed to 12
+/// bytes: an entry is then no larger than with nanoseconds in one `i64` (memory per path).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(C, packed(4))]
 pub struct Mtime {
     pub secs: i64,
     pub nanos: u32,
@@ -34,6 +36,8 @@ impl Mtime {
         Mtime { secs, nanos }
     }
 }
+
+const _: () = assert!(std::mem::size_of::<Entry>() <= 72);
 
 /// One entry as a scan or a stat sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -155,12 +159,16 @@ pub struct Pruned {
 
 /// A file opened for reading.
 pub trait SourceFile: Read {
-    /// What the file looks like now (to notice changes while it is read).
+    /// What the file looked like when it was opened.
     fn entry(&self) -> &Entry;
+    /// What is at its path now (to notice a change while it was read).
+    fn at_path_now(&self) -> io::Result<Option<Entry>>;
 }
 
 /// A file being written next to its final place, renamed into place by `commit`.
 pub trait StagedFile: Write {
+    /// What is at the path the file will replace, now.
+    fn at_path_now(&self) -> io::Result<Option<Entry>>;
     /// Writes `len` zero bytes, leaving a hole where the storage can.
     fn skip_zeros(&mut self, len: u64) -> io::Result<()>;
     /// Sets the mtime and execute bit, then renames the file over `path` atomically.

@@ -4,7 +4,7 @@
 use super::archive::{Entries, Landing, Synced};
 use super::names::{PathList, RelPath, cmp_paths};
 use super::reconcile::{RowRef, Rows, Side};
-use super::replica::{Entry, Keeps, Kind, Replica, Tree};
+use super::replica::{Entry, Keeps, Kind, Mtime, Replica, Tree};
 use std::collections::HashSet;
 
 /// Marks a list that has no entry for a path.
@@ -119,14 +119,27 @@ fn adopt_hash(synced: &Synced, entry: &mut Entry, side: Side) {
 /// The archive with the journal's copies that landed: a record whose target side holds
 /// exactly what was copied there (kind, size and mtime; a link's target) is what both
 /// sides agreed on, even though the run that copied it was killed before it saved.
-pub fn adopt_landings(archive: Entries, landings: Vec<Landing>, trees: [&Tree; 2]) -> Entries {
+///
+/// The mtime is compared within the target's step (2 s on FAT: what it stored of the mtime
+/// it was given).
+pub fn adopt_landings(
+    archive: Entries,
+    landings: Vec<Landing>,
+    trees: [&Tree; 2],
+    keeps: [Keeps; 2],
+) -> Entries {
     let landed = |l: &Landing| {
         trees[l.target].find(&l.path).is_some_and(|now| {
             now.kind == l.synced.kind
                 && match now.kind {
                     Kind::Dir => true,
                     Kind::File => {
-                        now.size == l.synced.size && now.mtime == l.synced.mtime[l.target]
+                        now.size == l.synced.size
+                            && within_step(
+                                now.mtime,
+                                l.synced.mtime[l.target],
+                                keeps[l.target].mtime_step_ns,
+                            )
                     }
                     Kind::Symlink => now.target == l.synced.target,
                 }
@@ -156,6 +169,13 @@ pub fn adopt_landings(archive: Entries, landings: Vec<Landing>, trees: [&Tree; 2
         merged.push(&landing.path, landing.synced);
     }
     merged
+}
+
+/// Whether `stored` is what a file system storing mtimes in steps of `step_ns` keeps of
+/// `given`.
+fn within_step(stored: Mtime, given: Mtime, step_ns: u64) -> bool {
+    let ns = |m: Mtime| i128::from(m.secs) * 1_000_000_000 + i128::from(m.nanos);
+    (ns(stored) - ns(given)).unsigned_abs() < u128::from(step_ns.max(1))
 }
 
 /// Keeps comparisons within what a side's file system holds: where it keeps no execute

@@ -208,7 +208,12 @@ pub fn run(
         Vec::new()
     };
     let journaled = !landings.is_empty();
-    let archived = adopt_landings(archived, landings, [&left_scan.tree, &right_scan.tree]);
+    let archived = adopt_landings(
+        archived,
+        landings,
+        [&left_scan.tree, &right_scan.tree],
+        keeps,
+    );
     let mut rows = join(archived, left_scan.tree, right_scan.tree);
     fit_to_keeps(&mut rows, keeps);
     fill_hashes(&mut rows, pair.left, pair.right);
@@ -819,8 +824,8 @@ impl Apply<'_, '_, '_> {
                 }
                 let mut staged = target.stage(path)?;
                 let (copied, digest) = copy_hashing(&mut reader, &mut *staged, &mut self.buffer)?;
-                drop(reader);
-                if copied != scanned.size || !as_scanned(source.stat(path)?.as_ref(), Some(scanned))
+                if copied != scanned.size
+                    || !as_scanned(reader.at_path_now()?.as_ref(), Some(scanned))
                 {
                     return Ok(Applied::Changed);
                 }
@@ -831,7 +836,10 @@ impl Apply<'_, '_, '_> {
         };
         // Right before replacing: the target must still be what the scan saw, and a file
         // that only looked unchanged (size and mtime) must still hold what was synced.
-        let now = target.stat(path)?;
+        let now = match &staged {
+            Some(staged) => staged.at_path_now()?,
+            None => target.stat(path)?,
+        };
         if !as_scanned(now.as_ref(), expected) {
             return Ok(Applied::Changed);
         }
