@@ -714,11 +714,11 @@ fn d10_an_exfat_stick_is_compared_within_what_it_keeps() {
             assert!(printed.contains("Up to date"), "run {run}: {printed}");
         }
     }
-    for i in 0..10 {
+    for (i, before) in before.iter().enumerate() {
         let m = std::fs::metadata(c.l(&format!("doc{i}.txt"))).unwrap();
         assert_eq!(
             (m.mode() & 0o777, m.ino() as i64),
-            before[i],
+            *before,
             "doc{i}.txt was rewritten"
         );
         assert_eq!(read(&c.r(&format!("doc{i}.txt"))), format!("document {i}"));

@@ -725,7 +725,7 @@ fn temp_pid(name: &[u8]) -> Option<u32> {
 }
 
 /// Whether a process with this pid exists.
-pub fn is_alive(pid: u32) -> bool {
+fn is_alive(pid: u32) -> bool {
     let Ok(pid) = libc::pid_t::try_from(pid) else {
         return false;
     };
