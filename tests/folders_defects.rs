@@ -885,6 +885,13 @@ fn removing_a_pair_forgets_its_last_sync() {
     assert_eq!(c.sync().0, 0);
     let removed = c.run(&["folder", "remove", "p"]);
     assert!(removed.status.success(), "{}", text(&removed));
+    let folders = c.home().join("data/folders");
+    let left_over: Vec<_> = std::fs::read_dir(&folders)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("p.archive"))
+        .collect();
+    assert!(left_over.is_empty(), "{left_over:?}");
     for i in 0..5 {
         std::fs::remove_file(c.r(&format!("f{i}"))).unwrap();
     }
