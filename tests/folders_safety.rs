@@ -27,6 +27,8 @@ struct Meddling {
     root: PathBuf,
     on_open: Option<(&'static str, &'static str)>,
     on_stage: Option<(&'static str, &'static str)>,
+    /// Right before the folder (first) is removed, a file (second) is saved.
+    on_remove_folder: Option<(&'static str, &'static str)>,
     done: AtomicBool,
 }
 
@@ -90,6 +92,12 @@ impl Replica for Meddling {
         filter: &Filter,
         stamp: &str,
     ) -> io::Result<FolderRemoval> {
+        if let Some((folder, file)) = self.on_remove_folder
+            && folder.as_bytes() == path
+            && !self.done.swap(true, std::sync::atomic::Ordering::SeqCst)
+        {
+            std::fs::write(self.root.join(file), "saved during the sync").unwrap();
+        }
         self.inner.remove_folder(path, filter, stamp)
     }
     fn rename(&self, from: &RelPath, to: &RelPath) -> io::Result<()> {
@@ -109,6 +117,7 @@ fn meddling(root: &Path) -> Meddling {
         root: root.to_path_buf(),
         on_open: None,
         on_stage: None,
+        on_remove_folder: None,
         done: AtomicBool::new(false),
     }
 }
@@ -236,6 +245,28 @@ fn a_source_edited_while_it_is_copied_is_not_recorded() {
         read(&f.r("a.txt")),
         "second, written while the sync read the file"
     );
+}
+
+#[test]
+fn a_file_saved_into_a_folder_being_removed_keeps_the_folder() {
+    let f = Fixture::new();
+    for i in 0..5 {
+        write(&f.l(&format!("proj/sub/f{i}")), "work");
+    }
+    f.plain();
+    std::fs::remove_dir_all(f.l("proj")).unwrap();
+    let left = LocalReplica::new(&f.config.left);
+    let mut right = meddling(&f.config.right);
+    right.on_remove_folder = Some(("proj", "proj/NEW_WORK.txt"));
+    let outcome = f.run(&left, &right, &mut Counting::default(), &[]);
+    assert_eq!(outcome.changed_during_sync, vec!["proj".to_string()]);
+    assert_eq!(read(&f.r("proj/NEW_WORK.txt")), "saved during the sync");
+    assert!(!f.r("proj/sub").exists(), "the synced contents went");
+    // The next run sees the new file: the folder comes back on the left with it.
+    let next = f.plain();
+    assert!(next.changed_during_sync.is_empty());
+    assert_eq!(read(&f.l("proj/NEW_WORK.txt")), "saved during the sync");
+    assert_eq!(tree(&f.config.left), tree(&f.config.right));
 }
 
 #[test]
