@@ -7,6 +7,14 @@ cd "$(dirname "$0")/.."
 
 # Debian packages the tests use, as "command:package" pairs.
 wanted=(
+  # Folder pairs (tests/folders_*.rs): a loop-mounted ext4 drive unmounted mid-run, an
+  # exFAT stick over FUSE, a real flock holder, immutable folders.
+  mkfs.ext4:e2fsprogs
+  chattr:e2fsprogs
+  losetup:mount
+  flock:util-linux
+  mkfs.exfat:exfatprogs
+  mount.exfat-fuse:exfat-fuse
   Xvfb:xvfb   # tests/window_process.rs opens the real window on a virtual display
 )
 

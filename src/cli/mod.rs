@@ -206,6 +206,8 @@ fn folder(setup: &Setup, action: FolderAction) -> Result<u8, Refusal> {
             right,
             mode,
             excludes,
+            versions_days,
+            versions_disk_percent,
         } => {
             let pair = PairConfig {
                 mode: mode.parse::<Mode>()?,
@@ -213,6 +215,8 @@ fn folder(setup: &Setup, action: FolderAction) -> Result<u8, Refusal> {
                 right: std::path::absolute(&right)?,
                 name,
                 excludes,
+                versions_days,
+                versions_disk_percent,
             };
             let summary = format!(
                 "{} ⇄ {} ({})",
@@ -225,8 +229,10 @@ fn folder(setup: &Setup, action: FolderAction) -> Result<u8, Refusal> {
             out!("Added the folder pair {name}: {summary}. Sync it with `synccenter sync {name}`.");
         }
         FolderAction::Remove { name } => {
-            folder_config::remove(home, &name)?;
-            out!("Removed the folder pair {name}; its folders and files were left as they are.");
+            crate::handlers::folders::remove_pair(home, &name)?;
+            out!(
+                "Removed the folder pair {name}; its folders and files were left as they are, and its record of the last sync was forgotten."
+            );
         }
         FolderAction::List { json } => {
             let pairs = folder_config::load(home)?;
