@@ -51,11 +51,19 @@ impl Conflicts {
             ui.label("No conflicts. When both sides of an item change the same file, it shows up here for you to decide.");
             return;
         }
+        // In a small window the list gives way to the details, which scroll.
+        let list_width = (ui.available_width() * 0.35).min(280.0);
         egui::Panel::left("conflict-list")
             .resizable(true)
-            .default_size(280.0)
+            .default_size(list_width)
+            .max_size(ui.available_width() * 0.5)
             .show(ui, |ui| self.list_ui(ui));
-        egui::CentralPanel::default().show(ui, |ui| self.details_ui(ui, out));
+        egui::CentralPanel::default().show(ui, |ui| {
+            egui::ScrollArea::both()
+                .id_salt("conflict-details")
+                .auto_shrink(false)
+                .show(ui, |ui| self.details_ui(ui, out));
+        });
     }
 
     fn list_ui(&mut self, ui: &mut Ui) {

@@ -106,8 +106,10 @@ impl SyncCenterApp {
         let now = ctx.input(|i| i.time);
         self.take_news(now);
         let mut out = Commands::new();
-        // Enter is Sync now, unless a dialog or a focused control (Stop, say) wants it.
-        let enter_is_free = !self.dialogs.is_open() && ctx.memory(|m| m.focused().is_none());
+        // Enter is Sync now, from the item list too, unless a dialog or another focused
+        // control (Stop, say) wants it.
+        let enter_is_free = !self.dialogs.is_open()
+            && ctx.memory(|m| m.focused().is_none_or(|id| id == items::list_id()));
         if enter_is_free && ctx.input_mut(|i| i.consume_key(Modifiers::NONE, Key::Enter)) {
             let checked = toolbar::checked_items(&self.model, self.engine.store());
             out.push(Command::Sync(checked));
