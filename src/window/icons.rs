@@ -12,6 +12,8 @@ pub const EXPANDED: &str = "⏷";
 pub const COLLAPSED: &str = "⏵";
 pub const CONFLICT: &str = "⚠";
 pub const NOTICE: &str = "ℹ";
+/// A row's menu, in a window too small for its buttons.
+pub const MORE: &str = "☰";
 
 pub fn item(icon: &Icon) -> &'static str {
     match icon {
@@ -120,7 +122,7 @@ mod tests {
             ItemStatus::Canceled,
         ];
         let glyphs = [
-            SYNC, STOP, PROPERTIES, EXPANDED, COLLAPSED, CONFLICT, NOTICE,
+            SYNC, STOP, PROPERTIES, EXPANDED, COLLAPSED, CONFLICT, NOTICE, MORE,
         ]
         .into_iter()
         .chain(icons.iter().map(item))

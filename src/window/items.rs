@@ -33,7 +33,7 @@ struct Columns {
     name: f32,
     /// The "Last synchronized" column, when there is room for it.
     last: Option<f32>,
-    /// Stop, Skip and Properties live in the row's "⋯" menu instead of the row.
+    /// Stop, Skip and Properties live in the row's "☰" menu instead of the row.
     compact: bool,
 }
 
@@ -195,7 +195,8 @@ pub fn ui(
                                         .add(
                                             egui::Label::new(&item.name)
                                                 .selectable(false)
-                                                .truncate(),
+                                                .truncate()
+                                                .show_tooltip_when_elided(false),
                                         )
                                         .on_hover_text(format!("{}\n{last_words}", item.name));
                                     ui.ctx().accesskit_node_builder(name.id, |node| {
@@ -208,7 +209,7 @@ pub fn ui(
                     row.col(|ui| {
                         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                             if columns.compact {
-                                ui.menu_button("⋯", |ui| {
+                                ui.menu_button(icons::MORE, |ui| {
                                     item_menu(ui, model, &key, item, &last_words, true, out);
                                 })
                                 .response
@@ -363,7 +364,7 @@ fn check_box(ui: &mut Ui, checked: bool, name: &str) -> egui::Response {
     response
 }
 
-/// What a handler's row offers: its right-click menu, and in a small window its "⋯" menu.
+/// What a handler's row offers: its right-click menu, and in a small window its "☰" menu.
 fn handler_menu(ui: &mut Ui, handler: &HandlerEntry, out: &mut Commands) {
     let label = format!("{} Sync all items of {}", icons::SYNC, handler.name);
     if ui
@@ -388,7 +389,7 @@ fn handler_menu(ui: &mut Ui, handler: &HandlerEntry, out: &mut Commands) {
     }
 }
 
-/// What an item's row offers: its right-click menu, and in a small window its "⋯" menu,
+/// What an item's row offers: its right-click menu, and in a small window its "☰" menu,
 /// which also holds the buttons the row has no room for (`with_run_buttons`).
 fn item_menu(
     ui: &mut Ui,
@@ -473,7 +474,7 @@ fn handler_row(
     row.col(|ui| {
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
             if columns.compact {
-                ui.menu_button("⋯", |ui| handler_menu(ui, handler, out))
+                ui.menu_button(icons::MORE, |ui| handler_menu(ui, handler, out))
                     .response
                     .on_hover_text("More for this handler")
                     .accessible_name(format!("More for {}", handler.name));
@@ -517,11 +518,11 @@ fn listing_cell(ui: &mut Ui, handler: &HandlerEntry, out: &mut Commands) {
                 out.push(Command::Relist(handler.id.clone()));
             }
             let text = format!("Could not list its items: {error}");
+            // Cut short in a narrow column; the whole text shows on hover.
             ui.add(
                 egui::Label::new(RichText::new(&text).color(ui.visuals().error_fg_color))
                     .truncate(),
-            )
-            .on_hover_text(text);
+            );
         }
         Listing::Listed if handler.items.is_empty() => {
             ui.label(RichText::new("No items yet").weak());
@@ -604,9 +605,7 @@ fn status_cell(
             } else {
                 bar::show(ui, live.shown, 120.0, &format!("Progress of {name}"));
             }
-            let text = words.text().to_string();
-            ui.add(egui::Label::new(words).truncate())
-                .on_hover_text(text);
+            ui.add(egui::Label::new(words).truncate());
         });
     });
 }
@@ -635,8 +634,7 @@ fn outcome(ui: &mut Ui, status: ItemStatus, text: &str, visuals: &egui::Visuals)
     ui.add(
         egui::Label::new(RichText::new(&line).color(icons::status_color(status, visuals)))
             .truncate(),
-    )
-    .on_hover_text(line);
+    );
 }
 
 /// The folders handler's properties add a pair; its listing then brings the new item.
@@ -689,4 +687,40 @@ fn first_start(ui: &mut Ui, model: &Model, out: &mut Commands) {
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_give_way_in_small_windows_and_the_status_takes_large_ones() {
+        // (width, name, last synchronized, compact)
+        let table = [
+            (400.0, 170.0, None, true),
+            (624.0, 262.08, None, true),
+            (719.0, 301.98, None, true),
+            (720.0, 248.94, Some(141.06), false),
+            (800.0, 300.0, Some(170.0), false),
+            (1000.0, 300.0, Some(170.0), false),
+            (1600.0, 300.0, Some(170.0), false),
+            (3000.0, 300.0, Some(170.0), false),
+        ];
+        for (width, name, last, compact) in table {
+            let columns = Columns::for_width(width);
+            assert!(
+                (columns.name - name).abs() < 0.01,
+                "{width}: name {}",
+                columns.name
+            );
+            match (columns.last, last) {
+                (Some(got), Some(want)) => assert!((got - want).abs() < 0.01, "{width}: {got}"),
+                (got, want) => assert_eq!(got, want, "{width}"),
+            }
+            assert_eq!(columns.compact, compact, "{width}");
+            // Whatever the width, the status keeps room for a bar and some words.
+            let status = width - columns.name - columns.last.unwrap_or(0.0);
+            assert!(status >= MIN_STATUS_WIDTH, "{width}: {status}");
+        }
+    }
 }
