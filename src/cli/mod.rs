@@ -2,7 +2,8 @@
 //! same engine and event stream as the window.
 //!
 //! Exit codes: 0 everything succeeded; 1 something was skipped, canceled or left in
-//! conflict; 2 an item failed; 3 nothing could run (bad arguments, unusable configuration).
+//! conflict, or an item logged an error; 2 an item failed; 3 nothing could run (bad
+//! arguments, unusable configuration); 130 ended by a third Ctrl+C.
 
 mod args;
 mod output;
@@ -13,7 +14,7 @@ pub use args::{Cli, Command};
 
 use crate::core::conflicts::{ConflictRecord, Resolution};
 use crate::core::engine::{Engine, Listing};
-use crate::core::model::{ItemKey, unix_millis};
+use crate::core::model::{ItemKey, LogLevel, unix_millis};
 use crate::core::status::ItemStatus;
 use crate::core::store::SessionRecord;
 use crate::handlers::folders::config::{self as folder_config, Mode, PairConfig};
@@ -439,12 +440,18 @@ fn sync_items(setup: &Setup, args: SyncArgs) -> Result<u8, Refusal> {
     Ok(code)
 }
 
-/// 2 if an item failed; 1 if one was skipped or canceled or conflicts remain; else 0.
+/// 2 if an item failed; 1 if one was skipped or canceled, conflicts remain, or an error was
+/// logged (an item that went on past a file it could not sync); else 0.
 pub fn exit_code(record: &SessionRecord, open_conflicts: usize) -> u8 {
     let any = |status| record.items.iter().any(|i| i.status == status);
+    let logged_errors = record.log.iter().any(|line| line.level == LogLevel::Error);
     if any(ItemStatus::Failed) || record.items.iter().any(|i| !i.status.is_terminal()) {
         EXIT_FAILED
-    } else if any(ItemStatus::Skipped) || any(ItemStatus::Canceled) || open_conflicts > 0 {
+    } else if any(ItemStatus::Skipped)
+        || any(ItemStatus::Canceled)
+        || open_conflicts > 0
+        || logged_errors
+    {
         EXIT_INCOMPLETE
     } else {
         EXIT_OK

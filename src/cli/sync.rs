@@ -1,7 +1,9 @@
 //! `synccenter sync`: runs a session on the same engine as the window, with live progress
-//! bars on a terminal (plain lines otherwise), dialogs answered on the terminal, Ctrl+C to
-//! stop. A second Ctrl+C stops at once: the run is recorded as it stands, what is still
-//! running as "Stopped when Sync Center closed". A third ends the program.
+//! bars on a terminal (plain lines otherwise) that fit its width, dialogs answered on the
+//! terminal, Ctrl+C to stop. A second Ctrl+C stops at once: the run is recorded as it
+//! stands, what is still running as "Stopped when Sync Center closed". A third ends the
+//! program, taking its bars off the terminal first (a fourth ends it at once). When the run
+//! ends the bars go; the final lines say how each item ended.
 
 use crate::cli::output::err;
 use crate::cli::prompt::answer_on_terminal;
@@ -21,9 +23,12 @@ use std::time::{Duration, Instant};
 /// How many times Ctrl+C was pressed during the run.
 static INTERRUPTS: AtomicUsize = AtomicUsize::new(0);
 
+/// The exit code of a program ended by Ctrl+C (128 + SIGINT).
+const EXIT_INTERRUPTED: i32 = 130;
+
 extern "C" fn on_interrupt(_: libc::c_int) {
-    if INTERRUPTS.fetch_add(1, Ordering::SeqCst) >= 1 {
-        // After the second, a third Ctrl+C ends the program at once.
+    if INTERRUPTS.fetch_add(1, Ordering::SeqCst) >= 2 {
+        // The third is handled by the run's loop; a fourth ends the program at once.
         // SAFETY: signal() is async-signal-safe.
         unsafe {
             libc::signal(libc::SIGINT, libc::SIG_DFL);
@@ -67,13 +72,14 @@ pub fn run(
         );
     }
     let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(10));
-    let overall_bar = multi.add(ProgressBar::new(1000).with_style(overall_style()));
-    overall_bar.set_prefix("All items");
+    let widths = Widths::for_columns(terminal_columns());
+    let overall_bar = multi.add(ProgressBar::new(1000).with_style(overall_style(widths)));
+    overall_bar.set_prefix(truncate("All items", widths.name));
     let mut lines: HashMap<ItemKey, ItemLine> = HashMap::new();
     for key in session.items() {
-        let bar = multi.add(ProgressBar::new(1000).with_style(item_style()));
+        let bar = multi.add(ProgressBar::new(1000).with_style(item_style(widths)));
         let name = engine.item_name(&key);
-        bar.set_prefix(truncate(&name, 28));
+        bar.set_prefix(truncate(&name, widths.name));
         bar.set_message("Pending");
         let mut view = ProgressView::new();
         let share = ItemShare::of(ItemStatus::Pending, view.update(0.0, None, false));
@@ -96,11 +102,17 @@ pub fn run(
         let now = started.elapsed().as_secs_f64();
         for (key, snapshot) in engine.board().take_changed() {
             if let Some(line) = lines.get_mut(&key) {
-                show_item(multi, line, &snapshot, now, say_endings);
+                show_item(multi, line, &snapshot, now, say_endings, widths);
             }
         }
     };
     let record = loop {
+        if interrupts() >= 3 {
+            // Ended on request: the bars leave the terminal with the program.
+            let _ = multi.clear();
+            err!("Stopped.");
+            std::process::exit(EXIT_INTERRUPTED);
+        }
         if interrupts() >= 1 && !stopping {
             stopping = true;
             say(
@@ -137,13 +149,17 @@ pub fn run(
         refresh(&mut lines, &multi);
         show_overall(&overall_bar, &mut overall_view, &lines, started);
     };
-    // Every item's final state, and the overall bar at its end, before the bars go.
+    // Every item's final state, and the overall bar at its end, before the bars go: the
+    // final lines tell how it ended, and a bar left standing would say something else
+    // ("37 %" after Ctrl+C).
     refresh(&mut lines, &multi);
     show_overall(&overall_bar, &mut overall_view, &lines, started);
+    // Drawn once at its end (what the run came to), then taken off with the rest.
     overall_bar.finish();
     for line in lines.values() {
         line.bar.finish_and_clear();
     }
+    let _ = multi.clear();
     // SAFETY: restores the default disposition.
     unsafe {
         libc::signal(libc::SIGINT, libc::SIG_DFL);
@@ -181,6 +197,7 @@ fn show_item(
     snapshot: &ItemSnapshot,
     now: f64,
     say_endings: bool,
+    widths: Widths,
 ) {
     let done = snapshot.status.is_terminal();
     let shown = line.view.update(now, snapshot.measure, done);
@@ -191,10 +208,10 @@ fn show_item(
         None => snapshot.text.clone(),
     };
     if shown.determinate {
-        line.bar.set_style(item_style());
+        line.bar.set_style(item_style(widths));
         line.bar.set_position((shown.fraction * 1000.0) as u64);
     } else {
-        line.bar.set_style(spinner_style());
+        line.bar.set_style(spinner_style(widths));
         line.bar.tick();
     }
     line.bar.set_message(state);
@@ -250,19 +267,91 @@ fn truncate(text: &str, max: usize) -> String {
     }
 }
 
-fn item_style() -> ProgressStyle {
-    ProgressStyle::with_template("{prefix} [{bar:24.cyan/blue}] {percent:>3}% {wide_msg}")
+/// The width of the terminal the bars are drawn on: stderr's, else `COLUMNS`, else 80.
+fn terminal_columns() -> usize {
+    // SAFETY: TIOCGWINSZ only writes into the winsize given.
+    let from_terminal = unsafe {
+        let mut size: libc::winsize = std::mem::zeroed();
+        (libc::ioctl(libc::STDERR_FILENO, libc::TIOCGWINSZ, &mut size) == 0 && size.ws_col > 0)
+            .then_some(usize::from(size.ws_col))
+    };
+    from_terminal
+        .or_else(|| std::env::var("COLUMNS").ok()?.trim().parse().ok())
+        .unwrap_or(80)
+}
+
+/// How a bar line shares the terminal's width: the name, the bar, then the words, which
+/// indicatif cuts to what is left ("{wide_msg}"), so no line wraps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Widths {
+    name: usize,
+    bar: usize,
+}
+
+/// " [", "] ", "100%", " " and one column indicatif keeps free.
+const BAR_LINE_FIXED: usize = 10;
+/// Room the words keep at least.
+const MIN_WORDS: usize = 12;
+
+impl Widths {
+    fn for_columns(columns: usize) -> Self {
+        let name = (columns / 4).clamp(8, 28);
+        // In a narrow terminal the bar gives way to the words.
+        let room = columns.saturating_sub(name + BAR_LINE_FIXED + MIN_WORDS);
+        let bar = (columns / 4).clamp(6, 24).min(room).max(4);
+        Self { name, bar }
+    }
+}
+
+fn item_style(widths: Widths) -> ProgressStyle {
+    let template = format!(
+        "{{prefix}} [{{bar:{}.cyan/blue}}] {{percent:>3}}% {{wide_msg}}",
+        widths.bar
+    );
+    ProgressStyle::with_template(&template)
         .expect("a valid template")
         .progress_chars("█▉▊▋▌▍▎▏ ")
 }
 
-fn spinner_style() -> ProgressStyle {
-    ProgressStyle::with_template("{prefix} {spinner:.cyan}                         {wide_msg}")
+fn spinner_style(widths: Widths) -> ProgressStyle {
+    // The spinner where the bar starts, and the words where they start on a bar line.
+    let gap = " ".repeat(widths.bar + 7);
+    ProgressStyle::with_template(&format!("{{prefix}} {{spinner:.cyan}}{gap}{{wide_msg}}"))
         .expect("a valid template")
 }
 
-fn overall_style() -> ProgressStyle {
-    ProgressStyle::with_template("{prefix:28} [{bar:24.green/white}] {percent:>3}% {wide_msg}")
+fn overall_style(widths: Widths) -> ProgressStyle {
+    let template = format!(
+        "{{prefix}} [{{bar:{}.green/white}}] {{percent:>3}}% {{wide_msg}}",
+        widths.bar
+    );
+    ProgressStyle::with_template(&template)
         .expect("a valid template")
         .progress_chars("█▉▊▋▌▍▎▏ ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bar_lines_fit_the_terminal_and_leave_room_for_words() {
+        // (columns, name, bar)
+        let table = [
+            (40, 10, 8),
+            (60, 15, 15),
+            (80, 20, 20),
+            (100, 25, 24),
+            (120, 28, 24),
+            (200, 28, 24),
+        ];
+        for (columns, name, bar) in table {
+            let widths = Widths::for_columns(columns);
+            assert_eq!(widths, Widths { name, bar }, "{columns} columns");
+            assert!(
+                name + bar + BAR_LINE_FIXED + MIN_WORDS <= columns,
+                "{columns}"
+            );
+        }
+    }
 }

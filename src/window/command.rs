@@ -28,6 +28,8 @@ pub enum Command {
     },
     DismissNotice(usize),
     ShowConflicts,
+    /// Show a folder in the desktop's file manager.
+    OpenFolder(std::path::PathBuf),
 }
 
 /// The commands of one frame.

@@ -16,6 +16,15 @@ pub struct FolderPick {
     pub dialog: DialogId,
     pub field: String,
     pub path: Option<PathBuf>,
+    /// The desktop has no folder picker at all.
+    pub unavailable: bool,
+}
+
+/// Why a folder field's picker came back without a folder.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Unpicked {
+    Canceled,
+    NoPicker,
 }
 
 /// The width of a text field, and of the help under a field.
@@ -30,8 +39,8 @@ struct OpenDialog {
     values: Values,
     /// Why the last press of an accept button was refused, by field id.
     problems: BTreeMap<String, String>,
-    /// The folder field whose picker came back without a folder.
-    unpicked: Option<String>,
+    /// The folder field whose picker came back without a folder, and why.
+    unpicked: Option<(String, Unpicked)>,
     /// The field that takes the keyboard next frame.
     focus: Focus,
 }
@@ -134,7 +143,8 @@ impl Dialogs {
                     open.values.insert(pick.field, FieldValue::Text(text));
                     open.unpicked = None;
                 }
-                None => open.unpicked = Some(pick.field),
+                None if pick.unavailable => open.unpicked = Some((pick.field, Unpicked::NoPicker)),
+                None => open.unpicked = Some((pick.field, Unpicked::Canceled)),
             }
         }
     }
@@ -198,10 +208,19 @@ impl OpenDialog {
                                 &mut self.focus,
                                 out,
                             );
-                            if self.unpicked.as_ref() == Some(&field.id) {
-                                let note =
-                                    "No folder was chosen. You can type the full path instead.";
-                                note_under(ui, RichText::new(note).weak());
+                            match &self.unpicked {
+                                Some((id, why)) if *id == field.id => {
+                                    let note = match why {
+                                        Unpicked::Canceled => {
+                                            "No folder was chosen. You can type the full path instead."
+                                        }
+                                        Unpicked::NoPicker => {
+                                            "No folder picker is available on this desktop — type the path."
+                                        }
+                                    };
+                                    note_under(ui, RichText::new(note).weak());
+                                }
+                                _ => {}
                             }
                         }
                     });
@@ -409,10 +428,25 @@ mod tests {
             dialog: DialogId(1),
             field: "dir".into(),
             path: path.map(PathBuf::from),
+            unavailable: false,
         };
         picks.send(pick(None)).unwrap();
         dialogs.take_picks();
-        assert_eq!(dialogs.queue[0].unpicked.as_deref(), Some("dir"));
+        assert_eq!(
+            dialogs.queue[0].unpicked,
+            Some(("dir".to_string(), Unpicked::Canceled))
+        );
+        picks
+            .send(FolderPick {
+                unavailable: true,
+                ..pick(None)
+            })
+            .unwrap();
+        dialogs.take_picks();
+        assert_eq!(
+            dialogs.queue[0].unpicked,
+            Some(("dir".to_string(), Unpicked::NoPicker))
+        );
         picks.send(pick(Some("/home/ann/Docs"))).unwrap();
         dialogs.take_picks();
         let front = &dialogs.queue[0];

@@ -127,7 +127,9 @@ mod tests {
         .into_iter()
         .chain(icons.iter().map(item))
         .chain(statuses.into_iter().map(status))
-        .chain([LogLevel::Info, LogLevel::Warning, LogLevel::Error].map(level));
+        .chain([LogLevel::Info, LogLevel::Warning, LogLevel::Error].map(level))
+        // Folder pairs' rows show their direction.
+        .chain(crate::handlers::folders::config::Mode::ALL.map(|mode| mode.arrow()));
         let font = egui::FontId::proportional(14.0);
         for glyph in glyphs {
             assert!(

@@ -1,7 +1,7 @@
 //! The main view: every handler with its items, a checkbox, status and last sync per item.
 //! Only the rows in sight are laid out, so ten thousand items cost what thirty do.
 
-use crate::core::model::{ItemKey, PropertiesTarget};
+use crate::core::model::{Icon, ItemKey, PropertiesTarget};
 use crate::core::status::ItemStatus;
 use crate::core::store::Store;
 use crate::window::bar;
@@ -202,6 +202,13 @@ pub fn ui(
                                     ui.ctx().accesskit_node_builder(name.id, |node| {
                                         node.set_selected(selected);
                                     });
+                                    if let Some(detail) = &item.detail {
+                                        ui.add(
+                                            egui::Label::new(RichText::new(detail).weak())
+                                                .selectable(false)
+                                                .truncate(),
+                                        );
+                                    }
                                 },
                             );
                         });
@@ -337,12 +344,15 @@ fn keyboard(
 
 /// A checkbox that takes clicks but not the keyboard: the list it is in is the Tab stop.
 fn check_box(ui: &mut Ui, checked: bool, name: &str) -> egui::Response {
-    let size = ui.spacing().icon_width;
-    let (rect, response) = ui.allocate_exact_size(egui::vec2(size, size), Sense::CLICK);
+    let spacing = ui.spacing();
+    let (size, inner) = (spacing.icon_width, spacing.icon_width_inner);
+    let (rect, response) =
+        ui.allocate_exact_size(egui::vec2(size, spacing.interact_size.y), Sense::CLICK);
     response.widget_info(|| egui::WidgetInfo::selected(egui::Role::CheckBox, true, checked, name));
     if ui.is_rect_visible(rect) {
         let visuals = ui.style().interact(&response);
-        let (big, small) = ui.spacing().icon_rectangles(rect);
+        let big = egui::Rect::from_center_size(rect.center(), egui::Vec2::splat(size));
+        let small = egui::Rect::from_center_size(rect.center(), egui::Vec2::splat(inner));
         ui.painter().rect(
             big.expand(visuals.expansion),
             visuals.corner_radius,
@@ -427,6 +437,18 @@ fn item_menu(
             key.handler.clone(),
             PropertiesTarget::Item(key.item.clone()),
         ));
+    }
+    for folder in &item.folders {
+        if ui
+            .button(format!(
+                "{} Open {}",
+                icons::item(&Icon::Folder),
+                folder.display()
+            ))
+            .clicked()
+        {
+            out.push(Command::OpenFolder(folder.clone()));
+        }
     }
     ui.separator();
     ui.label(RichText::new(last_words).weak());

@@ -10,6 +10,7 @@ mod format;
 mod icons;
 mod items;
 mod notify;
+mod open;
 mod results;
 mod state;
 mod toolbar;
@@ -353,6 +354,11 @@ impl SyncCenterApp {
                 pick_folder(frame, self.dialogs.pick_sender(), dialog, field, &self.ctx);
             }
             Command::ShowConflicts => self.tab = Tab::Conflicts,
+            Command::OpenFolder(folder) => {
+                if let Err(problem) = open::in_file_manager(&folder) {
+                    self.notices.push(problem);
+                }
+            }
             Command::DismissNotice(index) => {
                 if index < self.notices.len() {
                     self.notices.remove(index);
@@ -434,11 +440,19 @@ fn pick_folder(
     let _ = std::thread::Builder::new()
         .name("folder-picker".into())
         .spawn(move || {
-            let path = pollster::block_on(future).map(|handle| handle.path().to_path_buf());
+            // Without one the user is told so, rather than left with a picker that never
+            // shows.
+            let unavailable = !open::folder_picker_available();
+            let path = if unavailable {
+                None
+            } else {
+                pollster::block_on(future).map(|handle| handle.path().to_path_buf())
+            };
             let _ = picks.send(FolderPick {
                 dialog,
                 field,
                 path,
+                unavailable,
             });
             wake.request_repaint();
         });
