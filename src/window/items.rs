@@ -248,7 +248,8 @@ pub fn ui(
                             2.0,
                             ring.ctx().global_style().visuals.selection.stroke.color,
                         );
-                        ring.rect_stroke(response.rect, 2.0, stroke, egui::StrokeKind::Inside);
+                        let rect = response.rect.intersect(ring.clip_rect());
+                        ring.rect_stroke(rect, 2.0, stroke, egui::StrokeKind::Inside);
                     }
                     response.context_menu(|ui| {
                         item_menu(ui, model, &key, item, &last_words, false, out);
