@@ -189,3 +189,90 @@ fn removing_a_pair_asks_first_and_leaves_the_files_where_they_are() {
         );
     }
 }
+
+#[test]
+fn a_kept_version_is_restored_from_the_window_and_the_newer_file_is_kept() {
+    let home = home();
+    let (left, right) = (home.path().join("left"), home.path().join("right"));
+    for side in [&left, &right] {
+        std::fs::create_dir_all(side).unwrap();
+    }
+    std::fs::write(left.join("notes.txt"), "first").unwrap();
+    let center = Home::under(&home.path().join("center"));
+    let pair = folders::config::PairConfig {
+        name: "Notes".into(),
+        left: left.clone(),
+        right: right.clone(),
+        mode: folders::config::Mode::TwoWay,
+        excludes: Vec::new(),
+        versions_days: folders::config::DEFAULT_VERSIONS_DAYS,
+        versions_disk_percent: folders::config::DEFAULT_VERSIONS_DISK_PERCENT,
+    };
+    folders::config::add(&center, pair).unwrap();
+    let (engine, _center, mut app) = folders_window(home.path());
+    wait_listed(&mut app, "Notes");
+    let sync = |app: &mut App| {
+        let runs = engine.store().history().len();
+        app.get_by_label_contains("Sync now").click();
+        wait_for(app, "the run to end", |_| {
+            engine.sessions().is_empty() && engine.store().history().len() > runs
+        });
+    };
+    sync(&mut app);
+    assert_eq!(
+        std::fs::read_to_string(right.join("notes.txt")).unwrap(),
+        "first"
+    );
+    // The left changes; the sync replaces the right's file and keeps it as a version.
+    std::fs::write(left.join("notes.txt"), "second, longer").unwrap();
+    sync(&mut app);
+    assert_eq!(
+        std::fs::read_to_string(right.join("notes.txt")).unwrap(),
+        "second, longer"
+    );
+    let kept = folders::versions::list(&right).unwrap();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    // Versions… in the row's menu lists it; Restore puts it back.
+    let row = app.get_by_label("Notes").rect();
+    let pos = egui::pos2(row.right() + 200.0, row.center().y);
+    app.hover_at(pos);
+    for pressed in [true, false] {
+        app.event(egui::Event::PointerButton {
+            pos,
+            button: egui::PointerButton::Secondary,
+            pressed,
+            modifiers: egui::Modifiers::NONE,
+        });
+    }
+    wait_for_text(&mut app, "Versions…");
+    app.get_by_label("Versions…").click();
+    wait_for_text(&mut app, "Versions of Notes");
+    let restore = format!("Restore notes.txt of {}", kept[0].kept);
+    wait_for_text(&mut app, &restore);
+    app.get_by_label(&restore).click();
+    wait_for_text(&mut app, "is back as it was");
+    assert_eq!(
+        std::fs::read_to_string(right.join("notes.txt")).unwrap(),
+        "first"
+    );
+    // Nothing lost: the newer file is a version now.
+    let kept = folders::versions::list(&right).unwrap();
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    let newer = kept
+        .iter()
+        .map(|v| {
+            std::fs::read_to_string(
+                right
+                    .join(".synccenter/versions")
+                    .join(&v.kept)
+                    .join(v.display()),
+            )
+            .unwrap()
+        })
+        .collect::<Vec<_>>();
+    assert!(newer.contains(&"second, longer".to_string()), "{newer:?}");
+    app.get_by_label("Close").click();
+    wait_for(&mut app, "the versions to close", |app| {
+        app.query_by_label_contains("Versions of Notes").is_none()
+    });
+}

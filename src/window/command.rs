@@ -30,6 +30,13 @@ pub enum Command {
     ShowConflicts,
     /// Show a folder in the desktop's file manager.
     OpenFolder(std::path::PathBuf),
+    /// Browse the versions a folder pair keeps.
+    ShowVersions(ItemKey),
+    /// Put a kept version back in its folder.
+    RestoreVersion(
+        std::path::PathBuf,
+        crate::handlers::folders::versions::Version,
+    ),
 }
 
 /// The commands of one frame.

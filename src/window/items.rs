@@ -439,6 +439,13 @@ fn item_menu(
             PropertiesTarget::Item(key.item.clone()),
         ));
     }
+    // Folder pairs keep versions of what a sync replaced or deleted.
+    if key.handler.as_str() == FOLDERS
+        && !item.folders.is_empty()
+        && ui.button("Versions…").clicked()
+    {
+        out.push(Command::ShowVersions(key.clone()));
+    }
     for folder in &item.folders {
         if ui
             .button(format!(

@@ -14,6 +14,7 @@ mod open;
 mod results;
 mod state;
 mod toolbar;
+mod versions;
 
 use crate::core::engine::{Engine, SessionRequest, StartError};
 use crate::core::events::Event;
@@ -50,6 +51,7 @@ pub struct SyncCenterApp {
     results: Results,
     conflicts: Conflicts,
     dialogs: Dialogs,
+    versions: versions::Versions,
     notices: Vec<String>,
     tab: Tab,
     title: String,
@@ -90,6 +92,7 @@ impl SyncCenterApp {
             told_conflicts: conflicts.unresolved(),
             conflicts,
             dialogs: Dialogs::default(),
+            versions: versions::Versions::new(ctx),
             notices,
             tab: Tab::default(),
             title: String::new(),
@@ -110,6 +113,7 @@ impl SyncCenterApp {
         // Enter is Sync now, from the item list too, unless a dialog or another focused
         // control (Stop, say) wants it.
         let enter_is_free = !self.dialogs.is_open()
+            && !self.versions.is_open()
             && ctx.memory(|m| m.focused().is_none_or(|id| id == items::list_id()));
         if enter_is_free && ctx.input_mut(|i| i.consume_key(Modifiers::NONE, Key::Enter)) {
             let checked = toolbar::checked_items(&self.model, self.engine.store());
@@ -150,6 +154,7 @@ impl SyncCenterApp {
             Tab::Results => self.results.ui(ui, &self.model, &mut out),
             Tab::Conflicts => self.conflicts.ui(ui, &mut out),
         });
+        self.versions.ui(&ctx, &mut out);
         self.dialogs.ui(&ctx, self.model.is_running(), &mut out);
         for command in out {
             self.execute(command, frame);
@@ -169,6 +174,8 @@ impl SyncCenterApp {
         self.model.apply_board(changed, now);
         self.model.advance(now);
         self.dialogs.take_picks();
+        let restored = self.versions.take_news();
+        self.notices.extend(restored);
     }
 
     fn on_event(&mut self, event: Event) {
@@ -354,6 +361,12 @@ impl SyncCenterApp {
                 pick_folder(frame, self.dialogs.pick_sender(), dialog, field, &self.ctx);
             }
             Command::ShowConflicts => self.tab = Tab::Conflicts,
+            Command::ShowVersions(key) => {
+                if let Some(item) = self.model.item(&key) {
+                    self.versions.show(item.name.clone(), item.folders.clone());
+                }
+            }
+            Command::RestoreVersion(folder, version) => self.versions.restore(folder, version),
             Command::OpenFolder(folder) => {
                 if let Err(problem) = open::in_file_manager(&folder) {
                     self.notices.push(problem);
