@@ -276,3 +276,50 @@ fn a_kept_version_is_restored_from_the_window_and_the_newer_file_is_kept() {
         app.query_by_label_contains("Versions of Notes").is_none()
     });
 }
+
+#[test]
+fn a_text_conflict_opens_each_version_and_shows_the_lines_that_differ() {
+    let home = home();
+    let (left, right) = (home.path().join("left"), home.path().join("right"));
+    for side in [&left, &right] {
+        std::fs::create_dir_all(side).unwrap();
+    }
+    std::fs::write(left.join("plan.txt"), "monday\ntuesday\nwednesday\n").unwrap();
+    let center = Home::under(&home.path().join("center"));
+    let pair = folders::config::PairConfig {
+        name: "Plans".into(),
+        left: left.clone(),
+        right: right.clone(),
+        mode: folders::config::Mode::TwoWay,
+        excludes: Vec::new(),
+        versions_days: folders::config::DEFAULT_VERSIONS_DAYS,
+        versions_disk_percent: folders::config::DEFAULT_VERSIONS_DISK_PERCENT,
+    };
+    folders::config::add(&center, pair).unwrap();
+    let (engine, _center, mut app) = folders_window(home.path());
+    wait_listed(&mut app, "Plans");
+    let sync = |app: &mut App| {
+        let runs = engine.store().history().len();
+        app.get_by_label_contains("Sync now").click();
+        wait_for(app, "the run to end", |_| {
+            engine.sessions().is_empty() && engine.store().history().len() > runs
+        });
+    };
+    sync(&mut app);
+    // Both sides change the same line differently: a conflict.
+    std::fs::write(left.join("plan.txt"), "monday\ntuesday: gym\nwednesday\n").unwrap();
+    std::fs::write(
+        right.join("plan.txt"),
+        "monday\ntuesday: dentist, at 9\nwednesday\n",
+    )
+    .unwrap();
+    sync(&mut app);
+    wait_for_text(&mut app, "Conflicts (1)");
+    app.get_by_label_contains("Conflicts (1)").click();
+    wait_for_text(&mut app, "Open the Left version");
+    assert!(app.query_by_label("Open the Right version").is_some());
+    app.get_by_label("Compare").click();
+    wait_for_text(&mut app, "− tuesday: gym");
+    wait_for_text(&mut app, "+ tuesday: dentist, at 9");
+    assert!(app.query_by_label("  monday").is_some());
+}

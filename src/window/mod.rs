@@ -6,6 +6,7 @@ mod bar;
 mod command;
 mod conflicts;
 mod dialog;
+mod diff;
 mod format;
 mod icons;
 mod items;
@@ -361,6 +362,7 @@ impl SyncCenterApp {
                 pick_folder(frame, self.dialogs.pick_sender(), dialog, field, &self.ctx);
             }
             Command::ShowConflicts => self.tab = Tab::Conflicts,
+            Command::CompareConflict(id, files) => self.conflicts.compare(id, files, &self.ctx),
             Command::ShowVersions(key) => {
                 if let Some(item) = self.model.item(&key) {
                     self.versions.show(item.name.clone(), item.folders.clone());

@@ -11,17 +11,17 @@ use std::path::PathBuf;
 
 /// What a worker thread sends back.
 enum News {
-    Listed {
-        folder: PathBuf,
-        found: Result<Vec<Version>, String>,
-    },
+    Listed { folder: PathBuf, found: Listed },
     Restored(String),
 }
+
+/// A folder's versions, or why they could not be listed.
+type Listed = Result<Vec<Version>, String>;
 
 struct Open {
     name: String,
     /// Each folder of the pair and its versions, once listed.
-    folders: Vec<(PathBuf, Option<Result<Vec<Version>, String>>)>,
+    folders: Vec<(PathBuf, Option<Listed>)>,
     search: String,
 }
 
@@ -175,7 +175,7 @@ impl Versions {
 fn folder_ui(
     ui: &mut Ui,
     folder: &std::path::Path,
-    found: Option<&Result<Vec<Version>, String>>,
+    found: Option<&Listed>,
     words: &str,
     out: &mut Commands,
 ) {
