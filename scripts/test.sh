@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 
 # Debian packages the tests use, as "command:package" pairs.
 wanted=(
+  dbus-daemon:dbus            # a private session bus for the running instance's tests
+  gdbus:libglib2.0-bin        # calls the instance as other programs do
 )
 
 missing=()

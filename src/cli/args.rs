@@ -8,7 +8,7 @@ use std::path::PathBuf;
     name = "synccenter",
     version,
     about = "Sync Center: see every handler's items, sync them, read the results, resolve conflicts.",
-    long_about = "Sync Center: see every handler's items, sync them, read the results, resolve conflicts.\n\nWithout a command it opens the window."
+    long_about = "Sync Center: see every handler's items, sync them, read the results, resolve conflicts.\n\nWithout a command it opens the window (or raises the running one). While Sync Center runs, `synccenter sync` hands its work to it."
 )]
 pub struct Cli {
     /// Keep all settings and records under DIR (also: SYNCCENTER_HOME).
@@ -18,6 +18,11 @@ pub struct Cli {
     /// Add the demo handler, which pretends to sync (also: SYNCCENTER_DEMO=1).
     #[arg(long, global = true)]
     pub demo: bool,
+
+    /// Start without a window: schedules, triggers and the tray only (needs a session bus).
+    /// `synccenter` without it opens the window, or raises the one already open.
+    #[arg(long)]
+    pub background: bool,
 
     #[command(subcommand)]
     pub command: Option<Command>,

@@ -6,9 +6,9 @@
 
 mod args;
 mod prompt;
-mod sync;
+pub(crate) mod sync;
 
-pub use args::{Cli, Command};
+pub use args::{Cli, Command, SyncArgs};
 
 use crate::core::conflicts::{ConflictRecord, Resolution};
 use crate::core::engine::{Engine, Listing};
@@ -17,7 +17,7 @@ use crate::core::status::ItemStatus;
 use crate::core::store::SessionRecord;
 use crate::handlers::folders::config::{self as folder_config, Mode, PairConfig};
 use crate::setup::{Setup, setup};
-use args::{ConflictAction, ConflictsArgs, FolderAction, SyncArgs};
+use args::{ConflictAction, ConflictsArgs, FolderAction};
 use clap::Parser;
 use serde::Serialize;
 use std::io::IsTerminal;
@@ -60,6 +60,12 @@ pub fn main() -> ExitCode {
         .with_env_filter(tracing_subscriber::EnvFilter::from_env("SYNCCENTER_LOG"))
         .with_writer(std::io::stderr)
         .init();
+    // A running instance takes a terminal's sync and raises its window for a second start;
+    // without one, a terminal sync holds the home's engine lock while it runs.
+    let _engine_lock = match crate::resident::client::prepare(&cli) {
+        crate::resident::client::Prepared::Done(code) => return ExitCode::from(code),
+        crate::resident::client::Prepared::RunHere(lock) => lock,
+    };
     let setup = match setup(cli.home.clone(), cli.demo) {
         Ok(setup) => setup,
         Err(e) => {
@@ -68,7 +74,7 @@ pub fn main() -> ExitCode {
         }
     };
     let Some(command) = cli.command else {
-        return ExitCode::from(run_window(setup));
+        return ExitCode::from(crate::resident::instance::run(setup, cli.background));
     };
     for notice in &setup.notices {
         eprintln!("synccenter: {notice}");
@@ -82,18 +88,6 @@ pub fn main() -> ExitCode {
     };
     setup.engine.store().flush();
     ExitCode::from(code)
-}
-
-fn run_window(setup: Setup) -> u8 {
-    match crate::window::run(setup.engine, setup.events, setup.notices) {
-        Ok(()) => EXIT_OK,
-        Err(e) => {
-            eprintln!(
-                "synccenter: cannot open the window: {e}. Is there a display (X11 or Wayland)? The commands work without one: synccenter --help."
-            );
-            EXIT_NOTHING_RAN
-        }
-    }
 }
 
 fn run(command: Command, setup: &Setup) -> Result<u8, Refusal> {
@@ -377,11 +371,34 @@ fn sync_items(setup: &Setup, args: SyncArgs) -> Result<u8, Refusal> {
             "there are no items to sync; `synccenter items` lists the items".into(),
         ));
     }
-    // Dialogs need someone to answer them: a terminal on both ends.
-    let may_bother_user =
-        !args.no_prompt && std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    let may_bother_user = may_prompt(&args);
     let record =
         sync::run(engine, &setup.events, keys.clone(), may_bother_user).map_err(Refusal)?;
+    let open_conflicts = engine
+        .store()
+        .conflicts()
+        .iter()
+        .filter(|c| keys.contains(&c.item) && c.resolution.is_none())
+        .count();
+    let mut code = report_outcome(&record, open_conflicts);
+    let unlisted = listings.iter().filter(|l| l.error.is_some()).count();
+    if unlisted > 0 && (args.all || args.items.is_empty()) {
+        // Their items could not even be chosen: that is a failure, not a success.
+        println!(
+            "{unlisted} handler(s) could not list their items, so those items were not synchronized."
+        );
+        code = code.max(EXIT_FAILED);
+    }
+    Ok(code)
+}
+
+/// Dialogs need someone to answer them: a terminal on both ends, and no --no-prompt.
+pub(crate) fn may_prompt(args: &SyncArgs) -> bool {
+    !args.no_prompt && std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+}
+
+/// Prints how each item of a finished run ended and what conflicts wait; the exit code.
+pub(crate) fn report_outcome(record: &SessionRecord, open_conflicts: usize) -> u8 {
     for result in &record.items {
         let text = if result.text.is_empty() {
             String::new()
@@ -395,12 +412,6 @@ fn sync_items(setup: &Setup, args: SyncArgs) -> Result<u8, Refusal> {
             result.status
         );
     }
-    let open_conflicts = engine
-        .store()
-        .conflicts()
-        .iter()
-        .filter(|c| keys.contains(&c.item) && c.resolution.is_none())
-        .count();
     if open_conflicts > 0 {
         let conflicts = if open_conflicts == 1 {
             "1 conflict needs"
@@ -409,16 +420,7 @@ fn sync_items(setup: &Setup, args: SyncArgs) -> Result<u8, Refusal> {
         };
         println!("{conflicts} you: `synccenter conflicts` lists them.");
     }
-    let mut code = exit_code(&record, open_conflicts);
-    let unlisted = listings.iter().filter(|l| l.error.is_some()).count();
-    if unlisted > 0 && (args.all || args.items.is_empty()) {
-        // Their items could not even be chosen: that is a failure, not a success.
-        println!(
-            "{unlisted} handler(s) could not list their items, so those items were not synchronized."
-        );
-        code = code.max(EXIT_FAILED);
-    }
-    Ok(code)
+    exit_code(record, open_conflicts)
 }
 
 /// 2 if an item failed; 1 if one was skipped or canceled or conflicts remain; else 0.

@@ -18,6 +18,22 @@ use std::time::{Duration, Instant};
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
+/// Ctrl+C from now on asks to stop (a second one ends the program).
+pub(crate) fn catch_interrupt() {
+    // SAFETY: the handler only stores to an atomic.
+    unsafe {
+        libc::signal(
+            libc::SIGINT,
+            on_interrupt as *const () as libc::sighandler_t,
+        );
+    }
+}
+
+/// Whether Ctrl+C was pressed since the last look.
+pub(crate) fn take_interrupt() -> bool {
+    INTERRUPTED.swap(false, Ordering::SeqCst)
+}
+
 extern "C" fn on_interrupt(_: libc::c_int) {
     INTERRUPTED.store(true, Ordering::SeqCst);
     // A second Ctrl+C ends the program at once.
@@ -50,13 +66,7 @@ pub fn run(
             items,
         })
         .map_err(|e| e.to_string())?;
-    // SAFETY: the handler only stores to an atomic.
-    unsafe {
-        libc::signal(
-            libc::SIGINT,
-            on_interrupt as *const () as libc::sighandler_t,
-        );
-    }
+    catch_interrupt();
     let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(10));
     let overall_bar = multi.add(ProgressBar::new(1000).with_style(overall_style()));
     overall_bar.set_prefix("All items");
@@ -84,7 +94,7 @@ pub fn run(
     let started = Instant::now();
     let mut stopping = false;
     let record = loop {
-        if INTERRUPTED.swap(false, Ordering::SeqCst) && !stopping {
+        if take_interrupt() && !stopping {
             stopping = true;
             say(
                 &multi,
@@ -173,7 +183,7 @@ fn show_item(multi: &MultiProgress, line: &mut ItemLine, snapshot: &ItemSnapshot
 }
 
 /// Prints above the bars on a terminal, or as a plain line otherwise.
-fn say(multi: &MultiProgress, text: &str) {
+pub(crate) fn say(multi: &MultiProgress, text: &str) {
     if multi.is_hidden() {
         eprintln!("{text}");
     } else {
@@ -199,7 +209,7 @@ pub fn log_line(entry: &LogEntry) -> String {
     format!("{level}: {}: {}", entry.handler_name, entry.text)
 }
 
-fn truncate(text: &str, max: usize) -> String {
+pub(crate) fn truncate(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
         format!("{text:max$}")
     } else {
@@ -208,18 +218,18 @@ fn truncate(text: &str, max: usize) -> String {
     }
 }
 
-fn item_style() -> ProgressStyle {
+pub(crate) fn item_style() -> ProgressStyle {
     ProgressStyle::with_template("{prefix} [{bar:24.cyan/blue}] {percent:>3}% {wide_msg}")
         .expect("a valid template")
         .progress_chars("█▉▊▋▌▍▎▏ ")
 }
 
-fn spinner_style() -> ProgressStyle {
+pub(crate) fn spinner_style() -> ProgressStyle {
     ProgressStyle::with_template("{prefix} {spinner:.cyan}                         {wide_msg}")
         .expect("a valid template")
 }
 
-fn overall_style() -> ProgressStyle {
+pub(crate) fn overall_style() -> ProgressStyle {
     ProgressStyle::with_template("{prefix:28} [{bar:24.green/white}] {percent:>3}% {wide_msg}")
         .expect("a valid template")
         .progress_chars("█▉▊▋▌▍▎▏ ")

@@ -452,6 +452,11 @@ impl SessionHandle {
         self.shared.id
     }
 
+    /// Why this session runs (its SYNCMGRFLAG event).
+    pub fn reason(&self) -> &RunReason {
+        &self.shared.reason
+    }
+
     /// Skips an item (SetItemStatus(SKIPPED)): its handler hears it at its next call for the
     /// item and leaves the item as it is.
     pub fn skip(&self, key: &ItemKey) {

@@ -9,7 +9,7 @@ mod dialog;
 mod format;
 mod icons;
 mod items;
-mod notify;
+pub(crate) mod notify;
 mod results;
 mod state;
 mod toolbar;
@@ -37,8 +37,22 @@ const RUNNING_REPAINT: Duration = Duration::from_millis(100);
 /// How long closing the window waits for stopped runs to end.
 const EXIT_GRACE: Duration = Duration::from_secs(3);
 
+/// What a running instance adds to its window: staying in the background when the window
+/// closes, each item's next scheduled run, and its own menu (background settings, Quit).
+pub trait Companion: Send + Sync {
+    /// The window opened on this context (to raise it and to close it from outside).
+    fn attach(&self, ctx: &egui::Context);
+    /// Whether runs go on after the window closes (the instance stays in the background).
+    fn keeps_running(&self) -> bool;
+    /// Each scheduled item's next run, in words.
+    fn next_runs(&self) -> std::collections::BTreeMap<ItemKey, String>;
+    /// The instance's menu, at the end of the toolbar.
+    fn menu_ui(&self, ui: &mut Ui);
+}
+
 pub struct SyncCenterApp {
     engine: Engine,
+    companion: Option<Arc<dyn Companion>>,
     /// Kept to wake the window from worker threads.
     ctx: egui::Context,
     events: Receiver<Event>,
@@ -91,10 +105,18 @@ impl SyncCenterApp {
             title: String::new(),
             events,
             engine,
+            companion: None,
             ctx: ctx.clone(),
         };
         app.engine.refresh();
         app
+    }
+
+    /// Makes the window part of a running instance.
+    pub fn with_companion(mut self, companion: Arc<dyn Companion>) -> Self {
+        companion.attach(&self.ctx);
+        self.companion = Some(companion);
+        self
     }
 
     /// One frame of the whole window. `frame` parents the folder picker when there is one.
@@ -121,6 +143,9 @@ impl SyncCenterApp {
                 self.results.unseen_errors(),
                 &mut out,
             );
+            if let Some(companion) = &self.companion {
+                ui.horizontal(|ui| companion.menu_ui(ui));
+            }
             ui.add_space(2.0);
         });
         if self.model.overall.is_some() {
@@ -133,11 +158,17 @@ impl SyncCenterApp {
         egui::CentralPanel::default().show(ui, |ui| match self.tab {
             Tab::Items => {
                 let conflicts = self.conflicts.per_item();
+                let next_runs = self
+                    .companion
+                    .as_ref()
+                    .map(|c| c.next_runs())
+                    .unwrap_or_default();
                 items::ui(
                     ui,
                     &mut self.model,
                     self.engine.store(),
                     &conflicts,
+                    &next_runs,
                     &mut out,
                 );
             }
@@ -440,6 +471,11 @@ impl eframe::App for SyncCenterApp {
     }
 
     fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
+        if self.companion.as_ref().is_some_and(|c| c.keeps_running()) {
+            // The instance goes on in the background with its runs.
+            self.engine.store().flush();
+            return;
+        }
         let sessions = self.engine.sessions();
         self.engine.stop_everything();
         // Give stopped runs a moment to end, so their results are kept too.
@@ -453,9 +489,20 @@ impl eframe::App for SyncCenterApp {
 
 /// Opens the window; returns when it is closed.
 pub fn run(engine: Engine, events: Receiver<Event>, notices: Vec<String>) -> eframe::Result<()> {
+    run_with(engine, events, notices, None)
+}
+
+/// Opens the window, as part of a running instance when `companion` is given; returns when
+/// it is closed. Can be called again after it returns (a new window).
+pub fn run_with(
+    engine: Engine,
+    events: Receiver<Event>,
+    notices: Vec<String>,
+    companion: Option<Arc<dyn Companion>>,
+) -> eframe::Result<()> {
     let mut viewport = egui::ViewportBuilder::default()
         .with_title(TITLE)
-        .with_app_id("synccenter")
+        .with_app_id(crate::desktop::APP_ID)
         .with_inner_size([920.0, 600.0])
         .with_min_inner_size([560.0, 360.0]);
     if let Ok(icon) =
@@ -470,6 +517,12 @@ pub fn run(engine: Engine, events: Receiver<Event>, notices: Vec<String>) -> efr
     eframe::run_native(
         TITLE,
         options,
-        Box::new(move |cc| Ok(Box::new(SyncCenterApp::new(cc, engine, events, notices)))),
+        Box::new(move |cc| {
+            let app = SyncCenterApp::new(cc, engine, events, notices);
+            Ok(Box::new(match companion {
+                Some(companion) => app.with_companion(companion),
+                None => app,
+            }))
+        }),
     )
 }

@@ -1,0 +1,339 @@
+//! The running instance's life: own the home's engine lock and the app id on the session
+//! bus, start the dispatcher, the scheduler, the triggers and the tray, and open the window
+//! whenever asked — re-creating the eframe window each time rather than hiding it, which
+//! does nothing on Wayland. Quit stops the runs, waits for their records, and ends.
+
+use crate::core::model::RunReason;
+use crate::desktop::{APP_ID, OBJECT_PATH};
+use crate::resident::dbus::{Application, Control};
+use crate::resident::dispatch::{Activity, Dispatcher};
+use crate::resident::lock::{self, Attempt, EngineLock, Holder};
+use crate::resident::scheduler::{Pause, Scheduler};
+use crate::resident::settings;
+use crate::resident::{Catalog, Center, CenterRef, RunRequest, Target, Wish};
+use crate::setup::Setup;
+use crate::window::Companion;
+use crossbeam_channel::Receiver;
+use egui::Ui;
+use parking_lot::{Mutex, RwLock};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+/// How long Quit waits for stopped runs to end, so their results are kept.
+const QUIT_GRACE: Duration = Duration::from_secs(5);
+
+/// Runs Sync Center as the instance of its home: with a window unless `background`.
+/// Returns the exit code.
+pub fn run(setup: Setup, background: bool) -> u8 {
+    let Setup {
+        home,
+        engine,
+        events,
+        mut notices,
+        ..
+    } = setup;
+    let lock = match take_lock(&home) {
+        Ok(lock) => lock,
+        Err(code) => return code,
+    };
+    let loaded = settings::load_settings(&home);
+    notices.extend(loaded.problem.clone());
+    let scheduler = Scheduler::new(&home, &loaded.value, &mut notices);
+    let (wishes, wished) = crossbeam_channel::unbounded();
+    let center: CenterRef = Arc::new(Center {
+        engine: engine.clone(),
+        home: home.clone(),
+        settings: RwLock::new(loaded.value),
+        settings_writable: loaded.problem.is_none(),
+        wishes,
+        catalog: RwLock::new(Catalog::default()),
+        scheduler,
+        window: Mutex::new(None),
+    });
+    let bus = match serve(&center) {
+        Ok(bus) => Some(bus),
+        Err(zbus::Error::NameTaken) => {
+            // Another instance won the race for the name: let it show its window.
+            drop(lock);
+            return hand_to_running(&home, background);
+        }
+        Err(e) if background => {
+            eprintln!(
+                "synccenter: --background needs the session bus, which cannot be reached ({e}). Without it Sync Center can only run with its window."
+            );
+            return crate::cli::EXIT_NOTHING_RAN;
+        }
+        Err(e) => {
+            tracing::info!("no session bus ({e}): the window runs on its own");
+            None
+        }
+    };
+    let activity = Arc::new(Mutex::new(Activity::default()));
+    let shown = activity.clone();
+    let dispatcher = Dispatcher::spawn(
+        center.clone(),
+        events,
+        bus.clone(),
+        Box::new(move |now| *shown.lock() = now.clone()),
+    );
+    let runner_center = center.clone();
+    center.scheduler.spawn(Box::new(move |schedule| {
+        runner_center
+            .start(RunRequest {
+                target: Target::Keys(schedule.items.clone()),
+                reason: RunReason::Scheduled,
+                prompt: false,
+            })
+            .map(|_| ())
+    }));
+    let listing = center.clone();
+    std::thread::Builder::new()
+        .name("first-listing".into())
+        .spawn(move || listing.relist())
+        .expect("spawn the first listing");
+    if !background {
+        center.wish(Wish::ShowWindow);
+    }
+    let companion = Arc::new(WindowCompanion {
+        center: center.clone(),
+        background,
+        activity,
+    });
+    let code = main_loop(
+        &center,
+        &dispatcher,
+        &wished,
+        companion,
+        bus.is_some(),
+        notices,
+    );
+    quit(&center);
+    drop(bus);
+    drop(lock);
+    code
+}
+
+/// Takes the home's engine lock, waiting for a terminal sync to finish.
+fn take_lock(home: &crate::core::store::Home) -> Result<EngineLock, u8> {
+    let attempt = lock::try_acquire(home, Holder::Instance).map_err(|e| {
+        eprintln!("synccenter: {e}");
+        crate::cli::EXIT_NOTHING_RAN
+    })?;
+    match attempt {
+        Attempt::Acquired(lock) => Ok(lock),
+        Attempt::Held { owner, waiter } => {
+            if owner.is_some_and(|o| o.holder == Holder::Instance) {
+                // An instance of this home that the bus does not know (another session).
+                eprintln!(
+                    "synccenter: Sync Center (process {}) is already running on this home in another session; quit it first.",
+                    owner.map_or(0, |o| o.pid)
+                );
+                return Err(crate::cli::EXIT_NOTHING_RAN);
+            }
+            eprintln!(
+                "synccenter: a terminal sync is working on this home; starting when it ends…"
+            );
+            waiter.wait().map_err(|e| {
+                eprintln!("synccenter: {e}");
+                crate::cli::EXIT_NOTHING_RAN
+            })
+        }
+    }
+}
+
+/// Owns the app id on the session bus and serves both interfaces.
+fn serve(center: &CenterRef) -> zbus::Result<zbus::blocking::Connection> {
+    zbus::blocking::connection::Builder::session()?
+        .name(APP_ID)?
+        .serve_at(
+            OBJECT_PATH,
+            Application {
+                center: center.clone(),
+            },
+        )?
+        .serve_at(
+            OBJECT_PATH,
+            Control {
+                center: center.clone(),
+            },
+        )?
+        .build()
+}
+
+fn hand_to_running(home: &crate::core::store::Home, background: bool) -> u8 {
+    match crate::resident::client::Instance::find(home) {
+        Some(_) if background => crate::cli::EXIT_OK,
+        Some(instance) => match instance.activate() {
+            Ok(()) => crate::cli::EXIT_OK,
+            Err(e) => {
+                eprintln!("synccenter: the running Sync Center did not open its window: {e}");
+                crate::cli::EXIT_NOTHING_RAN
+            }
+        },
+        None => {
+            eprintln!("synccenter: another Sync Center owns the name {APP_ID} on the session bus.");
+            crate::cli::EXIT_NOTHING_RAN
+        }
+    }
+}
+
+/// The main thread: opens the window when asked, until Quit (or the window closes with
+/// nothing to keep the instance running).
+fn main_loop(
+    center: &CenterRef,
+    dispatcher: &Dispatcher,
+    wished: &Receiver<Wish>,
+    companion: Arc<WindowCompanion>,
+    on_bus: bool,
+    mut notices: Vec<String>,
+) -> u8 {
+    let mut code = crate::cli::EXIT_OK;
+    while let Ok(wish) = wished.recv() {
+        if wish == Wish::Quit {
+            break;
+        }
+        let (events, waiting) = dispatcher.open_window();
+        notices.extend(waiting);
+        let opened = crate::window::run_with(
+            center.engine.clone(),
+            events,
+            std::mem::take(&mut notices),
+            Some(companion.clone() as Arc<dyn Companion>),
+        );
+        dispatcher.close_window();
+        center.window_closed();
+        center.engine.set_waker(Arc::new(|| {}));
+        if let Err(e) = opened {
+            eprintln!(
+                "synccenter: cannot open the window: {e}. Is there a display (X11 or Wayland)? The commands work without one: synccenter --help."
+            );
+            code = crate::cli::EXIT_NOTHING_RAN;
+        }
+        // Wishes to show the window that came while it was open are answered already.
+        while let Ok(wish) = wished.try_recv() {
+            if wish == Wish::Quit {
+                return code;
+            }
+        }
+        if !(on_bus && companion.keeps_running()) {
+            break;
+        }
+    }
+    code
+}
+
+/// Stops every run, waits a moment for their records, and saves everything.
+fn quit(center: &Center) {
+    center.scheduler.stop();
+    let sessions = center.engine.sessions();
+    center.engine.stop_everything();
+    let deadline = Instant::now() + QUIT_GRACE;
+    for session in sessions {
+        session.wait(deadline.saturating_duration_since(Instant::now()));
+    }
+    center.engine.store().flush();
+}
+
+/// The instance's part of the window.
+struct WindowCompanion {
+    center: CenterRef,
+    background: bool,
+    activity: Arc<Mutex<Activity>>,
+}
+
+impl Companion for WindowCompanion {
+    fn attach(&self, ctx: &egui::Context) {
+        self.center.window_opened(ctx);
+    }
+
+    fn keeps_running(&self) -> bool {
+        self.background || self.center.settings().keep_running
+    }
+
+    fn next_runs(&self) -> BTreeMap<crate::core::model::ItemKey, String> {
+        self.center.next_runs()
+    }
+
+    fn menu_ui(&self, ui: &mut Ui) {
+        let settings = self.center.settings();
+        ui.menu_button("Background", |ui| {
+            let mut keep = settings.keep_running;
+            if ui
+                .checkbox(&mut keep, "Keep running when the window is closed")
+                .changed()
+            {
+                self.change(|s| s.keep_running = keep);
+            }
+            ui.separator();
+            if settings.schedules.is_empty() {
+                ui.label("No schedules. `synccenter schedule add` makes one.");
+            }
+            for schedule in &settings.schedules {
+                let mut enabled = schedule.enabled;
+                let label = format!(
+                    "{}: {} ({} items)",
+                    schedule.name,
+                    schedule.when,
+                    schedule.items.len()
+                );
+                if ui.checkbox(&mut enabled, label).changed() {
+                    let name = schedule.name.clone();
+                    self.change(move |s| {
+                        for schedule in s.schedules.iter_mut().filter(|x| x.name == name) {
+                            schedule.enabled = enabled;
+                        }
+                    });
+                }
+            }
+            ui.separator();
+            match self.center.scheduler.pause_state() {
+                Pause::Off => {
+                    if ui.button("Pause schedules for 1 hour").clicked() {
+                        let until = SystemTime::now() + Duration::from_secs(3600);
+                        self.center.scheduler.pause(Pause::Until(until));
+                    }
+                    if ui.button("Pause schedules until resumed").clicked() {
+                        self.center.scheduler.pause(Pause::UntilResumed);
+                    }
+                }
+                _ => {
+                    if ui.button("Resume schedules").clicked() {
+                        self.center.scheduler.pause(Pause::Off);
+                    }
+                }
+            }
+            ui.separator();
+            if ui.button("Quit Sync Center").clicked() {
+                self.center.wish(Wish::Quit);
+            }
+        });
+        let activity = self.activity.lock().clone();
+        if !activity.needs_you.is_empty() {
+            let count = activity.needs_you.len();
+            if ui
+                .button(format!("{count} item(s) need your logon — answer…"))
+                .on_hover_text(
+                    "A scheduled or triggered run could not ask; sync them now to answer",
+                )
+                .clicked()
+            {
+                let center = self.center.clone();
+                let request = RunRequest {
+                    target: Target::Keys(activity.needs_you.clone()),
+                    reason: RunReason::Manual,
+                    prompt: true,
+                };
+                std::thread::spawn(move || center.start(request));
+            }
+        }
+    }
+}
+
+impl WindowCompanion {
+    fn change(&self, change: impl FnOnce(&mut settings::Settings)) {
+        if let Err(e) = self.center.change_settings(change) {
+            self.center.engine.notice(e);
+        }
+    }
+}

@@ -1,0 +1,243 @@
+//! What the resident instance's tests share: a private session bus (a real `dbus-daemon`),
+//! the real binary started as the instance or as a client on it, a handler that writes a
+//! journal, and patient waiting (the machine is shared: deadlines are generous).
+#![allow(dead_code)] // each test file uses its own part of this module
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub const APP_ID: &str = "io.github.synccenter.SyncCenter";
+pub const OBJECT_PATH: &str = "/io/github/synccenter/SyncCenter";
+pub const CONTROL: &str = "io.github.synccenter.SyncCenter1";
+
+/// A session bus of our own, ended when dropped.
+pub struct Bus {
+    daemon: Child,
+    pub address: String,
+}
+
+impl Bus {
+    pub fn start() -> Bus {
+        let mut daemon = Command::new("dbus-daemon")
+            .args(["--session", "--nofork", "--print-address=1"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dbus-daemon (package dbus) runs; scripts/test.sh installs it");
+        let mut line = String::new();
+        BufReader::new(daemon.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let address = line.trim().to_string();
+        assert!(address.starts_with("unix:"), "dbus-daemon said {address:?}");
+        Bus { daemon, address }
+    }
+
+    /// Whether the instance owns its name on this bus.
+    pub fn has_instance(&self) -> bool {
+        let out = Command::new("gdbus")
+            .args([
+                "call",
+                "--address",
+                &self.address,
+                "--dest",
+                "org.freedesktop.DBus",
+                "--object-path",
+                "/org/freedesktop/DBus",
+                "--method",
+                "org.freedesktop.DBus.NameHasOwner",
+                APP_ID,
+            ])
+            .output()
+            .expect("gdbus (package libglib2.0-bin) runs");
+        String::from_utf8_lossy(&out.stdout).contains("true")
+    }
+
+    /// `gdbus call` on the instance; the reply as text, or the error.
+    pub fn call(&self, method: &str, args: &[&str]) -> Result<String, String> {
+        let out = Command::new("gdbus")
+            .args([
+                "call",
+                "--address",
+                &self.address,
+                "--dest",
+                APP_ID,
+                "--object-path",
+                OBJECT_PATH,
+                "--method",
+                method,
+            ])
+            .args(args)
+            .output()
+            .unwrap();
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).into_owned())
+        }
+    }
+}
+
+impl Drop for Bus {
+    fn drop(&mut self) {
+        let _ = self.daemon.kill();
+        let _ = self.daemon.wait();
+    }
+}
+
+/// A home with the journal handler installed; `seconds` is how long it synchronizes.
+pub struct Home {
+    pub dir: tempfile::TempDir,
+}
+
+impl Home {
+    pub fn new(seconds: f64) -> Home {
+        let dir = tempfile::tempdir().unwrap();
+        let handlers = dir.path().join("config/handlers");
+        std::fs::create_dir_all(&handlers).unwrap();
+        let program =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/external_fixtures/journal.py");
+        let journal = dir.path().join("journal.jsonl");
+        std::fs::write(
+            handlers.join("journal.toml"),
+            format!(
+                "name = \"Journal\"\nprogram = \"python3\"\nargs = [{:?}, {:?}, \"{seconds}\"]\n",
+                program.display().to_string(),
+                journal.display().to_string()
+            ),
+        )
+        .unwrap();
+        Home { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The journal's entries of one kind ("initialize", "sync-start", "sync-end").
+    pub fn journal(&self, event: &str) -> Vec<Value> {
+        let text = std::fs::read_to_string(self.path().join("journal.jsonl")).unwrap_or_default();
+        text.lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|v| v["event"] == event)
+            .collect()
+    }
+
+    /// The runs in the home's history, oldest first.
+    pub fn history(&self) -> Vec<Value> {
+        let dir = self.path().join("data/history");
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        files.retain(|p| p.extension().is_some_and(|e| e == "json"));
+        files.sort();
+        files
+            .iter()
+            .filter_map(|p| serde_json::from_slice(&std::fs::read(p).ok()?).ok())
+            .collect()
+    }
+
+    pub fn write_settings(&self, json: &str) {
+        std::fs::write(self.path().join("config/resident.json"), json).unwrap();
+    }
+}
+
+/// The real binary, with the home and the bus (or none).
+pub fn synccenter(home: &Path, bus: Option<&Bus>) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_synccenter"));
+    command.arg("--home").arg(home);
+    command
+        .env_remove("SYNCCENTER_HOME")
+        .env_remove("SYNCCENTER_DEMO");
+    match bus {
+        Some(bus) => command.env("DBUS_SESSION_BUS_ADDRESS", &bus.address),
+        // No bus at all: nothing to find at the default address either.
+        None => command
+            .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")
+            .env("XDG_RUNTIME_DIR", "/nonexistent"),
+    };
+    command
+}
+
+/// A running instance, killed when dropped if it did not end.
+pub struct Instance {
+    pub child: Child,
+}
+
+impl Instance {
+    /// Starts `synccenter --background` on `home` and waits until it owns its name.
+    pub fn background(home: &Path, bus: &Bus, extra: &[&str]) -> Instance {
+        let child = synccenter(home, Some(bus))
+            .arg("--background")
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut instance = Instance { child };
+        wait_for(
+            "the instance to own its name",
+            Duration::from_secs(60),
+            || {
+                if let Ok(Some(status)) = instance.child.try_wait() {
+                    panic!("the instance ended early: {status}: {}", instance.stderr());
+                }
+                bus.has_instance()
+            },
+        );
+        instance
+    }
+
+    pub fn stderr(&mut self) -> String {
+        let mut text = String::new();
+        if let Some(err) = self.child.stderr.as_mut() {
+            let _ = std::io::Read::read_to_string(err, &mut text);
+        }
+        text
+    }
+
+    /// Asks it to quit (ActivateAction quit) and waits for it to end.
+    pub fn quit(mut self, bus: &Bus) -> std::process::ExitStatus {
+        bus.call(
+            "org.freedesktop.Application.ActivateAction",
+            &["quit", "[]", "{}"],
+        )
+        .expect("ActivateAction quit");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "the instance did not quit");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Waits until `condition` holds, or fails naming what did not happen.
+pub fn wait_for(what: &str, limit: Duration, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !condition() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+pub fn text(out: &Output) -> String {
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
