@@ -9,6 +9,9 @@ cd "$(dirname "$0")/.."
 wanted=(
   dbus-daemon:dbus            # a private session bus for the running instance's tests
   gdbus:libglib2.0-bin        # calls the instance as other programs do
+  Xvfb:xvfb                   # a real X server for the window, idle and tray tests
+  xdotool:xdotool             # finds windows, moves the pointer (idle)
+  import:imagemagick          # screenshots of the window and the tray
 )
 
 missing=()

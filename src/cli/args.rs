@@ -55,6 +55,11 @@ pub enum Command {
         #[command(subcommand)]
         action: FolderAction,
     },
+    /// Schedules: sync items every N minutes, daily, or on weekdays, in the background.
+    Schedule {
+        #[command(subcommand)]
+        action: crate::resident::commands::ScheduleAction,
+    },
     /// Check or uncheck items for "Sync now" and `synccenter sync`.
     Check {
         /// Uncheck instead of check.

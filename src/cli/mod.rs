@@ -99,6 +99,12 @@ fn run(command: Command, setup: &Setup) -> Result<u8, Refusal> {
         Command::Check { off, items } => check(&setup.engine, &items, !off),
         Command::Folder { action } => folder(setup, action),
         Command::Handlers { json } => handlers(setup, json),
+        Command::Schedule { action } => {
+            let listings = setup.engine.list_now();
+            report_unavailable(&listings);
+            let items = resolve_items(&listings, action.items())?;
+            crate::resident::commands::schedule(&setup.home, action, items).map_err(Refusal)
+        }
     }
 }
 

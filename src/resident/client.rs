@@ -62,6 +62,12 @@ impl Instance {
         })
     }
 
+    /// Makes the instance read its settings file again.
+    pub fn reload_settings(&self) -> zbus::Result<()> {
+        self.control.call_method("ReloadSettings", &())?;
+        Ok(())
+    }
+
     /// Opens or raises the instance's window (org.freedesktop.Application.Activate).
     pub fn activate(&self) -> zbus::Result<()> {
         let app = Proxy::new(

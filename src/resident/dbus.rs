@@ -248,6 +248,11 @@ impl Control {
         self.center.scheduler.pause(Pause::Off);
     }
 
+    /// Reads `resident.json` again (`synccenter schedule …` changed it).
+    fn reload_settings(&self) {
+        self.center.reload_settings();
+    }
+
     /// The home this instance works on (its config folder), so a client on another home
     /// does not hand its work to the wrong instance.
     #[zbus(property)]

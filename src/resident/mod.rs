@@ -12,6 +12,7 @@
 //! ```
 
 pub mod client;
+pub mod commands;
 pub mod dbus;
 pub(crate) mod dispatch;
 pub mod instance;
@@ -116,6 +117,17 @@ impl Center {
                 settings::settings_file(&self.home).display()
             )
         })
+    }
+
+    /// Reads the settings file again (a command changed it); a problem is told as a notice.
+    pub fn reload_settings(&self) {
+        let loaded = settings::load_settings(&self.home);
+        if let Some(problem) = loaded.problem {
+            self.engine.notice(problem);
+            return;
+        }
+        *self.settings.write() = loaded.value.clone();
+        self.scheduler.reload(&loaded.value);
     }
 
     pub fn wish(&self, wish: Wish) {

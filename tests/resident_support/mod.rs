@@ -170,9 +170,22 @@ pub struct Instance {
 impl Instance {
     /// Starts `synccenter --background` on `home` and waits until it owns its name.
     pub fn background(home: &Path, bus: &Bus, extra: &[&str]) -> Instance {
+        Instance::start(home, bus, &["--background"], extra, &[])
+    }
+
+    /// Starts `synccenter FLAGS… EXTRA…` with these environment variables and waits until it
+    /// owns its name.
+    pub fn start(
+        home: &Path,
+        bus: &Bus,
+        flags: &[&str],
+        extra: &[&str],
+        envs: &[(&str, &str)],
+    ) -> Instance {
         let child = synccenter(home, Some(bus))
-            .arg("--background")
+            .args(flags)
             .args(extra)
+            .envs(envs.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -200,18 +213,29 @@ impl Instance {
     }
 
     /// Asks it to quit (ActivateAction quit) and waits for it to end.
-    pub fn quit(mut self, bus: &Bus) -> std::process::ExitStatus {
+    pub fn quit(self, bus: &Bus) -> std::process::ExitStatus {
+        self.quit_saying(bus).0
+    }
+
+    /// Quits it; its exit status and what it wrote on stderr.
+    pub fn quit_saying(mut self, bus: &Bus) -> (std::process::ExitStatus, String) {
         bus.call(
             "org.freedesktop.Application.ActivateAction",
             &["quit", "[]", "{}"],
         )
         .expect("ActivateAction quit");
-        let deadline = Instant::now() + Duration::from_secs(60);
+        let status = self.wait_end(Duration::from_secs(60));
+        (status, self.stderr())
+    }
+
+    /// Waits for it to end by itself.
+    pub fn wait_end(&mut self, limit: Duration) -> std::process::ExitStatus {
+        let deadline = Instant::now() + limit;
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
                 return status;
             }
-            assert!(Instant::now() < deadline, "the instance did not quit");
+            assert!(Instant::now() < deadline, "the instance did not end");
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -240,4 +264,84 @@ pub fn text(out: &Output) -> String {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     )
+}
+
+/// A virtual X display (Xvfb), ended when dropped.
+pub struct Display {
+    server: Child,
+    pub name: String,
+}
+
+impl Display {
+    pub fn start() -> Display {
+        // The server picks a free display number and says which.
+        let mut server = Command::new("Xvfb")
+            .args([
+                "-displayfd",
+                "1",
+                "-screen",
+                "0",
+                "1280x800x24",
+                "-nolisten",
+                "tcp",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("Xvfb (package xvfb) runs; scripts/test.sh installs it");
+        let mut line = String::new();
+        BufReader::new(server.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let name = format!(":{}", line.trim());
+        wait_for("the X server", Duration::from_secs(30), || {
+            x11rb::connect(Some(&name)).is_ok()
+        });
+        Display { server, name }
+    }
+
+    /// The ids of the top-level windows whose title starts with `title`.
+    pub fn windows(&self, title: &str) -> Vec<String> {
+        let out = Command::new("xdotool")
+            .args(["search", "--onlyvisible", "--name", &format!("^{title}")])
+            .env("DISPLAY", &self.name)
+            .output()
+            .expect("xdotool (package xdotool) runs");
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// Asks a window to close as a window manager would (WM_DELETE_WINDOW).
+    pub fn close(&self, window: &str) {
+        use x11rb::connection::Connection;
+        use x11rb::protocol::xproto::{ClientMessageEvent, ConnectionExt, EventMask};
+        let (conn, _) = x11rb::connect(Some(&self.name)).unwrap();
+        let atom = |name: &[u8]| conn.intern_atom(false, name).unwrap().reply().unwrap().atom;
+        let (protocols, delete) = (atom(b"WM_PROTOCOLS"), atom(b"WM_DELETE_WINDOW"));
+        let window: u32 = window.parse().unwrap();
+        let event = ClientMessageEvent::new(32, window, protocols, [delete, 0, 0, 0, 0]);
+        conn.send_event(false, window, EventMask::NO_EVENT, event)
+            .unwrap();
+        conn.flush().unwrap();
+    }
+
+    /// A screenshot of the whole screen.
+    pub fn screenshot(&self, path: &Path) {
+        let status = Command::new("import")
+            .args(["-window", "root"])
+            .arg(path)
+            .env("DISPLAY", &self.name)
+            .status()
+            .expect("import (package imagemagick) runs");
+        assert!(status.success());
+    }
+}
+
+impl Drop for Display {
+    fn drop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+    }
 }
