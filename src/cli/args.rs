@@ -24,6 +24,10 @@ pub struct Cli {
     #[arg(long)]
     pub background: bool,
 
+    /// Started by the session at logon (the autostart entry): sync the checked items.
+    #[arg(long, hide = true, requires = "background")]
+    pub logon: bool,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }

@@ -74,7 +74,11 @@ pub fn main() -> ExitCode {
         }
     };
     let Some(command) = cli.command else {
-        return ExitCode::from(crate::resident::instance::run(setup, cli.background));
+        return ExitCode::from(crate::resident::instance::run(
+            setup,
+            cli.background,
+            cli.logon,
+        ));
     };
     for notice in &setup.notices {
         eprintln!("synccenter: {notice}");

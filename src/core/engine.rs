@@ -784,6 +784,7 @@ pub fn reason_word(reason: &RunReason) -> &'static str {
         RunReason::Idle => "idle",
         RunReason::Invoke { .. } => "invoked",
         RunReason::Logon => "logon",
+        RunReason::Changed => "change",
         RunReason::Settings => "settings",
     }
 }

@@ -201,6 +201,8 @@ impl Worker {
                 }
             }
             Event::SessionFinished(record) => self.finished(record),
+            // Also where a background instance's output goes (the session's journal).
+            Event::Notice(text) => eprintln!("synccenter: {text}"),
             Event::ConflictsChanged => {
                 self.activity.open_conflicts = open_conflicts(&self.center, None);
                 (self.listener)(&self.activity);

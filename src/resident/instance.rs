@@ -10,6 +10,7 @@ use crate::resident::dispatch::{Activity, Dispatcher};
 use crate::resident::lock::{self, Attempt, EngineLock, Holder};
 use crate::resident::scheduler::{Pause, Scheduler};
 use crate::resident::settings;
+use crate::resident::triggers::Triggers;
 use crate::resident::{Catalog, Center, CenterRef, RunRequest, Target, Wish};
 use crate::setup::Setup;
 use crate::window::Companion;
@@ -25,7 +26,7 @@ const QUIT_GRACE: Duration = Duration::from_secs(5);
 
 /// Runs Sync Center as the instance of its home: with a window unless `background`.
 /// Returns the exit code.
-pub fn run(setup: Setup, background: bool) -> u8 {
+pub fn run(setup: Setup, background: bool, at_logon: bool) -> u8 {
     let Setup {
         home,
         engine,
@@ -50,6 +51,8 @@ pub fn run(setup: Setup, background: bool) -> u8 {
         catalog: RwLock::new(Catalog::default()),
         scheduler,
         window: Mutex::new(None),
+        triggers: std::sync::OnceLock::new(),
+        idle_source: RwLock::new(None),
     });
     let bus = match serve(&center) {
         Ok(bus) => Some(bus),
@@ -87,6 +90,9 @@ pub fn run(setup: Setup, background: bool) -> u8 {
             })
             .map(|_| ())
     }));
+    if bus.is_some() {
+        let _ = center.triggers.set(Triggers::start(&center, at_logon));
+    }
     let listing = center.clone();
     std::thread::Builder::new()
         .name("first-listing".into())
@@ -226,6 +232,9 @@ fn main_loop(
 /// Stops every run, waits a moment for their records, and saves everything.
 fn quit(center: &Center) {
     center.scheduler.stop();
+    if let Some(triggers) = center.triggers.get() {
+        triggers.stop();
+    }
     let sessions = center.engine.sessions();
     center.engine.stop_everything();
     let deadline = Instant::now() + QUIT_GRACE;
@@ -264,6 +273,36 @@ impl Companion for WindowCompanion {
                 .changed()
             {
                 self.change(|s| s.keep_running = keep);
+            }
+            let mut logon = settings.start_at_logon;
+            if ui
+                .checkbox(&mut logon, "Start at logon (in the background)")
+                .changed()
+            {
+                self.change(|s| s.start_at_logon = logon);
+            }
+            let mut idle = settings.idle_after_seconds.is_some();
+            ui.horizontal(|ui| {
+                let mut minutes = settings.idle_after_seconds.unwrap_or(900).div_ceil(60);
+                let toggled = ui.checkbox(&mut idle, "Sync when idle for").changed();
+                let edited = ui
+                    .add(
+                        egui::DragValue::new(&mut minutes)
+                            .range(1..=720)
+                            .suffix(" min"),
+                    )
+                    .changed();
+                if toggled || (edited && idle) {
+                    self.change(|s| s.idle_after_seconds = idle.then_some(minutes * 60));
+                }
+            });
+            ui.label(egui::RichText::new(self.center.idle_detection()).weak());
+            let mut on_change = settings.sync_on_change;
+            if ui
+                .checkbox(&mut on_change, "Sync folder pairs when their files change")
+                .changed()
+            {
+                self.change(|s| s.sync_on_change = on_change);
             }
             ui.separator();
             if settings.schedules.is_empty() {

@@ -11,15 +11,19 @@
 //!         └──── dispatch.rs: the engine's events → window, D-Bus signals, tray, notices
 //! ```
 
+pub mod autostart;
 pub mod client;
 pub mod commands;
 pub mod dbus;
 pub(crate) mod dispatch;
+pub mod idle;
 pub mod instance;
 pub mod lock;
 pub mod schedule;
 pub mod scheduler;
 pub mod settings;
+pub mod triggers;
+pub mod watch;
 
 use crate::core::engine::{Engine, SessionRequest, StartError};
 use crate::core::model::{HandlerId, ItemKey, RunReason, SessionId};
@@ -86,6 +90,9 @@ pub struct Center {
     pub(crate) scheduler: Scheduler,
     /// Set while the window is open, to raise it and to wake it.
     window: Mutex<Option<egui::Context>>,
+    pub(crate) triggers: std::sync::OnceLock<triggers::Triggers>,
+    /// The idle source found: `None` before looking, `Some(None)` when none works.
+    idle_source: RwLock<Option<Option<&'static str>>>,
 }
 
 impl Center {
@@ -105,6 +112,9 @@ impl Center {
             settings.clone()
         };
         self.scheduler.reload(&updated);
+        if let Some(triggers) = self.triggers.get() {
+            triggers.reload(self);
+        }
         if !self.settings_writable {
             return Err(format!(
                 "The settings were changed for this session only: {} could not be read, so it is not overwritten.",
@@ -128,6 +138,22 @@ impl Center {
         }
         *self.settings.write() = loaded.value.clone();
         self.scheduler.reload(&loaded.value);
+        if let Some(triggers) = self.triggers.get() {
+            triggers.reload(self);
+        }
+    }
+
+    pub(crate) fn set_idle_source(&self, source: Option<&'static str>) {
+        *self.idle_source.write() = Some(source);
+    }
+
+    /// How idle time is detected here, in words, for the window.
+    pub fn idle_detection(&self) -> String {
+        match *self.idle_source.read() {
+            None => "Idle detection: looking…".into(),
+            Some(Some(source)) => format!("Idle detection: {source}"),
+            Some(None) => "Idle detection unavailable on this desktop".into(),
+        }
     }
 
     pub fn wish(&self, wish: Wish) {

@@ -1,0 +1,205 @@
+//! Triggers in a `--background` instance on a real session bus, through the real binary:
+//! file changes in a folder pair (inotify, and the periodic fallback when inotify runs out
+//! of watches), idle time from a real X server (Xvfb, moved with xdotool), and logon.
+
+mod resident_support;
+
+use resident_support::{Bus, Display, Home, Instance, synccenter, text, wait_for};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use synccenter::resident::idle::IdleSource;
+
+fn runs(home: &Home, reason: &str) -> usize {
+    home.history()
+        .iter()
+        .filter(|r| r["reason"] == reason)
+        .count()
+}
+
+/// A folder pair "docs" between two fresh folders of the home.
+fn add_pair(home: &Home) -> (std::path::PathBuf, std::path::PathBuf) {
+    let (left, right) = (home.path().join("left"), home.path().join("right"));
+    for dir in [&left, &right] {
+        std::fs::create_dir_all(dir.join("sub/deeper")).unwrap();
+    }
+    let out = synccenter(home.path(), None)
+        .args(["folder", "add", "docs"])
+        .arg(&left)
+        .arg(&right)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    (left, right)
+}
+
+#[test]
+fn a_change_in_a_watched_folder_pair_is_synced_within_5_seconds() {
+    let bus = Bus::start();
+    let home = Home::new(0.0);
+    let (left, right) = add_pair(&home);
+    home.write_settings(
+        r#"{"sync_on_change":true,"change_quiet_seconds":1,"rescan_seconds":3600}"#,
+    );
+    let instance = Instance::background(home.path(), &bus, &[]);
+    // Watching starts with one sync of every pair (changes made while nobody watched).
+    wait_for("the first run", Duration::from_secs(60), || {
+        runs(&home, "change") >= 1
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let written = Instant::now();
+    std::fs::write(left.join("sub/deeper/note.txt"), b"written while watched").unwrap();
+    wait_for(
+        "the change on the other side",
+        Duration::from_secs(30),
+        || right.join("sub/deeper/note.txt").exists(),
+    );
+    let took = written.elapsed();
+    assert!(took <= Duration::from_secs(5), "synced after {took:?}");
+    assert_eq!(
+        std::fs::read(right.join("sub/deeper/note.txt")).unwrap(),
+        b"written while watched"
+    );
+    assert!(instance.quit(&bus).success());
+}
+
+#[test]
+fn running_out_of_inotify_watches_says_so_with_the_fix_and_falls_back_to_rescans() {
+    let bus = Bus::start();
+    let home = Home::new(0.0);
+    let (left, right) = add_pair(&home);
+    home.write_settings(r#"{"sync_on_change":true,"change_quiet_seconds":1,"rescan_seconds":2}"#);
+    // A user namespace of its own with a limit of 3 watches: the pair needs more (its config
+    // folder, and three folders on each side). Nothing else on the machine is affected.
+    let program = env!("CARGO_BIN_EXE_synccenter");
+    let child = Command::new("unshare")
+        .args(["--user", "--map-root-user", "sh", "-c"])
+        .arg(r#"echo 3 > /proc/sys/user/max_inotify_watches && exec "$0" --background --home "$1""#)
+        .arg(program)
+        .arg(home.path())
+        .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("unshare (util-linux) runs");
+    let instance = Instance { child };
+    wait_for("the instance", Duration::from_secs(60), || {
+        bus.has_instance()
+    });
+    wait_for("the first run", Duration::from_secs(60), || {
+        runs(&home, "change") >= 1
+    });
+    // The periodic rescan still syncs the pair.
+    std::fs::write(left.join("after.txt"), b"seen by the rescan").unwrap();
+    wait_for(
+        "the rescan to sync the change",
+        Duration::from_secs(60),
+        || right.join("after.txt").exists(),
+    );
+    let (status, stderr) = instance.quit_saying(&bus);
+    assert!(status.success(), "{stderr}");
+    assert!(stderr.contains("limit of inotify watches"), "{stderr}");
+    assert!(
+        stderr.contains("fs.inotify.max_user_watches=524288"),
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr.matches("limit of inotify watches").count(),
+        1,
+        "{stderr}"
+    );
+}
+
+fn xdotool(display: &Display, args: &[&str]) {
+    let status = Command::new("xdotool")
+        .args(args)
+        .env("DISPLAY", &display.name)
+        .status()
+        .expect("xdotool runs");
+    assert!(status.success());
+}
+
+#[test]
+fn the_x11_screensaver_source_sees_idle_time_and_input_resets_it() {
+    let display = Display::start();
+    let source = IdleSource::x11_on(Some(&display.name)).expect("Xvfb has the extension");
+    xdotool(&display, &["mousemove", "10", "10"]);
+    std::thread::sleep(Duration::from_millis(1500));
+    let idle = source.idle().unwrap();
+    assert!(idle >= Duration::from_millis(1000), "{idle:?}");
+    xdotool(&display, &["mousemove", "200", "200"]);
+    let idle = source.idle().unwrap();
+    assert!(idle < Duration::from_millis(1000), "{idle:?}");
+}
+
+#[test]
+fn an_idle_session_syncs_the_checked_items_once_per_idle_period() {
+    let display = Display::start();
+    let bus = Bus::start();
+    let home = Home::new(0.0);
+    home.write_settings(r#"{"idle_after_seconds":2}"#);
+    let _instance = Instance::start(
+        home.path(),
+        &bus,
+        &["--background"],
+        &[],
+        &[("DISPLAY", display.name.as_str())],
+    );
+    wait_for("an idle run", Duration::from_secs(60), || {
+        runs(&home, "idle") == 1
+    });
+    // While the user is active nothing more runs.
+    let active_until = Instant::now() + Duration::from_secs(5);
+    let mut x = 0;
+    while Instant::now() < active_until {
+        x = (x + 37) % 500;
+        xdotool(&display, &["mousemove", &x.to_string(), "100"]);
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    assert_eq!(runs(&home, "idle"), 1);
+    // Away again: one more run.
+    wait_for("a second idle run", Duration::from_secs(60), || {
+        runs(&home, "idle") == 2
+    });
+    let record = &home.history()[0];
+    assert_eq!(record["reason"], "idle");
+}
+
+#[test]
+fn start_at_logon_writes_the_autostart_entry_and_the_logon_run_syncs() {
+    let bus = Bus::start();
+    let home = Home::new(0.0);
+    let config = tempfile::tempdir().unwrap();
+    home.write_settings(r#"{"start_at_logon":true}"#);
+    let entry = config
+        .path()
+        .join("autostart/io.github.synccenter.SyncCenter.desktop");
+    let instance = Instance::start(
+        home.path(),
+        &bus,
+        &["--background", "--logon"],
+        &[],
+        &[
+            ("XDG_CONFIG_HOME", config.path().to_str().unwrap()),
+            ("SYNCCENTER_LOGON_DELAY_MS", "0"),
+        ],
+    );
+    wait_for("the autostart entry", Duration::from_secs(30), || {
+        entry.exists()
+    });
+    let text = std::fs::read_to_string(&entry).unwrap();
+    assert!(text.contains("--background --logon --home"), "{text}");
+    assert!(text.contains(&home.path().display().to_string()), "{text}");
+    wait_for("the logon run", Duration::from_secs(60), || {
+        runs(&home, "logon") == 1
+    });
+    // Turning the setting off removes the entry.
+    home.write_settings(r#"{"start_at_logon":false}"#);
+    bus.call("io.github.synccenter.SyncCenter1.ReloadSettings", &[])
+        .unwrap();
+    wait_for("the entry to go", Duration::from_secs(30), || {
+        !entry.exists()
+    });
+    assert!(instance.quit(&bus).success());
+    assert!(Path::new(&home.path()).exists());
+}
