@@ -12,6 +12,8 @@ wanted=(
   Xvfb:xvfb                   # a real X server for the window, idle and tray tests
   xdotool:xdotool             # finds windows, moves the pointer (idle)
   import:imagemagick          # screenshots of the window and the tray
+  status-notifier-watcher:haskell-status-notifier-item-utils  # a real tray watcher…
+  gtk-sni-tray-standalone:haskell-gtk-sni-tray-utils          # …and a real tray host
 )
 
 missing=()

@@ -126,15 +126,20 @@ impl Application {
                     .map_err(fdo::Error::Failed)
             }
             "pause-schedules" => {
-                self.center.scheduler.pause(Pause::UntilResumed);
+                self.center.pause(Pause::UntilResumed);
                 Ok(())
             }
             "resume-schedules" => {
-                self.center.scheduler.pause(Pause::Off);
+                self.center.pause(Pause::Off);
                 Ok(())
             }
             "quit" => {
-                self.center.wish(Wish::Quit);
+                // Quit after this call is answered: the connection goes with the instance.
+                let center = self.center.clone();
+                std::thread::spawn(move || {
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                    center.wish(Wish::Quit);
+                });
                 Ok(())
             }
             other => Err(fdo::Error::InvalidArgs(format!(
@@ -241,11 +246,11 @@ impl Control {
         } else {
             Pause::Until(SystemTime::now() + Duration::from_secs(seconds.into()))
         };
-        self.center.scheduler.pause(pause);
+        self.center.pause(pause);
     }
 
     fn resume_schedules(&self) {
-        self.center.scheduler.pause(Pause::Off);
+        self.center.pause(Pause::Off);
     }
 
     /// Reads `resident.json` again (`synccenter schedule …` changed it).

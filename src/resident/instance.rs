@@ -10,6 +10,7 @@ use crate::resident::dispatch::{Activity, Dispatcher};
 use crate::resident::lock::{self, Attempt, EngineLock, Holder};
 use crate::resident::scheduler::{Pause, Scheduler};
 use crate::resident::settings;
+use crate::resident::tray::TrayHandle;
 use crate::resident::triggers::Triggers;
 use crate::resident::{Catalog, Center, CenterRef, RunRequest, Target, Wish};
 use crate::setup::Setup;
@@ -52,6 +53,7 @@ pub fn run(setup: Setup, background: bool, at_logon: bool) -> u8 {
         scheduler,
         window: Mutex::new(None),
         triggers: std::sync::OnceLock::new(),
+        tray: TrayHandle::default(),
         idle_source: RwLock::new(None),
     });
     let bus = match serve(&center) {
@@ -72,13 +74,19 @@ pub fn run(setup: Setup, background: bool, at_logon: bool) -> u8 {
             None
         }
     };
+    if bus.is_some() {
+        center.tray.spawn(&center);
+    }
     let activity = Arc::new(Mutex::new(Activity::default()));
-    let shown = activity.clone();
+    let (shown, tray) = (activity.clone(), center.tray.clone());
     let dispatcher = Dispatcher::spawn(
         center.clone(),
         events,
         bus.clone(),
-        Box::new(move |now| *shown.lock() = now.clone()),
+        Box::new(move |now| {
+            *shown.lock() = now.clone();
+            tray.show_activity(now);
+        }),
     );
     let runner_center = center.clone();
     center.scheduler.spawn(Box::new(move |schedule| {
@@ -235,6 +243,7 @@ fn quit(center: &Center) {
     if let Some(triggers) = center.triggers.get() {
         triggers.stop();
     }
+    center.tray.shutdown();
     let sessions = center.engine.sessions();
     center.engine.stop_everything();
     let deadline = Instant::now() + QUIT_GRACE;
@@ -330,15 +339,15 @@ impl Companion for WindowCompanion {
                 Pause::Off => {
                     if ui.button("Pause schedules for 1 hour").clicked() {
                         let until = SystemTime::now() + Duration::from_secs(3600);
-                        self.center.scheduler.pause(Pause::Until(until));
+                        self.center.pause(Pause::Until(until));
                     }
                     if ui.button("Pause schedules until resumed").clicked() {
-                        self.center.scheduler.pause(Pause::UntilResumed);
+                        self.center.pause(Pause::UntilResumed);
                     }
                 }
                 _ => {
                     if ui.button("Resume schedules").clicked() {
-                        self.center.scheduler.pause(Pause::Off);
+                        self.center.pause(Pause::Off);
                     }
                 }
             }

@@ -22,6 +22,7 @@ pub mod lock;
 pub mod schedule;
 pub mod scheduler;
 pub mod settings;
+pub mod tray;
 pub mod triggers;
 pub mod watch;
 
@@ -91,6 +92,7 @@ pub struct Center {
     /// Set while the window is open, to raise it and to wake it.
     window: Mutex<Option<egui::Context>>,
     pub(crate) triggers: std::sync::OnceLock<triggers::Triggers>,
+    pub(crate) tray: tray::TrayHandle,
     /// The idle source found: `None` before looking, `Some(None)` when none works.
     idle_source: RwLock<Option<Option<&'static str>>>,
 }
@@ -141,6 +143,12 @@ impl Center {
         if let Some(triggers) = self.triggers.get() {
             triggers.reload(self);
         }
+    }
+
+    /// Pauses or resumes schedules and triggers, and shows it in the tray.
+    pub fn pause(&self, pause: scheduler::Pause) {
+        self.scheduler.pause(pause);
+        self.tray.show_pause(self);
     }
 
     pub(crate) fn set_idle_source(&self, source: Option<&'static str>) {
