@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command (README, run by .ci/run on a fresh Debian machine): installs the
-# system programs that tests drive for real when they are missing, then runs every test.
+# system programs that tests drive for real when they are missing, runs every test, then
+# builds the Debian package and checks it (scripts/package.sh).
 # A test that needs one of these programs never skips: it is installed here instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +15,9 @@ wanted=(
   import:imagemagick          # screenshots of the window and the tray
   status-notifier-watcher:haskell-status-notifier-item-utils  # a real tray watcher…
   gtk-sni-tray-standalone:haskell-gtk-sni-tray-utils          # …and a real tray host
+  desktop-file-validate:desktop-file-utils  # the desktop entry's validator
+  appstreamcli:appstream      # the metainfo's validator
+  unshare:util-linux          # a user namespace with a low inotify watch limit
 )
 
 missing=()
@@ -27,4 +31,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-exec cargo test --locked "$@"
+cargo test --locked "$@"
+# The whole suite (no arguments) also builds the .deb and checks it (lintian, apt).
+if [ $# -eq 0 ]; then
+  scripts/package.sh
+fi

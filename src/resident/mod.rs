@@ -307,5 +307,20 @@ impl Center {
     }
 }
 
+/// The names of every icon the tray shows (they are installed with the package).
+pub fn tray_icon_names() -> Vec<String> {
+    use tray::Look;
+    [
+        Look::Idle,
+        Look::Syncing,
+        Look::Error,
+        Look::Conflicts,
+        Look::Paused,
+    ]
+    .into_iter()
+    .map(Look::icon_name)
+    .collect()
+}
+
 /// Shared handle.
 pub type CenterRef = Arc<Center>;

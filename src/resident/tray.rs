@@ -314,8 +314,10 @@ impl TrayHandle {
 fn pixmap(look: Look) -> ksni::Icon {
     static BASE: OnceLock<(u32, u32, Vec<u8>)> = OnceLock::new();
     let (width, height, rgba) = BASE.get_or_init(|| {
-        let icon = eframe::icon_data::from_png_bytes(include_bytes!("../../assets/synccenter.png"))
-            .expect("the app icon is a valid PNG");
+        let icon = eframe::icon_data::from_png_bytes(include_bytes!(
+            "../../assets/icons/hicolor/256x256/apps/io.github.synccenter.SyncCenter.png"
+        ))
+        .expect("the app icon is a valid PNG");
         (icon.width, icon.height, icon.rgba)
     });
     let (w, h) = (*width as i64, *height as i64);

@@ -505,9 +505,9 @@ pub fn run_with(
         .with_app_id(crate::desktop::APP_ID)
         .with_inner_size([920.0, 600.0])
         .with_min_inner_size([560.0, 360.0]);
-    if let Ok(icon) =
-        eframe::icon_data::from_png_bytes(include_bytes!("../../assets/synccenter.png"))
-    {
+    if let Ok(icon) = eframe::icon_data::from_png_bytes(include_bytes!(
+        "../../assets/icons/hicolor/256x256/apps/io.github.synccenter.SyncCenter.png"
+    )) {
         viewport = viewport.with_icon(Arc::new(icon));
     }
     let options = eframe::NativeOptions {
