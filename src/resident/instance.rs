@@ -58,11 +58,21 @@ pub fn run(setup: Setup, background: bool, at_logon: bool) -> u8 {
     });
     let bus = match serve(&center) {
         Ok(bus) => Some(bus),
-        Err(zbus::Error::NameTaken) => {
-            // Another instance won the race for the name: let it show its window.
-            drop(lock);
-            return hand_to_running(&home, background);
-        }
+        Err(zbus::Error::NameTaken) => match crate::resident::client::Instance::find(&home) {
+            // Another instance of this home won the race for the name: it shows its window.
+            Some(instance) => {
+                drop(lock);
+                return activate_running(&instance, background);
+            }
+            None if background => {
+                eprintln!(
+                    "synccenter: a Sync Center of another home owns {APP_ID} on this session bus; this home can only run with its window now."
+                );
+                return crate::cli::EXIT_NOTHING_RAN;
+            }
+            // The instance of another home has the name: this home gets a window of its own.
+            None => None,
+        },
         Err(e) if background => {
             eprintln!(
                 "synccenter: --background needs the session bus, which cannot be reached ({e}). Without it Sync Center can only run with its window."
@@ -175,18 +185,14 @@ fn serve(center: &CenterRef) -> zbus::Result<zbus::blocking::Connection> {
         .build()
 }
 
-fn hand_to_running(home: &crate::core::store::Home, background: bool) -> u8 {
-    match crate::resident::client::Instance::find(home) {
-        Some(_) if background => crate::cli::EXIT_OK,
-        Some(instance) => match instance.activate() {
-            Ok(()) => crate::cli::EXIT_OK,
-            Err(e) => {
-                eprintln!("synccenter: the running Sync Center did not open its window: {e}");
-                crate::cli::EXIT_NOTHING_RAN
-            }
-        },
-        None => {
-            eprintln!("synccenter: another Sync Center owns the name {APP_ID} on the session bus.");
+fn activate_running(instance: &crate::resident::client::Instance, background: bool) -> u8 {
+    if background {
+        return crate::cli::EXIT_OK;
+    }
+    match instance.activate() {
+        Ok(()) => crate::cli::EXIT_OK,
+        Err(e) => {
+            eprintln!("synccenter: the running Sync Center did not open its window: {e}");
             crate::cli::EXIT_NOTHING_RAN
         }
     }
