@@ -203,3 +203,94 @@ fn start_at_logon_writes_the_autostart_entry_and_the_logon_run_syncs() {
     assert!(instance.quit(&bus).success());
     assert!(Path::new(&home.path()).exists());
 }
+
+/// CPU nanoseconds and voluntary wake-ups of each thread of a process, by thread name.
+fn threads(pid: u32) -> Vec<(String, u64, u64)> {
+    let mut all = Vec::new();
+    for task in std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .flatten()
+    {
+        let path = task.path();
+        let read = |file: &str| std::fs::read_to_string(path.join(file)).unwrap_or_default();
+        let ns = read("schedstat")
+            .split_whitespace()
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        let wakes = read("status")
+            .lines()
+            .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or(0);
+        all.push((read("comm").trim().to_string(), ns, wakes));
+    }
+    all
+}
+
+#[test]
+fn an_idle_instance_with_20_watched_items_and_two_schedules_costs_almost_nothing() {
+    let bus = Bus::start();
+    let home = Home::new(0.0);
+    for n in 0..20 {
+        let (left, right) = (
+            home.path().join(format!("l{n}")),
+            home.path().join(format!("r{n}")),
+        );
+        std::fs::create_dir_all(left.join("a/b")).unwrap();
+        std::fs::create_dir_all(&right).unwrap();
+        std::fs::write(left.join("a/b/f.txt"), b"x").unwrap();
+        let out = synccenter(home.path(), None)
+            .args(["folder", "add", &format!("pair{n}")])
+            .arg(&left)
+            .arg(&right)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    }
+    for args in [
+        ["schedule", "add", "hourly", "pair1", "--every", "1h"],
+        ["schedule", "add", "nightly", "pair2", "--daily", "03:00"],
+    ] {
+        let out = synccenter(home.path(), None).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    }
+    let path = home.path().join("config/resident.json");
+    let mut settings: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    settings["sync_on_change"] = true.into();
+    home.write_settings(&settings.to_string());
+    let instance = Instance::background(home.path(), &bus, &[]);
+    // Let the first sync of every pair (and the check of its own writes) settle.
+    let mut last = (0, Instant::now());
+    wait_for("the first runs to settle", Duration::from_secs(120), || {
+        let runs = home.history().len();
+        if runs != last.0 {
+            last = (runs, Instant::now());
+        }
+        runs > 0 && last.1.elapsed() > Duration::from_secs(3)
+    });
+    let pid = instance.child.id();
+    let before = threads(pid);
+    std::thread::sleep(Duration::from_secs(10));
+    let after = threads(pid);
+    let cpu: u64 = after.iter().map(|t| t.1).sum::<u64>() - before.iter().map(|t| t.1).sum::<u64>();
+    // 0.5 % of one core over 10 s is 50 ms.
+    assert!(cpu < 50_000_000, "{cpu} ns of CPU in 10 s");
+    // The threads that watch the trees, schedule and dispatch did not wake at all: nothing
+    // polls the folders between changes.
+    for name in ["file-changes", "notify-rs inoti", "scheduler", "dispatch"] {
+        let woke = |list: &[(String, u64, u64)]| {
+            list.iter()
+                .filter(|t| t.0 == name)
+                .map(|t| t.2)
+                .sum::<u64>()
+        };
+        assert_eq!(
+            woke(&after),
+            woke(&before),
+            "the {name} thread woke up while idle"
+        );
+    }
+    assert!(instance.quit(&bus).success());
+}
