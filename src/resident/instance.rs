@@ -122,6 +122,7 @@ pub fn run(setup: Setup, background: bool, at_logon: bool) -> u8 {
     let companion = Arc::new(WindowCompanion {
         center: center.clone(),
         background,
+        on_bus: bus.is_some(),
         activity,
     });
     let code = main_loop(
@@ -263,6 +264,8 @@ fn quit(center: &Center) {
 struct WindowCompanion {
     center: CenterRef,
     background: bool,
+    /// Without a session bus there is no instance to keep: no background, tray or triggers.
+    on_bus: bool,
     activity: Arc<Mutex<Activity>>,
 }
 
@@ -272,7 +275,7 @@ impl Companion for WindowCompanion {
     }
 
     fn keeps_running(&self) -> bool {
-        self.background || self.center.settings().keep_running
+        self.on_bus && (self.background || self.center.settings().keep_running)
     }
 
     fn next_runs(&self) -> BTreeMap<crate::core::model::ItemKey, String> {
@@ -282,43 +285,14 @@ impl Companion for WindowCompanion {
     fn menu_ui(&self, ui: &mut Ui) {
         let settings = self.center.settings();
         ui.menu_button("Background", |ui| {
-            let mut keep = settings.keep_running;
-            if ui
-                .checkbox(&mut keep, "Keep running when the window is closed")
-                .changed()
-            {
-                self.change(|s| s.keep_running = keep);
+            if !self.on_bus {
+                ui.label(
+                    "Schedules run while this window is open. Running in the background, the \
+                     tray and the triggers need the session bus (D-Bus), which is not reachable.",
+                );
+                ui.separator();
             }
-            let mut logon = settings.start_at_logon;
-            if ui
-                .checkbox(&mut logon, "Start at logon (in the background)")
-                .changed()
-            {
-                self.change(|s| s.start_at_logon = logon);
-            }
-            let mut idle = settings.idle_after_seconds.is_some();
-            ui.horizontal(|ui| {
-                let mut minutes = settings.idle_after_seconds.unwrap_or(900).div_ceil(60);
-                let toggled = ui.checkbox(&mut idle, "Sync when idle for").changed();
-                let edited = ui
-                    .add(
-                        egui::DragValue::new(&mut minutes)
-                            .range(1..=720)
-                            .suffix(" min"),
-                    )
-                    .changed();
-                if toggled || (edited && idle) {
-                    self.change(|s| s.idle_after_seconds = idle.then_some(minutes * 60));
-                }
-            });
-            ui.label(egui::RichText::new(self.center.idle_detection()).weak());
-            let mut on_change = settings.sync_on_change;
-            if ui
-                .checkbox(&mut on_change, "Sync folder pairs when their files change")
-                .changed()
-            {
-                self.change(|s| s.sync_on_change = on_change);
-            }
+            ui.add_enabled_ui(self.on_bus, |ui| self.background_ui(ui, &settings));
             ui.separator();
             if settings.schedules.is_empty() {
                 ui.label("No schedules. `synccenter schedule add` makes one.");
@@ -385,6 +359,47 @@ impl Companion for WindowCompanion {
 }
 
 impl WindowCompanion {
+    /// The switches of background mode and the triggers.
+    fn background_ui(&self, ui: &mut Ui, settings: &settings::Settings) {
+        let mut keep = settings.keep_running;
+        if ui
+            .checkbox(&mut keep, "Keep running when the window is closed")
+            .changed()
+        {
+            self.change(|s| s.keep_running = keep);
+        }
+        let mut logon = settings.start_at_logon;
+        if ui
+            .checkbox(&mut logon, "Start at logon (in the background)")
+            .changed()
+        {
+            self.change(|s| s.start_at_logon = logon);
+        }
+        let mut idle = settings.idle_after_seconds.is_some();
+        ui.horizontal(|ui| {
+            let mut minutes = settings.idle_after_seconds.unwrap_or(900).div_ceil(60);
+            let toggled = ui.checkbox(&mut idle, "Sync when idle for").changed();
+            let edited = ui
+                .add(
+                    egui::DragValue::new(&mut minutes)
+                        .range(1..=720)
+                        .suffix(" min"),
+                )
+                .changed();
+            if toggled || (edited && idle) {
+                self.change(|s| s.idle_after_seconds = idle.then_some(minutes * 60));
+            }
+        });
+        ui.label(egui::RichText::new(self.center.idle_detection()).weak());
+        let mut on_change = settings.sync_on_change;
+        if ui
+            .checkbox(&mut on_change, "Sync folder pairs when their files change")
+            .changed()
+        {
+            self.change(|s| s.sync_on_change = on_change);
+        }
+    }
+
     fn change(&self, change: impl FnOnce(&mut settings::Settings)) {
         if let Err(e) = self.center.change_settings(change) {
             self.center.engine.notice(e);
