@@ -201,3 +201,24 @@ fn without_a_bus_two_terminal_syncs_take_turns_and_both_are_recorded() {
     let items = std::fs::read_to_string(home.path().join("data/items.json")).unwrap();
     assert!(items.contains("alpha"), "{items}");
 }
+
+#[test]
+fn quit_stops_the_running_session_and_records_it() {
+    let bus = Bus::start();
+    let home = Home::new(2.0);
+    let instance = Instance::background(home.path(), &bus, &[]);
+    bus.call(
+        "io.github.synccenter.SyncCenter1.SyncItems",
+        &["['alpha']", "{}"],
+    )
+    .expect("SyncItems");
+    wait_for("the handler to start", Duration::from_secs(60), || {
+        !home.journal("sync-start").is_empty()
+    });
+    let (status, stderr) = instance.quit_saying(&bus);
+    assert!(status.success(), "{stderr}");
+    let history = home.history();
+    assert_eq!(history.len(), 1, "{history:?}");
+    assert_eq!(history[0]["reason"], "invoked");
+    assert_eq!(history[0]["items"][0]["status"], "canceled", "{history:?}");
+}

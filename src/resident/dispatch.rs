@@ -79,8 +79,7 @@ impl Dispatcher {
                     listener,
                     shown: HashMap::new(),
                     activity: Activity::default(),
-                    last_notified: None,
-                    held_back: 0,
+                    throttle: Throttle::default(),
                 };
                 worker.run(events);
             })
@@ -122,8 +121,7 @@ struct Worker {
     /// What was last signalled per item.
     shown: HashMap<ItemKey, Shown>,
     activity: Activity,
-    last_notified: Option<Instant>,
-    held_back: usize,
+    throttle: Throttle,
 }
 
 impl Worker {
@@ -292,14 +290,9 @@ impl Worker {
     /// One summary per run with problems, at most one a minute; the ones held back are
     /// counted into the next.
     fn notify(&mut self, failed: &[&str], conflicts: usize) {
-        if self
-            .last_notified
-            .is_some_and(|t| t.elapsed() < NOTIFY_EVERY)
-        {
-            self.held_back += 1;
+        let Some(held_back) = self.throttle.allow(Instant::now()) else {
             return;
-        }
-        self.last_notified = Some(Instant::now());
+        };
         let mut body = Vec::new();
         if !failed.is_empty() {
             body.push(format!("Not synchronized: {}.", failed.join(", ")));
@@ -311,12 +304,8 @@ impl Worker {
                 format!("{conflicts} conflicts need your decision.")
             });
         }
-        if self.held_back > 0 {
-            body.push(format!(
-                "{} earlier run(s) had problems too.",
-                self.held_back
-            ));
-            self.held_back = 0;
+        if held_back > 0 {
+            body.push(format!("{held_back} earlier run(s) had problems too."));
         }
         body.push("Open Sync Center to see what happened.".into());
         crate::window::notify::desktop("Synchronization had problems".into(), body.join(" "));
@@ -371,6 +360,28 @@ impl Worker {
     }
 }
 
+/// At most one notification per [`NOTIFY_EVERY`], pure: the ones held back are counted.
+#[derive(Debug, Default)]
+pub struct Throttle {
+    last: Option<Instant>,
+    held_back: usize,
+}
+
+impl Throttle {
+    /// Whether a notification may go now; if so, how many were held back since the last.
+    pub fn allow(&mut self, now: Instant) -> Option<usize> {
+        if self
+            .last
+            .is_some_and(|last| now.duration_since(last) < NOTIFY_EVERY)
+        {
+            self.held_back += 1;
+            return None;
+        }
+        self.last = Some(now);
+        Some(std::mem::take(&mut self.held_back))
+    }
+}
+
 const STATUS_WORDS: [(ItemStatus, &str); 8] = [
     (ItemStatus::Pending, "pending"),
     (ItemStatus::Waiting, "waiting"),
@@ -413,6 +424,26 @@ fn open_conflicts(center: &CenterRef, record: Option<&SessionRecord>) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn notifications_are_throttled_and_count_what_was_held_back() {
+        let t0 = Instant::now();
+        let s = Duration::from_secs;
+        // (seconds after the first, allowed with this many held back?)
+        let cases = [
+            (0, Some(0)),
+            (10, None),
+            (59, None),
+            (60, Some(2)),
+            (61, None),
+            (200, Some(1)),
+            (400, Some(0)),
+        ];
+        let mut throttle = Throttle::default();
+        for (at, expected) in cases {
+            assert_eq!(throttle.allow(t0 + s(at)), expected, "at {at} s");
+        }
+    }
 
     #[test]
     fn every_status_has_a_word_that_reads_back() {
