@@ -224,7 +224,12 @@ fn hand_off(instance: &Instance, args: &SyncArgs) -> u8 {
             return EXIT_NOTHING_RAN;
         }
     };
-    eprintln!("Synchronizing in the running Sync Center (Ctrl+C stops the run).");
+    let dialogs = if crate::cli::may_prompt(args) {
+        " Its window shows any dialog a handler needs."
+    } else {
+        ""
+    };
+    eprintln!("Synchronizing in the running Sync Center (Ctrl+C stops the run).{dialogs}");
     catch_interrupt();
     let code = follow(instance, session, &rx);
     // SAFETY: restores the default disposition.

@@ -303,9 +303,19 @@ impl TrayHandle {
         }
     }
 
+    /// Takes the item off the bus, waiting at most a second: quitting never hangs on the
+    /// tray.
     pub fn shutdown(&self) {
         if let Some(handle) = self.handle.get() {
-            handle.shutdown().wait();
+            let awaiter = handle.shutdown();
+            let (done, finished) = crossbeam_channel::bounded(1);
+            let _ = std::thread::Builder::new()
+                .name("tray-shutdown".into())
+                .spawn(move || {
+                    awaiter.wait();
+                    let _ = done.send(());
+                });
+            let _ = finished.recv_timeout(Duration::from_secs(1));
         }
     }
 }

@@ -327,6 +327,32 @@ impl Display {
         conn.flush().unwrap();
     }
 
+    /// Closes every window with this title and waits until they are gone. Asks again every
+    /// 5 s: a window still drawing its first frame on a busy machine may miss the first ask,
+    /// as a person would click again. Returns how many asks it took.
+    pub fn close_all(&self, title: &str) -> usize {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let mut asks = 0;
+        loop {
+            let windows = self.windows(title);
+            if windows.is_empty() {
+                return asks;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{title} did not close after {asks} asks"
+            );
+            for window in &windows {
+                self.close(window);
+            }
+            asks += 1;
+            let wait = Instant::now() + Duration::from_secs(5);
+            while Instant::now() < wait && !self.windows(title).is_empty() {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+    }
+
     /// A screenshot of the whole screen.
     pub fn screenshot(&self, path: &Path) {
         let status = Command::new("import")
