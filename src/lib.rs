@@ -10,6 +10,8 @@ pub mod cli;
 pub mod core;
 /// The app id shared by the bus name, desktop file, icon and metainfo.
 pub mod desktop;
+/// The exit codes every command and the running instance share.
+pub mod exit_code;
 /// Handlers that ship with the center: demo, folder pairs, external programs.
 pub mod handlers;
 /// The running instance: D-Bus service and hand-off, schedules, triggers, tray.

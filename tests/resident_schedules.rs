@@ -4,7 +4,7 @@
 
 mod resident_support;
 
-use resident_support::{Bus, Home, Instance, synccenter, text, wait_for};
+use resident_support::{Bus, Display, Home, Instance, synccenter, text, wait_for};
 use serde_json::Value;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -121,7 +121,8 @@ fn a_due_time_missed_while_stopped_is_made_up_exactly_once_at_start() {
 }
 
 #[test]
-fn a_scheduled_run_never_shows_a_dialog_and_the_item_says_why_it_did_not_sync() {
+fn a_scheduled_run_never_shows_a_dialog_and_the_item_that_needs_a_logon_waits() {
+    let display = Display::start();
     let bus = Bus::start();
     let home = Home::new(0.0);
     home.write_settings(
@@ -134,14 +135,26 @@ fn a_scheduled_run_never_shows_a_dialog_and_the_item_says_why_it_did_not_sync() 
         r#"{"nightly":{"when":{"kind":"daily","hour":3,"minute":0},"next_due_ms":0}}"#,
     )
     .unwrap();
-    let mut instance = Instance::background(home.path(), &bus, &[]);
+    let instance = Instance::start(
+        home.path(),
+        &bus,
+        &["--background"],
+        &[],
+        &[("DISPLAY", display.name.as_str())],
+    );
     wait_for("the scheduled run", Duration::from_secs(60), || {
         scheduled(&home).len() == 1
     });
     let run = &scheduled(&home)[0];
-    assert_eq!(run["items"][0]["status"], "failed", "{run}");
-    let reason = run["items"][0]["text"].as_str().unwrap();
-    assert!(reason.contains("Needs your logon"), "{run}");
+    // The item did not fail: it waits for the user, saying why, and the handler's words
+    // are kept.
+    let logon = &run["items"][0];
+    assert_eq!(logon["status"], "waiting", "{run}");
+    assert_eq!(logon["could_not_ask"], true, "{run}");
+    assert!(
+        logon["text"].as_str().unwrap().contains("Needs your logon"),
+        "{run}"
+    );
     // The handler was told it may not ask, and no window was opened for a dialog.
     let told: Vec<Value> = home
         .journal("initialize")
@@ -150,7 +163,78 @@ fn a_scheduled_run_never_shows_a_dialog_and_the_item_says_why_it_did_not_sync() 
         .collect();
     assert_eq!(told.len(), 1, "{told:?}");
     assert_eq!(told[0]["may_bother_user"], false);
-    assert!(instance.child.try_wait().unwrap().is_none());
-    let status = instance.quit(&bus);
-    assert!(status.success());
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(display.windows("Sync Center").is_empty(), "a window opened");
+    let results = synccenter(home.path(), None)
+        .arg("results")
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&results.stdout).contains("Waiting"),
+        "{}",
+        text(&results)
+    );
+    assert!(instance.quit(&bus).success());
+}
+
+#[test]
+fn an_unusable_schedule_never_runs_and_says_why() {
+    let bus = Bus::start();
+    let home = Home::new(0.0);
+    home.write_settings(
+        r#"{"schedules":[{"name":"broken","items":[{"handler":"ext:journal","item":"alpha"}],
+            "when":{"kind":"every","seconds":0}}]}"#,
+    );
+    std::fs::create_dir_all(home.path().join("data")).unwrap();
+    std::fs::write(
+        home.path().join("data/schedules-due.json"),
+        r#"{"broken":{"when":{"kind":"every","seconds":0},"next_due_ms":0}}"#,
+    )
+    .unwrap();
+    let mut instance = Instance::background(home.path(), &bus, &[]);
+    wait_for("the notice", Duration::from_secs(60), || {
+        instance.stderr().contains("not usable")
+    });
+    std::thread::sleep(Duration::from_secs(4));
+    assert_eq!(scheduled(&home).len(), 0, "an unusable schedule ran");
+    let (status, stderr) = instance.quit_saying(&bus);
+    assert!(status.success(), "{stderr}");
+    assert!(stderr.contains("\"broken\""), "{stderr}");
+    // The file is left as the user wrote it, to be fixed.
+    let kept = std::fs::read_to_string(home.path().join("config/resident.json")).unwrap();
+    assert!(kept.contains("\"broken\""), "{kept}");
+}
+
+#[test]
+fn a_damaged_due_times_file_is_moved_aside_and_written_again() {
+    let bus = Bus::start();
+    let home = Home::new(0.0);
+    home.write_settings(
+        r#"{"schedules":[{"name":"often","items":[{"handler":"ext:journal","item":"alpha"}],
+            "when":{"kind":"every","seconds":2}}]}"#,
+    );
+    let due = home.path().join("data/schedules-due.json");
+    std::fs::create_dir_all(home.path().join("data")).unwrap();
+    std::fs::write(&due, b"{ damaged").unwrap();
+    let instance = Instance::background(home.path(), &bus, &[]);
+    wait_for("a scheduled run", Duration::from_secs(60), || {
+        !scheduled(&home).is_empty()
+    });
+    wait_for("the due times saved", Duration::from_secs(60), || {
+        std::fs::read(&due)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+            .is_some_and(|v| v["often"]["next_due_ms"].is_i64())
+    });
+    let aside: Vec<_> = std::fs::read_dir(home.path().join("data"))
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("schedules-due.json.damaged-")
+        })
+        .collect();
+    assert_eq!(aside.len(), 1, "the damaged file was not kept aside");
+    assert!(instance.quit(&bus).success());
 }

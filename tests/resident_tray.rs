@@ -201,3 +201,93 @@ fn without_a_tray_host_the_instance_works_the_same() {
     );
     assert!(instance.quit(&bus).success());
 }
+
+/// The tray item's tooltip text, or "" while it cannot be read.
+fn tooltip(bus: &Bus, name: &str) -> String {
+    gdbus(
+        bus,
+        name,
+        "/StatusNotifierItem",
+        "org.freedesktop.DBus.Properties.Get",
+        &["org.kde.StatusNotifierItem", "ToolTip"],
+    )
+    .unwrap_or_default()
+}
+
+#[test]
+fn the_tray_follows_the_pause_and_offers_to_answer_only_what_could_not_ask() {
+    let bus = Bus::start();
+    let mut watcher = Command::new("status-notifier-watcher");
+    watcher
+        .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let _watcher = Killed(watcher.spawn().expect("status-notifier-watcher runs"));
+    wait_for("the watcher", Duration::from_secs(60), || {
+        !registered(&bus).is_empty()
+    });
+    let home = Home::with_items(0.0, "alpha,logon,full");
+    let instance = Instance::background(home.path(), &bus, &[]);
+    wait_for("the tray item to register", Duration::from_secs(60), || {
+        registered(&bus).contains("org.kde.StatusNotifierItem-")
+    });
+    let listed = registered(&bus);
+    let name = listed
+        .split('\'')
+        .find(|s| s.starts_with("org.kde.StatusNotifierItem-"))
+        .unwrap()
+        .to_string();
+
+    // A pause that ends by itself ends in the tray too.
+    bus.call("io.github.synccenter.SyncCenter1.PauseSchedules", &["2"])
+        .unwrap();
+    wait_for("the tooltip to say paused", Duration::from_secs(30), || {
+        tooltip(&bus, &name).contains("Schedules paused until")
+    });
+    wait_for(
+        "the tooltip to forget the pause",
+        Duration::from_secs(60),
+        || {
+            let text = tooltip(&bus, &name);
+            text.contains("Up to date") && !text.contains("paused")
+        },
+    );
+
+    // An item that failed for another reason (a full disk) is not offered as waiting.
+    let run = |item: &str| {
+        let before = home.history().len();
+        bus.call(
+            "io.github.synccenter.SyncCenter1.SyncItems",
+            &[&format!("['{item}']"), "{}"],
+        )
+        .unwrap();
+        wait_for("the run's record", Duration::from_secs(60), || {
+            home.history().len() > before
+        });
+    };
+    run("full");
+    wait_for(
+        "the failure in the tooltip",
+        Duration::from_secs(30),
+        || tooltip(&bus, &name).contains("1 item failed"),
+    );
+    assert!(!tooltip(&bus, &name).contains("your answer"));
+    // A program's run without dialogs could not ask for the logon: that item waits for
+    // the user, in the tooltip and the menu.
+    run("logon");
+    wait_for(
+        "the waiting item in the tooltip",
+        Duration::from_secs(30),
+        || tooltip(&bus, &name).contains("1 item waits for your answer"),
+    );
+    let layout = gdbus(
+        &bus,
+        &name,
+        "/MenuBar",
+        "com.canonical.dbusmenu.GetLayout",
+        &["0", "-1", "[]"],
+    )
+    .unwrap();
+    assert!(layout.contains("Answer what waits (1)"), "{layout}");
+    assert!(instance.quit(&bus).success());
+}

@@ -64,6 +64,51 @@ fn a_change_in_a_watched_folder_pair_is_synced_within_5_seconds() {
 }
 
 #[test]
+fn a_changed_pair_syncs_once_and_its_own_writes_do_not_trigger_it_again() {
+    let bus = Bus::start();
+    let home = Home::new(0.0);
+    let (left, right) = add_pair(&home);
+    home.write_settings(
+        r#"{"sync_on_change":true,"change_quiet_seconds":1,"rescan_seconds":3600}"#,
+    );
+    let instance = Instance::background(home.path(), &bus, &[]);
+    wait_for("the first run", Duration::from_secs(60), || {
+        runs(&home, "change") >= 1
+    });
+    let settled = |what: &str| {
+        // Nothing more for 8 s (several quiet periods): whatever was coming has come.
+        let mut last = (runs(&home, "change"), Instant::now());
+        wait_for(what, Duration::from_secs(120), || {
+            let now = runs(&home, "change");
+            if now != last.0 {
+                last = (now, Instant::now());
+            }
+            last.1.elapsed() > Duration::from_secs(8)
+        });
+        last.0
+    };
+    let before = settled("the first runs to settle");
+    std::fs::write(left.join("sub/note.txt"), b"one change").unwrap();
+    wait_for(
+        "the change on the other side",
+        Duration::from_secs(60),
+        || right.join("sub/note.txt").exists(),
+    );
+    // The sync wrote into the right folder, which is watched too: that is not a change.
+    assert_eq!(
+        settled("the runs to settle"),
+        before + 1,
+        "{:?}",
+        home.history()
+    );
+    // Reading the settings again changes nothing: no pair syncs for it.
+    bus.call("io.github.synccenter.SyncCenter1.ReloadSettings", &[])
+        .unwrap();
+    assert_eq!(settled("the runs to settle"), before + 1);
+    assert!(instance.quit(&bus).success());
+}
+
+#[test]
 fn running_out_of_inotify_watches_says_so_with_the_fix_and_falls_back_to_rescans() {
     let bus = Bus::start();
     let home = Home::new(0.0);
@@ -82,7 +127,7 @@ fn running_out_of_inotify_watches_says_so_with_the_fix_and_falls_back_to_rescans
         .stderr(Stdio::piped())
         .spawn()
         .expect("unshare (util-linux) runs");
-    let instance = Instance { child };
+    let instance = Instance::of(child);
     wait_for("the instance", Duration::from_secs(60), || {
         bus.has_instance()
     });
@@ -204,6 +249,75 @@ fn start_at_logon_writes_the_autostart_entry_and_the_logon_run_syncs() {
     assert!(Path::new(&home.path()).exists());
 }
 
+#[test]
+fn an_autostart_entry_written_for_another_home_is_left_alone() {
+    let bus = Bus::start();
+    let home = Home::new(0.0);
+    // The user's own Sync Center (the default home) starts at logon.
+    let entry = home
+        .xdg_config()
+        .join("autostart/io.github.synccenter.SyncCenter.desktop");
+    std::fs::create_dir_all(entry.parent().unwrap()).unwrap();
+    let theirs = "[Desktop Entry]\nType=Application\nName=Sync Center\nExec=/usr/bin/synccenter --background --logon\n";
+    std::fs::write(&entry, theirs).unwrap();
+    // An instance of another home, with "Start at logon" off, starts and reloads.
+    let instance = Instance::background(home.path(), &bus, &[]);
+    bus.call("io.github.synccenter.SyncCenter1.ReloadSettings", &[])
+        .unwrap();
+    assert_eq!(std::fs::read_to_string(&entry).unwrap(), theirs);
+    // Turned on here, it does not take the entry over either, and says why.
+    home.write_settings(r#"{"start_at_logon":true}"#);
+    bus.call("io.github.synccenter.SyncCenter1.ReloadSettings", &[])
+        .unwrap();
+    assert_eq!(std::fs::read_to_string(&entry).unwrap(), theirs);
+    let (status, stderr) = instance.quit_saying(&bus);
+    assert!(status.success(), "{stderr}");
+    assert!(stderr.contains("another Sync Center"), "{stderr}");
+}
+
+/// A display number nobody uses yet (far above the ones Xvfb -displayfd picks).
+fn free_display() -> u32 {
+    (300..400)
+        .find(|n| {
+            !Path::new(&format!("/tmp/.X{n}-lock")).exists()
+                && !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
+        })
+        .expect("a free display number")
+}
+
+#[test]
+fn idle_detection_that_appears_after_the_start_is_found() {
+    let bus = Bus::start();
+    let home = Home::new(0.0);
+    home.write_settings(r#"{"idle_after_seconds":2}"#);
+    // Started before the desktop's idle source is up (an autostarted instance at logon).
+    let number = free_display();
+    let display_name = format!(":{number}");
+    let mut instance = Instance::start(
+        home.path(),
+        &bus,
+        &["--background"],
+        &[],
+        &[("DISPLAY", display_name.as_str())],
+    );
+    wait_for("the instance to say so", Duration::from_secs(60), || {
+        instance.stderr().contains("idle detection is unavailable")
+    });
+    let mut server = Command::new("Xvfb")
+        .arg(&display_name)
+        .args(["-screen", "0", "640x480x24", "-nolisten", "tcp"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("Xvfb runs");
+    wait_for("an idle run", Duration::from_secs(90), || {
+        runs(&home, "idle") >= 1
+    });
+    let _ = server.kill();
+    let _ = server.wait();
+    drop(instance);
+}
+
 /// CPU nanoseconds and voluntary wake-ups of each thread of a process, by thread name.
 fn threads(pid: u32) -> Vec<(String, u64, u64)> {
     let mut all = Vec::new();
@@ -277,19 +391,25 @@ fn an_idle_instance_with_20_watched_items_and_two_schedules_costs_almost_nothing
     let cpu: u64 = after.iter().map(|t| t.1).sum::<u64>() - before.iter().map(|t| t.1).sum::<u64>();
     // 0.5 % of one core over 10 s is 50 ms.
     assert!(cpu < 50_000_000, "{cpu} ns of CPU in 10 s");
-    // The threads that watch the trees, schedule and dispatch did not wake at all: nothing
-    // polls the folders between changes.
-    for name in ["file-changes", "notify-rs inoti", "scheduler", "dispatch"] {
+    // The threads that watch the trees and dispatch did not wake at all: nothing polls the
+    // folders between changes. The scheduler looks at the wall clock once a minute (to
+    // notice a suspend), so it may wake once in these 10 s.
+    for (name, wakes) in [
+        ("file-changes", 0),
+        ("notify-rs inoti", 0),
+        ("dispatch", 0),
+        ("scheduler", 1),
+    ] {
         let woke = |list: &[(String, u64, u64)]| {
             list.iter()
                 .filter(|t| t.0 == name)
                 .map(|t| t.2)
                 .sum::<u64>()
         };
-        assert_eq!(
-            woke(&after),
-            woke(&before),
-            "the {name} thread woke up while idle"
+        assert!(
+            woke(&after) - woke(&before) <= wakes,
+            "the {name} thread woke up {} times while idle",
+            woke(&after) - woke(&before)
         );
     }
     assert!(instance.quit(&bus).success());

@@ -4,7 +4,7 @@
 
 mod resident_support;
 
-use resident_support::{Bus, Display, Home, Instance, wait_for};
+use resident_support::{Bus, Display, Home, Instance, synccenter, text, wait_for};
 use std::time::Duration;
 
 const TITLE: &str = "Sync Center";
@@ -19,6 +19,7 @@ fn activate_opens_the_window_and_a_closed_window_comes_back() {
     let display = Display::start();
     let bus = Bus::start();
     let home = Home::new(0.0);
+    home.write_settings(r#"{"keep_running":true}"#);
     let mut instance = Instance::start(
         home.path(),
         &bus,
@@ -38,12 +39,16 @@ fn activate_opens_the_window_and_a_closed_window_comes_back() {
     std::thread::sleep(Duration::from_secs(2));
     let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("activated.png");
     display.screenshot(&shot);
-    // A second Activate raises the open window instead of opening another.
+    // A second Activate raises the open window instead of opening another: there is never
+    // more than one, however long one looks.
     bus.call("org.freedesktop.Application.Activate", &["{}"])
         .expect("Activate");
-    std::thread::sleep(Duration::from_secs(1));
-    let windows = display.windows(TITLE);
-    assert_eq!(windows.len(), 1, "{windows:?}");
+    let until = std::time::Instant::now() + Duration::from_secs(10);
+    while std::time::Instant::now() < until {
+        let windows = display.windows(TITLE);
+        assert_eq!(windows.len(), 1, "{windows:?}");
+        std::thread::sleep(Duration::from_millis(250));
+    }
 
     display.close_all(TITLE);
     std::thread::sleep(Duration::from_secs(1));
@@ -75,6 +80,63 @@ fn without_background_mode_closing_the_window_ends_sync_center() {
         &[],
         &[("DISPLAY", display.name.as_str())],
     );
+    wait_for("the window", Duration::from_secs(120), || {
+        !display.windows(TITLE).is_empty()
+    });
+    display.close_all(TITLE);
+    let status = instance.wait_end(Duration::from_secs(60));
+    assert!(status.success(), "{status}");
+    assert!(!bus.has_instance());
+}
+
+#[test]
+fn a_plain_second_start_raises_the_running_instances_window() {
+    let _one = ONE_WINDOW.lock().unwrap_or_else(|e| e.into_inner());
+    let display = Display::start();
+    let bus = Bus::start();
+    let home = Home::new(0.0);
+    let mut instance = Instance::start(
+        home.path(),
+        &bus,
+        &["--background"],
+        &[],
+        &[("DISPLAY", display.name.as_str())],
+    );
+    // `synccenter` as a launcher without D-Bus activation runs it: it asks the running
+    // instance to show its window (Activate) and ends.
+    let out = synccenter(home.path(), Some(&bus))
+        .env("DISPLAY", &display.name)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    wait_for("the instance's window", Duration::from_secs(120), || {
+        !display.windows(TITLE).is_empty()
+    });
+    assert!(
+        instance.child.try_wait().unwrap().is_none(),
+        "the instance ended"
+    );
+    let (status, stderr) = instance.quit_saying(&bus);
+    assert!(status.success(), "{stderr}");
+}
+
+#[test]
+fn a_background_instance_without_background_mode_ends_when_its_window_closes() {
+    let _one = ONE_WINDOW.lock().unwrap_or_else(|e| e.into_inner());
+    let display = Display::start();
+    let bus = Bus::start();
+    let home = Home::new(0.0);
+    // What D-Bus activation from the desktop's menu does: start `--background`, then
+    // Activate. With background mode off, closing the window ends Sync Center.
+    let mut instance = Instance::start(
+        home.path(),
+        &bus,
+        &["--background"],
+        &[],
+        &[("DISPLAY", display.name.as_str())],
+    );
+    bus.call("org.freedesktop.Application.Activate", &["{}"])
+        .expect("Activate");
     wait_for("the window", Duration::from_secs(120), || {
         !display.windows(TITLE).is_empty()
     });

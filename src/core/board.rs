@@ -45,6 +45,9 @@ pub(crate) struct Live {
     pub accounting: WorkAccounting,
     /// The user's request reached the handler (a callback answered it).
     pub request_delivered: bool,
+    /// The handler asked to show a dialog about this item and was refused: the run may not
+    /// bother the user.
+    pub could_not_ask: bool,
 }
 
 /// A status change that Vista's rule refuses.
@@ -66,6 +69,7 @@ impl Live {
             request: None,
             accounting: WorkAccounting::new(),
             request_delivered: false,
+            could_not_ask: false,
         }
     }
 

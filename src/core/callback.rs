@@ -155,6 +155,8 @@ pub(crate) struct Run {
     pub stop_all_at: Mutex<Option<Instant>>,
     /// Set when the host gave up on the handler: nothing it reports counts any more.
     pub abandoned: AtomicBool,
+    /// Set when the handler's lifecycle returned (whatever the outcome).
+    pub returned: AtomicBool,
     pub requested_at: Mutex<HashMap<ItemId, Instant>>,
     pub log: Mutex<Vec<LogEntry>>,
     pub suppressed_lines: Mutex<usize>,
@@ -187,6 +189,7 @@ impl Run {
             stop_all: AtomicBool::new(false),
             stop_all_at: Mutex::new(None),
             abandoned: AtomicBool::new(false),
+            returned: AtomicBool::new(false),
             requested_at: Mutex::new(HashMap::new()),
             log: Mutex::new(Vec::new()),
             suppressed_lines: Mutex::new(0),
@@ -548,6 +551,10 @@ impl Host for Run {
 
     fn acquire_ui(&self, about: Option<&ItemId>) -> Result<(), UiRefused> {
         if !self.context.may_bother_user {
+            // Remembered for the result: the item needs the user, who was not asked.
+            for slot in self.affected_items(about) {
+                slot.update(|live| live.could_not_ask = true);
+            }
             return Err(UiRefused::NotAllowed);
         }
         // A handler that already holds the slot shares it instead of queuing behind itself.

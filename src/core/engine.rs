@@ -13,7 +13,7 @@ use crate::core::model::{
     Enumeration, HandlerId, HandlerInfo, ItemId, ItemInfo, ItemKey, LogId, Participation,
     PropertiesOutcome, PropertiesTarget, RunContext, RunReason, SessionId, ShowErrorOutcome,
 };
-use crate::core::status::ItemStatus;
+use crate::core::status::{ItemStatus, unasked_outcome};
 use crate::core::store::{ItemResult, SessionRecord, Store};
 use crossbeam_channel::Receiver;
 use parking_lot::{Condvar, Mutex, RwLock};
@@ -393,6 +393,30 @@ impl Engine {
         }
     }
 
+    /// Records every session still running, as it stands now: what finished keeps its
+    /// result, the rest ends canceled, "Stopped when {event}.", and nothing their handlers
+    /// report later counts. For ending the program when stopped runs did not end in its
+    /// grace period (`event`: "Sync Center quit").
+    pub fn record_unfinished(&self, event: &str) {
+        for session in self.sessions() {
+            for run in session.shared.runs.lock().iter() {
+                if run.returned.load(Ordering::Acquire) || run.abandoned.load(Ordering::Acquire) {
+                    continue;
+                }
+                run.note(LogLine::warning(format!(
+                    "{} was still working when {event}.",
+                    run.name()
+                )));
+                run.finish_remaining(ItemStatus::Canceled, &format!("Stopped when {event}."));
+                run.abandoned.store(true, Ordering::Release);
+                if let Some((ticket, _)) = run.ui_ticket.lock().take() {
+                    self.core.broker.release(ticket);
+                }
+            }
+            finish_session(&self.core, &session.shared, record_of(&session.shared));
+        }
+    }
+
     /// The name of an item as last listed, or its id.
     pub fn item_name(&self, key: &ItemKey) -> String {
         self.core
@@ -656,6 +680,7 @@ fn supervise(core: &Arc<Core>, session: &Arc<SessionShared>, work: Vec<HandlerWo
         let done_tx = done_tx.clone();
         spawn_named(format!("handler-{}", run.handler), move || {
             drive(&run, provider.as_ref(), lifecycle);
+            run.returned.store(true, Ordering::Release);
             let _ = done_tx.send(run.handler.clone());
         });
     }
@@ -676,13 +701,23 @@ fn supervise(core: &Arc<Core>, session: &Arc<SessionShared>, work: Vec<HandlerWo
             true
         });
     }
-    let record = record_of(session);
+    finish_session(core, session, record_of(session));
+}
+
+/// Records a session once (when it ends, or earlier when Sync Center quits), and tells
+/// whoever waits for it.
+fn finish_session(core: &Core, session: &SessionShared, record: SessionRecord) {
+    let mut kept = session.record.lock();
+    if kept.is_some() {
+        return;
+    }
     // A details view that retried nothing synchronized nothing: no run to remember.
     if !record.items.is_empty() {
         core.store.record_session(record.clone());
     }
     core.sessions.lock().remove(&session.id);
-    *session.record.lock() = Some(record.clone());
+    *kept = Some(record.clone());
+    drop(kept);
     session.finished.notify_all();
     core.bus.send(Event::SessionFinished(record));
 }
@@ -750,11 +785,11 @@ fn record_of(session: &SessionShared) -> SessionRecord {
         }
         for id in run.item_ids() {
             let Some(slot) = run.slot(&id) else { continue };
-            let (status, text) = slot
-                .read(|l| (l.status, l.text.clone()))
+            let (status, text, could_not_ask) = slot
+                .read(|l| (l.status, l.text.clone(), l.could_not_ask))
                 .unwrap_or_else(|| {
                     let text = "A later run took this item over before this one ended.".to_string();
-                    (ItemStatus::Failed, text)
+                    (ItemStatus::Failed, text, false)
                 });
             items.push(ItemResult {
                 key: run.key(&id),
@@ -762,6 +797,7 @@ fn record_of(session: &SessionShared) -> SessionRecord {
                 handler_name: run.name(),
                 status,
                 text,
+                could_not_ask,
             });
         }
         log.extend(run.log.lock().iter().cloned());
@@ -785,6 +821,7 @@ pub fn reason_word(reason: &RunReason) -> &'static str {
         RunReason::Invoke { .. } => "invoked",
         RunReason::Logon => "logon",
         RunReason::Changed => "change",
+        RunReason::Network => "network",
         RunReason::Settings => "settings",
     }
 }
@@ -810,6 +847,27 @@ fn drive(run: &Arc<Run>, provider: &dyn HandlerProvider, lifecycle: Lifecycle) {
         };
         run.note(LogLine::error(text.clone()));
         run.finish_remaining(ItemStatus::Failed, &text);
+    }
+    leave_unasked_waiting(run);
+}
+
+/// Items whose handler could not ask the user in a run nobody asked for end waiting for
+/// the user rather than failed (`status::unasked_outcome`). The center decides this, not
+/// the handler, so Vista's rule for handlers' reports does not apply.
+fn leave_unasked_waiting(run: &Run) {
+    let someone_asked = run.context.reason.allows_prompts();
+    for item in run.item_ids() {
+        if let Some(slot) = run.slot(&item) {
+            slot.update(|live| {
+                if live.could_not_ask {
+                    let (status, wait) = unasked_outcome(live.status, someone_asked);
+                    if status != live.status {
+                        live.status = status;
+                        live.wait = wait;
+                    }
+                }
+            });
+        }
     }
 }
 

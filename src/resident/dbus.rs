@@ -7,10 +7,11 @@
 // ItemProgress signal has seven: its D-Bus signature.
 #![allow(clippy::too_many_arguments)]
 
+use crate::core::choice::Target;
 use crate::core::model::RunReason;
 use crate::desktop::{CONTROL_INTERFACE, OBJECT_PATH};
 use crate::resident::scheduler::Pause;
-use crate::resident::{CenterRef, RunRequest, Target, Wish};
+use crate::resident::{ActionError, CenterRef, RunRequest};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
@@ -91,20 +92,24 @@ pub struct Application {
 #[zbus::interface(name = "org.freedesktop.Application")]
 impl Application {
     /// Opens the window, or raises it when it is open.
-    fn activate(&self, platform_data: HashMap<String, OwnedValue>) {
+    fn activate(&self, platform_data: HashMap<String, OwnedValue>) -> fdo::Result<()> {
         // The activation token in `platform_data` cannot be handed to a new eframe window.
         let _ = platform_data;
-        self.center.wish(Wish::ShowWindow);
+        self.center.show_window().map_err(fdo::Error::Failed)
     }
 
     /// Sync Center opens no files: the same as Activate.
-    fn open(&self, uris: Vec<String>, platform_data: HashMap<String, OwnedValue>) {
-        let _ = (uris, platform_data);
-        self.center.wish(Wish::ShowWindow);
+    fn open(
+        &self,
+        uris: Vec<String>,
+        platform_data: HashMap<String, OwnedValue>,
+    ) -> fdo::Result<()> {
+        let _ = uris;
+        self.activate(platform_data)
     }
 
     /// The desktop file's actions: `sync-all`, `pause-schedules`, `resume-schedules`,
-    /// `quit`.
+    /// `quit`. Quit is under way when this returns: nothing more is started.
     async fn activate_action(
         &self,
         action: String,
@@ -112,40 +117,13 @@ impl Application {
         platform_data: HashMap<String, OwnedValue>,
     ) -> fdo::Result<()> {
         let _ = (parameter, platform_data);
-        match action.as_str() {
-            "sync-all" => {
-                let center = self.center.clone();
-                let request = RunRequest {
-                    target: Target::All,
-                    reason: RunReason::Manual,
-                    prompt: true,
-                };
-                blocking::unblock(move || center.start(request))
-                    .await
-                    .map(|_| ())
-                    .map_err(fdo::Error::Failed)
-            }
-            "pause-schedules" => {
-                self.center.pause(Pause::UntilResumed);
-                Ok(())
-            }
-            "resume-schedules" => {
-                self.center.pause(Pause::Off);
-                Ok(())
-            }
-            "quit" => {
-                // Quit after this call is answered: the connection goes with the instance.
-                let center = self.center.clone();
-                std::thread::spawn(move || {
-                    std::thread::sleep(std::time::Duration::from_millis(100));
-                    center.wish(Wish::Quit);
-                });
-                Ok(())
-            }
-            other => Err(fdo::Error::InvalidArgs(format!(
-                "there is no action \"{other}\" (sync-all, pause-schedules, resume-schedules, quit)"
-            ))),
-        }
+        let center = self.center.clone();
+        blocking::unblock(move || center.activate_action(&action))
+            .await
+            .map_err(|e| match e {
+                ActionError::Unknown(_) => fdo::Error::InvalidArgs(e.to_string()),
+                ActionError::Failed(_) => fdo::Error::Failed(e.to_string()),
+            })
     }
 }
 
@@ -154,12 +132,16 @@ pub struct Control {
     pub center: CenterRef,
 }
 
+/// A started run as a `Sync…` method answers it: the session, and the handlers that could
+/// not list their items (name, why) when the run was to cover every handler.
+type Answer = (u64, Vec<(String, String)>);
+
 impl Control {
     async fn start(
         &self,
         target: Target,
         options: HashMap<String, OwnedValue>,
-    ) -> fdo::Result<u64> {
+    ) -> fdo::Result<Answer> {
         let options = RunOptions::parse(&options)?;
         let request = RunRequest {
             target,
@@ -169,7 +151,7 @@ impl Control {
         let center = self.center.clone();
         blocking::unblock(move || center.start(request))
             .await
-            .map(|session| session.0)
+            .map(|started| (started.session.0, started.unlisted))
             .map_err(fdo::Error::Failed)
     }
 }
@@ -177,13 +159,14 @@ impl Control {
 #[zbus::interface(name = "io.github.synccenter.SyncCenter1")]
 impl Control {
     /// Synchronizes items named by id or HANDLER/ID; none means the checked items
-    /// (ISyncMgrControl::StartItemSync). Returns the session id.
-    #[zbus(out_args("session"))]
+    /// (ISyncMgrControl::StartItemSync). Returns the session id, and the handlers left out
+    /// because they could not list their items.
+    #[zbus(out_args("session", "unlisted"))]
     async fn sync_items(
         &self,
         items: Vec<String>,
         options: HashMap<String, OwnedValue>,
-    ) -> fdo::Result<u64> {
+    ) -> fdo::Result<Answer> {
         let target = if items.is_empty() {
             Target::Checked
         } else {
@@ -194,18 +177,18 @@ impl Control {
 
     /// Synchronizes every item of one handler (ISyncMgrSynchronizeInvoke::UpdateItems;
     /// StartHandlerSync).
-    #[zbus(out_args("session"))]
+    #[zbus(out_args("session", "unlisted"))]
     async fn sync_handler(
         &self,
         handler: String,
         options: HashMap<String, OwnedValue>,
-    ) -> fdo::Result<u64> {
+    ) -> fdo::Result<Answer> {
         self.start(Target::Handler(handler), options).await
     }
 
     /// Synchronizes every item (UpdateAll; StartSyncAll).
-    #[zbus(out_args("session"))]
-    async fn sync_all(&self, options: HashMap<String, OwnedValue>) -> fdo::Result<u64> {
+    #[zbus(out_args("session", "unlisted"))]
+    async fn sync_all(&self, options: HashMap<String, OwnedValue>) -> fdo::Result<Answer> {
         self.start(Target::All, options).await
     }
 
@@ -226,17 +209,18 @@ impl Control {
     }
 
     /// Stops these items wherever they run (StopItemSync).
-    fn stop_items(&self, items: Vec<String>) -> fdo::Result<()> {
-        for name in &items {
-            let key = self
-                .center
-                .find_one(name)
-                .map_err(fdo::Error::InvalidArgs)?;
-            for session in self.center.engine.sessions() {
-                session.stop_item(&key);
+    async fn stop_items(&self, items: Vec<String>) -> fdo::Result<()> {
+        let center = self.center.clone();
+        blocking::unblock(move || {
+            for name in &items {
+                let key = center.find_item(name).map_err(fdo::Error::InvalidArgs)?;
+                for session in center.engine.sessions() {
+                    session.stop_item(&key);
+                }
             }
-        }
-        Ok(())
+            Ok(())
+        })
+        .await
     }
 
     /// Pauses schedules and triggers for `seconds`, or until resumed with 0.
@@ -253,9 +237,11 @@ impl Control {
         self.center.pause(Pause::Off);
     }
 
-    /// Reads `resident.json` again (`synccenter schedule …` changed it).
-    fn reload_settings(&self) {
-        self.center.reload_settings();
+    /// Reads `resident.json` again (`synccenter schedule …` changed it); answers once it
+    /// is applied.
+    async fn reload_settings(&self) {
+        let center = self.center.clone();
+        blocking::unblock(move || center.reload_settings()).await;
     }
 
     /// The home this instance works on (its config folder), so a client on another home

@@ -11,9 +11,9 @@ use crate::core::engine::reason_word;
 use crate::core::events::Event;
 use crate::core::model::{ItemKey, SessionId};
 use crate::core::status::ItemStatus;
-use crate::core::store::SessionRecord;
+use crate::core::store::{ItemResult, SessionRecord};
+use crate::resident::CenterRef;
 use crate::resident::dbus::emit;
-use crate::resident::{CenterRef, Wish};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use parking_lot::Mutex;
 use std::collections::HashMap;
@@ -48,8 +48,9 @@ pub struct Activity {
     /// The last finished run failed items.
     pub last_failed: usize,
     pub open_conflicts: usize,
-    /// Items that a run which could not ask left failing (a logon they need).
-    pub needs_you: Vec<ItemKey>,
+    /// Items whose handler needed the user (a logon) in a run that could not ask, until
+    /// they sync.
+    pub waiting_for_you: Vec<ItemKey>,
 }
 
 #[derive(Clone)]
@@ -148,25 +149,6 @@ impl Worker {
 
     fn on_event(&mut self, event: Event) {
         match &event {
-            Event::HandlerListed { handler, items, .. } => {
-                let keys = items
-                    .iter()
-                    .map(|i| {
-                        (
-                            ItemKey {
-                                handler: handler.clone(),
-                                item: i.id.clone(),
-                            },
-                            i.checked_by_default,
-                        )
-                    })
-                    .collect();
-                self.center
-                    .catalog
-                    .write()
-                    .items
-                    .insert(handler.clone(), keys);
-            }
             Event::SessionStarted { session, items }
             | Event::SessionItemsAdded { session, items } => {
                 let reason = self
@@ -181,6 +163,7 @@ impl Worker {
                     .entry(*session)
                     .or_default()
                     .extend(items.iter().cloned());
+                self.center.runs_started(items);
                 if let Some(bus) = &self.bus {
                     let names: Vec<String> = items.iter().map(|k| k.to_string()).collect();
                     emit(bus, "SessionStarted", &(session.0, reason, names));
@@ -227,7 +210,8 @@ impl Worker {
             Event::Dialog(request) => {
                 shared.dialogs.push(request);
                 drop(shared);
-                self.center.wish(Wish::ShowWindow);
+                // A handler waits on the user: the window opens for it.
+                let _ = self.center.show_window();
             }
             Event::DialogClosed(id) => shared.dialogs.retain(|d| d.id != id),
             Event::Notice(text) => shared.notices.push(text),
@@ -242,6 +226,7 @@ impl Worker {
     fn finished(&mut self, record: &SessionRecord) {
         self.signal_progress();
         self.shared.lock().running.remove(&record.id);
+        self.center.runs_ended(record);
         let conflicts = open_conflicts(&self.center, Some(record));
         if let Some(bus) = &self.bus {
             let json = serde_json::to_string(record).expect("records serialize");
@@ -254,48 +239,44 @@ impl Worker {
         for item in &record.items {
             self.shown.remove(&item.key);
         }
-        let failed: Vec<&str> = record
-            .items
-            .iter()
-            .filter(|i| i.status == ItemStatus::Failed)
-            .map(|i| i.name.as_str())
-            .collect();
-        if record.reason == "scheduled" || record.reason == "idle" || record.reason == "change" {
-            // Items of a run that could not ask are offered to answer from the tray.
-            let mut needs: Vec<ItemKey> = record
+        let names = |keep: &dyn Fn(&ItemResult) -> bool| -> Vec<&str> {
+            record
                 .items
                 .iter()
-                .filter(|i| i.status == ItemStatus::Failed)
-                .map(|i| i.key.clone())
-                .collect();
-            needs.retain(|k| !self.activity.needs_you.contains(k));
-            self.activity.needs_you.extend(needs);
-        }
-        let succeeded: Vec<&ItemKey> = record
-            .items
-            .iter()
-            .filter(|i| i.status == ItemStatus::Succeeded)
-            .map(|i| &i.key)
-            .collect();
-        self.activity.needs_you.retain(|k| !succeeded.contains(&k));
+                .filter(|i| keep(i))
+                .map(|i| i.name.as_str())
+                .collect()
+        };
+        let failed = names(&|i| i.status == ItemStatus::Failed);
+        let waiting = names(&|i| i.could_not_ask && i.status != ItemStatus::Succeeded);
+        waiting_after(&mut self.activity.waiting_for_you, record);
         self.activity.last_failed = failed.len();
         self.activity.open_conflicts = open_conflicts(&self.center, None);
         self.activity.running_items = self.running_items();
         (self.listener)(&self.activity);
-        if (!failed.is_empty() || conflicts > 0) && !self.center.window_is_open() {
-            self.notify(&failed, conflicts);
+        let bad = !failed.is_empty() || !waiting.is_empty() || conflicts > 0;
+        if bad && !self.center.window_is_open() {
+            self.notify(&failed, &waiting, conflicts);
         }
     }
 
     /// One summary per run with problems, at most one a minute; the ones held back are
     /// counted into the next.
-    fn notify(&mut self, failed: &[&str], conflicts: usize) {
+    fn notify(&mut self, failed: &[&str], waiting: &[&str], conflicts: usize) {
         let Some(held_back) = self.throttle.allow(Instant::now()) else {
             return;
         };
         let mut body = Vec::new();
-        if !failed.is_empty() {
-            body.push(format!("Not synchronized: {}.", failed.join(", ")));
+        let not_waiting: Vec<&str> = failed
+            .iter()
+            .filter(|name| !waiting.contains(name))
+            .copied()
+            .collect();
+        if !not_waiting.is_empty() {
+            body.push(format!("Not synchronized: {}.", not_waiting.join(", ")));
+        }
+        if !waiting.is_empty() {
+            body.push(format!("Waiting for your answer: {}.", waiting.join(", ")));
         }
         if conflicts > 0 {
             body.push(if conflicts == 1 {
@@ -340,7 +321,7 @@ impl Worker {
                 if let Some(bus) = &self.bus {
                     let (completed, total) = snapshot.measure.unwrap_or((0, 0));
                     let name = self.center.engine.item_name(&key);
-                    let status = status_word(snapshot.status);
+                    let status = snapshot.status.word();
                     emit(
                         bus,
                         "ItemProgress",
@@ -382,31 +363,18 @@ impl Throttle {
     }
 }
 
-const STATUS_WORDS: [(ItemStatus, &str); 8] = [
-    (ItemStatus::Pending, "pending"),
-    (ItemStatus::Waiting, "waiting"),
-    (ItemStatus::Updating, "updating"),
-    (ItemStatus::Indeterminate, "indeterminate"),
-    (ItemStatus::Succeeded, "succeeded"),
-    (ItemStatus::Failed, "failed"),
-    (ItemStatus::Skipped, "skipped"),
-    (ItemStatus::Canceled, "canceled"),
-];
-
-/// The word used for a status on the bus.
-pub fn status_word(status: ItemStatus) -> &'static str {
-    STATUS_WORDS
-        .iter()
-        .find(|(s, _)| *s == status)
-        .map_or("pending", |(_, word)| word)
-}
-
-/// The status a bus word stands for.
-pub fn status_from_word(word: &str) -> Option<ItemStatus> {
-    STATUS_WORDS
-        .iter()
-        .find(|(_, w)| *w == word)
-        .map(|(s, _)| *s)
+/// The items waiting for the user after a run: the ones whose handler could not ask (and
+/// that did not get done anyway) join; the ones that synced leave.
+pub fn waiting_after(waiting: &mut Vec<ItemKey>, record: &SessionRecord) {
+    for item in &record.items {
+        let waits = item.could_not_ask && item.status != ItemStatus::Succeeded;
+        let listed = waiting.contains(&item.key);
+        if waits && !listed {
+            waiting.push(item.key.clone());
+        } else if item.status == ItemStatus::Succeeded && listed {
+            waiting.retain(|k| *k != item.key);
+        }
+    }
 }
 
 /// Unresolved conflicts, of one run's items or of all.
@@ -446,11 +414,52 @@ mod tests {
     }
 
     #[test]
-    fn every_status_has_a_word_that_reads_back() {
-        for (status, word) in STATUS_WORDS {
-            assert_eq!(status_word(status), word);
-            assert_eq!(status_from_word(word), Some(status));
-        }
-        assert_eq!(status_from_word("bogus"), None);
+    fn items_wait_for_the_user_only_when_their_handler_could_not_ask() {
+        use crate::core::store::ItemResult;
+        let result = |item: &str, status, could_not_ask| ItemResult {
+            key: ItemKey::new("h", item),
+            name: item.into(),
+            handler_name: "H".into(),
+            status,
+            text: String::new(),
+            could_not_ask,
+        };
+        let record = |items| SessionRecord {
+            id: SessionId(1),
+            reason: "invoked".into(),
+            started: std::time::SystemTime::UNIX_EPOCH,
+            finished: std::time::SystemTime::UNIX_EPOCH,
+            items,
+            log: Vec::new(),
+        };
+        let mut waiting = Vec::new();
+        waiting_after(
+            &mut waiting,
+            &record(vec![
+                result("logon", ItemStatus::Failed, true),
+                result("scheduled", ItemStatus::Waiting, true),
+                result("full-disk", ItemStatus::Failed, false),
+                result("fine", ItemStatus::Succeeded, false),
+                result("managed", ItemStatus::Succeeded, true),
+            ]),
+        );
+        let keys = |names: &[&str]| -> Vec<ItemKey> {
+            names.iter().map(|n| ItemKey::new("h", *n)).collect()
+        };
+        assert_eq!(waiting, keys(&["logon", "scheduled"]));
+        // Failing again, or failing otherwise, keeps it once; syncing ends the wait.
+        waiting_after(
+            &mut waiting,
+            &record(vec![
+                result("logon", ItemStatus::Failed, true),
+                result("scheduled", ItemStatus::Failed, false),
+            ]),
+        );
+        assert_eq!(waiting, keys(&["logon", "scheduled"]));
+        waiting_after(
+            &mut waiting,
+            &record(vec![result("logon", ItemStatus::Succeeded, false)]),
+        );
+        assert_eq!(waiting, keys(&["scheduled"]));
     }
 }

@@ -1,33 +1,94 @@
-//! The running instance's life: own the home's engine lock and the app id on the session
-//! bus, start the dispatcher, the scheduler, the triggers and the tray, and open the window
-//! whenever asked — re-creating the eframe window each time rather than hiding it, which
-//! does nothing on Wayland. Quit stops the runs, waits for their records, and ends.
+//! The running instance's life: a second start only asks the running one to show its window
+//! (or to do a desktop action); otherwise own the home's engine lock and the app id on the
+//! session bus, start the dispatcher, the scheduler, the triggers and the tray, and open the
+//! window whenever asked — re-creating the eframe window each time rather than hiding it,
+//! which does nothing on Wayland. Quit stops the runs, records them, and ends.
 
+use crate::core::choice::Target;
 use crate::core::model::RunReason;
+use crate::core::store::Home;
 use crate::desktop::{APP_ID, OBJECT_PATH};
+use crate::exit_code;
+use crate::resident::client::Instance;
 use crate::resident::dbus::{Application, Control};
 use crate::resident::dispatch::{Activity, Dispatcher};
 use crate::resident::lock::{self, Attempt, EngineLock, Holder};
-use crate::resident::scheduler::{Pause, Scheduler};
+use crate::resident::menu::WindowCompanion;
+use crate::resident::scheduler::Scheduler;
 use crate::resident::settings;
 use crate::resident::tray::TrayHandle;
 use crate::resident::triggers::Triggers;
-use crate::resident::{Catalog, Center, CenterRef, RunRequest, Target, Wish};
-use crate::setup::Setup;
-use crate::window::Companion;
+use crate::resident::windows::{Gone, Presence};
+use crate::resident::{Center, CenterRef, RunRequest, Wish};
+use crate::setup::{Setup, setup_in};
 use crossbeam_channel::Receiver;
-use egui::Ui;
 use parking_lot::{Mutex, RwLock};
-use std::collections::BTreeMap;
-use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
-/// How long Quit waits for stopped runs to end, so their results are kept.
+/// How long Quit waits for stopped runs to end before it records them as they stand.
 const QUIT_GRACE: Duration = Duration::from_secs(5);
+/// How long a new instance waits for the home's lock held by an instance that is ending.
+const ENDING_INSTANCE: Duration = Duration::from_secs(15);
 
-/// Runs Sync Center as the instance of its home: with a window unless `background`.
-/// Returns the exit code.
-pub fn run(setup: Setup, background: bool, at_logon: bool) -> u8 {
+/// How the instance was started.
+#[derive(Clone, Debug, Default)]
+pub struct Start {
+    pub home: Option<PathBuf>,
+    pub demo: bool,
+    /// Without a window at first (the tray, schedules and triggers go on).
+    pub background: bool,
+    /// Started by the autostart entry at logon: sync the checked items.
+    pub at_logon: bool,
+    /// A desktop action to do (`sync-all`), as a launcher without D-Bus activation asks.
+    pub action: Option<String>,
+}
+
+/// Starts Sync Center as the instance of its home, or hands the start over to the running
+/// one. Returns the exit code.
+pub fn start(start: Start) -> u8 {
+    let home = match Home::resolve(start.home.clone()) {
+        Ok(home) => home,
+        Err(e) => {
+            eprintln!("synccenter: {e}");
+            return exit_code::NOTHING_RAN;
+        }
+    };
+    if let Some(instance) = Instance::find(&home) {
+        return hand_over(&instance, &start);
+    }
+    let lock = match take_lock(&home) {
+        Ok(lock) => lock,
+        Err(code) => return code,
+    };
+    let demo = start.demo;
+    run(setup_in(home, demo), start, lock)
+}
+
+/// What a second start asks of the running instance.
+fn hand_over(instance: &Instance, start: &Start) -> u8 {
+    let done = match &start.action {
+        Some(action) => instance.activate_action(action),
+        None if start.background => {
+            eprintln!("synccenter: Sync Center is already running.");
+            return exit_code::OK;
+        }
+        None => instance.activate(),
+    };
+    match done {
+        Ok(()) => exit_code::OK,
+        Err(e) => {
+            eprintln!("synccenter: the running Sync Center did not do it: {e}");
+            exit_code::NOTHING_RAN
+        }
+    }
+}
+
+/// Runs the instance until Quit, or until its window closes with nothing to keep it.
+fn run(setup: Setup, start: Start, lock: EngineLock) -> u8 {
     let Setup {
         home,
         engine,
@@ -35,55 +96,63 @@ pub fn run(setup: Setup, background: bool, at_logon: bool) -> u8 {
         mut notices,
         ..
     } = setup;
-    let lock = match take_lock(&home) {
-        Ok(lock) => lock,
-        Err(code) => return code,
-    };
     let loaded = settings::load_settings(&home);
-    notices.extend(loaded.problem.clone());
+    notices.extend(loaded.notices);
     let scheduler = Scheduler::new(&home, &loaded.value, &mut notices);
+    // Told once on the terminal or in the session's log (a background instance has no
+    // window to show them yet), and again in the window when it opens.
+    for notice in &notices {
+        eprintln!("synccenter: {notice}");
+    }
     let (wishes, wished) = crossbeam_channel::unbounded();
     let center: CenterRef = Arc::new(Center {
         engine: engine.clone(),
         home: home.clone(),
         settings: RwLock::new(loaded.value),
-        settings_writable: loaded.problem.is_none(),
+        settings_writable: loaded.writable,
+        settings_changed: OnceLock::new(),
+        applying: Mutex::new(()),
         wishes,
-        catalog: RwLock::new(Catalog::default()),
+        catalog: RwLock::new(Vec::new()),
         scheduler,
-        window: Mutex::new(None),
-        triggers: std::sync::OnceLock::new(),
+        window: Mutex::new(Presence::default()),
+        quitting: RwLock::new(false),
+        triggers: OnceLock::new(),
         tray: TrayHandle::default(),
         idle_source: RwLock::new(None),
+        runs: Mutex::new(HashMap::new()),
+        on_bus: AtomicBool::new(false),
     });
     let bus = match serve(&center) {
         Ok(bus) => Some(bus),
-        Err(zbus::Error::NameTaken) => match crate::resident::client::Instance::find(&home) {
-            // Another instance of this home won the race for the name: it shows its window.
+        Err(zbus::Error::NameTaken) => match Instance::find(&home) {
+            // Another instance of this home won the race for the name: it does the work.
             Some(instance) => {
                 drop(lock);
-                return activate_running(&instance, background);
+                return hand_over(&instance, &start);
             }
-            None if background => {
+            None if start.background => {
                 eprintln!(
                     "synccenter: a Sync Center of another home owns {APP_ID} on this session bus; this home can only run with its window now."
                 );
-                return crate::cli::EXIT_NOTHING_RAN;
+                return exit_code::NOTHING_RAN;
             }
             // The instance of another home has the name: this home gets a window of its own.
             None => None,
         },
-        Err(e) if background => {
+        Err(e) if start.background => {
             eprintln!(
                 "synccenter: --background needs the session bus, which cannot be reached ({e}). Without it Sync Center can only run with its window."
             );
-            return crate::cli::EXIT_NOTHING_RAN;
+            return exit_code::NOTHING_RAN;
         }
         Err(e) => {
             tracing::info!("no session bus ({e}): the window runs on its own");
             None
         }
     };
+    center.on_bus.store(bus.is_some(), Ordering::Release);
+    Center::spawn_settings_worker(&center);
     if bus.is_some() {
         center.tray.spawn(&center);
     }
@@ -98,72 +167,83 @@ pub fn run(setup: Setup, background: bool, at_logon: bool) -> u8 {
             tray.show_activity(now);
         }),
     );
-    let runner_center = center.clone();
-    center.scheduler.spawn(Box::new(move |schedule| {
-        runner_center
-            .start(RunRequest {
-                target: Target::Keys(schedule.items.clone()),
-                reason: RunReason::Scheduled,
-                prompt: false,
-            })
-            .map(|_| ())
-    }));
+    let (runner, redraw) = (center.clone(), center.tray.clone());
+    center.scheduler.spawn(
+        Box::new(move |schedule| {
+            runner
+                .start(RunRequest {
+                    target: Target::Keys(schedule.items.clone()),
+                    reason: RunReason::Scheduled,
+                    prompt: false,
+                })
+                .map(|_| ())
+        }),
+        Box::new(move || redraw.redraw()),
+    );
     if bus.is_some() {
-        let _ = center.triggers.set(Triggers::start(&center, at_logon));
+        let _ = center
+            .triggers
+            .set(Triggers::start(&center, start.at_logon));
     }
     let listing = center.clone();
+    let action = start.action.clone();
     std::thread::Builder::new()
         .name("first-listing".into())
-        .spawn(move || listing.relist())
+        .spawn(move || match action {
+            // Sync all lists the handlers itself.
+            Some(action) => {
+                if let Err(e) = listing.activate_action(&action) {
+                    listing
+                        .engine
+                        .notice(format!("The action {action} did nothing: {e}"));
+                }
+            }
+            None => {
+                listing.relist();
+            }
+        })
         .expect("spawn the first listing");
-    if !background {
-        center.wish(Wish::ShowWindow);
+    if !start.background {
+        let _ = center.show_window();
     }
-    let companion = Arc::new(WindowCompanion {
-        center: center.clone(),
-        background,
-        on_bus: bus.is_some(),
-        activity,
-    });
-    let code = main_loop(
-        &center,
-        &dispatcher,
-        &wished,
-        companion,
-        bus.is_some(),
-        notices,
-    );
-    quit(&center);
+    let companion = Arc::new(WindowCompanion::new(center.clone(), activity));
+    let (code, ending) = main_loop(&center, &dispatcher, &wished, &companion, notices);
+    quit(&center, bus.as_ref(), ending);
     drop(bus);
     drop(lock);
     code
 }
 
-/// Takes the home's engine lock, waiting for a terminal sync to finish.
-fn take_lock(home: &crate::core::store::Home) -> Result<EngineLock, u8> {
-    let attempt = lock::try_acquire(home, Holder::Instance).map_err(|e| {
-        eprintln!("synccenter: {e}");
-        crate::cli::EXIT_NOTHING_RAN
-    })?;
-    match attempt {
-        Attempt::Acquired(lock) => Ok(lock),
-        Attempt::Held { owner, waiter } => {
-            if owner.is_some_and(|o| o.holder == Holder::Instance) {
-                // An instance of this home that the bus does not know (another session).
-                eprintln!(
-                    "synccenter: Sync Center (process {}) is already running on this home in another session; quit it first.",
-                    owner.map_or(0, |o| o.pid)
-                );
-                return Err(crate::cli::EXIT_NOTHING_RAN);
+/// Takes the home's engine lock: waits for a terminal sync to finish, and a moment for an
+/// instance that is quitting.
+fn take_lock(home: &Home) -> Result<EngineLock, u8> {
+    let deadline = Instant::now() + ENDING_INSTANCE;
+    loop {
+        let attempt = lock::try_acquire(home, Holder::Instance).map_err(|e| {
+            eprintln!("synccenter: {e}");
+            exit_code::NOTHING_RAN
+        })?;
+        let (owner, waiter) = match attempt {
+            Attempt::Acquired(lock) => return Ok(lock),
+            Attempt::Held { owner, waiter } => (owner, waiter),
+        };
+        if owner.is_some_and(|o| o.holder == Holder::Instance) {
+            // Quitting (it left the bus first), or running in another session.
+            if Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(200));
+                continue;
             }
             eprintln!(
-                "synccenter: a terminal sync is working on this home; starting when it ends…"
+                "synccenter: Sync Center (process {}) is already running on this home in another session; quit it first.",
+                owner.map_or(0, |o| o.pid)
             );
-            waiter.wait().map_err(|e| {
-                eprintln!("synccenter: {e}");
-                crate::cli::EXIT_NOTHING_RAN
-            })
+            return Err(exit_code::NOTHING_RAN);
         }
+        eprintln!("synccenter: a terminal sync is working on this home; starting when it ends…");
+        return waiter.wait().map_err(|e| {
+            eprintln!("synccenter: {e}");
+            exit_code::NOTHING_RAN
+        });
     }
 }
 
@@ -186,66 +266,65 @@ fn serve(center: &CenterRef) -> zbus::Result<zbus::blocking::Connection> {
         .build()
 }
 
-fn activate_running(instance: &crate::resident::client::Instance, background: bool) -> u8 {
-    if background {
-        return crate::cli::EXIT_OK;
-    }
-    match instance.activate() {
-        Ok(()) => crate::cli::EXIT_OK,
-        Err(e) => {
-            eprintln!("synccenter: the running Sync Center did not open its window: {e}");
-            crate::cli::EXIT_NOTHING_RAN
-        }
-    }
-}
-
-/// The main thread: opens the window when asked, until Quit (or the window closes with
-/// nothing to keep the instance running).
+/// The main thread: opens a window whenever one is wished for, until Quit, or until a
+/// window closes with nothing to keep the instance running. Returns the exit code and how
+/// Sync Center ends, in words for the runs it stops.
 fn main_loop(
     center: &CenterRef,
     dispatcher: &Dispatcher,
     wished: &Receiver<Wish>,
-    companion: Arc<WindowCompanion>,
-    on_bus: bool,
+    companion: &Arc<WindowCompanion>,
     mut notices: Vec<String>,
-) -> u8 {
-    let mut code = crate::cli::EXIT_OK;
-    while let Ok(wish) = wished.recv() {
-        if wish == Wish::Quit {
-            break;
-        }
-        let (events, waiting) = dispatcher.open_window();
-        notices.extend(waiting);
-        let opened = crate::window::run_with(
-            center.engine.clone(),
-            events,
-            std::mem::take(&mut notices),
-            Some(companion.clone() as Arc<dyn Companion>),
-        );
-        dispatcher.close_window();
-        center.window_closed();
-        center.engine.set_waker(Arc::new(|| {}));
-        if let Err(e) = opened {
-            eprintln!(
-                "synccenter: cannot open the window: {e}. Is there a display (X11 or Wayland)? The commands work without one: synccenter --help."
+) -> (u8, &'static str) {
+    let mut code = exit_code::OK;
+    while let Ok(Wish::ShowWindow) = wished.recv() {
+        while !center.is_quitting() {
+            let (events, waiting) = dispatcher.open_window();
+            notices.extend(waiting);
+            let opened = crate::window::run(
+                center.engine.clone(),
+                events,
+                std::mem::take(&mut notices),
+                companion.clone(),
             );
-            code = crate::cli::EXIT_NOTHING_RAN;
-        }
-        // Wishes to show the window that came while it was open are answered already.
-        while let Ok(wish) = wished.try_recv() {
-            if wish == Wish::Quit {
-                return code;
+            dispatcher.close_window();
+            center.engine.set_waker(Arc::new(|| {}));
+            let gone = {
+                center.window_closing();
+                center.window.lock().gone()
+            };
+            if let Err(e) = opened {
+                eprintln!(
+                    "synccenter: cannot open the window: {e}. Is there a display (X11 or Wayland)? The commands work without one: synccenter --help."
+                );
+                code = exit_code::NOTHING_RAN;
+                break;
+            }
+            if gone == Gone::Closed {
+                break;
             }
         }
-        if !(on_bus && companion.keeps_running()) {
+        if center.is_quitting() {
             break;
         }
+        if !center.keeps_running() && center.window.lock().end_unless_wanted() {
+            // Nothing keeps Sync Center: closing the window ends it.
+            return (code, "Sync Center closed");
+        }
     }
-    code
+    (code, "Sync Center quit")
 }
 
-/// Stops every run, waits a moment for their records, and saves everything.
-fn quit(center: &Center) {
+/// Stops every run (no new one starts), gives them a grace to end, records the ones still
+/// going as they stand, and saves everything. The bus name goes first: nobody hands work
+/// to an instance that is ending.
+fn quit(center: &Center, bus: Option<&zbus::blocking::Connection>, ending: &str) {
+    *center.quitting.write() = true;
+    if let Some(bus) = bus
+        && let Err(e) = bus.release_name(APP_ID)
+    {
+        tracing::warn!("could not give up {APP_ID}: {e}");
+    }
     center.scheduler.stop();
     if let Some(triggers) = center.triggers.get() {
         triggers.stop();
@@ -257,152 +336,6 @@ fn quit(center: &Center) {
     for session in sessions {
         session.wait(deadline.saturating_duration_since(Instant::now()));
     }
+    center.engine.record_unfinished(ending);
     center.engine.store().flush();
-}
-
-/// The instance's part of the window.
-struct WindowCompanion {
-    center: CenterRef,
-    background: bool,
-    /// Without a session bus there is no instance to keep: no background, tray or triggers.
-    on_bus: bool,
-    activity: Arc<Mutex<Activity>>,
-}
-
-impl Companion for WindowCompanion {
-    fn attach(&self, ctx: &egui::Context) {
-        self.center.window_opened(ctx);
-    }
-
-    fn keeps_running(&self) -> bool {
-        self.on_bus && (self.background || self.center.settings().keep_running)
-    }
-
-    fn next_runs(&self) -> BTreeMap<crate::core::model::ItemKey, String> {
-        self.center.next_runs()
-    }
-
-    fn menu_ui(&self, ui: &mut Ui) {
-        let settings = self.center.settings();
-        ui.menu_button("Background", |ui| {
-            if !self.on_bus {
-                ui.label(
-                    "Schedules run while this window is open. Running in the background, the \
-                     tray and the triggers need the session bus (D-Bus), which is not reachable.",
-                );
-                ui.separator();
-            }
-            ui.add_enabled_ui(self.on_bus, |ui| self.background_ui(ui, &settings));
-            ui.separator();
-            if settings.schedules.is_empty() {
-                ui.label("No schedules. `synccenter schedule add` makes one.");
-            }
-            for schedule in &settings.schedules {
-                let mut enabled = schedule.enabled;
-                let label = format!(
-                    "{}: {} ({} items)",
-                    schedule.name,
-                    schedule.when,
-                    schedule.items.len()
-                );
-                if ui.checkbox(&mut enabled, label).changed() {
-                    let name = schedule.name.clone();
-                    self.change(move |s| {
-                        for schedule in s.schedules.iter_mut().filter(|x| x.name == name) {
-                            schedule.enabled = enabled;
-                        }
-                    });
-                }
-            }
-            ui.separator();
-            match self.center.scheduler.pause_state() {
-                Pause::Off => {
-                    if ui.button("Pause schedules for 1 hour").clicked() {
-                        let until = SystemTime::now() + Duration::from_secs(3600);
-                        self.center.pause(Pause::Until(until));
-                    }
-                    if ui.button("Pause schedules until resumed").clicked() {
-                        self.center.pause(Pause::UntilResumed);
-                    }
-                }
-                _ => {
-                    if ui.button("Resume schedules").clicked() {
-                        self.center.pause(Pause::Off);
-                    }
-                }
-            }
-            ui.separator();
-            if ui.button("Quit Sync Center").clicked() {
-                self.center.wish(Wish::Quit);
-            }
-        });
-        let activity = self.activity.lock().clone();
-        if !activity.needs_you.is_empty() {
-            let count = activity.needs_you.len();
-            if ui
-                .button(format!("{count} item(s) need your logon — answer…"))
-                .on_hover_text(
-                    "A scheduled or triggered run could not ask; sync them now to answer",
-                )
-                .clicked()
-            {
-                let center = self.center.clone();
-                let request = RunRequest {
-                    target: Target::Keys(activity.needs_you.clone()),
-                    reason: RunReason::Manual,
-                    prompt: true,
-                };
-                std::thread::spawn(move || center.start(request));
-            }
-        }
-    }
-}
-
-impl WindowCompanion {
-    /// The switches of background mode and the triggers.
-    fn background_ui(&self, ui: &mut Ui, settings: &settings::Settings) {
-        let mut keep = settings.keep_running;
-        if ui
-            .checkbox(&mut keep, "Keep running when the window is closed")
-            .changed()
-        {
-            self.change(|s| s.keep_running = keep);
-        }
-        let mut logon = settings.start_at_logon;
-        if ui
-            .checkbox(&mut logon, "Start at logon (in the background)")
-            .changed()
-        {
-            self.change(|s| s.start_at_logon = logon);
-        }
-        let mut idle = settings.idle_after_seconds.is_some();
-        ui.horizontal(|ui| {
-            let mut minutes = settings.idle_after_seconds.unwrap_or(900).div_ceil(60);
-            let toggled = ui.checkbox(&mut idle, "Sync when idle for").changed();
-            let edited = ui
-                .add(
-                    egui::DragValue::new(&mut minutes)
-                        .range(1..=720)
-                        .suffix(" min"),
-                )
-                .changed();
-            if toggled || (edited && idle) {
-                self.change(|s| s.idle_after_seconds = idle.then_some(minutes * 60));
-            }
-        });
-        ui.label(egui::RichText::new(self.center.idle_detection()).weak());
-        let mut on_change = settings.sync_on_change;
-        if ui
-            .checkbox(&mut on_change, "Sync folder pairs when their files change")
-            .changed()
-        {
-            self.change(|s| s.sync_on_change = on_change);
-        }
-    }
-
-    fn change(&self, change: impl FnOnce(&mut settings::Settings)) {
-        if let Err(e) = self.center.change_settings(change) {
-            self.center.engine.notice(e);
-        }
-    }
 }

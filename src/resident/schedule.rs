@@ -5,8 +5,9 @@
 //! never once per missed slot.
 
 use crate::core::model::ItemKey;
-use chrono::{DateTime, Datelike, Duration as Span, NaiveTime, TimeZone, Weekday};
+use chrono::{DateTime, Datelike, Duration as Span, Local, NaiveTime, TimeZone, Weekday};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 use std::fmt;
 
 /// When a schedule fires.
@@ -55,10 +56,11 @@ impl When {
         }
     }
 
-    /// The first time this schedule fires strictly after `after`.
+    /// The first time this schedule fires strictly after `after`. A period of 0 (a file
+    /// edited by hand) counts as 1 s: never a busy loop.
     pub fn next_after<Tz: TimeZone>(&self, after: &DateTime<Tz>) -> DateTime<Tz> {
         match self {
-            When::Every { seconds } => after.clone() + Span::seconds(*seconds as i64),
+            When::Every { seconds } => after.clone() + Span::seconds((*seconds).max(1) as i64),
             When::Daily { hour, minute } => next_at(after, *hour, *minute, |_| true),
             When::Weekly { days, hour, minute } => next_at(after, *hour, *minute, |day| {
                 days.contains(&(day.num_days_from_monday() as u8))
@@ -234,6 +236,173 @@ pub fn plan<Tz: TimeZone>(
         run_now: false,
         due: fresh(due.next_due_ms.min(next)),
     }
+}
+
+/// When a due time comes, in words: "in 5 s" within a minute, "14:05" today, "Mon 09:30"
+/// within a week, else the date.
+pub fn when_words(ms: i64, now: &DateTime<Local>) -> String {
+    let Some(at) = DateTime::from_timestamp_millis(ms).map(|t| t.with_timezone(&Local)) else {
+        return String::new();
+    };
+    let left = (ms - now.timestamp_millis()) / 1000;
+    if left < 60 {
+        return format!("in {} s", left.max(0));
+    }
+    if at.date_naive() == now.date_naive() {
+        at.format("%H:%M").to_string()
+    } else if left < 7 * 86_400 {
+        at.format("%a %H:%M").to_string()
+    } else {
+        at.format("%Y-%m-%d %H:%M").to_string()
+    }
+}
+
+/// How often, in the schedule editor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Repeat {
+    Seconds,
+    Minutes,
+    Hours,
+    Daily,
+    Weekly,
+}
+
+/// A schedule as the window's editor holds it while the user fills it in (Vista's schedule
+/// wizard: a name, which items, and when).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Draft {
+    /// The schedule this edits, by name (`None`: a new one).
+    pub editing: Option<String>,
+    pub name: String,
+    pub items: BTreeSet<ItemKey>,
+    pub repeat: Repeat,
+    /// The number of seconds, minutes or hours for `Seconds`, `Minutes`, `Hours`.
+    pub every: u64,
+    pub hour: u32,
+    pub minute: u32,
+    /// Monday first.
+    pub days: [bool; 7],
+    pub enabled: bool,
+}
+
+impl Default for Draft {
+    fn default() -> Self {
+        Draft {
+            editing: None,
+            name: String::new(),
+            items: BTreeSet::new(),
+            repeat: Repeat::Hours,
+            every: 1,
+            hour: 9,
+            minute: 0,
+            days: [true, true, true, true, true, false, false],
+            enabled: true,
+        }
+    }
+}
+
+impl Draft {
+    /// An existing schedule, to edit.
+    pub fn of(schedule: &Schedule) -> Draft {
+        let mut draft = Draft {
+            editing: Some(schedule.name.clone()),
+            name: schedule.name.clone(),
+            items: schedule.items.iter().cloned().collect(),
+            enabled: schedule.enabled,
+            ..Draft::default()
+        };
+        match &schedule.when {
+            When::Every { seconds } if seconds % 3600 == 0 && *seconds > 0 => {
+                draft.repeat = Repeat::Hours;
+                draft.every = seconds / 3600;
+            }
+            When::Every { seconds } if seconds % 60 == 0 && *seconds > 0 => {
+                draft.repeat = Repeat::Minutes;
+                draft.every = seconds / 60;
+            }
+            When::Every { seconds } => {
+                draft.repeat = Repeat::Seconds;
+                draft.every = *seconds;
+            }
+            When::Daily { hour, minute } => {
+                draft.repeat = Repeat::Daily;
+                (draft.hour, draft.minute) = (*hour, *minute);
+            }
+            When::Weekly { days, hour, minute } => {
+                draft.repeat = Repeat::Weekly;
+                (draft.hour, draft.minute) = (*hour, *minute);
+                draft.days = [false; 7];
+                for day in days.iter().filter(|d| **d < 7) {
+                    draft.days[*day as usize] = true;
+                }
+            }
+        }
+        draft
+    }
+
+    /// The `when` the draft says.
+    pub fn when(&self) -> When {
+        match self.repeat {
+            Repeat::Seconds => When::Every {
+                seconds: self.every,
+            },
+            Repeat::Minutes => When::Every {
+                seconds: self.every.saturating_mul(60),
+            },
+            Repeat::Hours => When::Every {
+                seconds: self.every.saturating_mul(3600),
+            },
+            Repeat::Daily => When::Daily {
+                hour: self.hour,
+                minute: self.minute,
+            },
+            Repeat::Weekly => When::Weekly {
+                days: (0..7u8).filter(|d| self.days[*d as usize]).collect(),
+                hour: self.hour,
+                minute: self.minute,
+            },
+        }
+    }
+
+    /// The schedule, or what is missing in words; `others` are the schedules there are.
+    pub fn to_schedule(&self, others: &[Schedule]) -> Result<Schedule, String> {
+        let name = self.name.trim();
+        if name.is_empty() {
+            return Err("Give the schedule a name.".into());
+        }
+        let taken = others
+            .iter()
+            .any(|s| s.name == name && self.editing.as_deref() != Some(name));
+        if taken {
+            return Err(format!("There is a schedule named \"{name}\" already."));
+        }
+        if self.items.is_empty() {
+            return Err("Choose at least one item to sync.".into());
+        }
+        let when = self.when();
+        when.validate().map_err(|e| format!("When: {e}."))?;
+        Ok(Schedule {
+            name: name.to_string(),
+            items: self.items.iter().cloned().collect(),
+            when,
+            enabled: self.enabled,
+        })
+    }
+}
+
+/// The schedules after saving a draft: the edited one replaced in place, a new one added.
+pub fn save_draft(schedules: &[Schedule], draft: &Draft) -> Result<Vec<Schedule>, String> {
+    let schedule = draft.to_schedule(schedules)?;
+    let mut saved = schedules.to_vec();
+    match draft
+        .editing
+        .as_ref()
+        .and_then(|name| saved.iter().position(|s| &s.name == name))
+    {
+        Some(at) => saved[at] = schedule,
+        None => saved.push(schedule),
+    }
+    Ok(saved)
 }
 
 #[cfg(test)]
@@ -470,5 +639,178 @@ mod tests {
             When::Daily { hour: 7, minute: 5 }.to_string(),
             "daily at 07:05"
         );
+    }
+
+    #[test]
+    fn a_draft_becomes_a_schedule_or_says_what_is_missing() {
+        let docs = ItemKey::new("folders", "docs");
+        let existing = vec![Schedule {
+            name: "hourly".into(),
+            items: vec![docs.clone()],
+            when: When::Every { seconds: 3600 },
+            enabled: true,
+        }];
+        let good = Draft {
+            name: " nightly ".into(),
+            items: [docs.clone()].into_iter().collect(),
+            repeat: Repeat::Daily,
+            hour: 3,
+            minute: 30,
+            ..Draft::default()
+        };
+        let weekdays = |days: [bool; 7]| Draft {
+            repeat: Repeat::Weekly,
+            days,
+            ..good.clone()
+        };
+        // (draft, the schedule's when, or the start of the complaint)
+        let cases: Vec<(Draft, Result<When, &str>)> = vec![
+            (
+                good.clone(),
+                Ok(When::Daily {
+                    hour: 3,
+                    minute: 30,
+                }),
+            ),
+            (
+                Draft {
+                    repeat: Repeat::Minutes,
+                    every: 15,
+                    ..good.clone()
+                },
+                Ok(When::Every { seconds: 900 }),
+            ),
+            (
+                Draft {
+                    repeat: Repeat::Hours,
+                    every: 2,
+                    ..good.clone()
+                },
+                Ok(When::Every { seconds: 7200 }),
+            ),
+            (
+                weekdays([true, false, true, false, false, false, true]),
+                Ok(When::Weekly {
+                    days: vec![0, 2, 6],
+                    hour: 3,
+                    minute: 30,
+                }),
+            ),
+            (weekdays([false; 7]), Err("When: weekly: no weekday")),
+            (
+                Draft {
+                    repeat: Repeat::Minutes,
+                    every: 0,
+                    ..good.clone()
+                },
+                Err("When: every: 0 seconds"),
+            ),
+            (
+                Draft {
+                    hour: 24,
+                    ..good.clone()
+                },
+                Err("When: 24:30 is not a time"),
+            ),
+            (
+                Draft {
+                    name: "  ".into(),
+                    ..good.clone()
+                },
+                Err("Give the schedule a name"),
+            ),
+            (
+                Draft {
+                    name: "hourly".into(),
+                    ..good.clone()
+                },
+                Err("There is a schedule named \"hourly\""),
+            ),
+            (
+                Draft {
+                    items: BTreeSet::new(),
+                    ..good.clone()
+                },
+                Err("Choose at least one item"),
+            ),
+        ];
+        for (draft, expected) in cases {
+            match (draft.to_schedule(&existing), expected) {
+                (Ok(schedule), Ok(when)) => {
+                    assert_eq!(schedule.when, when, "{draft:?}");
+                    assert_eq!(schedule.name, "nightly");
+                    assert_eq!(schedule.items, vec![docs.clone()]);
+                }
+                (Err(said), Err(start)) => assert!(said.starts_with(start), "{said}"),
+                (got, want) => panic!("{draft:?}: {got:?}, wanted {want:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn an_edited_schedule_is_replaced_in_place_and_reads_back_the_same() {
+        let item = ItemKey::new("folders", "docs");
+        let schedules: Vec<Schedule> = [
+            When::Every { seconds: 2 },
+            When::Every { seconds: 900 },
+            When::Every { seconds: 7200 },
+            When::Daily { hour: 7, minute: 5 },
+            When::Weekly {
+                days: vec![1, 5],
+                hour: 19,
+                minute: 30,
+            },
+        ]
+        .into_iter()
+        .enumerate()
+        .map(|(n, when)| Schedule {
+            name: format!("s{n}"),
+            items: vec![item.clone()],
+            when,
+            enabled: n % 2 == 0,
+        })
+        .collect();
+        for schedule in &schedules {
+            let draft = Draft::of(schedule);
+            assert_eq!(draft.to_schedule(&schedules).as_ref(), Ok(schedule));
+            // Renaming keeps its place; its old name is free again.
+            let renamed = Draft {
+                name: "renamed".into(),
+                ..draft.clone()
+            };
+            let saved = save_draft(&schedules, &renamed).unwrap();
+            let at = schedules.iter().position(|s| s == schedule).unwrap();
+            assert_eq!(saved.len(), schedules.len());
+            assert_eq!(saved[at].name, "renamed");
+        }
+        let new = Draft {
+            name: "new".into(),
+            items: [item.clone()].into_iter().collect(),
+            ..Draft::default()
+        };
+        let saved = save_draft(&schedules, &new).unwrap();
+        assert_eq!(saved.len(), schedules.len() + 1);
+        assert_eq!(saved.last().unwrap().when, When::Every { seconds: 3600 });
+    }
+
+    #[test]
+    fn due_times_in_words() {
+        let now = Local.with_ymd_and_hms(2026, 11, 30, 10, 0, 0).unwrap();
+        let at = |h: u32, m: u32, day: u32| {
+            Local
+                .with_ymd_and_hms(2026, 11, day, h, m, 0)
+                .unwrap()
+                .timestamp_millis()
+        };
+        let cases = [
+            (now.timestamp_millis() + 5_000, "in 5 s"),
+            (now.timestamp_millis() - 5_000, "in 0 s"),
+            (at(14, 5, 30), "14:05"),
+            (at(9, 30, 30) + 2 * 86_400_000, "Wed 09:30"),
+        ];
+        for (ms, words) in cases {
+            assert_eq!(when_words(ms, &now), words);
+        }
+        assert!(when_words(at(9, 0, 30) + 30 * 86_400_000, &now).starts_with("2026-12-30"));
     }
 }

@@ -1,20 +1,20 @@
 //! The resident instance's settings (`CONFIG/resident.json`) and its schedules' remembered
-//! due times (`DATA/schedules-due.json`). Both are small JSON files written atomically; a
-//! file that cannot be read is reported by name, left untouched, and defaults are used.
+//! due times (`DATA/schedules-due.json`). Both are small JSON files written atomically and
+//! read as the store reads its files: a damaged one is moved aside and said, one that cannot
+//! be read is said and never overwritten.
 
-use crate::core::store::{Home, write_atomically};
+use crate::core::store::{Home, load_json, write_atomically};
 use crate::resident::schedule::{Due, Schedule};
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// What the user chose for the running instance.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Settings {
     /// Closing the window leaves Sync Center running in the background (tray, schedules,
-    /// triggers). Turned on with the first schedule or "Start at logon".
+    /// triggers), even when nothing works in the background.
     pub keep_running: bool,
     /// An XDG autostart entry starts `synccenter --background` at logon, and the checked
     /// items sync then (SYNCMGRFLAG logon).
@@ -23,6 +23,8 @@ pub struct Settings {
     pub idle_after_seconds: Option<u64>,
     /// Sync a folder pair when its files change (inotify), after a quiet period.
     pub sync_on_change: bool,
+    /// Sync the checked items when the network comes back (NetworkManager).
+    pub sync_on_network: bool,
     /// The quiet period after the last change before the pair syncs.
     pub change_quiet_seconds: u64,
     /// Full rescans of watched pairs even without changes (the watcher is only a hint).
@@ -37,6 +39,7 @@ impl Default for Settings {
             start_at_logon: false,
             idle_after_seconds: None,
             sync_on_change: false,
+            sync_on_network: false,
             change_quiet_seconds: 2,
             rescan_seconds: 3600,
             schedules: Vec::new(),
@@ -45,13 +48,29 @@ impl Default for Settings {
 }
 
 impl Settings {
-    /// Whether anything runs without the user: then the instance must outlive its window.
+    /// Whether anything runs without the user: a schedule or a trigger is on.
     pub fn works_in_background(&self) -> bool {
-        self.keep_running
-            || self.start_at_logon
+        self.start_at_logon
             || self.idle_after_seconds.is_some()
             || self.sync_on_change
+            || self.sync_on_network
             || self.schedules.iter().any(|s| s.enabled)
+    }
+
+    /// Whether closing the window leaves Sync Center running: the user said so, or
+    /// something works in the background and must outlive the window.
+    pub fn keeps_running(&self) -> bool {
+        self.keep_running || self.works_in_background()
+    }
+
+    /// The schedules that may run: switched on, and with a `when` that makes sense (a file
+    /// edited by hand may say "every 0 seconds"; that one waits to be fixed).
+    pub fn runnable_schedules(&self) -> Vec<Schedule> {
+        self.schedules
+            .iter()
+            .filter(|s| s.enabled && s.when.validate().is_ok())
+            .cloned()
+            .collect()
     }
 }
 
@@ -66,53 +85,34 @@ fn due_file(home: &Home) -> PathBuf {
 /// Schedules' due times by schedule name.
 pub type DueTimes = BTreeMap<String, Due>;
 
-/// A JSON file loaded with its problem, if any. A file with a problem is never overwritten.
+/// A file's content as loaded, with what to tell the user about it.
 pub struct Loaded<T> {
     pub value: T,
-    pub problem: Option<String>,
+    /// Problems in plain words (a damaged file moved aside, an unusable schedule).
+    pub notices: Vec<String>,
+    /// False when the file exists but could not be read: it is then never overwritten.
+    pub writable: bool,
 }
 
-fn load<T: DeserializeOwned + Default>(path: &Path, what: &str) -> Loaded<T> {
-    match std::fs::read(path) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Loaded {
-            value: T::default(),
-            problem: None,
-        },
-        Err(e) => Loaded {
-            value: T::default(),
-            problem: Some(format!(
-                "Sync Center could not read {what} from {}: {e}.",
-                path.display()
-            )),
-        },
-        Ok(bytes) => match serde_json::from_slice(&bytes) {
-            Ok(value) => Loaded {
-                value,
-                problem: None,
-            },
-            Err(e) => Loaded {
-                value: T::default(),
-                problem: Some(format!(
-                    "{what} in {} could not be read ({e}). Sync Center uses defaults and leaves the file as it is until it is fixed.",
-                    path.display()
-                )),
-            },
-        },
+fn load<T: serde::de::DeserializeOwned + Default>(path: PathBuf, what: &str) -> Loaded<T> {
+    let (mut notices, mut blocked) = (Vec::new(), Vec::new());
+    let value = load_json(&path, what, &mut notices, &mut blocked);
+    Loaded {
+        value,
+        notices,
+        writable: blocked.is_empty(),
     }
 }
 
 pub fn load_settings(home: &Home) -> Loaded<Settings> {
-    let loaded: Loaded<Settings> = load(&settings_file(home), "The background settings");
+    let mut loaded: Loaded<Settings> = load(settings_file(home), "the background settings");
     for schedule in &loaded.value.schedules {
         if let Err(e) = schedule.when.validate() {
-            return Loaded {
-                value: loaded.value.clone(),
-                problem: Some(format!(
-                    "The schedule \"{}\" in {} is not usable: {e}.",
-                    schedule.name,
-                    settings_file(home).display()
-                )),
-            };
+            loaded.notices.push(format!(
+                "The schedule \"{}\" in {} is not usable: {e}. It does not run until it is fixed.",
+                schedule.name,
+                settings_file(home).display()
+            ));
         }
     }
     loaded
@@ -124,7 +124,7 @@ pub fn save_settings(home: &Home, settings: &Settings) -> std::io::Result<()> {
 }
 
 pub fn load_due(home: &Home) -> Loaded<DueTimes> {
-    load(&due_file(home), "The schedules' due times")
+    load(due_file(home), "the schedules' due times")
 }
 
 pub fn save_due(home: &Home, due: &DueTimes) -> std::io::Result<()> {
@@ -138,30 +138,132 @@ mod tests {
     use crate::core::model::ItemKey;
     use crate::resident::schedule::When;
 
+    fn often(seconds: u64, enabled: bool) -> Schedule {
+        Schedule {
+            name: format!("every {seconds}"),
+            items: vec![ItemKey::new("demo", "photos")],
+            when: When::Every { seconds },
+            enabled,
+        }
+    }
+
     #[test]
-    fn settings_round_trip_and_a_damaged_file_is_named_and_kept() {
+    fn settings_round_trip_and_a_damaged_file_is_moved_aside_and_said() {
         let dir = tempfile::tempdir().unwrap();
         let home = Home::under(dir.path());
         home.create_dirs().unwrap();
         assert_eq!(load_settings(&home).value, Settings::default());
         let settings = Settings {
-            schedules: vec![Schedule {
-                name: "often".into(),
-                items: vec![ItemKey::new("demo", "photos")],
-                when: When::Every { seconds: 2 },
-                enabled: true,
-            }],
+            schedules: vec![often(2, true)],
             ..Settings::default()
         };
-        assert!(settings.works_in_background());
         save_settings(&home, &settings).unwrap();
-        assert_eq!(load_settings(&home).value, settings);
+        let loaded = load_settings(&home);
+        assert_eq!(loaded.value, settings);
+        assert!(loaded.notices.is_empty() && loaded.writable);
 
         std::fs::write(settings_file(&home), b"{ not json").unwrap();
         let loaded = load_settings(&home);
         assert_eq!(loaded.value, Settings::default());
-        let problem = loaded.problem.unwrap();
-        assert!(problem.contains("resident.json"), "{problem}");
-        assert_eq!(std::fs::read(settings_file(&home)).unwrap(), b"{ not json");
+        assert!(loaded.writable, "a file moved aside may be written again");
+        let notice = loaded.notices.join(" ");
+        assert!(notice.contains("resident.json.damaged-"), "{notice}");
+        assert!(!settings_file(&home).exists());
+    }
+
+    #[test]
+    fn an_unusable_schedule_is_said_kept_in_the_file_and_never_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home::under(dir.path());
+        home.create_dirs().unwrap();
+        let settings = Settings {
+            schedules: vec![often(0, true), often(5, true), often(7, false)],
+            ..Settings::default()
+        };
+        save_settings(&home, &settings).unwrap();
+        let loaded = load_settings(&home);
+        assert_eq!(loaded.value, settings, "kept as written, to be fixed");
+        assert!(loaded.writable);
+        assert_eq!(loaded.notices.len(), 1, "{:?}", loaded.notices);
+        assert!(
+            loaded.notices[0].contains("\"every 0\""),
+            "{:?}",
+            loaded.notices
+        );
+        let runnable: Vec<String> = settings
+            .runnable_schedules()
+            .into_iter()
+            .map(|s| s.name)
+            .collect();
+        assert_eq!(runnable, vec!["every 5".to_string()]);
+    }
+
+    #[test]
+    fn closing_the_window_keeps_sync_center_running_when_anything_works_in_the_background() {
+        let base = Settings::default();
+        // (settings, works in the background, keeps running)
+        let cases = [
+            (base.clone(), false, false),
+            (
+                Settings {
+                    keep_running: true,
+                    ..base.clone()
+                },
+                false,
+                true,
+            ),
+            (
+                Settings {
+                    start_at_logon: true,
+                    ..base.clone()
+                },
+                true,
+                true,
+            ),
+            (
+                Settings {
+                    idle_after_seconds: Some(60),
+                    ..base.clone()
+                },
+                true,
+                true,
+            ),
+            (
+                Settings {
+                    sync_on_change: true,
+                    ..base.clone()
+                },
+                true,
+                true,
+            ),
+            (
+                Settings {
+                    sync_on_network: true,
+                    ..base.clone()
+                },
+                true,
+                true,
+            ),
+            (
+                Settings {
+                    schedules: vec![often(60, true)],
+                    ..base.clone()
+                },
+                true,
+                true,
+            ),
+            (
+                Settings {
+                    schedules: vec![often(60, false)],
+                    ..base.clone()
+                },
+                false,
+                false,
+            ),
+        ];
+        for (settings, background, keeps) in cases {
+            assert_eq!(settings.works_in_background(), background, "{settings:?}");
+            assert_eq!(settings.keeps_running(), keeps, "{settings:?}");
+        }
     }
 }

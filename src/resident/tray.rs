@@ -3,12 +3,18 @@
 //! Sync all, Pause schedules (1 hour / until resumed), Open Sync Center, Quit. Without a tray
 //! host (GNOME without the AppIndicator extension) nothing changes but the missing icon; the
 //! item registers when a host appears.
+//!
+//! The pause is the scheduler's, read whenever the item is drawn; nothing keeps a copy.
+//! Updates go to a thread of their own, so whoever changes what the tray shows (the window's
+//! menu, the dispatcher) never waits for the tray's bus connection.
 
+use crate::core::choice::Target;
 use crate::core::model::RunReason;
 use crate::desktop::APP_ID;
 use crate::resident::dispatch::Activity;
 use crate::resident::scheduler::Pause;
-use crate::resident::{Center, CenterRef, RunRequest, Target, Wish};
+use crate::resident::{CenterRef, RunRequest};
+use crossbeam_channel::Sender;
 use ksni::blocking::{Handle, TrayMethods};
 use ksni::menu::{StandardItem, SubMenu};
 use ksni::{MenuItem, ToolTip};
@@ -30,7 +36,7 @@ impl Look {
     pub fn of(activity: &Activity, paused: bool) -> Look {
         if activity.running_items > 0 {
             Look::Syncing
-        } else if activity.last_failed > 0 || !activity.needs_you.is_empty() {
+        } else if activity.last_failed > 0 || !activity.waiting_for_you.is_empty() {
             Look::Error
         } else if activity.open_conflicts > 0 {
             Look::Conflicts
@@ -81,11 +87,12 @@ pub fn describe(activity: &Activity, pause: Pause) -> String {
     } else {
         lines.push("Up to date".to_string());
     }
-    if !activity.needs_you.is_empty() {
-        lines.push(format!(
-            "{} item(s) need your logon — click to answer",
-            activity.needs_you.len()
-        ));
+    match activity.waiting_for_you.len() {
+        0 => {}
+        1 => lines.push("1 item waits for your answer — Answer what waits".into()),
+        n => lines.push(format!(
+            "{n} items wait for your answer — Answer what waits"
+        )),
     }
     match activity.open_conflicts {
         0 => {}
@@ -107,15 +114,20 @@ pub fn describe(activity: &Activity, pause: Pause) -> String {
 pub struct SyncTray {
     center: CenterRef,
     activity: Activity,
-    pause: Pause,
 }
 
 impl SyncTray {
-    /// Pauses from the tray's own menu: the item is being changed already, so it is
-    /// updated here rather than through its handle (which would wait for itself).
+    fn pause(&self) -> Pause {
+        self.center.scheduler.pause_state()
+    }
+
+    fn look(&self) -> Look {
+        Look::of(&self.activity, self.pause() != Pause::Off)
+    }
+
+    /// Pauses from the tray's own menu: the item is drawn again after its menu was used.
     fn pause_from_menu(&mut self, pause: Pause) {
         self.center.scheduler.pause(pause);
-        self.pause = pause;
     }
 
     fn sync(&self, target: Target) {
@@ -143,16 +155,15 @@ impl ksni::Tray for SyncTray {
     }
 
     fn icon_name(&self) -> String {
-        Look::of(&self.activity, self.pause != Pause::Off).icon_name()
+        self.look().icon_name()
     }
 
     fn icon_pixmap(&self) -> Vec<ksni::Icon> {
-        let look = Look::of(&self.activity, self.pause != Pause::Off);
-        vec![pixmap(look)]
+        vec![pixmap(self.look())]
     }
 
     fn status(&self) -> ksni::Status {
-        match Look::of(&self.activity, self.pause != Pause::Off) {
+        match self.look() {
             Look::Error | Look::Conflicts => ksni::Status::NeedsAttention,
             _ => ksni::Status::Active,
         }
@@ -161,7 +172,7 @@ impl ksni::Tray for SyncTray {
     fn tool_tip(&self) -> ToolTip {
         ToolTip {
             title: "Sync Center".into(),
-            description: describe(&self.activity, self.pause),
+            description: describe(&self.activity, self.pause()),
             icon_name: String::new(),
             icon_pixmap: Vec::new(),
         }
@@ -169,13 +180,13 @@ impl ksni::Tray for SyncTray {
 
     /// A click on the icon opens the window.
     fn activate(&mut self, _x: i32, _y: i32) {
-        self.center.wish(Wish::ShowWindow);
+        let _ = self.center.show_window();
     }
 
     fn menu(&self) -> Vec<MenuItem<Self>> {
         let mut menu: Vec<MenuItem<Self>> = vec![
             StandardItem {
-                label: describe(&self.activity, self.pause)
+                label: describe(&self.activity, self.pause())
                     .lines()
                     .next()
                     .unwrap_or_default()
@@ -193,13 +204,13 @@ impl ksni::Tray for SyncTray {
             }
             .into(),
         ];
-        if !self.activity.needs_you.is_empty() {
-            let items = self.activity.needs_you.clone();
+        if !self.activity.waiting_for_you.is_empty() {
+            let items = self.activity.waiting_for_you.clone();
             menu.push(
                 StandardItem {
                     label: format!("Answer what waits ({})…", items.len()),
                     activate: Box::new(move |tray: &mut Self| {
-                        tray.center.wish(Wish::ShowWindow);
+                        let _ = tray.center.show_window();
                         tray.sync(Target::Keys(items.clone()));
                     }),
                     ..Default::default()
@@ -207,7 +218,7 @@ impl ksni::Tray for SyncTray {
                 .into(),
             );
         }
-        menu.push(if self.pause == Pause::Off {
+        menu.push(if self.pause() == Pause::Off {
             SubMenu {
                 label: "Pause schedules".into(),
                 submenu: vec![
@@ -243,7 +254,9 @@ impl ksni::Tray for SyncTray {
         menu.extend([
             StandardItem {
                 label: "Open Sync Center".into(),
-                activate: Box::new(|tray: &mut Self| tray.center.wish(Wish::ShowWindow)),
+                activate: Box::new(|tray: &mut Self| {
+                    let _ = tray.center.show_window();
+                }),
                 ..Default::default()
             }
             .into(),
@@ -251,7 +264,7 @@ impl ksni::Tray for SyncTray {
             StandardItem {
                 label: "Quit".into(),
                 icon_name: "application-exit".into(),
-                activate: Box::new(|tray: &mut Self| tray.center.wish(Wish::Quit)),
+                activate: Box::new(|tray: &mut Self| tray.center.quit()),
                 ..Default::default()
             }
             .into(),
@@ -267,10 +280,18 @@ impl ksni::Tray for SyncTray {
     }
 }
 
+/// A change of what the tray shows.
+enum Update {
+    Activity(Activity),
+    /// Something the tray reads when drawn changed (the pause): draw it again.
+    Redraw,
+}
+
 /// The tray's handle, shared with whatever changes what it shows.
 #[derive(Clone, Default)]
 pub struct TrayHandle {
     handle: Arc<OnceLock<Handle<SyncTray>>>,
+    updates: Arc<OnceLock<Sender<Update>>>,
 }
 
 impl TrayHandle {
@@ -279,28 +300,47 @@ impl TrayHandle {
         let tray = SyncTray {
             center: center.clone(),
             activity: Activity::default(),
-            pause: center.scheduler.pause_state(),
         };
-        match tray.assume_sni_available(true).spawn() {
-            Ok(handle) => {
-                let _ = self.handle.set(handle);
+        let handle = match tray.assume_sni_available(true).spawn() {
+            Ok(handle) => handle,
+            Err(e) => {
+                tracing::info!("no tray icon: {e}");
+                return;
             }
-            Err(e) => tracing::info!("no tray icon: {e}"),
+        };
+        let _ = self.handle.set(handle.clone());
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let _ = self.updates.set(tx);
+        std::thread::Builder::new()
+            .name("tray-updates".into())
+            .spawn(move || {
+                for update in rx {
+                    // Waits for the tray's own thread, which may be busy with the bus.
+                    match update {
+                        Update::Activity(activity) => {
+                            handle.update(move |tray| tray.activity = activity)
+                        }
+                        Update::Redraw => handle.update(|_| {}),
+                    };
+                }
+            })
+            .expect("spawn the tray updates");
+    }
+
+    fn send(&self, update: Update) {
+        if let Some(updates) = self.updates.get() {
+            let _ = updates.send(update);
         }
     }
 
+    /// Shows what the instance is doing; returns at once.
     pub fn show_activity(&self, activity: &Activity) {
-        if let Some(handle) = self.handle.get() {
-            let activity = activity.clone();
-            handle.update(move |tray| tray.activity = activity);
-        }
+        self.send(Update::Activity(activity.clone()));
     }
 
-    pub fn show_pause(&self, center: &Center) {
-        if let Some(handle) = self.handle.get() {
-            let pause = center.scheduler.pause_state();
-            handle.update(move |tray| tray.pause = pause);
-        }
+    /// Draws the item again (the pause changed); returns at once.
+    pub fn redraw(&self) {
+        self.send(Update::Redraw);
     }
 
     /// Takes the item off the bus, waiting at most a second: quitting never hangs on the
@@ -367,7 +407,7 @@ mod tests {
             running_items: 2,
             last_failed: 1,
             open_conflicts: 3,
-            needs_you: vec![],
+            waiting_for_you: vec![],
         };
         let failed = Activity {
             running_items: 0,
@@ -378,7 +418,7 @@ mod tests {
             ..failed.clone()
         };
         let waiting = Activity {
-            needs_you: vec![ItemKey::new("h", "i")],
+            waiting_for_you: vec![ItemKey::new("h", "i")],
             ..Activity::default()
         };
         let cases = [
@@ -408,12 +448,12 @@ mod tests {
             running_items: 0,
             last_failed: 2,
             open_conflicts: 1,
-            needs_you: vec![ItemKey::new("h", "i")],
+            waiting_for_you: vec![ItemKey::new("h", "i")],
         };
         let text = describe(&activity, Pause::UntilResumed);
         assert_eq!(
             text,
-            "The last run: 2 items failed\n1 item(s) need your logon — click to answer\n1 conflict needs your decision\nSchedules paused until resumed"
+            "The last run: 2 items failed\n1 item waits for your answer — Answer what waits\n1 conflict needs your decision\nSchedules paused until resumed"
         );
         assert_eq!(describe(&Activity::default(), Pause::Off), "Up to date");
     }

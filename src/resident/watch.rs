@@ -6,11 +6,17 @@
 //!
 //! Running out of inotify watches is said once, with the fix, and that pair falls back to
 //! the periodic rescan.
+//!
+//! A sync writes into the folders it watches. A change seen while its pair synchronizes (or
+//! within [`ECHO`] after its run ended: the last writes' events may still be on their way)
+//! is taken for that run's own writing and starts no other run; a change the user made
+//! meanwhile waits for the next change or the rescan.
 
+use crate::core::choice::Target;
 use crate::core::model::{ItemKey, RunReason};
 use crate::handlers::folders::config::{self as folder_config, PairConfig};
 use crate::resident::scheduler::Pause;
-use crate::resident::{CenterRef, RunRequest, Target};
+use crate::resident::{CenterRef, RunRequest};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use notify::{RecursiveMode, Watcher};
 use std::collections::{BTreeMap, BTreeSet};
@@ -19,6 +25,11 @@ use std::time::{Duration, Instant};
 
 /// The folder pairs handler, whose items the watcher watches.
 const FOLDERS: &str = "folders";
+/// How long after a pair's run ended its own writes' events may still arrive.
+pub const ECHO: Duration = Duration::from_millis(250);
+
+/// When a pair's latest run started and, once it has, ended.
+pub type RunWindow = (Instant, Option<Instant>);
 
 /// Debouncing, pure: which pairs are due after their quiet period.
 #[derive(Debug, Default)]
@@ -52,6 +63,16 @@ impl Quiet {
     }
 }
 
+/// Whether a change seen at `seen` was the pair's own run writing: it came while the run
+/// went on, or within [`ECHO`] after it ended. Pure.
+pub fn is_own_write(seen: Instant, run: Option<RunWindow>) -> bool {
+    match run {
+        Some((started, None)) => seen >= started,
+        Some((started, Some(ended))) => seen >= started && seen <= ended + ECHO,
+        None => false,
+    }
+}
+
 /// Which pair a changed path belongs to; changes inside Sync Center's own `.synccenter`
 /// folder (kept versions) are not the user's.
 pub fn pair_of<'a>(path: &Path, roots: &'a [(PathBuf, String)]) -> Option<&'a str> {
@@ -80,7 +101,8 @@ pub fn watches_exhausted(pair: &str, rescan: Duration) -> String {
 }
 
 enum Message {
-    Fs(notify::Result<notify::Event>),
+    /// What inotify said, and when it was read.
+    Fs(notify::Result<notify::Event>, Instant),
     Reload,
     Stop,
 }
@@ -136,7 +158,7 @@ fn start_watching(
     };
     let events = tx.clone();
     let mut watcher = notify::recommended_watcher(move |event| {
-        let _ = events.send(Message::Fs(event));
+        let _ = events.send(Message::Fs(event, Instant::now()));
     })
     .map_err(|e| tracing::warn!("no file watching: {e}"))
     .ok();
@@ -218,31 +240,44 @@ fn run(center: CenterRef, tx: Sender<Message>, rx: Receiver<Message>) {
         match message {
             Message::Stop => return,
             Message::Reload => {
+                // Only pairs watched anew sync now; the others are as they were.
+                let before = std::mem::take(&mut watching.pairs);
                 watching = start_watching(&center, &tx, &mut told);
-                waiting.extend(watching.pairs.iter().cloned());
-                next_rescan = Instant::now() + watching.rescan;
+                waiting.extend(
+                    watching
+                        .pairs
+                        .iter()
+                        .filter(|p| !before.contains(p))
+                        .cloned(),
+                );
             }
             // Reading is not changing: Sync Center's own scans open and read the files.
-            Message::Fs(Ok(event)) if event.kind.is_access() => {}
-            Message::Fs(Ok(event)) => {
+            Message::Fs(Ok(event), _) if event.kind.is_access() => {}
+            Message::Fs(Ok(event), seen) => {
                 if event.paths.iter().any(|p| {
                     p.parent() == Some(&center.home.config_dir) && p.ends_with("folders.toml")
                 }) {
-                    watching = start_watching(&center, &tx, &mut told);
+                    let _ = tx.send(Message::Reload);
                     continue;
                 }
+                let mut changed = |pair: &str| {
+                    let key = ItemKey::new(FOLDERS, pair);
+                    if !is_own_write(seen, center.run_window(&key)) {
+                        quiet.changed(pair, seen);
+                    }
+                };
                 if event.need_rescan() {
                     for pair in &watching.pairs {
-                        quiet.changed(pair, Instant::now());
+                        changed(pair);
                     }
                 }
                 for path in &event.paths {
                     if let Some(pair) = pair_of(path, &watching.roots) {
-                        quiet.changed(pair, Instant::now());
+                        changed(pair);
                     }
                 }
             }
-            Message::Fs(Err(e)) => {
+            Message::Fs(Err(e), _) => {
                 if matches!(e.kind, notify::ErrorKind::MaxFilesWatch) {
                     let pair = e
                         .paths
@@ -324,6 +359,28 @@ mod tests {
             quiet.due(t0 + ms(1600), period),
             (vec!["docs".to_string()], None)
         );
+    }
+
+    #[test]
+    fn changes_seen_during_a_run_or_just_after_it_are_its_own_writes() {
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        let (start, end) = (t0 + ms(1000), t0 + ms(5000));
+        // (seen, the pair's last run, own write?)
+        let cases = [
+            (t0, None, false),
+            (t0 + ms(2000), Some((start, None)), true),
+            (t0, Some((start, None)), false),
+            (t0 + ms(999), Some((start, Some(end))), false),
+            (start, Some((start, Some(end))), true),
+            (end, Some((start, Some(end))), true),
+            (end + ECHO, Some((start, Some(end))), true),
+            (end + ECHO + ms(1), Some((start, Some(end))), false),
+            (end + ms(500), Some((start, Some(end))), false),
+        ];
+        for (seen, run, own) in cases {
+            assert_eq!(is_own_write(seen, run), own, "{seen:?} {run:?}");
+        }
     }
 
     #[test]

@@ -34,14 +34,16 @@ const TAB_KEY: &str = "synccenter.tab";
 const TITLE: &str = "Sync Center";
 /// How often the window repaints while something runs (progress bars, ETA).
 const RUNNING_REPAINT: Duration = Duration::from_millis(100);
-/// How long closing the window waits for stopped runs to end.
-const EXIT_GRACE: Duration = Duration::from_secs(3);
 
-/// What a running instance adds to its window: staying in the background when the window
-/// closes, each item's next scheduled run, and its own menu (background settings, Quit).
+/// What the running instance adds to its window: staying in the background when the
+/// window closes, each item's next scheduled run, and its own menu (background settings,
+/// schedules, Quit). The instance owns the engine: it stops and records the runs when it
+/// ends, not the window.
 pub trait Companion: Send + Sync {
     /// The window opened on this context (to raise it and to close it from outside).
     fn attach(&self, ctx: &egui::Context);
+    /// The window is closing (a wish to show it now needs a new window).
+    fn closing(&self);
     /// Whether runs go on after the window closes (the instance stays in the background).
     fn keeps_running(&self) -> bool;
     /// Each scheduled item's next run, in words.
@@ -122,6 +124,11 @@ impl SyncCenterApp {
     /// One frame of the whole window. `frame` parents the folder picker when there is one.
     pub fn show(&mut self, ui: &mut Ui, frame: Option<&eframe::Frame>) {
         let ctx = ui.ctx().clone();
+        if let Some(companion) = &self.companion
+            && ctx.input(|i| i.viewport().close_requested())
+        {
+            companion.closing();
+        }
         let now = ctx.input(|i| i.time);
         self.take_news(now);
         let mut out = Commands::new();
@@ -471,34 +478,21 @@ impl eframe::App for SyncCenterApp {
     }
 
     fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
-        if self.companion.as_ref().is_some_and(|c| c.keeps_running()) {
-            // The instance goes on in the background with its runs.
-            self.engine.store().flush();
-            return;
+        // The instance decides what closing means: going on in the background, or ending
+        // (it stops and records the runs then, on its main thread).
+        if let Some(companion) = &self.companion {
+            companion.closing();
         }
-        let sessions = self.engine.sessions();
-        self.engine.stop_everything();
-        // Give stopped runs a moment to end, so their results are kept too.
-        let deadline = std::time::Instant::now() + EXIT_GRACE;
-        for session in sessions {
-            session.wait(deadline.saturating_duration_since(std::time::Instant::now()));
-        }
-        self.engine.store().flush();
     }
 }
 
-/// Opens the window; returns when it is closed.
-pub fn run(engine: Engine, events: Receiver<Event>, notices: Vec<String>) -> eframe::Result<()> {
-    run_with(engine, events, notices, None)
-}
-
-/// Opens the window, as part of a running instance when `companion` is given; returns when
-/// it is closed. Can be called again after it returns (a new window).
-pub fn run_with(
+/// Opens the window of the running instance; returns when it is closed. Called again after
+/// it returns, it opens a new window.
+pub fn run(
     engine: Engine,
     events: Receiver<Event>,
     notices: Vec<String>,
-    companion: Option<Arc<dyn Companion>>,
+    companion: Arc<dyn Companion>,
 ) -> eframe::Result<()> {
     let mut viewport = egui::ViewportBuilder::default()
         .with_title(TITLE)
@@ -518,11 +512,8 @@ pub fn run_with(
         TITLE,
         options,
         Box::new(move |cc| {
-            let app = SyncCenterApp::new(cc, engine, events, notices);
-            Ok(Box::new(match companion {
-                Some(companion) => app.with_companion(companion),
-                None => app,
-            }))
+            let app = SyncCenterApp::new(cc, engine, events, notices).with_companion(companion);
+            Ok(Box::new(app))
         }),
     )
 }

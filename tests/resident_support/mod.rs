@@ -94,7 +94,13 @@ pub struct Home {
 }
 
 impl Home {
+    /// The journal handler with its items alpha, beta and logon.
     pub fn new(seconds: f64) -> Home {
+        Home::with_items(seconds, "alpha,beta,logon")
+    }
+
+    /// The journal handler with these items (comma-separated; "full" always fails).
+    pub fn with_items(seconds: f64, items: &str) -> Home {
         let dir = tempfile::tempdir().unwrap();
         let handlers = dir.path().join("config/handlers");
         std::fs::create_dir_all(&handlers).unwrap();
@@ -104,7 +110,7 @@ impl Home {
         std::fs::write(
             handlers.join("journal.toml"),
             format!(
-                "name = \"Journal\"\nprogram = \"python3\"\nargs = [{:?}, {:?}, \"{seconds}\"]\n",
+                "name = \"Journal\"\nprogram = \"python3\"\nargs = [{:?}, {:?}, \"{seconds}\", {items:?}]\n",
                 program.display().to_string(),
                 journal.display().to_string()
             ),
@@ -115,6 +121,25 @@ impl Home {
 
     pub fn path(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// Holds the handler at `step` ("sync" or "enumerate") until `release`.
+    pub fn hold(&self, step: &str) {
+        std::fs::write(self.gate(step), b"").unwrap();
+    }
+
+    pub fn release(&self, step: &str) {
+        let _ = std::fs::remove_file(self.gate(step));
+    }
+
+    fn gate(&self, step: &str) -> PathBuf {
+        self.path().join(format!("journal.jsonl.hold-{step}"))
+    }
+
+    /// Where the programs started on this home look for their XDG autostart entries: a
+    /// folder of the home, never the developer's own `~/.config`.
+    pub fn xdg_config(&self) -> PathBuf {
+        self.path().join("xdg-config")
     }
 
     /// The journal's entries of one kind ("initialize", "sync-start", "sync-end").
@@ -151,7 +176,9 @@ pub fn synccenter(home: &Path, bus: Option<&Bus>) -> Command {
     command.arg("--home").arg(home);
     command
         .env_remove("SYNCCENTER_HOME")
-        .env_remove("SYNCCENTER_DEMO");
+        .env_remove("SYNCCENTER_DEMO")
+        // Autostart entries go to the home, never to the developer's own ~/.config.
+        .env("XDG_CONFIG_HOME", home.join("xdg-config"));
     match bus {
         Some(bus) => command.env("DBUS_SESSION_BUS_ADDRESS", &bus.address),
         // No bus at all: nothing to find at the default address either.
@@ -165,6 +192,9 @@ pub fn synccenter(home: &Path, bus: Option<&Bus>) -> Command {
 /// A running instance, killed when dropped if it did not end.
 pub struct Instance {
     pub child: Child,
+    /// What it wrote on stderr so far (read by a thread, so the pipe never fills up).
+    said: std::sync::Arc<std::sync::Mutex<String>>,
+    reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Instance {
@@ -190,7 +220,7 @@ impl Instance {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let mut instance = Instance { child };
+        let mut instance = Instance::of(child);
         wait_for(
             "the instance to own its name",
             Duration::from_secs(60),
@@ -204,12 +234,30 @@ impl Instance {
         instance
     }
 
-    pub fn stderr(&mut self) -> String {
-        let mut text = String::new();
-        if let Some(err) = self.child.stderr.as_mut() {
-            let _ = std::io::Read::read_to_string(err, &mut text);
+    /// Follows a started process: its stderr is collected as it comes.
+    pub fn of(mut child: Child) -> Instance {
+        let said = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let reader = child.stderr.take().map(|err| {
+            let said = said.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(err).lines() {
+                    let Ok(line) = line else { return };
+                    let mut said = said.lock().unwrap();
+                    said.push_str(&line);
+                    said.push('\n');
+                }
+            })
+        });
+        Instance {
+            child,
+            said,
+            reader,
         }
-        text
+    }
+
+    /// What it wrote on stderr so far.
+    pub fn stderr(&mut self) -> String {
+        self.said.lock().unwrap().clone()
     }
 
     /// Asks it to quit (ActivateAction quit) and waits for it to end.
@@ -228,11 +276,18 @@ impl Instance {
         (status, self.stderr())
     }
 
-    /// Waits for it to end by itself.
+    /// Waits for it to end by itself (and for the last of its stderr).
     pub fn wait_end(&mut self, limit: Duration) -> std::process::ExitStatus {
         let deadline = Instant::now() + limit;
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
+                if let Some(reader) = self.reader.take() {
+                    // Children it started (handlers) may hold the pipe a moment longer.
+                    let until = Instant::now() + Duration::from_secs(10);
+                    while !reader.is_finished() && Instant::now() < until {
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
+                }
                 return status;
             }
             assert!(Instant::now() < deadline, "the instance did not end");

@@ -1,52 +1,22 @@
 //! `synccenter schedule add | list | remove`: the schedules in `CONFIG/resident.json`. A
-//! running instance of the home reloads them at once.
+//! running instance of the home reloads them at once; `list` shows each schedule's next run
+//! as the instance knows it, or as it would be when Sync Center starts.
 
-use crate::cli::EXIT_OK;
+use crate::cli::ScheduleAction;
 use crate::core::model::ItemKey;
 use crate::core::store::Home;
+use crate::exit_code;
 use crate::resident::client::Instance;
-use crate::resident::schedule::{Schedule, When, parse_period};
+use crate::resident::schedule::{Schedule, When, parse_period, period_words, plan, when_words};
 use crate::resident::settings::{self, Settings};
-use clap::Subcommand;
+use chrono::Local;
+use serde::Serialize;
 
-#[derive(Debug, Subcommand)]
-pub enum ScheduleAction {
-    /// Add a schedule (or replace the one with this name). Turns on background mode.
-    Add {
-        /// The schedule's name.
-        name: String,
-        /// Items to sync, by id or HANDLER/ID.
-        #[arg(required = true, value_name = "ITEM")]
-        items: Vec<String>,
-        /// Every period: 30s, 15m, 2h, 1d.
-        #[arg(long, value_name = "PERIOD", conflicts_with_all = ["daily", "weekly"])]
-        every: Option<String>,
-        /// Every day at HH:MM (local time).
-        #[arg(long, value_name = "HH:MM", conflicts_with = "weekly")]
-        daily: Option<String>,
-        /// On these weekdays (mon,tue,…) at the time given with --at.
-        #[arg(long, value_name = "DAYS", requires = "at")]
-        weekly: Option<String>,
-        /// The time of day for --weekly, HH:MM.
-        #[arg(long, value_name = "HH:MM")]
-        at: Option<String>,
-    },
-    /// List the schedules with their next runs.
-    List {
-        #[arg(long)]
-        json: bool,
-    },
-    /// Remove a schedule.
-    Remove { name: String },
-}
-
-impl ScheduleAction {
-    /// The items the command names (resolved by the command line against the listings).
-    pub fn items(&self) -> &[String] {
-        match self {
-            ScheduleAction::Add { items, .. } => items,
-            _ => &[],
-        }
+/// The items the command names (resolved by the command line against the listings).
+pub fn named_items(action: &ScheduleAction) -> &[String] {
+    match action {
+        ScheduleAction::Add { items, .. } => items,
+        _ => &[],
     }
 }
 
@@ -54,8 +24,14 @@ impl ScheduleAction {
 /// code, or why nothing was done.
 pub fn schedule(home: &Home, action: ScheduleAction, items: Vec<ItemKey>) -> Result<u8, String> {
     let loaded = settings::load_settings(home);
-    if let Some(problem) = loaded.problem {
-        return Err(problem);
+    for notice in &loaded.notices {
+        eprintln!("synccenter: {notice}");
+    }
+    if !loaded.writable {
+        return Err(format!(
+            "{} cannot be read, so it is left as it is",
+            settings::settings_file(home).display()
+        ));
     }
     let mut settings = loaded.value;
     match action {
@@ -77,7 +53,6 @@ pub fn schedule(home: &Home, action: ScheduleAction, items: Vec<ItemKey>) -> Res
                 when,
                 enabled: true,
             });
-            settings.keep_running = true;
             save(home, &settings)?;
             println!(
                 "Added the schedule {name}: {description}. It runs while Sync Center runs (`synccenter --background`, or turn on \"Start at logon\")."
@@ -94,27 +69,89 @@ pub fn schedule(home: &Home, action: ScheduleAction, items: Vec<ItemKey>) -> Res
             save(home, &settings)?;
             println!("Removed the schedule {name}.");
         }
-        ScheduleAction::List { json } => {
-            if json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&settings.schedules).map_err(|e| e.to_string())?
-                );
-            } else if settings.schedules.is_empty() {
-                println!(
-                    "No schedules. Add one with `synccenter schedule add NAME ITEM… --every 1h`."
-                );
-            }
-            if !json {
-                for s in &settings.schedules {
-                    let items: Vec<String> = s.items.iter().map(|k| k.to_string()).collect();
-                    let off = if s.enabled { "" } else { " (off)" };
-                    println!("{:<16} {:<24} {}{off}", s.name, s.when, items.join(", "));
-                }
-            }
-        }
+        ScheduleAction::List { json } => list(home, &settings, json)?,
     }
-    Ok(EXIT_OK)
+    Ok(exit_code::OK)
+}
+
+/// A schedule with its next run, as `list --json` prints it.
+#[derive(Serialize)]
+struct Listed<'a> {
+    #[serde(flatten)]
+    schedule: &'a Schedule,
+    /// When it runs next, in words ("14:05", "at the next start", "off").
+    next_run: String,
+}
+
+fn list(home: &Home, settings: &Settings, json: bool) -> Result<(), String> {
+    let next = next_runs(home, settings);
+    if json {
+        let listed: Vec<Listed> = settings
+            .schedules
+            .iter()
+            .zip(next)
+            .map(|(schedule, next_run)| Listed { schedule, next_run })
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&listed).map_err(|e| e.to_string())?
+        );
+        return Ok(());
+    }
+    if settings.schedules.is_empty() {
+        println!("No schedules. Add one with `synccenter schedule add NAME ITEM… --every 1h`.");
+        return Ok(());
+    }
+    println!("{:<16} {:<24} {:<22} ITEMS", "NAME", "WHEN", "NEXT RUN");
+    for (schedule, next) in settings.schedules.iter().zip(next) {
+        let items: Vec<String> = schedule.items.iter().map(|k| k.to_string()).collect();
+        println!(
+            "{:<16} {:<24} {:<22} {}",
+            schedule.name,
+            schedule.when.to_string(),
+            next,
+            items.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// Each schedule's next run in words: the running instance's own figure when there is one,
+/// else from the remembered due times, as the scheduler would decide at start.
+fn next_runs(home: &Home, settings: &Settings) -> Vec<String> {
+    let running = Instance::find(home).and_then(|instance| instance.next_runs().ok());
+    let due = settings::load_due(home).value;
+    let now = Local::now();
+    settings
+        .schedules
+        .iter()
+        .map(|schedule| {
+            if !schedule.enabled {
+                return "off".to_string();
+            }
+            if let Err(fault) = schedule.when.validate() {
+                return format!("never ({fault})");
+            }
+            if let Some(running) = &running {
+                // The instance answers per item; a schedule's next run is its items'.
+                return schedule
+                    .items
+                    .first()
+                    .and_then(|key| running.get(&key.to_string()))
+                    .cloned()
+                    .unwrap_or_default();
+            }
+            let planned = plan(&schedule.when, due.get(&schedule.name), &now, false);
+            match &schedule.when {
+                _ if planned.run_now => "at the next start".to_string(),
+                // Never run: a period counts from the start.
+                When::Every { seconds } if !due.contains_key(&schedule.name) => {
+                    format!("{} after the start", period_words(*seconds))
+                }
+                _ => when_words(planned.due.next_due_ms, &now),
+            }
+        })
+        .collect()
 }
 
 fn save(home: &Home, settings: &Settings) -> Result<(), String> {
