@@ -17,12 +17,25 @@ wanted=(
   gtk-sni-tray-standalone:haskell-gtk-sni-tray-utils          # …and a real tray host
   desktop-file-validate:desktop-file-utils  # the desktop entry's validator
   appstreamcli:appstream      # the metainfo's validator
-  unshare:util-linux          # a user namespace with a low inotify watch limit
+  unshare:util-linux          # user namespaces: a low inotify watch limit, a private network
+  NetworkManager:network-manager  # a real NetworkManager in its own network namespace…
+  ip:iproute2                 # …with a veth pair it manages
+)
+# Libraries the binary loads at run time (dlopen), so no command names them: the real
+# windows under Xvfb need GLX (or EGL) with Mesa's software driver, and winit's X11 and
+# keyboard libraries.
+libraries=(
+  libgl1 libglx-mesa0 libgl1-mesa-dri libegl1 libegl-mesa0
+  libx11-xcb1 libxcursor1 libxi6 libxrandr2 libxkbcommon-x11-0
 )
 
 missing=()
 for pair in "${wanted[@]}"; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
+done
+for package in "${libraries[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
+    || missing+=("$package")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=""

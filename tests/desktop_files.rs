@@ -40,6 +40,8 @@ fn the_desktop_entry_is_valid_and_dbus_activatable_with_sync_all() {
         "Actions=sync-all;",
         "[Desktop Action sync-all]",
         "Name=Sync all",
+        // Launchers without D-Bus activation run this: the same as ActivateAction.
+        "Exec=synccenter --action sync-all",
     ] {
         assert!(
             entry.lines().any(|l| l == line),

@@ -318,6 +318,159 @@ fn idle_detection_that_appears_after_the_start_is_found() {
     drop(instance);
 }
 
+/// A real NetworkManager on a bus of its own (standing in for the system bus), managing a
+/// veth pair in a network namespace of its own: the machine's network is never touched.
+struct NetworkManager {
+    process: std::process::Child,
+    bus: Bus,
+    _dir: tempfile::TempDir,
+}
+
+impl NetworkManager {
+    fn start() -> NetworkManager {
+        let bus = Bus::start();
+        let dir = tempfile::tempdir().unwrap();
+        let path = |name: &str| dir.path().join(name).display().to_string();
+        std::fs::create_dir_all(dir.path().join("connections")).unwrap();
+        std::fs::write(
+            dir.path().join("nm.conf"),
+            format!(
+                "[main]\nplugins=keyfile\nno-auto-default=*\ndns=none\nrc-manager=unmanaged\n\n[keyfile]\npath={}\n\n[connectivity]\nenabled=false\n",
+                path("connections")
+            ),
+        )
+        .unwrap();
+        // A wired connection with a gateway: "connected (global)" once it is up.
+        let keyfile = dir.path().join("connections/lan.nmconnection");
+        std::fs::write(
+            &keyfile,
+            "[connection]\nid=lan\ntype=ethernet\ninterface-name=veth0\n\n[ipv4]\nmethod=manual\naddress1=10.99.0.1/24,10.99.0.254\n\n[ipv6]\nmethod=disabled\n",
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&keyfile, std::fs::Permissions::from_mode(0o600)).unwrap();
+        // Its own /run, and a read-only sysfs of its namespace: without udev (a container)
+        // NetworkManager then takes the devices as they are.
+        let script = format!(
+            "mount -t tmpfs tmpfs /run && mount -t sysfs -o ro sysfs /sys && mkdir -p /run/NetworkManager && ip link set lo up && ip link add veth0 type veth peer name veth1 && ip link set veth1 up && exec NetworkManager --no-daemon --config={} --config-dir={} --system-config-dir={} --intern-config={} --state-file={} --pid-file={}",
+            path("nm.conf"),
+            path("none"),
+            path("none"),
+            path("intern.conf"),
+            path("nm.state"),
+            path("nm.pid")
+        );
+        let process = Command::new("unshare")
+            .args([
+                "--user",
+                "--map-root-user",
+                "--net",
+                "--mount",
+                "--fork",
+                "--kill-child",
+            ])
+            .args(["sh", "-c", &script])
+            .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("unshare (util-linux) runs NetworkManager (network-manager, iproute2)");
+        let nm = NetworkManager {
+            process,
+            bus,
+            _dir: dir,
+        };
+        wait_for("NetworkManager to connect", Duration::from_secs(60), || {
+            nm.state() == Some(70)
+        });
+        nm
+    }
+
+    /// NetworkManager's `State` (70: connected, global; 10: asleep).
+    fn state(&self) -> Option<u32> {
+        let out = Command::new("gdbus")
+            .args(["call", "--address", &self.bus.address])
+            .args(["--dest", "org.freedesktop.NetworkManager"])
+            .args(["--object-path", "/org/freedesktop/NetworkManager"])
+            .args(["--method", "org.freedesktop.DBus.Properties.Get"])
+            .args(["org.freedesktop.NetworkManager", "State"])
+            .output()
+            .ok()?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        text.split("uint32 ")
+            .nth(1)?
+            .trim_end_matches(|c: char| !c.is_ascii_digit())
+            .parse()
+            .ok()
+    }
+
+    /// `nmcli networking on|off`: the network goes away, or comes back.
+    fn networking(&self, on: bool) {
+        let status = Command::new("nmcli")
+            .args(["networking", if on { "on" } else { "off" }])
+            .env("DBUS_SYSTEM_BUS_ADDRESS", &self.bus.address)
+            .stdout(Stdio::null())
+            .status()
+            .expect("nmcli runs");
+        assert!(status.success());
+    }
+}
+
+impl Drop for NetworkManager {
+    fn drop(&mut self) {
+        // unshare --kill-child ends NetworkManager with it.
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+#[test]
+fn the_network_coming_back_syncs_the_checked_items_once() {
+    let nm = NetworkManager::start();
+    let bus = Bus::start();
+    let home = Home::new(0.0);
+    home.write_settings(r#"{"sync_on_network":true}"#);
+    let instance = Instance::start(
+        home.path(),
+        &bus,
+        &["--background"],
+        &[],
+        &[("DBUS_SYSTEM_BUS_ADDRESS", nm.bus.address.as_str())],
+    );
+    wait_for("the first listing", Duration::from_secs(60), || {
+        !home.journal("initialize").is_empty()
+    });
+    // Connected all along: nothing to make up.
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(runs(&home, "network"), 0);
+    nm.networking(false);
+    wait_for("the network to go", Duration::from_secs(60), || {
+        nm.state() == Some(10)
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(
+        runs(&home, "network"),
+        0,
+        "a run when the network went away"
+    );
+    nm.networking(true);
+    wait_for(
+        "a run when the network came back",
+        Duration::from_secs(60),
+        || runs(&home, "network") >= 1,
+    );
+    // Connecting passes through several states; the checked items synced once.
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(runs(&home, "network"), 1);
+    let told: Vec<_> = home
+        .journal("initialize")
+        .into_iter()
+        .filter(|e| e["reason"]["kind"] == "network")
+        .collect();
+    assert_eq!(told[0]["may_bother_user"], false, "{told:?}");
+    assert!(instance.quit(&bus).success());
+}
+
 /// CPU nanoseconds and voluntary wake-ups of each thread of a process, by thread name.
 fn threads(pid: u32) -> Vec<(String, u64, u64)> {
     let mut all = Vec::new();
