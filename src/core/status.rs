@@ -97,9 +97,7 @@ impl fmt::Display for WaitReason {
             WaitReason::YourAnswer => f.write_str("Waiting for your answer"),
             WaitReason::Connection { target } => write!(f, "Waiting for a connection to {target}"),
             WaitReason::Handler => f.write_str("Waiting for its handler"),
-            WaitReason::CouldNotAsk => {
-                f.write_str("Waits for your answer: this run could not ask (sync it to answer)")
-            }
+            WaitReason::CouldNotAsk => f.write_str("Waits for your answer: the run could not ask"),
         }
     }
 }

@@ -218,6 +218,7 @@ fn run(setup: Setup, start: Start, lock: EngineLock) -> u8 {
 /// instance that is quitting.
 fn take_lock(home: &Home) -> Result<EngineLock, u8> {
     let deadline = Instant::now() + ENDING_INSTANCE;
+    let mut told = false;
     loop {
         let attempt = lock::try_acquire(home, Holder::Instance).map_err(|e| {
             eprintln!("synccenter: {e}");
@@ -227,15 +228,22 @@ fn take_lock(home: &Home) -> Result<EngineLock, u8> {
             Attempt::Acquired(lock) => return Ok(lock),
             Attempt::Held { owner, waiter } => (owner, waiter),
         };
-        if owner.is_some_and(|o| o.holder == Holder::Instance) {
+        if let Some(owner) = owner.filter(|o| o.holder == Holder::Instance) {
             // Quitting (it left the bus first), or running in another session.
             if Instant::now() < deadline {
+                if !told {
+                    told = true;
+                    eprintln!(
+                        "synccenter: Sync Center (process {}) still holds this home; waiting a moment for it to end…",
+                        owner.pid
+                    );
+                }
                 std::thread::sleep(Duration::from_millis(200));
                 continue;
             }
             eprintln!(
                 "synccenter: Sync Center (process {}) is already running on this home in another session; quit it first.",
-                owner.map_or(0, |o| o.pid)
+                owner.pid
             );
             return Err(exit_code::NOTHING_RAN);
         }
