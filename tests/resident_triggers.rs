@@ -544,13 +544,17 @@ fn an_idle_instance_with_20_watched_items_and_two_schedules_costs_almost_nothing
     let cpu: u64 = after.iter().map(|t| t.1).sum::<u64>() - before.iter().map(|t| t.1).sum::<u64>();
     // 0.5 % of one core over 10 s is 50 ms.
     assert!(cpu < 50_000_000, "{cpu} ns of CPU in 10 s");
-    // The threads that watch the trees and dispatch did not wake at all: nothing polls the
-    // folders between changes. The scheduler looks at the wall clock once a minute (to
+    // The threads that watch the trees, dispatch, and wait for settings, tray updates and
+    // triggers did not wake at all: nothing polls the folders between changes. The scheduler looks at the wall clock once a minute (to
     // notice a suspend), so it may wake once in these 10 s.
     for (name, wakes) in [
         ("file-changes", 0),
         ("notify-rs inoti", 0),
         ("dispatch", 0),
+        ("settings", 0),
+        ("tray-updates", 0),
+        ("network-trigger", 0),
+        ("idle", 0),
         ("scheduler", 1),
     ] {
         let woke = |list: &[(String, u64, u64)]| {
