@@ -12,7 +12,9 @@ REPO=$(cd "$(dirname "$0")/.." && pwd)
 MKTREE=/work/shared/tools/mktree.py
 
 need() {
-    command -v "$1" >/dev/null 2>&1 || apt-get install -y "$2" >/dev/null
+    command -v "$1" >/dev/null 2>&1 || {
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
+    }
 }
 need rsync rsync
 need unison unison

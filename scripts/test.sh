@@ -20,6 +20,14 @@ wanted=(
   unshare:util-linux          # user namespaces: a low inotify watch limit, a private network
   NetworkManager:network-manager  # a real NetworkManager in its own network namespace…
   ip:iproute2                 # …with a veth pair it manages
+  # Folder pairs (tests/folders_*.rs): a loop-mounted ext4 drive unmounted mid-run, an
+  # exFAT stick over FUSE, a real flock holder, immutable folders.
+  mkfs.ext4:e2fsprogs
+  chattr:e2fsprogs
+  losetup:mount
+  flock:util-linux
+  mkfs.exfat:exfatprogs
+  mount.exfat-fuse:exfat-fuse
 )
 # Libraries the binary loads at run time (dlopen), so no command names them: the real
 # windows under Xvfb need GLX (or EGL) with Mesa's software driver, and winit's X11 and

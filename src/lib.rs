@@ -14,6 +14,8 @@ pub mod desktop;
 pub mod exit_code;
 /// Handlers that ship with the center: demo, folder pairs, external programs.
 pub mod handlers;
+/// Printing on stdout and stderr that never panics (SIGPIPE is ignored).
+pub mod output;
 /// The running instance: D-Bus service and hand-off, schedules, triggers, tray.
 pub mod resident;
 /// Assembles home, store, handlers and engine for either front end.

@@ -6,11 +6,7 @@ use synccenter::cli;
 use synccenter::resident::instance::{self, Start};
 
 fn main() -> ExitCode {
-    // `synccenter items | head` ends quietly, as Unix tools do, instead of panicking.
-    // SAFETY: restores the default disposition of SIGPIPE before any thread starts.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
+    synccenter::setup::process_signals();
     let args = match cli::parse() {
         Ok(args) => args,
         Err(code) => return ExitCode::from(code),

@@ -134,10 +134,24 @@ fn mass_deletion_without_prompts_exits_2_and_changes_nothing() {
 fn a_pair_locked_by_a_running_process_exits_2() {
     let c = Cli::new("two-way");
     write(&c.l("a.txt"), "a");
-    let mut holder = Command::new("sleep").arg("30").spawn().unwrap();
+    // Another process holds the lock (util-linux `flock` keeps it until it is killed).
     let lock = c.dir.path().join("home/data/folders/p.lock");
     std::fs::create_dir_all(lock.parent().unwrap()).unwrap();
+    let mut holder = Command::new("flock")
+        .arg("--close")
+        .arg(&lock)
+        .args(["sleep", "30"])
+        .spawn()
+        .unwrap();
     std::fs::write(&lock, holder.id().to_string()).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !is_locked(&lock) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "flock never took the lock"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     let (code, printed) = c.sync();
     assert_eq!(code, 2, "{printed}");
     assert!(
@@ -150,9 +164,20 @@ fn a_pair_locked_by_a_running_process_exits_2() {
     assert!(!c.r("a.txt").exists());
     holder.kill().unwrap();
     holder.wait().unwrap();
-    // The holder is gone: its lock is stale and taken over.
+    // The holder is gone, and with it the lock (its pid is still in the file).
     assert_eq!(c.sync().0, 0);
     assert!(Path::new(&c.r("a.txt")).exists());
+}
+
+/// Whether some process holds an flock on `file`.
+fn is_locked(file: &Path) -> bool {
+    !Command::new("flock")
+        .args(["--nonblock", "--exclusive"])
+        .arg(file)
+        .arg("true")
+        .status()
+        .unwrap()
+        .success()
 }
 
 /// Makes a folder refuse new entries, even for root (the immutable attribute); false when

@@ -370,24 +370,22 @@ fn a_second_run_of_the_same_pair_is_refused() {
 }
 
 #[test]
-fn excluded_and_center_entries_are_not_synced() {
+fn excluded_and_center_entries_are_not_synced_but_users_synccenter_names_are() {
     let c = Center::with_excludes(Mode::TwoWay, &["*.tmp", "build/"]);
     write(&c.l("keep.txt"), "k");
     write(&c.l("x.tmp"), "t");
     write(&c.l("build/out.o"), "o");
     write(&c.l("src/build.rs"), "not the build folder");
-    write(&c.l(".synccenter-notes/n"), "center's own");
+    write(&c.l(".synccenter-notes/n"), "the user's");
+    write(&c.l("sub/.synccenter"), "the user's too");
+    write(&c.l("x.tmp"), "t");
     c.sync_ok();
-    let right: Vec<Vec<u8>> = tree(&c.right).into_keys().collect();
-    assert_eq!(
-        right,
-        vec![
-            b"keep.txt".to_vec(),
-            b"src".to_vec(),
-            b"src/build.rs".to_vec()
-        ]
-    );
-    assert!(!c.r(".synccenter-notes").exists());
+    assert_eq!(read(&c.r(".synccenter-notes/n")), "the user's");
+    assert_eq!(read(&c.r("sub/.synccenter")), "the user's too");
+    assert!(c.r("src/build.rs").exists());
+    for left_out in ["x.tmp", "build", ".synccenter"] {
+        assert!(!c.r(left_out).exists(), "{left_out}");
+    }
 }
 
 #[test]

@@ -5,17 +5,20 @@
 mod folders_common;
 
 use folders_common::{read, tree, versions, write};
-use std::io::{self, Read};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64};
 use synccenter::core::conflicts::{ConflictReport, Resolution};
 use synccenter::handlers::folders::archive::archive_file;
 use synccenter::handlers::folders::config::{Mode, PairConfig};
+use synccenter::handlers::folders::filter::Filter;
 use synccenter::handlers::folders::local::LocalReplica;
 use synccenter::handlers::folders::names::RelPath;
-use synccenter::handlers::folders::replica::{Entry, Hash, Replica, StagedFile, Tree};
-use synccenter::handlers::folders::scan::Filter;
-use synccenter::handlers::folders::sync::{self, MassDelete, Observer, Outcome, Pair};
+use synccenter::handlers::folders::replica::{
+    Entry, FolderRemoval, Hash, Keeps, Mtime, Pruned, Replica, Retention, RootId, Scan, SourceFile,
+    StagedFile,
+};
+use synccenter::handlers::folders::sync::{self, MassDelete, Observer, Outcome, Pair, RootChange};
 
 /// The local replica, plus an edit made by "the user" the first time the sync touches a
 /// given path in a given way.
@@ -24,6 +27,8 @@ struct Meddling {
     root: PathBuf,
     on_open: Option<(&'static str, &'static str)>,
     on_stage: Option<(&'static str, &'static str)>,
+    /// Right before the folder (first) is removed, a file (second) is saved.
+    on_remove_folder: Option<(&'static str, &'static str)>,
     done: AtomicBool,
 }
 
@@ -42,10 +47,16 @@ impl Replica for Meddling {
     fn location(&self) -> String {
         self.inner.location()
     }
-    fn check_root(&self) -> io::Result<()> {
-        self.inner.check_root()
+    fn open_root(&self) -> io::Result<RootId> {
+        self.inner.open_root()
     }
-    fn scan(&self, filter: &Filter, folders: &AtomicU64, stop: &AtomicBool) -> io::Result<Tree> {
+    fn current_root(&self) -> io::Result<RootId> {
+        self.inner.current_root()
+    }
+    fn keeps(&self) -> io::Result<Keeps> {
+        self.inner.keeps()
+    }
+    fn scan(&self, filter: &Filter, folders: &AtomicU64, stop: &AtomicBool) -> io::Result<Scan> {
         self.inner.scan(filter, folders, stop)
     }
     fn stat(&self, path: &RelPath) -> io::Result<Option<Entry>> {
@@ -54,7 +65,7 @@ impl Replica for Meddling {
     fn hash(&self, path: &RelPath) -> io::Result<Hash> {
         self.inner.hash(path)
     }
-    fn open(&self, path: &RelPath) -> io::Result<(Box<dyn Read + '_>, Entry)> {
+    fn open(&self, path: &RelPath) -> io::Result<Box<dyn SourceFile + '_>> {
         let opened = self.inner.open(path);
         self.meddle(self.on_open, path);
         opened
@@ -66,8 +77,8 @@ impl Replica for Meddling {
     fn make_dir(&self, path: &RelPath) -> io::Result<()> {
         self.inner.make_dir(path)
     }
-    fn make_symlink(&self, path: &RelPath, target: &[u8], mtime_ns: i64) -> io::Result<()> {
-        self.inner.make_symlink(path, target, mtime_ns)
+    fn make_symlink(&self, path: &RelPath, target: &[u8], mtime: Mtime) -> io::Result<()> {
+        self.inner.make_symlink(path, target, mtime)
     }
     fn keep_version(&self, path: &RelPath, stamp: &str) -> io::Result<()> {
         self.inner.keep_version(path, stamp)
@@ -75,14 +86,28 @@ impl Replica for Meddling {
     fn retire(&self, path: &RelPath, stamp: &str) -> io::Result<()> {
         self.inner.retire(path, stamp)
     }
-    fn remove_empty_dir(&self, path: &RelPath) -> io::Result<bool> {
-        self.inner.remove_empty_dir(path)
+    fn remove_folder(
+        &self,
+        path: &RelPath,
+        filter: &Filter,
+        stamp: &str,
+    ) -> io::Result<FolderRemoval> {
+        if let Some((folder, file)) = self.on_remove_folder
+            && folder.as_bytes() == path
+            && !self.done.swap(true, std::sync::atomic::Ordering::SeqCst)
+        {
+            std::fs::write(self.root.join(file), "saved during the sync").unwrap();
+        }
+        self.inner.remove_folder(path, filter, stamp)
     }
     fn rename(&self, from: &RelPath, to: &RelPath) -> io::Result<()> {
         self.inner.rename(from, to)
     }
     fn flush(&self) -> io::Result<()> {
         self.inner.flush()
+    }
+    fn prune_versions(&self, retention: &Retention, now_secs: i64) -> io::Result<Pruned> {
+        self.inner.prune_versions(retention, now_secs)
     }
 }
 
@@ -92,6 +117,7 @@ fn meddling(root: &Path) -> Meddling {
         root: root.to_path_buf(),
         on_open: None,
         on_stage: None,
+        on_remove_folder: None,
         done: AtomicBool::new(false),
     }
 }
@@ -128,6 +154,9 @@ impl Observer for Counting {
     fn confirm_deletions(&mut self, _: &MassDelete) -> bool {
         true
     }
+    fn confirm_root_change(&mut self, _: &RootChange) -> bool {
+        false
+    }
 }
 
 struct Fixture {
@@ -138,13 +167,12 @@ struct Fixture {
 impl Fixture {
     fn new() -> Fixture {
         let dir = tempfile::tempdir().unwrap();
-        let config = PairConfig {
-            name: "p".into(),
-            left: dir.path().join("left"),
-            right: dir.path().join("right"),
-            mode: Mode::TwoWay,
-            excludes: vec![],
-        };
+        let config = PairConfig::new(
+            "p",
+            dir.path().join("left"),
+            dir.path().join("right"),
+            Mode::TwoWay,
+        );
         std::fs::create_dir_all(&config.left).unwrap();
         std::fs::create_dir_all(&config.right).unwrap();
         Fixture { dir, config }
@@ -217,6 +245,28 @@ fn a_source_edited_while_it_is_copied_is_not_recorded() {
         read(&f.r("a.txt")),
         "second, written while the sync read the file"
     );
+}
+
+#[test]
+fn a_file_saved_into_a_folder_being_removed_keeps_the_folder() {
+    let f = Fixture::new();
+    for i in 0..5 {
+        write(&f.l(&format!("proj/sub/f{i}")), "work");
+    }
+    f.plain();
+    std::fs::remove_dir_all(f.l("proj")).unwrap();
+    let left = LocalReplica::new(&f.config.left);
+    let mut right = meddling(&f.config.right);
+    right.on_remove_folder = Some(("proj", "proj/NEW_WORK.txt"));
+    let outcome = f.run(&left, &right, &mut Counting::default(), &[]);
+    assert_eq!(outcome.changed_during_sync, vec!["proj".to_string()]);
+    assert_eq!(read(&f.r("proj/NEW_WORK.txt")), "saved during the sync");
+    assert!(!f.r("proj/sub").exists(), "the synced contents went");
+    // The next run sees the new file: the folder comes back on the left with it.
+    let next = f.plain();
+    assert!(next.changed_during_sync.is_empty());
+    assert_eq!(read(&f.l("proj/NEW_WORK.txt")), "saved during the sync");
+    assert_eq!(tree(&f.config.left), tree(&f.config.right));
 }
 
 #[test]

@@ -133,8 +133,15 @@ pub enum FolderAction {
         /// A path to leave out, in .gitignore syntax (repeatable).
         #[arg(long = "exclude", value_name = "PATTERN")]
         excludes: Vec<String>,
+        /// Keep replaced and deleted files (versions) this many days.
+        #[arg(long, value_name = "DAYS", default_value_t = crate::handlers::folders::config::DEFAULT_VERSIONS_DAYS)]
+        versions_days: u32,
+        /// Versions may take at most this share of their disk (percent); the oldest go first.
+        #[arg(long, value_name = "PERCENT", default_value_t = crate::handlers::folders::config::DEFAULT_VERSIONS_DISK_PERCENT)]
+        versions_disk_percent: u8,
     },
-    /// Remove a folder pair (its folders and files are left as they are).
+    /// Remove a folder pair and forget its last sync (its folders and files are left as
+    /// they are; adding it again starts as a first sync, which deletes nothing).
     Remove { name: String },
     /// List the folder pairs.
     List {

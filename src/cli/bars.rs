@@ -2,8 +2,9 @@
 //! stderr is not a terminal. A run of this process and a run handed to the running
 //! instance draw the same bars and print the same result lines.
 
-use crate::core::progress::{ItemShare, ProgressView, format_eta, overall};
+use crate::core::progress::{ItemShare, ProgressView, format_eta};
 use crate::core::status::ItemStatus;
+use crate::output::err;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::HashMap;
 use std::time::Instant;
@@ -35,6 +36,9 @@ pub struct Bars {
     overall_view: ProgressView,
     lines: HashMap<String, Line>,
     started: Instant,
+    /// Each item's final line goes to stdout at the end; said here as well only when stderr
+    /// is not the same place (a terminal showing both, `2>&1`).
+    say_endings: bool,
 }
 
 impl Bars {
@@ -48,6 +52,7 @@ impl Bars {
             overall_view: ProgressView::new(),
             lines: HashMap::new(),
             started: Instant::now(),
+            say_endings: !same_file(libc::STDOUT_FILENO, libc::STDERR_FILENO),
         }
     }
 
@@ -61,23 +66,21 @@ impl Bars {
             .add(ProgressBar::new(1000).with_style(item_style()));
         bar.set_prefix(truncate(name, 28));
         bar.set_message("Pending");
+        let mut view = ProgressView::new();
+        let share = ItemShare::of(ItemStatus::Pending, view.update(0.0, None, false));
         self.lines.insert(
             key.to_string(),
             Line {
                 name: name.to_string(),
                 bar,
-                view: ProgressView::new(),
-                share: ItemShare {
-                    fraction: 0.0,
-                    determinate: false,
-                    done: false,
-                },
+                view,
+                share,
                 last_status: ItemStatus::Pending,
             },
         );
     }
 
-    /// Shows an item's state; the first time it ends, prints how.
+    /// Shows an item's state; the first time it ends, says how.
     pub fn show(&mut self, key: &str, state: ItemState<'_>) {
         let now = self.started.elapsed().as_secs_f64();
         let Some(line) = self.lines.get_mut(key) else {
@@ -85,11 +88,7 @@ impl Bars {
         };
         let done = state.status.is_terminal();
         let shown = line.view.update(now, state.measure, done);
-        line.share = ItemShare {
-            fraction: shown.fraction,
-            determinate: shown.determinate,
-            done,
-        };
+        line.share = ItemShare::of(state.status, shown);
         let message = match &state.wait {
             Some(reason) => reason.clone(),
             None if state.text.is_empty() => state.status.label().to_string(),
@@ -103,19 +102,8 @@ impl Bars {
             line.bar.tick();
         }
         line.bar.set_message(message);
-        if done && line.last_status != state.status {
-            let text = if state.text.is_empty() {
-                String::new()
-            } else {
-                format!(" — {}", state.text)
-            };
-            let said = format!(
-                "{} {}: {}{text}",
-                mark(state.status),
-                line.name,
-                state.status
-            );
-            say(&self.multi, &said);
+        if self.say_endings && done && line.last_status != state.status {
+            say(&self.multi, &ending(&line.name, state.status, state.text));
         }
         line.last_status = state.status;
     }
@@ -127,9 +115,7 @@ impl Bars {
             return;
         }
         let now = self.started.elapsed().as_secs_f64();
-        let shown = self
-            .overall_view
-            .update(now, overall(&shares), shares.iter().all(|s| s.done));
+        let shown = self.overall_view.update_overall(now, &shares);
         self.overall_bar
             .set_position((shown.fraction * 1000.0) as u64);
         self.overall_bar
@@ -146,9 +132,9 @@ impl Bars {
         say(&self.multi, text);
     }
 
-    /// Takes the bars off the terminal.
+    /// Takes the item bars off the terminal; the overall bar stays, at its end.
     pub fn finish(self) {
-        self.overall_bar.finish_and_clear();
+        self.overall_bar.finish();
         for line in self.lines.values() {
             line.bar.finish_and_clear();
         }
@@ -157,10 +143,20 @@ impl Bars {
 
 fn say(multi: &MultiProgress, text: &str) {
     if multi.is_hidden() {
-        eprintln!("{text}");
+        err!("{text}");
     } else {
         let _ = multi.println(text);
     }
+}
+
+/// "✓ Contacts: Succeeded — 12 changes", an item's final line.
+pub fn ending(name: &str, status: ItemStatus, text: &str) -> String {
+    let text = if text.is_empty() {
+        String::new()
+    } else {
+        format!(" — {text}")
+    };
+    format!("{} {name}: {status}{text}", mark(status))
 }
 
 pub fn mark(status: ItemStatus) -> &'static str {
@@ -169,6 +165,18 @@ pub fn mark(status: ItemStatus) -> &'static str {
         ItemStatus::Failed => "✗",
         ItemStatus::Skipped | ItemStatus::Canceled => "–",
         _ => "·",
+    }
+}
+
+/// Whether two descriptors are the same file (one terminal, or stderr sent to stdout).
+fn same_file(a: libc::c_int, b: libc::c_int) -> bool {
+    // SAFETY: fstat only writes into the stat structs given.
+    unsafe {
+        let (mut sa, mut sb): (libc::stat, libc::stat) = (std::mem::zeroed(), std::mem::zeroed());
+        libc::fstat(a, &mut sa) == 0
+            && libc::fstat(b, &mut sb) == 0
+            && sa.st_dev == sb.st_dev
+            && sa.st_ino == sb.st_ino
     }
 }
 

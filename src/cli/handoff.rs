@@ -11,6 +11,7 @@ use crate::cli::sync::words_of_line;
 use crate::cli::{SyncArgs, may_prompt, report_outcome, report_unlisted, say_unlisted};
 use crate::core::store::{Home, SessionRecord};
 use crate::exit_code;
+use crate::output::err;
 use crate::resident::client::{Instance, Items, News};
 use crate::resident::lock::{self, Attempt, EngineLock, Holder};
 use crossbeam_channel::{Receiver, RecvTimeoutError};
@@ -36,7 +37,7 @@ pub fn decide(home: &Home, args: &SyncArgs) -> Where {
     let attempt = match lock::try_acquire(home, Holder::Terminal) {
         Ok(attempt) => attempt,
         Err(e) => {
-            eprintln!("synccenter: {e}");
+            err!("synccenter: {e}");
             return Where::HandedOff(exit_code::NOTHING_RAN);
         }
     };
@@ -53,7 +54,7 @@ pub fn decide(home: &Home, args: &SyncArgs) -> Where {
             }
             std::thread::sleep(Duration::from_millis(200));
         }
-        eprintln!(
+        err!(
             "synccenter: Sync Center (process {}) is running on this home, but this terminal cannot reach it over the session bus. Sync from its window or run this command in its desktop session, or quit it first.",
             owner.pid
         );
@@ -63,13 +64,13 @@ pub fn decide(home: &Home, args: &SyncArgs) -> Where {
         || "another `synccenter sync`".to_string(),
         |o| format!("another `synccenter sync` (process {})", o.pid),
     );
-    eprintln!(
+    err!(
         "synccenter: {who} is synchronizing this home; waiting for it to finish (Ctrl+C gives up)…"
     );
     match waiter.wait() {
         Ok(lock) => Where::Here(lock),
         Err(e) => {
-            eprintln!("synccenter: {e}");
+            err!("synccenter: {e}");
             Where::HandedOff(exit_code::NOTHING_RAN)
         }
     }
@@ -83,7 +84,7 @@ fn hand_off(instance: &Instance, args: &SyncArgs) -> u8 {
     let news = match instance.listen() {
         Ok(news) => news,
         Err(e) => {
-            eprintln!("synccenter: cannot follow the running Sync Center: {e}");
+            err!("synccenter: cannot follow the running Sync Center: {e}");
             return exit_code::NOTHING_RAN;
         }
     };
@@ -96,7 +97,7 @@ fn hand_off(instance: &Instance, args: &SyncArgs) -> u8 {
     let run = match instance.sync(items, prompt) {
         Ok(run) => run,
         Err(reason) => {
-            eprintln!("synccenter: {reason}");
+            err!("synccenter: {reason}");
             return exit_code::NOTHING_RAN;
         }
     };
@@ -106,53 +107,70 @@ fn hand_off(instance: &Instance, args: &SyncArgs) -> u8 {
     } else {
         ""
     };
-    eprintln!("Synchronizing in the running Sync Center (Ctrl+C stops the run).{dialogs}");
-    let Some((record, open_conflicts)) = follow(instance, run.session, &news, &caught) else {
-        eprintln!(
-            "synccenter: Sync Center quit before the run ended; `synccenter results` shows what was done."
-        );
-        return exit_code::FAILED;
-    };
-    match record {
-        Ok(record) => {
+    err!("Synchronizing in the running Sync Center (Ctrl+C stops the run).{dialogs}");
+    match follow(instance, run.session, &news, &caught) {
+        Followed::Ended {
+            record: Ok(record),
+            open_conflicts,
+        } => {
             let code = report_outcome(&record, open_conflicts);
             report_unlisted(run.unlisted.len(), code)
         }
-        Err(e) => {
-            eprintln!("synccenter: the run ended, but its record could not be read: {e}");
+        Followed::Ended { record: Err(e), .. } => {
+            err!("synccenter: the run ended, but its record could not be read: {e}");
             exit_code::FAILED
         }
+        Followed::Gone => {
+            err!(
+                "synccenter: Sync Center quit before the run ended; `synccenter results` shows what was done."
+            );
+            exit_code::FAILED
+        }
+        // Stopped by the user, and left to the instance to finish stopping.
+        Followed::Left => exit_code::INCOMPLETE,
     }
 }
 
-/// A finished run as the instance reported it: its record, and its open conflicts.
-type Outcome = (Result<SessionRecord, String>, usize);
+/// How following a run ended.
+enum Followed {
+    /// The run ended: its record (or why it could not be read), and its open conflicts.
+    Ended {
+        record: Result<SessionRecord, String>,
+        open_conflicts: usize,
+    },
+    /// The instance quit first.
+    Gone,
+    /// Ctrl+C twice: the terminal stopped following the run it asked to stop.
+    Left,
+}
 
-/// Shows the run's progress from the instance's news until it ends (`None`: the instance
-/// quit first).
-fn follow(
-    instance: &Instance,
-    session: u64,
-    news: &Receiver<News>,
-    caught: &Caught,
-) -> Option<Outcome> {
+/// Shows the run's progress from the instance's news until it ends.
+fn follow(instance: &Instance, session: u64, news: &Receiver<News>, caught: &Caught) -> Followed {
     let mut bars = Bars::new();
     let mut stopping = false;
     let outcome = loop {
-        if caught.take() && !stopping {
+        if caught.count() >= 1 && !stopping {
             stopping = true;
-            bars.say("Stopping… (the handlers finish what they are doing)");
+            bars.say(
+                "Stopping… (the handlers finish what they are doing; Ctrl+C again leaves Sync Center to it)",
+            );
             if let Err(e) = instance.stop(session) {
                 bars.say(&format!("The run could not be stopped: {e}"));
             }
         }
+        if caught.count() >= 2 {
+            bars.say(
+                "Sync Center goes on stopping the run; `synccenter results` shows how it ended.",
+            );
+            break Followed::Left;
+        }
         let next = match news.recv_timeout(Duration::from_millis(100)) {
             Ok(next) => next,
             Err(RecvTimeoutError::Timeout) => continue,
-            Err(RecvTimeoutError::Disconnected) => break None,
+            Err(RecvTimeoutError::Disconnected) => break Followed::Gone,
         };
         match next {
-            News::Gone => break None,
+            News::Gone => break Followed::Gone,
             News::Progress {
                 session: s,
                 key,
@@ -183,7 +201,12 @@ fn follow(
                 session: s,
                 open_conflicts,
                 record,
-            } if s == session => break Some((record, open_conflicts)),
+            } if s == session => {
+                break Followed::Ended {
+                    record,
+                    open_conflicts,
+                };
+            }
             _ => {}
         }
     };

@@ -1,13 +1,15 @@
-//! Ctrl+C during a sync asks to stop the run; a second one ends the program at once.
+//! Ctrl+C during a sync: the first asks to stop the run, the second stops at once, a third
+//! ends the program (the default disposition comes back after the second).
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+/// How many times Ctrl+C was pressed since `catch`.
+static INTERRUPTS: AtomicUsize = AtomicUsize::new(0);
 
-/// Ctrl+C from now on asks to stop, until the guard is dropped (the default comes back).
+/// Ctrl+C is counted from now on, until the guard is dropped (the default comes back).
 pub fn catch() -> Caught {
-    INTERRUPTED.store(false, Ordering::SeqCst);
-    // SAFETY: the handler only stores to an atomic and calls signal(), which is
+    INTERRUPTS.store(0, Ordering::SeqCst);
+    // SAFETY: the handler only touches an atomic and calls signal(), which is
     // async-signal-safe.
     unsafe {
         libc::signal(
@@ -18,18 +20,13 @@ pub fn catch() -> Caught {
     Caught
 }
 
-/// While it lives, Ctrl+C is caught.
+/// While it lives, Ctrl+C is counted.
 pub struct Caught;
 
 impl Caught {
-    /// Whether Ctrl+C was pressed since the last look.
-    pub fn take(&self) -> bool {
-        INTERRUPTED.swap(false, Ordering::SeqCst)
-    }
-
-    /// Whether Ctrl+C was pressed, without forgetting it.
-    pub fn pressed(&self) -> bool {
-        INTERRUPTED.load(Ordering::SeqCst)
+    /// How many times Ctrl+C was pressed.
+    pub fn count(&self) -> usize {
+        INTERRUPTS.load(Ordering::SeqCst)
     }
 }
 
@@ -43,10 +40,11 @@ impl Drop for Caught {
 }
 
 extern "C" fn on_interrupt(_: libc::c_int) {
-    INTERRUPTED.store(true, Ordering::SeqCst);
-    // A second Ctrl+C ends the program at once.
-    // SAFETY: signal() is async-signal-safe.
-    unsafe {
-        libc::signal(libc::SIGINT, libc::SIG_DFL);
+    if INTERRUPTS.fetch_add(1, Ordering::SeqCst) >= 1 {
+        // After the second, a third Ctrl+C ends the program at once.
+        // SAFETY: signal() is async-signal-safe.
+        unsafe {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+        }
     }
 }

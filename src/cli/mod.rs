@@ -24,9 +24,10 @@ use crate::core::status::ItemStatus;
 use crate::core::store::SessionRecord;
 use crate::exit_code::{FAILED, INCOMPLETE, NOTHING_RAN, OK};
 use crate::handlers::folders::config::{self as folder_config, Mode, PairConfig};
+use crate::output::{self, err, out};
 use crate::setup::{Setup, setup};
 use args::{ConflictAction, ConflictsArgs, FolderAction};
-use bars::mark;
+use bars::{ending, mark};
 use clap::Parser;
 use serde::Serialize;
 use std::io::IsTerminal;
@@ -61,7 +62,7 @@ pub fn run(home: Option<PathBuf>, demo: bool, command: Command) -> u8 {
             let home = match crate::core::store::Home::resolve(home.clone()) {
                 Ok(home) => home,
                 Err(e) => {
-                    eprintln!("synccenter: {e}");
+                    err!("synccenter: {e}");
                     return NOTHING_RAN;
                 }
             };
@@ -75,21 +76,29 @@ pub fn run(home: Option<PathBuf>, demo: bool, command: Command) -> u8 {
     let setup = match setup(home, demo) {
         Ok(setup) => setup,
         Err(e) => {
-            eprintln!("synccenter: {e}");
+            err!("synccenter: {e}");
             return NOTHING_RAN;
         }
     };
     for notice in &setup.notices {
-        eprintln!("synccenter: {notice}");
+        err!("synccenter: {notice}");
     }
-    let code = match command_in(command, &setup) {
+    let mut code = match command_in(command, &setup) {
         Ok(code) => code,
         Err(Refusal(reason)) => {
-            eprintln!("synccenter: {reason}");
+            err!("synccenter: {reason}");
             NOTHING_RAN
         }
     };
-    setup.engine.store().flush();
+    if let Err(unsaved) = setup.engine.store().flush() {
+        for text in &unsaved.0 {
+            err!("synccenter: {text}");
+        }
+        code = code.max(FAILED);
+    }
+    if output::stdout_failed() {
+        code = code.max(FAILED);
+    }
     code
 }
 
@@ -125,7 +134,7 @@ fn list(engine: &Engine) -> Vec<Listed> {
 /// Says on stderr which handlers could not list their items, and why.
 pub(crate) fn say_unlisted(unlisted: &[(String, String)]) {
     for (name, error) in unlisted {
-        eprintln!("synccenter: {name} could not list its items: {error}");
+        err!("synccenter: {name} could not list its items: {error}");
     }
 }
 
@@ -135,9 +144,7 @@ pub(crate) fn report_unlisted(unlisted: usize, code: u8) -> u8 {
     if unlisted == 0 {
         return code;
     }
-    println!(
-        "{unlisted} handler(s) could not list their items, so those items were not synchronized."
-    );
+    out!("{unlisted} handler(s) could not list their items, so those items were not synchronized.");
     code.max(FAILED)
 }
 
@@ -146,7 +153,7 @@ struct HandlerRow {
     id: String,
     name: String,
     kind: &'static str,
-    /// "ok", or "problem" for a manifest that did not load.
+    /// "ok", or "problem" for a manifest that did not load or whose program is missing.
     state: &'static str,
     program: Option<String>,
     manifest: Option<std::path::PathBuf>,
@@ -175,14 +182,23 @@ fn handlers(setup: &Setup, json: bool) -> Result<u8, Refusal> {
         id: m.id.clone(),
         name: m.name.clone(),
         kind: "external",
-        state: "ok",
+        state: if m.program_problem.is_some() {
+            "problem"
+        } else {
+            "ok"
+        },
         program: Some(m.program.clone()),
         manifest: Some(m.path.clone()),
-        reason: None,
+        reason: m.program_problem.clone(),
     }));
     rows.extend(setup.manifest_problems.iter().map(|p| {
         HandlerRow {
-            id: String::new(),
+            // It has no id (it did not load): its file names it.
+            id: p
+                .path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
             name: p
                 .path
                 .file_stem()
@@ -196,18 +212,21 @@ fn handlers(setup: &Setup, json: bool) -> Result<u8, Refusal> {
         }
     }));
     if json {
-        println!("{}", serde_json::to_string_pretty(&rows)?);
+        out!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(OK);
     }
     for row in rows {
         let detail = match (&row.reason, &row.manifest) {
+            (Some(reason), Some(path)) if row.program.is_some() => {
+                format!("cannot start: {reason} ({})", path.display())
+            }
             (Some(reason), Some(path)) => format!("not loaded: {reason} ({})", path.display()),
             (None, Some(path)) => {
                 format!("{} ({})", row.program.unwrap_or_default(), path.display())
             }
             _ => String::new(),
         };
-        println!("{:<20} {:<22} {:<9} {detail}", row.id, row.name, row.kind);
+        out!("{:<20} {:<22} {:<9} {detail}", row.id, row.name, row.kind);
     }
     Ok(OK)
 }
@@ -221,6 +240,8 @@ fn folder(setup: &Setup, action: FolderAction) -> Result<u8, Refusal> {
             right,
             mode,
             excludes,
+            versions_days,
+            versions_disk_percent,
         } => {
             let pair = PairConfig {
                 mode: mode.parse::<Mode>()?,
@@ -228,6 +249,8 @@ fn folder(setup: &Setup, action: FolderAction) -> Result<u8, Refusal> {
                 right: std::path::absolute(&right)?,
                 name,
                 excludes,
+                versions_days,
+                versions_disk_percent,
             };
             let summary = format!(
                 "{} ⇄ {} ({})",
@@ -237,25 +260,23 @@ fn folder(setup: &Setup, action: FolderAction) -> Result<u8, Refusal> {
             );
             let name = pair.name.clone();
             folder_config::add(home, pair)?;
-            println!(
-                "Added the folder pair {name}: {summary}. Sync it with `synccenter sync {name}`."
-            );
+            out!("Added the folder pair {name}: {summary}. Sync it with `synccenter sync {name}`.");
         }
         FolderAction::Remove { name } => {
-            folder_config::remove(home, &name)?;
-            println!(
-                "Removed the folder pair {name}; its folders and files were left as they are."
+            crate::handlers::folders::remove_pair(home, &name)?;
+            out!(
+                "Removed the folder pair {name}; its folders and files were left as they are, and its record of the last sync was forgotten."
             );
         }
         FolderAction::List { json } => {
             let pairs = folder_config::load(home)?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&pairs)?);
+                out!("{}", serde_json::to_string_pretty(&pairs)?);
             } else if pairs.is_empty() {
-                println!("No folder pairs. Add one with `synccenter folder add NAME LEFT RIGHT`.");
+                out!("No folder pairs. Add one with `synccenter folder add NAME LEFT RIGHT`.");
             } else {
                 for pair in pairs {
-                    println!(
+                    out!(
                         "{:<20} {:<10} {} ⇄ {}",
                         pair.name,
                         pair.mode,
@@ -315,25 +336,30 @@ fn items(engine: &Engine, json: bool) -> Result<u8, Refusal> {
     )));
     let rows = item_rows(engine, &listings);
     if json {
-        println!("{}", serde_json::to_string_pretty(&rows)?);
+        out!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(OK);
     }
     if rows.is_empty() {
-        println!(
+        out!(
             "No items. A handler provides items to sync: add a folder pair, or install a handler."
         );
         return Ok(OK);
     }
-    println!(
+    out!(
         "{:<14} {:<20} {:<28} {:<8} LAST SYNCED",
-        "HANDLER", "ITEM", "NAME", "CHECKED"
+        "HANDLER",
+        "ITEM",
+        "NAME",
+        "CHECKED"
     );
     for row in rows {
         let when = row.last_synced.unwrap_or_else(|| "never".into());
         let checked = if row.checked { "yes" } else { "no" };
-        println!(
+        out!(
             "{:<14} {:<20} {:<28} {checked:<8} {when}",
-            row.handler_name, row.id, row.name
+            row.handler_name,
+            row.id,
+            row.name
         );
     }
     Ok(OK)
@@ -376,17 +402,7 @@ pub(crate) fn may_prompt(args: &SyncArgs) -> bool {
 /// Prints how each item of a finished run ended and what conflicts wait; the exit code.
 pub(crate) fn report_outcome(record: &SessionRecord, open_conflicts: usize) -> u8 {
     for result in &record.items {
-        let text = if result.text.is_empty() {
-            String::new()
-        } else {
-            format!(" — {}", result.text)
-        };
-        println!(
-            "{} {}: {}{text}",
-            mark(result.status),
-            result.name,
-            result.status
-        );
+        out!("{}", ending(&result.name, result.status, &result.text));
     }
     if open_conflicts > 0 {
         let conflicts = if open_conflicts == 1 {
@@ -394,7 +410,7 @@ pub(crate) fn report_outcome(record: &SessionRecord, open_conflicts: usize) -> u
         } else {
             &format!("{open_conflicts} conflicts need")
         };
-        println!("{conflicts} you: `synccenter conflicts` lists them.");
+        out!("{conflicts} you: `synccenter conflicts` lists them.");
     }
     exit_code(record, open_conflicts)
 }
@@ -415,11 +431,11 @@ fn results(engine: &Engine, json: bool) -> Result<u8, Refusal> {
     let mut history = engine.store().history();
     history.reverse();
     if json {
-        println!("{}", serde_json::to_string_pretty(&history)?);
+        out!("{}", serde_json::to_string_pretty(&history)?);
         return Ok(OK);
     }
     if history.is_empty() {
-        println!("No results yet: nothing has been synchronized.");
+        out!("No results yet: nothing has been synchronized.");
     }
     for session in &history {
         let counts: Vec<String> = [
@@ -434,7 +450,7 @@ fn results(engine: &Engine, json: bool) -> Result<u8, Refusal> {
             (n > 0).then(|| format!("{n} {}", s.label().to_lowercase()))
         })
         .collect();
-        println!(
+        out!(
             "{} ({}): {}",
             local_time(session.started),
             session.reason,
@@ -446,7 +462,7 @@ fn results(engine: &Engine, json: bool) -> Result<u8, Refusal> {
             } else {
                 format!(" — {}", item.text)
             };
-            println!(
+            out!(
                 "  {} {} / {}: {}{text}",
                 mark(item.status),
                 item.handler_name,
@@ -455,7 +471,7 @@ fn results(engine: &Engine, json: bool) -> Result<u8, Refusal> {
             );
         }
         for line in &session.log {
-            println!("    {}", sync::log_line(line));
+            out!("    {}", sync::log_line(line));
         }
     }
     Ok(OK)
@@ -496,14 +512,14 @@ fn conflicts(engine: &Engine, args: ConflictsArgs) -> Result<u8, Refusal> {
                 all.iter().filter(|c| c.resolution.is_none()).collect();
             if args.json {
                 let rows: Vec<ConflictRow> = open.iter().map(|c| conflict_row(c)).collect();
-                println!("{}", serde_json::to_string_pretty(&rows)?);
+                out!("{}", serde_json::to_string_pretty(&rows)?);
             } else if open.is_empty() {
-                println!("No conflicts.");
+                out!("No conflicts.");
             } else {
                 for c in open {
-                    println!("{}  {}", c.item.item, c.report.path);
+                    out!("{}  {}", c.item.item, c.report.path);
                     for side in [&c.report.left, &c.report.right] {
-                        println!("    {:<6} {}", side.label, describe_side(side));
+                        out!("    {:<6} {}", side.label, describe_side(side));
                     }
                 }
             }
@@ -524,7 +540,7 @@ fn conflicts(engine: &Engine, args: ConflictsArgs) -> Result<u8, Refusal> {
                 Resolution::KeepRight => "the right version",
                 Resolution::KeepBoth => "both versions",
             };
-            println!(
+            out!(
                 "Keeping {what} of {path}. It takes effect at the next sync of {item} (synccenter sync {item})."
             );
             Ok(OK)

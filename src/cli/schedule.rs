@@ -6,6 +6,7 @@ use crate::cli::ScheduleAction;
 use crate::core::model::ItemKey;
 use crate::core::store::Home;
 use crate::exit_code;
+use crate::output::{err, out};
 use crate::resident::client::Instance;
 use crate::resident::schedule::{Schedule, When, parse_period, period_words, plan, when_words};
 use crate::resident::settings::{self, Settings};
@@ -25,7 +26,7 @@ pub fn named_items(action: &ScheduleAction) -> &[String] {
 pub fn schedule(home: &Home, action: ScheduleAction, items: Vec<ItemKey>) -> Result<u8, String> {
     let loaded = settings::load_settings(home);
     for notice in &loaded.notices {
-        eprintln!("synccenter: {notice}");
+        err!("synccenter: {notice}");
     }
     if !loaded.writable {
         return Err(format!(
@@ -54,7 +55,7 @@ pub fn schedule(home: &Home, action: ScheduleAction, items: Vec<ItemKey>) -> Res
                 enabled: true,
             });
             save(home, &settings)?;
-            println!(
+            out!(
                 "Added the schedule {name}: {description}. It runs while Sync Center runs (`synccenter --background`, or turn on \"Start at logon\")."
             );
         }
@@ -67,7 +68,7 @@ pub fn schedule(home: &Home, action: ScheduleAction, items: Vec<ItemKey>) -> Res
                 ));
             }
             save(home, &settings)?;
-            println!("Removed the schedule {name}.");
+            out!("Removed the schedule {name}.");
         }
         ScheduleAction::List { json } => list(home, &settings, json)?,
     }
@@ -92,20 +93,20 @@ fn list(home: &Home, settings: &Settings, json: bool) -> Result<(), String> {
             .zip(next)
             .map(|(schedule, next_run)| Listed { schedule, next_run })
             .collect();
-        println!(
+        out!(
             "{}",
             serde_json::to_string_pretty(&listed).map_err(|e| e.to_string())?
         );
         return Ok(());
     }
     if settings.schedules.is_empty() {
-        println!("No schedules. Add one with `synccenter schedule add NAME ITEM… --every 1h`.");
+        out!("No schedules. Add one with `synccenter schedule add NAME ITEM… --every 1h`.");
         return Ok(());
     }
-    println!("{:<16} {:<24} {:<22} ITEMS", "NAME", "WHEN", "NEXT RUN");
+    out!("{:<16} {:<24} {:<22} ITEMS", "NAME", "WHEN", "NEXT RUN");
     for (schedule, next) in settings.schedules.iter().zip(next) {
         let items: Vec<String> = schedule.items.iter().map(|k| k.to_string()).collect();
-        println!(
+        out!(
             "{:<16} {:<24} {:<22} {}",
             schedule.name,
             schedule.when.to_string(),

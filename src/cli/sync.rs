@@ -1,6 +1,8 @@
 //! `synccenter sync` in this process: runs a session on the same engine as the window, with
 //! live progress bars on a terminal (plain lines otherwise), dialogs answered on the
-//! terminal, Ctrl+C to stop.
+//! terminal, Ctrl+C to stop. A second Ctrl+C stops at once: the run is recorded as it
+//! stands, what is still running as "Stopped when Sync Center closed". A third ends the
+//! program.
 
 use crate::cli::bars::{Bars, ItemState};
 use crate::cli::interrupt;
@@ -31,16 +33,28 @@ pub fn run(
     for key in session.items() {
         bars.add(&key.to_string(), &engine.item_name(&key));
     }
-    let mut stopping = false;
+    let (mut stopping, mut closing) = (false, false);
     let record = loop {
-        if caught.take() && !stopping {
+        if caught.count() >= 1 && !stopping {
             stopping = true;
-            bars.say("Stopping… (the handlers finish what they are doing)");
+            bars.say(
+                "Stopping… (the handlers finish what they are doing; Ctrl+C again stops at once)",
+            );
             session.stop_all();
+        }
+        if caught.count() >= 2 && !closing {
+            closing = true;
+            bars.say("Stopping at once: what is still running is recorded as stopped.");
+            if let Err(unsaved) = engine.close(Duration::ZERO) {
+                bars.say(&unsaved.to_string());
+            }
         }
         match events.recv_timeout(Duration::from_millis(100)) {
             Ok(Event::Dialog(request)) if may_bother_user => {
-                let interrupted = || caught.pressed();
+                // The item says it waits for the user before the bars make way for the
+                // questions.
+                show_changes(engine, &mut bars);
+                let interrupted = || caught.count() > 0;
                 bars.suspend(|| answer_on_terminal(request, &interrupted));
             }
             Ok(Event::Log(entry)) if entry.session == session.id() => bars.say(&log_line(&entry)),
@@ -50,7 +64,7 @@ pub fn run(
         }
         show_changes(engine, &mut bars);
     };
-    // Every item's final state before the bars go.
+    // Every item's final state, and the overall bar at its end, before the bars go.
     show_changes(engine, &mut bars);
     bars.finish();
     Ok(record)

@@ -282,6 +282,10 @@ pub struct LogEntry {
     pub actionable: bool,
     #[serde(with = "unix_millis")]
     pub time: SystemTime,
+    /// Sync Center wrote this line about the handler (a rule it broke, a stop it ignored);
+    /// the handler cannot retract it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub by_center: bool,
 }
 
 /// Times as milliseconds since the Unix epoch, so state files stay readable.

@@ -75,13 +75,13 @@ impl fmt::Display for ItemStatus {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "for", rename_all = "snake_case")]
 pub enum WaitReason {
-    /// Another handler's dialog is open; this one is next in line.
+    /// Another handler may show dialogs now; this one waits in line to ask.
     OtherDialog { handler: String },
     /// A dialog about this item is open and needs the user.
     YourAnswer,
     /// The handler asked for a connection that is not up yet.
     Connection { target: String },
-    /// The handler has not started this item yet (it works on another one).
+    /// Its handler is busy with another session's run and does not take two at once.
     Handler,
     /// The handler needed to ask the user (a logon) in a run that may not show dialogs;
     /// the item is left for the user to answer (Sync now, or the tray's "Answer what waits").
@@ -91,12 +91,13 @@ pub enum WaitReason {
 impl fmt::Display for WaitReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            // The other handler holds the dialogs; it may not be showing one this moment.
             WaitReason::OtherDialog { handler } => {
-                write!(f, "Waiting for your answer (after a dialog of {handler})")
+                write!(f, "Waiting for its turn to ask you (after {handler})")
             }
             WaitReason::YourAnswer => f.write_str("Waiting for your answer"),
             WaitReason::Connection { target } => write!(f, "Waiting for a connection to {target}"),
-            WaitReason::Handler => f.write_str("Waiting for its handler"),
+            WaitReason::Handler => f.write_str("Waiting for its handler to finish another run"),
             WaitReason::CouldNotAsk => f.write_str("Waits for your answer: the run could not ask"),
         }
     }

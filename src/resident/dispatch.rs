@@ -12,6 +12,7 @@ use crate::core::events::Event;
 use crate::core::model::{ItemKey, SessionId};
 use crate::core::status::ItemStatus;
 use crate::core::store::{ItemResult, SessionRecord};
+use crate::output::err;
 use crate::resident::CenterRef;
 use crate::resident::dbus::emit;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
@@ -183,7 +184,7 @@ impl Worker {
             }
             Event::SessionFinished(record) => self.finished(record),
             // Also where a background instance's output goes (the session's journal).
-            Event::Notice(text) => eprintln!("synccenter: {text}"),
+            Event::Notice(text) => err!("synccenter: {text}"),
             Event::ConflictsChanged => {
                 self.activity.open_conflicts = open_conflicts(&self.center, None);
                 (self.listener)(&self.activity);
@@ -422,6 +423,7 @@ mod tests {
             handler_name: "H".into(),
             status,
             text: String::new(),
+            ended: None,
             could_not_ask,
         };
         let record = |items| SessionRecord {

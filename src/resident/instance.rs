@@ -9,6 +9,7 @@ use crate::core::model::RunReason;
 use crate::core::store::Home;
 use crate::desktop::{APP_ID, OBJECT_PATH};
 use crate::exit_code;
+use crate::output::err;
 use crate::resident::client::Instance;
 use crate::resident::dbus::{Application, Control};
 use crate::resident::dispatch::{Activity, Dispatcher};
@@ -53,7 +54,7 @@ pub fn start(start: Start) -> u8 {
     let home = match Home::resolve(start.home.clone()) {
         Ok(home) => home,
         Err(e) => {
-            eprintln!("synccenter: {e}");
+            err!("synccenter: {e}");
             return exit_code::NOTHING_RAN;
         }
     };
@@ -73,7 +74,7 @@ fn hand_over(instance: &Instance, start: &Start) -> u8 {
     let done = match &start.action {
         Some(action) => instance.activate_action(action),
         None if start.background => {
-            eprintln!("synccenter: Sync Center is already running.");
+            err!("synccenter: Sync Center is already running.");
             return exit_code::OK;
         }
         None => instance.activate(),
@@ -81,7 +82,7 @@ fn hand_over(instance: &Instance, start: &Start) -> u8 {
     match done {
         Ok(()) => exit_code::OK,
         Err(e) => {
-            eprintln!("synccenter: the running Sync Center did not do it: {e}");
+            err!("synccenter: the running Sync Center did not do it: {e}");
             exit_code::NOTHING_RAN
         }
     }
@@ -102,7 +103,7 @@ fn run(setup: Setup, start: Start, lock: EngineLock) -> u8 {
     // Told once on the terminal or in the session's log (a background instance has no
     // window to show them yet), and again in the window when it opens.
     for notice in &notices {
-        eprintln!("synccenter: {notice}");
+        err!("synccenter: {notice}");
     }
     let (wishes, wished) = crossbeam_channel::unbounded();
     let center: CenterRef = Arc::new(Center {
@@ -132,7 +133,7 @@ fn run(setup: Setup, start: Start, lock: EngineLock) -> u8 {
                 return hand_over(&instance, &start);
             }
             None if start.background => {
-                eprintln!(
+                err!(
                     "synccenter: a Sync Center of another home owns {APP_ID} on this session bus; this home can only run with its window now."
                 );
                 return exit_code::NOTHING_RAN;
@@ -141,7 +142,7 @@ fn run(setup: Setup, start: Start, lock: EngineLock) -> u8 {
             None => None,
         },
         Err(e) if start.background => {
-            eprintln!(
+            err!(
                 "synccenter: --background needs the session bus, which cannot be reached ({e}). Without it Sync Center can only run with its window."
             );
             return exit_code::NOTHING_RAN;
@@ -221,7 +222,7 @@ fn take_lock(home: &Home) -> Result<EngineLock, u8> {
     let mut told = false;
     loop {
         let attempt = lock::try_acquire(home, Holder::Instance).map_err(|e| {
-            eprintln!("synccenter: {e}");
+            err!("synccenter: {e}");
             exit_code::NOTHING_RAN
         })?;
         let (owner, waiter) = match attempt {
@@ -233,7 +234,7 @@ fn take_lock(home: &Home) -> Result<EngineLock, u8> {
             if Instant::now() < deadline {
                 if !told {
                     told = true;
-                    eprintln!(
+                    err!(
                         "synccenter: Sync Center (process {}) still holds this home; waiting a moment for it to end…",
                         owner.pid
                     );
@@ -241,15 +242,15 @@ fn take_lock(home: &Home) -> Result<EngineLock, u8> {
                 std::thread::sleep(Duration::from_millis(200));
                 continue;
             }
-            eprintln!(
+            err!(
                 "synccenter: Sync Center (process {}) is already running on this home in another session; quit it first.",
                 owner.pid
             );
             return Err(exit_code::NOTHING_RAN);
         }
-        eprintln!("synccenter: a terminal sync is working on this home; starting when it ends…");
+        err!("synccenter: a terminal sync is working on this home; starting when it ends…");
         return waiter.wait().map_err(|e| {
-            eprintln!("synccenter: {e}");
+            err!("synccenter: {e}");
             exit_code::NOTHING_RAN
         });
     }
@@ -302,7 +303,7 @@ fn main_loop(
                 center.window.lock().gone()
             };
             if let Err(e) = opened {
-                eprintln!(
+                err!(
                     "synccenter: cannot open the window: {e}. Is there a display (X11 or Wayland)? The commands work without one: synccenter --help."
                 );
                 code = exit_code::NOTHING_RAN;
@@ -324,8 +325,8 @@ fn main_loop(
 }
 
 /// Stops every run (no new one starts), gives them a grace to end, records the ones still
-/// going as they stand, and saves everything. The bus name goes first: nobody hands work
-/// to an instance that is ending.
+/// going as they stand, and saves everything (`Engine::end`). The bus name goes first:
+/// nobody hands work to an instance that is ending.
 fn quit(center: &Center, bus: Option<&zbus::blocking::Connection>, ending: &str) {
     *center.quitting.write() = true;
     if let Some(bus) = bus
@@ -338,12 +339,9 @@ fn quit(center: &Center, bus: Option<&zbus::blocking::Connection>, ending: &str)
         triggers.stop();
     }
     center.tray.shutdown();
-    let sessions = center.engine.sessions();
-    center.engine.stop_everything();
-    let deadline = Instant::now() + QUIT_GRACE;
-    for session in sessions {
-        session.wait(deadline.saturating_duration_since(Instant::now()));
+    if let Err(unsaved) = center.engine.end(QUIT_GRACE, ending) {
+        // Nothing is left to show it but the terminal or the session's journal.
+        tracing::error!("{unsaved}");
+        err!("synccenter: {unsaved}");
     }
-    center.engine.record_unfinished(ending);
-    center.engine.store().flush();
 }

@@ -32,8 +32,13 @@ use toolbar::Tab;
 
 const TAB_KEY: &str = "synccenter.tab";
 const TITLE: &str = "Sync Center";
+/// Room kept for a notice's Dismiss button.
+const DISMISS_WIDTH: f32 = 80.0;
 /// How often the window repaints while something runs (progress bars, ETA).
 const RUNNING_REPAINT: Duration = Duration::from_millis(100);
+/// How long closing a window of its own waits for stopped runs to end before recording
+/// them as they stand.
+const EXIT_GRACE: Duration = Duration::from_secs(3);
 
 /// What the running instance adds to its window: staying in the background when the
 /// window closes, each item's next scheduled run, and its own menu (background settings,
@@ -265,6 +270,11 @@ impl SyncCenterApp {
                 self.results.finished(record);
             }
             Event::Notice(text) => self.notices.push(text),
+            Event::RunsRecorded(runs) => {
+                for record in runs {
+                    self.results.finished(record);
+                }
+            }
         }
     }
 
@@ -313,7 +323,11 @@ impl SyncCenterApp {
                 .show(ui, |ui| {
                     ui.horizontal(|ui| {
                         ui.label(RichText::new(icons::NOTICE).color(ui.visuals().hyperlink_color));
-                        ui.label(notice);
+                        // Long notices (a path, an error) wrap and leave room for Dismiss.
+                        let width = (ui.available_width() - DISMISS_WIDTH).max(DISMISS_WIDTH);
+                        ui.allocate_ui(egui::vec2(width, 0.0), |ui| {
+                            ui.add(egui::Label::new(notice).wrap());
+                        });
                         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                             if ui.small_button("Dismiss").clicked() {
                                 out.push(Command::DismissNotice(index));
@@ -478,10 +492,19 @@ impl eframe::App for SyncCenterApp {
     }
 
     fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
-        // The instance decides what closing means: going on in the background, or ending
-        // (it stops and records the runs then, on its main thread).
+        // In the running instance, the instance decides what closing means: going on in
+        // the background, or ending (it stops and records the runs then, on its main
+        // thread).
         if let Some(companion) = &self.companion {
             companion.closing();
+            return;
+        }
+        // On its own, the window's engine ends with it. Runs still going after the grace
+        // are recorded as they stand; nothing is lost.
+        if let Err(unsaved) = self.engine.close(EXIT_GRACE) {
+            // The window is gone: the terminal it was started from is all that is left.
+            tracing::error!("{unsaved}");
+            crate::output::err!("synccenter: {unsaved}");
         }
     }
 }

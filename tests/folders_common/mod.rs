@@ -59,11 +59,8 @@ impl Center {
         folders::config::add(
             &home,
             PairConfig {
-                name: PAIR.into(),
-                left: left.clone(),
-                right: right.clone(),
-                mode,
                 excludes: excludes.iter().map(|s| s.to_string()).collect(),
+                ..PairConfig::new(PAIR, left.clone(), right.clone(), mode)
             },
         )
         .unwrap();
@@ -277,7 +274,7 @@ pub fn mtime(path: &Path) -> i64 {
         .unix_seconds()
 }
 
-/// Every entry under `root` except the center's own: relative path → description
+/// Every entry under `root` except the center's own folder: relative path → description
 /// ("dir", "file:<contents>", "link:<target>").
 pub fn tree(root: &Path) -> std::collections::BTreeMap<Vec<u8>, String> {
     let mut out = std::collections::BTreeMap::new();
@@ -288,7 +285,7 @@ pub fn tree(root: &Path) -> std::collections::BTreeMap<Vec<u8>, String> {
 fn walk(root: &Path, dir: &Path, out: &mut std::collections::BTreeMap<Vec<u8>, String>) {
     for entry in std::fs::read_dir(dir).unwrap() {
         let entry = entry.unwrap();
-        if entry.file_name().as_bytes().starts_with(b".synccenter") {
+        if dir == root && entry.file_name().as_bytes() == b".synccenter" {
             continue;
         }
         let path = entry.path();

@@ -47,8 +47,22 @@ impl fmt::Display for Mode {
     }
 }
 
+/// Versions are kept this many days by default…
+pub const DEFAULT_VERSIONS_DAYS: u32 = 30;
+/// …and take at most this share of the disk they are on (percent), whichever comes first.
+pub const DEFAULT_VERSIONS_DISK_PERCENT: u8 = 10;
+
+fn default_versions_days() -> u32 {
+    DEFAULT_VERSIONS_DAYS
+}
+
+fn default_versions_disk_percent() -> u8 {
+    DEFAULT_VERSIONS_DISK_PERCENT
+}
+
 /// One folder pair. Its name is the item id.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PairConfig {
     pub name: String,
     pub left: PathBuf,
@@ -57,12 +71,38 @@ pub struct PairConfig {
     /// Gitignore patterns, matched on paths relative to the roots.
     #[serde(default)]
     pub excludes: Vec<String>,
+    /// Versions older than this many days are removed at the end of a run.
+    #[serde(default = "default_versions_days")]
+    pub versions_days: u32,
+    /// Oldest versions are removed while they take more than this share of their disk.
+    #[serde(default = "default_versions_disk_percent")]
+    pub versions_disk_percent: u8,
 }
 
-#[derive(Default, Serialize, Deserialize)]
+impl PairConfig {
+    /// A pair with the default versions policy and no excludes.
+    pub fn new(name: &str, left: PathBuf, right: PathBuf, mode: Mode) -> PairConfig {
+        PairConfig {
+            name: name.to_string(),
+            left,
+            right,
+            mode,
+            excludes: Vec::new(),
+            versions_days: DEFAULT_VERSIONS_DAYS,
+            versions_disk_percent: DEFAULT_VERSIONS_DISK_PERCENT,
+        }
+    }
+}
+
+#[derive(Default, Deserialize)]
 struct PairsFile {
     #[serde(default)]
-    pair: Vec<PairConfig>,
+    pair: Vec<toml::Spanned<PairConfig>>,
+}
+
+#[derive(Serialize)]
+struct PairsOut<'a> {
+    pair: &'a [PairConfig],
 }
 
 /// The file the pairs live in.
@@ -80,9 +120,33 @@ pub fn load(home: &Home) -> Result<Vec<PairConfig>, FolderError> {
     };
     let file: PairsFile = toml::from_str(&text).map_err(|e| FolderError::DamagedConfig {
         path: path.clone(),
-        reason: e.message().to_string(),
+        reason: match e.span() {
+            Some(span) => format!("line {}: {}", line_of(&text, span.start), e.message()),
+            None => e.message().to_string(),
+        },
     })?;
-    Ok(file.pair)
+    // Checked as `folder add` checks a new pair: a hand edit cannot nest roots or put an
+    // archive outside the data folder.
+    let mut pairs: Vec<PairConfig> = Vec::with_capacity(file.pair.len());
+    for spanned in file.pair {
+        let start = spanned.span().start;
+        let pair = spanned.into_inner();
+        validate(&pair, &pairs).map_err(|e| FolderError::DamagedConfig {
+            path: path.clone(),
+            reason: format!("line {}: {e}", line_of(&text, start)),
+        })?;
+        pairs.push(pair);
+    }
+    Ok(pairs)
+}
+
+/// The line (from 1) that byte `at` of `text` is on.
+fn line_of(text: &str, at: usize) -> usize {
+    text.as_bytes()[..at.min(text.len())]
+        .iter()
+        .filter(|&&c| c == b'\n')
+        .count()
+        + 1
 }
 
 /// Adds a pair after checking it against the others.
@@ -115,7 +179,7 @@ pub fn find(home: &Home, name: &str) -> Result<PairConfig, FolderError> {
 fn save(home: &Home, pairs: Vec<PairConfig>) -> Result<(), FolderError> {
     let path = config_file(home);
     let text =
-        toml::to_string(&PairsFile { pair: pairs }).map_err(|e| FolderError::WriteConfig {
+        toml::to_string(&PairsOut { pair: &pairs }).map_err(|e| FolderError::WriteConfig {
             path: path.clone(),
             source: std::io::Error::other(e),
         })?;
@@ -129,7 +193,7 @@ fn validate(pair: &PairConfig, others: &[PairConfig]) -> Result<(), FolderError>
     if name.is_empty() {
         return Err(FolderError::EmptyName);
     }
-    if pair.name.contains('/') {
+    if pair.name.contains('/') || pair.name.contains('\0') || pair.name.contains("..") {
         return Err(FolderError::SlashInName(pair.name.clone()));
     }
     if others.iter().any(|p| p.name == pair.name) {
@@ -143,6 +207,17 @@ fn validate(pair: &PairConfig, others: &[PairConfig]) -> Result<(), FolderError>
             });
         }
     }
+    if pair.versions_disk_percent > 100 {
+        return Err(FolderError::BadShare(pair.versions_disk_percent));
+    }
+    check_roots(pair)?;
+    super::filter::Filter::new(Path::new("/"), &pair.excludes)?;
+    Ok(())
+}
+
+/// The two roots are different folders and neither holds the other, links and `..`
+/// worked out (checked again before each sync: a link made later can nest them).
+pub fn check_roots(pair: &PairConfig) -> Result<(), FolderError> {
     let left = normalize(&pair.left);
     let right = normalize(&pair.right);
     if left == right {
@@ -160,7 +235,6 @@ fn validate(pair: &PairConfig, others: &[PairConfig]) -> Result<(), FolderError>
             outer: pair.right.clone(),
         });
     }
-    super::scan::Filter::new(Path::new("/"), &pair.excludes)?;
     Ok(())
 }
 
@@ -188,13 +262,7 @@ mod tests {
     use super::*;
 
     fn pair(name: &str, left: &str, right: &str) -> PairConfig {
-        PairConfig {
-            name: name.into(),
-            left: left.into(),
-            right: right.into(),
-            mode: Mode::TwoWay,
-            excludes: vec![],
-        }
+        PairConfig::new(name, left.into(), right.into(), Mode::TwoWay)
     }
 
     #[test]
@@ -226,6 +294,8 @@ mod tests {
         let cases = [
             (pair(" ", "/a", "/b"), "must not be empty"),
             (pair("a/b", "/a", "/b"), "must not contain '/'"),
+            (pair("../x", "/a", "/b"), "must not contain '/'"),
+            (pair("..", "/a", "/b"), "must not contain '/'"),
             (pair("docs", "/x", "/y"), "already exists"),
             (pair("n", "rel", "/b"), "absolute"),
             (pair("n", "/a/x", "/a/x/"), "same folder"),
@@ -251,6 +321,61 @@ mod tests {
             std::fs::read_to_string(config_file(&home)).unwrap(),
             "[[pair]]\nname = 3\n"
         );
+    }
+
+    #[test]
+    fn hand_edited_pairs_are_checked_on_load_naming_the_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home::under(dir.path());
+        std::fs::create_dir_all(&home.config_dir).unwrap();
+        let cases = [
+            (
+                "[[pair]]\nname = \"ok\"\nleft = \"/a\"\nright = \"/b\"\nmode = \"two-way\"\n\n[[pair]]\nname = \"nested\"\nleft = \"/l\"\nright = \"/l/sub\"\nmode = \"mirror\"\n",
+                "line 7: /l/sub is inside /l",
+            ),
+            (
+                "[[pair]]\nname = \"../../../escaped\"\nleft = \"/a\"\nright = \"/b\"\nmode = \"two-way\"\n",
+                "line 1: the pair name \"../../../escaped\" must not contain",
+            ),
+            (
+                "[[pair]]\nname = \"x\"\nleft = \"/a\"\nright = \"/b\"\nmode = \"two-way\"\nversions_disk_percent = 300\n",
+                "line 6",
+            ),
+            (
+                "[[pair]]\nname = \"x\"\nleft = \"/a\"\nright = \"/b\"\nmode = \"two-way\"\nversions_disk_percent = 101\n",
+                "line 1: versions may take at most 100% of the disk, not 101%",
+            ),
+        ];
+        for (text, why) in cases {
+            std::fs::write(config_file(&home), text).unwrap();
+            let error = load(&home).unwrap_err().to_string();
+            assert!(error.contains("folders.toml"), "{error}");
+            assert!(error.contains(why), "{error}");
+            assert_eq!(std::fs::read_to_string(config_file(&home)).unwrap(), text);
+        }
+    }
+
+    #[test]
+    fn versions_policy_defaults_and_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home::under(dir.path());
+        std::fs::create_dir_all(&home.config_dir).unwrap();
+        std::fs::write(
+            config_file(&home),
+            "[[pair]]\nname = \"x\"\nleft = \"/a\"\nright = \"/b\"\nmode = \"two-way\"\n",
+        )
+        .unwrap();
+        let loaded = load(&home).unwrap();
+        assert_eq!(loaded[0].versions_days, DEFAULT_VERSIONS_DAYS);
+        assert_eq!(
+            loaded[0].versions_disk_percent,
+            DEFAULT_VERSIONS_DISK_PERCENT
+        );
+        let mut custom = pair("y", "/c", "/d");
+        custom.versions_days = 7;
+        custom.versions_disk_percent = 3;
+        add(&home, custom.clone()).unwrap();
+        assert_eq!(load(&home).unwrap()[1], custom);
     }
 
     #[test]

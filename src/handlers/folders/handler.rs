@@ -4,7 +4,7 @@
 use super::config::{self, Mode, PairConfig};
 use super::local::LocalReplica;
 use super::lock::PairLock;
-use super::sync::{self, MassDelete, Observer, Outcome, Pair};
+use super::sync::{self, MassDelete, Observer, Outcome, Pair, RootChange};
 use super::{FolderError, HANDLER_ID, archive};
 use crate::core::callback::{Callback, LogLine, Progress, Reply};
 use crate::core::dialog::{Button, ButtonRole, Field, Form, FormReply, Values};
@@ -208,14 +208,30 @@ impl FolderPairs {
         if let Some(old) = existing
             && values.get("remove").and_then(|v| v.as_bool()) == Some(true)
         {
-            return config::remove(&self.home, &old.name);
+            return super::remove_pair(&self.home, &old.name);
         }
+        // A field the reply leaves out keeps the default.
+        let number = |id: &'static str, default: u32| match values.get(id) {
+            None => Ok(default),
+            Some(_) => text(id)
+                .parse::<u32>()
+                .map_err(|_| FolderError::NotANumber {
+                    field: id,
+                    text: text(id),
+                }),
+        };
         let pair = PairConfig {
             name: text("name"),
             left: PathBuf::from(text("left")),
             right: PathBuf::from(text("right")),
             mode: text("mode").parse()?,
             excludes: split_patterns(&text("excludes")),
+            versions_days: number("versions_days", config::DEFAULT_VERSIONS_DAYS)?,
+            versions_disk_percent: u8::try_from(number(
+                "versions_disk_percent",
+                config::DEFAULT_VERSIONS_DISK_PERCENT.into(),
+            )?)
+            .unwrap_or(u8::MAX),
         };
         match existing {
             None => config::add(&self.home, pair),
@@ -238,14 +254,35 @@ fn split_patterns(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// What the pair form shows, as text.
+struct FormText {
+    name: String,
+    left: String,
+    right: String,
+    mode: Mode,
+    excludes: String,
+    versions_days: String,
+    versions_disk_percent: String,
+}
+
 fn pair_form(pair: Option<&PairConfig>) -> Form {
     let text = |f: fn(&PairConfig) -> String| pair.map(f).unwrap_or_default();
     build_form(
-        &text(|p| p.name.clone()),
-        &text(|p| p.left.display().to_string()),
-        &text(|p| p.right.display().to_string()),
-        pair.map_or(Mode::TwoWay, |p| p.mode),
-        &text(|p| p.excludes.join("\n")),
+        &FormText {
+            name: text(|p| p.name.clone()),
+            left: text(|p| p.left.display().to_string()),
+            right: text(|p| p.right.display().to_string()),
+            mode: pair.map_or(Mode::TwoWay, |p| p.mode),
+            excludes: text(|p| p.excludes.join("\n")),
+            versions_days: pair
+                .map_or(config::DEFAULT_VERSIONS_DAYS, |p| p.versions_days)
+                .to_string(),
+            versions_disk_percent: pair
+                .map_or(config::DEFAULT_VERSIONS_DISK_PERCENT, |p| {
+                    p.versions_disk_percent
+                })
+                .to_string(),
+        },
         pair.is_some(),
     )
 }
@@ -259,37 +296,48 @@ fn pair_form_from(values: &Values, editing: bool) -> Form {
             .to_string()
     };
     build_form(
-        &text("name"),
-        &text("left"),
-        &text("right"),
-        text("mode").parse().unwrap_or(Mode::TwoWay),
-        &text("excludes"),
+        &FormText {
+            name: text("name"),
+            left: text("left"),
+            right: text("right"),
+            mode: text("mode").parse().unwrap_or(Mode::TwoWay),
+            excludes: text("excludes"),
+            versions_days: text("versions_days"),
+            versions_disk_percent: text("versions_disk_percent"),
+        },
         editing,
     )
 }
 
-fn build_form(
-    name: &str,
-    left: &str,
-    right: &str,
-    mode: Mode,
-    excludes: &str,
-    editing: bool,
-) -> Form {
+fn build_form(shown: &FormText, editing: bool) -> Form {
     let modes = Mode::ALL.map(Mode::word);
-    let selected = Mode::ALL.iter().position(|m| *m == mode).unwrap_or(0);
+    let selected = Mode::ALL.iter().position(|m| *m == shown.mode).unwrap_or(0);
     let mut form = Form::new(if editing { "Folder pair" } else { "Add folder pair" })
         .message("Sync Center keeps the two folders the same. Replaced and deleted files are kept in .synccenter/versions inside each folder.")
-        .field(Field::text("name", "Name", name).required())
-        .field(Field::folder("left", "Left folder", left).required())
-        .field(Field::folder("right", "Right folder", right).required())
+        .field(Field::text("name", "Name", &shown.name).required())
+        .field(Field::folder("left", "Left folder", &shown.left).required())
+        .field(Field::folder("right", "Right folder", &shown.right).required())
         .field(
             Field::choice("mode", "Mode", &modes, selected)
                 .help("two-way: changes go both ways; mirror: the right becomes a copy of the left; contribute: left to right, never deleting on the right"),
         )
         .field(
-            Field::text("excludes", "Leave out", excludes)
+            Field::text("excludes", "Leave out", &shown.excludes)
                 .help("Patterns as in .gitignore, one per line or separated by commas"),
+        )
+        .field(
+            Field::text("versions_days", "Keep versions (days)", &shown.versions_days)
+                .required()
+                .help("Replaced and deleted files older than this are removed at the end of a sync"),
+        )
+        .field(
+            Field::text(
+                "versions_disk_percent",
+                "Versions may use (% of the disk)",
+                &shown.versions_disk_percent,
+            )
+            .required()
+            .help("The oldest versions are removed first when they take more than this"),
         );
     if editing {
         form = form.field(Field::checkbox("remove", "Remove this pair", false));
@@ -307,6 +355,8 @@ fn with_error(mut form: Form, error: FolderError) -> Form {
         FolderError::SameFolder(_) | FolderError::Nested { .. } => "right",
         FolderError::UnknownMode(_) => "mode",
         FolderError::BadExclude { .. } => "excludes",
+        FolderError::NotANumber { field, .. } => field,
+        FolderError::BadShare(_) => "versions_disk_percent",
         _ => {
             form.message = Some(error.to_string());
             return form;
@@ -349,6 +399,18 @@ fn report_outcome(
 ) {
     if let Some(notice) = &outcome.notice {
         callback.log(LogLine::warning(notice.clone()).item(item));
+    }
+    for line in outcome.unsynced.iter().take(MAX_FAILURE_LINES) {
+        callback.log(LogLine::warning(line.clone()).item(item));
+    }
+    if outcome.unsynced.len() > MAX_FAILURE_LINES {
+        callback.log(
+            LogLine::warning(format!(
+                "{} more entries were not synced.",
+                grouped(outcome.unsynced.len() - MAX_FAILURE_LINES)
+            ))
+            .item(item),
+        );
     }
     if let Some(MassDelete {
         count,
@@ -527,5 +589,21 @@ impl Observer for Reporter<'_> {
                 Button::new("keep", "Don't delete", ButtonRole::Reject),
             ]);
         permit.show(form).pressed("delete").is_some()
+    }
+
+    fn confirm_root_change(&mut self, change: &RootChange) -> bool {
+        let Ok(permit) = self.callback.request_ui(Some(self.item)) else {
+            return false;
+        };
+        let form = Form::new("Is this the right folder?")
+            .message(format!(
+                "The {} folder {} is not the folder synced last time: a drive that is not mounted (an empty mount point), another drive, or a link that now points elsewhere. If it is the right folder, Sync Center compares both sides as they are, as at a first sync: nothing is deleted, and files that differ become conflicts.",
+                change.side, change.location
+            ))
+            .buttons(vec![
+                Button::new("sync", "It is the right folder", ButtonRole::Accept),
+                Button::new("stop", "Don't sync", ButtonRole::Reject),
+            ]);
+        permit.show(form).pressed("sync").is_some()
     }
 }

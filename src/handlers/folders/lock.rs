@@ -1,14 +1,18 @@
-//! One run of a pair at a time: a lock file holding the runner's pid. A lock whose process
-//! is gone (kill(pid, 0) fails with ESRCH) is stale and taken over.
+//! One run of a pair at a time: an exclusive `flock` on the pair's lock file. The kernel
+//! releases it when the process ends however it ends, so there is no stale lock to take
+//! over and no window in which two runs can both believe they hold it. The file also holds
+//! the runner's pid, only to name it in the message a second run gets.
 
 use super::FolderError;
-use std::io::Write;
+use std::fs::File;
+use std::io::{Read, Seek, Write};
+use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
-/// Held while a pair synchronizes; removes the lock file when dropped.
+/// Held while a pair synchronizes; released when dropped (or when the process ends).
 #[derive(Debug)]
 pub struct PairLock {
-    file: PathBuf,
+    _file: File,
 }
 
 /// Where the lock of a pair lives.
@@ -19,58 +23,35 @@ pub fn lock_file(data_dir: &Path, name: &str) -> PathBuf {
 impl PairLock {
     /// Takes the lock of pair `name`, or says which process holds it.
     pub fn acquire(data_dir: &Path, name: &str) -> Result<PairLock, FolderError> {
-        let file = lock_file(data_dir, name);
-        let dir = file.parent().unwrap_or(data_dir);
+        let path = lock_file(data_dir, name);
+        let dir = path.parent().unwrap_or(data_dir);
         std::fs::create_dir_all(dir).map_err(|e| FolderError::io(dir, e))?;
-        for _ in 0..3 {
-            match std::fs::File::options()
-                .write(true)
-                .create_new(true)
-                .open(&file)
-            {
-                Ok(mut f) => {
-                    write!(f, "{}", std::process::id()).map_err(|e| FolderError::io(&file, e))?;
-                    return Ok(PairLock { file });
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    let holder = std::fs::read_to_string(&file)
-                        .ok()
-                        .and_then(|text| text.trim().parse::<u32>().ok());
-                    match holder {
-                        Some(pid) if is_alive(pid) => {
-                            return Err(FolderError::Busy {
-                                name: name.to_string(),
-                                pid,
-                            });
-                        }
-                        // Stale, or written by a run killed before it wrote its pid.
-                        _ => {
-                            let _ = std::fs::remove_file(&file);
-                        }
-                    }
-                }
-                Err(e) => return Err(FolderError::io(&file, e)),
+        let io = |e| FolderError::io(&path, e);
+        // Never truncated on open: the holder's pid stays readable for the message.
+        let mut file = File::options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(io)?;
+        // SAFETY: flock on a descriptor `file` keeps open.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+            let error = std::io::Error::last_os_error();
+            if error.raw_os_error() != Some(libc::EWOULDBLOCK) {
+                return Err(io(error));
             }
+            let mut text = String::new();
+            let _ = file.read_to_string(&mut text);
+            return Err(FolderError::Busy {
+                name: name.to_string(),
+                pid: text.trim().parse().ok(),
+            });
         }
-        Err(FolderError::io(
-            &file,
-            std::io::Error::other("the lock kept reappearing; another run is starting"),
-        ))
-    }
-}
-
-fn is_alive(pid: u32) -> bool {
-    let Ok(pid) = libc::pid_t::try_from(pid) else {
-        return false;
-    };
-    // SAFETY: signal 0 only checks whether the process exists.
-    let result = unsafe { libc::kill(pid, 0) };
-    result == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
-}
-
-impl Drop for PairLock {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.file);
+        file.set_len(0).map_err(io)?;
+        file.rewind().map_err(io)?;
+        write!(file, "{}", std::process::id()).map_err(io)?;
+        Ok(PairLock { _file: file })
     }
 }
 
@@ -79,7 +60,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_second_run_is_refused_and_a_stale_lock_is_taken_over() {
+    fn a_second_run_is_refused_until_the_first_one_ends() {
         let dir = tempfile::tempdir().unwrap();
         let lock = PairLock::acquire(dir.path(), "p").unwrap();
         let error = PairLock::acquire(dir.path(), "p").unwrap_err().to_string();
@@ -91,8 +72,8 @@ mod tests {
             "{error}"
         );
         drop(lock);
-        // A pid that cannot be running: above the kernel's pid_max.
-        std::fs::write(lock_file(dir.path(), "p"), "2147483646").unwrap();
+        // A file left by a process that ended (any contents) is no lock.
+        std::fs::write(lock_file(dir.path(), "p"), "").unwrap();
         let _lock = PairLock::acquire(dir.path(), "p").unwrap();
     }
 }

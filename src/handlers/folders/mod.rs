@@ -7,6 +7,8 @@
 
 pub mod archive;
 pub mod config;
+pub mod filter;
+pub mod fit;
 mod handler;
 pub mod local;
 pub mod lock;
@@ -18,6 +20,7 @@ pub mod sync;
 
 pub use handler::provider;
 
+use crate::core::store::Home;
 use std::path::PathBuf;
 
 /// The handler's id in the registry.
@@ -40,8 +43,12 @@ pub enum FolderError {
     },
     #[error("the pair name must not be empty")]
     EmptyName,
-    #[error("the pair name \"{0}\" must not contain '/'")]
+    #[error("the pair name \"{0}\" must not contain '/' or '..'")]
     SlashInName(String),
+    #[error("versions may take at most 100% of the disk, not {0}%")]
+    BadShare(u8),
+    #[error("{field} must be a whole number, not \"{text}\"")]
+    NotANumber { field: &'static str, text: String },
     #[error("a pair named \"{0}\" already exists")]
     DuplicateName(String),
     #[error("there is no folder pair named \"{0}\"")]
@@ -63,8 +70,29 @@ pub enum FolderError {
     },
     #[error("The {side} folder {path} is missing (is the drive mounted?). Nothing was changed.")]
     MissingRoot { side: &'static str, path: PathBuf },
-    #[error("another sync of {name} is running (pid {pid})")]
-    Busy { name: String, pid: u32 },
+    #[error(
+        "The {side} folder {path} is not the folder synced last time (a drive that is not mounted, or a link that points elsewhere?). Nothing was changed. Sync in the window to confirm it is the right folder."
+    )]
+    RootChanged { side: &'static str, path: PathBuf },
+    #[error(
+        "The {side} folder {path} changed during the sync (was the drive unmounted?). The sync stopped; what was done is kept, and the next sync finishes the job."
+    )]
+    RootChangedDuringSync { side: &'static str, path: PathBuf },
+    #[error("another sync of {name} is running{}", .pid.map(|p| format!(" (pid {p})")).unwrap_or_default())]
+    Busy { name: String, pid: Option<u32> },
+}
+
+/// Removes a pair and forgets its record of the last sync: adding the same folders again
+/// starts as a first sync (which deletes nothing). The folders and files stay as they are.
+pub fn remove_pair(home: &Home, name: &str) -> Result<(), FolderError> {
+    config::remove(home, name)?;
+    // The lock file stays: a run holding it keeps its lock until it ends.
+    let file = archive::archive_file(&home.data_dir, name);
+    archive::clear_journal(&file)?;
+    match std::fs::remove_file(&file) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(FolderError::io(file, e)),
+        _ => Ok(()),
+    }
 }
 
 impl FolderError {

@@ -6,6 +6,9 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
+/// The longest name (one path component) file systems take, in bytes.
+pub const NAME_MAX: usize = 255;
+
 /// A path relative to a root, `/`-separated, as the file system's bytes.
 pub type RelPath = [u8];
 
@@ -52,6 +55,21 @@ impl<T> PathList<T> {
             &self.bytes[*start as usize..(*start + *len) as usize],
             value,
         ))
+    }
+
+    /// The value of `path`, found by bisection (the list is in [`cmp_paths`] order).
+    pub fn find(&self, path: &RelPath) -> Option<&T> {
+        let (mut low, mut high) = (0, self.len());
+        while low < high {
+            let middle = (low + high) / 2;
+            let (at, value) = self.get(middle)?;
+            match cmp_paths(at, path) {
+                Ordering::Less => low = middle + 1,
+                Ordering::Greater => high = middle,
+                Ordering::Equal => return Some(value),
+            }
+        }
+        None
     }
 
     pub fn value_mut(&mut self, i: usize) -> &mut T {
@@ -143,20 +161,38 @@ pub fn from_text(text: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// `dir/report (conflict 2026-11-21 063000).txt` for `dir/report.txt`.
+/// `dir/report (conflict 2026-11-21 063000).txt` for `dir/report.txt`; the name part is
+/// shortened (whole characters) to fit [`NAME_MAX`].
 pub fn conflict_copy(rel: &RelPath, stamp: &str) -> Vec<u8> {
     let (dir, name) = split(rel);
     let dot = name.iter().rposition(|&c| c == b'.').filter(|&i| i > 0);
-    let (stem, ext) = dot.map_or((name, &b""[..]), |i| (&name[..i], &name[i..]));
+    let (mut stem, mut ext) = dot.map_or((name, &b""[..]), |i| (&name[..i], &name[i..]));
+    let tag = format!(" (conflict {stamp})");
+    if ext.len() + tag.len() >= NAME_MAX {
+        ext = b"";
+    }
+    let room = NAME_MAX.saturating_sub(tag.len() + ext.len());
+    if stem.len() > room {
+        stem = &stem[..char_boundary(stem, room)];
+    }
     let mut out = Vec::with_capacity(rel.len() + 32);
     if !dir.is_empty() {
         out.extend_from_slice(dir);
         out.push(b'/');
     }
     out.extend_from_slice(stem);
-    out.extend_from_slice(format!(" (conflict {stamp})").as_bytes());
+    out.extend_from_slice(tag.as_bytes());
     out.extend_from_slice(ext);
     out
+}
+
+/// The largest cut at most `at` that does not split a UTF-8 character.
+fn char_boundary(bytes: &[u8], at: usize) -> usize {
+    let mut cut = at.min(bytes.len());
+    while cut > 0 && cut < bytes.len() && (bytes[cut] & 0xC0) == 0x80 {
+        cut -= 1;
+    }
+    cut
 }
 
 #[cfg(test)]
@@ -196,5 +232,18 @@ mod tests {
         );
         assert_eq!(conflict_copy(b".bashrc", "S"), b".bashrc (conflict S)");
         assert_eq!(conflict_copy(b"Makefile", "S"), b"Makefile (conflict S)");
+    }
+
+    #[test]
+    fn conflict_copies_of_long_names_fit_the_name_limit() {
+        let long = "文".repeat(80) + ".txt";
+        let copy = conflict_copy(format!("d/{long}").as_bytes(), "2026-01-02 030405 2");
+        let (dir, name) = split(&copy);
+        assert_eq!(dir, b"d");
+        assert!(name.len() <= NAME_MAX, "{}", name.len());
+        let text = std::str::from_utf8(name).expect("whole characters kept");
+        assert!(text.starts_with('文') && text.ends_with(" (conflict 2026-01-02 030405 2).txt"));
+        let huge_ext = format!("a.{}", "e".repeat(250));
+        assert!(conflict_copy(huge_ext.as_bytes(), "S").len() <= NAME_MAX);
     }
 }

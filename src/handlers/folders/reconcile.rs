@@ -9,10 +9,12 @@
 //! copies the left's new and changed entries to the right and never deletes there (a change
 //! the right made itself is left alone, and is a conflict if the left changed it too).
 //!
-//! [`plan`] then fixes what a per-path decision cannot see: a folder deleted on one side
-//! that still holds a new entry on the other is recreated, a file that would replace a
-//! folder whose contents changed on the other side becomes a conflict, and nothing under a
-//! conflict is touched.
+//! [`plan`] then fixes what a per-path decision cannot see, the same way whichever side did
+//! what: a folder deleted on one side that still holds a new or changed entry on the other
+//! is recreated, a file that would replace a folder whose contents changed on the other
+//! side becomes a conflict, nothing under a conflict is touched, and a file that moved on
+//! one side (deleted at one path, the same contents new at another) is moved on the other
+//! side too instead of being deleted there and copied again.
 
 use super::archive::Synced;
 use super::config::Mode;
@@ -34,6 +36,17 @@ pub enum Action {
     DeleteRight,
     /// Both changed differently: touch neither, ask the user.
     Conflict,
+    /// The file was moved on the left from the path of row `from`: move it there on the
+    /// right too.
+    MoveOnRight {
+        from: u32,
+    },
+    /// The mirror image: moved on the right, moved on the left too.
+    MoveOnLeft {
+        from: u32,
+    },
+    /// Moved away by a move planned at another row: that row's change forgets this path.
+    MovedAway,
 }
 
 /// One side of a pair.
@@ -130,7 +143,7 @@ fn change(archive: Option<&Synced>, now: Option<&Entry>, side: Side) -> Change {
         Kind::Symlink if now.target == archive.target => Change::Unchanged,
         Kind::Symlink => Change::Changed,
         Kind::File if now.size != archive.size || now.exec != archive.exec => Change::Changed,
-        Kind::File if now.mtime_ns == archive.mtime_ns[side.index()] => Change::Unchanged,
+        Kind::File if now.mtime == archive.mtime[side.index()] => Change::Unchanged,
         Kind::File if now.hash == Some(archive.hash) => Change::Touched,
         Kind::File => Change::Changed,
     }
@@ -200,10 +213,11 @@ fn kinds_after(row: RowRef, action: Action) -> [Option<Kind>; 2] {
     let left = row.left.map(|e| e.kind);
     let right = row.right.map(|e| e.kind);
     match action {
-        Action::CopyToRight => [left, left],
-        Action::CopyToLeft => [right, right],
+        Action::CopyToRight | Action::MoveOnRight { .. } => [left, left],
+        Action::CopyToLeft | Action::MoveOnLeft { .. } => [right, right],
         Action::DeleteLeft => [None, right],
         Action::DeleteRight => [left, None],
+        Action::MovedAway => [None, None],
         _ => [left, right],
     }
 }
@@ -263,17 +277,7 @@ pub fn plan<R: Rows + ?Sized>(rows: &R, mode: Mode, keeps: &[Keep]) -> Vec<Actio
                 if kinds_after(ancestor, actions[a])[side.index()] == Some(Kind::Dir) {
                     continue;
                 }
-                let deleting_folder = ancestor.entry(side).is_some_and(|e| e.kind == Kind::Dir)
-                    && actions[a]
-                        == match side {
-                            Side::Left => Action::DeleteLeft,
-                            Side::Right => Action::DeleteRight,
-                        };
-                actions[a] = match (deleting_folder, side) {
-                    (true, Side::Left) => Action::CopyToRight,
-                    (true, Side::Right) => Action::CopyToLeft,
-                    (false, _) => Action::Conflict,
-                };
+                actions[a] = keep_folder_for(ancestor, actions[a], side);
             }
         }
         ancestors.push(i);
@@ -287,7 +291,90 @@ pub fn plan<R: Rows + ?Sized>(rows: &R, mode: Mode, keeps: &[Keep]) -> Vec<Actio
             _ => conflict = (*action == Action::Conflict).then_some(i),
         }
     }
+    plan_moves(rows, &mut actions);
     actions
+}
+
+/// The action for a folder that must exist on `side` because something inside it will.
+/// A folder whose deletion is propagating is recreated instead (from the side that still
+/// has it); anything else (a file or link replacing it) is a conflict.
+fn keep_folder_for(folder: RowRef, action: Action, side: Side) -> Action {
+    let is_dir = |s: Side| folder.entry(s).is_some_and(|e| e.kind == Kind::Dir);
+    let delete_on = |s: Side| match s {
+        Side::Left => Action::DeleteLeft,
+        Side::Right => Action::DeleteRight,
+    };
+    let copy_to = |s: Side| match s {
+        Side::Left => Action::CopyToLeft,
+        Side::Right => Action::CopyToRight,
+    };
+    if action == delete_on(side) && is_dir(side) {
+        // The other side deleted it; this side added to it: it comes back there.
+        copy_to(side.other())
+    } else if action == delete_on(side.other()) && is_dir(side.other()) {
+        // This side deleted it; the other side added to it: it comes back here.
+        copy_to(side)
+    } else {
+        Action::Conflict
+    }
+}
+
+/// Turns "delete on one side" + "copy a new file with the same contents to that side" into
+/// a move there. Only files whose contents are known on both ends (hashes) qualify, and the
+/// file to move must still be as archived on the side it is moved on.
+fn plan_moves<R: Rows + ?Sized>(rows: &R, actions: &mut [Action]) {
+    for side in [Side::Left, Side::Right] {
+        let (delete, copy) = match side {
+            Side::Left => (Action::DeleteLeft, Action::CopyToLeft),
+            Side::Right => (Action::DeleteRight, Action::CopyToRight),
+        };
+        // (size, exec, hash) → rows whose file is gone on the other side and as archived here.
+        let mut gone: std::collections::HashMap<(u64, bool, [u8; 32]), Vec<usize>> =
+            std::collections::HashMap::new();
+        for (i, action) in actions.iter().enumerate().rev() {
+            let row = rows.row(i);
+            if *action != delete {
+                continue;
+            }
+            if let (Some(archive), Some(here)) = (row.archive, row.entry(side))
+                && archive.kind == Kind::File
+                && here.kind == Kind::File
+                && here.size == archive.size
+                && here.exec == archive.exec
+                && here.hash == Some(archive.hash)
+            {
+                gone.entry((archive.size, archive.exec, archive.hash))
+                    .or_default()
+                    .push(i);
+            }
+        }
+        if gone.is_empty() {
+            continue;
+        }
+        for i in 0..actions.len() {
+            let row = rows.row(i);
+            if actions[i] != copy || row.archive.is_some() || row.entry(side).is_some() {
+                continue;
+            }
+            let Some(new) = row.entry(side.other()).filter(|e| e.kind == Kind::File) else {
+                continue;
+            };
+            let Some(hash) = new.hash else {
+                continue;
+            };
+            if let Some(from) = gone
+                .get_mut(&(new.size, new.exec, hash))
+                .and_then(|rows| rows.pop())
+            {
+                actions[from] = Action::MovedAway;
+                let from = from as u32;
+                actions[i] = match side {
+                    Side::Left => Action::MoveOnLeft { from },
+                    Side::Right => Action::MoveOnRight { from },
+                };
+            }
+        }
+    }
 }
 
 #[cfg(test)]

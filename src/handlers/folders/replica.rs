@@ -1,10 +1,15 @@
 //! What the engine needs from one side of a pair. The local file system implements it
-//! (`local`); a remote replica (WebDAV) can plug in without touching reconcile or apply.
+//! (`local`); a remote replica (rclone, WebDAV) can plug in without touching reconcile or
+//! apply. Everything here is said in terms any storage has: a root with an identity, paths
+//! relative to it, what the storage keeps of a file, and versions kept under a stamp.
 
+use super::filter::Filter;
 use super::names::{PathList, RelPath};
-use super::scan::Filter;
 use std::io::{self, Read, Write};
 use std::sync::atomic::{AtomicBool, AtomicU64};
+
+/// Bytes read or written at a time.
+pub const BUFFER_SIZE: usize = 256 * 1024;
 
 /// A blake3 digest of a file's contents.
 pub type Hash = [u8; 32];
@@ -16,6 +21,24 @@ pub enum Kind {
     Symlink,
 }
 
+/// A modification time: seconds since the Unix epoch and nanoseconds, so every time a file
+/// system can hold (years before 1677 and after 2262 too) is kept exactly. Packed to 12
+/// bytes: an entry is then no larger than with nanoseconds in one `i64` (memory per path).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(C, packed(4))]
+pub struct Mtime {
+    pub secs: i64,
+    pub nanos: u32,
+}
+
+impl Mtime {
+    pub fn new(secs: i64, nanos: u32) -> Mtime {
+        Mtime { secs, nanos }
+    }
+}
+
+const _: () = assert!(std::mem::size_of::<Entry>() <= 72);
+
 /// One entry as a scan or a stat sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Entry {
@@ -24,8 +47,7 @@ pub struct Entry {
     pub exec: bool,
     /// Files only.
     pub size: u64,
-    /// Nanoseconds since the Unix epoch.
-    pub mtime_ns: i64,
+    pub mtime: Mtime,
     /// Files only, when known: from the archive when size and mtime match, or hashed.
     pub hash: Option<Hash>,
     /// Symlinks only: the link's target as bytes, never followed.
@@ -38,7 +60,7 @@ impl Entry {
             kind: Kind::Dir,
             exec: false,
             size: 0,
-            mtime_ns: 0,
+            mtime: Mtime::default(),
             hash: None,
             target: None,
         }
@@ -49,7 +71,7 @@ impl Entry {
         self.kind == scanned.kind
             && match self.kind {
                 Kind::Dir => true,
-                Kind::File => self.size == scanned.size && self.mtime_ns == scanned.mtime_ns,
+                Kind::File => self.size == scanned.size && self.mtime == scanned.mtime,
                 Kind::Symlink => self.target == scanned.target,
             }
     }
@@ -59,42 +81,156 @@ impl Entry {
 /// their contents.
 pub type Tree = PathList<Entry>;
 
-/// A file being written next to its final place, renamed into place by `commit`.
-pub trait StagedFile: Write {
-    /// Sets the mtime and execute bit, then renames the file over `path` atomically.
-    fn commit(self: Box<Self>, mtime_ns: i64, exec: bool) -> io::Result<()>;
+/// Why a scan left an entry out although no exclude pattern names it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Unsynced {
+    /// A FIFO, socket or device node: never opened, never synced.
+    SpecialFile,
+    /// An entry named like the center's own folder that is not a folder: it was renamed to
+    /// this name (which is synced) so versions can be kept.
+    MovedAside(Box<RelPath>),
 }
 
-/// One side of a folder pair.
+/// What a scan found.
+#[derive(Debug, Default)]
+pub struct Scan {
+    pub tree: Tree,
+    /// Entries left out, each with the reason the user is told.
+    pub unsynced: Vec<(Box<RelPath>, Unsynced)>,
+}
+
+/// What identifies a root: two roots with the same identity are the same folder on the
+/// same storage (a drive mounted again keeps it; an empty mount point or a link pointing
+/// elsewhere does not). Opaque text, kept in the archive.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RootId(pub String);
+
+/// What a replica's storage keeps of what is written to it. Comparisons stay within what
+/// both sides keep: an execute bit the storage cannot hold is no change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Keeps {
+    pub exec_bit: bool,
+    pub symlinks: bool,
+    /// `README` and `readme` are two entries.
+    pub case_sensitive: bool,
+    /// The bytes names may not contain (beyond `/` and NUL), e.g. `:` on FAT and exFAT.
+    pub forbidden: &'static [u8],
+    /// The step modification times are stored in (1 ns; 10 ms or 2 s on FAT/exFAT).
+    pub mtime_step_ns: u64,
+}
+
+impl Keeps {
+    /// A Unix file system: everything.
+    pub const ALL: Keeps = Keeps {
+        exec_bit: true,
+        symlinks: true,
+        case_sensitive: true,
+        forbidden: b"",
+        mtime_step_ns: 1,
+    };
+
+    /// Why `name` cannot be created here, if it cannot.
+    pub fn refuses_name(&self, name: &[u8]) -> Option<String> {
+        let bad = name
+            .iter()
+            .find(|c| self.forbidden.contains(c) || (!self.forbidden.is_empty() && **c < 0x20))?;
+        Some(if bad.is_ascii_graphic() {
+            format!("its file system cannot hold names with '{}'", *bad as char)
+        } else {
+            format!("its file system cannot hold names with the byte 0x{bad:02X}")
+        })
+    }
+}
+
+/// How long versions are kept: everything younger than `max_age_days`, and at most
+/// `max_share_percent` of the storage's size, whichever is reached first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Retention {
+    pub max_age_days: u32,
+    pub max_share_percent: u8,
+}
+
+/// What pruning removed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Pruned {
+    pub stamps: usize,
+    pub bytes: u64,
+}
+
+/// A file opened for reading.
+pub trait SourceFile: Read {
+    /// What the file looked like when it was opened.
+    fn entry(&self) -> &Entry;
+    /// What is at its path now (to notice a change while it was read).
+    fn at_path_now(&self) -> io::Result<Option<Entry>>;
+}
+
+/// A file being written next to its final place, renamed into place by `commit`.
+pub trait StagedFile: Write {
+    /// What is at the path the file will replace, now.
+    fn at_path_now(&self) -> io::Result<Option<Entry>>;
+    /// Writes `len` zero bytes, leaving a hole where the storage can.
+    fn skip_zeros(&mut self, len: u64) -> io::Result<()>;
+    /// Sets the mtime and execute bit, then renames the file over `path` atomically.
+    /// Returns the entry as stored (its mtime in the storage's own step).
+    fn commit(self: Box<Self>, mtime: Mtime, exec: bool) -> io::Result<Entry>;
+}
+
+/// What happened to a folder the run removes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FolderRemoval {
+    /// It was empty, or held only entries that are never synced (kept as versions).
+    Removed,
+    /// It holds something the run did not plan for (a file saved meanwhile): left alone.
+    HoldsNew,
+}
+
+/// One side of a folder pair. Paths are relative to the root opened by `open_root`, and
+/// no operation follows a symlink in any folder of the path it works on: a path whose
+/// folder was replaced by a link is absent.
 pub trait Replica: Send + Sync {
     /// Where this side is, for messages ("/home/ann/Documents").
     fn location(&self) -> String;
-    /// Fails when the root is missing or not a folder.
-    fn check_root(&self) -> io::Result<()>;
-    /// Lists everything not excluded, counting folders in `folders`; stops early when
-    /// `stop` is set. Names starting with `.synccenter` are never listed.
-    fn scan(&self, filter: &Filter, folders: &AtomicU64, stop: &AtomicBool) -> io::Result<Tree>;
+    /// Opens the root for this run (everything later works in the root as opened here)
+    /// and says what it is. Fails when the root is missing or not a folder.
+    fn open_root(&self) -> io::Result<RootId>;
+    /// What the location leads to now; differs from `open_root`'s answer when a drive was
+    /// unmounted or a link re-pointed since.
+    fn current_root(&self) -> io::Result<RootId>;
+    /// What this side's storage keeps.
+    fn keeps(&self) -> io::Result<Keeps>;
+    /// Lists everything the filter does not leave out, counting folders in `folders`;
+    /// stops early when `stop` is set.
+    fn scan(&self, filter: &Filter, folders: &AtomicU64, stop: &AtomicBool) -> io::Result<Scan>;
     /// The entry at `path` now (no hash), `None` when nothing is there.
     fn stat(&self, path: &RelPath) -> io::Result<Option<Entry>>;
+    /// Hashes a regular file (never opens anything else).
     fn hash(&self, path: &RelPath) -> io::Result<Hash>;
-    /// Opens a file for reading, with what it looks like now (to notice changes while it
-    /// is read).
-    fn open(&self, path: &RelPath) -> io::Result<(Box<dyn Read + '_>, Entry)>;
+    /// Opens a regular file for reading (never anything else).
+    fn open(&self, path: &RelPath) -> io::Result<Box<dyn SourceFile + '_>>;
     /// Starts writing a new version of the file at `path` (its folder must exist).
     fn stage(&self, path: &RelPath) -> io::Result<Box<dyn StagedFile + '_>>;
     /// Creates a folder; an existing folder is fine.
     fn make_dir(&self, path: &RelPath) -> io::Result<()>;
     /// Puts a symlink at `path`, replacing a file or link there atomically.
-    fn make_symlink(&self, path: &RelPath, target: &[u8], mtime_ns: i64) -> io::Result<()>;
+    fn make_symlink(&self, path: &RelPath, target: &[u8], mtime: Mtime) -> io::Result<()>;
     /// Keeps a copy of what is at `path` as a version under `stamp`, leaving it in place
     /// (so it can be replaced atomically afterwards).
     fn keep_version(&self, path: &RelPath, stamp: &str) -> io::Result<()>;
-    /// Moves what is at `path` (a whole folder too) into the versions under `stamp`.
+    /// Moves the file or link at `path` into the versions under `stamp`.
     fn retire(&self, path: &RelPath, stamp: &str) -> io::Result<()>;
-    /// Removes an empty folder; `Ok(false)` when it is not empty.
-    fn remove_empty_dir(&self, path: &RelPath) -> io::Result<bool>;
-    /// Renames within this side (for keep-both conflict copies).
+    /// Removes a folder whose synced contents are gone: entries the filter leaves out and
+    /// special files are kept as versions under `stamp`; anything else keeps the folder.
+    fn remove_folder(
+        &self,
+        path: &RelPath,
+        filter: &Filter,
+        stamp: &str,
+    ) -> io::Result<FolderRemoval>;
+    /// Renames within this side, never replacing anything (conflict copies, moves).
     fn rename(&self, from: &RelPath, to: &RelPath) -> io::Result<()>;
     /// Makes everything written so far durable (once per batch, before the archive).
     fn flush(&self) -> io::Result<()>;
+    /// Removes the oldest versions beyond `retention` (`now_secs`: the time now).
+    fn prune_versions(&self, retention: &Retention, now_secs: i64) -> io::Result<Pruned>;
 }

@@ -6,18 +6,19 @@
 //! `S` a symlink to s1 (the archived one), `T` a symlink to s2.
 //! Actions: `.` nothing, `r` record in the archive, `f` forget the archive entry, `>` copy to
 //! the right, `<` copy to the left, `L` delete on the left, `R` delete on the right,
-//! `!` conflict.
+//! `!` conflict, `M` move on the right, `W` move on the left, `x` moved away.
 
 use super::*;
+use crate::handlers::folders::replica::Mtime;
 
 const STATES: &str = "-AaBCDST";
 
-fn file(size: u64, mtime_ns: i64, content: u8) -> Entry {
+fn file(size: u64, mtime: i64, content: u8) -> Entry {
     Entry {
         kind: Kind::File,
         exec: false,
         size,
-        mtime_ns,
+        mtime: Mtime::new(mtime, 0),
         hash: Some([content; 32]),
         target: None,
     }
@@ -28,7 +29,7 @@ fn link(target: &[u8]) -> Entry {
         kind: Kind::Symlink,
         exec: false,
         size: 0,
-        mtime_ns: 7,
+        mtime: Mtime::new(7, 0),
         hash: None,
         target: Some(target.into()),
     }
@@ -53,7 +54,7 @@ fn archived(state: char) -> Option<Synced> {
         kind: e.kind,
         exec: e.exec,
         size: e.size,
-        mtime_ns: [e.mtime_ns; 2],
+        mtime: [e.mtime; 2],
         hash: e.hash.unwrap_or_default(),
         target: e.target,
     })
@@ -69,6 +70,9 @@ fn code(action: Action) -> char {
         Action::DeleteLeft => 'L',
         Action::DeleteRight => 'R',
         Action::Conflict => '!',
+        Action::MoveOnRight { .. } => 'M',
+        Action::MoveOnLeft { .. } => 'W',
+        Action::MovedAway => 'x',
     }
 }
 
@@ -336,4 +340,168 @@ fn unknown_hashes_never_make_files_look_the_same() {
         reconcile(None, Some(&left), Some(&right), Mode::TwoWay),
         Action::Conflict
     );
+}
+
+/// The same situation with the sides swapped.
+fn mirrored(rows: &[Row]) -> Vec<Row> {
+    rows.iter()
+        .map(|r| Row {
+            path: r.path.clone(),
+            archive: r.archive.clone(),
+            left: r.right.clone(),
+            right: r.left.clone(),
+        })
+        .collect()
+}
+
+/// The action that does to the other side what `action` does to one side.
+fn swap(action: Action) -> Action {
+    match action {
+        Action::CopyToRight => Action::CopyToLeft,
+        Action::CopyToLeft => Action::CopyToRight,
+        Action::DeleteLeft => Action::DeleteRight,
+        Action::DeleteRight => Action::DeleteLeft,
+        Action::MoveOnRight { from } => Action::MoveOnLeft { from },
+        Action::MoveOnLeft { from } => Action::MoveOnRight { from },
+        other => other,
+    }
+}
+
+/// Every tree of a folder `d` (absent, a folder or a file in the archive and on each side)
+/// holding `d/e` (any state) holding `d/e/x` (any state), wherever that is possible: two-way
+/// plans decide the same whichever side did what.
+#[test]
+fn two_way_plans_are_the_same_whichever_side_did_what() {
+    let folder_states = ['-', 'D', 'A'];
+    let states: Vec<char> = STATES.chars().collect();
+    let inner_states = ['-', 'A', 'B', 'D'];
+    let mut checked = 0;
+    let holds = |parent: char, child: char| child == '-' || parent == 'D';
+    for (da, dl, dr) in triples(&folder_states) {
+        for (ea, el, er) in triples(&states) {
+            if !(holds(da, ea) && holds(dl, el) && holds(dr, er)) {
+                continue;
+            }
+            for (xa, xl, xr) in triples(&inner_states) {
+                if !(holds(ea, xa) && holds(el, xl) && holds(er, xr)) {
+                    continue;
+                }
+                let mut rows = vec![row("d", da, dl, dr)];
+                if (ea, el, er) != ('-', '-', '-') {
+                    rows.push(row("d/e", ea, el, er));
+                }
+                if (xa, xl, xr) != ('-', '-', '-') {
+                    rows.push(row("d/e/x", xa, xl, xr));
+                }
+                let plain = plan(rows.as_slice(), Mode::TwoWay, &[]);
+                let swapped: Vec<Action> = plan(mirrored(&rows).as_slice(), Mode::TwoWay, &[])
+                    .into_iter()
+                    .map(swap)
+                    .collect();
+                assert_eq!(
+                    plain, swapped,
+                    "d {da}{dl}{dr}, d/e {ea}{el}{er}, d/e/x {xa}{xl}{xr}"
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 2_000, "only {checked} trees");
+}
+
+fn triples(states: &[char]) -> Vec<(char, char, char)> {
+    let mut out = Vec::new();
+    for &a in states {
+        for &l in states {
+            for &r in states {
+                out.push((a, l, r));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn a_folder_deleted_on_either_side_survives_when_the_other_added_or_changed_in_it() {
+    // Deleted on the left; the right added d/sub/added: the folders come back on the left.
+    let rows = [
+        row("d", 'D', '-', 'D'),
+        row("d/old", 'A', '-', 'A'),
+        row("d/sub", 'D', '-', 'D'),
+        row("d/sub/added", '-', '-', 'B'),
+    ];
+    assert_eq!(codes(&rows, Mode::TwoWay, &[]), "<R<<");
+    assert_eq!(codes(&mirrored(&rows), Mode::TwoWay, &[]), ">L>>");
+    // Deleted on one side, a file in it modified on the other: modify beats delete.
+    let rows = [row("d", 'D', 'D', '-'), row("d/x", 'A', 'B', '-')];
+    assert_eq!(codes(&rows, Mode::TwoWay, &[]), ">>");
+    assert_eq!(codes(&mirrored(&rows), Mode::TwoWay, &[]), "<<");
+}
+
+fn hashed(size: u64, mtime: i64, content: u8) -> Option<Entry> {
+    Some(file(size, mtime, content))
+}
+
+#[test]
+fn a_file_moved_on_one_side_is_moved_on_the_other() {
+    // Left renamed a → b (same contents B, new mtime); the right still has a as archived.
+    let archived_b = Synced {
+        kind: Kind::File,
+        exec: false,
+        size: 2,
+        mtime: [Mtime::new(300, 0); 2],
+        hash: [b'B'; 32],
+        target: None,
+    };
+    let moved = |from: &str, to: &str| {
+        [
+            Row {
+                path: from.as_bytes().into(),
+                archive: Some(archived_b.clone()),
+                left: None,
+                right: hashed(2, 300, b'B'),
+            },
+            Row {
+                path: to.as_bytes().into(),
+                archive: None,
+                left: hashed(2, 999, b'B'),
+                right: None,
+            },
+        ]
+    };
+    let rows = moved("a", "b");
+    assert_eq!(codes(&rows, Mode::TwoWay, &[]), "xM");
+    assert_eq!(
+        plan(rows.as_slice(), Mode::TwoWay, &[])[1],
+        Action::MoveOnRight { from: 0 }
+    );
+    assert_eq!(codes(&mirrored(&rows), Mode::TwoWay, &[]), "xW");
+    // Into another folder, and in mirror mode.
+    let mut rows = moved("a/f", "b/f").to_vec();
+    rows.insert(0, row("a", 'D', 'D', 'D'));
+    rows.insert(2, row("b", '-', 'D', '-'));
+    assert_eq!(codes(&rows, Mode::TwoWay, &[]), ".x>M");
+    assert_eq!(codes(&rows, Mode::Mirror, &[]), ".x>M");
+    // Contribute never deletes on the right: a copy, the old name stays.
+    assert_eq!(codes(&moved("a", "b"), Mode::Contribute, &[]), "f>");
+    // Different contents, or a right side changed since the archive: delete and copy.
+    let mut other = moved("a", "b");
+    other[1].left = hashed(2, 999, b'C');
+    assert_eq!(codes(&other, Mode::TwoWay, &[]), "R>");
+    let mut changed = moved("a", "b");
+    changed[0].right = hashed(2, 500, b'C');
+    assert_eq!(codes(&changed, Mode::Mirror, &[]), "R>");
+    // Unknown contents (not hashed): no move.
+    let mut unknown = moved("a", "b");
+    unknown[1].left.as_mut().unwrap().hash = None;
+    assert_eq!(codes(&unknown, Mode::TwoWay, &[]), "R>");
+    // Two new copies of one moved file: one is a move, the other a copy.
+    let mut twice = moved("a", "b").to_vec();
+    twice.push(Row {
+        path: b"c".as_slice().into(),
+        archive: None,
+        left: hashed(2, 999, b'B'),
+        right: None,
+    });
+    assert_eq!(codes(&twice, Mode::TwoWay, &[]), "xM>");
 }
