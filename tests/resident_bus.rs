@@ -111,6 +111,53 @@ fn ctrl_c_in_the_terminal_stops_the_instance_run_and_exits_1() {
 }
 
 #[test]
+fn ctrl_c_twice_leaves_the_stopping_run_to_the_instance_and_exits_1() {
+    let bus = Bus::start();
+    let home = Home::new(0.0);
+    let instance = Instance::background(home.path(), &bus, &[]);
+    // The handler hears the stop but stays in synchronize until released.
+    home.hold("sync");
+    let client = synccenter(home.path(), Some(&bus))
+        .args(["sync", "alpha"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for("the handler to be held", Duration::from_secs(60), || {
+        !home.journal("sync-held").is_empty()
+    });
+    // SAFETY: signals our own child.
+    unsafe {
+        libc::kill(client.id() as i32, libc::SIGINT);
+    }
+    wait_for(
+        "the stop to reach the handler",
+        Duration::from_secs(60),
+        || !home.journal("stop-heard").is_empty(),
+    );
+    // SAFETY: as above.
+    unsafe {
+        libc::kill(client.id() as i32, libc::SIGINT);
+    }
+    // The terminal leaves while the handler is still held: the run is the instance's now.
+    let out = client.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("synccenter results"), "{}", text(&out));
+    assert!(
+        home.history().is_empty(),
+        "the run ended before the release"
+    );
+    home.release("sync");
+    wait_for("the run's record", Duration::from_secs(60), || {
+        !home.history().is_empty()
+    });
+    let history = home.history();
+    assert_eq!(history[0]["items"][0]["status"], "canceled", "{history:?}");
+    assert!(instance.quit(&bus).success());
+}
+
+#[test]
 fn ctrl_c_before_the_instance_answers_still_stops_the_run() {
     let bus = Bus::start();
     let home = Home::new(0.0);
