@@ -1,6 +1,7 @@
 //! The instance's window under a real X server (Xvfb): `Activate` from another program opens
 //! it, closing it leaves a background instance running, and `Activate` makes a new one.
-//! Without background mode, closing the window ends Sync Center.
+//! Without background mode, closing the window ends Sync Center, and a run still going then
+//! is recorded as it stands (`Engine::end`, "Stopped when Sync Center closed.").
 
 mod resident_support;
 
@@ -87,6 +88,46 @@ fn without_background_mode_closing_the_window_ends_sync_center() {
     let status = instance.wait_end(Duration::from_secs(60));
     assert!(status.success(), "{status}");
     assert!(!bus.has_instance());
+}
+
+#[test]
+fn closing_the_window_during_a_run_records_the_run_as_it_stands() {
+    let _one = ONE_WINDOW.lock().unwrap_or_else(|e| e.into_inner());
+    let display = Display::start();
+    let bus = Bus::start();
+    let home = Home::new(0.0);
+    let mut instance = Instance::start(
+        home.path(),
+        &bus,
+        &[],
+        &[],
+        &[("DISPLAY", display.name.as_str())],
+    );
+    wait_for("the window", Duration::from_secs(120), || {
+        !display.windows(TITLE).is_empty()
+    });
+    // The handler hears the stop but stays in synchronize: closing cannot wait for it.
+    home.hold("sync");
+    bus.call(
+        "io.github.synccenter.SyncCenter1.SyncItems",
+        &["['alpha']", "{}"],
+    )
+    .expect("SyncItems");
+    wait_for("the handler to be held", Duration::from_secs(60), || {
+        !home.journal("sync-held").is_empty()
+    });
+    display.close_all(TITLE);
+    let status = instance.wait_end(Duration::from_secs(60));
+    home.release("sync");
+    assert!(status.success(), "{status}");
+    let history = home.history();
+    assert_eq!(history.len(), 1, "{history:?}");
+    let alpha = &history[0]["items"][0];
+    assert_eq!(alpha["status"], "canceled", "{history:?}");
+    assert_eq!(
+        alpha["text"], "Stopped when Sync Center closed.",
+        "{history:?}"
+    );
 }
 
 #[test]
