@@ -167,7 +167,14 @@ fn xdotool(display: &Display, args: &[&str]) {
 #[test]
 fn the_x11_screensaver_source_sees_idle_time_and_input_resets_it() {
     let display = Display::start();
-    let source = IdleSource::x11_on(Some(&display.name)).expect("Xvfb has the extension");
+    // A fresh server on a loaded machine may refuse a connection for a moment (the
+    // instance's idle trigger looks again too).
+    let mut source = None;
+    wait_for("a connection to Xvfb", Duration::from_secs(60), || {
+        source = IdleSource::x11_on(Some(&display.name));
+        source.is_some()
+    });
+    let source = source.expect("connected");
     xdotool(&display, &["mousemove", "10", "10"]);
     std::thread::sleep(Duration::from_millis(1500));
     let idle = source.idle().unwrap();
