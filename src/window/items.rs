@@ -77,6 +77,7 @@ pub fn ui(
     model: &mut Model,
     store: &Store,
     conflicts: &HashMap<ItemKey, usize>,
+    next_runs: &std::collections::BTreeMap<ItemKey, String>,
     out: &mut Commands,
 ) {
     if !model.has_items() && !model.still_listing() {
@@ -169,10 +170,13 @@ pub fn ui(
                         .item_record(&key)
                         .and_then(|r| r.last_synced)
                         .or(item.last_synced);
-                    let last_words = match last {
+                    let mut last_words = match last {
                         Some(time) => format!("Last synchronized {}", format::ago(time, now)),
                         None => "Never synchronized".to_string(),
                     };
+                    if let Some(next) = next_runs.get(&key) {
+                        last_words.push_str(&format!("\nNext scheduled run: {next}"));
+                    }
                     row.col(|ui| {
                         // The conflict badge first, from the right, so a long name never
                         // pushes it out of sight.
@@ -232,13 +236,19 @@ pub fn ui(
                         });
                     });
                     if columns.last.is_some() {
-                        row.col(|ui| match last {
-                            Some(time) => {
-                                ui.label(format::ago(time, now))
-                                    .on_hover_text(format::exact(time));
+                        row.col(|ui| {
+                            match last {
+                                Some(time) => {
+                                    ui.label(format::ago(time, now))
+                                        .on_hover_text(format::exact(time));
+                                }
+                                None => {
+                                    ui.label(RichText::new("Never").weak());
+                                }
                             }
-                            None => {
-                                ui.label(RichText::new("Never").weak());
+                            if let Some(next) = next_runs.get(&key) {
+                                ui.label(RichText::new(format!("· next: {next}")).weak())
+                                    .on_hover_text("The next scheduled run");
                             }
                         });
                     }
