@@ -16,14 +16,16 @@ use std::time::SystemTime;
 
 /// Two versions compared line by line, or why they could not be.
 type Compared = Result<Vec<DiffLine>, String>;
+/// A comparison read on a worker thread, by the id of its conflict.
+type Comparison = (String, Compared);
 
 pub struct Conflicts {
     list: Vec<ConflictRecord>,
     selected: usize,
     apply_to_all: bool,
     /// The comparison of the two versions of a conflict (its id), once read.
-    compared: Option<(String, Compared)>,
-    comparisons: (Sender<(String, Compared)>, Receiver<(String, Compared)>),
+    compared: Option<Comparison>,
+    comparisons: (Sender<Comparison>, Receiver<Comparison>),
 }
 
 /// Files larger than this are not compared.
