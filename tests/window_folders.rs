@@ -271,6 +271,10 @@ fn a_kept_version_is_restored_from_the_window_and_the_newer_file_is_kept() {
         })
         .collect::<Vec<_>>();
     assert!(newer.contains(&"second, longer".to_string()), "{newer:?}");
+    // The list is read again and shows both; then Close.
+    wait_for(&mut app, "both versions listed", |app| {
+        app.query_all_by_label_contains("Restore notes").count() == 2
+    });
     app.get_by_label("Close").click();
     wait_for(&mut app, "the versions to close", |app| {
         app.query_by_label_contains("Versions of Notes").is_none()
