@@ -18,9 +18,10 @@ fn session_with(mode: &str, extra_args: &[&str], stop_after: Option<Duration>) -
     let faulty = provider(
         dir.path(),
         "faulty",
-        &format!(
-            "name = \"Faulty\"\nprogram = {:?}\nargs = {args:?}\n[timeouts]\nanswer = 5\nsilence = 1\nstop = 1\n",
-            fixture("misbehave.py").to_string_lossy()
+        &misbehave_manifest(
+            "Faulty",
+            &args,
+            "[timeouts]\nanswer = 5\nsilence = 1\nstop = 1\n",
         ),
     );
     let healthy = provider(
