@@ -16,6 +16,7 @@ wanted=(
   mkfs.exfat:exfatprogs
   mount.exfat-fuse:exfat-fuse
   Xvfb:xvfb   # tests/window_process.rs opens the real window on a virtual display
+  xdotool:xdotool   # and presses Enter (Sync now) in it
 )
 
 missing=()

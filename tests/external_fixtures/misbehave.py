@@ -50,6 +50,7 @@ def burst_then_die(item):
 
 def misbehave(request):
     if MODE == "burst_then_crash":
+        write_pids(os.getpid())
         burst_then_die(request["params"]["items"][0])
     if MODE == "close_stdin":
         os.close(0)
