@@ -64,6 +64,7 @@ fn run_of(item: &ItemKey, id: u64) -> SessionRecord {
             status: ItemStatus::Succeeded,
             text: "Synced by the window".into(),
             ended: Some(now),
+            could_not_ask: false,
         }],
         log: Vec::new(),
     }

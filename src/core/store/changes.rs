@@ -221,6 +221,7 @@ mod tests {
                 status,
                 text: format!("{status:?} in {session}"),
                 ended: ended.map(at),
+                could_not_ask: false,
             }],
         }
     }
