@@ -15,7 +15,7 @@ mod state;
 mod toolbar;
 
 use crate::core::engine::{Engine, SessionRequest, StartError};
-use crate::core::events::Event;
+use crate::core::events::{Event, Wake};
 use crate::core::model::{ItemKey, RunReason};
 use crate::core::status::ItemStatus;
 use crate::core::store::SessionRecord;
@@ -34,8 +34,12 @@ const TAB_KEY: &str = "synccenter.tab";
 const TITLE: &str = "Sync Center";
 /// Room kept for a notice's Dismiss button.
 const DISMISS_WIDTH: f32 = 80.0;
-/// How often the window repaints while something runs (progress bars, ETA).
+/// How often the window repaints while something runs (progress bars, ETA), and the
+/// soonest it repaints for progress news: at most ten frames a second, whatever the rate of
+/// progress calls, so drawing never takes the CPU the sync needs.
 const RUNNING_REPAINT: Duration = Duration::from_millis(100);
+/// How often an idle window repaints, so "2 minutes ago" stays true.
+const IDLE_REPAINT: Duration = Duration::from_secs(60);
 /// How long closing the window waits for stopped runs to end before recording them as
 /// they stand.
 const EXIT_GRACE: Duration = Duration::from_secs(3);
@@ -80,7 +84,10 @@ impl SyncCenterApp {
         notices: Vec<String>,
     ) -> Self {
         let waker = ctx.clone();
-        engine.set_waker(Arc::new(move || waker.request_repaint()));
+        engine.set_waker(Arc::new(move |urgency| match urgency {
+            Wake::Now => waker.request_repaint(),
+            Wake::Soon => waker.request_repaint_after(RUNNING_REPAINT),
+        }));
         let store = engine.store();
         let conflicts = Conflicts::new(store.conflicts());
         let app = Self {
@@ -152,9 +159,11 @@ impl SyncCenterApp {
             self.execute(command, frame);
         }
         self.update_title(&ctx);
-        if self.model.is_running() {
-            ctx.request_repaint_after(RUNNING_REPAINT);
-        }
+        ctx.request_repaint_after(if self.model.is_running() {
+            RUNNING_REPAINT
+        } else {
+            IDLE_REPAINT
+        });
     }
 
     /// Drains the engine's events and the board's latest values.
@@ -205,7 +214,9 @@ impl SyncCenterApp {
                 self.dialogs.push(request);
             }
             Event::DialogClosed(id) => self.dialogs.close(id),
-            Event::PropertiesClosed { handler, outcome } => {
+            Event::PropertiesClosed {
+                handler, outcome, ..
+            } => {
                 if let Err(error) = outcome {
                     let name = self.model.handler_name(&handler);
                     self.notices.push(format!(
@@ -235,6 +246,7 @@ impl SyncCenterApp {
                     self.results.finished(record);
                 }
             }
+            Event::ItemsRecorded => {}
         }
     }
 

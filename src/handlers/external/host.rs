@@ -12,13 +12,13 @@ use crate::core::model::{
 };
 use crate::handlers::external::manifest::Manifest;
 use crate::handlers::external::protocol::{
-    ChosenResolution, ChosenResolutionsResult, DecodeError, DeleteLogParams, EnumerateResult,
-    EstablishConnectionParams, EstablishConnectionResult, FrameDecoder, HostCapabilities,
-    InitializeParams, InitializeResult, ItemParams, ItemsParams, LogParams, LogResult, Message,
-    NoParams, PROTOCOL_VERSION, ProgressParams, PropertiesParams, PropertiesResult,
-    ReplaceConflictsParams, ReplyResult, ReportWorkParams, RequestId, RequestUiParams,
-    RequestUiResult, RpcError, ShowErrorParams, ShowErrorResult, ShowFormParams, UiRefusal, code,
-    method, write_notification, write_request, write_response,
+    ActivityParams, ChosenResolution, ChosenResolutionsResult, DecodeError, DeleteLogParams,
+    EnumerateResult, EstablishConnectionParams, EstablishConnectionResult, FrameDecoder,
+    HostCapabilities, InitializeParams, InitializeResult, ItemParams, ItemsParams, LogParams,
+    LogResult, Message, NoParams, PROTOCOL_VERSION, ProgressParams, PropertiesParams,
+    PropertiesResult, ReplaceConflictsParams, ReplyResult, ReportWorkParams, RequestId,
+    RequestUiParams, RequestUiResult, RpcError, ShowErrorParams, ShowErrorResult, ShowFormParams,
+    UiRefusal, code, method, write_notification, write_request, write_response,
 };
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
 use parking_lot::Mutex;
@@ -433,6 +433,7 @@ impl ExternalHandler {
                     status: p.status,
                     value: p.value,
                     max: p.max,
+                    figures: p.figures.as_deref(),
                 };
                 let reply = match heard {
                     Heard::Answered => callback.progress(&p.item, progress),
@@ -529,6 +530,13 @@ impl ExternalHandler {
                     },
                 };
                 to_value(result)
+            }
+            method::ACTIVITY => {
+                let p: ActivityParams = parse(params)?;
+                for entry in p.entries {
+                    callback.activity(&p.item, entry);
+                }
+                Answer::Nothing
             }
             method::REPLACE_CONFLICTS => {
                 let p: ReplaceConflictsParams = parse(params)?;

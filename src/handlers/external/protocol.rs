@@ -2,9 +2,11 @@
 //! per line (newline-delimited JSON), with the parameter and result types of every method.
 //! Pure: bytes in, messages out, no I/O. `docs/handler-protocol.md` is the specification.
 
+use crate::core::activity::Activity;
 use crate::core::callback::Reply;
 use crate::core::conflicts::{ConflictReport, Resolution};
 use crate::core::dialog::Form;
+use crate::core::figures::Figures;
 use crate::core::model::{ItemId, ItemInfo, LogId, LogLevel, RunReason};
 use crate::core::progress::WorkReport;
 use crate::core::status::ItemStatus;
@@ -47,6 +49,7 @@ pub mod method {
     pub const ESTABLISH_CONNECTION: &str = "establish_connection";
     pub const REPLACE_CONFLICTS: &str = "replace_conflicts";
     pub const CHOSEN_RESOLUTIONS: &str = "chosen_resolutions";
+    pub const ACTIVITY: &str = "activity";
     pub const ITEMS_CHANGED: &str = "items_changed";
 }
 
@@ -467,6 +470,9 @@ pub struct ProgressParams<'a> {
     pub value: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max: Option<u64>,
+    /// The stage, files and bytes, the entry at hand (`Figures`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub figures: Option<Cow<'a, Figures>>,
 }
 
 /// The user's answer carried by `progress`, `report_work` and `check`.
@@ -617,6 +623,14 @@ pub struct EstablishConnectionResult {
     /// Why the target could not be reached.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+}
+
+/// Entries the handler changed in an item, for the run's activity log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActivityParams {
+    pub item: ItemId,
+    pub entries: Vec<Activity>,
 }
 
 /// Replaces what the center keeps, so unknown fields are refused rather than ignored.

@@ -13,7 +13,9 @@ use super::replica::{
     Unsynced,
 };
 use super::scan::{Joined, adopt_landings, fill_hashes, fit_to_keeps, join};
+use crate::core::activity::{Activity, Change, Direction};
 use crate::core::conflicts::{ConflictReport, ConflictSide, Resolution};
+use crate::core::figures::FILE_COST;
 use crossbeam_channel::{Receiver, Sender};
 use std::collections::{HashMap, HashSet};
 use std::io::{self, Read};
@@ -22,8 +24,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// The work a change costs beyond its bytes (creating, renaming, flushing an entry), so the
-/// bar moves for many small files as it does for a few big ones.
-pub const PER_FILE_WORK: u64 = 64 * 1024;
+/// bar moves for many small files as it does for a few big ones: the same cost the overall
+/// bar weighs a file by.
+pub const PER_FILE_WORK: u64 = FILE_COST;
 /// A batch ends after this many changes or this much work.
 const BATCH_CHANGES: usize = 2000;
 const BATCH_WORK: u64 = 256 * 1024 * 1024;
@@ -39,9 +42,15 @@ const ROOT_CHECK_EVERY: usize = 32;
 
 /// What a run tells its caller and asks of it. Returning `false` stops the run cleanly.
 pub trait Observer {
-    fn scanning(&mut self, folders: u64) -> bool;
+    /// `checked` entries listed on both sides so far.
+    fn scanning(&mut self, checked: u64) -> bool;
+    /// What applying will do: `changes` entries to change (conflicts included), `bytes`
+    /// to copy, and whether changes go both ways.
+    fn planned(&mut self, changes: u64, bytes: u64, both_ways: bool);
     fn batch_started(&mut self, batch_work: u64, remaining_work: u64) -> bool;
-    fn applied(&mut self, work: u64) -> bool;
+    /// One change was tried at the cost of `work` (its bytes plus [`PER_FILE_WORK`]);
+    /// `done` says what it did, or that it failed (`None`: left for the next run).
+    fn applied(&mut self, work: u64, done: Option<Activity>) -> bool;
     fn conflict_found(&mut self) -> bool;
     fn batch_applied(&mut self);
     /// May the run delete this many files? `false` stops it before anything changes.
@@ -408,20 +417,20 @@ fn free_conflict_name(pair: &Pair, path: &RelPath, stamp: &str) -> io::Result<Ve
     Err(io::Error::other("every conflict copy name is taken"))
 }
 
-/// Scans both sides at once, reporting folders counted; `None` when the observer stopped it.
+/// Scans both sides at once, reporting entries counted; `None` when the observer stopped it.
 fn scan_both(
     pair: &Pair,
     filter: &Filter,
     observer: &mut dyn Observer,
 ) -> Result<Option<[super::replica::Scan; 2]>, FolderError> {
-    let folders = [AtomicU64::new(0), AtomicU64::new(0)];
+    let checked = [AtomicU64::new(0), AtomicU64::new(0)];
     let stop = AtomicBool::new(false);
     let (done_tx, done) = crossbeam_channel::bounded::<()>(2);
     let scanned = std::thread::scope(|scope| {
         let jobs = [Side::Left, Side::Right].map(|side| {
-            let (folders, stop, done_tx) = (&folders[side.index()], &stop, done_tx.clone());
+            let (checked, stop, done_tx) = (&checked[side.index()], &stop, done_tx.clone());
             scope.spawn(move || {
-                let tree = pair.side(side).scan(filter, folders, stop);
+                let tree = pair.side(side).scan(filter, checked, stop);
                 let _ = done_tx.send(());
                 tree
             })
@@ -431,7 +440,7 @@ fn scan_both(
             match done.recv_timeout(SCAN_REPORT_EVERY) {
                 Ok(()) => finished += 1,
                 Err(_) => {
-                    let count = folders.iter().map(|f| f.load(Ordering::Relaxed)).sum();
+                    let count = checked.iter().map(|f| f.load(Ordering::Relaxed)).sum();
                     if !observer.scanning(count) {
                         stop.store(true, Ordering::Relaxed);
                     }
@@ -666,6 +675,16 @@ impl Apply<'_, '_, '_> {
         }
         let costs: Vec<u64> = work.iter().map(|&(i, a)| self.cost(i, a)).collect();
         let mut remaining: u64 = costs.iter().sum::<u64>() + conflicts * PER_FILE_WORK;
+        let changes = work.len() as u64 + conflicts;
+        let goes = |toward: Side| {
+            work.iter()
+                .any(|&(_, a)| direction(a) == Some(toward.direction()))
+        };
+        observer.planned(
+            changes,
+            remaining - changes * PER_FILE_WORK,
+            goes(Side::Left) && goes(Side::Right),
+        );
         let mut start = 0;
         let mut first = true;
         let mut since_root_check = 0;
@@ -694,9 +713,9 @@ impl Apply<'_, '_, '_> {
                 if !go_on {
                     break;
                 }
-                self.apply_one(i, action);
+                let done = self.apply_one(i, action);
                 archive_changed = true;
-                go_on = observer.applied(cost);
+                go_on = observer.applied(cost, done);
             }
             observer.batch_applied();
             remaining -= batch_work;
@@ -751,7 +770,9 @@ impl Apply<'_, '_, '_> {
         self.last_save = Instant::now();
     }
 
-    fn apply_one(&mut self, i: usize, action: Action) {
+    /// Applies one change; says what it did, or that it failed (`None`: it was left for the
+    /// next run, or is a conflict reported with the others).
+    fn apply_one(&mut self, i: usize, action: Action) -> Option<Activity> {
         let (result, verb) = match action {
             Action::CopyToRight => (self.copy(i, Side::Left), "copy"),
             Action::CopyToLeft => (self.copy(i, Side::Right), "copy"),
@@ -764,17 +785,23 @@ impl Apply<'_, '_, '_> {
         let path = names::to_text(row.path);
         let removing = matches!(action, Action::DeleteLeft | Action::DeleteRight)
             || replaces_folder(row, action);
+        let toward = direction(action).expect("only changes are applied");
         match result {
-            Ok(Applied::Done) => self.outcome.changes += 1,
+            Ok(Applied::Done) => {
+                self.outcome.changes += 1;
+                Some(self.activity(i, action, path, toward))
+            }
             Ok(Applied::Changed) => {
                 self.outcome.changed_during_sync.push(path);
                 if removing {
                     self.failed_deletes.push(row.path.into());
                 }
+                None
             }
             Ok(Applied::UnseenChange) => {
                 let report = conflict_report(self.pair, row);
                 self.outcome.conflicts.get_or_insert_default().push(report);
+                None
             }
             Err(e) => {
                 self.outcome
@@ -783,7 +810,36 @@ impl Apply<'_, '_, '_> {
                 if removing {
                     self.failed_deletes.push(row.path.into());
                 }
+                Some(Activity::new(path, toward, Change::Failed))
             }
+        }
+    }
+
+    /// What a change that was made did, for the run's activity log.
+    fn activity(&self, i: usize, action: Action, path: String, toward: Direction) -> Activity {
+        let row = self.rows.row(i);
+        match action {
+            Action::CopyToRight | Action::CopyToLeft => {
+                let (from, to) = match action {
+                    Action::CopyToRight => (Side::Left, Side::Right),
+                    _ => (Side::Right, Side::Left),
+                };
+                let change = if row.entry(to).is_some() {
+                    Change::Replaced
+                } else {
+                    Change::Copied
+                };
+                let entry = Activity::new(path, toward, change);
+                match row.entry(from).filter(|e| e.kind == Kind::File) {
+                    Some(file) => entry.size(file.size),
+                    None => entry,
+                }
+            }
+            Action::MoveOnRight { from } | Action::MoveOnLeft { from } => {
+                Activity::new(path, toward, Change::Renamed)
+                    .from(names::to_text(self.rows.row(from as usize).path))
+            }
+            _ => Activity::new(path, toward, Change::Deleted),
         }
     }
 
@@ -943,6 +999,33 @@ impl Apply<'_, '_, '_> {
         }
         self.unsaved.push((i, None));
         Ok(Applied::Done)
+    }
+}
+
+/// The way a change goes: toward the side it changes.
+fn direction(action: Action) -> Option<Direction> {
+    match action {
+        Action::CopyToRight | Action::MoveOnRight { .. } | Action::DeleteRight => {
+            Some(Direction::ToRight)
+        }
+        Action::CopyToLeft | Action::MoveOnLeft { .. } | Action::DeleteLeft => {
+            Some(Direction::ToLeft)
+        }
+        Action::Nothing
+        | Action::Record
+        | Action::Forget
+        | Action::Conflict
+        | Action::MovedAway => None,
+    }
+}
+
+impl Side {
+    /// The direction of a change made on this side.
+    fn direction(self) -> Direction {
+        match self {
+            Side::Left => Direction::ToLeft,
+            Side::Right => Direction::ToRight,
+        }
     }
 }
 
