@@ -209,3 +209,44 @@ fn some_files_failing_exits_2_and_the_rest_syncs() {
     assert_eq!(c.sync().0, 0);
     assert_eq!(read(&c.r("locked/x.txt")), "cannot land");
 }
+
+#[test]
+fn results_json_lists_what_each_run_changed() {
+    let cli = Cli::new("two-way");
+    write(&cli.l("Docs/a.txt"), "alpha");
+    write(&cli.r("b.txt"), "bravo!");
+    assert_eq!(cli.sync().0, 0);
+    let out = cli.run(&["results", "--json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let runs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let item = &runs[0]["items"][0];
+    assert_eq!(
+        item["activity"]["changes"],
+        serde_json::json!({"copied": 3}),
+        "{item}"
+    );
+    assert_eq!(item["activity"]["bytes"], 11);
+    let mut entries: Vec<(String, String, Option<u64>)> = item["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            assert_eq!(e["change"], "copied");
+            (
+                e["path"].as_str().unwrap().to_string(),
+                e["direction"].as_str().unwrap().to_string(),
+                e["size"].as_u64(),
+            )
+        })
+        .collect();
+    entries.sort();
+    assert_eq!(
+        entries,
+        [
+            ("Docs".into(), "to_right".into(), None),
+            ("Docs/a.txt".into(), "to_right".into(), Some(5)),
+            ("b.txt".into(), "to_left".into(), Some(6)),
+        ]
+    );
+    assert!(item["started"].as_u64().is_some() && item["ended"].as_u64().is_some());
+}

@@ -455,7 +455,11 @@ fn results(engine: &Engine, json: bool) -> Result<u8, Refusal> {
     let mut history = engine.store().history();
     history.reverse();
     if json {
-        out!("{}", serde_json::to_string_pretty(&history)?);
+        let runs = history
+            .iter()
+            .map(|run| with_entries(engine, run))
+            .collect::<Result<Vec<_>, _>>()?;
+        out!("{}", serde_json::to_string_pretty(&runs)?);
         return Ok(EXIT_OK);
     }
     if history.is_empty() {
@@ -499,6 +503,24 @@ fn results(engine: &Engine, json: bool) -> Result<u8, Refusal> {
         }
     }
     Ok(EXIT_OK)
+}
+
+/// A run as JSON, each item with the entries its handler listed as changed (`entries`,
+/// beside the counts in `activity`).
+fn with_entries(engine: &Engine, run: &SessionRecord) -> Result<serde_json::Value, Refusal> {
+    let mut listed = engine.store().activity(run.id).map_err(Refusal)?;
+    let mut value = serde_json::to_value(run)?;
+    if let Some(items) = value["items"].as_array_mut() {
+        for (item, result) in items.iter_mut().zip(&run.items) {
+            let entries = listed
+                .iter()
+                .position(|listed| listed.key == result.key)
+                .map(|at| listed.swap_remove(at).entries)
+                .unwrap_or_default();
+            item["entries"] = serde_json::to_value(entries)?;
+        }
+    }
+    Ok(value)
 }
 
 #[derive(Serialize)]

@@ -11,8 +11,8 @@ use std::fmt::Write;
 
 /// Entries listed per item and run; past it, entries are only counted.
 pub const MAX_LISTED: usize = 10_000;
-/// Paths of conflicts and failures kept with the counts, so a run's summary can name them
-/// without its full list.
+/// Paths of conflicts and of failures kept with the counts (each), so a run's summary can
+/// name them without its full list.
 pub const PROBLEM_PATHS: usize = 20;
 
 /// Which way a change went between the item's two sides (left: this computer, right: the
@@ -27,11 +27,13 @@ pub enum Direction {
 }
 
 impl Direction {
+    /// An arrow every front end can draw (egui's default proportional font has the emoji
+    /// arrows, not the plain ones).
     pub fn arrow(self) -> &'static str {
         match self {
-            Direction::ToRight => "→",
-            Direction::ToLeft => "←",
-            Direction::Both => "⇄",
+            Direction::ToRight => "➡",
+            Direction::ToLeft => "⬅",
+            Direction::Both => "↔",
         }
     }
 }
@@ -83,11 +85,6 @@ impl Change {
             Change::Renamed => "Moving",
             Change::Conflict | Change::Failed => "Checking",
         }
-    }
-
-    /// Something the user should look at, not a quiet success.
-    pub fn is_problem(self) -> bool {
-        matches!(self, Change::Conflict | Change::Failed)
     }
 
     /// The bytes written for it count as bytes transferred.
@@ -152,9 +149,12 @@ pub struct ActivityCounts {
     /// Entries counted but not listed (past [`MAX_LISTED`]).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub unlisted: u64,
-    /// The first paths in conflict or failed, so a summary names them.
+    /// The first paths left in conflict, so a summary names them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub problems: Vec<String>,
+    pub conflicts: Vec<String>,
+    /// The first paths whose change failed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failed: Vec<String>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -174,13 +174,30 @@ impl ActivityCounts {
         self.changes.values().sum()
     }
 
+    /// The files left in conflict: "a.txt, b.txt and 3 more".
+    pub fn conflict_names(&self) -> String {
+        let mut names = self.conflicts.join(", ");
+        let more = self
+            .count(Change::Conflict)
+            .saturating_sub(self.conflicts.len() as u64);
+        if more > 0 {
+            let _ = write!(names, " and {} more", grouped(more));
+        }
+        names
+    }
+
     fn add(&mut self, entry: &Activity) {
         *self.changes.entry(entry.change).or_default() += 1;
         if entry.change.transfers() {
             self.bytes = self.bytes.saturating_add(entry.size.unwrap_or(0));
         }
-        if entry.change.is_problem() && self.problems.len() < PROBLEM_PATHS {
-            self.problems.push(entry.path.clone());
+        let named = match entry.change {
+            Change::Conflict => Some(&mut self.conflicts),
+            Change::Failed => Some(&mut self.failed),
+            _ => None,
+        };
+        if let Some(named) = named.filter(|named| named.len() < PROBLEM_PATHS) {
+            named.push(entry.path.clone());
         }
     }
 
@@ -261,7 +278,8 @@ mod tests {
         assert_eq!(log.counts.total(), MAX_LISTED as u64 + 7);
         // Only copies count as bytes moved; problems are named even when not listed.
         assert_eq!(log.counts.bytes, (MAX_LISTED as u64 + 5) * 10);
-        assert_eq!(log.counts.problems, ["clash.txt", "locked.txt"]);
+        assert_eq!(log.counts.conflicts, ["clash.txt"]);
+        assert_eq!(log.counts.failed, ["locked.txt"]);
     }
 
     #[test]
@@ -283,7 +301,20 @@ mod tests {
             counts.summary(),
             "2 copied, 1 replaced, 1 deleted, 1 renamed, 1 conflict, 1 failed · 3.0 MB"
         );
-        assert_eq!(counts.problems, ["f", "g"]);
+        assert_eq!(
+            (counts.conflicts.as_slice(), counts.failed.as_slice()),
+            (&["f".to_string()][..], &["g".to_string()][..])
+        );
+        for n in 0..PROBLEM_PATHS + 2 {
+            counts.add(&entry(&format!("c{n}"), Change::Conflict, 0));
+        }
+        assert_eq!(counts.conflicts.len(), PROBLEM_PATHS);
+        assert!(counts.conflict_names().starts_with("f, c0, c1"));
+        assert!(
+            counts.conflict_names().ends_with("c18 and 3 more"),
+            "{}",
+            counts.conflict_names()
+        );
     }
 
     #[test]

@@ -170,7 +170,7 @@ mod tests {
             (
                 both_ways,
                 None,
-                "Copying 1,234 of 20,108 files · 312.0 MB of 1.4 GB · ← report.pdf",
+                "Copying 1,234 of 20,108 files · 312.0 MB of 1.4 GB · ⬅ report.pdf",
             ),
             (deleting, Some(0.2), "Deleting 3 of 40 files"),
             (untotalled, None, "Synchronizing · 7 files done"),

@@ -92,7 +92,7 @@ impl SyncCenterApp {
         let conflicts = Conflicts::new(store.conflicts());
         let app = Self {
             model: Model::new(&engine.registry()),
-            results: Results::new(store.history()),
+            results: Results::new(store.history(), store.clone()),
             told_conflicts: conflicts.unresolved(),
             conflicts,
             dialogs: Dialogs::default(),
