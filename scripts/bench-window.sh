@@ -102,7 +102,10 @@ window_run() {
     DISPLAY=$display XDG_RUNTIME_DIR=$runtime LIBGL_ALWAYS_SOFTWARE=1 XDG_DATA_HOME=$WORK/xdg \
         "$CLI" --home "$home" >"$WORK/window.log" 2>&1 &
     window=$!
-    DISPLAY=$display xdotool search --sync --name 'Sync Center' windowfocus >/dev/null
+    DISPLAY=$display xdotool search --sync --name 'Sync Center' >/dev/null
+    # The window takes the keyboard itself; without a window manager, focusing it from
+    # outside can be refused (BadMatch), which changes nothing.
+    DISPLAY=$display xdotool search --name 'Sync Center' windowfocus >/dev/null 2>&1 || true
     # The pair is listed once its row shows; give the window a moment to list it.
     sleep 3
     local before after seconds
