@@ -16,7 +16,8 @@ use synccenter::core::engine::{Engine, EngineConfig};
 use synccenter::core::figures::Figures;
 use synccenter::core::handler::{FnProvider, Handler, HandlerResult, Registry};
 use synccenter::core::model::{
-    Enumeration, HandlerInfo, Icon, ItemId, ItemInfo, ItemKey, Participation, RunContext,
+    Enumeration, HandlerId, HandlerInfo, Icon, ItemId, ItemInfo, ItemKey, Participation,
+    PropertiesOutcome, PropertiesTarget, RunContext,
 };
 use synccenter::core::progress::Stage;
 use synccenter::core::status::ItemStatus;
@@ -58,6 +59,15 @@ impl Handler for Played {
 
     fn prepare(&mut self, _items: &[ItemId], _callback: &Callback) -> HandlerResult<()> {
         Ok(())
+    }
+
+    /// As if the user corrected the item's settings.
+    fn show_properties(
+        &mut self,
+        _target: &PropertiesTarget,
+        _callback: &Callback,
+    ) -> HandlerResult<PropertiesOutcome> {
+        Ok(PropertiesOutcome::ItemsChanged)
     }
 
     fn synchronize(&mut self, items: &[ItemId], callback: &Callback) -> HandlerResult<()> {
@@ -374,4 +384,52 @@ fn results_list_what_each_item_changed_and_search_it() {
     app.run_steps(2);
     assert!(labels_with(&app, "Quiet (Transfers)").is_empty());
     assert!(!labels_with(&app, "Photos (Transfers)").is_empty());
+}
+
+#[test]
+fn canceling_a_logon_is_the_users_choice_not_a_failure() {
+    let home = home();
+    let registry = Registry::new().with(synccenter::handlers::demo::provider(
+        Duration::from_millis(1),
+    ));
+    let (store, _) = Store::open(Home::under(home.path()));
+    let (engine, events) = Engine::new(registry, store, EngineConfig::default());
+    let mut app = window(engine.clone(), events);
+    wait_listed(&mut app, "Mail");
+    sync_now(&mut app);
+    wait_for_text(&mut app, "Log on to Mail");
+    app.get_by_label("Cancel").click();
+    wait_for(&mut app, "the run to end", |_| engine.sessions().is_empty());
+    wait_for_text(&mut app, "Canceled: You canceled the logon");
+    assert!(
+        labels_with(&app, "Failed").is_empty(),
+        "{:?}",
+        labels_with(&app, "Failed")
+    );
+}
+
+#[test]
+fn a_corrected_item_loses_its_stale_error() {
+    let home = home();
+    let (mut app, engine, _go) = center(home.path(), &[("pair", "Pair")], |item, cb, _go| {
+        cb.progress(
+            item,
+            Progress::status(ItemStatus::Failed).with_text("The left folder is missing"),
+        );
+    });
+    wait_listed(&mut app, "Pair");
+    sync_now(&mut app);
+    wait_for(&mut app, "the run to end", |_| engine.sessions().is_empty());
+    wait_for_text(&mut app, "Failed: The left folder is missing");
+    engine.show_properties(
+        &HandlerId::new("transfers"),
+        PropertiesTarget::Item(ItemId::new("pair")),
+    );
+    wait_for_text(&mut app, "Not synchronized yet");
+    assert!(labels_with(&app, "missing").is_empty());
+    let record = engine
+        .store()
+        .item_record(&ItemKey::new("transfers", "pair"))
+        .unwrap();
+    assert_eq!((record.last_status, record.last_text.as_str()), (None, ""));
 }

@@ -185,10 +185,12 @@ fn show_item(
     let done = snapshot.status.is_terminal();
     let shown = line.view.update(now, snapshot.measure, done);
     line.share = ItemShare::of(snapshot.status, shown);
-    let state = match &snapshot.wait {
-        Some(reason) => reason.to_string(),
-        None if snapshot.text.is_empty() => snapshot.status.label().to_string(),
-        None => snapshot.text.clone(),
+    let state = match (&snapshot.wait, &snapshot.figures) {
+        (Some(reason), _) => reason.to_string(),
+        // What the handler is doing in figures ("Copying 1,234 of 20,108 files · …").
+        (None, Some(figures)) if !done => figures.describe(None),
+        (None, _) if snapshot.text.is_empty() => snapshot.status.label().to_string(),
+        (None, _) => snapshot.text.clone(),
     };
     if shown.determinate {
         line.bar.set_style(item_style());

@@ -16,7 +16,7 @@ mod toolbar;
 
 use crate::core::engine::{Engine, SessionRequest, StartError};
 use crate::core::events::{Event, Wake};
-use crate::core::model::{ItemKey, RunReason};
+use crate::core::model::{ItemKey, PropertiesOutcome, PropertiesTarget, RunReason};
 use crate::core::status::ItemStatus;
 use crate::core::store::SessionRecord;
 use command::{Command, Commands};
@@ -215,8 +215,18 @@ impl SyncCenterApp {
             }
             Event::DialogClosed(id) => self.dialogs.close(id),
             Event::PropertiesClosed {
-                handler, outcome, ..
+                handler,
+                target,
+                outcome,
             } => {
+                if let (Ok(PropertiesOutcome::ItemsChanged), PropertiesTarget::Item(item)) =
+                    (&outcome, target)
+                {
+                    self.model.forget_outcome(&ItemKey {
+                        handler: handler.clone(),
+                        item,
+                    });
+                }
                 if let Err(error) = outcome {
                     let name = self.model.handler_name(&handler);
                     self.notices.push(format!(

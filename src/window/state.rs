@@ -35,6 +35,8 @@ pub struct LiveItem {
     /// Bytes per second the handler's figures say it copies, once known.
     pub speed: Option<f64>,
     speed_meter: Speed,
+    /// Its settings changed since its run ended: that end no longer says how it stands.
+    outdated: bool,
 }
 
 impl LiveItem {
@@ -181,6 +183,7 @@ impl Model {
             view,
             speed: None,
             speed_meter: Speed::default(),
+            outdated: false,
         });
         self.slots.insert(key, self.live.len() - 1);
         self.live.len() - 1
@@ -206,6 +209,16 @@ impl Model {
                 live.speed = live.speed_meter.update(now, figures.bytes_done);
             }
             live.snapshot = snapshot;
+            live.outdated = false;
+        }
+    }
+
+    /// An item's settings changed: how its last run ended is no longer shown (the store
+    /// forgot it too), until it runs again.
+    pub fn forget_outcome(&mut self, key: &ItemKey) {
+        if let Some(&slot) = self.slots.get(key) {
+            let live = &mut self.live[slot];
+            live.outdated = live.snapshot.status.is_terminal();
         }
     }
 
@@ -242,7 +255,7 @@ impl Model {
     /// this window was open.
     pub fn live(&self, key: &ItemKey) -> Option<&LiveItem> {
         self.latest(key).filter(|live| {
-            live.snapshot.status.is_terminal()
+            (live.snapshot.status.is_terminal() && !live.outdated)
                 || live.snapshot.wait.is_some()
                 || live
                     .snapshot
