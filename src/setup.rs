@@ -41,7 +41,11 @@ pub fn demo_enabled(flag: bool) -> bool {
 }
 
 pub fn setup(home: Option<PathBuf>, demo: bool) -> Result<Setup, StoreError> {
-    let home = Home::resolve(home)?;
+    Ok(setup_in(Home::resolve(home)?, demo))
+}
+
+/// The setup of a home already resolved.
+pub fn setup_in(home: Home, demo: bool) -> Setup {
     let (store, mut notices) = Store::open(home.clone());
     let mut registry = Registry::new().with(folders::provider(&home));
     if demo_enabled(demo) {
@@ -59,12 +63,12 @@ pub fn setup(home: Option<PathBuf>, demo: bool) -> Result<Setup, StoreError> {
         )
     }));
     let (engine, events) = Engine::new(registry, store, EngineConfig::default());
-    Ok(Setup {
+    Setup {
         home,
         engine,
         events,
         notices,
         manifests: discovery.manifests,
         manifest_problems: discovery.problems,
-    })
+    }
 }

@@ -67,6 +67,7 @@ fn run_of(item: &ItemKey, id: u64) -> SessionRecord {
             ended: Some(now),
             activity: Default::default(),
             problems: Default::default(),
+            could_not_ask: false,
         }],
         log: Vec::new(),
     }

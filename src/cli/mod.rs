@@ -1,35 +1,38 @@
-//! The terminal front end: `synccenter items | sync | results | conflicts | check`, on the
-//! same engine and event stream as the window.
+//! The terminal front end: `synccenter items | sync | results | conflicts | check | folder |
+//! handlers | schedule`, on the same engine and event stream as the window. A `sync` goes to
+//! the running instance when there is one (`handoff.rs`).
 //!
-//! Exit codes: 0 everything succeeded; 1 something was skipped, canceled or left in
-//! conflict; 2 an item failed; 3 nothing could run (bad arguments, unusable configuration).
+//! Exit codes (`crate::exit_code`): 0 everything succeeded; 1 something was skipped,
+//! canceled or left in conflict; 2 an item failed; 3 nothing could run (bad arguments,
+//! unusable configuration).
 
 mod args;
-mod output;
+mod bars;
+mod handoff;
+mod interrupt;
 mod prompt;
+mod schedule;
 mod sync;
 
-pub use args::{Cli, Command};
+pub use args::{Cli, Command, ScheduleAction, SyncArgs};
 
+use crate::core::choice::{self, Listed, Target};
 use crate::core::conflicts::{ConflictRecord, Resolution};
 use crate::core::engine::{Engine, Listing};
 use crate::core::model::{ItemKey, unix_millis};
 use crate::core::status::ItemStatus;
 use crate::core::store::SessionRecord;
+use crate::exit_code::{FAILED, INCOMPLETE, NOTHING_RAN, OK};
 use crate::handlers::folders::config::{self as folder_config, Mode, PairConfig};
+use crate::output::{self, err, out};
 use crate::setup::{Setup, setup};
-use args::{ConflictAction, ConflictsArgs, FolderAction, SyncArgs};
+use args::{ConflictAction, ConflictsArgs, FolderAction};
+use bars::{ending, mark};
 use clap::Parser;
-use output::{err, out};
 use serde::Serialize;
 use std::io::IsTerminal;
-use std::process::ExitCode;
+use std::path::PathBuf;
 use std::time::SystemTime;
-
-pub const EXIT_OK: u8 = 0;
-pub const EXIT_INCOMPLETE: u8 = 1;
-pub const EXIT_FAILED: u8 = 2;
-pub const EXIT_NOTHING_RAN: u8 = 3;
 
 /// A reason nothing could run, said on stderr; exit code 3.
 struct Refusal(String);
@@ -40,69 +43,66 @@ impl<E: std::fmt::Display> From<E> for Refusal {
     }
 }
 
-pub fn main() -> ExitCode {
-    crate::setup::process_signals();
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(e) => {
-            let code = if e.use_stderr() {
-                EXIT_NOTHING_RAN
-            } else {
-                EXIT_OK
+/// Reads the command line; `Err` is the exit code after clap said what was wrong (or
+/// printed the help).
+pub fn parse() -> Result<Cli, u8> {
+    Cli::try_parse().map_err(|e| {
+        let code = if e.use_stderr() { NOTHING_RAN } else { OK };
+        let _ = e.print();
+        code
+    })
+}
+
+/// Carries out a command on the home; returns the exit code.
+pub fn run(home: Option<PathBuf>, demo: bool, command: Command) -> u8 {
+    // A sync goes to the running instance of the home; without one, this process holds the
+    // home's engine lock while it runs (and opens the store only once it has it).
+    let _engine_lock = match &command {
+        Command::Sync(args) => {
+            let home = match crate::core::store::Home::resolve(home.clone()) {
+                Ok(home) => home,
+                Err(e) => {
+                    err!("synccenter: {e}");
+                    return NOTHING_RAN;
+                }
             };
-            let _ = e.print();
-            return ExitCode::from(code);
+            match handoff::decide(&home, args) {
+                handoff::Where::HandedOff(code) => return code,
+                handoff::Where::Here(lock) => Some(lock),
+            }
         }
+        _ => None,
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_env("SYNCCENTER_LOG"))
-        .with_writer(std::io::stderr)
-        .init();
-    let setup = match setup(cli.home.clone(), cli.demo) {
+    let setup = match setup(home, demo) {
         Ok(setup) => setup,
         Err(e) => {
             err!("synccenter: {e}");
-            return ExitCode::from(EXIT_NOTHING_RAN);
+            return NOTHING_RAN;
         }
-    };
-    let Some(command) = cli.command else {
-        return ExitCode::from(run_window(setup));
     };
     for notice in &setup.notices {
         err!("synccenter: {notice}");
     }
-    let mut code = match run(command, &setup) {
+    let mut code = match command_in(command, &setup) {
         Ok(code) => code,
         Err(Refusal(reason)) => {
             err!("synccenter: {reason}");
-            EXIT_NOTHING_RAN
+            NOTHING_RAN
         }
     };
     if let Err(unsaved) = setup.engine.store().flush() {
         for text in &unsaved.0 {
             err!("synccenter: {text}");
         }
-        code = code.max(EXIT_FAILED);
+        code = code.max(FAILED);
     }
     if output::stdout_failed() {
-        code = code.max(EXIT_FAILED);
+        code = code.max(FAILED);
     }
-    ExitCode::from(code)
+    code
 }
 
-fn run_window(setup: Setup) -> u8 {
-    match crate::window::run(setup.engine, setup.events, setup.notices) {
-        Ok(()) => EXIT_OK,
-        Err(e) => {
-            err!(
-                "synccenter: cannot open the window: {e}. Is there a display (X11 or Wayland)? The commands work without one: synccenter --help."
-            );
-            EXIT_NOTHING_RAN
-        }
-    }
-}
-
-fn run(command: Command, setup: &Setup) -> Result<u8, Refusal> {
+fn command_in(command: Command, setup: &Setup) -> Result<u8, Refusal> {
     match command {
         Command::Items { json } => items(&setup.engine, json),
         Command::Sync(args) => sync_items(setup, args),
@@ -111,7 +111,41 @@ fn run(command: Command, setup: &Setup) -> Result<u8, Refusal> {
         Command::Check { off, items } => check(&setup.engine, &items, !off),
         Command::Folder { action } => folder(setup, action),
         Command::Handlers { json } => handlers(setup, json),
+        Command::Schedule { action } => {
+            let names = schedule::named_items(&action);
+            let items = if names.is_empty() {
+                Vec::new()
+            } else {
+                let listed = list(&setup.engine);
+                choice::resolve_names(names, &listed)?
+            };
+            schedule::schedule(&setup.home, action, items).map_err(Refusal)
+        }
     }
+}
+
+/// Lists every handler's items now, saying which handlers could not.
+fn list(engine: &Engine) -> Vec<Listed> {
+    let listed = choice::listed(&engine.list_now(), engine.store());
+    say_unlisted(&choice::unlisted(&listed));
+    listed
+}
+
+/// Says on stderr which handlers could not list their items, and why.
+pub(crate) fn say_unlisted(unlisted: &[(String, String)]) {
+    for (name, error) in unlisted {
+        err!("synccenter: {name} could not list its items: {error}");
+    }
+}
+
+/// After a run of every (checked) item: handlers that could not list their items left
+/// theirs out, which is a failure, not a success.
+pub(crate) fn report_unlisted(unlisted: usize, code: u8) -> u8 {
+    if unlisted == 0 {
+        return code;
+    }
+    out!("{unlisted} handler(s) could not list their items, so those items were not synchronized.");
+    code.max(FAILED)
 }
 
 #[derive(Serialize)]
@@ -179,7 +213,7 @@ fn handlers(setup: &Setup, json: bool) -> Result<u8, Refusal> {
     }));
     if json {
         out!("{}", serde_json::to_string_pretty(&rows)?);
-        return Ok(EXIT_OK);
+        return Ok(OK);
     }
     for row in rows {
         let detail = match (&row.reason, &row.manifest) {
@@ -194,7 +228,7 @@ fn handlers(setup: &Setup, json: bool) -> Result<u8, Refusal> {
         };
         out!("{:<20} {:<22} {:<9} {detail}", row.id, row.name, row.kind);
     }
-    Ok(EXIT_OK)
+    Ok(OK)
 }
 
 fn folder(setup: &Setup, action: FolderAction) -> Result<u8, Refusal> {
@@ -253,7 +287,7 @@ fn folder(setup: &Setup, action: FolderAction) -> Result<u8, Refusal> {
             }
         }
     }
-    Ok(EXIT_OK)
+    Ok(OK)
 }
 
 #[derive(Serialize)]
@@ -294,30 +328,22 @@ fn item_rows(engine: &Engine, listings: &[Listing]) -> Vec<ItemRow> {
         .collect()
 }
 
-fn report_unavailable(listings: &[Listing]) {
-    for listing in listings {
-        if let Some(error) = &listing.error {
-            err!(
-                "synccenter: {} could not list its items: {error}",
-                listing.info.name
-            );
-        }
-    }
-}
-
 fn items(engine: &Engine, json: bool) -> Result<u8, Refusal> {
     let listings = engine.list_now();
-    report_unavailable(&listings);
+    say_unlisted(&choice::unlisted(&choice::listed(
+        &listings,
+        engine.store(),
+    )));
     let rows = item_rows(engine, &listings);
     if json {
         out!("{}", serde_json::to_string_pretty(&rows)?);
-        return Ok(EXIT_OK);
+        return Ok(OK);
     }
     if rows.is_empty() {
         out!(
             "No items. A handler provides items to sync: add a folder pair, or install a handler."
         );
-        return Ok(EXIT_OK);
+        return Ok(OK);
     }
     out!(
         "{:<14} {:<20} {:<28} {:<8} LAST SYNCED",
@@ -336,89 +362,48 @@ fn items(engine: &Engine, json: bool) -> Result<u8, Refusal> {
             row.name
         );
     }
-    Ok(EXIT_OK)
-}
-
-/// Finds items by id (`ID`) or by handler and id (`HANDLER/ID`).
-fn resolve_items(listings: &[Listing], names: &[String]) -> Result<Vec<ItemKey>, Refusal> {
-    let all: Vec<ItemKey> = listings
-        .iter()
-        .flat_map(|l| {
-            l.items
-                .iter()
-                .map(|i| ItemKey::new(l.handler.as_str(), i.id.as_str()))
-        })
-        .collect();
-    names
-        .iter()
-        .map(|name| {
-            let matches: Vec<&ItemKey> = all
-                .iter()
-                .filter(|k| k.item.as_str() == name || k.to_string() == *name)
-                .collect();
-            match matches.as_slice() {
-                [one] => Ok((*one).clone()),
-                [] => Err(Refusal(format!(
-                    "there is no item \"{name}\"; `synccenter items` lists the items"
-                ))),
-                many => Err(Refusal(format!(
-                    "\"{name}\" names several items ({}); write HANDLER/ID",
-                    many.iter()
-                        .map(|k| k.to_string())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ))),
-            }
-        })
-        .collect()
+    Ok(OK)
 }
 
 fn sync_items(setup: &Setup, args: SyncArgs) -> Result<u8, Refusal> {
     let engine = &setup.engine;
-    let listings = engine.list_now();
-    report_unavailable(&listings);
-    let keys = if args.all {
-        item_rows(engine, &listings)
-            .into_iter()
-            .map(|r| ItemKey::new(r.handler, r.id))
-            .collect()
+    let listed = list(engine);
+    let target = if args.all {
+        Target::All
     } else if args.items.is_empty() {
-        let checked: Vec<ItemKey> = item_rows(engine, &listings)
-            .into_iter()
-            .filter(|r| r.checked)
-            .map(|r| ItemKey::new(r.handler, r.id))
-            .collect();
-        if checked.is_empty() {
-            return Err(Refusal(
-                "no items are checked; name the items to sync, use --all, or check some with `synccenter check ITEM`".into(),
-            ));
-        }
-        checked
+        Target::Checked
     } else {
-        resolve_items(&listings, &args.items)?
+        Target::Named(args.items.clone())
     };
-    if keys.is_empty() {
-        return Err(Refusal(
-            "there are no items to sync; `synccenter items` lists the items".into(),
-        ));
-    }
-    // Dialogs need someone to answer them: a terminal on both ends.
-    let may_bother_user =
-        !args.no_prompt && std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    let keys = choice::choose(&target, &listed)?;
+    let may_bother_user = may_prompt(&args);
     let record =
         sync::run(engine, &setup.events, keys.clone(), may_bother_user).map_err(Refusal)?;
-    for result in &record.items {
-        out!(
-            "{}",
-            sync::ending(&result.name, result.status, &result.text)
-        );
-    }
     let open_conflicts = engine
         .store()
         .conflicts()
         .iter()
         .filter(|c| keys.contains(&c.item) && c.resolution.is_none())
         .count();
+    let code = report_outcome(&record, open_conflicts);
+    let unlisted = if target.covers_every_handler() {
+        choice::unlisted(&listed).len()
+    } else {
+        0
+    };
+    Ok(report_unlisted(unlisted, code))
+}
+
+/// Dialogs need someone to answer them: a terminal on both ends, and no --no-prompt.
+pub(crate) fn may_prompt(args: &SyncArgs) -> bool {
+    !args.no_prompt && std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+}
+
+/// Prints how each item of a finished run ended and what conflicts wait; the exit code.
+pub(crate) fn report_outcome(record: &SessionRecord, open_conflicts: usize) -> u8 {
+    for result in &record.items {
+        out!("{}", ending(&result.name, result.status, &result.text));
+    }
     if open_conflicts > 0 {
         let conflicts = if open_conflicts == 1 {
             "1 conflict needs"
@@ -427,27 +412,18 @@ fn sync_items(setup: &Setup, args: SyncArgs) -> Result<u8, Refusal> {
         };
         out!("{conflicts} you: `synccenter conflicts` lists them.");
     }
-    let mut code = exit_code(&record, open_conflicts);
-    let unlisted = listings.iter().filter(|l| l.error.is_some()).count();
-    if unlisted > 0 && (args.all || args.items.is_empty()) {
-        // Their items could not even be chosen: that is a failure, not a success.
-        out!(
-            "{unlisted} handler(s) could not list their items, so those items were not synchronized."
-        );
-        code = code.max(EXIT_FAILED);
-    }
-    Ok(code)
+    exit_code(record, open_conflicts)
 }
 
 /// 2 if an item failed; 1 if one was skipped or canceled or conflicts remain; else 0.
 pub fn exit_code(record: &SessionRecord, open_conflicts: usize) -> u8 {
     let any = |status| record.items.iter().any(|i| i.status == status);
     if any(ItemStatus::Failed) || record.items.iter().any(|i| !i.status.is_terminal()) {
-        EXIT_FAILED
+        FAILED
     } else if any(ItemStatus::Skipped) || any(ItemStatus::Canceled) || open_conflicts > 0 {
-        EXIT_INCOMPLETE
+        INCOMPLETE
     } else {
-        EXIT_OK
+        OK
     }
 }
 
@@ -460,7 +436,7 @@ fn results(engine: &Engine, json: bool) -> Result<u8, Refusal> {
             .map(|run| with_entries(engine, run))
             .collect::<Result<Vec<_>, _>>()?;
         out!("{}", serde_json::to_string_pretty(&runs)?);
-        return Ok(EXIT_OK);
+        return Ok(OK);
     }
     if history.is_empty() {
         out!("No results yet: nothing has been synchronized.");
@@ -492,7 +468,7 @@ fn results(engine: &Engine, json: bool) -> Result<u8, Refusal> {
             };
             out!(
                 "  {} {} / {}: {}{text}",
-                sync::mark(item.status),
+                mark(item.status),
                 item.handler_name,
                 item.name,
                 item.status
@@ -502,7 +478,7 @@ fn results(engine: &Engine, json: bool) -> Result<u8, Refusal> {
             out!("    {}", sync::log_line(line));
         }
     }
-    Ok(EXIT_OK)
+    Ok(OK)
 }
 
 /// A run as JSON, each item with the entries its handler listed as changed (`entries`,
@@ -569,7 +545,7 @@ fn conflicts(engine: &Engine, args: ConflictsArgs) -> Result<u8, Refusal> {
                     }
                 }
             }
-            Ok(EXIT_OK)
+            Ok(OK)
         }
         Some(ConflictAction::Resolve { item, path, keep }) => {
             let resolution = Resolution::parse(&keep)
@@ -589,7 +565,7 @@ fn conflicts(engine: &Engine, args: ConflictsArgs) -> Result<u8, Refusal> {
             out!(
                 "Keeping {what} of {path}. It takes effect at the next sync of {item} (synccenter sync {item})."
             );
-            Ok(EXIT_OK)
+            Ok(OK)
         }
     }
 }
@@ -608,12 +584,10 @@ fn describe_side(side: &crate::core::conflicts::ConflictSide) -> String {
 }
 
 fn check(engine: &Engine, names: &[String], checked: bool) -> Result<u8, Refusal> {
-    let listings = engine.list_now();
-    report_unavailable(&listings);
-    for key in resolve_items(&listings, names)? {
+    for key in choice::resolve_names(names, &list(engine))? {
         engine.store().set_checked(&key, checked);
     }
-    Ok(EXIT_OK)
+    Ok(OK)
 }
 
 fn rfc3339(time: SystemTime) -> String {

@@ -53,6 +53,9 @@ pub(crate) struct Live {
     pub reached: bool,
     /// The user's request was told to the handler (an answer it heard, or a notification).
     pub request_delivered: bool,
+    /// The handler asked to show a dialog about this item and was refused: the run may not
+    /// bother the user.
+    pub could_not_ask: bool,
     /// The stop timeout runs for the request: it was told, and the handler had reached the
     /// item. A request for an item the handler has not reached waits without a clock.
     pub clock_started: bool,
@@ -71,6 +74,8 @@ pub(crate) struct Ended {
     pub text: String,
     pub started: Option<SystemTime>,
     pub at: Option<SystemTime>,
+    /// The handler was refused a dialog about the item (`Live::could_not_ask`).
+    pub could_not_ask: bool,
 }
 
 /// A status change that Vista's rule refuses.
@@ -94,6 +99,7 @@ impl Live {
             accounting: WorkAccounting::new(),
             reached: false,
             request_delivered: false,
+            could_not_ask: false,
             clock_started: false,
             started_at: None,
             ended_at: None,
@@ -107,6 +113,7 @@ impl Live {
             text: self.text.clone(),
             started: self.started_at,
             at: self.ended_at,
+            could_not_ask: self.could_not_ask,
         }
     }
 

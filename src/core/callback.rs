@@ -831,6 +831,10 @@ impl Host for Run {
 
     fn acquire_ui(&self, about: Option<&ItemId>) -> Result<(), UiRefused> {
         if !self.context.may_bother_user {
+            // Remembered for the result: the item needs the user, who was not asked.
+            for slot in self.affected_items(about) {
+                slot.update(|live| live.could_not_ask = true);
+            }
             return Err(UiRefused::NotAllowed);
         }
         // A handler that already holds the slot, or is getting it on another thread, shares

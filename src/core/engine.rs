@@ -17,7 +17,7 @@ use crate::core::model::{
     Enumeration, HandlerId, HandlerInfo, ItemId, ItemInfo, ItemKey, LogId, Participation,
     PropertiesOutcome, PropertiesTarget, RunContext, RunReason, SessionId, ShowErrorOutcome,
 };
-use crate::core::status::{ItemStatus, Problems, WaitReason};
+use crate::core::status::{ItemStatus, Problems, WaitReason, unasked_outcome};
 use crate::core::store::{ItemResult, SaveError, SessionRecord, Store, StoreNews};
 use crossbeam_channel::Receiver;
 use parking_lot::{Condvar, Mutex, RwLock};
@@ -26,8 +26,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-/// The result of an item still running when Sync Center closed.
-const CLOSED: &str = "Stopped when Sync Center closed.";
+/// How Sync Center ends when its window closes: "Stopped when Sync Center closed." is the
+/// result of an item still running then.
+const CLOSED: &str = "Sync Center closed";
 
 /// Timeouts of the engine; tests make them short.
 #[derive(Clone, Copy, Debug)]
@@ -459,11 +460,17 @@ impl Engine {
         }
     }
 
-    /// Closing Sync Center: stops every run and gives them `grace` to end. A run still
-    /// going then is recorded as it stands: what finished keeps its result, the rest ends
-    /// "Stopped when Sync Center closed.", and nothing its handlers report later counts.
-    /// Then waits for everything to be saved, and says what could not be.
+    /// Closing Sync Center: [`Engine::end`] because "Sync Center closed".
     pub fn close(&self, grace: Duration) -> Result<(), SaveError> {
+        self.end(grace, CLOSED)
+    }
+
+    /// Ending Sync Center: stops every run and gives them `grace` to end. A run still
+    /// going then is recorded as it stands: what finished keeps its result, the rest ends
+    /// "Stopped when {event}." (`event`: "Sync Center closed", "Sync Center quit"), and
+    /// nothing its handlers report later counts. Then waits for everything to be saved, and
+    /// says what could not be.
+    pub fn end(&self, grace: Duration, event: &str) -> Result<(), SaveError> {
         let sessions = self.sessions();
         self.stop_everything();
         let deadline = Instant::now() + grace;
@@ -476,10 +483,10 @@ impl Engine {
                     continue;
                 }
                 run.note(LogLine::warning(format!(
-                    "{} was still working when Sync Center closed.",
+                    "{} was still working when {event}.",
                     run.name()
                 )));
-                run.finish_remaining(ItemStatus::Canceled, CLOSED);
+                run.finish_remaining(ItemStatus::Canceled, &format!("Stopped when {event}."));
                 self.core.lingering.lock().push(run.clone());
                 run.abandoned.store(true, Ordering::Release);
             }
@@ -545,6 +552,11 @@ pub struct SessionHandle {
 impl SessionHandle {
     pub fn id(&self) -> SessionId {
         self.shared.id
+    }
+
+    /// Why this session runs (its SYNCMGRFLAG event).
+    pub fn reason(&self) -> &RunReason {
+        &self.shared.reason
     }
 
     /// Skips an item (SetItemStatus(SKIPPED)): its handler hears it at its next call for the
@@ -809,8 +821,8 @@ fn supervise(core: &Arc<Core>, session: &Arc<SessionShared>, work: Vec<HandlerWo
     finish_session(core, session, record_of(session));
 }
 
-/// Records a session once (at its end, or earlier when Sync Center closes), and tells
-/// whoever waits for it.
+/// Records a session once (at its end, or earlier when Sync Center closes or quits), and
+/// tells whoever waits for it.
 fn finish_session(
     core: &Core,
     session: &SessionShared,
@@ -935,6 +947,7 @@ fn record_of(session: &SessionShared) -> (SessionRecord, RunActivity) {
                 ended: ended.at,
                 activity: changes.counts,
                 problems,
+                could_not_ask: ended.could_not_ask,
             });
         }
         log.extend(lines);
@@ -958,6 +971,8 @@ pub fn reason_word(reason: &RunReason) -> &'static str {
         RunReason::Idle => "idle",
         RunReason::Invoke { .. } => "invoked",
         RunReason::Logon => "logon",
+        RunReason::Changed => "change",
+        RunReason::Network => "network",
         RunReason::Settings => "settings",
     }
 }
@@ -1032,6 +1047,27 @@ fn drive(run: &Arc<Run>, provider: &dyn HandlerProvider, lifecycle: Lifecycle) {
         };
         run.note(LogLine::error(text.clone()));
         run.finish_remaining(ItemStatus::Failed, &text);
+    }
+    leave_unasked_waiting(run);
+}
+
+/// Items whose handler could not ask the user in a run nobody asked for end waiting for
+/// the user rather than failed (`status::unasked_outcome`). The center decides this, not
+/// the handler, so Vista's rule for handlers' reports does not apply.
+fn leave_unasked_waiting(run: &Run) {
+    let someone_asked = run.context.reason.allows_prompts();
+    for item in run.item_ids() {
+        if let Some(slot) = run.slot(&item) {
+            slot.update(|live| {
+                if live.could_not_ask {
+                    let (status, wait) = unasked_outcome(live.status, someone_asked);
+                    if status != live.status {
+                        live.status = status;
+                        live.wait = wait;
+                    }
+                }
+            });
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod activity;
 pub mod board;
 pub mod callback;
+pub mod choice;
 pub mod conflicts;
 pub mod dialog;
 pub mod engine;

@@ -38,6 +38,19 @@ impl ItemStatus {
         !self.is_terminal() || next == ItemStatus::Failed
     }
 
+    /// The status in one word, as records and the bus spell it: its serde name.
+    pub fn word(self) -> String {
+        match serde_json::to_value(self) {
+            Ok(serde_json::Value::String(word)) => word,
+            _ => unreachable!("a unit variant serializes to its name"),
+        }
+    }
+
+    /// The status a word names (the inverse of [`ItemStatus::word`]).
+    pub fn from_word(word: &str) -> Option<ItemStatus> {
+        serde_json::from_value(serde_json::Value::from(word)).ok()
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             ItemStatus::Pending => "Pending",
@@ -70,6 +83,9 @@ pub enum WaitReason {
     Connection { target: String },
     /// Its handler is busy with another session's run and does not take two at once.
     Handler,
+    /// The handler needed to ask the user (a logon) in a run that may not show dialogs;
+    /// the item is left for the user to answer (Sync now, or the tray's "Answer what waits").
+    CouldNotAsk,
 }
 
 impl fmt::Display for WaitReason {
@@ -82,6 +98,7 @@ impl fmt::Display for WaitReason {
             WaitReason::YourAnswer => f.write_str("Waiting for your answer"),
             WaitReason::Connection { target } => write!(f, "Waiting for a connection to {target}"),
             WaitReason::Handler => f.write_str("Waiting for its handler to finish another run"),
+            WaitReason::CouldNotAsk => f.write_str("Waits for your answer: the run could not ask"),
         }
     }
 }
@@ -163,6 +180,25 @@ pub fn verdict(status: ItemStatus, problems: Problems) -> Verdict {
     Verdict { words, tone }
 }
 
+/// How an item ends when its handler was refused a dialog because the run may not bother
+/// the user (`UiRefused::NotAllowed`, EnableModeless → S_FALSE), given its status at the end
+/// and whether someone asked for the run. In a run nobody asked for (scheduled, idle, at
+/// logon, on a change or the network) an item its handler failed did not really fail: it
+/// waits for the user to answer. In a run someone asked for without dialogs
+/// (`--no-prompt`, another program), the handler's word stands, as does any status other
+/// than failed.
+pub fn unasked_outcome(
+    status: ItemStatus,
+    someone_asked: bool,
+) -> (ItemStatus, Option<WaitReason>) {
+    match status {
+        ItemStatus::Failed if !someone_asked => {
+            (ItemStatus::Waiting, Some(WaitReason::CouldNotAsk))
+        }
+        other => (other, None),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::ItemStatus::*;
@@ -242,5 +278,36 @@ mod tests {
         assert!(!Succeeded.may_become(Updating));
         assert!(!Canceled.may_become(Succeeded));
         assert!(Pending.may_become(Succeeded));
+    }
+
+    #[test]
+    fn an_item_that_could_not_ask_waits_only_when_nobody_asked_for_the_run() {
+        for status in ALL {
+            for someone_asked in [false, true] {
+                let expected = if status == Failed && !someone_asked {
+                    (Waiting, Some(WaitReason::CouldNotAsk))
+                } else {
+                    (status, None)
+                };
+                assert_eq!(
+                    unasked_outcome(status, someone_asked),
+                    expected,
+                    "{status:?} someone_asked={someone_asked}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn statuses_have_words_that_read_back() {
+        for status in ALL {
+            let word = status.word();
+            assert_eq!(ItemStatus::from_word(&word), Some(status), "{word}");
+            assert_eq!(
+                serde_json::to_value(status).unwrap(),
+                serde_json::Value::from(word)
+            );
+        }
+        assert_eq!(ItemStatus::from_word("bogus"), None);
     }
 }

@@ -32,8 +32,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 /// How often the writer looks whether another process changed the shared files: a run a
-/// terminal recorded shows in the window within this (and a save).
-const LOOK_EVERY: Duration = Duration::from_secs(1);
+/// terminal recorded shows in the window within this.
+const LOOK_EVERY: Duration = Duration::from_secs(2);
 /// How long `flush` waits for the writer.
 const FLUSH_PATIENCE: Duration = Duration::from_secs(10);
 
@@ -61,7 +61,8 @@ pub struct Home {
 
 impl Home {
     /// `--home DIR` or `SYNCCENTER_HOME` put everything under one folder; otherwise the XDG
-    /// config and data folders.
+    /// config and data folders. The folders are made, and named by their canonical paths,
+    /// so one home has one name however it was written (`./h`, `/abs/h`, a link to it).
     pub fn resolve(explicit: Option<PathBuf>) -> Result<Home, StoreError> {
         let explicit = explicit.or_else(|| std::env::var_os("SYNCCENTER_HOME").map(PathBuf::from));
         let home = match explicit {
@@ -76,7 +77,16 @@ impl Home {
             }
         };
         home.create_dirs()?;
-        Ok(home)
+        let canonical = |dir: &PathBuf| {
+            dir.canonicalize().map_err(|source| StoreError::CreateDir {
+                path: dir.clone(),
+                source,
+            })
+        };
+        Ok(Home {
+            config_dir: canonical(&home.config_dir)?,
+            data_dir: canonical(&home.data_dir)?,
+        })
     }
 
     pub fn create_dirs(&self) -> Result<(), StoreError> {
@@ -149,6 +159,10 @@ pub struct ItemResult {
         skip_serializing_if = "Option::is_none"
     )]
     pub started: Option<SystemTime>,
+    /// The handler needed the user (a dialog) and this run could not ask: the item waits
+    /// for an answer, which the tray and the window offer.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub could_not_ask: bool,
     /// When the item reached its final status in this run.
     #[serde(
         default,
@@ -654,8 +668,9 @@ fn trim_log(log: &mut Vec<LogEntry>, max: usize) {
     }
 }
 
-/// Loads a JSON file; a missing file is the default, a damaged one is moved aside.
-fn load_json<T: DeserializeOwned + Default>(
+/// Loads a JSON file; a missing file is the default, a damaged one is moved aside (and may
+/// be written again), one that cannot be read is named in `blocked` (never overwritten).
+pub(crate) fn load_json<T: DeserializeOwned + Default>(
     path: &Path,
     what: &str,
     notices: &mut Vec<String>,
@@ -1085,6 +1100,7 @@ mod tests {
                 status: ItemStatus::Succeeded,
                 text: String::new(),
                 started: None,
+                could_not_ask: false,
                 ended: None,
                 activity: ActivityCounts::default(),
                 problems: Problems::default(),

@@ -238,6 +238,7 @@ mod tests {
                 ended: ended.map(at),
                 activity: Default::default(),
                 problems: Default::default(),
+                could_not_ask: false,
             }],
         }
     }

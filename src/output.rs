@@ -1,7 +1,8 @@
-//! Printing for the command line that never panics. SIGPIPE is ignored in this process (a
-//! handler program that dies must never take the center with it), so a closed stdout shows
-//! up as a failed write: `synccenter items | head` then stops printing and ends quietly with
-//! the command's own exit code, and stderr that is gone is simply not written to.
+//! Printing that never panics, for the command line and the running instance. SIGPIPE is
+//! ignored in this process (a handler program that dies must never take the center with
+//! it), so a closed stdout shows up as a failed write: `synccenter items | head` then stops
+//! printing and ends quietly with the command's own exit code, and stderr that is gone is
+//! simply not written to.
 
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -46,14 +47,14 @@ pub fn stdout_failed() -> bool {
 /// `println!` that never panics.
 macro_rules! out {
     ($($arg:tt)*) => {
-        $crate::cli::output::stdout_line(format_args!($($arg)*))
+        $crate::output::stdout_line(format_args!($($arg)*))
     };
 }
 
 /// `eprintln!` that never panics.
 macro_rules! err {
     ($($arg:tt)*) => {
-        $crate::cli::output::stderr_line(format_args!($($arg)*))
+        $crate::output::stderr_line(format_args!($($arg)*))
     };
 }
 
