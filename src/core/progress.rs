@@ -342,6 +342,8 @@ impl Speed {
 pub struct ProgressView {
     shown: f32,
     rate: RateSmoother,
+    /// For the overall bar: how many items had told their weight at the last update.
+    weighed: usize,
 }
 
 impl ProgressView {
@@ -476,7 +478,14 @@ pub fn overall(items: &[ItemShare]) -> Option<Overall> {
 impl ProgressView {
     /// The overall bar over these items: 100 % once all ended, an ETA only while every
     /// figure is exact.
+    /// The bar never goes back, except when an item tells its weight: the figure weighed
+    /// by guesses (the average item) gives way to the one weighed by what it said, once.
     pub fn update_overall(&mut self, now: f64, items: &[ItemShare]) -> Shown {
+        let weighed = items.iter().filter(|i| i.weight.is_some()).count();
+        if weighed != self.weighed {
+            self.restart();
+            self.weighed = weighed;
+        }
         let figures = overall(items);
         let all_done = !items.is_empty() && items.iter().all(|i| i.done);
         let mut shown = self.update(now, figures.map(|f| (f.completed, f.total)), all_done);
@@ -948,6 +957,19 @@ mod tests {
                 .fraction,
             1.0
         );
+        // A small pair done, a big one not weighed yet: counted as alike, half done. Once the
+        // big one tells its weight the bar shows what is really done, lower.
+        let mut view = ProgressView::new();
+        let small = share(1.0, true, true).weighing(Some(3.0));
+        let guessed = view.update_overall(0.0, &[small, share(0.0, true, false)]);
+        assert!((guessed.fraction - 0.5).abs() < 1e-6, "{guessed:?}");
+        let big = share(0.2, true, false).weighing(Some(997.0));
+        let weighed = view.update_overall(1.0, &[small, big]);
+        assert!((weighed.fraction - 0.2024).abs() < 1e-4, "{weighed:?}");
+        // From there it only moves forward again.
+        let later =
+            view.update_overall(2.0, &[small, share(0.1, true, false).weighing(Some(997.0))]);
+        assert_eq!(later.fraction, weighed.fraction);
         // No ETA while a running item's total is unknown.
         let mut view = ProgressView::new();
         for t in 0..10 {

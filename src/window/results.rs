@@ -445,16 +445,13 @@ fn changes(
         });
     }
     let key = result.key.clone();
-    ui.horizontal(|ui| {
-        ui.add_space(24.0);
-        ui.vertical(|ui| {
-            egui::CollapsingHeader::new(format!("Changed files of {name}"))
-                .id_salt(("files", session.0, &key))
-                .show(ui, |ui| {
-                    files.ask(session, ui.ctx());
-                    file_list(ui, session, result, files);
-                });
-        });
+    ui.indent(("files", session.0, &key), |ui| {
+        egui::CollapsingHeader::new(format!("Changed files of {name}"))
+            .id_salt(("files", session.0, &key))
+            .show(ui, |ui| {
+                files.ask(session, ui.ctx());
+                file_list(ui, session, result, files);
+            });
     });
 }
 
