@@ -1,6 +1,7 @@
 //! The terminal front end: `synccenter items | sync | results | conflicts | check | folder |
 //! handlers | schedule`, on the same engine and event stream as the window. A `sync` goes to
-//! the running instance when there is one (`handoff.rs`).
+//! the running instance when there is one (`handoff.rs`); `sync --dry-run` only plans, here
+//! (`preview.rs`).
 //!
 //! Exit codes (`crate::exit_code`): 0 everything succeeded; 1 something was skipped,
 //! canceled or left in conflict; 2 an item failed; 3 nothing could run (bad arguments,
@@ -10,6 +11,7 @@ mod args;
 mod bars;
 mod handoff;
 mod interrupt;
+mod preview;
 mod prompt;
 mod schedule;
 mod sync;
@@ -58,7 +60,7 @@ pub fn run(home: Option<PathBuf>, demo: bool, command: Command) -> u8 {
     // A sync goes to the running instance of the home; without one, this process holds the
     // home's engine lock while it runs (and opens the store only once it has it).
     let _engine_lock = match &command {
-        Command::Sync(args) => {
+        Command::Sync(args) if !args.dry_run => {
             let home = match crate::core::store::Home::resolve(home.clone()) {
                 Ok(home) => home,
                 Err(e) => {
@@ -376,6 +378,9 @@ fn sync_items(setup: &Setup, args: SyncArgs) -> Result<u8, Refusal> {
         Target::Named(args.items.clone())
     };
     let keys = choice::choose(&target, &listed)?;
+    if args.dry_run {
+        return preview::preview(engine, keys, args.json).map_err(Refusal);
+    }
     let may_bother_user = may_prompt(&args);
     let record =
         sync::run(engine, &setup.events, keys.clone(), may_bother_user).map_err(Refusal)?;

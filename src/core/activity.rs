@@ -87,6 +87,18 @@ impl Change {
         }
     }
 
+    /// "copy", as planned (a preview).
+    pub fn plan_word(self) -> &'static str {
+        match self {
+            Change::Copied => "copy",
+            Change::Replaced => "replace",
+            Change::Deleted => "delete",
+            Change::Renamed => "move",
+            Change::Conflict => "conflict",
+            Change::Failed => "fail",
+        }
+    }
+
     /// The bytes written for it count as bytes transferred.
     fn transfers(self) -> bool {
         matches!(self, Change::Copied | Change::Replaced)
@@ -203,6 +215,15 @@ impl ActivityCounts {
 
     /// "20,000 copied, 3 deleted, 1 conflict · 82.1 MB". Empty when nothing happened.
     pub fn summary(&self) -> String {
+        self.summary_in(|c| format!(" {}", c.done_word()))
+    }
+
+    /// "20,000 to copy, 3 to delete, 1 conflict · 82.1 MB", for changes planned.
+    pub fn plan_summary(&self) -> String {
+        self.summary_in(|c| format!(" to {}", c.plan_word()))
+    }
+
+    fn summary_in(&self, word: impl Fn(Change) -> String) -> String {
         let parts: Vec<String> = Change::ALL
             .iter()
             .filter(|c| self.count(**c) > 0)
@@ -210,7 +231,7 @@ impl ActivityCounts {
                 let n = self.count(*c);
                 match c {
                     Change::Conflict => plural(n, "conflict", "conflicts"),
-                    _ => format!("{} {}", grouped(n), c.done_word()),
+                    _ => format!("{}{}", grouped(n), word(*c)),
                 }
             })
             .collect();
@@ -300,6 +321,10 @@ mod tests {
         assert_eq!(
             counts.summary(),
             "2 copied, 1 replaced, 1 deleted, 1 renamed, 1 conflict, 1 failed · 3.0 MB"
+        );
+        assert_eq!(
+            counts.plan_summary(),
+            "2 to copy, 1 to replace, 1 to delete, 1 to move, 1 conflict, 1 to fail · 3.0 MB"
         );
         assert_eq!(
             (counts.conflicts.as_slice(), counts.failed.as_slice()),

@@ -17,6 +17,7 @@ use crate::core::model::{
     Enumeration, HandlerId, HandlerInfo, ItemId, ItemInfo, ItemKey, LogId, Participation,
     PropertiesOutcome, PropertiesTarget, RunContext, RunReason, SessionId, ShowErrorOutcome,
 };
+use crate::core::preview::{ItemPreview, Planned};
 use crate::core::status::{ItemStatus, Problems, WaitReason, unasked_outcome};
 use crate::core::store::{ItemResult, SaveError, SessionRecord, Store, StoreNews};
 use crossbeam_channel::Receiver;
@@ -493,6 +494,86 @@ impl Engine {
             finish_session(&self.core, &session.shared, record_of(&session.shared));
         }
         self.core.store.flush()
+    }
+
+    /// What a sync of `keys` would do, asked of their handlers on a thread of its own;
+    /// nothing changes. The answer holds one preview per key, in their order.
+    pub fn preview(&self, keys: Vec<ItemKey>) -> Receiver<Vec<ItemPreview>> {
+        let (answer, answered) = crossbeam_channel::bounded(1);
+        let engine = self.clone();
+        spawn_named("preview".into(), move || {
+            let _ = answer.send(engine.preview_now(&keys));
+        });
+        answered
+    }
+
+    fn preview_now(&self, keys: &[ItemKey]) -> Vec<ItemPreview> {
+        let context = RunContext {
+            reason: RunReason::Manual,
+            may_bother_user: false,
+        };
+        let mut answers: HashMap<&ItemKey, Planned> = HashMap::new();
+        let mut handlers: Vec<&HandlerId> = Vec::new();
+        for key in keys {
+            if !handlers.contains(&&key.handler) {
+                handlers.push(&key.handler);
+            }
+        }
+        for handler in handlers {
+            let asked: Vec<&ItemKey> = keys.iter().filter(|k| &k.handler == handler).collect();
+            let items: Vec<ItemId> = asked.iter().map(|k| k.item.clone()).collect();
+            let provider = self.core.registry.read().get(handler);
+            let answer = match provider {
+                None => Err(format!("its handler {handler} is not installed")),
+                Some(provider) => call_guarded(|| {
+                    let run = Arc::new(
+                        Run::new(
+                            self.core.clone(),
+                            SessionId(self.core.next_id()),
+                            handler.clone(),
+                            provider.display_name(),
+                            context.clone(),
+                        )
+                        .for_dialog(),
+                    );
+                    for key in &asked {
+                        run.add_detached_item(&key.item, self.item_name(key));
+                    }
+                    let callback = Callback::from_host(run);
+                    let mut instance = provider.create()?;
+                    if instance.initialize(&context)? == Participation::NotTakingPart {
+                        return Err(HandlerError::new(format!(
+                            "{} does not take part right now",
+                            provider.display_name()
+                        )));
+                    }
+                    instance.preview(&items, &callback)
+                })
+                .map_err(|failure| failure.to_string()),
+            };
+            match answer {
+                Ok(Some(plans)) => {
+                    for (item, plan) in plans {
+                        if let Some(key) = asked.iter().find(|k| k.item == item) {
+                            answers.insert(key, plan.map_or_else(Planned::Failed, Planned::Plan));
+                        }
+                    }
+                }
+                Ok(None) => answers.extend(asked.iter().map(|k| (*k, Planned::Unsupported))),
+                Err(text) => {
+                    answers.extend(asked.iter().map(|k| (*k, Planned::Failed(text.clone()))));
+                }
+            }
+        }
+        keys.iter()
+            .map(|key| ItemPreview {
+                key: key.clone(),
+                name: self.item_name(key),
+                planned: answers
+                    .remove(key)
+                    .unwrap_or_else(|| Planned::Failed("its handler said nothing of it".into())),
+            })
+            .collect()
     }
 
     /// The name of an item as last listed, or its id.

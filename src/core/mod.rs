@@ -12,6 +12,7 @@ pub mod events;
 pub mod figures;
 pub mod handler;
 pub mod model;
+pub mod preview;
 pub mod progress;
 pub mod status;
 pub mod store;

@@ -15,6 +15,7 @@ use crate::core::model::{
     Enumeration, HandlerInfo, Icon, ItemId, ItemInfo, Participation, PropertiesOutcome,
     PropertiesTarget, RunContext,
 };
+use crate::core::preview::ItemAnswer;
 use crate::core::progress::{BatchEstimate, Stage, WorkReport};
 use crate::core::status::ItemStatus;
 use crate::core::store::Home;
@@ -131,6 +132,38 @@ impl Handler for FolderPairs {
             }
         }
         Ok(())
+    }
+
+    fn preview(
+        &mut self,
+        items: &[ItemId],
+        callback: &Callback,
+    ) -> HandlerResult<Option<Vec<ItemAnswer>>> {
+        let pairs = config::load(&self.home).map_err(handler_error)?;
+        let answers = items
+            .iter()
+            .map(|item| {
+                let planned = pairs
+                    .iter()
+                    .find(|p| p.name == item.as_str())
+                    .ok_or_else(|| FolderError::UnknownPair(item.to_string()))
+                    .and_then(|config| {
+                        let (left, right) = (
+                            LocalReplica::new(&config.left),
+                            LocalReplica::new(&config.right),
+                        );
+                        let pair = Pair {
+                            config,
+                            left: &left,
+                            right: &right,
+                            archive_file: archive::archive_file(&self.home.data_dir, &config.name),
+                        };
+                        sync::preview(&pair, &callback.chosen_resolutions(item), &mut Previewing)
+                    });
+                (item.clone(), planned.map_err(|e| e.to_string()))
+            })
+            .collect();
+        Ok(Some(answers))
     }
 
     fn synchronize(&mut self, items: &[ItemId], callback: &Callback) -> HandlerResult<()> {
@@ -640,5 +673,32 @@ impl Observer for Reporter<'_> {
                 Button::new("stop", "Don't sync", ButtonRole::Reject),
             ]);
         permit.show(form).pressed("sync").is_some()
+    }
+}
+
+/// A preview's observer: it looks through both folders to the end and never confirms what
+/// only a sync asks (a preview changes nothing, so nothing else is asked of it).
+struct Previewing;
+
+impl Observer for Previewing {
+    fn scanning(&mut self, _checked: u64) -> bool {
+        true
+    }
+    fn planned(&mut self, _changes: u64, _bytes: u64, _both_ways: bool) {}
+    fn batch_started(&mut self, _batch_work: u64, _remaining_work: u64) -> bool {
+        false
+    }
+    fn applied(&mut self, _work: u64, _done: Option<Activity>) -> bool {
+        false
+    }
+    fn conflict_found(&mut self) -> bool {
+        false
+    }
+    fn batch_applied(&mut self) {}
+    fn confirm_deletions(&mut self, _deletions: &MassDelete) -> bool {
+        false
+    }
+    fn confirm_root_change(&mut self, _change: &RootChange) -> bool {
+        false
     }
 }

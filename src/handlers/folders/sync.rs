@@ -16,6 +16,8 @@ use super::scan::{Joined, adopt_landings, fill_hashes, fit_to_keeps, join};
 use crate::core::activity::{Activity, Change, Direction};
 use crate::core::conflicts::{ConflictReport, ConflictSide, Resolution};
 use crate::core::figures::FILE_COST;
+use crate::core::preview::ItemPlan;
+use crate::core::words::grouped;
 use crossbeam_channel::{Receiver, Sender};
 use std::collections::{HashMap, HashSet};
 use std::io::{self, Read};
@@ -120,123 +122,35 @@ impl Pair<'_> {
     }
 }
 
+/// Both sides scanned and what to do with each path, before anything is applied.
+struct Planned {
+    rows: Joined,
+    actions: Vec<Action>,
+    roots: [RootId; 2],
+    filter: Filter,
+    stamp: chrono::DateTime<chrono::Local>,
+    journaled: bool,
+}
+
 /// Synchronizes the pair once, first applying the resolutions the user chose.
 pub fn run(
     pair: &Pair,
     resolutions: &[(ConflictReport, Resolution)],
     observer: &mut dyn Observer,
 ) -> Result<Outcome, FolderError> {
-    let mut roots = Vec::new();
-    for side in [Side::Left, Side::Right] {
-        match pair.side(side).open_root() {
-            Ok(id) => roots.push(id),
-            Err(_) => {
-                return Err(FolderError::MissingRoot {
-                    side: side_name(side),
-                    path: pair.root_path(side).clone(),
-                });
-            }
-        }
-    }
-    let roots: [RootId; 2] = roots.try_into().expect("two roots");
-    config::check_roots(pair.config)?;
-    let filter = Filter::new(&pair.config.left, &pair.config.excludes)?;
     let mut outcome = Outcome::default();
-    let mut same_roots = true;
-    let archived = match archive::load(&pair.archive_file, &pair.config.left, &pair.config.right)? {
-        Loaded::Found {
-            entries,
-            roots: recorded,
-        } => {
-            let changed = [Side::Left, Side::Right].into_iter().find(|s| {
-                recorded[s.index()]
-                    .as_ref()
-                    .is_some_and(|r| *r != roots[s.index()])
-            });
-            match changed {
-                None => entries,
-                Some(side) => {
-                    let change = RootChange {
-                        side: side_name(side),
-                        location: pair.side(side).location(),
-                    };
-                    same_roots = false;
-                    if !observer.confirm_root_change(&change) {
-                        return Err(FolderError::RootChanged {
-                            side: change.side,
-                            path: pair.root_path(side).clone(),
-                        });
-                    }
-                    outcome.notice = Some(format!(
-                        "The {} folder {} is not the folder synced last time; as you confirmed, both sides were compared as they are (nothing was deleted; differing files are conflicts).",
-                        change.side, change.location
-                    ));
-                    archive::Entries::new()
-                }
-            }
-        }
-        Loaded::FirstSync { notice } => {
-            outcome.notice = notice;
-            archive::Entries::new()
-        }
-    };
-    let keeps = [Side::Left, Side::Right].map(|s| pair.side(s).keeps().unwrap_or(Keeps::ALL));
-    let stamp = chrono::Local::now();
-    let keeps_chosen = prepare_resolutions(
-        pair,
-        resolutions,
-        &stamp.format("%Y-%m-%d %H%M%S").to_string(),
-        &mut outcome,
-    );
-
-    let Some([left_scan, right_scan]) = scan_both(pair, &filter, observer)? else {
+    let Some(planned) = scan_and_plan(pair, resolutions, false, observer, &mut outcome)? else {
         outcome.stopped = true;
         return Ok(outcome);
     };
-    let mut special: HashSet<Box<RelPath>> = HashSet::new();
-    for (side, scan) in [(Side::Left, &left_scan), (Side::Right, &right_scan)] {
-        for (path, why) in &scan.unsynced {
-            let text = names::to_text(path);
-            let location = pair.side(side).location();
-            outcome.unsynced.push(match why {
-                Unsynced::SpecialFile => {
-                    special.insert(path.clone());
-                    format!("{text} in {location}: not synced (special file)")
-                }
-                Unsynced::MovedAside(to) => format!(
-                    "{text} in {location} was in the place of Sync Center's versions folder; it was renamed to \"{}\", which is synced",
-                    names::to_text(to)
-                ),
-            });
-        }
-    }
-    // Copies a killed run made but did not record yet (never from other roots).
-    let landings = if same_roots {
-        archive::load_journal(&pair.archive_file)
-    } else {
-        Vec::new()
-    };
-    let journaled = !landings.is_empty();
-    let archived = adopt_landings(
-        archived,
-        landings,
-        [&left_scan.tree, &right_scan.tree],
-        keeps,
-    );
-    let mut rows = join(archived, left_scan.tree, right_scan.tree);
-    fit_to_keeps(&mut rows, keeps);
-    fill_hashes(&mut rows, pair.left, pair.right);
-    let mut actions = plan(&rows, pair.config.mode, &keeps_chosen);
-    leave_special_files(&rows, &mut actions, &special);
-    for held in hold_back(&rows, &mut actions, keeps) {
-        outcome.unsynced.push(format!(
-            "{}: not synced to {}: {}",
-            names::to_text(rows.row(held.row).path),
-            pair.side(held.side).location(),
-            held.reason
-        ));
-    }
-
+    let Planned {
+        rows,
+        actions,
+        roots,
+        filter,
+        stamp,
+        journaled,
+    } = planned;
     if let Some(deletions) = mass_delete(pair, &rows, &actions)
         && !observer.confirm_deletions(&deletions)
     {
@@ -289,6 +203,173 @@ pub fn run(
     Ok(outcome)
 }
 
+/// What [`run`] would do now, changing nothing: each change in the order it would be made,
+/// then the conflicts; the notes say what would be left out or asked first.
+pub fn preview(
+    pair: &Pair,
+    resolutions: &[(ConflictReport, Resolution)],
+    observer: &mut dyn Observer,
+) -> Result<ItemPlan, FolderError> {
+    let mut outcome = Outcome::default();
+    let Some(Planned { rows, actions, .. }) =
+        scan_and_plan(pair, resolutions, true, observer, &mut outcome)?
+    else {
+        return Err(FolderError::PreviewStopped);
+    };
+    let mut plan = ItemPlan::default();
+    for (i, action) in changes_in_order(&rows, &actions) {
+        plan.changes.record(change_entry(&rows, i, action));
+    }
+    for i in (0..rows.len()).filter(|&i| actions[i] == Action::Conflict) {
+        plan.changes.record(Activity::new(
+            names::to_text(rows.row(i).path),
+            Direction::Both,
+            Change::Conflict,
+        ));
+    }
+    if let Some(deletions) = mass_delete(pair, &rows, &actions) {
+        plan.notes.push(format!(
+            "It would delete {} of the {} files in {}, so it asks first.",
+            grouped(deletions.count as u64),
+            grouped(deletions.total as u64),
+            deletions.location
+        ));
+    }
+    plan.notes.extend(outcome.notice);
+    plan.notes.extend(outcome.unsynced);
+    Ok(plan)
+}
+
+/// Scans both sides and plans each path's change (the resolutions chosen first); `None`
+/// when the observer stopped the scan. Changes nothing but the renames of "keep both"
+/// resolutions, which a preview only notes.
+fn scan_and_plan(
+    pair: &Pair,
+    resolutions: &[(ConflictReport, Resolution)],
+    previewing: bool,
+    observer: &mut dyn Observer,
+    outcome: &mut Outcome,
+) -> Result<Option<Planned>, FolderError> {
+    let mut roots = Vec::new();
+    for side in [Side::Left, Side::Right] {
+        match pair.side(side).open_root() {
+            Ok(id) => roots.push(id),
+            Err(_) => {
+                return Err(FolderError::MissingRoot {
+                    side: side_name(side),
+                    path: pair.root_path(side).clone(),
+                });
+            }
+        }
+    }
+    let roots: [RootId; 2] = roots.try_into().expect("two roots");
+    config::check_roots(pair.config)?;
+    let filter = Filter::new(&pair.config.left, &pair.config.excludes)?;
+    let mut same_roots = true;
+    let archived = match archive::load(&pair.archive_file, &pair.config.left, &pair.config.right)? {
+        Loaded::Found {
+            entries,
+            roots: recorded,
+        } => {
+            let changed = [Side::Left, Side::Right].into_iter().find(|s| {
+                recorded[s.index()]
+                    .as_ref()
+                    .is_some_and(|r| *r != roots[s.index()])
+            });
+            match changed {
+                None => entries,
+                Some(side) => {
+                    let change = RootChange {
+                        side: side_name(side),
+                        location: pair.side(side).location(),
+                    };
+                    same_roots = false;
+                    if !observer.confirm_root_change(&change) {
+                        return Err(FolderError::RootChanged {
+                            side: change.side,
+                            path: pair.root_path(side).clone(),
+                        });
+                    }
+                    outcome.notice = Some(format!(
+                        "The {} folder {} is not the folder synced last time; as you confirmed, both sides were compared as they are (nothing was deleted; differing files are conflicts).",
+                        change.side, change.location
+                    ));
+                    archive::Entries::new()
+                }
+            }
+        }
+        Loaded::FirstSync { notice } => {
+            outcome.notice = notice;
+            archive::Entries::new()
+        }
+    };
+    let keeps = [Side::Left, Side::Right].map(|s| pair.side(s).keeps().unwrap_or(Keeps::ALL));
+    let stamp = chrono::Local::now();
+    let keeps_chosen = prepare_resolutions(
+        pair,
+        resolutions,
+        &stamp.format("%Y-%m-%d %H%M%S").to_string(),
+        previewing,
+        outcome,
+    );
+
+    let Some([left_scan, right_scan]) = scan_both(pair, &filter, observer)? else {
+        return Ok(None);
+    };
+    let mut special: HashSet<Box<RelPath>> = HashSet::new();
+    for (side, scan) in [(Side::Left, &left_scan), (Side::Right, &right_scan)] {
+        for (path, why) in &scan.unsynced {
+            let text = names::to_text(path);
+            let location = pair.side(side).location();
+            outcome.unsynced.push(match why {
+                Unsynced::SpecialFile => {
+                    special.insert(path.clone());
+                    format!("{text} in {location}: not synced (special file)")
+                }
+                Unsynced::MovedAside(to) => format!(
+                    "{text} in {location} was in the place of Sync Center's versions folder; it was renamed to \"{}\", which is synced",
+                    names::to_text(to)
+                ),
+            });
+        }
+    }
+    // Copies a killed run made but did not record yet (never from other roots).
+    let landings = if same_roots {
+        archive::load_journal(&pair.archive_file)
+    } else {
+        Vec::new()
+    };
+    let journaled = !landings.is_empty();
+    let archived = adopt_landings(
+        archived,
+        landings,
+        [&left_scan.tree, &right_scan.tree],
+        keeps,
+    );
+    let mut rows = join(archived, left_scan.tree, right_scan.tree);
+    fit_to_keeps(&mut rows, keeps);
+    fill_hashes(&mut rows, pair.left, pair.right);
+    let mut actions = plan(&rows, pair.config.mode, &keeps_chosen);
+    leave_special_files(&rows, &mut actions, &special);
+    for held in hold_back(&rows, &mut actions, keeps) {
+        outcome.unsynced.push(format!(
+            "{}: not synced to {}: {}",
+            names::to_text(rows.row(held.row).path),
+            pair.side(held.side).location(),
+            held.reason
+        ));
+    }
+
+    Ok(Some(Planned {
+        rows,
+        actions,
+        roots,
+        filter,
+        stamp,
+        journaled,
+    }))
+}
+
 fn side_name(side: Side) -> &'static str {
     match side {
         Side::Left => "left",
@@ -339,6 +420,7 @@ fn prepare_resolutions(
     pair: &Pair,
     resolutions: &[(ConflictReport, Resolution)],
     stamp: &str,
+    previewing: bool,
     outcome: &mut Outcome,
 ) -> Vec<Keep> {
     let mut keeps = Vec::new();
@@ -353,6 +435,13 @@ fn prepare_resolutions(
                 let left = pair.left.stat(&path).ok().flatten();
                 let right = pair.right.stat(&path).ok().flatten();
                 match (left, right) {
+                    (Some(_), Some(_)) if previewing => {
+                        outcome.unsynced.push(format!(
+                            "{}: both versions kept, the right one renamed first",
+                            names::to_text(&path)
+                        ));
+                        continue;
+                    }
                     (Some(_), Some(_)) => {
                         let renamed = free_conflict_name(pair, &path, stamp)
                             .and_then(|copy| pair.right.rename(&path, &copy));
@@ -606,6 +695,65 @@ struct Apply<'p, 'a, 'j> {
     journal: Journal,
 }
 
+/// The changes to make, in the order they are made: creations and moves parent first, then
+/// deletions (and folders replaced by a file or link) contents first.
+fn changes_in_order(rows: &Joined, actions: &[Action]) -> Vec<(usize, Action)> {
+    let creates = |i: usize, a: &Action| match a {
+        Action::CopyToLeft | Action::CopyToRight => !replaces_folder(rows.row(i), *a),
+        Action::MoveOnLeft { .. } | Action::MoveOnRight { .. } => true,
+        _ => false,
+    };
+    let removes = |i: usize, a: &Action| match a {
+        Action::DeleteLeft | Action::DeleteRight => true,
+        _ => replaces_folder(rows.row(i), *a),
+    };
+    let mut work: Vec<(usize, Action)> = actions
+        .iter()
+        .enumerate()
+        .filter(|(i, a)| creates(*i, a))
+        .map(|(i, a)| (i, *a))
+        .collect();
+    work.extend(
+        actions
+            .iter()
+            .enumerate()
+            .rev()
+            .filter(|(i, a)| removes(*i, a))
+            .map(|(i, a)| (i, *a)),
+    );
+    work
+}
+
+/// What a change does, for the run's activity log (once made) or its preview (before).
+fn change_entry(rows: &Joined, i: usize, action: Action) -> Activity {
+    let row = rows.row(i);
+    let path = names::to_text(row.path);
+    let toward = direction(action).expect("only changes are listed");
+    match action {
+        Action::CopyToRight | Action::CopyToLeft => {
+            let (from, to) = match action {
+                Action::CopyToRight => (Side::Left, Side::Right),
+                _ => (Side::Right, Side::Left),
+            };
+            let change = if row.entry(to).is_some() {
+                Change::Replaced
+            } else {
+                Change::Copied
+            };
+            let entry = Activity::new(path, toward, change);
+            match row.entry(from).filter(|e| e.kind == Kind::File) {
+                Some(file) => entry.size(file.size),
+                None => entry,
+            }
+        }
+        Action::MoveOnRight { from } | Action::MoveOnLeft { from } => {
+            Activity::new(path, toward, Change::Renamed)
+                .from(names::to_text(rows.row(from as usize).path))
+        }
+        _ => Activity::new(path, toward, Change::Deleted),
+    }
+}
+
 /// Whether the action replaces a folder on its target with a file or link: done after the
 /// folder's contents were deleted, so the folder is removed only when nothing new is in it.
 fn replaces_folder(row: RowRef, action: Action) -> bool {
@@ -642,31 +790,7 @@ impl Apply<'_, '_, '_> {
             self.unsaved.push((i, now));
             archive_changed = true;
         }
-        // Creations and moves parent first, then deletions (and folders replaced by a
-        // file or link) contents first.
-        let creates = |i: usize, a: &Action| match a {
-            Action::CopyToLeft | Action::CopyToRight => !replaces_folder(self.rows.row(i), *a),
-            Action::MoveOnLeft { .. } | Action::MoveOnRight { .. } => true,
-            _ => false,
-        };
-        let removes = |i: usize, a: &Action| match a {
-            Action::DeleteLeft | Action::DeleteRight => true,
-            _ => replaces_folder(self.rows.row(i), *a),
-        };
-        let mut work: Vec<(usize, Action)> = actions
-            .iter()
-            .enumerate()
-            .filter(|(i, a)| creates(*i, a))
-            .map(|(i, a)| (i, *a))
-            .collect();
-        work.extend(
-            actions
-                .iter()
-                .enumerate()
-                .rev()
-                .filter(|(i, a)| removes(*i, a))
-                .map(|(i, a)| (i, *a)),
-        );
+        let work = changes_in_order(self.rows, actions);
         if work.is_empty() && conflicts == 0 {
             if archive_changed {
                 self.save(saves);
@@ -789,7 +913,7 @@ impl Apply<'_, '_, '_> {
         match result {
             Ok(Applied::Done) => {
                 self.outcome.changes += 1;
-                Some(self.activity(i, action, path, toward))
+                Some(change_entry(self.rows, i, action))
             }
             Ok(Applied::Changed) => {
                 self.outcome.changed_during_sync.push(path);
@@ -812,34 +936,6 @@ impl Apply<'_, '_, '_> {
                 }
                 Some(Activity::new(path, toward, Change::Failed))
             }
-        }
-    }
-
-    /// What a change that was made did, for the run's activity log.
-    fn activity(&self, i: usize, action: Action, path: String, toward: Direction) -> Activity {
-        let row = self.rows.row(i);
-        match action {
-            Action::CopyToRight | Action::CopyToLeft => {
-                let (from, to) = match action {
-                    Action::CopyToRight => (Side::Left, Side::Right),
-                    _ => (Side::Right, Side::Left),
-                };
-                let change = if row.entry(to).is_some() {
-                    Change::Replaced
-                } else {
-                    Change::Copied
-                };
-                let entry = Activity::new(path, toward, change);
-                match row.entry(from).filter(|e| e.kind == Kind::File) {
-                    Some(file) => entry.size(file.size),
-                    None => entry,
-                }
-            }
-            Action::MoveOnRight { from } | Action::MoveOnLeft { from } => {
-                Activity::new(path, toward, Change::Renamed)
-                    .from(names::to_text(self.rows.row(from as usize).path))
-            }
-            _ => Activity::new(path, toward, Change::Deleted),
         }
     }
 
