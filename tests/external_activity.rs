@@ -9,6 +9,7 @@ use std::os::unix::fs::PermissionsExt;
 use synccenter::core::activity::{Activity, Change, Direction};
 use synccenter::core::figures::Figures;
 use synccenter::core::model::ItemKey;
+use synccenter::core::preview::Planned;
 use synccenter::core::progress::Stage;
 use synccenter::core::status::ItemStatus;
 
@@ -123,4 +124,110 @@ fn an_external_handler_reports_figures_and_what_it_changed() {
     let home = synccenter::core::store::Home::under(&center.dir.path().join("home"));
     let (other, _) = synccenter::core::store::Store::open(home);
     assert_eq!(other.activity(record.id).unwrap(), listed);
+}
+
+const PLANNER: &str = r#"#!/usr/bin/env python3
+import json, sys
+
+def send(message):
+    message["jsonrpc"] = "2.0"
+    sys.stdout.write(json.dumps(message) + "\n")
+    sys.stdout.flush()
+
+def preview(items):
+    answers = []
+    for item in items:
+        if item == "docs":
+            answers.append({"item": item, "changes": [
+                {"path": "Docs/a.txt", "direction": "to_right", "change": "copied", "size": 10},
+                {"path": "Old.txt", "direction": "to_left", "change": "deleted"},
+                {"path": "clash.txt", "direction": "both", "change": "conflict"}],
+                "notes": ["big.iso is too large for the other side"]})
+        else:
+            answers.append({"item": item, "error": "The server did not answer."})
+    return {"items": answers}
+
+def synchronize(items):
+    # A preview changes nothing: a file next to the script would say it synchronized.
+    open(sys.argv[0] + ".synchronized", "w").close()
+
+answers = {
+    "initialize": lambda p: {"protocol_version": 1, "capabilities": {"preview": True}},
+    "info": lambda p: {"name": "Planner", "icon": "folder"},
+    "enumerate": lambda p: {"items": [{"id": "docs", "name": "Docs"}, {"id": "site", "name": "Site"}]},
+    "prepare": lambda p: None,
+    "synchronize": lambda p: synchronize(p["items"]),
+    "preview": lambda p: preview(p["items"]),
+}
+
+for line in sys.stdin:
+    message = json.loads(line)
+    if "id" not in message:
+        continue
+    if message["method"] == "shutdown":
+        send({"id": message["id"], "result": None})
+        break
+    send({"id": message["id"], "result": answers[message["method"]](message.get("params"))})
+"#;
+
+#[test]
+fn an_external_handler_says_what_a_sync_would_do_when_it_can() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in [("planner.py", PLANNER), ("mover.py", HANDLER)] {
+        let script = dir.path().join("handlers").join(name);
+        std::fs::create_dir_all(script.parent().unwrap()).unwrap();
+        std::fs::write(&script, text).unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let planner = provider(
+        dir.path(),
+        "planner",
+        "name = \"Planner\"\nprogram = \"./planner.py\"\n",
+    );
+    // The mover says nothing of previews: it is never asked (its script would fail on
+    // a method it does not know).
+    let mover = provider(
+        dir.path(),
+        "mover",
+        "name = \"Mover\"\nprogram = \"./mover.py\"\n",
+    );
+    let synchronized = dir.path().join("handlers").join("planner.py.synchronized");
+    let center = center(dir, vec![planner, mover], never_answer);
+    let keys = vec![
+        ItemKey::new("ext:planner", "docs"),
+        ItemKey::new("ext:planner", "site"),
+        ItemKey::new("ext:mover", "docs"),
+    ];
+    let previews = center
+        .engine
+        .preview(keys.clone())
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the preview answered");
+    assert_eq!(
+        previews.iter().map(|p| p.key.clone()).collect::<Vec<_>>(),
+        keys
+    );
+    let Planned::Plan(plan) = &previews[0].planned else {
+        panic!("{:?}", previews[0]);
+    };
+    assert_eq!(
+        plan.changes.entries,
+        [
+            Activity::new("Docs/a.txt", Direction::ToRight, Change::Copied).size(10),
+            Activity::new("Old.txt", Direction::ToLeft, Change::Deleted),
+            Activity::new("clash.txt", Direction::Both, Change::Conflict),
+        ]
+    );
+    assert_eq!(
+        plan.changes.counts.plan_summary(),
+        "1 to copy, 1 to delete, 1 conflict · 10 bytes"
+    );
+    assert_eq!(plan.notes, ["big.iso is too large for the other side"]);
+    assert_eq!(
+        previews[1].planned,
+        Planned::Failed("The server did not answer.".into())
+    );
+    assert_eq!(previews[2].planned, Planned::Unsupported);
+    assert!(!synchronized.exists(), "a preview synchronized");
 }

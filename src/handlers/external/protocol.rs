@@ -8,6 +8,7 @@ use crate::core::conflicts::{ConflictReport, Resolution};
 use crate::core::dialog::Form;
 use crate::core::figures::Figures;
 use crate::core::model::{ItemId, ItemInfo, LogId, LogLevel, RunReason};
+use crate::core::preview::{ItemAnswer, ItemPlan};
 use crate::core::progress::WorkReport;
 use crate::core::status::ItemStatus;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -33,6 +34,7 @@ pub mod method {
     pub const PREPARE: &str = "prepare";
     pub const SYNCHRONIZE: &str = "synchronize";
     pub const SHOW_ERROR: &str = "show_error";
+    pub const PREVIEW: &str = "preview";
     pub const SHUTDOWN: &str = "shutdown";
     pub const SKIP_ITEM: &str = "skip_item";
     pub const STOP_ITEM: &str = "stop_item";
@@ -396,6 +398,9 @@ pub struct HandlerCapabilities {
     /// the host sends none and skips and stops arrive only in replies.
     #[serde(default)]
     pub cancel_notifications: bool,
+    /// The handler answers `preview`: what a sync would do, changing nothing.
+    #[serde(default)]
+    pub preview: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -448,6 +453,62 @@ pub struct ShowErrorResult {
     /// Items to prepare and synchronize again (S_SYNCMGR_RETRYSYNC); empty when done.
     #[serde(default)]
     pub retry: Vec<ItemId>,
+}
+
+/// `preview`: what a sync of each item would do; `items: null` when the handler cannot say.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PreviewResult {
+    #[serde(default)]
+    pub items: Option<Vec<PlannedItem>>,
+}
+
+/// One item of a `preview` answer: its planned changes and notes, or why it cannot be
+/// planned.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlannedItem {
+    pub item: ItemId,
+    #[serde(default)]
+    pub changes: Vec<Activity>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl PlannedItem {
+    pub fn from_answer((item, planned): ItemAnswer) -> Self {
+        match planned {
+            Ok(plan) => Self {
+                item,
+                changes: plan.changes.entries,
+                notes: plan.notes,
+                error: None,
+            },
+            Err(error) => Self {
+                item,
+                changes: Vec::new(),
+                notes: Vec::new(),
+                error: Some(error),
+            },
+        }
+    }
+
+    /// The answer for the contract; changes past the activity log's bound are counted.
+    pub fn into_answer(self) -> ItemAnswer {
+        if let Some(error) = self.error {
+            return (self.item, Err(error));
+        }
+        let mut plan = ItemPlan {
+            notes: self.notes,
+            ..ItemPlan::default()
+        };
+        for change in self.changes {
+            plan.changes.record(change);
+        }
+        (self.item, Ok(plan))
+    }
 }
 
 /// `skip_item`, `stop_item`, `check`, `chosen_resolutions`.

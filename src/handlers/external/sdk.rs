@@ -17,10 +17,10 @@ use crate::handlers::external::protocol::{
     ActivityParams, ChosenResolutionsResult, DeleteLogParams, EnumerateResult,
     EstablishConnectionParams, EstablishConnectionResult, FrameDecoder, HandlerCapabilities,
     InitializeParams, InitializeResult, ItemParams, ItemsParams, LogParams, LogResult, Message,
-    NoParams, PROTOCOL_VERSION, ProgressParams, PropertiesParams, PropertiesResult,
-    ReplaceConflictsParams, ReplyResult, ReportWorkParams, RequestId, RequestUiParams,
-    RequestUiResult, RpcError, ShowErrorParams, ShowErrorResult, ShowFormParams, UiRefusal, code,
-    method, write_notification, write_request, write_response,
+    NoParams, PROTOCOL_VERSION, PlannedItem, PreviewResult, ProgressParams, PropertiesParams,
+    PropertiesResult, ReplaceConflictsParams, ReplyResult, ReportWorkParams, RequestId,
+    RequestUiParams, RequestUiResult, RpcError, ShowErrorParams, ShowErrorResult, ShowFormParams,
+    UiRefusal, code, method, write_notification, write_request, write_response,
 };
 use crossbeam_channel::{Receiver, Sender};
 use parking_lot::Mutex;
@@ -106,6 +106,7 @@ fn dispatch(
                 participate: participation == Participation::TakesPart,
                 capabilities: HandlerCapabilities {
                     cancel_notifications: true,
+                    preview: true,
                 },
             })
         }
@@ -139,6 +140,15 @@ fn dispatch(
             let callback = initialized(callback)?;
             guarded(|| handler.synchronize(&p.items, callback))?;
             Ok(Value::Null)
+        }
+        method::PREVIEW => {
+            let p: ItemsParams = parse(params)?;
+            let callback = initialized(callback)?;
+            let answers = guarded(|| handler.preview(&p.items, callback))?;
+            to_value(PreviewResult {
+                items: answers
+                    .map(|answers| answers.into_iter().map(PlannedItem::from_answer).collect()),
+            })
         }
         method::SHOW_ERROR => {
             let p: ShowErrorParams = parse(params)?;
