@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Screenshots of the window for docs/screenshots: the logon dialog of the demo handler, the
 # results once it is done, conflicts, and the main window during a 20,000-file folder pair
-# sync with Results listing its changed files.
+# sync with Results listing its changed files, and a preview.
 # Runs under Xvfb (see shared/tools/screenshot.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -74,6 +74,23 @@ $bin --home "$pairs_home" folder add Notes "$pairs/Notes" "$pairs/Backup/Notes" 
   wait:4 key:Return wait:4 shot:pairs \
   wait:40 click:93,50 wait:1 click:${FILES_X:-112},${FILES_Y:-184} wait:2 shot:activity
 
+# Preview: a small pair synced once, then changed on both sides; the toolbar's Preview.
+preview_home=$(mktemp -d)
+preview=$(mktemp -d)
+trap 'rm -rf "$home" "$work" "$conflicts_home" "$pairs_home" "$pairs" "$preview_home" "$preview"' EXIT
+mkdir -p "$preview/Documents/Docs" "$preview/Backup"
+for n in 1 2 3; do echo "report $n" >"$preview/Documents/Docs/report$n.txt"; done
+echo photo >"$preview/Backup/beach.jpg"
+$bin --home "$preview_home" folder add Documents "$preview/Documents" "$preview/Backup" >/dev/null
+$bin --home "$preview_home" sync Documents --no-prompt >/dev/null
+echo new >"$preview/Documents/new.txt"
+echo "changed on the right" >"$preview/Backup/Docs/report2.txt"
+rm "$preview/Documents/Docs/report3.txt"
+mv "$preview/Backup/beach.jpg" "$preview/Backup/holiday.jpg"
+"$tool" "$work/sc" "$bin --home $preview_home & \
+  xdotool search --sync --name 'Sync Center' windowfocus; wait" \
+  wait:4 click:210,20 wait:2 shot:preview
+
 # The window sits at the top left of the virtual screen: keep just the window.
 crop() {
   python3 - "$1" "$2" <<'PY'
@@ -122,4 +139,5 @@ crop "$work/sc-results.png" "$shots/results.png"
 crop "$work/sc-conflicts.png" "$shots/conflicts.png"
 crop "$work/sc-pairs.png" "$shots/main.png"
 crop "$work/sc-activity.png" "$shots/activity.png"
-echo "wrote main.png, logon.png, results.png, conflicts.png and activity.png in $shots"
+crop "$work/sc-preview.png" "$shots/preview.png"
+echo "wrote main.png, logon.png, results.png, conflicts.png, activity.png and preview.png in $shots"

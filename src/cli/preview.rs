@@ -1,11 +1,10 @@
 //! `synccenter sync --dry-run`: what a sync of the chosen items would do, each planned change
 //! with its direction, and the counts; nothing changes.
 
-use crate::core::activity::{Activity, Change};
 use crate::core::engine::Engine;
 use crate::core::model::ItemKey;
-use crate::core::preview::{ItemPreview, Planned};
-use crate::core::words::{grouped, size};
+use crate::core::preview::{ItemPreview, Planned, planned_line};
+use crate::core::words::grouped;
 use crate::exit_code::{FAILED, INCOMPLETE, OK};
 use crate::output::out;
 
@@ -65,21 +64,4 @@ fn print_preview(preview: &ItemPreview) {
     for note in &plan.notes {
         out!("  Note: {note}");
     }
-}
-
-/// "➡ copy     Docs/a.txt (5 bytes)".
-fn planned_line(entry: &Activity) -> String {
-    let mut line = format!(
-        "{} {:<8} {}",
-        entry.direction.arrow(),
-        entry.change.plan_word(),
-        entry.path
-    );
-    if let Some(from) = &entry.from {
-        line.push_str(&format!(" (from {from})"));
-    }
-    if let (Some(bytes), Change::Copied | Change::Replaced) = (entry.size, entry.change) {
-        line.push_str(&format!(" ({})", size(bytes)));
-    }
-    line
 }

@@ -10,6 +10,7 @@ mod format;
 mod icons;
 mod items;
 pub(crate) mod notify;
+mod preview;
 mod results;
 mod state;
 mod toolbar;
@@ -71,6 +72,8 @@ pub struct SyncCenterApp {
     results: Results,
     conflicts: Conflicts,
     dialogs: Dialogs,
+    /// The preview window, while open.
+    preview: Option<preview::Preview>,
     notices: Vec<String>,
     tab: Tab,
     title: String,
@@ -114,6 +117,7 @@ impl SyncCenterApp {
             told_conflicts: conflicts.unresolved(),
             conflicts,
             dialogs: Dialogs::default(),
+            preview: None,
             notices,
             tab: Tab::default(),
             title: String::new(),
@@ -195,6 +199,11 @@ impl SyncCenterApp {
             Tab::Conflicts => self.conflicts.ui(ui, &mut out),
         });
         self.dialogs.ui(&ctx, self.model.is_running(), &mut out);
+        if let Some(preview) = &mut self.preview
+            && !preview.ui(&ctx, &self.engine, &mut out)
+        {
+            self.preview = None;
+        }
         for command in out {
             self.execute(command, frame);
         }
@@ -366,6 +375,9 @@ impl SyncCenterApp {
         match command {
             Command::SetChecked(key, checked) => engine.store().set_checked(&key, checked),
             Command::Sync(items) => self.sync(items),
+            Command::Preview(items) => {
+                self.preview = Some(preview::Preview::ask(&self.engine, items));
+            }
             Command::StopAll => engine.stop_everything(),
             Command::Skip(key) => {
                 if let Some(session) = self.session_of(&key) {
