@@ -74,7 +74,7 @@ mod tests {
             ),
             (
                 Activity::new("b.txt", Direction::ToLeft, Change::Replaced).size(2048),
-                "⬅ replace  b.txt (2.0 kB)",
+                "⬅ replace  b.txt (2.0 KB)",
             ),
             (
                 Activity::new("c.txt", Direction::ToRight, Change::Deleted).size(9),
