@@ -72,7 +72,7 @@ $bin --home "$pairs_home" folder add Notes "$pairs/Notes" "$pairs/Backup/Notes" 
 "$tool" "$work/sc" "$bin --home $pairs_home & \
   xdotool search --sync --name 'Sync Center' windowfocus; wait" \
   wait:4 key:Return wait:4 shot:pairs \
-  wait:40 click:93,50 wait:1 click:${FILES_X:-112},${FILES_Y:-184} wait:2 shot:activity
+  wait:40 click:93,50 wait:1 click:${FILES_X:-170},${FILES_Y:-210} wait:2 shot:activity
 
 # Preview: a small pair synced once, then changed on both sides; the toolbar's Preview.
 preview_home=$(mktemp -d)
