@@ -91,6 +91,16 @@ mv "$preview/Backup/beach.jpg" "$preview/Backup/holiday.jpg"
   xdotool search --sync --name 'Sync Center' windowfocus; wait" \
   wait:4 click:210,20 wait:2 shot:preview
 
+# The window at 640×400 during a sync: a click on a name selects its row and gives the list
+# the keyboard, Enter is Sync now, then the demo password; the selected row keeps its bar
+# and, with the list focused again, its focus ring.
+small_home=$(mktemp -d)
+trap 'rm -rf "$home" "$work" "$conflicts_home" "$pairs_home" "$pairs" "$preview_home" "$preview" "$small_home"' EXIT
+"$tool" "$work/sc" "SYNCCENTER_DEMO=1 SYNCCENTER_DEMO_STEP_MS=400 $bin --home $small_home & \
+  xdotool search --sync --name 'Sync Center' windowfocus windowsize 640 400; wait" \
+  wait:4 click:95,179 key:Return wait:2 \
+  type:demo key:Return wait:2 click:95,179 wait:1 shot:small
+
 # The window sits at the top left of the virtual screen: keep just the window.
 crop() {
   python3 - "$1" "$2" <<'PY'
@@ -140,4 +150,5 @@ crop "$work/sc-conflicts.png" "$shots/conflicts.png"
 crop "$work/sc-pairs.png" "$shots/main.png"
 crop "$work/sc-activity.png" "$shots/activity.png"
 crop "$work/sc-preview.png" "$shots/preview.png"
-echo "wrote main.png, logon.png, results.png, conflicts.png, activity.png and preview.png in $shots"
+crop "$work/sc-small.png" "$shots/small.png"
+echo "wrote main.png, logon.png, results.png, conflicts.png, activity.png, preview.png and small.png in $shots"

@@ -451,13 +451,20 @@ fn the_properties_form_adds_edits_and_removes_pairs() {
             ("mode", text("mirror")),
             ("excludes", text("*.tmp, cache/\n*.bak")),
         ]),
+        // Neither folder exists yet: the handler offers to make them.
+        FormReply::Submitted {
+            button: "create".into(),
+            values: BTreeMap::new(),
+        },
     ]
     .into_iter();
     c.answer_dialogs(move |_| answers.next().unwrap_or(FormReply::Canceled));
     c.properties(PropertiesTarget::Handler);
     let forms = c.forms.lock().clone();
-    assert_eq!(forms.len(), 2);
+    assert_eq!(forms.len(), 3);
     assert_eq!(forms[0].title, "Add folder pair");
+    assert_eq!(forms[2].title, "Create the folders?");
+    assert!(std::path::Path::new(&left).is_dir() && std::path::Path::new(&right).is_dir());
     let right_field = forms[1].fields.iter().find(|f| f.id == "right").unwrap();
     assert!(
         right_field.error.as_ref().unwrap().contains("absolute"),
@@ -467,13 +474,32 @@ fn the_properties_form_adds_edits_and_removes_pairs() {
     assert_eq!(photos.mode, Mode::Mirror);
     assert_eq!(photos.excludes, vec!["*.tmp", "cache/", "*.bak"]);
 
-    // Editing: pre-filled, and the remove box removes it.
-    c.answer_dialogs(|form| {
-        let name = form.fields.iter().find(|f| f.id == "name").unwrap();
-        assert!(format!("{:?}", name.kind).contains("photos"));
-        submit(&[("remove", FieldValue::Bool(true))])
+    // Editing: pre-filled; "Remove this pair…" asks first, saying the files stay.
+    let mut asked = 0;
+    c.answer_dialogs(move |form| {
+        asked += 1;
+        if asked == 1 {
+            let name = form.fields.iter().find(|f| f.id == "name").unwrap();
+            assert!(format!("{:?}", name.kind).contains("photos"));
+        } else {
+            assert_eq!(form.title, "Remove the folder pair photos?");
+            let message = form.message.as_deref().unwrap_or_default();
+            assert!(
+                message.contains("The files stay where they are"),
+                "{message}"
+            );
+        }
+        FormReply::Submitted {
+            button: "remove".into(),
+            values: BTreeMap::new(),
+        }
     });
     c.properties(PropertiesTarget::Item(ItemId::new("photos")));
+    assert_eq!(
+        c.forms.lock().len(),
+        5,
+        "the pair's form, then the question"
+    );
     assert!(config::find(&c.home, "photos").is_err());
     assert_eq!(config::load(&c.home).unwrap().len(), 1);
 }

@@ -198,7 +198,8 @@ impl Results {
         self.unseen_errors = 0;
         self.files.take_loaded();
         let filter = &mut self.filter;
-        ui.horizontal(|ui| {
+        // Wraps in a small window, so the search stays in sight.
+        ui.horizontal_wrapped(|ui| {
             ui.label("Show:");
             ui.selectable_value(&mut filter.min_level, LogLevel::Info, "Everything");
             ui.selectable_value(

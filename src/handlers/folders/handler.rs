@@ -72,6 +72,8 @@ impl Handler for FolderPairs {
             .map(|pair| ItemInfo {
                 icon: Icon::Folder,
                 has_properties: true,
+                detail: Some(config::describe(&pair)),
+                folders: vec![pair.left.clone(), pair.right.clone()],
                 last_synced: archive::last_synced(&archive::archive_file(
                     &self.home.data_dir,
                     &pair.name,
@@ -103,15 +105,42 @@ impl Handler for FolderPairs {
         let mut form = pair_form(existing.as_ref());
         loop {
             let reply = permit.show(form.clone());
-            let FormReply::Submitted { values, .. } = &reply else {
+            let FormReply::Submitted { button, values } = &reply else {
                 return Ok(PropertiesOutcome::Unchanged);
             };
-            if reply.pressed("ok").is_none() {
-                return Ok(PropertiesOutcome::Unchanged);
+            let again = pair_form_from(values, existing.is_some());
+            match (button.as_str(), existing.as_ref()) {
+                ("remove", Some(pair)) => {
+                    if permit.show(remove_form(pair)).pressed("remove").is_none() {
+                        form = again;
+                        continue;
+                    }
+                    return match super::remove_pair(&self.home, &pair.name) {
+                        Ok(()) => Ok(PropertiesOutcome::ItemsChanged),
+                        Err(e) => {
+                            form = with_error(again, e);
+                            continue;
+                        }
+                    };
+                }
+                ("ok", _) => {}
+                _ => return Ok(PropertiesOutcome::Unchanged),
+            }
+            // Folders that do not exist yet are made, once the user says so.
+            match create_missing(values, |missing| permit.show(create_form(missing))) {
+                Ok(true) => {}
+                Ok(false) => {
+                    form = again;
+                    continue;
+                }
+                Err(e) => {
+                    form = with_error(again, e);
+                    continue;
+                }
             }
             match self.save_form(existing.as_ref(), values) {
                 Ok(()) => return Ok(PropertiesOutcome::ItemsChanged),
-                Err(e) => form = with_error(pair_form_from(values, existing.is_some()), e),
+                Err(e) => form = with_error(again, e),
             }
         }
     }
@@ -243,11 +272,6 @@ impl FolderPairs {
                 .trim()
                 .to_string()
         };
-        if let Some(old) = existing
-            && values.get("remove").and_then(|v| v.as_bool()) == Some(true)
-        {
-            return super::remove_pair(&self.home, &old.name);
-        }
         // A field the reply leaves out keeps the default.
         let number = |id: &'static str, default: u32| match values.get(id) {
             None => Ok(default),
@@ -260,8 +284,8 @@ impl FolderPairs {
         };
         let pair = PairConfig {
             name: text("name"),
-            left: PathBuf::from(text("left")),
-            right: PathBuf::from(text("right")),
+            left: config::expand_home(&text("left")),
+            right: config::expand_home(&text("right")),
             mode: text("mode").parse()?,
             excludes: split_patterns(&text("excludes")),
             versions_days: number("versions_days", config::DEFAULT_VERSIONS_DAYS)?,
@@ -350,7 +374,7 @@ fn pair_form_from(values: &Values, editing: bool) -> Form {
 fn build_form(shown: &FormText, editing: bool) -> Form {
     let modes = Mode::ALL.map(Mode::word);
     let selected = Mode::ALL.iter().position(|m| *m == shown.mode).unwrap_or(0);
-    let mut form = Form::new(if editing { "Folder pair" } else { "Add folder pair" })
+    let form = Form::new(if editing { "Folder pair" } else { "Add folder pair" })
         .message("Sync Center keeps the two folders the same. Replaced and deleted files are kept in .synccenter/versions inside each folder.")
         .field(Field::text("name", "Name", &shown.name).required())
         .field(Field::folder("left", "Left folder", &shown.left).required())
@@ -377,10 +401,75 @@ fn build_form(shown: &FormText, editing: bool) -> Form {
             .required()
             .help("The oldest versions are removed first when they take more than this"),
         );
+    let mut buttons = Button::ok_cancel();
     if editing {
-        form = form.field(Field::checkbox("remove", "Remove this pair", false));
+        buttons.insert(
+            0,
+            Button::new("remove", "Remove this pair…", ButtonRole::Other),
+        );
     }
-    form.buttons(Button::ok_cancel())
+    form.buttons(buttons)
+}
+
+/// Asks before a pair is removed, and says what happens to the files: nothing.
+fn remove_form(pair: &PairConfig) -> Form {
+    Form::new(format!("Remove the folder pair {}?", pair.name))
+        .message(format!(
+            "Sync Center stops keeping these folders the same. The files stay where they are, \
+             in both folders:\n{}\n{}",
+            pair.left.display(),
+            pair.right.display()
+        ))
+        .buttons(vec![
+            Button::new("remove", "Remove", ButtonRole::Accept),
+            Button::new("cancel", "Cancel", ButtonRole::Reject),
+        ])
+}
+
+/// Offers to make folders of the form that do not exist yet.
+fn create_form(missing: &[PathBuf]) -> Form {
+    let list: Vec<String> = missing.iter().map(|p| p.display().to_string()).collect();
+    let (title, what) = if missing.len() == 1 {
+        ("Create the folder?", "This folder does not exist yet")
+    } else {
+        ("Create the folders?", "These folders do not exist yet")
+    };
+    Form::new(title)
+        .message(format!("{what}:\n{}", list.join("\n")))
+        .buttons(vec![
+            Button::new("create", "Create", ButtonRole::Accept),
+            Button::new("back", "Back", ButtonRole::Reject),
+        ])
+}
+
+/// Makes the form's folders that do not exist, if `ask` says yes to them. Returns whether
+/// the form may go on (false: the user would rather change the paths).
+fn create_missing(
+    values: &Values,
+    ask: impl FnOnce(&[PathBuf]) -> FormReply,
+) -> Result<bool, FolderError> {
+    let folders: Vec<PathBuf> = ["left", "right"]
+        .iter()
+        .filter_map(|id| values.get(*id)?.as_text())
+        .map(|text| config::expand_home(text.trim()))
+        .collect();
+    // A path that is no full path is refused by the checks that follow, before anything
+    // is made.
+    let missing: Vec<PathBuf> = folders
+        .iter()
+        .filter(|path| !path.exists() && !path.is_symlink())
+        .cloned()
+        .collect();
+    if missing.is_empty() || !folders.iter().all(|path| path.is_absolute()) {
+        return Ok(true);
+    }
+    if ask(&missing).pressed("create").is_none() {
+        return Ok(false);
+    }
+    for path in &missing {
+        std::fs::create_dir_all(path).map_err(|e| FolderError::io(path.clone(), e))?;
+    }
+    Ok(true)
 }
 
 /// Shows a validation error under the field it is about.

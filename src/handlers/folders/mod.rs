@@ -17,6 +17,7 @@ pub mod reconcile;
 pub mod replica;
 pub mod scan;
 pub mod sync;
+pub mod versions;
 
 pub use handler::provider;
 
