@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Screenshots of the window for docs/screenshots: the logon dialog of the demo handler, the
-# main window while the demo synchronizes, the results once it is done, and conflicts.
+# results once it is done, conflicts, and the main window during a 20,000-file folder pair
+# sync with Results listing its changed files, and a preview.
 # Runs under Xvfb (see shared/tools/screenshot.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,8 +29,7 @@ run="SYNCCENTER_DEMO=1 SYNCCENTER_DEMO_STEP_MS=400 $bin --home $home & \
 # demo asks for the mail password first; type it, Enter logs on, and the sync runs.
 "$tool" "$work/sc" "$run" \
   wait:4 click:55,20 wait:2 shot:logon \
-  type:demo key:Return wait:5 shot:main \
-  wait:30 click:93,50 wait:1 shot:results
+  type:demo key:Return wait:35 click:93,50 wait:1 shot:results
 
 # Conflicts, seeded in the store's conflicts file: the Conflicts tab with both versions.
 conflicts_home=$(mktemp -d)
@@ -58,11 +58,44 @@ PY
   xdotool search --sync --name 'Sync Center' windowfocus; wait" \
   wait:4 click:163,50 wait:1 shot:conflicts
 
+# Folder pairs: a 20,000-file first sync (mktree.py) beside a small pair. The main window while
+# it copies (files, bytes, speed), then Results with the big pair's changed files opened.
+pairs_home=$(mktemp -d)
+pairs=$(mktemp -d)
+trap 'rm -rf "$home" "$work" "$conflicts_home" "$pairs_home" "$pairs"' EXIT
+python3 "${MKTREE:-../shared/tools/mktree.py}" "$pairs/Pictures" 20000
+mkdir -p "$pairs/Backup/Pictures" "$pairs/Notes" "$pairs/Backup/Notes"
+for n in 1 2 3; do echo "note $n" >"$pairs/Notes/note-$n.txt"; done
+$bin --home "$pairs_home" folder add Pictures "$pairs/Pictures" "$pairs/Backup/Pictures" >/dev/null
+$bin --home "$pairs_home" folder add Notes "$pairs/Notes" "$pairs/Backup/Notes" >/dev/null
+# Enter is Sync now; the Results tab, then "Changed files of Pictures".
+"$tool" "$work/sc" "$bin --home $pairs_home & \
+  xdotool search --sync --name 'Sync Center' windowfocus; wait" \
+  wait:4 key:Return wait:4 shot:pairs \
+  wait:40 click:93,50 wait:1 click:${FILES_X:-170},${FILES_Y:-210} wait:2 shot:activity
+
+# Preview: a small pair synced once, then changed on both sides; the toolbar's Preview.
+preview_home=$(mktemp -d)
+preview=$(mktemp -d)
+trap 'rm -rf "$home" "$work" "$conflicts_home" "$pairs_home" "$pairs" "$preview_home" "$preview"' EXIT
+mkdir -p "$preview/Documents/Docs" "$preview/Backup"
+for n in 1 2 3; do echo "report $n" >"$preview/Documents/Docs/report$n.txt"; done
+echo photo >"$preview/Backup/beach.jpg"
+$bin --home "$preview_home" folder add Documents "$preview/Documents" "$preview/Backup" >/dev/null
+$bin --home "$preview_home" sync Documents --no-prompt >/dev/null
+echo new >"$preview/Documents/new.txt"
+echo "changed on the right" >"$preview/Backup/Docs/report2.txt"
+rm "$preview/Documents/Docs/report3.txt"
+mv "$preview/Backup/beach.jpg" "$preview/Backup/holiday.jpg"
+"$tool" "$work/sc" "$bin --home $preview_home & \
+  xdotool search --sync --name 'Sync Center' windowfocus; wait" \
+  wait:4 click:210,20 wait:2 shot:preview
+
 # The window at 640×400 during a sync: a click on a name selects its row and gives the list
 # the keyboard, Enter is Sync now, then the demo password; the selected row keeps its bar
 # and, with the list focused again, its focus ring.
 small_home=$(mktemp -d)
-trap 'rm -rf "$home" "$work" "$conflicts_home" "$small_home"' EXIT
+trap 'rm -rf "$home" "$work" "$conflicts_home" "$pairs_home" "$pairs" "$preview_home" "$preview" "$small_home"' EXIT
 "$tool" "$work/sc" "SYNCCENTER_DEMO=1 SYNCCENTER_DEMO_STEP_MS=400 $bin --home $small_home & \
   xdotool search --sync --name 'Sync Center' windowfocus windowsize 640 400; wait" \
   wait:4 click:95,179 key:Return wait:2 \
@@ -111,9 +144,11 @@ open(dst, "wb").write(png)
 PY
 }
 mkdir -p "$shots"
-crop "$work/sc-main.png" "$shots/main.png"
 crop "$work/sc-logon.png" "$shots/logon.png"
 crop "$work/sc-results.png" "$shots/results.png"
 crop "$work/sc-conflicts.png" "$shots/conflicts.png"
+crop "$work/sc-pairs.png" "$shots/main.png"
+crop "$work/sc-activity.png" "$shots/activity.png"
+crop "$work/sc-preview.png" "$shots/preview.png"
 crop "$work/sc-small.png" "$shots/small.png"
-echo "wrote main.png, logon.png, results.png, conflicts.png and small.png in $shots"
+echo "wrote main.png, logon.png, results.png, conflicts.png, activity.png, preview.png and small.png in $shots"

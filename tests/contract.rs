@@ -1311,7 +1311,7 @@ fn new_ids_follow_the_recorded_ones_when_the_clock_stepped_back() {
     let mut moved = first.clone();
     moved.id = ahead;
     let home = Home::under(center.dir.path());
-    center.engine.store().record_session(moved);
+    center.engine.store().record_session(moved, Vec::new());
     center.engine.store().flush().unwrap();
     let reopened = Center::reopen(&[&script], &home);
     let next = reopened.run(script.keys(), false);

@@ -82,6 +82,24 @@ fn the_demo_handler_asks_for_its_password_in_a_logon_form_from_its_own_process()
         outcome(&record, "ext:demo", "photos"),
         ("Succeeded".into(), "12 photos uploaded".into())
     );
+    // What it uploaded, reported from its own process through the SDK.
+    let photos = record
+        .items
+        .iter()
+        .find(|i| i.key.item.as_str() == "photos")
+        .unwrap();
+    assert_eq!(photos.activity.summary(), "12 copied · 16.8 MB");
+    let listed = center.engine.store().activity(record.id).unwrap();
+    let entries = &listed
+        .iter()
+        .find(|i| i.key == photos.key)
+        .expect("the photos are listed")
+        .entries;
+    assert_eq!(entries.len(), 12);
+    assert_eq!(
+        (entries[0].path.as_str(), entries[0].size),
+        ("IMG_0001.jpg", Some(900_000))
+    );
     let log = log_text(&record);
     assert!(
         log.contains("[warning] Calendar: 1 event has no time zone"),

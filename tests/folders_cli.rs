@@ -209,3 +209,143 @@ fn some_files_failing_exits_2_and_the_rest_syncs() {
     assert_eq!(c.sync().0, 0);
     assert_eq!(read(&c.r("locked/x.txt")), "cannot land");
 }
+
+#[test]
+fn results_json_lists_what_each_run_changed() {
+    let cli = Cli::new("two-way");
+    write(&cli.l("Docs/a.txt"), "alpha");
+    write(&cli.r("b.txt"), "bravo!");
+    assert_eq!(cli.sync().0, 0);
+    let out = cli.run(&["results", "--json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let runs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let item = &runs[0]["items"][0];
+    assert_eq!(
+        item["activity"]["changes"],
+        serde_json::json!({"copied": 3}),
+        "{item}"
+    );
+    assert_eq!(item["activity"]["bytes"], 11);
+    let mut entries: Vec<(String, String, Option<u64>)> = item["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            assert_eq!(e["change"], "copied");
+            (
+                e["path"].as_str().unwrap().to_string(),
+                e["direction"].as_str().unwrap().to_string(),
+                e["size"].as_u64(),
+            )
+        })
+        .collect();
+    entries.sort();
+    assert_eq!(
+        entries,
+        [
+            ("Docs".into(), "to_right".into(), None),
+            ("Docs/a.txt".into(), "to_right".into(), Some(5)),
+            ("b.txt".into(), "to_left".into(), Some(6)),
+        ]
+    );
+    assert!(item["started"].as_u64().is_some() && item["ended"].as_u64().is_some());
+}
+
+/// Every file and folder under `root`: path → (contents of a file, mtime in ns).
+fn on_disk(root: &Path) -> std::collections::BTreeMap<PathBuf, (Vec<u8>, i128)> {
+    let mut found = std::collections::BTreeMap::new();
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            let mtime = meta
+                .modified()
+                .unwrap()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as i128;
+            let contents = if meta.is_file() {
+                std::fs::read(&path).unwrap()
+            } else {
+                Vec::new()
+            };
+            if meta.is_dir() {
+                dirs.push(path.clone());
+            }
+            found.insert(path, (contents, mtime));
+        }
+    }
+    found
+}
+
+/// (path, direction, change, size, from) of each entry of a JSON list, sorted.
+type Listed = Vec<(String, String, String, Option<u64>, Option<String>)>;
+
+fn listed(entries: &serde_json::Value) -> Listed {
+    let mut listed: Listed = entries
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["path"].as_str().unwrap().to_string(),
+                e["direction"].as_str().unwrap().to_string(),
+                e["change"].as_str().unwrap().to_string(),
+                e["size"].as_u64(),
+                e["from"].as_str().map(str::to_string),
+            )
+        })
+        .collect();
+    listed.sort();
+    listed
+}
+
+#[test]
+fn a_dry_run_lists_what_the_sync_then_does_and_changes_nothing() {
+    let c = Cli::new("two-way");
+    write(&c.l("same.txt"), "same");
+    write(&c.l("gone.txt"), "bye");
+    write(&c.l("old.txt"), "moving along");
+    write(&c.l("both.txt"), "base");
+    write(&c.r("edit.txt"), "v1");
+    assert_eq!(c.sync().0, 0);
+
+    write(&c.l("new.txt"), "new on the left");
+    write(&c.r("edit.txt"), "v2 from the right");
+    std::fs::remove_file(c.l("gone.txt")).unwrap();
+    write(&c.l("both.txt"), "left edit");
+    write(&c.r("both.txt"), "right edit!");
+    std::fs::rename(c.l("old.txt"), c.l("moved.txt")).unwrap();
+
+    let before = on_disk(c.dir.path());
+    let shown = c.run(&["sync", "p", "--dry-run"]);
+    let printed = text(&shown);
+    assert_eq!(shown.status.code(), Some(0), "{printed}");
+    for line in [
+        "p: 1 to copy, 1 to replace, 1 to delete, 1 to move, 1 conflict · 32 bytes",
+        "  ➡ copy     new.txt (15 bytes)",
+        "  ⬅ replace  edit.txt (17 bytes)",
+        "  ➡ delete   gone.txt",
+        "  ➡ move     moved.txt (from old.txt)",
+        "  ↔ conflict both.txt",
+        "Nothing was changed: this was a preview.",
+    ] {
+        assert!(printed.lines().any(|l| l == line), "{line:?} in\n{printed}");
+    }
+    let json = c.run(&["sync", "p", "--dry-run", "--json"]);
+    assert_eq!(json.status.code(), Some(0), "{}", text(&json));
+    let previews: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let plan = &previews[0]["planned"]["plan"]["changes"];
+    assert_eq!(on_disk(c.dir.path()), before, "a preview changed something");
+
+    let (code, printed) = c.sync();
+    assert_eq!(code, 1, "{printed}");
+    let results: serde_json::Value =
+        serde_json::from_slice(&c.run(&["results", "--json"]).stdout).unwrap();
+    let done = &results[0]["items"][0];
+    assert_eq!(listed(&done["entries"]), listed(&plan["entries"]));
+    assert_eq!(done["activity"]["changes"], plan["counts"]["changes"]);
+    assert_eq!(done["activity"]["bytes"], plan["counts"]["bytes"]);
+    assert_eq!(listed(&plan["entries"]).len(), 5, "{plan}");
+}

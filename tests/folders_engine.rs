@@ -340,7 +340,15 @@ fn mass_deletions_ask_in_the_window() {
     }
     c.answer_dialogs(|_| FormReply::Canceled);
     let ran = c.sync_in_window();
-    assert_eq!(ran.status, ItemStatus::Failed, "{ran:?}");
+    // The user's choice is not a failure.
+    assert_eq!(ran.status, ItemStatus::Canceled, "{ran:?}");
+    assert_eq!(
+        ran.text,
+        format!(
+            "You chose not to delete 25 files in {}; nothing was changed.",
+            c.right.display()
+        )
+    );
     assert_eq!(tree(&c.right).len(), 40);
     let form = c.forms.lock().last().cloned().unwrap();
     assert_eq!(form.buttons[0].label, "Delete 25 files");

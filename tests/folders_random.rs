@@ -16,6 +16,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use synccenter::core::activity::Activity;
 use synccenter::core::conflicts::{ConflictReport, Resolution};
 use synccenter::handlers::folders::archive::archive_file;
 use synccenter::handlers::folders::config::{Mode, PairConfig};
@@ -63,7 +64,8 @@ impl Observer for Quiet {
     fn batch_started(&mut self, _: u64, _: u64) -> bool {
         true
     }
-    fn applied(&mut self, _: u64) -> bool {
+    fn planned(&mut self, _: u64, _: u64, _: bool) {}
+    fn applied(&mut self, _: u64, _: Option<Activity>) -> bool {
         true
     }
     fn conflict_found(&mut self) -> bool {

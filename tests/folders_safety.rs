@@ -8,6 +8,7 @@ use folders_common::{read, tree, versions, write};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64};
+use synccenter::core::activity::{Activity, Change, Direction};
 use synccenter::core::conflicts::{ConflictReport, Resolution};
 use synccenter::handlers::folders::archive::archive_file;
 use synccenter::handlers::folders::config::{Mode, PairConfig};
@@ -130,6 +131,8 @@ struct Counting {
     work_done: u64,
     first_estimate: Option<u64>,
     batches: u64,
+    planned: Option<(u64, u64, bool)>,
+    activity: Vec<Activity>,
 }
 
 impl Observer for Counting {
@@ -141,7 +144,11 @@ impl Observer for Counting {
         self.batches += 1;
         true
     }
-    fn applied(&mut self, work: u64) -> bool {
+    fn planned(&mut self, changes: u64, bytes: u64, both_ways: bool) {
+        self.planned = Some((changes, bytes, both_ways));
+    }
+    fn applied(&mut self, work: u64, done: Option<Activity>) -> bool {
+        self.activity.extend(done);
         self.applied += 1;
         self.work_done += work;
         self.stop_after != Some(self.applied)
@@ -313,6 +320,21 @@ fn work_estimates_add_up_to_the_work_reported() {
     let bytes: u64 = (0..30).map(|i| i * 1000).sum::<u64>() + 4;
     assert_eq!(first.first_estimate, Some(bytes + 32 * sync::PER_FILE_WORK));
     assert_eq!(first.work_done, first.first_estimate.unwrap());
+    // What was planned and what each change did: 30 files, their folder and c.txt.
+    assert_eq!(first.planned, Some((32, bytes, false)));
+    assert_eq!(first.activity.len(), 32);
+    assert!(
+        first
+            .activity
+            .iter()
+            .all(|a| (a.change, a.direction) == (Change::Copied, Direction::ToRight)),
+        "{:?}",
+        first.activity
+    );
+    assert_eq!(
+        first.activity.iter().filter_map(|a| a.size).sum::<u64>(),
+        bytes
+    );
     write(&f.l("c.txt"), "left!");
     write(&f.r("c.txt"), "right!!");
     let mut second = Counting::default();
@@ -320,4 +342,38 @@ fn work_estimates_add_up_to_the_work_reported() {
     assert_eq!(outcome.conflicts.unwrap().len(), 1);
     assert_eq!(second.first_estimate, Some(sync::PER_FILE_WORK));
     assert_eq!(second.work_done, sync::PER_FILE_WORK);
+}
+
+#[test]
+fn each_change_says_what_it_did_and_which_way() {
+    let f = Fixture::new();
+    write(&f.l("a.txt"), "one");
+    write(&f.l("b.txt"), "two");
+    write(&f.l("c.txt"), "three");
+    let (l, r) = (
+        LocalReplica::new(&f.config.left),
+        LocalReplica::new(&f.config.right),
+    );
+    f.run(&l, &r, &mut Counting::default(), &[]);
+    write(&f.l("a.txt"), "one, edited");
+    std::fs::remove_file(f.r("b.txt")).unwrap();
+    write(&f.r("new.txt"), "from the right");
+    let mut second = Counting::default();
+    f.run(&l, &r, &mut second, &[]);
+    let mut did: Vec<_> = second
+        .activity
+        .iter()
+        .map(|a| (a.path.as_str(), a.change, a.direction, a.size))
+        .collect();
+    did.sort();
+    assert_eq!(
+        did,
+        [
+            ("a.txt", Change::Replaced, Direction::ToRight, Some(11)),
+            ("b.txt", Change::Deleted, Direction::ToLeft, None),
+            ("new.txt", Change::Copied, Direction::ToLeft, Some(14)),
+        ]
+    );
+    // Changes went both ways; the bytes planned are those copied.
+    assert_eq!(second.planned, Some((3, 25, true)));
 }

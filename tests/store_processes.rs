@@ -69,7 +69,10 @@ fn run_of(item: &ItemKey, id: u64) -> SessionRecord {
             handler_name: "Demo".into(),
             status: ItemStatus::Succeeded,
             text: "Synced by the window".into(),
+            started: None,
             ended: Some(now),
+            activity: Default::default(),
+            problems: Default::default(),
             could_not_ask: false,
         }],
         log: Vec::new(),
@@ -108,7 +111,7 @@ fn changes_made_in_a_terminal_survive_the_windows_next_save() {
     // The window saves again, each file, from its older copy plus its own new changes.
     window.set_checked(&demo("mail"), false);
     window.resolve_conflict(&demo("mail"), "b.txt", Resolution::KeepBoth);
-    window.record_session(run_of(&demo("photos"), 1));
+    window.record_session(run_of(&demo("photos"), 1), Vec::new());
     window.flush().unwrap();
 
     for store in [&window, &on_disk(home)] {

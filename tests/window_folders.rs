@@ -5,8 +5,10 @@ mod window_common;
 
 use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable;
+use parking_lot::Mutex;
 use std::path::Path;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 use synccenter::core::engine::{Engine, EngineConfig};
 use synccenter::core::handler::Registry;
 use synccenter::core::store::{Home, Store};
@@ -326,4 +328,83 @@ fn a_text_conflict_opens_each_version_and_shows_the_lines_that_differ() {
     wait_for_text(&mut app, "− tuesday: gym");
     wait_for_text(&mut app, "+ tuesday: dentist, at 9");
     assert!(app.query_by_label("  monday").is_some());
+}
+
+/// `synccenter --home <center> args…`, the real binary, as a terminal runs it.
+fn terminal(center: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_synccenter"))
+        .arg("--home")
+        .arg(center)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn runs_made_in_a_terminal_show_in_the_open_window() {
+    let home = home();
+    let (left, right) = (home.path().join("left"), home.path().join("right"));
+    std::fs::create_dir_all(&left).unwrap();
+    std::fs::create_dir_all(&right).unwrap();
+    std::fs::write(left.join("notes.txt"), "hello").unwrap();
+    let center_dir = home.path().join("center");
+    let added = terminal(
+        &center_dir,
+        &[
+            "folder",
+            "add",
+            "Notes",
+            left.to_str().unwrap(),
+            right.to_str().unwrap(),
+        ],
+    );
+    assert!(added.status.success(), "{added:?}");
+    let center = Home::under(&center_dir);
+    let (store, _) = Store::open(center.clone());
+    let registry = Registry::new().with(folders::provider(&center));
+    let (engine, events) = Engine::new(registry, store, EngineConfig::default());
+    let mut app = window(engine, events);
+    wait_listed(&mut app, "Notes");
+    wait_for_text(&mut app, "Not synchronized yet");
+
+    // The idle window draws nothing until told; from here, note every frame it asks for.
+    let asked: Arc<Mutex<Vec<Duration>>> = Arc::default();
+    let record = asked.clone();
+    app.ctx
+        .set_request_repaint_callback(move |info| record.lock().push(info.delay));
+    app.run_steps(2);
+    asked.lock().clear();
+
+    // A sync in a terminal wakes the window, and its row and Results follow.
+    let synced = terminal(&center_dir, &["sync", "Notes", "--no-prompt"]);
+    assert_eq!(synced.status.code(), Some(0), "{synced:?}");
+    let ran = Instant::now();
+    while !asked
+        .lock()
+        .iter()
+        .any(|delay| *delay < Duration::from_secs(1))
+    {
+        assert!(
+            ran.elapsed() < Duration::from_secs(20),
+            "the window was never woken: {:?}",
+            asked.lock()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    eprintln!(
+        "the window was woken {:?} after the terminal's run",
+        ran.elapsed()
+    );
+    app.run_steps(1);
+    wait_for_text(&mut app, "Succeeded: Synchronized 1 change");
+    app.get_by_label("Results").click();
+    wait_for_text(&mut app, "1 copied · 5 bytes");
+
+    // A conflict found by a terminal's run shows too.
+    std::fs::write(left.join("notes.txt"), "hello from the left").unwrap();
+    std::fs::write(right.join("notes.txt"), "hello from the right").unwrap();
+    let clashed = terminal(&center_dir, &["sync", "Notes", "--no-prompt"]);
+    assert_eq!(clashed.status.code(), Some(1), "{clashed:?}");
+    wait_for_text(&mut app, "In conflict: notes.txt");
+    wait_for_text(&mut app, "Succeeded with 1 conflict");
 }

@@ -95,6 +95,13 @@ pub struct SyncArgs {
     /// Never show a dialog: handlers that need one fail their item instead.
     #[arg(long)]
     pub no_prompt: bool,
+    /// Say what a sync would do (each change with its direction, and counts) and change
+    /// nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// With --dry-run: print the planned changes as JSON.
+    #[arg(long, requires = "dry_run")]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

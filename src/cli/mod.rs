@@ -1,6 +1,7 @@
 //! The terminal front end: `synccenter items | sync | results | conflicts | check | folder |
 //! handlers | schedule`, on the same engine and event stream as the window. A `sync` goes to
-//! the running instance when there is one (`handoff.rs`).
+//! the running instance when there is one (`handoff.rs`); `sync --dry-run` only plans, here
+//! (`preview.rs`).
 //!
 //! Exit codes (`crate::exit_code`): 0 everything succeeded; 1 something was skipped,
 //! canceled or left in conflict, or an item logged an error; 2 an item failed; 3 nothing
@@ -10,6 +11,7 @@ mod args;
 mod bars;
 mod handoff;
 mod interrupt;
+mod preview;
 mod prompt;
 mod schedule;
 mod sync;
@@ -58,7 +60,7 @@ pub fn run(home: Option<PathBuf>, demo: bool, command: Command) -> u8 {
     // A sync goes to the running instance of the home; without one, this process holds the
     // home's engine lock while it runs (and opens the store only once it has it).
     let _engine_lock = match &command {
-        Command::Sync(args) => {
+        Command::Sync(args) if !args.dry_run => {
             let home = match crate::core::store::Home::resolve(home.clone()) {
                 Ok(home) => home,
                 Err(e) => {
@@ -376,6 +378,9 @@ fn sync_items(setup: &Setup, args: SyncArgs) -> Result<u8, Refusal> {
         Target::Named(args.items.clone())
     };
     let keys = choice::choose(&target, &listed)?;
+    if args.dry_run {
+        return preview::preview(engine, keys, args.json).map_err(Refusal);
+    }
     let may_bother_user = may_prompt(&args);
     let record =
         sync::run(engine, &setup.events, keys.clone(), may_bother_user).map_err(Refusal)?;
@@ -437,7 +442,11 @@ fn results(engine: &Engine, json: bool) -> Result<u8, Refusal> {
     let mut history = engine.store().history();
     history.reverse();
     if json {
-        out!("{}", serde_json::to_string_pretty(&history)?);
+        let runs = history
+            .iter()
+            .map(|run| with_entries(engine, run))
+            .collect::<Result<Vec<_>, _>>()?;
+        out!("{}", serde_json::to_string_pretty(&runs)?);
         return Ok(OK);
     }
     if history.is_empty() {
@@ -481,6 +490,24 @@ fn results(engine: &Engine, json: bool) -> Result<u8, Refusal> {
         }
     }
     Ok(OK)
+}
+
+/// A run as JSON, each item with the entries its handler listed as changed (`entries`,
+/// beside the counts in `activity`).
+fn with_entries(engine: &Engine, run: &SessionRecord) -> Result<serde_json::Value, Refusal> {
+    let mut listed = engine.store().activity(run.id).map_err(Refusal)?;
+    let mut value = serde_json::to_value(run)?;
+    if let Some(items) = value["items"].as_array_mut() {
+        for (item, result) in items.iter_mut().zip(&run.items) {
+            let entries = listed
+                .iter()
+                .position(|listed| listed.key == result.key)
+                .map(|at| listed.swap_remove(at).entries)
+                .unwrap_or_default();
+            item["entries"] = serde_json::to_value(entries)?;
+        }
+    }
+    Ok(value)
 }
 
 #[derive(Serialize)]

@@ -72,11 +72,18 @@ pub fn run(
 
 fn show_changes(engine: &Engine, bars: &mut Bars) {
     for (key, snapshot) in engine.board().take_changed() {
+        // While an item runs, what its handler does in figures ("Copying 1,234 of 20,108
+        // files · …"), when it gives them.
+        let doing = snapshot
+            .figures
+            .as_ref()
+            .filter(|_| !snapshot.status.is_terminal())
+            .map(|figures| figures.describe(None));
         bars.show(
             &key.to_string(),
             ItemState {
                 status: snapshot.status,
-                text: &snapshot.text,
+                text: doing.as_deref().unwrap_or(&snapshot.text),
                 wait: snapshot.wait.as_ref().map(ToString::to_string),
                 measure: snapshot.measure,
             },

@@ -2,7 +2,8 @@
 //! item. Handlers write it at full speed; front ends read what changed since they last
 //! looked. Memory is bounded by the number of items, whatever the rate of progress calls.
 
-use crate::core::events::Bus;
+use crate::core::events::{Bus, Wake};
+use crate::core::figures::Figures;
 use crate::core::model::{ItemKey, SessionId};
 use crate::core::progress::{ProgressError, Stage, WorkAccounting, WorkReport};
 use crate::core::status::{ItemStatus, WaitReason};
@@ -31,6 +32,8 @@ pub struct ItemSnapshot {
     pub stage: Option<Stage>,
     pub changes_applied: u64,
     pub request: Option<UserRequest>,
+    /// The stage, files and bytes as the handler last reported them.
+    pub figures: Option<Figures>,
 }
 
 /// The mutable part of a slot.
@@ -43,6 +46,7 @@ pub(crate) struct Live {
     pub measure: Option<(u64, u64)>,
     pub stage: Option<Stage>,
     pub request: Option<UserRequest>,
+    pub figures: Option<Figures>,
     pub accounting: WorkAccounting,
     /// The handler called about this item in this run (progress, work or check): it has
     /// reached it.
@@ -55,6 +59,8 @@ pub(crate) struct Live {
     /// The stop timeout runs for the request: it was told, and the handler had reached the
     /// item. A request for an item the handler has not reached waits without a clock.
     pub clock_started: bool,
+    /// When the handler first reported about the item in this run.
+    pub started_at: Option<SystemTime>,
     /// When the item reached its final status.
     pub ended_at: Option<SystemTime>,
     /// Where this run's final state goes if a later run takes the item over.
@@ -66,6 +72,7 @@ pub(crate) struct Live {
 pub(crate) struct Ended {
     pub status: ItemStatus,
     pub text: String,
+    pub started: Option<SystemTime>,
     pub at: Option<SystemTime>,
     /// The handler was refused a dialog about the item (`Live::could_not_ask`).
     pub could_not_ask: bool,
@@ -88,11 +95,13 @@ impl Live {
             measure: None,
             stage: None,
             request: None,
+            figures: None,
             accounting: WorkAccounting::new(),
             reached: false,
             request_delivered: false,
             could_not_ask: false,
             clock_started: false,
+            started_at: None,
             ended_at: None,
             handover: None,
         }
@@ -102,12 +111,21 @@ impl Live {
         Ended {
             status: self.status,
             text: self.text.clone(),
+            started: self.started_at,
             at: self.ended_at,
             could_not_ask: self.could_not_ask,
         }
     }
 
-    /// Changes the status under Vista's rule. A refused change leaves the item failed.
+    /// The handler reported about the item: it started, if it had not yet.
+    pub fn reached(&mut self) {
+        self.reached = true;
+        self.started_at.get_or_insert_with(SystemTime::now);
+    }
+
+    /// Changes the status under Vista's rule. A refused change leaves the item failed. An
+    /// item that ends drops its running text ("Downloading 5 of 20…", "Stopping…"): what it
+    /// ends with is the text given with or after its final status.
     pub fn set_status(&mut self, status: ItemStatus) -> Result<(), RuleViolation> {
         if !self.status.may_become(status) {
             let violation = RuleViolation {
@@ -122,6 +140,7 @@ impl Live {
         }
         if status.is_terminal() && !self.status.is_terminal() {
             self.ended_at = Some(SystemTime::now());
+            self.text.clear();
         }
         self.status = status;
         Ok(())
@@ -155,6 +174,7 @@ impl Live {
             stage: self.stage,
             changes_applied: self.accounting.changes_applied(),
             request: self.request,
+            figures: self.figures.clone(),
         }
     }
 }
@@ -186,7 +206,7 @@ impl ItemSlot {
             && !self.dirty.swap(true, Ordering::AcqRel)
             && !self.shared.news.swap(true, Ordering::AcqRel)
         {
-            self.shared.bus.wake();
+            self.shared.bus.wake(Wake::Soon);
         }
     }
 

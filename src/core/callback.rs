@@ -2,11 +2,13 @@
 //! while it prepares, synchronizes or shows a dialog. Progress goes straight to the item's
 //! slot on the board; every answer carries the user's skip and stop requests back.
 
+use crate::core::activity::{Activity, ActivityLog};
 use crate::core::board::{Live, RunSlot, UserRequest};
 use crate::core::conflicts::{ConflictReport, Resolution};
 use crate::core::dialog::{DialogRequest, Form, FormReply, UiRefused};
 use crate::core::engine::Core;
 use crate::core::events::Event;
+use crate::core::figures::Figures;
 use crate::core::model::{
     HandlerId, ItemId, ItemKey, LogEntry, LogId, LogLevel, RunContext, SessionId,
 };
@@ -53,12 +55,15 @@ impl Reply {
 }
 
 /// One progress report (SYNCMGRPROGRESSITEM): each part is optional, as the mask bits are.
+/// `figures` (the stage, files and bytes, the entry at hand) go beyond SyncMgr: front ends
+/// put them in words and weigh the item by them in the overall bar.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Progress<'a> {
     pub text: Option<&'a str>,
     pub status: Option<ItemStatus>,
     pub value: Option<u64>,
     pub max: Option<u64>,
+    pub figures: Option<&'a Figures>,
 }
 
 impl<'a> Progress<'a> {
@@ -88,6 +93,12 @@ impl<'a> Progress<'a> {
     pub fn with_status(mut self, status: ItemStatus) -> Self {
         self.status = Some(status);
         self
+    }
+    pub fn figures(figures: &'a Figures) -> Self {
+        Self {
+            figures: Some(figures),
+            ..Self::default()
+        }
     }
 }
 
@@ -197,6 +208,10 @@ pub(crate) struct Run {
     /// Held while this run asks for the UI slot, so that two of its threads asking at once
     /// share one slot instead of the second queuing behind the first.
     ui_gate: Mutex<()>,
+    /// What the handler changed per item.
+    pub activity: Mutex<HashMap<ItemId, ActivityLog>>,
+    /// How many conflicts the handler last reported per item.
+    pub conflicts_found: Mutex<HashMap<ItemId, u32>>,
 }
 
 /// At most this many unknown item ids are warned about, one line each.
@@ -238,6 +253,8 @@ impl Run {
             lines_as_notices: false,
             ui_ticket: Mutex::new(None),
             ui_gate: Mutex::new(()),
+            activity: Mutex::new(HashMap::new()),
+            conflicts_found: Mutex::new(HashMap::new()),
         }
     }
 
@@ -327,7 +344,7 @@ impl Run {
             let result = change(live);
             // The handler ended the item itself: no clock to run any more.
             let ended = live.clock_started && live.status.is_terminal();
-            live.reached = true;
+            live.reached();
             let reply = request_reply(live.request);
             if reply != Reply::Continue && heard == Heard::Answered {
                 live.request_delivered = true;
@@ -512,6 +529,8 @@ pub trait Host: Send + Sync {
     fn establish_connection(&self, target: Option<&str>) -> Result<(), ConnectionError>;
     fn replace_conflicts(&self, item: &ItemId, conflicts: Vec<ConflictReport>);
     fn chosen_resolutions(&self, item: &ItemId) -> Vec<(ConflictReport, Resolution)>;
+    /// One entry the handler changed.
+    fn activity(&self, item: &ItemId, entry: Activity);
 }
 
 /// What a handler holds to talk to the host (ISyncMgrSynchronizeCallback). Cheap to clone.
@@ -587,6 +606,12 @@ impl Callback {
     /// The resolutions the user chose for this item's conflicts, to apply now.
     pub fn chosen_resolutions(&self, item: &ItemId) -> Vec<(ConflictReport, Resolution)> {
         self.host.chosen_resolutions(item)
+    }
+
+    /// Reports one entry the handler changed in this item (copied, deleted, in conflict…):
+    /// the run's results list them.
+    pub fn activity(&self, item: &ItemId, entry: Activity) {
+        self.host.activity(item, entry)
     }
 
     /// For a host that carries a handler's calls from elsewhere (the external host): calls
@@ -679,12 +704,15 @@ impl Host for Run {
                     violation = live.set_status(status).err();
                 }
                 Some(_) => {}
-                None if progress.value.is_some()
+                None if (progress.value.is_some() || progress.figures.is_some())
                     && matches!(live.status, ItemStatus::Pending | ItemStatus::Waiting) =>
                 {
                     let _ = live.set_status(ItemStatus::Updating);
                 }
                 None => {}
+            }
+            if let Some(figures) = progress.figures {
+                live.figures = Some(figures.clone());
             }
             if live.status == ItemStatus::Indeterminate {
                 // SYNCMGRSTATUS_UPDATING_INDETERMINATE: steps are ignored, and earlier
@@ -928,6 +956,9 @@ impl Host for Run {
         if !owned {
             return;
         }
+        self.conflicts_found
+            .lock()
+            .insert(item.clone(), conflicts.len() as u32);
         self.core
             .store
             .replace_conflicts(&self.key(item), &self.item_name(item), conflicts);
@@ -936,6 +967,17 @@ impl Host for Run {
 
     fn chosen_resolutions(&self, item: &ItemId) -> Vec<(ConflictReport, Resolution)> {
         self.core.store.chosen_resolutions(&self.key(item))
+    }
+
+    fn activity(&self, item: &ItemId, entry: Activity) {
+        if self.abandoned.load(Ordering::Acquire) || self.known_slot(item).is_none() {
+            return;
+        }
+        self.activity
+            .lock()
+            .entry(item.clone())
+            .or_default()
+            .record(entry);
     }
 }
 

@@ -2,20 +2,23 @@
 //! synchronize on its own worker thread, several handlers at once, and watches them: a stop
 //! that is not honored in time abandons the handler, a panic fails only its own items.
 
+use crate::core::activity::{ItemActivity, RunActivity};
 use crate::core::board::{Board, UserRequest};
 use crate::core::callback::{
     Callback, Host, LogLine, Run, honor_request, restore_after_wait, set_waiting,
 };
 use crate::core::dialog::DialogBroker;
-use crate::core::events::{Bus, Event, Waker};
+use crate::core::events::{Bus, Event, Wake, Waker};
 use crate::core::handler::{
     CallFailure, Handler, HandlerError, HandlerProvider, Registry, call_guarded,
 };
+use crate::core::model::LogLevel;
 use crate::core::model::{
     Enumeration, HandlerId, HandlerInfo, ItemId, ItemInfo, ItemKey, LogId, Participation,
     PropertiesOutcome, PropertiesTarget, RunContext, RunReason, SessionId, ShowErrorOutcome,
 };
-use crate::core::status::{ItemStatus, WaitReason, unasked_outcome};
+use crate::core::preview::{ItemPreview, Planned};
+use crate::core::status::{ItemStatus, Problems, WaitReason, unasked_outcome};
 use crate::core::store::{ItemResult, SaveError, SessionRecord, Store, StoreNews};
 use crossbeam_channel::Receiver;
 use parking_lot::{Condvar, Mutex, RwLock};
@@ -176,6 +179,7 @@ impl Engine {
             news.send(match said {
                 StoreNews::SaveFailed(text) => Event::Notice(text),
                 StoreNews::ConflictsChanged => Event::ConflictsChanged,
+                StoreNews::ItemsChanged => Event::ItemsRecorded,
                 StoreNews::RunsRecorded(runs) => Event::RunsRecorded(runs),
             })
         }));
@@ -413,9 +417,18 @@ impl Engine {
             })
             .map_err(|failure| failure.to_string());
             if outcome == Ok(PropertiesOutcome::ItemsChanged) {
+                // The item's settings changed: how its last run ended no longer says how
+                // it stands (a corrected pair loses its stale error).
+                if let PropertiesTarget::Item(item) = &target {
+                    core.store.clear_outcome(&run_key(&handler, item));
+                }
                 engine.refresh_handler(&handler);
             }
-            core.bus.send(Event::PropertiesClosed { handler, outcome });
+            core.bus.send(Event::PropertiesClosed {
+                handler,
+                target,
+                outcome,
+            });
         });
     }
 
@@ -481,6 +494,86 @@ impl Engine {
             finish_session(&self.core, &session.shared, record_of(&session.shared));
         }
         self.core.store.flush()
+    }
+
+    /// What a sync of `keys` would do, asked of their handlers on a thread of its own;
+    /// nothing changes. The answer holds one preview per key, in their order.
+    pub fn preview(&self, keys: Vec<ItemKey>) -> Receiver<Vec<ItemPreview>> {
+        let (answer, answered) = crossbeam_channel::bounded(1);
+        let engine = self.clone();
+        spawn_named("preview".into(), move || {
+            let _ = answer.send(engine.preview_now(&keys));
+        });
+        answered
+    }
+
+    fn preview_now(&self, keys: &[ItemKey]) -> Vec<ItemPreview> {
+        let context = RunContext {
+            reason: RunReason::Manual,
+            may_bother_user: false,
+        };
+        let mut answers: HashMap<&ItemKey, Planned> = HashMap::new();
+        let mut handlers: Vec<&HandlerId> = Vec::new();
+        for key in keys {
+            if !handlers.contains(&&key.handler) {
+                handlers.push(&key.handler);
+            }
+        }
+        for handler in handlers {
+            let asked: Vec<&ItemKey> = keys.iter().filter(|k| &k.handler == handler).collect();
+            let items: Vec<ItemId> = asked.iter().map(|k| k.item.clone()).collect();
+            let provider = self.core.registry.read().get(handler);
+            let answer = match provider {
+                None => Err(format!("its handler {handler} is not installed")),
+                Some(provider) => call_guarded(|| {
+                    let run = Arc::new(
+                        Run::new(
+                            self.core.clone(),
+                            SessionId(self.core.next_id()),
+                            handler.clone(),
+                            provider.display_name(),
+                            context.clone(),
+                        )
+                        .for_dialog(),
+                    );
+                    for key in &asked {
+                        run.add_detached_item(&key.item, self.item_name(key));
+                    }
+                    let callback = Callback::from_host(run);
+                    let mut instance = provider.create()?;
+                    if instance.initialize(&context)? == Participation::NotTakingPart {
+                        return Err(HandlerError::new(format!(
+                            "{} does not take part right now",
+                            provider.display_name()
+                        )));
+                    }
+                    instance.preview(&items, &callback)
+                })
+                .map_err(|failure| failure.to_string()),
+            };
+            match answer {
+                Ok(Some(plans)) => {
+                    for (item, plan) in plans {
+                        if let Some(key) = asked.iter().find(|k| k.item == item) {
+                            answers.insert(key, plan.map_or_else(Planned::Failed, Planned::Plan));
+                        }
+                    }
+                }
+                Ok(None) => answers.extend(asked.iter().map(|k| (*k, Planned::Unsupported))),
+                Err(text) => {
+                    answers.extend(asked.iter().map(|k| (*k, Planned::Failed(text.clone()))));
+                }
+            }
+        }
+        keys.iter()
+            .map(|key| ItemPreview {
+                key: key.clone(),
+                name: self.item_name(key),
+                planned: answers
+                    .remove(key)
+                    .unwrap_or_else(|| Planned::Failed("its handler said nothing of it".into())),
+            })
+            .collect()
     }
 
     /// The name of an item as last listed, or its id.
@@ -576,7 +669,7 @@ impl SessionHandle {
                 }
             }
         }
-        self.core.bus.wake();
+        self.core.bus.wake(Wake::Now);
     }
 
     pub fn is_finished(&self) -> bool {
@@ -644,6 +737,13 @@ type HandlerWork = (Arc<Run>, Option<Arc<dyn HandlerProvider>>, Lifecycle);
 enum Lifecycle {
     Sync(Vec<ItemId>),
     ShowError(LogId),
+}
+
+fn run_key(handler: &HandlerId, item: &ItemId) -> ItemKey {
+    ItemKey {
+        handler: handler.clone(),
+        item: item.clone(),
+    }
 }
 
 fn now_micros() -> u64 {
@@ -804,14 +904,18 @@ fn supervise(core: &Arc<Core>, session: &Arc<SessionShared>, work: Vec<HandlerWo
 
 /// Records a session once (at its end, or earlier when Sync Center closes or quits), and
 /// tells whoever waits for it.
-fn finish_session(core: &Core, session: &SessionShared, record: SessionRecord) {
+fn finish_session(
+    core: &Core,
+    session: &SessionShared,
+    (record, activity): (SessionRecord, RunActivity),
+) {
     let mut kept = session.record.lock();
     if kept.is_some() {
         return;
     }
     // A details view that retried nothing and said nothing: no run to remember.
     if !record.items.is_empty() || !record.log.is_empty() {
-        core.store.record_session(record.clone());
+        core.store.record_session(record.clone(), activity);
     }
     core.sessions.lock().remove(&session.id);
     *kept = Some(record.clone());
@@ -872,10 +976,12 @@ fn fail_unstopped_items(run: &Run, now: Instant) {
     }
 }
 
-fn record_of(session: &SessionShared) -> SessionRecord {
+/// A session's record, and the entries its handlers listed as changed.
+fn record_of(session: &SessionShared) -> (SessionRecord, RunActivity) {
     let runs = session.runs.lock().clone();
     let mut items = Vec::new();
     let mut log = Vec::new();
+    let mut listed = RunActivity::new();
     for run in &runs {
         let suppressed = *run.suppressed_lines.lock();
         if suppressed > 0
@@ -884,30 +990,59 @@ fn record_of(session: &SessionShared) -> SessionRecord {
             last.text
                 .push_str(&format!(" ({suppressed} more lines were not kept)"));
         }
+        let lines = run.log.lock().clone();
+        let mut activity = std::mem::take(&mut *run.activity.lock());
+        let conflicts = run.conflicts_found.lock().clone();
         for id in run.item_ids() {
             let Some(slot) = run.slot(&id) else { continue };
             let Some(ended) = slot.ended() else { continue };
+            let changes = activity.remove(&id).unwrap_or_default();
+            let count = |level| {
+                lines
+                    .iter()
+                    .filter(|l| l.level == level && l.item.as_ref() == Some(&id))
+                    .count() as u32
+            };
+            let problems = Problems {
+                errors: count(LogLevel::Error),
+                warnings: count(LogLevel::Warning),
+                conflicts: conflicts.get(&id).copied().unwrap_or_else(|| {
+                    changes
+                        .counts
+                        .count(crate::core::activity::Change::Conflict) as u32
+                }),
+            };
+            if !changes.entries.is_empty() {
+                listed.push(ItemActivity {
+                    key: run.key(&id),
+                    entries: changes.entries,
+                });
+            }
             items.push(ItemResult {
                 key: run.key(&id),
                 name: run.item_name(&id),
                 handler_name: run.name(),
                 status: ended.status,
                 text: ended.text,
+                started: ended.started,
                 ended: ended.at,
+                activity: changes.counts,
+                problems,
                 could_not_ask: ended.could_not_ask,
             });
         }
-        log.extend(run.log.lock().iter().cloned());
+        log.extend(lines);
     }
     log.sort_by_key(|e| e.id);
-    SessionRecord {
+    let record = SessionRecord {
         id: session.id,
         reason: reason_word(&session.reason).to_string(),
         started: session.started,
         finished: SystemTime::now(),
         items,
         log,
-    }
+    };
+    (record, listed)
 }
 
 pub fn reason_word(reason: &RunReason) -> &'static str {
@@ -1139,10 +1274,9 @@ fn settle(run: &Run, items: &[ItemId]) {
                 } else {
                     (ItemStatus::Succeeded, "")
                 };
+                // Ending drops the running text; only "Stopped." is said.
                 let _ = live.set_status(status);
-                if !text.is_empty() || live.text.ends_with('…') {
-                    live.set_text(text);
-                }
+                live.set_text(text);
             });
         }
     }

@@ -8,7 +8,8 @@
 
 use crate::core::dialog::{DialogId, DialogRequest};
 use crate::core::model::{
-    HandlerId, HandlerInfo, ItemInfo, ItemKey, LogEntry, LogId, PropertiesOutcome, SessionId,
+    HandlerId, HandlerInfo, ItemInfo, ItemKey, LogEntry, LogId, PropertiesOutcome,
+    PropertiesTarget, SessionId,
 };
 use crate::core::store::SessionRecord;
 use crossbeam_channel::{Receiver, Sender};
@@ -49,19 +50,54 @@ pub enum Event {
     DialogClosed(DialogId),
     PropertiesClosed {
         handler: HandlerId,
+        target: PropertiesTarget,
         outcome: Result<PropertiesOutcome, String>,
     },
     ConflictsChanged,
     SessionFinished(SessionRecord),
     /// Runs another process on the same home recorded (a `synccenter sync` in a terminal).
     RunsRecorded(Vec<SessionRecord>),
+    /// Another process changed the items' last results.
+    ItemsRecorded,
     /// Something the user should read once, in plain words (a state file moved aside, a
     /// save that failed).
     Notice(String),
 }
 
+/// How soon a front end should look.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wake {
+    /// Progress, log lines, runs recorded: a front end that draws frames coalesces these
+    /// (the window draws at most ten frames a second for them).
+    Soon,
+    /// A discrete thing the user waits for: a dialog, a run's end, a notice.
+    Now,
+}
+
 /// Wakes a front end; must be cheap and must not block.
-pub type Waker = Arc<dyn Fn() + Send + Sync>;
+pub type Waker = Arc<dyn Fn(Wake) + Send + Sync>;
+
+impl Event {
+    /// How soon a front end should show this.
+    pub fn urgency(&self) -> Wake {
+        match self {
+            Event::Dialog(_)
+            | Event::DialogClosed(_)
+            | Event::PropertiesClosed { .. }
+            | Event::SessionFinished(_)
+            | Event::SessionStarted { .. }
+            | Event::Notice(_) => Wake::Now,
+            Event::HandlerListed { .. }
+            | Event::HandlerUnavailable { .. }
+            | Event::SessionItemsAdded { .. }
+            | Event::Log(_)
+            | Event::LogDeleted { .. }
+            | Event::ConflictsChanged
+            | Event::RunsRecorded(_)
+            | Event::ItemsRecorded => Wake::Soon,
+        }
+    }
+}
 
 /// The sending half, shared by everything in the core.
 #[derive(Clone)]
@@ -85,14 +121,15 @@ impl Bus {
     }
 
     pub fn send(&self, event: Event) {
+        let urgency = event.urgency();
         // Nobody listening is fine: a dropped dialog answers "canceled" by itself.
         let _ = self.tx.send(event);
-        self.wake();
+        self.wake(urgency);
     }
 
-    pub fn wake(&self) {
+    pub fn wake(&self, urgency: Wake) {
         if let Some(waker) = self.waker.read().as_ref() {
-            waker();
+            waker(urgency);
         }
     }
 }

@@ -9,6 +9,7 @@ use crate::core::model::{
     Enumeration, HandlerId, HandlerInfo, ItemId, LogId, Participation, PropertiesOutcome,
     PropertiesTarget, RunContext, ShowErrorOutcome,
 };
+use crate::core::preview::ItemAnswer;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -98,6 +99,18 @@ pub trait Handler: Send {
     /// (SetItemStatus(SKIPPED), S_SYNCMGR_CANCELITEM / CANCELALL). Items left without a
     /// final status when this returns `Ok` count as succeeded.
     fn synchronize(&mut self, items: &[ItemId], callback: &Callback) -> HandlerResult<()>;
+
+    /// What synchronizing `items` would do, changing nothing (FreeFileSync's Compare): one
+    /// answer per item. `None` says this handler cannot tell (the default). `callback`
+    /// gives the resolutions the user chose (`chosen_resolutions`); dialogs are not shown.
+    fn preview(
+        &mut self,
+        items: &[ItemId],
+        callback: &Callback,
+    ) -> HandlerResult<Option<Vec<ItemAnswer>>> {
+        let _ = (items, callback);
+        Ok(None)
+    }
 
     /// Show the details of a line this handler logged as actionable (ShowError); may ask the
     /// host to retry some items (S_SYNCMGR_RETRYSYNC).

@@ -1,6 +1,7 @@
 //! The core: the handler contract, sessions on worker threads, the dialog broker, progress
 //! accounting and the store. No front end lives here, and nothing here imports egui.
 
+pub mod activity;
 pub mod board;
 pub mod callback;
 pub mod choice;
@@ -8,8 +9,11 @@ pub mod conflicts;
 pub mod dialog;
 pub mod engine;
 pub mod events;
+pub mod figures;
 pub mod handler;
 pub mod model;
+pub mod preview;
 pub mod progress;
 pub mod status;
 pub mod store;
+pub mod words;

@@ -267,48 +267,73 @@ pub struct Shown {
     pub eta_seconds: Option<f64>,
 }
 
-/// Rate of a fraction over time: progress and elapsed time are each summed with an
-/// exponential decay, and the rate is their ratio. Irregular sampling and short bursts move it
-/// only by their share of the last few seconds.
+/// Rate of a value over time (a bar's fraction, bytes copied): progress and elapsed time are
+/// each summed with an exponential decay, and the rate is their ratio. Irregular sampling and
+/// short bursts move it only by their share of the last few seconds.
 #[derive(Clone, Debug, Default)]
 struct RateSmoother {
     first_at: Option<f64>,
-    last: Option<(f64, f32)>,
+    last: Option<(f64, f64)>,
     progress: f64,
     elapsed: f64,
 }
 
 impl RateSmoother {
-    fn sample(&mut self, now: f64, fraction: f32) {
+    fn sample(&mut self, now: f64, value: f64) {
         let Some((then, before)) = self.last else {
             // The first sample only sets the origin (Unison skips it too).
             self.first_at = Some(now);
-            self.last = Some((now, fraction));
+            self.last = Some((now, value));
             return;
         };
         let dt = now - then;
         if dt <= 0.0 {
-            if fraction > before {
-                self.progress += f64::from(fraction - before);
-                self.last = Some((then, fraction));
+            if value > before {
+                self.progress += value - before;
+                self.last = Some((then, value));
             }
             return;
         }
         let decay = (-dt / ETA_SMOOTHING_SECONDS).exp();
-        self.progress = self.progress * decay + f64::from(fraction - before).max(0.0);
+        self.progress = self.progress * decay + (value - before).max(0.0);
         self.elapsed = self.elapsed * decay + dt;
-        self.last = Some((now, fraction));
+        self.last = Some((now, value));
+    }
+
+    /// The value per second, once samples span the warm-up.
+    fn rate(&self, now: f64) -> Option<f64> {
+        let warm = now - self.first_at? >= ETA_WARMUP_SECONDS;
+        let rate = self.progress / self.elapsed;
+        (warm && self.elapsed > 0.0 && rate > 1e-9).then_some(rate)
     }
 
     fn eta(&self, now: f64, fraction: f32) -> Option<f64> {
-        let warm = now - self.first_at? >= ETA_WARMUP_SECONDS;
-        let rate = self.progress / self.elapsed;
-        (warm && self.elapsed > 0.0 && rate > 1e-9)
-            .then(|| f64::from(1.0 - fraction).max(0.0) / rate)
+        self.rate(now)
+            .map(|rate| f64::from(1.0 - fraction).max(0.0) / rate)
     }
 
     fn reset(&mut self) {
         *self = Self::default();
+    }
+}
+
+/// A transfer speed from a running count (bytes copied so far), smoothed like the ETA; none
+/// before a few samples span the warm-up.
+#[derive(Clone, Debug, Default)]
+pub struct Speed {
+    rate: RateSmoother,
+}
+
+impl Speed {
+    /// `now` in seconds on any monotonic clock. A count that went back (a new run) starts
+    /// over.
+    pub fn update(&mut self, now: f64, count: u64) -> Option<f64> {
+        let count = count as f64;
+        if self.rate.last.is_some_and(|(_, before)| count < before) {
+            self.rate.reset();
+        }
+        self.rate.sample(now, count);
+        self.rate.rate(now)
     }
 }
 
@@ -317,6 +342,8 @@ impl RateSmoother {
 pub struct ProgressView {
     shown: f32,
     rate: RateSmoother,
+    /// For the overall bar: how many items had told their weight at the last update.
+    weighed: usize,
 }
 
 impl ProgressView {
@@ -339,7 +366,7 @@ impl ProgressView {
             Some((completed, total)) if total > 0 => {
                 let raw = (completed as f64 / total as f64) as f32;
                 self.shown = self.shown.max(raw.min(UNFINISHED_CEILING));
-                self.rate.sample(now, self.shown);
+                self.rate.sample(now, f64::from(self.shown));
                 Shown {
                     fraction: self.shown,
                     determinate: true,
@@ -372,10 +399,11 @@ pub struct ItemShare {
     /// The fraction is exact: the item ended, has not started yet, or knows its total.
     pub exact: bool,
     pub done: bool,
-    /// The item's part of the whole. Every item weighs 1 (their units differ: bytes,
-    /// messages, steps), so one not started yet counts for its share of the item count;
-    /// a weight all handlers can tell (bytes) can take its place item by item.
-    pub weight: f64,
+    /// The item's part of the whole: its work in bytes (files and bytes from its figures,
+    /// `Figures::weight`) once it told them. An item that has not (other units: messages,
+    /// steps; or not started yet) weighs what the average item that has weighs, or 1 when
+    /// none has, so a run of such items counts them by number.
+    pub weight: Option<f64>,
 }
 
 impl ItemShare {
@@ -387,8 +415,13 @@ impl ItemShare {
             fraction: if done { 1.0 } else { shown.fraction },
             exact: done || shown.determinate || (not_started && shown.fraction == 0.0),
             done,
-            weight: 1.0,
+            weight: None,
         }
+    }
+
+    /// The same share, weighing `weight` (bytes of work) when it is known.
+    pub fn weighing(self, weight: Option<f64>) -> ItemShare {
+        ItemShare { weight, ..self }
     }
 }
 
@@ -404,19 +437,36 @@ pub struct Overall {
 
 /// The overall bar across items and handlers: each item counts by its weight, in full once
 /// it ended, by what its own bar shows while it runs, as nothing done before it starts. So
-/// the bar moves while the first of several items runs and reaches its end with the last.
-/// Nothing at all known yet (the running items draw marquees, none has ended) is `None`.
+/// the bar moves while the first of several items runs and reaches its end with the last,
+/// and a 3-file pair counts for little beside a 20,000-file one. Nothing at all known yet
+/// (the running items draw marquees, none has ended) is `None`. The figures are exact only
+/// when every unfinished item's fraction is, and either every unfinished item told its
+/// weight or none did (then they count by number).
 pub fn overall(items: &[ItemShare]) -> Option<Overall> {
     const SCALE: f64 = 10_000.0;
-    let weight: f64 = items.iter().map(|i| i.weight.max(0.0)).sum();
+    let known: Vec<f64> = items
+        .iter()
+        .filter_map(|i| i.weight)
+        .map(|w| w.max(0.0))
+        .collect();
+    let average = if known.is_empty() {
+        1.0
+    } else {
+        known.iter().sum::<f64>() / known.len() as f64
+    };
+    let weight_of = |i: &ItemShare| i.weight.map_or(average, |w| w.max(0.0));
+    let weight: f64 = items.iter().map(weight_of).sum();
     if weight <= 0.0 {
         return None;
     }
     let done: f64 = items
         .iter()
-        .map(|i| i.weight.max(0.0) * f64::from(i.fraction.clamp(0.0, 1.0)))
+        .map(|i| weight_of(i) * f64::from(i.fraction.clamp(0.0, 1.0)))
         .sum();
-    let exact = items.iter().all(|i| i.exact);
+    let unfinished = || items.iter().filter(|i| !i.done);
+    let weights_known = unfinished().all(|i| i.weight.is_some())
+        || (known.is_empty() && unfinished().all(|i| i.weight.is_none()));
+    let exact = items.iter().all(|i| i.exact) && weights_known;
     let completed = (done / weight * SCALE).round() as u64;
     (exact || completed > 0).then_some(Overall {
         completed,
@@ -428,7 +478,14 @@ pub fn overall(items: &[ItemShare]) -> Option<Overall> {
 impl ProgressView {
     /// The overall bar over these items: 100 % once all ended, an ETA only while every
     /// figure is exact.
+    /// The bar never goes back, except when an item tells its weight: the figure weighed
+    /// by guesses (the average item) gives way to the one weighed by what it said, once.
     pub fn update_overall(&mut self, now: f64, items: &[ItemShare]) -> Shown {
+        let weighed = items.iter().filter(|i| i.weight.is_some()).count();
+        if weighed != self.weighed {
+            self.restart();
+            self.weighed = weighed;
+        }
         let figures = overall(items);
         let all_done = !items.is_empty() && items.iter().all(|i| i.done);
         let mut shown = self.update(now, figures.map(|f| (f.completed, f.total)), all_done);
@@ -812,7 +869,7 @@ mod tests {
             let share = ItemShare::of(status, bar);
             assert_eq!(
                 (share.fraction, share.exact, share.done, share.weight),
-                (fraction, exact, status.is_terminal(), 1.0),
+                (fraction, exact, status.is_terminal(), None),
                 "{status:?} {bar:?}"
             );
         }
@@ -823,7 +880,7 @@ mod tests {
             fraction: if done { 1.0 } else { fraction },
             exact,
             done,
-            weight: 1.0,
+            weight: None,
         }
     }
 
@@ -860,11 +917,25 @@ mod tests {
             assert_eq!(overall(items), *expected, "{items:?}");
         }
         // Weights plug in item by item: a heavy item counts for more.
-        let heavy = ItemShare {
-            weight: 3.0,
-            ..half
-        };
-        assert_eq!(overall(&[heavy, done]), figures(6_250, true));
+        let heavy = half.weighing(Some(3.0));
+        let light = done.weighing(Some(1.0));
+        assert_eq!(overall(&[heavy, light]), figures(6_250, true));
+        // The case: a 3-file pair done, a 20,000-file pair at 19 %: 19 %, not 59 %.
+        let small = done.weighing(Some(3.0 * 70_000.0));
+        let big = share(0.19, true, false).weighing(Some(20_000.0 * 70_000.0));
+        assert_eq!(overall(&[small, big]), figures(1_901, true));
+        // An item that has not told its weight counts as the average one; the figures are
+        // not exact while it is unfinished (no ETA from them).
+        let untold = waiting;
+        assert_eq!(
+            overall(&[half.weighing(Some(2.0)), done.weighing(Some(4.0)), untold]),
+            figures(5_556, false)
+        );
+        // Done items that told nothing leave the weighed ones exact.
+        assert_eq!(
+            overall(&[done, half.weighing(Some(8.0))]),
+            figures(7_500, true)
+        );
     }
 
     #[test]
@@ -886,6 +957,19 @@ mod tests {
                 .fraction,
             1.0
         );
+        // A small pair done, a big one not weighed yet: counted as alike, half done. Once the
+        // big one tells its weight the bar shows what is really done, lower.
+        let mut view = ProgressView::new();
+        let small = share(1.0, true, true).weighing(Some(3.0));
+        let guessed = view.update_overall(0.0, &[small, share(0.0, true, false)]);
+        assert!((guessed.fraction - 0.5).abs() < 1e-6, "{guessed:?}");
+        let big = share(0.2, true, false).weighing(Some(997.0));
+        let weighed = view.update_overall(1.0, &[small, big]);
+        assert!((weighed.fraction - 0.2024).abs() < 1e-4, "{weighed:?}");
+        // From there it only moves forward again.
+        let later =
+            view.update_overall(2.0, &[small, share(0.1, true, false).weighing(Some(997.0))]);
+        assert_eq!(later.fraction, weighed.fraction);
         // No ETA while a running item's total is unknown.
         let mut view = ProgressView::new();
         for t in 0..10 {
@@ -895,6 +979,25 @@ mod tests {
             );
             assert_eq!(shown.eta_seconds, None);
         }
+    }
+
+    #[test]
+    fn a_speed_is_smoothed_and_starts_over_with_a_new_count() {
+        let mut speed = Speed::default();
+        assert_eq!(speed.update(0.0, 0), None);
+        // Before the warm-up: no speed yet.
+        assert_eq!(speed.update(1.0, 10_000_000), None);
+        let mut last = None;
+        for t in 2..=10 {
+            last = speed.update(f64::from(t), 10_000_000 * t as u64);
+        }
+        let steady = last.expect("a speed after the warm-up");
+        assert!((steady - 10_000_000.0).abs() < 1.0, "{steady}");
+        // A stall slows it down gradually, not to zero at once.
+        let stalled = speed.update(11.0, 100_000_000).unwrap();
+        assert!(stalled < steady && stalled > steady * 0.5, "{stalled}");
+        // A count that went back is a new transfer: no speed until it warms up again.
+        assert_eq!(speed.update(12.0, 5), None);
     }
 
     #[test]

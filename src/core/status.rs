@@ -103,6 +103,83 @@ impl fmt::Display for WaitReason {
     }
 }
 
+/// What a run left beside an item's status: lines logged about it, conflicts found.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Problems {
+    #[serde(default)]
+    pub errors: u32,
+    #[serde(default)]
+    pub warnings: u32,
+    #[serde(default)]
+    pub conflicts: u32,
+}
+
+impl Problems {
+    pub fn is_none(&self) -> bool {
+        *self == Problems::default()
+    }
+}
+
+/// How a status should strike the user.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tone {
+    /// Done, nothing to look at.
+    Good,
+    /// Done, but something needs the user: conflicts, errors.
+    Attention,
+    Bad,
+    /// The user's choice, or nothing happened: skipped, stopped.
+    Quiet,
+    /// Not ended yet.
+    Busy,
+}
+
+/// A status in words with its tone: a run that left conflicts or logged errors is not a
+/// plain "Succeeded", and what the user chose (skipped, stopped) is never a failure.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verdict {
+    pub words: String,
+    pub tone: Tone,
+}
+
+pub fn verdict(status: ItemStatus, problems: Problems) -> Verdict {
+    let count = |n: u32, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let (words, tone) = match status {
+        ItemStatus::Succeeded => {
+            let mut left = Vec::new();
+            if problems.errors > 0 {
+                left.push(count(problems.errors, "error", "errors"));
+            }
+            if problems.conflicts > 0 {
+                left.push(count(problems.conflicts, "conflict", "conflicts"));
+            }
+            if left.is_empty() && problems.warnings > 0 {
+                (
+                    format!(
+                        "Succeeded with {}",
+                        count(problems.warnings, "warning", "warnings")
+                    ),
+                    Tone::Good,
+                )
+            } else if left.is_empty() {
+                ("Succeeded".to_string(), Tone::Good)
+            } else {
+                (
+                    format!("Succeeded with {}", left.join(" and ")),
+                    Tone::Attention,
+                )
+            }
+        }
+        ItemStatus::Failed => (status.label().to_string(), Tone::Bad),
+        ItemStatus::Skipped | ItemStatus::Canceled => (status.label().to_string(), Tone::Quiet),
+        ItemStatus::Pending
+        | ItemStatus::Waiting
+        | ItemStatus::Updating
+        | ItemStatus::Indeterminate => (status.label().to_string(), Tone::Busy),
+    };
+    Verdict { words, tone }
+}
+
 /// How an item ends when its handler was refused a dialog because the run may not bother
 /// the user (`UiRefused::NotAllowed`, EnableModeless → S_FALSE), given its status at the end
 /// and whether someone asked for the run. In a run nobody asked for (scheduled, idle, at
@@ -126,6 +203,56 @@ pub fn unasked_outcome(
 mod tests {
     use super::ItemStatus::*;
     use super::*;
+
+    #[test]
+    fn a_verdict_tells_what_a_run_left_behind() {
+        let problems = |errors, warnings, conflicts| Problems {
+            errors,
+            warnings,
+            conflicts,
+        };
+        // (status, problems, words, tone)
+        let table = [
+            (Succeeded, problems(0, 0, 0), "Succeeded", Tone::Good),
+            (
+                Succeeded,
+                problems(0, 2, 0),
+                "Succeeded with 2 warnings",
+                Tone::Good,
+            ),
+            (
+                Succeeded,
+                problems(0, 0, 1),
+                "Succeeded with 1 conflict",
+                Tone::Attention,
+            ),
+            (
+                Succeeded,
+                problems(1, 5, 0),
+                "Succeeded with 1 error",
+                Tone::Attention,
+            ),
+            (
+                Succeeded,
+                problems(2, 0, 3),
+                "Succeeded with 2 errors and 3 conflicts",
+                Tone::Attention,
+            ),
+            (Failed, problems(1, 0, 0), "Failed", Tone::Bad),
+            (Canceled, problems(0, 0, 0), "Canceled", Tone::Quiet),
+            (Skipped, problems(0, 0, 2), "Skipped", Tone::Quiet),
+            (Updating, problems(0, 0, 0), "Synchronizing", Tone::Busy),
+            (Pending, problems(0, 0, 0), "Pending", Tone::Busy),
+        ];
+        for (status, problems, words, tone) in table {
+            let verdict = verdict(status, problems);
+            assert_eq!(
+                (verdict.words.as_str(), verdict.tone),
+                (words, tone),
+                "{status:?}"
+            );
+        }
+    }
 
     const ALL: [ItemStatus; 8] = [
         Pending,

@@ -14,11 +14,12 @@
 
 mod changes;
 
+use crate::core::activity::{ActivityCounts, RunActivity};
 use crate::core::conflicts::{ConflictRecord, ConflictReport, Resolution};
 use crate::core::model::{
     HandlerId, ItemId, ItemKey, LogEntry, LogId, SessionId, opt_unix_millis, unix_millis,
 };
-use crate::core::status::ItemStatus;
+use crate::core::status::{ItemStatus, Problems};
 use changes::{Change, Shared, SharedFile};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use parking_lot::{Mutex, RwLock};
@@ -30,7 +31,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-/// How often the writer looks whether another process changed the shared files.
+/// How often the writer looks whether another process changed the shared files: a run a
+/// terminal recorded shows in the window within this.
 const LOOK_EVERY: Duration = Duration::from_secs(2);
 /// How long `flush` waits for the writer.
 const FLUSH_PATIENCE: Duration = Duration::from_secs(10);
@@ -110,6 +112,14 @@ impl Home {
     fn session_file(&self, id: SessionId) -> PathBuf {
         self.history_dir().join(format!("{:020}.json", id.0))
     }
+    /// The entries a run's items changed, beside its record (in a folder of their own, so
+    /// the history folder holds only records).
+    fn activity_dir(&self) -> PathBuf {
+        self.history_dir().join("activity")
+    }
+    fn activity_file(&self, id: SessionId) -> PathBuf {
+        self.activity_dir().join(format!("{:020}.json", id.0))
+    }
     /// Held (flock) while a process merges and saves the shared files.
     fn lock_file(&self) -> PathBuf {
         self.data_dir.join(".lock")
@@ -129,6 +139,9 @@ pub struct ItemRecord {
     /// from never puts its older result back.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_session: Option<SessionId>,
+    /// What that run left: errors and warnings logged, conflicts found.
+    #[serde(default, skip_serializing_if = "Problems::is_none")]
+    pub last_problems: Problems,
 }
 
 /// How one item ended in one run.
@@ -139,6 +152,13 @@ pub struct ItemResult {
     pub handler_name: String,
     pub status: ItemStatus,
     pub text: String,
+    /// When its handler first reported about the item in this run.
+    #[serde(
+        default,
+        with = "opt_unix_millis",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub started: Option<SystemTime>,
     /// The handler needed the user (a dialog) and this run could not ask: the item waits
     /// for an answer, which the tray and the window offer.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -150,6 +170,12 @@ pub struct ItemResult {
         skip_serializing_if = "Option::is_none"
     )]
     pub ended: Option<SystemTime>,
+    /// What it changed, counted (the entries are kept beside the record: `Store::activity`).
+    #[serde(default, skip_serializing_if = "ActivityCounts::is_empty")]
+    pub activity: ActivityCounts,
+    /// What the run left: errors and warnings logged about it, conflicts found.
+    #[serde(default, skip_serializing_if = "Problems::is_none")]
+    pub problems: Problems,
 }
 
 /// One run, as kept in the results history.
@@ -196,6 +222,8 @@ pub enum StoreNews {
     SaveFailed(String),
     /// Another process changed the conflicts.
     ConflictsChanged,
+    /// Another process changed the items' last results.
+    ItemsChanged,
     /// Runs another process recorded.
     RunsRecorded(Vec<SessionRecord>),
 }
@@ -215,6 +243,8 @@ struct Data {
     pending: Vec<Change>,
     /// Runs of this process whose file is not written yet (new, or lines retracted).
     unsaved_sessions: BTreeSet<SessionId>,
+    /// The listed activity of runs of this process not written yet.
+    unsaved_activity: HashMap<SessionId, RunActivity>,
     /// Runs this process knows (kept or pruned): other files in the history folder are
     /// runs another process recorded.
     known_sessions: HashSet<SessionId>,
@@ -294,6 +324,7 @@ impl Store {
                     history,
                     pending: Vec::new(),
                     unsaved_sessions: BTreeSet::new(),
+                    unsaved_activity: HashMap::new(),
                     known_sessions,
                 }),
                 writer: tx,
@@ -402,8 +433,9 @@ impl Store {
             .unwrap_or(0)
     }
 
-    /// Records a finished run: results history, last status and sync of each item.
-    pub fn record_session(&self, mut record: SessionRecord) {
+    /// Records a finished run: results history, last status and sync of each item, and
+    /// the entries its items changed (kept on disk, read back by `activity`).
+    pub fn record_session(&self, mut record: SessionRecord, activity: RunActivity) {
         trim_log(&mut record.log, self.inner.retention.max_lines_per_session);
         let id = record.id;
         let ran = Change::Ran {
@@ -420,6 +452,9 @@ impl Store {
             data.history.sort_by_key(|s| s.id);
             data.known_sessions.insert(id);
             data.unsaved_sessions.insert(id);
+            if !activity.is_empty() {
+                data.unsaved_activity.insert(id, activity);
+            }
             prune(&mut data.history, self.inner.retention, SystemTime::now())
         };
         self.send(Job::Save);
@@ -431,6 +466,34 @@ impl Store {
     /// The results history, oldest first.
     pub fn history(&self) -> Vec<SessionRecord> {
         self.inner.data.lock().history.clone()
+    }
+
+    /// The entries a run's items changed, as listed (the counts are in its record). Reads
+    /// the disk: call it off the UI thread. A run that listed nothing has none.
+    pub fn activity(&self, session: SessionId) -> Result<RunActivity, String> {
+        if let Some(unsaved) = self.inner.data.lock().unsaved_activity.get(&session) {
+            return Ok(unsaved.clone());
+        }
+        let path = self.inner.home.activity_file(session);
+        match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+                format!(
+                    "The list of changed files in {} cannot be read: {e}",
+                    path.display()
+                )
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(RunActivity::new()),
+            Err(e) => Err(format!(
+                "The list of changed files in {} cannot be read: {e}",
+                path.display()
+            )),
+        }
+    }
+
+    /// Forgets how an item's last run ended (its settings changed since, so that no longer
+    /// says how it stands); when it last synced is kept.
+    pub fn clear_outcome(&self, item: &ItemKey) {
+        self.change(Change::Cleared { item: item.clone() });
     }
 
     pub fn log_entry(&self, id: LogId) -> Option<LogEntry> {
@@ -823,6 +886,7 @@ impl Inner {
             drop(data);
             for id in &pruned {
                 let _ = std::fs::remove_file(home.session_file(*id));
+                let _ = std::fs::remove_file(home.activity_file(*id));
             }
             if !found.is_empty() {
                 self.tell(StoreNews::RunsRecorded(found));
@@ -887,22 +951,41 @@ impl Inner {
             }
         }
         watch.saw(&path);
-        if others_changed && file == SharedFile::Conflicts {
-            self.tell(StoreNews::ConflictsChanged);
+        match file {
+            SharedFile::Conflicts if others_changed => self.tell(StoreNews::ConflictsChanged),
+            SharedFile::Items if others_changed => self.tell(StoreNews::ItemsChanged),
+            _ => {}
         }
     }
 
     fn write_session(&self, id: SessionId) {
-        let json = {
+        let (json, activity) = {
             let data = self.data.lock();
-            data.history.iter().find(|s| s.id == id).map(to_json)
+            let json = data.history.iter().find(|s| s.id == id).map(to_json);
+            (json, data.unsaved_activity.get(&id).map(to_json))
         };
         let path = self.home.session_file(id);
         let Some(json) = json else {
             // Pruned meanwhile.
-            self.data.lock().unsaved_sessions.remove(&id);
+            let mut data = self.data.lock();
+            data.unsaved_sessions.remove(&id);
+            data.unsaved_activity.remove(&id);
             return;
         };
+        // The entries first: a record on disk always finds its entries.
+        if let Some(activity) = activity {
+            let written = std::fs::create_dir_all(self.home.activity_dir())
+                .and_then(|()| write_atomically(&self.home.activity_file(id), &activity));
+            match written {
+                Ok(()) => {
+                    self.data.lock().unsaved_activity.remove(&id);
+                }
+                Err(e) => {
+                    self.failed(&self.home.activity_dir(), "the list of changed files", &e);
+                    return;
+                }
+            }
+        }
         match write_atomically(&path, &json) {
             Ok(()) => {
                 self.data.lock().unsaved_sessions.remove(&id);
@@ -1016,8 +1099,11 @@ mod tests {
                 handler_name: "H".into(),
                 status: ItemStatus::Succeeded,
                 text: String::new(),
+                started: None,
                 could_not_ask: false,
                 ended: None,
+                activity: ActivityCounts::default(),
+                problems: Problems::default(),
             }],
             log: (0..5)
                 .map(|n| LogEntry {
@@ -1078,7 +1164,7 @@ mod tests {
             ..Retention::default()
         };
         let (store, _) = Store::open_with(Home::under(dir.path()), retention);
-        store.record_session(record(7, SystemTime::now()));
+        store.record_session(record(7, SystemTime::now()), RunActivity::new());
         let kept: Vec<_> = store.history()[0]
             .log
             .iter()

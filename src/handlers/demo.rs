@@ -1,15 +1,18 @@
 //! A demo handler that shows every part of the contract without touching anything real:
 //! step progress, Sync Framework work estimates, a logon dialog, a warning, an actionable
-//! error with details and retry. Enabled with `--demo` or `SYNCCENTER_DEMO=1`.
+//! error with details and retry, figures and the files changed. Enabled with `--demo` or
+//! `SYNCCENTER_DEMO=1`.
 
+use crate::core::activity::{Activity, Change, Direction};
 use crate::core::callback::{Callback, LogLine, Progress, Reply};
 use crate::core::dialog::{Button, ButtonRole, Field, Form, UiRefused};
+use crate::core::figures::Figures;
 use crate::core::handler::{FnProvider, Handler, HandlerProvider, HandlerResult};
 use crate::core::model::{
     Enumeration, HandlerInfo, Icon, ItemId, ItemInfo, LogId, Participation, PropertiesOutcome,
     PropertiesTarget, RunContext, ShowErrorOutcome,
 };
-use crate::core::progress::{BatchEstimate, WorkReport};
+use crate::core::progress::{BatchEstimate, Stage, WorkReport};
 use crate::core::status::ItemStatus;
 use std::sync::Arc;
 use std::time::Duration;
@@ -138,9 +141,10 @@ impl Handler for Demo {
         loop {
             let reply = permit.show(form.clone());
             let Some(values) = reply.pressed("ok") else {
+                // The user's choice, not a failure.
                 callback.progress(
                     &mail,
-                    Progress::status(ItemStatus::Failed).with_text("Logon canceled"),
+                    Progress::status(ItemStatus::Canceled).with_text("You canceled the logon"),
                 );
                 return Ok(());
             };
@@ -227,7 +231,8 @@ impl Demo {
         Reply::Continue
     }
 
-    /// Sync Framework work estimates: three batches of photos, work in kilobytes.
+    /// Sync Framework work estimates: three batches of photos, work in kilobytes; figures
+    /// and each photo uploaded for the results.
     fn photos(&self, item: &ItemId, callback: &Callback) -> Reply {
         let sizes: [[u64; 4]; 3] = [
             [900, 1200, 400, 2500],
@@ -235,6 +240,12 @@ impl Demo {
             [2200, 1900, 600, 1000],
         ];
         let mut remaining: u64 = sizes.iter().flatten().sum();
+        let mut figures = Figures {
+            files_total: Some(12),
+            bytes_total: Some(remaining * 1000),
+            change: Some(Change::Copied),
+            ..Figures::at(Stage::ChangeApplication)
+        };
         for (n, batch) in sizes.iter().enumerate() {
             let batch_work: u64 = batch.iter().sum();
             callback.report_work(
@@ -247,9 +258,16 @@ impl Demo {
                 },
             );
             for (i, size) in batch.iter().enumerate() {
-                let text = format!("Uploading IMG_{:04}.jpg", n * 4 + i + 1);
-                callback.progress(item, Progress::text(&text));
+                let name = format!("IMG_{:04}.jpg", n * 4 + i + 1);
+                figures.current = Some(name.clone());
+                callback.progress(item, Progress::figures(&figures));
                 std::thread::sleep(self.step * 2);
+                figures.files_done += 1;
+                figures.bytes_done += size * 1000;
+                callback.activity(
+                    item,
+                    Activity::new(name, Direction::ToRight, Change::Copied).size(size * 1000),
+                );
                 let reply =
                     callback.report_work(item, WorkReport::ChangeApplied { work: Some(*size) });
                 if let Some(status) = reply.final_status() {

@@ -423,7 +423,10 @@ mod tests {
             handler_name: "H".into(),
             status,
             text: String::new(),
+            started: None,
             ended: None,
+            activity: Default::default(),
+            problems: Default::default(),
             could_not_ask,
         };
         let record = |items| SessionRecord {

@@ -297,7 +297,7 @@ fn main_loop(
                 companion.clone(),
             );
             dispatcher.close_window();
-            center.engine.set_waker(Arc::new(|| {}));
+            center.engine.set_waker(Arc::new(|_| {}));
             let gone = {
                 center.window_closing();
                 center.window.lock().gone()

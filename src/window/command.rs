@@ -10,6 +10,8 @@ pub enum Command {
     SetChecked(ItemKey, bool),
     /// Start a run of these items (Sync now, Sync all, after resolving conflicts).
     Sync(Vec<ItemKey>),
+    /// Show what syncing these items would do (Preview).
+    Preview(Vec<ItemKey>),
     StopAll,
     Skip(ItemKey),
     StopItem(ItemKey),

@@ -42,23 +42,16 @@ pub fn when(time: SystemTime, now: SystemTime) -> String {
     }
 }
 
-/// "1.4 MB", "512 bytes".
-pub fn size(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["KB", "MB", "GB", "TB"];
-    if bytes < 1000 {
-        return if bytes == 1 {
-            "1 byte".to_string()
-        } else {
-            format!("{bytes} bytes")
-        };
+/// "1.4 MB", "512 bytes": the core's words, as the terminal says them.
+pub use crate::core::words::size;
+
+/// "in 12 s", "in 3 min 4 s", "in 2 h 5 min": how long something took.
+pub fn took(seconds: u64) -> String {
+    match seconds {
+        0..=59 => format!("in {seconds} s"),
+        60..=3599 => format!("in {} min {} s", seconds / 60, seconds % 60),
+        _ => format!("in {} h {} min", seconds / 3600, seconds % 3600 / 60),
     }
-    let mut value = bytes as f64 / 1000.0;
-    let mut unit = 0;
-    while value >= 1000.0 && unit < UNITS.len() - 1 {
-        value /= 1000.0;
-        unit += 1;
-    }
-    format!("{value:.1} {}", UNITS[unit])
 }
 
 #[cfg(test)]
@@ -84,10 +77,17 @@ mod tests {
     }
 
     #[test]
-    fn sizes_use_decimal_units() {
-        assert_eq!(size(1), "1 byte");
-        assert_eq!(size(512), "512 bytes");
-        assert_eq!(size(1_400_000), "1.4 MB");
-        assert_eq!(size(2_000_000_000), "2.0 GB");
+    fn durations_read_in_the_largest_units() {
+        for (seconds, words) in [
+            (0, "in 0 s"),
+            (59, "in 59 s"),
+            (60, "in 1 min 0 s"),
+            (184, "in 3 min 4 s"),
+            (3_599, "in 59 min 59 s"),
+            (3_600, "in 1 h 0 min"),
+            (7_500, "in 2 h 5 min"),
+        ] {
+            assert_eq!(took(seconds), words);
+        }
     }
 }

@@ -2,7 +2,7 @@
 //! status colours. Every glyph here is checked to exist in those fonts.
 
 use crate::core::model::{Icon, LogLevel};
-use crate::core::status::ItemStatus;
+use crate::core::status::{ItemStatus, Tone};
 use egui::{Color32, RichText, Visuals};
 
 pub const SYNC: &str = "🔄";
@@ -68,6 +68,14 @@ pub fn status_color(status: ItemStatus, visuals: &Visuals) -> Color32 {
         ItemStatus::Pending | ItemStatus::Skipped | ItemStatus::Canceled => {
             visuals.weak_text_color()
         }
+    }
+}
+
+/// The colour of a verdict: a success that left something to look at reads as a warning.
+pub fn tone_color(tone: Tone, status: ItemStatus, visuals: &Visuals) -> Color32 {
+    match tone {
+        Tone::Attention => visuals.warn_fg_color,
+        Tone::Good | Tone::Bad | Tone::Quiet | Tone::Busy => status_color(status, visuals),
     }
 }
 

@@ -1,8 +1,8 @@
 //! The main view: every handler with its items, a checkbox, status and last sync per item.
 //! Only the rows in sight are laid out, so ten thousand items cost what thirty do.
 
-use crate::core::model::{Icon, ItemKey, PropertiesTarget};
-use crate::core::status::ItemStatus;
+use crate::core::model::{Icon, ItemKey, LogLevel, PropertiesTarget};
+use crate::core::status::{ItemStatus, Problems, Tone, verdict};
 use crate::core::store::Store;
 use crate::window::bar;
 use crate::window::command::{Command, Commands};
@@ -588,9 +588,9 @@ fn status_cell(
     let Some(live) = model.live(key) else {
         match store
             .item_record(key)
-            .and_then(|r| r.last_status.map(|s| (s, r.last_text)))
+            .and_then(|r| r.last_status.map(|s| (s, r.last_text, r.last_problems)))
         {
-            Some((status, text)) => outcome(ui, status, &text, &visuals),
+            Some((status, text, problems)) => outcome(ui, status, &text, problems, &visuals),
             None => {
                 ui.label(RichText::new("Not synchronized yet").weak());
             }
@@ -600,7 +600,13 @@ fn status_cell(
     let snapshot = &live.snapshot;
     let status = snapshot.status;
     if status.is_terminal() {
-        outcome(ui, status, &snapshot.text, &visuals);
+        // What the run left (errors logged, conflicts) is in its record once it is kept.
+        let problems = store
+            .item_record(key)
+            .filter(|r| r.last_session.is_some() && r.last_session == snapshot.session)
+            .map(|r| r.last_problems)
+            .unwrap_or_default();
+        outcome(ui, status, &snapshot.text, problems, &visuals);
         return;
     }
     // Buttons first, from the right, so a long progress text never squeezes them.
@@ -638,7 +644,7 @@ fn status_cell(
                     (true, RichText::new(status.label()).weak())
                 }
                 ItemStatus::Pending => (true, RichText::new(&snapshot.text).weak()),
-                _ => (false, RichText::new(&snapshot.text)),
+                _ => (false, RichText::new(live.doing())),
             };
             if shows_glyph {
                 ui.label(icons::status_glyph(status, &visuals));
@@ -664,17 +670,27 @@ fn conflict_badge(ui: &mut Ui, count: usize, out: &mut Commands) {
     }
 }
 
-/// How a run ended for an item: a coloured glyph, the status, and the handler's words.
-fn outcome(ui: &mut Ui, status: ItemStatus, text: &str, visuals: &egui::Visuals) {
-    ui.label(icons::status_glyph(status, visuals));
-    let mut line = status.label().to_string();
+/// How a run ended for an item: a coloured glyph, the status with what the run left
+/// (errors, conflicts), and the handler's words.
+fn outcome(
+    ui: &mut Ui,
+    status: ItemStatus,
+    text: &str,
+    problems: Problems,
+    visuals: &egui::Visuals,
+) {
+    let verdict = verdict(status, problems);
+    let color = icons::tone_color(verdict.tone, status, visuals);
+    let glyph = match verdict.tone {
+        Tone::Attention => icons::level(LogLevel::Warning),
+        _ => icons::status(status),
+    };
+    ui.label(RichText::new(glyph).color(color));
+    let mut line = verdict.words;
     if !text.is_empty() {
         line = format!("{line}: {text}");
     }
-    ui.add(
-        egui::Label::new(RichText::new(&line).color(icons::status_color(status, visuals)))
-            .truncate(),
-    );
+    ui.add(egui::Label::new(RichText::new(&line).color(color)).truncate());
 }
 
 /// The folders handler's properties add a pair; its listing then brings the new item.

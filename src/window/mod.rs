@@ -12,14 +12,15 @@ mod icons;
 mod items;
 pub(crate) mod notify;
 mod open;
+mod preview;
 mod results;
 mod state;
 mod toolbar;
 mod versions;
 
 use crate::core::engine::{Engine, SessionRequest, StartError};
-use crate::core::events::Event;
-use crate::core::model::{ItemKey, RunReason};
+use crate::core::events::{Event, Wake};
+use crate::core::model::{ItemKey, PropertiesOutcome, PropertiesTarget, RunReason};
 use crate::core::status::ItemStatus;
 use crate::core::store::SessionRecord;
 use command::{Command, Commands};
@@ -37,8 +38,12 @@ const TAB_KEY: &str = "synccenter.tab";
 const TITLE: &str = "Sync Center";
 /// Room kept for a notice's Dismiss button.
 const DISMISS_WIDTH: f32 = 80.0;
-/// How often the window repaints while something runs (progress bars, ETA).
+/// How often the window repaints while something runs (progress bars, ETA), and the
+/// soonest it repaints for progress news: at most ten frames a second, whatever the rate of
+/// progress calls, so drawing never takes the CPU the sync needs.
 const RUNNING_REPAINT: Duration = Duration::from_millis(100);
+/// How often an idle window repaints, so "2 minutes ago" stays true.
+const IDLE_REPAINT: Duration = Duration::from_secs(60);
 /// How long closing a window of its own waits for stopped runs to end before recording
 /// them as they stand.
 const EXIT_GRACE: Duration = Duration::from_secs(3);
@@ -70,6 +75,8 @@ pub struct SyncCenterApp {
     results: Results,
     conflicts: Conflicts,
     dialogs: Dialogs,
+    /// The preview window, while open.
+    preview: Option<preview::Preview>,
     versions: versions::Versions,
     notices: Vec<String>,
     tab: Tab,
@@ -102,15 +109,19 @@ impl SyncCenterApp {
         notices: Vec<String>,
     ) -> Self {
         let waker = ctx.clone();
-        engine.set_waker(Arc::new(move || waker.request_repaint()));
+        engine.set_waker(Arc::new(move |urgency| match urgency {
+            Wake::Now => waker.request_repaint(),
+            Wake::Soon => waker.request_repaint_after(RUNNING_REPAINT),
+        }));
         let store = engine.store();
         let conflicts = Conflicts::new(store.conflicts());
         let app = Self {
             model: Model::new(&engine.registry()),
-            results: Results::new(store.history()),
+            results: Results::new(store.history(), store.clone()),
             told_conflicts: conflicts.unresolved(),
             conflicts,
             dialogs: Dialogs::default(),
+            preview: None,
             versions: versions::Versions::new(ctx),
             notices,
             tab: Tab::default(),
@@ -197,13 +208,20 @@ impl SyncCenterApp {
         });
         self.versions.ui(&ctx, &mut out);
         self.dialogs.ui(&ctx, self.model.is_running(), &mut out);
+        if let Some(preview) = &mut self.preview
+            && !preview.ui(&ctx, &self.engine, &mut out)
+        {
+            self.preview = None;
+        }
         for command in out {
             self.execute(command, frame);
         }
         self.update_title(&ctx);
-        if self.model.is_running() {
-            ctx.request_repaint_after(RUNNING_REPAINT);
-        }
+        ctx.request_repaint_after(if self.model.is_running() {
+            RUNNING_REPAINT
+        } else {
+            IDLE_REPAINT
+        });
     }
 
     /// Drains the engine's events and the board's latest values.
@@ -256,7 +274,19 @@ impl SyncCenterApp {
                 self.dialogs.push(request);
             }
             Event::DialogClosed(id) => self.dialogs.close(id),
-            Event::PropertiesClosed { handler, outcome } => {
+            Event::PropertiesClosed {
+                handler,
+                target,
+                outcome,
+            } => {
+                if let (Ok(PropertiesOutcome::ItemsChanged), PropertiesTarget::Item(item)) =
+                    (&outcome, target)
+                {
+                    self.model.forget_outcome(&ItemKey {
+                        handler: handler.clone(),
+                        item,
+                    });
+                }
                 if let Err(error) = outcome {
                     let name = self.model.handler_name(&handler);
                     self.notices.push(format!(
@@ -286,6 +316,7 @@ impl SyncCenterApp {
                     self.results.finished(record);
                 }
             }
+            Event::ItemsRecorded => {}
         }
     }
 
@@ -355,6 +386,9 @@ impl SyncCenterApp {
         match command {
             Command::SetChecked(key, checked) => engine.store().set_checked(&key, checked),
             Command::Sync(items) => self.sync(items),
+            Command::Preview(items) => {
+                self.preview = Some(preview::Preview::ask(&self.engine, items));
+            }
             Command::StopAll => engine.stop_everything(),
             Command::Skip(key) => {
                 if let Some(session) = self.session_of(&key) {

@@ -1,13 +1,16 @@
-//! The Results tab: every run, newest first, with how each item ended and what its handler
-//! logged. Kept across restarts (the store's history), updated live while a run goes on.
+//! The Results tab: every run, newest first, with how each item ended, what it changed
+//! (counts, bytes, time taken, and the files, searchable) and what its handler logged. Kept
+//! across restarts (the store's history), updated live while a run goes on.
 
+use crate::core::activity::{Activity, Change, RunActivity};
 use crate::core::model::{HandlerId, ItemId, ItemKey, LogEntry, LogId, LogLevel, SessionId};
-use crate::core::status::ItemStatus;
-use crate::core::store::{ItemResult, SessionRecord};
+use crate::core::status::{ItemStatus, Problems, Tone, verdict};
+use crate::core::store::{ItemResult, SessionRecord, Store};
 use crate::window::command::{Command, Commands};
 use crate::window::format;
 use crate::window::icons;
 use crate::window::state::Model;
+use crossbeam_channel::{Receiver, Sender};
 use egui::{RichText, Ui};
 use std::collections::{HashMap, HashSet};
 use std::time::SystemTime;
@@ -59,16 +62,66 @@ impl Filter {
     }
 }
 
+/// The lists of changed files of runs, read from the store on a worker thread when first
+/// opened (a list may hold ten thousand entries per item).
+struct FileLists {
+    store: Store,
+    loaded: HashMap<SessionId, Result<RunActivity, String>>,
+    asked: HashSet<SessionId>,
+    tx: Sender<(SessionId, Result<RunActivity, String>)>,
+    rx: Receiver<(SessionId, Result<RunActivity, String>)>,
+    /// What the user searches for in each item's list.
+    searches: HashMap<(SessionId, ItemKey), String>,
+}
+
+impl FileLists {
+    fn new(store: Store) -> Self {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        Self {
+            store,
+            loaded: HashMap::new(),
+            asked: HashSet::new(),
+            tx,
+            rx,
+            searches: HashMap::new(),
+        }
+    }
+
+    fn take_loaded(&mut self) {
+        while let Ok((session, list)) = self.rx.try_recv() {
+            self.loaded.insert(session, list);
+        }
+    }
+
+    /// Starts reading a run's lists, once.
+    fn ask(&mut self, session: SessionId, ctx: &egui::Context) {
+        if !self.asked.insert(session) {
+            return;
+        }
+        let (store, tx, ctx) = (self.store.clone(), self.tx.clone(), ctx.clone());
+        let _ = std::thread::Builder::new()
+            .name("results-files".into())
+            .spawn(move || {
+                let _ = tx.send((session, store.activity(session)));
+                ctx.request_repaint();
+            });
+    }
+}
+
+/// Rows of a changed-files list shown before it scrolls.
+const FILE_ROWS_SHOWN: f32 = 12.0;
+
 pub struct Results {
     /// Oldest first, as the store keeps them.
     sessions: Vec<SessionEntry>,
     filter: Filter,
     search: String,
     unseen_errors: usize,
+    files: FileLists,
 }
 
 impl Results {
-    pub fn new(history: Vec<SessionRecord>) -> Self {
+    pub fn new(history: Vec<SessionRecord>, store: Store) -> Self {
         Self {
             sessions: history
                 .into_iter()
@@ -81,6 +134,7 @@ impl Results {
             },
             search: String::new(),
             unseen_errors: 0,
+            files: FileLists::new(store),
         }
     }
 
@@ -142,6 +196,7 @@ impl Results {
 
     pub fn ui(&mut self, ui: &mut Ui, model: &Model, out: &mut Commands) {
         self.unseen_errors = 0;
+        self.files.take_loaded();
         let filter = &mut self.filter;
         // Wraps in a small window, so the search stays in sight.
         ui.horizontal_wrapped(|ui| {
@@ -172,6 +227,7 @@ impl Results {
         }
         let now = SystemTime::now();
         let filter = &self.filter;
+        let files = &mut self.files;
         egui::ScrollArea::vertical()
             .auto_shrink(false)
             .show(ui, |ui| {
@@ -186,7 +242,9 @@ impl Results {
                         .id_salt(("session", session.id.0))
                         .default_open(age < 3)
                         .open(filter.searching().then_some(true))
-                        .show(ui, |ui| session_body(ui, session, filter, model, out));
+                        .show(ui, |ui| {
+                            session_body(ui, session, filter, files, model, out)
+                        });
                 }
                 if !found {
                     ui.label(RichText::new("Nothing in the results matches.").weak());
@@ -253,6 +311,7 @@ fn session_body(
     ui: &mut Ui,
     session: &SessionEntry,
     filter: &Filter,
+    files: &mut FileLists,
     model: &Model,
     out: &mut Commands,
 ) {
@@ -291,6 +350,14 @@ fn session_body(
         let lines = lines_of
             .remove(&(&key.handler, &key.item))
             .unwrap_or_default();
+        let problems = result.map_or_else(Problems::default, |r| r.problems);
+        // "Warnings and errors" hides quiet successes.
+        if filter.min_level > LogLevel::Info
+            && lines.is_empty()
+            && status.is_some_and(|s| verdict(s, problems).tone == Tone::Good)
+        {
+            continue;
+        }
         if let Some((_, count)) = quiet
             .iter_mut()
             .find(|(quiet, _)| lines.is_empty() && status == Some(*quiet))
@@ -310,17 +377,22 @@ fn session_body(
         }
         ui.horizontal(|ui| {
             if let Some(status) = status {
+                let verdict = verdict(status, problems);
+                let color = icons::tone_color(verdict.tone, status, &visuals);
                 ui.label(icons::status_glyph(status, &visuals));
-            }
-            ui.label(RichText::new(name).strong());
-            if let Some(status) = status {
-                let mut line = status.label().to_string();
+                ui.label(RichText::new(&name).strong());
+                let mut line = verdict.words;
                 if !text.is_empty() {
                     line = format!("{line}: {text}");
                 }
-                ui.label(RichText::new(line).color(icons::status_color(status, &visuals)));
+                ui.label(RichText::new(line).color(color));
+            } else {
+                ui.label(RichText::new(&name).strong());
             }
         });
+        if let Some(result) = result {
+            changes(ui, session.id, result, &name, files);
+        }
         log_lines(ui, lines, out);
     }
     for (status, count) in quiet {
@@ -337,6 +409,120 @@ fn session_body(
         ui.label(RichText::new("Other messages").strong());
         log_lines(ui, general, out);
     }
+}
+
+/// What an item changed in a run: counts by action, bytes and time taken, the files in
+/// conflict, and the list of changed files to open and search.
+fn changes(
+    ui: &mut Ui,
+    session: SessionId,
+    result: &ItemResult,
+    name: &str,
+    files: &mut FileLists,
+) {
+    let counts = &result.activity;
+    if counts.is_empty() {
+        return;
+    }
+    let mut summary = counts.summary();
+    if let Some(took) = result
+        .started
+        .zip(result.ended)
+        .and_then(|(started, ended)| ended.duration_since(started).ok())
+    {
+        summary = format!("{summary} · {}", format::took(took.as_secs()));
+    }
+    ui.horizontal_wrapped(|ui| {
+        ui.add_space(24.0);
+        ui.label(RichText::new(summary).weak());
+    });
+    if counts.count(Change::Conflict) > 0 {
+        ui.horizontal_wrapped(|ui| {
+            ui.add_space(24.0);
+            ui.label(
+                RichText::new(format!("In conflict: {}", counts.conflict_names()))
+                    .color(ui.visuals().warn_fg_color),
+            );
+        });
+    }
+    let key = result.key.clone();
+    ui.indent(("files", session.0, &key), |ui| {
+        egui::CollapsingHeader::new(format!("Changed files of {name}"))
+            .id_salt(("files", session.0, &key))
+            .show(ui, |ui| {
+                files.ask(session, ui.ctx());
+                file_list(ui, session, result, files);
+            });
+    });
+}
+
+fn file_list(ui: &mut Ui, session: SessionId, result: &ItemResult, files: &mut FileLists) {
+    let search = files
+        .searches
+        .entry((session, result.key.clone()))
+        .or_default();
+    ui.add(
+        egui::TextEdit::singleline(search)
+            .hint_text("Search files")
+            .desired_width(220.0),
+    )
+    .accessible_name(format!("Search the changed files of {}", result.name));
+    let words = search.trim().to_lowercase();
+    let listed = match files.loaded.get(&session) {
+        None => {
+            ui.label(RichText::new("Reading the list…").weak());
+            return;
+        }
+        Some(Err(error)) => {
+            ui.label(RichText::new(error).color(ui.visuals().error_fg_color));
+            return;
+        }
+        Some(Ok(listed)) => listed,
+    };
+    let entries = listed
+        .iter()
+        .find(|item| item.key == result.key)
+        .map_or(&[][..], |item| &item.entries[..]);
+    let shown: Vec<&Activity> = entries
+        .iter()
+        .filter(|entry| words.is_empty() || entry.mentions(&words))
+        .collect();
+    if shown.is_empty() {
+        ui.label(RichText::new("No file matches.").weak());
+    }
+    let row_height = ui.text_style_height(&egui::TextStyle::Body);
+    egui::ScrollArea::vertical()
+        .id_salt(("file list", session.0, &result.key))
+        .max_height(row_height * FILE_ROWS_SHOWN)
+        .auto_shrink([false, true])
+        .show_rows(ui, row_height, shown.len(), |ui, rows| {
+            for entry in &shown[rows] {
+                ui.label(entry_words(entry));
+            }
+        });
+    let unlisted = result.activity.unlisted;
+    if unlisted > 0 {
+        ui.label(
+            RichText::new(format!(
+                "…and {} more, counted but not listed.",
+                crate::core::words::grouped(unlisted)
+            ))
+            .weak(),
+        );
+    }
+}
+
+/// "➡ copied Reports/report.pdf · 1.2 MB", "⬅ renamed Old.txt to New.txt".
+fn entry_words(entry: &Activity) -> String {
+    let mut words = format!("{} {} ", entry.direction.arrow(), entry.change.done_word());
+    if let Some(from) = &entry.from {
+        words.push_str(&format!("{from} to "));
+    }
+    words.push_str(&entry.path);
+    if let Some(size) = entry.size.filter(|_| entry.change != Change::Deleted) {
+        words.push_str(&format!(" · {}", format::size(size)));
+    }
+    words
 }
 
 fn log_lines(ui: &mut Ui, lines: Vec<&LogEntry>, out: &mut Commands) {

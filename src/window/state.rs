@@ -4,7 +4,7 @@
 use crate::core::board::ItemSnapshot;
 use crate::core::handler::Registry;
 use crate::core::model::{HandlerId, HandlerInfo, Icon, ItemInfo, ItemKey, SessionId};
-use crate::core::progress::{ItemShare, ProgressView, Shown};
+use crate::core::progress::{ItemShare, ProgressView, Shown, Speed};
 use crate::core::status::ItemStatus;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -32,6 +32,22 @@ pub struct LiveItem {
     pub snapshot: ItemSnapshot,
     pub shown: Shown,
     view: ProgressView,
+    /// Bytes per second the handler's figures say it copies, once known.
+    pub speed: Option<f64>,
+    speed_meter: Speed,
+    /// Its settings changed since its run ended: that end no longer says how it stands.
+    outdated: bool,
+}
+
+impl LiveItem {
+    /// What the item is doing in words: its handler's figures when it gave them (the
+    /// stage, files and bytes, the speed), else its handler's text.
+    pub fn doing(&self) -> String {
+        match &self.snapshot.figures {
+            Some(figures) if !self.snapshot.status.is_terminal() => figures.describe(self.speed),
+            _ => self.snapshot.text.clone(),
+        }
+    }
 }
 
 /// The overall bar of everything running.
@@ -158,12 +174,16 @@ impl Model {
             stage: None,
             changes_applied: 0,
             request: None,
+            figures: None,
         };
         let mut view = ProgressView::new();
         self.live.push(LiveItem {
             shown: view.update(0.0, None, false),
             snapshot,
             view,
+            speed: None,
+            speed_meter: Speed::default(),
+            outdated: false,
         });
         self.slots.insert(key, self.live.len() - 1);
         self.live.len() - 1
@@ -179,11 +199,26 @@ impl Model {
             let live = &mut self.live[slot];
             if live.snapshot.session != snapshot.session {
                 live.view.restart();
+                live.speed_meter = Speed::default();
+                live.speed = None;
             }
             live.shown = live
                 .view
                 .update(now, snapshot.measure, snapshot.status.is_terminal());
+            if let Some(figures) = &snapshot.figures {
+                live.speed = live.speed_meter.update(now, figures.bytes_done);
+            }
             live.snapshot = snapshot;
+            live.outdated = false;
+        }
+    }
+
+    /// An item's settings changed: how its last run ended is no longer shown (the store
+    /// forgot it too), until it runs again.
+    pub fn forget_outcome(&mut self, key: &ItemKey) {
+        if let Some(&slot) = self.slots.get(key) {
+            let live = &mut self.live[slot];
+            live.outdated = live.snapshot.status.is_terminal();
         }
     }
 
@@ -200,7 +235,8 @@ impl Model {
             live.shown = live
                 .view
                 .update(now, live.snapshot.measure, status.is_terminal());
-            shares.push(ItemShare::of(status, live.shown));
+            let weight = live.snapshot.figures.as_ref().and_then(|f| f.weight());
+            shares.push(ItemShare::of(status, live.shown).weighing(weight));
         }
         let done = shares.iter().filter(|s| s.done).count();
         let shown = self.overall_view.update_overall(now, &shares);
@@ -219,7 +255,7 @@ impl Model {
     /// this window was open.
     pub fn live(&self, key: &ItemKey) -> Option<&LiveItem> {
         self.latest(key).filter(|live| {
-            live.snapshot.status.is_terminal()
+            (live.snapshot.status.is_terminal() && !live.outdated)
                 || live.snapshot.wait.is_some()
                 || live
                     .snapshot
@@ -290,6 +326,7 @@ mod tests {
             stage: None,
             changes_applied: 0,
             request: None,
+            figures: None,
         }
     }
 

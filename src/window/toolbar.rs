@@ -54,6 +54,13 @@ pub fn ui(
             out.push(Command::Sync(model.items().map(|(key, _)| key).collect()));
         }
         if ui
+            .add_enabled(any, egui::Button::new("Preview"))
+            .on_hover_text("What Sync now would do to the checked items, changing nothing")
+            .clicked()
+        {
+            out.push(Command::Preview(checked_items(model, store)));
+        }
+        if ui
             .add_enabled(
                 model.is_running(),
                 egui::Button::new(format!("{} Stop", icons::STOP)),

@@ -40,6 +40,8 @@ pub(super) enum Change {
         handler: HandlerId,
         present: Vec<ItemId>,
     },
+    /// An item's settings changed: how its last run ended is forgotten.
+    Cleared { item: ItemKey },
     /// A run ended; how each of its items ended.
     Ran {
         session: SessionId,
@@ -65,7 +67,7 @@ impl Change {
     pub fn file(&self) -> SharedFile {
         match self {
             Change::Checked { .. } | Change::Forgot { .. } => SharedFile::Choices,
-            Change::Ran { .. } => SharedFile::Items,
+            Change::Ran { .. } | Change::Cleared { .. } => SharedFile::Items,
             Change::Found { .. } | Change::Resolved { .. } => SharedFile::Conflicts,
         }
     }
@@ -89,6 +91,17 @@ impl Change {
                 choices.retain(|id, _| present.contains(id));
                 choices.len() != before
             }
+            Change::Cleared { item } => shared
+                .items
+                .get_mut(&item.handler)
+                .and_then(|items| items.get_mut(&item.item))
+                .is_some_and(|record| {
+                    let before = record.clone();
+                    record.last_status = None;
+                    record.last_text.clear();
+                    record.last_problems = Default::default();
+                    *record != before
+                }),
             Change::Ran {
                 session,
                 finished,
@@ -143,6 +156,7 @@ fn take_result(
         record.last_status = Some(result.status);
         record.last_text = result.text.clone();
         record.last_session = Some(session);
+        record.last_problems = result.problems;
     }
     if result.status == ItemStatus::Succeeded {
         let at = result.ended.unwrap_or(finished);
@@ -220,7 +234,10 @@ mod tests {
                 handler_name: "H".into(),
                 status,
                 text: format!("{status:?} in {session}"),
+                started: None,
                 ended: ended.map(at),
+                activity: Default::default(),
+                problems: Default::default(),
                 could_not_ask: false,
             }],
         }
@@ -278,6 +295,7 @@ mod tests {
                 SharedFile::Choices,
             ),
             (ran(1, "a", ItemStatus::Succeeded, None), SharedFile::Items),
+            (Change::Cleared { item: key("a") }, SharedFile::Items),
             (found("a", vec![], 1), SharedFile::Conflicts),
             (
                 resolved("a", "x", Resolution::KeepLeft),
@@ -287,6 +305,26 @@ mod tests {
         for (change, file) in table {
             assert_eq!(change.file(), file, "{change:?}");
         }
+    }
+
+    #[test]
+    fn a_cleared_outcome_keeps_the_last_sync_and_a_later_run_sets_it_again() {
+        let cleared = Change::Cleared { item: key("a") };
+        let shared = applied(&[ran(1, "a", ItemStatus::Failed, Some(5)), cleared.clone()]);
+        let record = &shared.items[&HandlerId::new("h")][&ItemId::new("a")];
+        assert_eq!((record.last_status, record.last_text.as_str()), (None, ""));
+        let shared = applied(&[
+            ran(1, "a", ItemStatus::Succeeded, Some(5)),
+            ran(2, "a", ItemStatus::Failed, Some(7)),
+            cleared.clone(),
+            ran(3, "a", ItemStatus::Succeeded, Some(9)),
+        ]);
+        let record = &shared.items[&HandlerId::new("h")][&ItemId::new("a")];
+        assert_eq!(record.last_status, Some(ItemStatus::Succeeded));
+        assert_eq!(record.last_synced, Some(at(9)));
+        // Clearing an item no run recorded changes nothing.
+        let mut nothing = Shared::default();
+        assert!(!cleared.apply(&mut nothing));
     }
 
     #[test]

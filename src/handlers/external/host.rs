@@ -10,15 +10,16 @@ use crate::core::model::{
     Enumeration, HandlerId, HandlerInfo, ItemId, LogId, Participation, PropertiesOutcome,
     PropertiesTarget, RunContext, ShowErrorOutcome,
 };
+use crate::core::preview::ItemAnswer;
 use crate::handlers::external::manifest::Manifest;
 use crate::handlers::external::protocol::{
-    ChosenResolution, ChosenResolutionsResult, DecodeError, DeleteLogParams, EnumerateResult,
-    EstablishConnectionParams, EstablishConnectionResult, FrameDecoder, HostCapabilities,
-    InitializeParams, InitializeResult, ItemParams, ItemsParams, LogParams, LogResult, Message,
-    NoParams, PROTOCOL_VERSION, ProgressParams, PropertiesParams, PropertiesResult,
-    ReplaceConflictsParams, ReplyResult, ReportWorkParams, RequestId, RequestUiParams,
-    RequestUiResult, RpcError, ShowErrorParams, ShowErrorResult, ShowFormParams, UiRefusal, code,
-    method, write_notification, write_request, write_response,
+    ActivityParams, ChosenResolution, ChosenResolutionsResult, DecodeError, DeleteLogParams,
+    EnumerateResult, EstablishConnectionParams, EstablishConnectionResult, FrameDecoder,
+    HostCapabilities, InitializeParams, InitializeResult, ItemParams, ItemsParams, LogParams,
+    LogResult, Message, NoParams, PROTOCOL_VERSION, PlannedItem, PreviewResult, ProgressParams,
+    PropertiesParams, PropertiesResult, ReplaceConflictsParams, ReplyResult, ReportWorkParams,
+    RequestId, RequestUiParams, RequestUiResult, RpcError, ShowErrorParams, ShowErrorResult,
+    ShowFormParams, UiRefusal, code, method, write_notification, write_request, write_response,
 };
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
 use parking_lot::Mutex;
@@ -113,6 +114,8 @@ pub struct ExternalHandler {
     next_id: u64,
     info: HandlerInfo,
     cancel_notifications: bool,
+    /// The program answers `preview` (its `initialize` said so).
+    previews: bool,
     /// The items of the current prepare or synchronize, polled for skips and stops.
     run_items: Vec<ItemId>,
     /// Items whose skip or stop the program has been told.
@@ -217,6 +220,7 @@ impl ExternalHandler {
             stderr_done,
             next_id: 1,
             cancel_notifications: false,
+            previews: false,
             run_items: Vec::new(),
             told: HashSet::new(),
             stop_all_told: false,
@@ -381,7 +385,7 @@ impl ExternalHandler {
             None => Err(RpcError::new(
                 code::NO_RUN,
                 format!(
-                    "`{name}` can only be used while Sync Center waits for prepare, synchronize, properties or show_error"
+                    "`{name}` can only be used while Sync Center waits for prepare, synchronize, properties, show_error or preview"
                 ),
             )),
         };
@@ -433,6 +437,7 @@ impl ExternalHandler {
                     status: p.status,
                     value: p.value,
                     max: p.max,
+                    figures: p.figures.as_deref(),
                 };
                 let reply = match heard {
                     Heard::Answered => callback.progress(&p.item, progress),
@@ -529,6 +534,13 @@ impl ExternalHandler {
                     },
                 };
                 to_value(result)
+            }
+            method::ACTIVITY => {
+                let p: ActivityParams = parse(params)?;
+                for entry in p.entries {
+                    callback.activity(&p.item, entry);
+                }
+                Answer::Nothing
             }
             method::REPLACE_CONFLICTS => {
                 let p: ReplaceConflictsParams = parse(params)?;
@@ -729,6 +741,7 @@ impl Handler for ExternalHandler {
             )));
         }
         self.cancel_notifications = answer.capabilities.cancel_notifications;
+        self.previews = answer.capabilities.preview;
         if !answer.participate {
             return Ok(Participation::NotTakingPart);
         }
@@ -787,6 +800,24 @@ impl Handler for ExternalHandler {
         };
         let _: IgnoredAny = self.call(method::SYNCHRONIZE, &params, Some(callback))?;
         Ok(())
+    }
+
+    fn preview(
+        &mut self,
+        items: &[ItemId],
+        callback: &Callback,
+    ) -> HandlerResult<Option<Vec<ItemAnswer>>> {
+        if !self.previews {
+            return Ok(None);
+        }
+        self.run_items = items.to_vec();
+        let params = ItemsParams {
+            items: items.to_vec(),
+        };
+        let result: PreviewResult = self.call(method::PREVIEW, &params, Some(callback))?;
+        Ok(result
+            .items
+            .map(|planned| planned.into_iter().map(PlannedItem::into_answer).collect()))
     }
 
     fn show_error(&mut self, error: LogId, callback: &Callback) -> HandlerResult<ShowErrorOutcome> {

@@ -2,10 +2,13 @@
 //! per line (newline-delimited JSON), with the parameter and result types of every method.
 //! Pure: bytes in, messages out, no I/O. `docs/handler-protocol.md` is the specification.
 
+use crate::core::activity::Activity;
 use crate::core::callback::Reply;
 use crate::core::conflicts::{ConflictReport, Resolution};
 use crate::core::dialog::Form;
+use crate::core::figures::Figures;
 use crate::core::model::{ItemId, ItemInfo, LogId, LogLevel, RunReason};
+use crate::core::preview::{ItemAnswer, ItemPlan};
 use crate::core::progress::WorkReport;
 use crate::core::status::ItemStatus;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -31,6 +34,7 @@ pub mod method {
     pub const PREPARE: &str = "prepare";
     pub const SYNCHRONIZE: &str = "synchronize";
     pub const SHOW_ERROR: &str = "show_error";
+    pub const PREVIEW: &str = "preview";
     pub const SHUTDOWN: &str = "shutdown";
     pub const SKIP_ITEM: &str = "skip_item";
     pub const STOP_ITEM: &str = "stop_item";
@@ -47,6 +51,7 @@ pub mod method {
     pub const ESTABLISH_CONNECTION: &str = "establish_connection";
     pub const REPLACE_CONFLICTS: &str = "replace_conflicts";
     pub const CHOSEN_RESOLUTIONS: &str = "chosen_resolutions";
+    pub const ACTIVITY: &str = "activity";
     pub const ITEMS_CHANGED: &str = "items_changed";
 }
 
@@ -393,6 +398,9 @@ pub struct HandlerCapabilities {
     /// the host sends none and skips and stops arrive only in replies.
     #[serde(default)]
     pub cancel_notifications: bool,
+    /// The handler answers `preview`: what a sync would do, changing nothing.
+    #[serde(default)]
+    pub preview: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -447,6 +455,62 @@ pub struct ShowErrorResult {
     pub retry: Vec<ItemId>,
 }
 
+/// `preview`: what a sync of each item would do; `items: null` when the handler cannot say.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PreviewResult {
+    #[serde(default)]
+    pub items: Option<Vec<PlannedItem>>,
+}
+
+/// One item of a `preview` answer: its planned changes and notes, or why it cannot be
+/// planned.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlannedItem {
+    pub item: ItemId,
+    #[serde(default)]
+    pub changes: Vec<Activity>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl PlannedItem {
+    pub fn from_answer((item, planned): ItemAnswer) -> Self {
+        match planned {
+            Ok(plan) => Self {
+                item,
+                changes: plan.changes.entries,
+                notes: plan.notes,
+                error: None,
+            },
+            Err(error) => Self {
+                item,
+                changes: Vec::new(),
+                notes: Vec::new(),
+                error: Some(error),
+            },
+        }
+    }
+
+    /// The answer for the contract; changes past the activity log's bound are counted.
+    pub fn into_answer(self) -> ItemAnswer {
+        if let Some(error) = self.error {
+            return (self.item, Err(error));
+        }
+        let mut plan = ItemPlan {
+            notes: self.notes,
+            ..ItemPlan::default()
+        };
+        for change in self.changes {
+            plan.changes.record(change);
+        }
+        (self.item, Ok(plan))
+    }
+}
+
 /// `skip_item`, `stop_item`, `check`, `chosen_resolutions`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -473,6 +537,9 @@ pub struct ProgressParams<'a> {
     pub value: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max: Option<u64>,
+    /// The stage, files and bytes, the entry at hand (`Figures`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub figures: Option<Cow<'a, Figures>>,
 }
 
 /// The user's answer carried by `progress`, `report_work` and `check`.
@@ -628,6 +695,14 @@ pub struct EstablishConnectionResult {
     /// Why the target could not be reached.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+}
+
+/// Entries the handler changed in an item, for the run's activity log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActivityParams {
+    pub item: ItemId,
+    pub entries: Vec<Activity>,
 }
 
 /// Replaces what the center keeps, so unknown fields are refused rather than ignored.

@@ -4,6 +4,7 @@
 //! notifications (no round trip; skips and stops arrive as notifications and are answered
 //! from what was last heard), the rest as requests that wait for the center's answer.
 
+use crate::core::activity::Activity;
 use crate::core::callback::{Callback, ConnectionError, Heard, Host, LogLine, Progress, Reply};
 use crate::core::conflicts::{ConflictReport, Resolution};
 use crate::core::dialog::{Form, FormReply, UiRefused};
@@ -13,13 +14,13 @@ use crate::core::model::{
 };
 use crate::core::progress::WorkReport;
 use crate::handlers::external::protocol::{
-    ChosenResolutionsResult, DeleteLogParams, EnumerateResult, EstablishConnectionParams,
-    EstablishConnectionResult, FrameDecoder, HandlerCapabilities, InitializeParams,
-    InitializeResult, ItemParams, ItemsParams, LogParams, LogResult, Message, NoParams,
-    PROTOCOL_VERSION, ProgressParams, PropertiesParams, PropertiesResult, ReplaceConflictsParams,
-    ReplyResult, ReportWorkParams, RequestId, RequestUiParams, RequestUiResult, RpcError,
-    ShowErrorParams, ShowErrorResult, ShowFormParams, UiRefusal, code, method, write_notification,
-    write_request, write_response,
+    ActivityParams, ChosenResolutionsResult, DeleteLogParams, EnumerateResult,
+    EstablishConnectionParams, EstablishConnectionResult, FrameDecoder, HandlerCapabilities,
+    InitializeParams, InitializeResult, ItemParams, ItemsParams, LogParams, LogResult, Message,
+    NoParams, PROTOCOL_VERSION, PlannedItem, PreviewResult, ProgressParams, PropertiesParams,
+    PropertiesResult, ReplaceConflictsParams, ReplyResult, ReportWorkParams, RequestId,
+    RequestUiParams, RequestUiResult, RpcError, ShowErrorParams, ShowErrorResult, ShowFormParams,
+    UiRefusal, code, method, write_notification, write_request, write_response,
 };
 use crossbeam_channel::{Receiver, Sender};
 use parking_lot::Mutex;
@@ -105,6 +106,7 @@ fn dispatch(
                 participate: participation == Participation::TakesPart,
                 capabilities: HandlerCapabilities {
                     cancel_notifications: true,
+                    preview: true,
                 },
             })
         }
@@ -138,6 +140,15 @@ fn dispatch(
             let callback = initialized(callback)?;
             guarded(|| handler.synchronize(&p.items, callback))?;
             Ok(Value::Null)
+        }
+        method::PREVIEW => {
+            let p: ItemsParams = parse(params)?;
+            let callback = initialized(callback)?;
+            let answers = guarded(|| handler.preview(&p.items, callback))?;
+            to_value(PreviewResult {
+                items: answers
+                    .map(|answers| answers.into_iter().map(PlannedItem::from_answer).collect()),
+            })
         }
         method::SHOW_ERROR => {
             let p: ShowErrorParams = parse(params)?;
@@ -368,6 +379,7 @@ impl Host for StdioHost {
             status: progress.status,
             value: progress.value,
             max: progress.max,
+            figures: progress.figures.map(Cow::Borrowed),
         };
         self.link.notify(method::PROGRESS, &params);
         self.link.reply_for(item)
@@ -491,6 +503,14 @@ impl Host for StdioHost {
             conflicts,
         };
         self.link.notify(method::REPLACE_CONFLICTS, &params);
+    }
+
+    fn activity(&self, item: &ItemId, entry: Activity) {
+        let params = ActivityParams {
+            item: item.clone(),
+            entries: vec![entry],
+        };
+        self.link.notify(method::ACTIVITY, &params);
     }
 
     fn chosen_resolutions(&self, item: &ItemId) -> Vec<(ConflictReport, Resolution)> {

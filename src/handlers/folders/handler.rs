@@ -6,16 +6,20 @@ use super::local::LocalReplica;
 use super::lock::PairLock;
 use super::sync::{self, MassDelete, Observer, Outcome, Pair, RootChange};
 use super::{FolderError, HANDLER_ID, archive};
+use crate::core::activity::{Activity, Change, Direction};
 use crate::core::callback::{Callback, LogLine, Progress, Reply};
 use crate::core::dialog::{Button, ButtonRole, Field, Form, FormReply, Values};
+use crate::core::figures::Figures;
 use crate::core::handler::{FnProvider, Handler, HandlerError, HandlerProvider, HandlerResult};
 use crate::core::model::{
     Enumeration, HandlerInfo, Icon, ItemId, ItemInfo, Participation, PropertiesOutcome,
     PropertiesTarget, RunContext,
 };
+use crate::core::preview::ItemAnswer;
 use crate::core::progress::{BatchEstimate, Stage, WorkReport};
 use crate::core::status::ItemStatus;
 use crate::core::store::Home;
+use crate::core::words::{grouped, plural};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -159,6 +163,38 @@ impl Handler for FolderPairs {
         Ok(())
     }
 
+    fn preview(
+        &mut self,
+        items: &[ItemId],
+        callback: &Callback,
+    ) -> HandlerResult<Option<Vec<ItemAnswer>>> {
+        let pairs = config::load(&self.home).map_err(handler_error)?;
+        let answers = items
+            .iter()
+            .map(|item| {
+                let planned = pairs
+                    .iter()
+                    .find(|p| p.name == item.as_str())
+                    .ok_or_else(|| FolderError::UnknownPair(item.to_string()))
+                    .and_then(|config| {
+                        let (left, right) = (
+                            LocalReplica::new(&config.left),
+                            LocalReplica::new(&config.right),
+                        );
+                        let pair = Pair {
+                            config,
+                            left: &left,
+                            right: &right,
+                            archive_file: archive::archive_file(&self.home.data_dir, &config.name),
+                        };
+                        sync::preview(&pair, &callback.chosen_resolutions(item), &mut Previewing)
+                    });
+                (item.clone(), planned.map_err(|e| e.to_string()))
+            })
+            .collect();
+        Ok(Some(answers))
+    }
+
     fn synchronize(&mut self, items: &[ItemId], callback: &Callback) -> HandlerResult<()> {
         for item in items {
             let Some(prepared) = self.prepared.remove(item) else {
@@ -214,6 +250,8 @@ impl FolderPairs {
             item,
             reply: Reply::Continue,
             ui_refused: false,
+            figures: Figures::at(Stage::ChangeDetection),
+            both_ways: false,
         };
         let resolutions = callback.chosen_resolutions(item);
         let result = sync::run(&pair, &resolutions, &mut reporter);
@@ -462,23 +500,6 @@ fn fail(callback: &Callback, item: &ItemId, text: &str) {
     callback.progress(item, Progress::status(ItemStatus::Failed).with_text(text));
 }
 
-/// 1234567 as "1,234,567".
-fn grouped(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-fn plural(n: usize, one: &str, many: &str) -> String {
-    format!("{} {}", grouped(n), if n == 1 { one } else { many })
-}
-
 fn report_outcome(
     callback: &Callback,
     item: &ItemId,
@@ -496,7 +517,7 @@ fn report_outcome(
         callback.log(
             LogLine::warning(format!(
                 "{} more entries were not synced.",
-                grouped(outcome.unsynced.len() - MAX_FAILURE_LINES)
+                grouped((outcome.unsynced.len() - MAX_FAILURE_LINES) as u64)
             ))
             .item(item),
         );
@@ -507,19 +528,25 @@ fn report_outcome(
         location,
     }) = outcome.refused
     {
-        let text = if ui_refused {
-            format!(
+        if ui_refused {
+            let text = format!(
                 "This sync would delete {} of {} files in {location}; Sync Center stopped to be safe. Run it in the window or without --no-prompt to confirm.",
-                grouped(count),
-                grouped(total)
-            )
-        } else {
-            format!(
-                "You chose not to delete {} files in {location}; nothing was changed.",
-                grouped(count)
-            )
-        };
-        return fail(callback, item, &text);
+                grouped(count as u64),
+                grouped(total as u64)
+            );
+            return fail(callback, item, &text);
+        }
+        // The user's own choice: not a failure.
+        let text = format!(
+            "You chose not to delete {} files in {location}; nothing was changed.",
+            grouped(count as u64)
+        );
+        callback.log(LogLine::info(text.clone()).item(item));
+        callback.progress(
+            item,
+            Progress::status(ItemStatus::Canceled).with_text(&text),
+        );
+        return;
     }
     for failure in outcome.failures.iter().take(MAX_FAILURE_LINES) {
         callback.log(LogLine::error(failure.clone()).item(item));
@@ -528,13 +555,19 @@ fn report_outcome(
         callback.log(
             LogLine::error(format!(
                 "{} more changes could not be made.",
-                grouped(outcome.failures.len() - MAX_FAILURE_LINES)
+                grouped((outcome.failures.len() - MAX_FAILURE_LINES) as u64)
             ))
             .item(item),
         );
     }
     let conflicts = outcome.conflicts.as_ref().map_or(0, Vec::len);
     if let Some(reports) = outcome.conflicts {
+        for report in &reports {
+            callback.activity(
+                item,
+                Activity::new(report.path.clone(), Direction::Both, Change::Conflict),
+            );
+        }
         callback.replace_conflicts(item, reports);
     }
     if outcome.stopped {
@@ -543,7 +576,7 @@ fn report_outcome(
             item,
             Progress::status(status).with_text(&format!(
                 "Stopped after {}; the rest is done at the next sync",
-                plural(outcome.changes, "change", "changes")
+                plural(outcome.changes as u64, "change", "changes")
             )),
         );
         return;
@@ -554,7 +587,7 @@ fn report_outcome(
             item,
             &format!(
                 "{} could not be made (see the log); the rest was synchronized.",
-                plural(outcome.failures.len(), "change", "changes")
+                plural(outcome.failures.len() as u64, "change", "changes")
             ),
         );
     }
@@ -570,7 +603,7 @@ fn report_outcome(
         }
         let text = format!(
             "{} changed during the sync and {} left for the next run.",
-            plural(changed, "file", "files"),
+            plural(changed as u64, "file", "files"),
             if changed == 1 { "was" } else { "were" }
         );
         callback.progress(item, Progress::status(ItemStatus::Failed).with_text(&text));
@@ -578,10 +611,13 @@ fn report_outcome(
     }
     let text = match (conflicts, outcome.changes) {
         (0, 0) => "Up to date".to_string(),
-        (0, changes) => format!("Synchronized {}", plural(changes, "change", "changes")),
+        (0, changes) => format!(
+            "Synchronized {}",
+            plural(changes as u64, "change", "changes")
+        ),
         (n, _) => format!(
             "Synchronized; {} {}",
-            plural(n, "conflict", "conflicts"),
+            plural(n as u64, "conflict", "conflicts"),
             if n == 1 { "needs you" } else { "need you" }
         ),
     };
@@ -599,6 +635,10 @@ struct Reporter<'a> {
     reply: Reply,
     /// The mass-delete question could not be asked (no dialogs in this run).
     ui_refused: bool,
+    /// The stage, files and bytes so far, sent with every report.
+    figures: Figures,
+    /// Changes go both ways in this run: each entry's direction is shown.
+    both_ways: bool,
 }
 
 impl Reporter<'_> {
@@ -608,22 +648,38 @@ impl Reporter<'_> {
         }
         !self.reply.should_stop()
     }
+
+    fn send_figures(&mut self) -> bool {
+        let reply = self
+            .callback
+            .progress(self.item, Progress::figures(&self.figures));
+        self.heard(reply)
+    }
 }
 
 impl Observer for Reporter<'_> {
-    fn scanning(&mut self, folders: u64) -> bool {
-        let text = format!("Looking for changes… {} folders", grouped(folders as usize));
+    fn scanning(&mut self, checked: u64) -> bool {
         let reply = self.callback.report_work(
             self.item,
             WorkReport::Staged {
                 stage: Stage::ChangeDetection,
-                completed: folders,
+                completed: checked,
                 total: 0,
             },
         );
         self.heard(reply);
-        let reply = self.callback.progress(self.item, Progress::text(&text));
-        self.heard(reply)
+        self.figures.files_done = checked;
+        self.send_figures()
+    }
+
+    fn planned(&mut self, changes: u64, bytes: u64, both_ways: bool) {
+        self.both_ways = both_ways;
+        self.figures = Figures {
+            files_total: Some(changes),
+            bytes_total: Some(bytes),
+            ..Figures::at(Stage::ChangeApplication)
+        };
+        self.send_figures();
     }
 
     fn batch_started(&mut self, batch_work: u64, remaining_work: u64) -> bool {
@@ -639,11 +695,21 @@ impl Observer for Reporter<'_> {
         self.heard(reply)
     }
 
-    fn applied(&mut self, work: u64) -> bool {
+    fn applied(&mut self, work: u64, done: Option<Activity>) -> bool {
         let reply = self
             .callback
             .report_work(self.item, WorkReport::ChangeApplied { work: Some(work) });
-        self.heard(reply)
+        self.heard(reply);
+        let figures = &mut self.figures;
+        figures.files_done += 1;
+        figures.bytes_done += work.saturating_sub(sync::PER_FILE_WORK);
+        if let Some(done) = done {
+            figures.current = Some(done.path.clone());
+            figures.change = Some(done.change);
+            figures.direction = self.both_ways.then_some(done.direction);
+            self.callback.activity(self.item, done);
+        }
+        self.send_figures()
     }
 
     fn conflict_found(&mut self) -> bool {
@@ -653,7 +719,9 @@ impl Observer for Reporter<'_> {
                 work: Some(sync::PER_FILE_WORK),
             },
         );
-        self.heard(reply)
+        self.heard(reply);
+        self.figures.files_done += 1;
+        self.send_figures()
     }
 
     fn batch_applied(&mut self) {
@@ -666,11 +734,11 @@ impl Observer for Reporter<'_> {
             self.ui_refused = true;
             return false;
         };
-        let count = grouped(deletions.count);
+        let count = grouped(deletions.count as u64);
         let form = Form::new("Delete many files?")
             .message(format!(
                 "This sync would delete {count} of the {} files in {}. If that is not what you meant (a drive that is not mounted, a folder emptied by mistake), choose Don't delete: nothing will be changed.",
-                grouped(deletions.total),
+                grouped(deletions.total as u64),
                 deletions.location
             ))
             .buttons(vec![
@@ -694,5 +762,32 @@ impl Observer for Reporter<'_> {
                 Button::new("stop", "Don't sync", ButtonRole::Reject),
             ]);
         permit.show(form).pressed("sync").is_some()
+    }
+}
+
+/// A preview's observer: it looks through both folders to the end and never confirms what
+/// only a sync asks (a preview changes nothing, so nothing else is asked of it).
+struct Previewing;
+
+impl Observer for Previewing {
+    fn scanning(&mut self, _checked: u64) -> bool {
+        true
+    }
+    fn planned(&mut self, _changes: u64, _bytes: u64, _both_ways: bool) {}
+    fn batch_started(&mut self, _batch_work: u64, _remaining_work: u64) -> bool {
+        false
+    }
+    fn applied(&mut self, _work: u64, _done: Option<Activity>) -> bool {
+        false
+    }
+    fn conflict_found(&mut self) -> bool {
+        false
+    }
+    fn batch_applied(&mut self) {}
+    fn confirm_deletions(&mut self, _deletions: &MassDelete) -> bool {
+        false
+    }
+    fn confirm_root_change(&mut self, _change: &RootChange) -> bool {
+        false
     }
 }

@@ -150,13 +150,12 @@ impl LocalReplica {
         dir: &mut Vec<u8>,
         filter: &Filter,
         scan: &mut Scan,
-        folders: &AtomicU64,
+        checked: &AtomicU64,
         stop: &AtomicBool,
     ) -> io::Result<()> {
         if stop.load(Ordering::Relaxed) {
             return Err(io::Error::new(io::ErrorKind::Interrupted, "stopped"));
         }
-        folders.fetch_add(1, Ordering::Relaxed);
         // A folder that cannot be read fails the scan: skipping it would make its contents
         // look deleted, and the deletion would propagate.
         let shown = self.root_path.join(std::ffi::OsStr::from_bytes(dir));
@@ -194,9 +193,10 @@ impl LocalReplica {
                 match entry_of(&stat, || read_link_at(dir_fd, &name)).map_err(named)? {
                     Some(entry) => {
                         scan.tree.push(dir, entry);
+                        checked.fetch_add(1, Ordering::Relaxed);
                         if is_dir {
                             let child = open_dir_at(dir_fd, &name).map_err(named)?;
-                            self.walk(child.as_fd(), dir, filter, scan, folders, stop)?;
+                            self.walk(child.as_fd(), dir, filter, scan, checked, stop)?;
                         }
                     }
                     None => scan
@@ -824,10 +824,10 @@ impl Replica for LocalReplica {
         self.probe_keeps().or(Ok(Keeps::ALL))
     }
 
-    fn scan(&self, filter: &Filter, folders: &AtomicU64, stop: &AtomicBool) -> io::Result<Scan> {
+    fn scan(&self, filter: &Filter, checked: &AtomicU64, stop: &AtomicBool) -> io::Result<Scan> {
         let mut scan = Scan::default();
         let root = self.root()?;
-        self.walk(root, &mut Vec::new(), filter, &mut scan, folders, stop)?;
+        self.walk(root, &mut Vec::new(), filter, &mut scan, checked, stop)?;
         // Up to half the capacity is spare after growing; a large shrink is a cheap mremap.
         scan.tree.shrink_to_fit();
         Ok(scan)

@@ -79,6 +79,8 @@ pub enum FolderError {
         "The {side} folder {path} changed during the sync (was the drive unmounted?). The sync stopped; what was done is kept, and the next sync finishes the job."
     )]
     RootChangedDuringSync { side: &'static str, path: PathBuf },
+    #[error("The preview stopped before both folders were looked through. Nothing was changed.")]
+    PreviewStopped,
     #[error("another sync of {name} is running{}", .pid.map(|p| format!(" (pid {p})")).unwrap_or_default())]
     Busy { name: String, pid: Option<u32> },
 }

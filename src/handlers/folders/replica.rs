@@ -341,9 +341,9 @@ pub trait Replica: Send + Sync {
     fn current_root(&self) -> io::Result<RootId>;
     /// What this side's storage keeps.
     fn keeps(&self) -> io::Result<Keeps>;
-    /// Lists everything the filter does not leave out, counting folders in `folders`;
-    /// stops early when `stop` is set.
-    fn scan(&self, filter: &Filter, folders: &AtomicU64, stop: &AtomicBool) -> io::Result<Scan>;
+    /// Lists everything the filter does not leave out, counting the entries listed in
+    /// `checked`; stops early when `stop` is set.
+    fn scan(&self, filter: &Filter, checked: &AtomicU64, stop: &AtomicBool) -> io::Result<Scan>;
     /// The entry at `path` now (no hash), `None` when nothing is there.
     fn stat(&self, path: &RelPath) -> io::Result<Option<Entry>>;
     /// Hashes a regular file (never opens anything else).

@@ -15,7 +15,11 @@ use super::replica::{
     StagedFile, Unsynced,
 };
 use super::scan::{Joined, fill_hashes, fit_to_keeps, join};
+use crate::core::activity::{Activity, Change, Direction};
 use crate::core::conflicts::{ConflictReport, ConflictSide, Resolution};
+use crate::core::figures::FILE_COST;
+use crate::core::preview::ItemPlan;
+use crate::core::words::grouped;
 use crossbeam_channel::{Receiver, Sender};
 use std::collections::HashSet;
 use std::io::{self, Read};
@@ -24,8 +28,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// The work a change costs beyond its bytes (creating, renaming, flushing an entry), so the
-/// bar moves for many small files as it does for a few big ones.
-pub const PER_FILE_WORK: u64 = 64 * 1024;
+/// bar moves for many small files as it does for a few big ones: the same cost the overall
+/// bar weighs a file by.
+pub const PER_FILE_WORK: u64 = FILE_COST;
 /// A batch ends after this many changes or this much work.
 const BATCH_CHANGES: usize = 2000;
 const BATCH_WORK: u64 = 256 * 1024 * 1024;
@@ -41,9 +46,15 @@ const ROOT_CHECK_EVERY: usize = 32;
 
 /// What a run tells its caller and asks of it. Returning `false` stops the run cleanly.
 pub trait Observer {
-    fn scanning(&mut self, folders: u64) -> bool;
+    /// `checked` entries listed on both sides so far.
+    fn scanning(&mut self, checked: u64) -> bool;
+    /// What applying will do: `changes` entries to change (conflicts included), `bytes`
+    /// to copy, and whether changes go both ways.
+    fn planned(&mut self, changes: u64, bytes: u64, both_ways: bool);
     fn batch_started(&mut self, batch_work: u64, remaining_work: u64) -> bool;
-    fn applied(&mut self, work: u64) -> bool;
+    /// One change was tried at the cost of `work` (its bytes plus [`PER_FILE_WORK`]);
+    /// `done` says what it did, or that it failed (`None`: left for the next run).
+    fn applied(&mut self, work: u64, done: Option<Activity>) -> bool;
     fn conflict_found(&mut self) -> bool;
     fn batch_applied(&mut self);
     /// May the run delete this many files? `false` stops it before anything changes.
@@ -113,116 +124,38 @@ impl Pair<'_> {
     }
 }
 
+/// Both sides scanned and what to do with each path, before anything is applied.
+struct Planned {
+    rows: Joined,
+    actions: Vec<Action>,
+    roots: [RootId; 2],
+    filter: Filter,
+    stamp: chrono::DateTime<chrono::Local>,
+    journaled: bool,
+    /// The archive as loaded: its base and log are extended by the run.
+    archived: Option<Archived>,
+}
+
 /// Synchronizes the pair once, first applying the resolutions the user chose.
 pub fn run(
     pair: &Pair,
     resolutions: &[(ConflictReport, Resolution)],
     observer: &mut dyn Observer,
 ) -> Result<Outcome, FolderError> {
-    let mut roots = Vec::new();
-    for side in [Side::Left, Side::Right] {
-        match pair.side(side).open_root() {
-            Ok(id) => roots.push(id),
-            Err(_) => {
-                return Err(FolderError::MissingRoot {
-                    side: side_name(side),
-                    path: pair.root_path(side).clone(),
-                });
-            }
-        }
-    }
-    let roots: [RootId; 2] = roots.try_into().expect("two roots");
-    config::check_roots(pair.config)?;
-    let filter = Filter::new(&pair.config.left, &pair.config.excludes)?;
     let mut outcome = Outcome::default();
-    let mut same_roots = true;
-    let archived = match archive::load(&pair.archive_file, &pair.config.left, &pair.config.right)? {
-        Loaded::Found(found) => {
-            let changed = [Side::Left, Side::Right].into_iter().find(|s| {
-                found.roots[s.index()]
-                    .as_ref()
-                    .is_some_and(|r| *r != roots[s.index()])
-            });
-            match changed {
-                None => Some(found),
-                Some(side) => {
-                    let change = RootChange {
-                        side: side_name(side),
-                        location: pair.side(side).location(),
-                    };
-                    same_roots = false;
-                    if !observer.confirm_root_change(&change) {
-                        return Err(FolderError::RootChanged {
-                            side: change.side,
-                            path: pair.root_path(side).clone(),
-                        });
-                    }
-                    outcome.notice = Some(format!(
-                        "The {} folder {} is not the folder synced last time; as you confirmed, both sides were compared as they are (nothing was deleted; differing files are conflicts).",
-                        change.side, change.location
-                    ));
-                    None
-                }
-            }
-        }
-        Loaded::FirstSync { notice } => {
-            outcome.notice = notice;
-            None
-        }
-    };
-    let keeps = [Side::Left, Side::Right].map(|s| pair.side(s).keeps().unwrap_or(Keeps::ALL));
-    let stamp = chrono::Local::now();
-    let keeps_chosen = prepare_resolutions(
-        pair,
-        resolutions,
-        &stamp.format("%Y-%m-%d %H%M%S").to_string(),
-        &mut outcome,
-    );
-
-    let Some([left_scan, right_scan]) = scan_both(pair, &filter, observer)? else {
+    let Some(planned) = scan_and_plan(pair, resolutions, false, observer, &mut outcome)? else {
         outcome.stopped = true;
         return Ok(outcome);
     };
-    let mut special: HashSet<Box<RelPath>> = HashSet::new();
-    for (side, scan) in [(Side::Left, &left_scan), (Side::Right, &right_scan)] {
-        for (path, why) in &scan.unsynced {
-            let text = names::to_text(path);
-            let location = pair.side(side).location();
-            outcome.unsynced.push(match why {
-                Unsynced::SpecialFile => {
-                    special.insert(path.clone());
-                    format!("{text} in {location}: not synced (special file)")
-                }
-                Unsynced::MovedAside(to) => format!(
-                    "{text} in {location} was in the place of Sync Center's versions folder; it was renamed to \"{}\", which is synced",
-                    names::to_text(to)
-                ),
-            });
-        }
-    }
-    // Copies a killed run made but did not record yet (never from other roots).
-    let landings = if same_roots {
-        archive::load_journal(&pair.archive_file)
-    } else {
-        Vec::new()
-    };
-    let entries = archived.as_ref().map(Archived::entries).transpose()?;
-    let mut rows = join(entries, &landings, left_scan.tree, right_scan.tree, keeps)?;
-    let journaled = !landings.is_empty();
-    drop(landings);
-    fit_to_keeps(&mut rows, keeps);
-    fill_hashes(&mut rows, pair.left, pair.right);
-    let mut actions = plan(&rows, pair.config.mode, &keeps_chosen);
-    leave_special_files(&rows, &mut actions, &special);
-    for held in hold_back(&rows, &mut actions, keeps) {
-        outcome.unsynced.push(format!(
-            "{}: not synced to {}: {}",
-            names::to_text(&rows.path(held.row)),
-            pair.side(held.side).location(),
-            held.reason
-        ));
-    }
-
+    let Planned {
+        rows,
+        actions,
+        roots,
+        filter,
+        stamp,
+        journaled,
+        archived,
+    } = planned;
     if let Some(deletions) = mass_delete(pair, &rows, &actions)
         && !observer.confirm_deletions(&deletions)
     {
@@ -307,6 +240,167 @@ pub fn run(
     Ok(outcome)
 }
 
+/// What [`run`] would do now, changing nothing: each change in the order it would be made,
+/// then the conflicts; the notes say what would be left out or asked first.
+pub fn preview(
+    pair: &Pair,
+    resolutions: &[(ConflictReport, Resolution)],
+    observer: &mut dyn Observer,
+) -> Result<ItemPlan, FolderError> {
+    let mut outcome = Outcome::default();
+    let Some(Planned { rows, actions, .. }) =
+        scan_and_plan(pair, resolutions, true, observer, &mut outcome)?
+    else {
+        return Err(FolderError::PreviewStopped);
+    };
+    let mut plan = ItemPlan::default();
+    for (i, action) in changes_in_order(&rows, &actions) {
+        plan.changes.record(change_entry(&rows, i, action));
+    }
+    for i in (0..rows.len()).filter(|&i| actions[i] == Action::Conflict) {
+        plan.changes.record(Activity::new(
+            names::to_text(&rows.path(i)),
+            Direction::Both,
+            Change::Conflict,
+        ));
+    }
+    if let Some(deletions) = mass_delete(pair, &rows, &actions) {
+        plan.notes.push(format!(
+            "It would delete {} of the {} files in {}, so it asks first.",
+            grouped(deletions.count as u64),
+            grouped(deletions.total as u64),
+            deletions.location
+        ));
+    }
+    plan.notes.extend(outcome.notice);
+    plan.notes.extend(outcome.unsynced);
+    Ok(plan)
+}
+
+/// Scans both sides and plans each path's change (the resolutions chosen first); `None`
+/// when the observer stopped the scan. Changes nothing but the renames of "keep both"
+/// resolutions, which a preview only notes.
+fn scan_and_plan(
+    pair: &Pair,
+    resolutions: &[(ConflictReport, Resolution)],
+    previewing: bool,
+    observer: &mut dyn Observer,
+    outcome: &mut Outcome,
+) -> Result<Option<Planned>, FolderError> {
+    let mut roots = Vec::new();
+    for side in [Side::Left, Side::Right] {
+        match pair.side(side).open_root() {
+            Ok(id) => roots.push(id),
+            Err(_) => {
+                return Err(FolderError::MissingRoot {
+                    side: side_name(side),
+                    path: pair.root_path(side).clone(),
+                });
+            }
+        }
+    }
+    let roots: [RootId; 2] = roots.try_into().expect("two roots");
+    config::check_roots(pair.config)?;
+    let filter = Filter::new(&pair.config.left, &pair.config.excludes)?;
+    let mut same_roots = true;
+    let archived = match archive::load(&pair.archive_file, &pair.config.left, &pair.config.right)? {
+        Loaded::Found(found) => {
+            let changed = [Side::Left, Side::Right].into_iter().find(|s| {
+                found.roots[s.index()]
+                    .as_ref()
+                    .is_some_and(|r| *r != roots[s.index()])
+            });
+            match changed {
+                None => Some(found),
+                Some(side) => {
+                    let change = RootChange {
+                        side: side_name(side),
+                        location: pair.side(side).location(),
+                    };
+                    same_roots = false;
+                    if !observer.confirm_root_change(&change) {
+                        return Err(FolderError::RootChanged {
+                            side: change.side,
+                            path: pair.root_path(side).clone(),
+                        });
+                    }
+                    outcome.notice = Some(format!(
+                        "The {} folder {} is not the folder synced last time; as you confirmed, both sides were compared as they are (nothing was deleted; differing files are conflicts).",
+                        change.side, change.location
+                    ));
+                    None
+                }
+            }
+        }
+        Loaded::FirstSync { notice } => {
+            outcome.notice = notice;
+            None
+        }
+    };
+    let keeps = [Side::Left, Side::Right].map(|s| pair.side(s).keeps().unwrap_or(Keeps::ALL));
+    let stamp = chrono::Local::now();
+    let keeps_chosen = prepare_resolutions(
+        pair,
+        resolutions,
+        &stamp.format("%Y-%m-%d %H%M%S").to_string(),
+        previewing,
+        outcome,
+    );
+
+    let Some([left_scan, right_scan]) = scan_both(pair, &filter, observer)? else {
+        return Ok(None);
+    };
+    let mut special: HashSet<Box<RelPath>> = HashSet::new();
+    for (side, scan) in [(Side::Left, &left_scan), (Side::Right, &right_scan)] {
+        for (path, why) in &scan.unsynced {
+            let text = names::to_text(path);
+            let location = pair.side(side).location();
+            outcome.unsynced.push(match why {
+                Unsynced::SpecialFile => {
+                    special.insert(path.clone());
+                    format!("{text} in {location}: not synced (special file)")
+                }
+                Unsynced::MovedAside(to) => format!(
+                    "{text} in {location} was in the place of Sync Center's versions folder; it was renamed to \"{}\", which is synced",
+                    names::to_text(to)
+                ),
+            });
+        }
+    }
+    // Copies a killed run made but did not record yet (never from other roots).
+    let landings = if same_roots {
+        archive::load_journal(&pair.archive_file)
+    } else {
+        Vec::new()
+    };
+    let entries = archived.as_ref().map(Archived::entries).transpose()?;
+    let mut rows = join(entries, &landings, left_scan.tree, right_scan.tree, keeps)?;
+    let journaled = !landings.is_empty();
+    drop(landings);
+    fit_to_keeps(&mut rows, keeps);
+    fill_hashes(&mut rows, pair.left, pair.right);
+    let mut actions = plan(&rows, pair.config.mode, &keeps_chosen);
+    leave_special_files(&rows, &mut actions, &special);
+    for held in hold_back(&rows, &mut actions, keeps) {
+        outcome.unsynced.push(format!(
+            "{}: not synced to {}: {}",
+            names::to_text(&rows.path(held.row)),
+            pair.side(held.side).location(),
+            held.reason
+        ));
+    }
+
+    Ok(Some(Planned {
+        rows,
+        actions,
+        roots,
+        filter,
+        stamp,
+        journaled,
+        archived,
+    }))
+}
+
 fn side_name(side: Side) -> &'static str {
     match side {
         Side::Left => "left",
@@ -357,6 +451,7 @@ fn prepare_resolutions(
     pair: &Pair,
     resolutions: &[(ConflictReport, Resolution)],
     stamp: &str,
+    previewing: bool,
     outcome: &mut Outcome,
 ) -> Vec<Keep> {
     let mut keeps = Vec::new();
@@ -371,6 +466,13 @@ fn prepare_resolutions(
                 let left = pair.left.stat(&path).ok().flatten();
                 let right = pair.right.stat(&path).ok().flatten();
                 match (left, right) {
+                    (Some(_), Some(_)) if previewing => {
+                        outcome.unsynced.push(format!(
+                            "{}: both versions kept, the right one renamed first",
+                            names::to_text(&path)
+                        ));
+                        continue;
+                    }
                     (Some(_), Some(_)) => {
                         let renamed = free_conflict_name(pair, &path, stamp)
                             .and_then(|copy| pair.right.rename(&path, &copy));
@@ -435,20 +537,20 @@ fn free_conflict_name(pair: &Pair, path: &RelPath, stamp: &str) -> io::Result<Ve
     Err(io::Error::other("every conflict copy name is taken"))
 }
 
-/// Scans both sides at once, reporting folders counted; `None` when the observer stopped it.
+/// Scans both sides at once, reporting entries counted; `None` when the observer stopped it.
 fn scan_both(
     pair: &Pair,
     filter: &Filter,
     observer: &mut dyn Observer,
 ) -> Result<Option<[super::replica::Scan; 2]>, FolderError> {
-    let folders = [AtomicU64::new(0), AtomicU64::new(0)];
+    let checked = [AtomicU64::new(0), AtomicU64::new(0)];
     let stop = AtomicBool::new(false);
     let (done_tx, done) = crossbeam_channel::bounded::<()>(2);
     let scanned = std::thread::scope(|scope| {
         let jobs = [Side::Left, Side::Right].map(|side| {
-            let (folders, stop, done_tx) = (&folders[side.index()], &stop, done_tx.clone());
+            let (checked, stop, done_tx) = (&checked[side.index()], &stop, done_tx.clone());
             scope.spawn(move || {
-                let tree = pair.side(side).scan(filter, folders, stop);
+                let tree = pair.side(side).scan(filter, checked, stop);
                 let _ = done_tx.send(());
                 tree
             })
@@ -458,7 +560,7 @@ fn scan_both(
             match done.recv_timeout(SCAN_REPORT_EVERY) {
                 Ok(()) => finished += 1,
                 Err(_) => {
-                    let count = folders.iter().map(|f| f.load(Ordering::Relaxed)).sum();
+                    let count = checked.iter().map(|f| f.load(Ordering::Relaxed)).sum();
                     if !observer.scanning(count) {
                         stop.store(true, Ordering::Relaxed);
                     }
@@ -641,6 +743,42 @@ struct Apply<'p, 'a, 'j> {
     journal: Journal,
 }
 
+/// The changes to make, in the order they are made: creations and moves parent first, then
+/// deletions (and folders replaced by a file or link) contents first.
+fn changes_in_order(rows: &Joined, actions: &[Action]) -> Vec<(usize, Action)> {
+    work_order(rows, actions).map(|i| (i, actions[i])).collect()
+}
+
+/// What a change does, for the run's activity log (once made) or its preview (before).
+fn change_entry(rows: &Joined, i: usize, action: Action) -> Activity {
+    let row = rows.row(i);
+    let path = names::to_text(&rows.path(i));
+    let toward = direction(action).expect("only changes are listed");
+    match action {
+        Action::CopyToRight | Action::CopyToLeft => {
+            let (from, to) = match action {
+                Action::CopyToRight => (Side::Left, Side::Right),
+                _ => (Side::Right, Side::Left),
+            };
+            let change = if row.entry(to).is_some() {
+                Change::Replaced
+            } else {
+                Change::Copied
+            };
+            let entry = Activity::new(path, toward, change);
+            match row.entry(from).filter(|e| e.kind == Kind::File) {
+                Some(file) => entry.size(file.size),
+                None => entry,
+            }
+        }
+        Action::MoveOnRight { from } | Action::MoveOnLeft { from } => {
+            Activity::new(path, toward, Change::Renamed)
+                .from(names::to_text(&rows.path(from as usize)))
+        }
+        _ => Activity::new(path, toward, Change::Deleted),
+    }
+}
+
 /// Whether the action replaces a folder on its target with a file or link: done after the
 /// folder's contents were deleted, so the folder is removed only when nothing new is in it.
 fn replaces_folder(row: RowRef, action: Action) -> bool {
@@ -710,9 +848,15 @@ impl Apply<'_, '_, '_> {
             self.record(i, now.as_ref().map(Synced::view));
         }
         let order = work_order(rows, actions);
-        let (count, total) = order.clone().fold((0, 0), |(n, sum), i| {
-            (n + 1, sum + cost(rows, i, actions[i]))
-        });
+        let (count, total, toward) =
+            order
+                .clone()
+                .fold((0, 0, [false; 2]), |(n, sum, mut toward), i| {
+                    if let Some(d) = direction(actions[i]) {
+                        toward[usize::from(d == Side::Right.direction())] = true;
+                    }
+                    (n + 1, sum + cost(rows, i, actions[i]), toward)
+                });
         if count == 0 && conflicts == 0 {
             if !self.batch.is_empty() {
                 self.save(saves);
@@ -720,6 +864,12 @@ impl Apply<'_, '_, '_> {
             return Ok(());
         }
         let mut remaining: u64 = total + conflicts * PER_FILE_WORK;
+        let changes = count + conflicts;
+        observer.planned(
+            changes,
+            remaining - changes * PER_FILE_WORK,
+            toward == [true; 2],
+        );
         let mut order = order.peekable();
         let mut batch: Vec<(usize, u64)> = Vec::with_capacity(BATCH_CHANGES);
         let mut first = true;
@@ -753,8 +903,8 @@ impl Apply<'_, '_, '_> {
                 if !go_on {
                     break;
                 }
-                self.apply_one(i, actions[i]);
-                go_on = observer.applied(cost);
+                let done = self.apply_one(i, actions[i]);
+                go_on = observer.applied(cost, done);
             }
             observer.batch_applied();
             remaining -= batch_work;
@@ -803,7 +953,9 @@ impl Apply<'_, '_, '_> {
         self.batch.put(&self.path, state);
     }
 
-    fn apply_one(&mut self, i: usize, action: Action) {
+    /// Applies one change; says what it did, or that it failed (`None`: it was left for the
+    /// next run, or is a conflict reported with the others).
+    fn apply_one(&mut self, i: usize, action: Action) -> Option<Activity> {
         let (result, verb) = match action {
             Action::CopyToRight => (self.copy(i, Side::Left), "copy"),
             Action::CopyToLeft => (self.copy(i, Side::Right), "copy"),
@@ -816,8 +968,12 @@ impl Apply<'_, '_, '_> {
         let removing = matches!(action, Action::DeleteLeft | Action::DeleteRight)
             || replaces_folder(row, action);
         let path = || self.rows.path(i);
+        let toward = direction(action).expect("only changes are applied");
         match result {
-            Ok(Applied::Done) => self.outcome.changes += 1,
+            Ok(Applied::Done) => {
+                self.outcome.changes += 1;
+                Some(change_entry(self.rows, i, action))
+            }
             Ok(Applied::Changed) => {
                 self.outcome
                     .changed_during_sync
@@ -825,10 +981,12 @@ impl Apply<'_, '_, '_> {
                 if removing {
                     self.failed_deletes.push(path().into());
                 }
+                None
             }
             Ok(Applied::UnseenChange) => {
                 let report = conflict_report(self.pair, self.rows, i);
                 self.outcome.conflicts.get_or_insert_default().push(report);
+                None
             }
             Err(e) => {
                 let text = names::to_text(&path());
@@ -838,6 +996,7 @@ impl Apply<'_, '_, '_> {
                 if removing {
                     self.failed_deletes.push(path().into());
                 }
+                Some(Activity::new(text, toward, Change::Failed))
             }
         }
     }
@@ -995,6 +1154,33 @@ impl Apply<'_, '_, '_> {
         }
         self.record(i, None);
         Ok(Applied::Done)
+    }
+}
+
+/// The way a change goes: toward the side it changes.
+fn direction(action: Action) -> Option<Direction> {
+    match action {
+        Action::CopyToRight | Action::MoveOnRight { .. } | Action::DeleteRight => {
+            Some(Direction::ToRight)
+        }
+        Action::CopyToLeft | Action::MoveOnLeft { .. } | Action::DeleteLeft => {
+            Some(Direction::ToLeft)
+        }
+        Action::Nothing
+        | Action::Record
+        | Action::Forget
+        | Action::Conflict
+        | Action::MovedAway => None,
+    }
+}
+
+impl Side {
+    /// The direction of a change made on this side.
+    fn direction(self) -> Direction {
+        match self {
+            Side::Left => Direction::ToLeft,
+            Side::Right => Direction::ToRight,
+        }
     }
 }
 
