@@ -13,8 +13,9 @@ if ! ls /usr/lib/*/dri/swrast_dri.so >/dev/null 2>&1 || ! ldconfig -p | grep 'li
   apt-get update -qq >/dev/null && apt-get install -y -qq libgl1-mesa-dri libegl1 libgl1 >/dev/null
 fi
 
-cargo build --release --bin synccenter
-bin=./target/release/synccenter
+# SYNCCENTER_BIN=target/debug/synccenter takes the binary the tests built instead.
+bin=${SYNCCENTER_BIN:-./target/release/synccenter}
+[ -n "${SYNCCENTER_BIN:-}" ] || cargo build --release --bin synccenter
 
 home=$(mktemp -d)
 work=$(mktemp -d)
@@ -68,10 +69,11 @@ mkdir -p "$pairs/Backup/Pictures" "$pairs/Notes" "$pairs/Backup/Notes"
 for n in 1 2 3; do echo "note $n" >"$pairs/Notes/note-$n.txt"; done
 $bin --home "$pairs_home" folder add Pictures "$pairs/Pictures" "$pairs/Backup/Pictures" >/dev/null
 $bin --home "$pairs_home" folder add Notes "$pairs/Notes" "$pairs/Backup/Notes" >/dev/null
-# Enter is Sync now; the Results tab, then "Changed files of Pictures".
+# Enter is Sync now (the shot is taken while it copies: PAIRS_WAIT seconds later); the Results
+# tab, then "Changed files of Pictures".
 "$tool" "$work/sc" "$bin --home $pairs_home & \
   xdotool search --sync --name 'Sync Center' windowfocus; wait" \
-  wait:4 key:Return wait:4 shot:pairs \
+  wait:4 key:Return wait:${PAIRS_WAIT:-1.8} shot:pairs \
   wait:40 click:93,50 wait:1 click:${FILES_X:-170},${FILES_Y:-210} wait:2 shot:activity
 
 # Preview: a small pair synced once, then changed on both sides; the toolbar's Preview.
