@@ -10,6 +10,8 @@ pub mod cli;
 pub mod core;
 /// Handlers that ship with the center: demo, folder pairs, external programs.
 pub mod handlers;
+/// Child programs tied to the center: own process group, killed with it, reaped.
+pub mod process;
 /// Assembles home, store, handlers and engine for either front end.
 pub mod setup;
 /// The eframe window over the core.

@@ -16,6 +16,7 @@ use crate::core::model::{ItemKey, unix_millis};
 use crate::core::status::ItemStatus;
 use crate::core::store::SessionRecord;
 use crate::handlers::folders::config::{self as folder_config, Mode, PairConfig};
+use crate::handlers::folders::location::Location;
 use crate::setup::{Setup, setup};
 use args::{ConflictAction, ConflictsArgs, FolderAction, SyncArgs};
 use clap::Parser;
@@ -191,10 +192,20 @@ fn folder(setup: &Setup, action: FolderAction) -> Result<u8, Refusal> {
             versions_days,
             versions_disk_percent,
         } => {
+            // A remote (`gdrive:Docs`, `nextcloud://…`) is kept as typed; a folder is made
+            // absolute.
+            let remote = right
+                .to_str()
+                .and_then(|text| Location::parse(text).ok())
+                .is_some_and(|location| location.is_remote());
             let pair = PairConfig {
                 mode: mode.parse::<Mode>()?,
                 left: std::path::absolute(&left)?,
-                right: std::path::absolute(&right)?,
+                right: if remote {
+                    right
+                } else {
+                    std::path::absolute(&right)?
+                },
                 name,
                 excludes,
                 versions_days,

@@ -11,9 +11,15 @@ pub mod filter;
 pub mod fit;
 mod handler;
 pub mod local;
+pub mod location;
 pub mod lock;
 pub mod names;
+mod pair_form;
+pub mod passwords;
+pub mod rclone;
 pub mod reconcile;
+pub mod remote;
+pub mod remotes;
 pub mod replica;
 pub mod scan;
 pub mod sync;
@@ -55,6 +61,8 @@ pub enum FolderError {
     UnknownPair(String),
     #[error("the {side} folder \"{path}\" must be an absolute path")]
     NotAbsolute { side: &'static str, path: PathBuf },
+    #[error("{0}")]
+    Location(#[from] location::LocationError),
     #[error("the left and right folders are the same folder ({0})")]
     SameFolder(PathBuf),
     #[error("{inner} is inside {outer}; the two folders of a pair must not contain each other")]
@@ -78,6 +86,8 @@ pub enum FolderError {
         "The {side} folder {path} changed during the sync (was the drive unmounted?). The sync stopped; what was done is kept, and the next sync finishes the job."
     )]
     RootChangedDuringSync { side: &'static str, path: PathBuf },
+    #[error("{location}: {reason}")]
+    Remote { location: String, reason: String },
     #[error("another sync of {name} is running{}", .pid.map(|p| format!(" (pid {p})")).unwrap_or_default())]
     Busy { name: String, pid: Option<u32> },
 }

@@ -121,12 +121,19 @@ pub fn run(
     for side in [Side::Left, Side::Right] {
         match pair.side(side).open_root() {
             Ok(id) => roots.push(id),
-            Err(_) => {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+                ) =>
+            {
                 return Err(FolderError::MissingRoot {
                     side: side_name(side),
                     path: pair.root_path(side).clone(),
                 });
             }
+            // A remote that cannot be reached, a logon that expired: said as it is.
+            Err(e) => return Err(FolderError::io(pair.root_path(side), e)),
         }
     }
     let roots: [RootId; 2] = roots.try_into().expect("two roots");
