@@ -232,7 +232,21 @@ fn folder(setup: &Setup, action: FolderAction) -> Result<u8, Refusal> {
         FolderAction::List { json } => {
             let pairs = folder_config::load(home)?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&pairs)?);
+                #[derive(Serialize)]
+                struct Listed<'a> {
+                    #[serde(flatten)]
+                    pair: &'a PairConfig,
+                    /// The server or rclone remote of a remote right side.
+                    server: Option<String>,
+                }
+                let rows: Vec<Listed> = pairs
+                    .iter()
+                    .map(|pair| Listed {
+                        pair,
+                        server: pair.right_location().ok().and_then(|l| l.server()),
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&rows)?);
             } else if pairs.is_empty() {
                 println!("No folder pairs. Add one with `synccenter folder add NAME LEFT RIGHT`.");
             } else {
