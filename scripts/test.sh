@@ -17,7 +17,7 @@ wanted=(
   mount.exfat-fuse:exfat-fuse
   # Remote folder pairs (tests/remote_*.rs): Debian 12's rclone 1.60 (client and loopback
   # WebDAV/SFTP servers), a private D-Bus session with GNOME Keyring as the Secret Service.
-  rclone:rclone
+  /usr/bin/rclone:rclone
   dbus-daemon:dbus-daemon
   gnome-keyring-daemon:gnome-keyring
   secret-tool:libsecret-tools
