@@ -343,12 +343,21 @@ impl RemoteReplica {
     fn move_to_versions(&self, remote: &str, rel: &str, stamp: &str) -> io::Result<()> {
         self.kept_versions.store(true, Ordering::Relaxed);
         let mut last = None;
-        // A file kept earlier in this run can sit where a folder of this path is needed.
+        // A file kept earlier in this run can sit where a folder of this path is needed:
+        // the move then fails (a WebDAV server answers 403 Forbidden, read as a refused
+        // logon; SFTP "not a directory"), and the next stamp folder is tried.
         for attempt in 0..5 {
             let place = self.version_place(rel, stamp, attempt)?;
             match self.move_file(remote, &place) {
                 Ok(()) => return Ok(()),
-                Err(e) if e.kind() == io::ErrorKind::Other => last = Some(e),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::Other | io::ErrorKind::PermissionDenied
+                    ) =>
+                {
+                    last = Some(e)
+                }
                 Err(e) => return Err(e),
             }
         }
