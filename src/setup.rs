@@ -21,13 +21,31 @@ pub struct Setup {
     pub manifest_problems: Vec<ManifestProblem>,
 }
 
+/// The process's signal dispositions, set first thing by `main`, before the window or a
+/// command starts, so both front ends run with the same: SIGPIPE and SIGXFSZ are ignored.
+/// A handler program that dies with answers still unwritten is then a failed write to its
+/// pipe, and a file-size limit a failed save that the user is told about, never the end of
+/// the whole center with every other handler's results.
+pub fn process_signals() {
+    // SAFETY: setting a disposition to SIG_IGN has no preconditions; it runs before any
+    // thread of ours starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
+}
+
 /// Whether the demo handler is on: `--demo` or `SYNCCENTER_DEMO=1`.
 pub fn demo_enabled(flag: bool) -> bool {
     flag || std::env::var("SYNCCENTER_DEMO").is_ok_and(|v| v == "1")
 }
 
 pub fn setup(home: Option<PathBuf>, demo: bool) -> Result<Setup, StoreError> {
-    let home = Home::resolve(home)?;
+    Ok(setup_in(Home::resolve(home)?, demo))
+}
+
+/// The setup of a home already resolved.
+pub fn setup_in(home: Home, demo: bool) -> Setup {
     let (store, mut notices) = Store::open(home.clone());
     let mut registry = Registry::new().with(folders::provider(&home));
     if demo_enabled(demo) {
@@ -45,12 +63,12 @@ pub fn setup(home: Option<PathBuf>, demo: bool) -> Result<Setup, StoreError> {
         )
     }));
     let (engine, events) = Engine::new(registry, store, EngineConfig::default());
-    Ok(Setup {
+    Setup {
         home,
         engine,
         events,
         notices,
         manifests: discovery.manifests,
         manifest_problems: discovery.problems,
-    })
+    }
 }

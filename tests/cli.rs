@@ -189,3 +189,120 @@ fn a_damaged_state_file_is_reported_on_stderr_and_the_command_still_runs() {
     );
     assert_eq!(json(&output).as_array().unwrap().len(), 4);
 }
+
+#[test]
+fn a_reader_that_goes_away_ends_the_listing_quietly() {
+    let home = tempfile::tempdir().unwrap();
+    for args in [&["items"][..], &["items", "--json"], &["handlers"]] {
+        // `synccenter items | head -0`: the reader is gone before the first line is written.
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let output = synccenter(home.path(), args)
+            .stdout(writer)
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{args:?} ends by itself: {:?} {stderr}",
+            output.status
+        );
+        assert!(stderr.is_empty(), "{args:?} ends quietly: {stderr}");
+    }
+}
+
+#[test]
+fn a_save_that_fails_is_said_and_fails_the_command() {
+    let home = tempfile::tempdir().unwrap();
+    // As on a full disk: no file of Sync Center's may grow past 0 bytes.
+    let mut command = synccenter(home.path(), &["check", "--off", "contacts"]);
+    // SAFETY: setrlimit only, between fork and exec.
+    unsafe {
+        use std::os::unix::process::CommandExt;
+        command.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: libc::RLIM_INFINITY,
+            };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let output = command.output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "{:?} {stderr}",
+        output.status
+    );
+    assert!(
+        stderr.contains("could not save your item choices"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_second_ctrl_c_records_the_run_as_it_stands() {
+    let home = tempfile::tempdir().unwrap();
+    let handlers = home.path().join("config").join("handlers");
+    std::fs::create_dir_all(&handlers).unwrap();
+    let pidfile = home.path().join("pids");
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/external_fixtures/misbehave.py");
+    // A handler that does not listen to Stop, with all the time in the world to stop.
+    std::fs::write(
+        handlers.join("deaf.toml"),
+        format!(
+            "name = \"Deaf\"\nprogram = {:?}\nargs = [\"ignore_stop\", {:?}]\n[timeouts]\nstop = 300\n",
+            fixture.to_string_lossy(),
+            pidfile.to_string_lossy()
+        ),
+    )
+    .unwrap();
+    let child = synccenter(
+        home.path(),
+        &["sync", "ext:deaf/one", "contacts", "--no-prompt"],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !pidfile.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the handler never started"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for _ in 0..2 {
+        std::thread::sleep(Duration::from_millis(500));
+        // SAFETY: signals our own child.
+        unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    }
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(
+        code(&output),
+        1,
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let runs = json(&run(home.path(), &["results", "--json"]));
+    let items = runs[0]["items"].as_array().unwrap();
+    let deaf = items.iter().find(|i| i["key"]["item"] == "one").unwrap();
+    assert_eq!(deaf["status"], "canceled");
+    assert_eq!(deaf["text"], "Stopped when Sync Center closed.");
+    let contacts = items
+        .iter()
+        .find(|i| i["key"]["item"] == "contacts")
+        .unwrap();
+    assert!(
+        contacts["status"] == "succeeded" || contacts["status"] == "canceled",
+        "{contacts}"
+    );
+}

@@ -182,3 +182,63 @@ fn a_handler_dies_with_the_center() {
         "handler {handler} outlived the center"
     );
 }
+
+#[test]
+fn handlers_lists_a_missing_program_and_a_broken_manifest_as_problems_named_by_file() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let handlers = home.join("config").join("handlers");
+    std::fs::create_dir_all(&handlers).unwrap();
+    std::fs::write(
+        handlers.join("gone.toml"),
+        "name = \"Gone\"\nprogram = \"/nonexistent/handler\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        handlers.join("nowhere.toml"),
+        "name = \"Nowhere\"\nprogram = \"no-such-program-in-path\"\n",
+    )
+    .unwrap();
+    std::fs::write(handlers.join("notes.txt.toml"), "name = \"Broken\"\n").unwrap();
+    std::fs::write(
+        handlers.join("fine.toml"),
+        format!("name = \"Fine\"\nprogram = {:?}\n", fixture("paced.py")),
+    )
+    .unwrap();
+    let (ok, out, err) = synccenter(&home, &["handlers", "--json"]);
+    assert!(ok, "{err}");
+    let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let row = |id: &str| {
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == id)
+            .unwrap_or_else(|| panic!("no row {id}: {rows}"))
+            .clone()
+    };
+    assert_eq!(row("ext:fine")["state"], "ok");
+    for (id, words) in [
+        ("ext:gone", "its program /nonexistent/handler was not found"),
+        (
+            "ext:nowhere",
+            "its program no-such-program-in-path was not found",
+        ),
+    ] {
+        assert_eq!(row(id)["state"], "problem", "{id}");
+        assert_eq!(row(id)["reason"], words, "{id}");
+    }
+    let broken = row("notes.txt.toml");
+    assert_eq!(broken["state"], "problem");
+    assert!(
+        broken["reason"]
+            .as_str()
+            .unwrap()
+            .contains("missing field `program`")
+    );
+    let (_, table, _) = synccenter(&home, &["handlers"]);
+    assert!(
+        table.contains("cannot start: its program /nonexistent/handler was not found"),
+        "{table}"
+    );
+}

@@ -11,6 +11,8 @@ use synccenter::core::store::SessionRecord;
 /// Runs `misbehave.py MODE` next to a healthy Rust handler in one session.
 fn session_with(mode: &str, extra_args: &[&str], stop_after: Option<Duration>) -> SessionRecord {
     let dir = tempfile::tempdir().unwrap();
+    // Stopped runs keep the healthy handler busy until the stop comes.
+    let steps = if stop_after.is_some() { "1000" } else { "20" };
     let mut args = vec![mode];
     args.extend_from_slice(extra_args);
     let faulty = provider(
@@ -24,7 +26,7 @@ fn session_with(mode: &str, extra_args: &[&str], stop_after: Option<Duration>) -
     let healthy = provider(
         dir.path(),
         "healthy",
-        &rust_manifest("Healthy", &["--steps", "20", "--step-ms", "20"], ""),
+        &rust_manifest("Healthy", &["--steps", steps, "--step-ms", "20"], ""),
     );
     let center = center(dir, vec![faulty, healthy], never_answer);
     let session = center.start(&[
@@ -160,9 +162,10 @@ fn a_handler_ignoring_stop_is_killed_after_the_stop_timeout() {
     let started = Instant::now();
     let record = session_with("ignore_stop", &[], Some(Duration::from_millis(100)));
     let text = faulty_error(&record);
-    assert!(
-        text.contains("misbehave.py did not stop within 1 s after Stop; Sync Center ended it."),
-        "{text}"
+    // The manifest's stop timeout is the engine's for this handler (the center's is 2 s).
+    assert_eq!(
+        text,
+        "Misbehaving ignore_stop did not stop within 1 s after Stop; Sync Center ended it."
     );
     assert!(started.elapsed() < Duration::from_secs(10));
     for item in ["alpha", "beta"] {
@@ -240,4 +243,28 @@ fn a_handler_speaking_another_protocol_version_is_refused() {
         text,
         "Faulty: misbehave.py speaks protocol version 2, and this Sync Center speaks version 1."
     );
+}
+
+#[test]
+fn a_grandchild_holding_the_pipes_leaves_no_thread_behind() {
+    let _serial = serial();
+    let pidfile = tempfile::NamedTempFile::new().unwrap();
+    let path = pidfile.path().to_string_lossy().into_owned();
+    let text = faulty_error(&session_with("orphan_pipes", &[&path], None));
+    let pids = std::fs::read_to_string(pidfile.path()).unwrap();
+    let helper: i32 = pids.split_whitespace().nth(1).unwrap().parse().unwrap();
+    assert!(
+        text.contains("misbehave.py exited (code 4) before answering synchronize"),
+        "{text}"
+    );
+    // The program's reader, stderr and writer threads ("misbehave.py-read"…, cut at 15
+    // bytes) end although the helper still holds the other ends of their pipes.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while threads_named("misbehave.py-") > 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let left = threads_named("misbehave.py-");
+    // SAFETY: the helper left the process group on purpose; the test ends it.
+    unsafe { libc::kill(helper, libc::SIGKILL) };
+    assert_eq!(left, 0, "threads of the ended program are left");
 }

@@ -160,7 +160,10 @@ fn two_handlers_asking_at_once_show_one_dialog_then_the_other() {
     };
     let second = if first == "Mail" { "News" } else { "Mail" };
     // The other handler's item says what it waits for.
-    wait_for_text(&mut app, &format!("after a dialog of {first}"));
+    wait_for_text(
+        &mut app,
+        &format!("Waiting for its turn to ask you (after {first})"),
+    );
     app.get_by_label("Cancel").click();
     wait_for_text(&mut app, &format!("Log on to {second}"));
     assert_eq!(app.query_all_by_label("Log on").count(), 1);
@@ -228,7 +231,7 @@ fn results_appear_and_survive_a_restart() {
             app.query_by_label_contains("Two files were locked")
                 .is_none()
         );
-        engine.store().flush();
+        engine.store().flush().unwrap();
     }
     let (engine, events) = engine(home.path(), &[script]);
     let mut app = window(engine, events);

@@ -8,7 +8,7 @@ use std::path::PathBuf;
     name = "synccenter",
     version,
     about = "Sync Center: see every handler's items, sync them, read the results, resolve conflicts.",
-    long_about = "Sync Center: see every handler's items, sync them, read the results, resolve conflicts.\n\nWithout a command it opens the window."
+    long_about = "Sync Center: see every handler's items, sync them, read the results, resolve conflicts.\n\nWithout a command it opens the window (or raises the running one). While Sync Center runs, `synccenter sync` hands its work to it."
 )]
 pub struct Cli {
     /// Keep all settings and records under DIR (also: SYNCCENTER_HOME).
@@ -18,6 +18,25 @@ pub struct Cli {
     /// Add the demo handler, which pretends to sync (also: SYNCCENTER_DEMO=1).
     #[arg(long, global = true)]
     pub demo: bool,
+
+    /// Start without a window: schedules, triggers and the tray only (needs a session bus).
+    /// `synccenter` without it opens the window, or raises the one already open.
+    #[arg(long)]
+    pub background: bool,
+
+    /// Started by the session at logon (the autostart entry): sync the checked items.
+    #[arg(long, hide = true, requires = "background")]
+    pub logon: bool,
+
+    /// A desktop action (`sync-all`), as a launcher without D-Bus activation runs it: the
+    /// running Sync Center does it, or one is started to do it.
+    #[arg(
+        long,
+        hide = true,
+        value_name = "ACTION",
+        conflicts_with = "background"
+    )]
+    pub action: Option<String>,
 
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -49,6 +68,11 @@ pub enum Command {
     Folder {
         #[command(subcommand)]
         action: FolderAction,
+    },
+    /// Schedules: sync items every N minutes, daily, or on weekdays, in the background.
+    Schedule {
+        #[command(subcommand)]
+        action: ScheduleAction,
     },
     /// Check or uncheck items for "Sync now" and `synccenter sync`.
     Check {
@@ -124,4 +148,35 @@ pub enum FolderAction {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScheduleAction {
+    /// Add a schedule (or replace the one with this name).
+    Add {
+        /// The schedule's name.
+        name: String,
+        /// Items to sync, by id or HANDLER/ID.
+        #[arg(required = true, value_name = "ITEM")]
+        items: Vec<String>,
+        /// Every period: 30s, 15m, 2h, 1d.
+        #[arg(long, value_name = "PERIOD", conflicts_with_all = ["daily", "weekly"])]
+        every: Option<String>,
+        /// Every day at HH:MM (local time).
+        #[arg(long, value_name = "HH:MM", conflicts_with = "weekly")]
+        daily: Option<String>,
+        /// On these weekdays (mon,tue,…) at the time given with --at.
+        #[arg(long, value_name = "DAYS", requires = "at")]
+        weekly: Option<String>,
+        /// The time of day for --weekly, HH:MM.
+        #[arg(long, value_name = "HH:MM")]
+        at: Option<String>,
+    },
+    /// List the schedules with their next runs.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a schedule.
+    Remove { name: String },
 }

@@ -1,34 +1,39 @@
-//! The terminal front end: `synccenter items | sync | results | conflicts | check`, on the
-//! same engine and event stream as the window.
+//! The terminal front end: `synccenter items | sync | results | conflicts | check | folder |
+//! handlers | schedule`, on the same engine and event stream as the window. A `sync` goes to
+//! the running instance when there is one (`handoff.rs`).
 //!
-//! Exit codes: 0 everything succeeded; 1 something was skipped, canceled or left in
-//! conflict; 2 an item failed; 3 nothing could run (bad arguments, unusable configuration).
+//! Exit codes (`crate::exit_code`): 0 everything succeeded; 1 something was skipped,
+//! canceled or left in conflict; 2 an item failed; 3 nothing could run (bad arguments,
+//! unusable configuration).
 
 mod args;
+mod bars;
+mod handoff;
+mod interrupt;
 mod prompt;
+mod schedule;
 mod sync;
 
-pub use args::{Cli, Command};
+pub use args::{Cli, Command, ScheduleAction, SyncArgs};
 
+use crate::core::choice::{self, Listed, Target};
 use crate::core::conflicts::{ConflictRecord, Resolution};
 use crate::core::engine::{Engine, Listing};
 use crate::core::model::{ItemKey, unix_millis};
 use crate::core::status::ItemStatus;
 use crate::core::store::SessionRecord;
+use crate::exit_code::{FAILED, INCOMPLETE, NOTHING_RAN, OK};
 use crate::handlers::folders::config::{self as folder_config, Mode, PairConfig};
 use crate::handlers::folders::location::Location;
+use crate::output::{self, err, out};
 use crate::setup::{Setup, setup};
-use args::{ConflictAction, ConflictsArgs, FolderAction, SyncArgs};
+use args::{ConflictAction, ConflictsArgs, FolderAction};
+use bars::{ending, mark};
 use clap::Parser;
 use serde::Serialize;
 use std::io::IsTerminal;
-use std::process::ExitCode;
+use std::path::PathBuf;
 use std::time::SystemTime;
-
-pub const EXIT_OK: u8 = 0;
-pub const EXIT_INCOMPLETE: u8 = 1;
-pub const EXIT_FAILED: u8 = 2;
-pub const EXIT_NOTHING_RAN: u8 = 3;
 
 /// A reason nothing could run, said on stderr; exit code 3.
 struct Refusal(String);
@@ -39,65 +44,66 @@ impl<E: std::fmt::Display> From<E> for Refusal {
     }
 }
 
-pub fn main() -> ExitCode {
-    // `synccenter items | head` ends quietly, as Unix tools do, instead of panicking.
-    // SAFETY: restores the default disposition of SIGPIPE before any thread starts.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(e) => {
-            let code = if e.use_stderr() {
-                EXIT_NOTHING_RAN
-            } else {
-                EXIT_OK
+/// Reads the command line; `Err` is the exit code after clap said what was wrong (or
+/// printed the help).
+pub fn parse() -> Result<Cli, u8> {
+    Cli::try_parse().map_err(|e| {
+        let code = if e.use_stderr() { NOTHING_RAN } else { OK };
+        let _ = e.print();
+        code
+    })
+}
+
+/// Carries out a command on the home; returns the exit code.
+pub fn run(home: Option<PathBuf>, demo: bool, command: Command) -> u8 {
+    // A sync goes to the running instance of the home; without one, this process holds the
+    // home's engine lock while it runs (and opens the store only once it has it).
+    let _engine_lock = match &command {
+        Command::Sync(args) => {
+            let home = match crate::core::store::Home::resolve(home.clone()) {
+                Ok(home) => home,
+                Err(e) => {
+                    err!("synccenter: {e}");
+                    return NOTHING_RAN;
+                }
             };
-            let _ = e.print();
-            return ExitCode::from(code);
+            match handoff::decide(&home, args) {
+                handoff::Where::HandedOff(code) => return code,
+                handoff::Where::Here(lock) => Some(lock),
+            }
         }
+        _ => None,
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_env("SYNCCENTER_LOG"))
-        .with_writer(std::io::stderr)
-        .init();
-    let setup = match setup(cli.home.clone(), cli.demo) {
+    let setup = match setup(home, demo) {
         Ok(setup) => setup,
         Err(e) => {
-            eprintln!("synccenter: {e}");
-            return ExitCode::from(EXIT_NOTHING_RAN);
+            err!("synccenter: {e}");
+            return NOTHING_RAN;
         }
-    };
-    let Some(command) = cli.command else {
-        return ExitCode::from(run_window(setup));
     };
     for notice in &setup.notices {
-        eprintln!("synccenter: {notice}");
+        err!("synccenter: {notice}");
     }
-    let code = match run(command, &setup) {
+    let mut code = match command_in(command, &setup) {
         Ok(code) => code,
         Err(Refusal(reason)) => {
-            eprintln!("synccenter: {reason}");
-            EXIT_NOTHING_RAN
+            err!("synccenter: {reason}");
+            NOTHING_RAN
         }
     };
-    setup.engine.store().flush();
-    ExitCode::from(code)
-}
-
-fn run_window(setup: Setup) -> u8 {
-    match crate::window::run(setup.engine, setup.events, setup.notices) {
-        Ok(()) => EXIT_OK,
-        Err(e) => {
-            eprintln!(
-                "synccenter: cannot open the window: {e}. Is there a display (X11 or Wayland)? The commands work without one: synccenter --help."
-            );
-            EXIT_NOTHING_RAN
+    if let Err(unsaved) = setup.engine.store().flush() {
+        for text in &unsaved.0 {
+            err!("synccenter: {text}");
         }
+        code = code.max(FAILED);
     }
+    if output::stdout_failed() {
+        code = code.max(FAILED);
+    }
+    code
 }
 
-fn run(command: Command, setup: &Setup) -> Result<u8, Refusal> {
+fn command_in(command: Command, setup: &Setup) -> Result<u8, Refusal> {
     match command {
         Command::Items { json } => items(&setup.engine, json),
         Command::Sync(args) => sync_items(setup, args),
@@ -106,7 +112,41 @@ fn run(command: Command, setup: &Setup) -> Result<u8, Refusal> {
         Command::Check { off, items } => check(&setup.engine, &items, !off),
         Command::Folder { action } => folder(setup, action),
         Command::Handlers { json } => handlers(setup, json),
+        Command::Schedule { action } => {
+            let names = schedule::named_items(&action);
+            let items = if names.is_empty() {
+                Vec::new()
+            } else {
+                let listed = list(&setup.engine);
+                choice::resolve_names(names, &listed)?
+            };
+            schedule::schedule(&setup.home, action, items).map_err(Refusal)
+        }
     }
+}
+
+/// Lists every handler's items now, saying which handlers could not.
+fn list(engine: &Engine) -> Vec<Listed> {
+    let listed = choice::listed(&engine.list_now(), engine.store());
+    say_unlisted(&choice::unlisted(&listed));
+    listed
+}
+
+/// Says on stderr which handlers could not list their items, and why.
+pub(crate) fn say_unlisted(unlisted: &[(String, String)]) {
+    for (name, error) in unlisted {
+        err!("synccenter: {name} could not list its items: {error}");
+    }
+}
+
+/// After a run of every (checked) item: handlers that could not list their items left
+/// theirs out, which is a failure, not a success.
+pub(crate) fn report_unlisted(unlisted: usize, code: u8) -> u8 {
+    if unlisted == 0 {
+        return code;
+    }
+    out!("{unlisted} handler(s) could not list their items, so those items were not synchronized.");
+    code.max(FAILED)
 }
 
 #[derive(Serialize)]
@@ -114,7 +154,7 @@ struct HandlerRow {
     id: String,
     name: String,
     kind: &'static str,
-    /// "ok", or "problem" for a manifest that did not load.
+    /// "ok", or "problem" for a manifest that did not load or whose program is missing.
     state: &'static str,
     program: Option<String>,
     manifest: Option<std::path::PathBuf>,
@@ -143,14 +183,23 @@ fn handlers(setup: &Setup, json: bool) -> Result<u8, Refusal> {
         id: m.id.clone(),
         name: m.name.clone(),
         kind: "external",
-        state: "ok",
+        state: if m.program_problem.is_some() {
+            "problem"
+        } else {
+            "ok"
+        },
         program: Some(m.program.clone()),
         manifest: Some(m.path.clone()),
-        reason: None,
+        reason: m.program_problem.clone(),
     }));
     rows.extend(setup.manifest_problems.iter().map(|p| {
         HandlerRow {
-            id: String::new(),
+            // It has no id (it did not load): its file names it.
+            id: p
+                .path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
             name: p
                 .path
                 .file_stem()
@@ -164,20 +213,23 @@ fn handlers(setup: &Setup, json: bool) -> Result<u8, Refusal> {
         }
     }));
     if json {
-        println!("{}", serde_json::to_string_pretty(&rows)?);
-        return Ok(EXIT_OK);
+        out!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(OK);
     }
     for row in rows {
         let detail = match (&row.reason, &row.manifest) {
+            (Some(reason), Some(path)) if row.program.is_some() => {
+                format!("cannot start: {reason} ({})", path.display())
+            }
             (Some(reason), Some(path)) => format!("not loaded: {reason} ({})", path.display()),
             (None, Some(path)) => {
                 format!("{} ({})", row.program.unwrap_or_default(), path.display())
             }
             _ => String::new(),
         };
-        println!("{:<20} {:<22} {:<9} {detail}", row.id, row.name, row.kind);
+        out!("{:<20} {:<22} {:<9} {detail}", row.id, row.name, row.kind);
     }
-    Ok(EXIT_OK)
+    Ok(OK)
 }
 
 fn folder(setup: &Setup, action: FolderAction) -> Result<u8, Refusal> {
@@ -219,13 +271,11 @@ fn folder(setup: &Setup, action: FolderAction) -> Result<u8, Refusal> {
             );
             let name = pair.name.clone();
             folder_config::add(home, pair)?;
-            println!(
-                "Added the folder pair {name}: {summary}. Sync it with `synccenter sync {name}`."
-            );
+            out!("Added the folder pair {name}: {summary}. Sync it with `synccenter sync {name}`.");
         }
         FolderAction::Remove { name } => {
             crate::handlers::folders::remove_pair(home, &name)?;
-            println!(
+            out!(
                 "Removed the folder pair {name}; its folders and files were left as they are, and its record of the last sync was forgotten."
             );
         }
@@ -246,12 +296,12 @@ fn folder(setup: &Setup, action: FolderAction) -> Result<u8, Refusal> {
                         server: pair.right_location().ok().and_then(|l| l.server()),
                     })
                     .collect();
-                println!("{}", serde_json::to_string_pretty(&rows)?);
+                out!("{}", serde_json::to_string_pretty(&rows)?);
             } else if pairs.is_empty() {
-                println!("No folder pairs. Add one with `synccenter folder add NAME LEFT RIGHT`.");
+                out!("No folder pairs. Add one with `synccenter folder add NAME LEFT RIGHT`.");
             } else {
                 for pair in pairs {
-                    println!(
+                    out!(
                         "{:<20} {:<10} {} ⇄ {}",
                         pair.name,
                         pair.mode,
@@ -262,7 +312,7 @@ fn folder(setup: &Setup, action: FolderAction) -> Result<u8, Refusal> {
             }
         }
     }
-    Ok(EXIT_OK)
+    Ok(OK)
 }
 
 #[derive(Serialize)]
@@ -303,162 +353,102 @@ fn item_rows(engine: &Engine, listings: &[Listing]) -> Vec<ItemRow> {
         .collect()
 }
 
-fn report_unavailable(listings: &[Listing]) {
-    for listing in listings {
-        if let Some(error) = &listing.error {
-            eprintln!(
-                "synccenter: {} could not list its items: {error}",
-                listing.info.name
-            );
-        }
-    }
-}
-
 fn items(engine: &Engine, json: bool) -> Result<u8, Refusal> {
     let listings = engine.list_now();
-    report_unavailable(&listings);
+    say_unlisted(&choice::unlisted(&choice::listed(
+        &listings,
+        engine.store(),
+    )));
     let rows = item_rows(engine, &listings);
     if json {
-        println!("{}", serde_json::to_string_pretty(&rows)?);
-        return Ok(EXIT_OK);
+        out!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(OK);
     }
     if rows.is_empty() {
-        println!(
+        out!(
             "No items. A handler provides items to sync: add a folder pair, or install a handler."
         );
-        return Ok(EXIT_OK);
+        return Ok(OK);
     }
-    println!(
+    out!(
         "{:<14} {:<20} {:<28} {:<8} LAST SYNCED",
-        "HANDLER", "ITEM", "NAME", "CHECKED"
+        "HANDLER",
+        "ITEM",
+        "NAME",
+        "CHECKED"
     );
     for row in rows {
         let when = row.last_synced.unwrap_or_else(|| "never".into());
         let checked = if row.checked { "yes" } else { "no" };
-        println!(
+        out!(
             "{:<14} {:<20} {:<28} {checked:<8} {when}",
-            row.handler_name, row.id, row.name
+            row.handler_name,
+            row.id,
+            row.name
         );
     }
-    Ok(EXIT_OK)
-}
-
-/// Finds items by id (`ID`) or by handler and id (`HANDLER/ID`).
-fn resolve_items(listings: &[Listing], names: &[String]) -> Result<Vec<ItemKey>, Refusal> {
-    let all: Vec<ItemKey> = listings
-        .iter()
-        .flat_map(|l| {
-            l.items
-                .iter()
-                .map(|i| ItemKey::new(l.handler.as_str(), i.id.as_str()))
-        })
-        .collect();
-    names
-        .iter()
-        .map(|name| {
-            let matches: Vec<&ItemKey> = all
-                .iter()
-                .filter(|k| k.item.as_str() == name || k.to_string() == *name)
-                .collect();
-            match matches.as_slice() {
-                [one] => Ok((*one).clone()),
-                [] => Err(Refusal(format!(
-                    "there is no item \"{name}\"; `synccenter items` lists the items"
-                ))),
-                many => Err(Refusal(format!(
-                    "\"{name}\" names several items ({}); write HANDLER/ID",
-                    many.iter()
-                        .map(|k| k.to_string())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ))),
-            }
-        })
-        .collect()
+    Ok(OK)
 }
 
 fn sync_items(setup: &Setup, args: SyncArgs) -> Result<u8, Refusal> {
     let engine = &setup.engine;
-    let listings = engine.list_now();
-    report_unavailable(&listings);
-    let keys = if args.all {
-        item_rows(engine, &listings)
-            .into_iter()
-            .map(|r| ItemKey::new(r.handler, r.id))
-            .collect()
+    let listed = list(engine);
+    let target = if args.all {
+        Target::All
     } else if args.items.is_empty() {
-        let checked: Vec<ItemKey> = item_rows(engine, &listings)
-            .into_iter()
-            .filter(|r| r.checked)
-            .map(|r| ItemKey::new(r.handler, r.id))
-            .collect();
-        if checked.is_empty() {
-            return Err(Refusal(
-                "no items are checked; name the items to sync, use --all, or check some with `synccenter check ITEM`".into(),
-            ));
-        }
-        checked
+        Target::Checked
     } else {
-        resolve_items(&listings, &args.items)?
+        Target::Named(args.items.clone())
     };
-    if keys.is_empty() {
-        return Err(Refusal(
-            "there are no items to sync; `synccenter items` lists the items".into(),
-        ));
-    }
-    // Dialogs need someone to answer them: a terminal on both ends.
-    let may_bother_user =
-        !args.no_prompt && std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    let keys = choice::choose(&target, &listed)?;
+    let may_bother_user = may_prompt(&args);
     let record =
         sync::run(engine, &setup.events, keys.clone(), may_bother_user).map_err(Refusal)?;
-    for result in &record.items {
-        let text = if result.text.is_empty() {
-            String::new()
-        } else {
-            format!(" — {}", result.text)
-        };
-        println!(
-            "{} {}: {}{text}",
-            sync::mark(result.status),
-            result.name,
-            result.status
-        );
-    }
     let open_conflicts = engine
         .store()
         .conflicts()
         .iter()
         .filter(|c| keys.contains(&c.item) && c.resolution.is_none())
         .count();
+    let code = report_outcome(&record, open_conflicts);
+    let unlisted = if target.covers_every_handler() {
+        choice::unlisted(&listed).len()
+    } else {
+        0
+    };
+    Ok(report_unlisted(unlisted, code))
+}
+
+/// Dialogs need someone to answer them: a terminal on both ends, and no --no-prompt.
+pub(crate) fn may_prompt(args: &SyncArgs) -> bool {
+    !args.no_prompt && std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+}
+
+/// Prints how each item of a finished run ended and what conflicts wait; the exit code.
+pub(crate) fn report_outcome(record: &SessionRecord, open_conflicts: usize) -> u8 {
+    for result in &record.items {
+        out!("{}", ending(&result.name, result.status, &result.text));
+    }
     if open_conflicts > 0 {
         let conflicts = if open_conflicts == 1 {
             "1 conflict needs"
         } else {
             &format!("{open_conflicts} conflicts need")
         };
-        println!("{conflicts} you: `synccenter conflicts` lists them.");
+        out!("{conflicts} you: `synccenter conflicts` lists them.");
     }
-    let mut code = exit_code(&record, open_conflicts);
-    let unlisted = listings.iter().filter(|l| l.error.is_some()).count();
-    if unlisted > 0 && (args.all || args.items.is_empty()) {
-        // Their items could not even be chosen: that is a failure, not a success.
-        println!(
-            "{unlisted} handler(s) could not list their items, so those items were not synchronized."
-        );
-        code = code.max(EXIT_FAILED);
-    }
-    Ok(code)
+    exit_code(record, open_conflicts)
 }
 
 /// 2 if an item failed; 1 if one was skipped or canceled or conflicts remain; else 0.
 pub fn exit_code(record: &SessionRecord, open_conflicts: usize) -> u8 {
     let any = |status| record.items.iter().any(|i| i.status == status);
     if any(ItemStatus::Failed) || record.items.iter().any(|i| !i.status.is_terminal()) {
-        EXIT_FAILED
+        FAILED
     } else if any(ItemStatus::Skipped) || any(ItemStatus::Canceled) || open_conflicts > 0 {
-        EXIT_INCOMPLETE
+        INCOMPLETE
     } else {
-        EXIT_OK
+        OK
     }
 }
 
@@ -466,11 +456,11 @@ fn results(engine: &Engine, json: bool) -> Result<u8, Refusal> {
     let mut history = engine.store().history();
     history.reverse();
     if json {
-        println!("{}", serde_json::to_string_pretty(&history)?);
-        return Ok(EXIT_OK);
+        out!("{}", serde_json::to_string_pretty(&history)?);
+        return Ok(OK);
     }
     if history.is_empty() {
-        println!("No results yet: nothing has been synchronized.");
+        out!("No results yet: nothing has been synchronized.");
     }
     for session in &history {
         let counts: Vec<String> = [
@@ -485,7 +475,7 @@ fn results(engine: &Engine, json: bool) -> Result<u8, Refusal> {
             (n > 0).then(|| format!("{n} {}", s.label().to_lowercase()))
         })
         .collect();
-        println!(
+        out!(
             "{} ({}): {}",
             local_time(session.started),
             session.reason,
@@ -497,19 +487,19 @@ fn results(engine: &Engine, json: bool) -> Result<u8, Refusal> {
             } else {
                 format!(" — {}", item.text)
             };
-            println!(
+            out!(
                 "  {} {} / {}: {}{text}",
-                sync::mark(item.status),
+                mark(item.status),
                 item.handler_name,
                 item.name,
                 item.status
             );
         }
         for line in &session.log {
-            println!("    {}", sync::log_line(line));
+            out!("    {}", sync::log_line(line));
         }
     }
-    Ok(EXIT_OK)
+    Ok(OK)
 }
 
 #[derive(Serialize)]
@@ -547,18 +537,18 @@ fn conflicts(engine: &Engine, args: ConflictsArgs) -> Result<u8, Refusal> {
                 all.iter().filter(|c| c.resolution.is_none()).collect();
             if args.json {
                 let rows: Vec<ConflictRow> = open.iter().map(|c| conflict_row(c)).collect();
-                println!("{}", serde_json::to_string_pretty(&rows)?);
+                out!("{}", serde_json::to_string_pretty(&rows)?);
             } else if open.is_empty() {
-                println!("No conflicts.");
+                out!("No conflicts.");
             } else {
                 for c in open {
-                    println!("{}  {}", c.item.item, c.report.path);
+                    out!("{}  {}", c.item.item, c.report.path);
                     for side in [&c.report.left, &c.report.right] {
-                        println!("    {:<6} {}", side.label, describe_side(side));
+                        out!("    {:<6} {}", side.label, describe_side(side));
                     }
                 }
             }
-            Ok(EXIT_OK)
+            Ok(OK)
         }
         Some(ConflictAction::Resolve { item, path, keep }) => {
             let resolution = Resolution::parse(&keep)
@@ -575,10 +565,10 @@ fn conflicts(engine: &Engine, args: ConflictsArgs) -> Result<u8, Refusal> {
                 Resolution::KeepRight => "the right version",
                 Resolution::KeepBoth => "both versions",
             };
-            println!(
+            out!(
                 "Keeping {what} of {path}. It takes effect at the next sync of {item} (synccenter sync {item})."
             );
-            Ok(EXIT_OK)
+            Ok(OK)
         }
     }
 }
@@ -597,12 +587,10 @@ fn describe_side(side: &crate::core::conflicts::ConflictSide) -> String {
 }
 
 fn check(engine: &Engine, names: &[String], checked: bool) -> Result<u8, Refusal> {
-    let listings = engine.list_now();
-    report_unavailable(&listings);
-    for key in resolve_items(&listings, names)? {
+    for key in choice::resolve_names(names, &list(engine))? {
         engine.store().set_checked(&key, checked);
     }
-    Ok(EXIT_OK)
+    Ok(OK)
 }
 
 fn rfc3339(time: SystemTime) -> String {

@@ -1,8 +1,11 @@
-//! Core forms answered on a terminal: one question per field, passwords without echo.
+//! Core forms answered on a terminal: one question per field, passwords without echo. A
+//! form with questions is submitted with its answer to the last one (with one accept
+//! button there is nothing more to ask); end of input (Ctrl+D) or Ctrl+C cancels.
 
 use crate::core::dialog::{
     ButtonRole, DialogRequest, FieldKind, FieldValue, Form, FormReply, Values,
 };
+use crate::core::status::WaitReason;
 use std::io::{BufRead, BufReader, Read, Write};
 
 /// Asks the user on the terminal and answers the request. End of input cancels, and so does
@@ -58,7 +61,8 @@ fn ask(request: &DialogRequest, input: &mut dyn BufRead, out: &mut dyn Write) ->
         .item_name
         .as_deref()
         .unwrap_or(&request.handler_name);
-    let _ = writeln!(out, "\n── {} ({about}) ──", form.title);
+    let _ = writeln!(out, "\n── {} ──", form.title);
+    let _ = writeln!(out, "{about}: {}", WaitReason::YourAnswer);
     if let Some(message) = &form.message {
         let _ = writeln!(out, "{message}");
     }
@@ -87,7 +91,11 @@ fn ask(request: &DialogRequest, input: &mut dyn BufRead, out: &mut dyn Write) ->
             }
         }
     }
-    choose_button(form, values, input, out)
+    let asked = form
+        .fields
+        .iter()
+        .any(|f| !matches!(f.kind, FieldKind::ReadOnly { .. }));
+    choose_button(form, values, asked, input, out)
 }
 
 fn ask_field(
@@ -156,11 +164,12 @@ fn ask_field(
     }
 }
 
-/// With one accept button and one reject button, submitting is the accept button; with
-/// more, the user picks one by number.
+/// With one button besides the reject one, the answers just given submit it (a form without
+/// questions asks to confirm); with more, the user picks one by number.
 fn choose_button(
     form: &Form,
     values: Values,
+    asked: bool,
     input: &mut dyn BufRead,
     out: &mut dyn Write,
 ) -> FormReply {
@@ -172,6 +181,7 @@ fn choose_button(
     let reject = form.reject_button().map_or("Cancel", |b| b.label.as_str());
     let button = match choices.as_slice() {
         [] => return FormReply::Canceled,
+        [only] if asked => only.id.clone(),
         [only] => {
             let line = read_line(
                 &format!("{}? [Y/n, n = {reject}]: ", only.label),
@@ -252,26 +262,44 @@ impl Drop for EchoOff {
 mod tests {
     use super::*;
     use crate::core::dialog::{Button, DialogId, Field};
-    use crate::core::model::HandlerId;
+    use crate::core::model::{HandlerId, ItemId};
 
     fn run(form: Form, typed: &str) -> FormReply {
-        let (request, _reply) =
-            DialogRequest::new(DialogId(1), HandlerId::new("h"), "H".into(), None, form);
+        run_showing(form, typed).0
+    }
+
+    fn run_showing(form: Form, typed: &str) -> (FormReply, String) {
+        let (request, _reply) = DialogRequest::new(
+            DialogId(1),
+            HandlerId::new("h"),
+            "H".into(),
+            Some((ItemId::new("mail"), "Mail (ann@example.org)".into())),
+            form,
+        );
         let mut out = Vec::new();
-        ask(&request, &mut typed.as_bytes(), &mut out)
+        let reply = ask(&request, &mut typed.as_bytes(), &mut out);
+        (reply, String::from_utf8(out).unwrap())
     }
 
     #[test]
-    fn a_logon_form_is_answered_field_by_field() {
-        let reply = run(
+    fn a_logon_form_is_answered_field_by_field_and_the_last_answer_submits_it() {
+        let (reply, shown) = run_showing(
             Form::logon("Log on", "Password please", "ann"),
-            "\nsecret\ny\n",
+            "\nsecret\n",
         );
         let values = reply
             .pressed("ok")
             .expect("submitted with the accept button");
         assert_eq!(values["user"], FieldValue::Text("ann".into()));
         assert_eq!(values["password"], FieldValue::Text("secret".into()));
+        assert!(
+            shown.contains("Mail (ann@example.org): Waiting for your answer"),
+            "{shown}"
+        );
+        assert!(
+            !shown.contains("[Y/n"),
+            "no question after the last field: {shown}"
+        );
     }
 
     #[test]
@@ -287,10 +315,10 @@ mod tests {
             run(Form::logon("Log on", "", "ann"), "\n"),
             FormReply::Canceled
         );
-        assert_eq!(
-            run(Form::logon("Log on", "", "ann"), "\nsecret\nn\n"),
-            FormReply::Canceled
-        );
+        // A form without questions asks to confirm; "n" cancels.
+        let notice = Form::new("Replace the remote copy?").message("It changed meanwhile.");
+        assert_eq!(run(notice.clone(), "n\n"), FormReply::Canceled);
+        assert!(run(notice, "\n").pressed("ok").is_some());
     }
 
     #[test]

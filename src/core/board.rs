@@ -8,8 +8,9 @@ use crate::core::progress::{ProgressError, Stage, WorkAccounting, WorkReport};
 use crate::core::status::{ItemStatus, WaitReason};
 use parking_lot::{Mutex, RwLock};
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::SystemTime;
 
 /// What the user asked for an item that the handler has not acted on yet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,8 +44,31 @@ pub(crate) struct Live {
     pub stage: Option<Stage>,
     pub request: Option<UserRequest>,
     pub accounting: WorkAccounting,
-    /// The user's request reached the handler (a callback answered it).
+    /// The handler called about this item in this run (progress, work or check): it has
+    /// reached it.
+    pub reached: bool,
+    /// The user's request was told to the handler (an answer it heard, or a notification).
     pub request_delivered: bool,
+    /// The handler asked to show a dialog about this item and was refused: the run may not
+    /// bother the user.
+    pub could_not_ask: bool,
+    /// The stop timeout runs for the request: it was told, and the handler had reached the
+    /// item. A request for an item the handler has not reached waits without a clock.
+    pub clock_started: bool,
+    /// When the item reached its final status.
+    pub ended_at: Option<SystemTime>,
+    /// Where this run's final state goes if a later run takes the item over.
+    handover: Option<Arc<OnceLock<Ended>>>,
+}
+
+/// How an item ended in a run, kept for that run when a later run took the item over.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Ended {
+    pub status: ItemStatus,
+    pub text: String,
+    pub at: Option<SystemTime>,
+    /// The handler was refused a dialog about the item (`Live::could_not_ask`).
+    pub could_not_ask: bool,
 }
 
 /// A status change that Vista's rule refuses.
@@ -65,7 +89,21 @@ impl Live {
             stage: None,
             request: None,
             accounting: WorkAccounting::new(),
+            reached: false,
             request_delivered: false,
+            could_not_ask: false,
+            clock_started: false,
+            ended_at: None,
+            handover: None,
+        }
+    }
+
+    fn ended(&self) -> Ended {
+        Ended {
+            status: self.status,
+            text: self.text.clone(),
+            at: self.ended_at,
+            could_not_ask: self.could_not_ask,
         }
     }
 
@@ -82,6 +120,9 @@ impl Live {
         if status != ItemStatus::Waiting {
             self.wait = None;
         }
+        if status.is_terminal() && !self.status.is_terminal() {
+            self.ended_at = Some(SystemTime::now());
+        }
         self.status = status;
         Ok(())
     }
@@ -94,8 +135,12 @@ impl Live {
     }
 
     pub fn apply_work(&mut self, report: WorkReport) -> Result<(), ProgressError> {
-        let event = self.accounting.apply(report)?;
+        let event = self
+            .accounting
+            .apply(report)?
+            .unwrap_or_else(|| self.accounting.current());
         self.stage = Some(event.stage);
+        // Detection and enumeration figures are not the item's progress: a marquee.
         self.measure = event.measure();
         Ok(())
     }
@@ -156,6 +201,8 @@ impl ItemSlot {
 pub(crate) struct RunSlot {
     slot: Arc<ItemSlot>,
     session: SessionId,
+    /// How the item ended in this run, set when a later run takes it over.
+    displaced: Arc<OnceLock<Ended>>,
 }
 
 impl RunSlot {
@@ -176,6 +223,13 @@ impl RunSlot {
     pub fn read<R>(&self, look: impl FnOnce(&Live) -> R) -> Option<R> {
         let live = self.slot.live.lock();
         (live.session == Some(self.session)).then(|| look(&live))
+    }
+
+    /// How the item ended in this run: its state now while the run owns it, or the state it
+    /// had when a later run took it over (which changes nothing of this run's result).
+    pub fn ended(&self) -> Option<Ended> {
+        self.read(Live::ended)
+            .or_else(|| self.displaced.get().cloned())
     }
 }
 
@@ -224,11 +278,20 @@ impl Board {
     /// belonged to before can no longer change it.
     pub(crate) fn begin_run(&self, key: &ItemKey, session: SessionId) -> RunSlot {
         let slot = self.slot(key);
+        let displaced = Arc::new(OnceLock::new());
         slot.update(|live| {
+            if let Some(previous) = live.handover.take() {
+                let _ = previous.set(live.ended());
+            }
             *live = Live::idle();
             live.session = Some(session);
+            live.handover = Some(displaced.clone());
         });
-        RunSlot { slot, session }
+        RunSlot {
+            slot,
+            session,
+            displaced,
+        }
     }
 
     /// A slot that is not on the board, for an item a dialog is about (properties) while
@@ -236,7 +299,11 @@ impl Board {
     pub(crate) fn detached(&self, key: &ItemKey, session: SessionId) -> RunSlot {
         let slot = self.new_slot(key);
         slot.live.lock().session = Some(session);
-        RunSlot { slot, session }
+        RunSlot {
+            slot,
+            session,
+            displaced: Arc::new(OnceLock::new()),
+        }
     }
 
     pub fn snapshot(&self, key: &ItemKey) -> Option<ItemSnapshot> {

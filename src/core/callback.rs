@@ -2,7 +2,7 @@
 //! while it prepares, synchronizes or shows a dialog. Progress goes straight to the item's
 //! slot on the board; every answer carries the user's skip and stop requests back.
 
-use crate::core::board::{RunSlot, UserRequest};
+use crate::core::board::{Live, RunSlot, UserRequest};
 use crate::core::conflicts::{ConflictReport, Resolution};
 use crate::core::dialog::{DialogRequest, Form, FormReply, UiRefused};
 use crate::core::engine::Core;
@@ -10,23 +10,28 @@ use crate::core::events::Event;
 use crate::core::model::{
     HandlerId, ItemId, ItemKey, LogEntry, LogId, LogLevel, RunContext, SessionId,
 };
-use crate::core::progress::WorkReport;
+use crate::core::progress::{ProgressError, WorkReport};
 use crate::core::status::{ItemStatus, WaitReason};
 use parking_lot::{Mutex, RwLock};
 use std::collections::{HashMap, HashSet};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 /// The answer to every progress call (S_OK, S_SYNCMGR_CANCELITEM, S_SYNCMGR_CANCELALL, and
 /// SetItemStatus(SKIPPED) delivered at the next call).
+///
+/// A handler honors `SkipItem` and `CancelItem` by reporting the item `Skipped` or
+/// `Canceled`, or simply by going on with another item: its next call about another item
+/// says it has left this one, and the item ends as the user asked. Going on working on the
+/// item itself for longer than the stop timeout fails it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Reply {
     Continue,
     /// The user skipped this item: leave it as it is and go on with the next.
     SkipItem,
-    /// The user stopped this item: stop it as soon as possible.
+    /// The user stopped this item: stop it as soon as possible and go on with the next.
     CancelItem,
     /// The user stopped everything: stop all items of this handler.
     CancelAll,
@@ -135,6 +140,16 @@ pub enum ConnectionError {
 /// Lines one handler may log in one run; past it, lines are counted, not kept.
 pub const MAX_LOG_LINES_PER_RUN: usize = 2000;
 
+/// Whether the handler hears the answer to a call: only an answer it hears tells it the
+/// user's skip or stop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Heard {
+    /// The handler gets the reply: a call in its own process, a protocol request.
+    Answered,
+    /// The reply goes nowhere: a protocol notification relayed by the external host.
+    Unanswered,
+}
+
 pub(crate) struct RunItem {
     pub slot: RunSlot,
     pub name: String,
@@ -153,16 +168,35 @@ pub(crate) struct Run {
     pub order: RwLock<Vec<ItemId>>,
     pub stop_all: AtomicBool,
     pub stop_all_at: Mutex<Option<Instant>>,
+    /// How long this handler may ignore a stop: the manifest's for a handler in a process
+    /// of its own, else the engine's.
+    pub stop_timeout: Duration,
+    /// The handler runs in a process of its own, which is ended when it is abandoned.
+    pub own_process: bool,
     /// Set when the host gave up on the handler: nothing it reports counts any more.
     pub abandoned: AtomicBool,
-    pub requested_at: Mutex<HashMap<ItemId, Instant>>,
+    /// Set when the handler's thread returned from its last call (its process is gone).
+    pub returned: AtomicBool,
+    /// Items whose skip or stop the handler was told after reaching them, and since when:
+    /// the stop timeout runs for each.
+    requested_at: Mutex<HashMap<ItemId, Instant>>,
+    /// How many clocks run, read without the lock on every progress call.
+    clocks: AtomicUsize,
     pub log: Mutex<Vec<LogEntry>>,
     pub suppressed_lines: Mutex<usize>,
     pub warned_unknown: Mutex<HashSet<ItemId>>,
-    pub warned_double_count: Mutex<HashSet<ItemId>>,
+    /// The handler's mistakes told once per item and kind, so a handler repeating one
+    /// cannot flood the results.
+    warned: Mutex<HashSet<(ItemId, Mistake)>>,
+    /// Lines go to the user as notices instead of a run's results: a properties dialog is
+    /// not a run.
+    lines_as_notices: bool,
     /// The UI slot this run holds and how many permits share it, so nested requests reuse
     /// it and an abandoned run can be made to give it back.
     pub ui_ticket: Mutex<Option<(u64, usize)>>,
+    /// Held while this run asks for the UI slot, so that two of its threads asking at once
+    /// share one slot instead of the second queuing behind the first.
+    ui_gate: Mutex<()>,
 }
 
 /// At most this many unknown item ids are warned about, one line each.
@@ -176,7 +210,14 @@ impl Run {
         name: String,
         context: RunContext,
     ) -> Self {
+        let own = core
+            .registry
+            .read()
+            .get(&handler)
+            .and_then(|provider| provider.stop_timeout());
         Self {
+            stop_timeout: own.unwrap_or(core.config.stop_timeout),
+            own_process: own.is_some(),
             core,
             session,
             handler,
@@ -187,17 +228,33 @@ impl Run {
             stop_all: AtomicBool::new(false),
             stop_all_at: Mutex::new(None),
             abandoned: AtomicBool::new(false),
+            returned: AtomicBool::new(false),
             requested_at: Mutex::new(HashMap::new()),
+            clocks: AtomicUsize::new(0),
             log: Mutex::new(Vec::new()),
             suppressed_lines: Mutex::new(0),
             warned_unknown: Mutex::new(HashSet::new()),
-            warned_double_count: Mutex::new(HashSet::new()),
+            warned: Mutex::new(HashSet::new()),
+            lines_as_notices: false,
             ui_ticket: Mutex::new(None),
+            ui_gate: Mutex::new(()),
         }
+    }
+
+    /// A run for a properties dialog: what the handler logs there is shown to the user as
+    /// a notice, since there is no run in the results to put it in.
+    pub fn for_dialog(mut self) -> Self {
+        self.lines_as_notices = true;
+        self
     }
 
     pub fn name(&self) -> String {
         self.handler_name.read().clone()
+    }
+
+    /// Tells whether this mistake about `item` is new, so it is noted once.
+    fn first_time(&self, item: &ItemId, mistake: Mistake) -> bool {
+        self.warned.lock().insert((item.clone(), mistake))
     }
 
     pub fn key(&self, item: &ItemId) -> ItemKey {
@@ -248,35 +305,128 @@ impl Run {
         self.stop_all.load(Ordering::Acquire) || self.abandoned.load(Ordering::Acquire)
     }
 
-    /// The answer for `item` now. The first time a request reaches the handler, the stop
-    /// timeout starts for it: a request for an item the handler has not reached yet is not
-    /// being ignored.
-    pub fn reply_for(&self, item: &ItemId, slot: &RunSlot) -> Reply {
+    /// The answer to the handler's call about `item`, which it has now reached. The stop
+    /// timeout of a skip or stop starts once the handler both was told and had reached
+    /// the item: a request for an item the handler has not reached yet is not being
+    /// ignored.
+    pub fn reply_for(&self, item: &ItemId, slot: &RunSlot, heard: Heard) -> Reply {
+        self.report(item, slot, heard, |_| ()).0
+    }
+
+    /// Applies what the handler reports about `item` and answers it, under one lock of the
+    /// item's slot (progress is the hot path). `None` when a later run took the item over.
+    fn report<R>(
+        &self,
+        item: &ItemId,
+        slot: &RunSlot,
+        heard: Heard,
+        change: impl FnOnce(&mut Live) -> R,
+    ) -> (Reply, Option<R>) {
+        let stopped = self.is_stopped();
+        let outcome = slot.update(|live| {
+            let result = change(live);
+            // The handler ended the item itself: no clock to run any more.
+            let ended = live.clock_started && live.status.is_terminal();
+            live.reached = true;
+            let reply = request_reply(live.request);
+            if reply != Reply::Continue && heard == Heard::Answered {
+                live.request_delivered = true;
+            }
+            (result, reply, start_clock(live), ended)
+        });
+        match outcome {
+            Some((result, reply, started, ended)) => {
+                if started {
+                    self.start_clock(item);
+                }
+                if ended {
+                    self.stop_clock(item);
+                }
+                let reply = if stopped { Reply::CancelAll } else { reply };
+                (reply, Some(result))
+            }
+            // A later run took the item over after it ended here: nothing more to do on it.
+            None if stopped => (Reply::CancelAll, None),
+            None => (Reply::SkipItem, None),
+        }
+    }
+
+    /// The user's request for `item` as it stands, without the handler hearing of it: what
+    /// a host relaying requests looks at before it tells the handler.
+    pub fn request_now(&self, item: &ItemId) -> Reply {
         if self.is_stopped() {
             return Reply::CancelAll;
         }
-        let reply = slot.update(|live| {
-            let first = !live.request_delivered;
-            let reply = match live.request {
-                None => return (Reply::Continue, false),
-                Some(UserRequest::Skip) => Reply::SkipItem,
-                Some(UserRequest::Stop) => Reply::CancelItem,
-            };
-            live.request_delivered = true;
-            (reply, first)
-        });
-        match reply {
-            Some((reply, first_delivery)) => {
-                if first_delivery {
-                    self.requested_at
-                        .lock()
-                        .insert(item.clone(), Instant::now());
-                }
-                reply
-            }
-            // A later run took the item over: this one is done with it.
-            None => Reply::CancelAll,
+        self.slot(item)
+            .and_then(|slot| slot.read(|live| request_reply(live.request)))
+            // Taken over by a later run: nothing for this one to hear.
+            .unwrap_or(Reply::Continue)
+    }
+
+    /// The handler was told `reply` about `item` by other means (a notification).
+    pub fn mark_told(&self, item: &ItemId, reply: Reply) {
+        if !matches!(reply, Reply::SkipItem | Reply::CancelItem) {
+            return;
         }
+        let Some(slot) = self.slot(item) else {
+            return;
+        };
+        let started = slot.update(|live| {
+            if request_reply(live.request) != reply {
+                return false;
+            }
+            live.request_delivered = true;
+            start_clock(live)
+        });
+        if started == Some(true) {
+            self.start_clock(item);
+        }
+    }
+
+    /// The handler called about `item`: any other item whose skip or stop it was told after
+    /// reaching it has been left, which honors the request.
+    fn moved_on_to(&self, item: &ItemId) {
+        if self.clocks.load(Ordering::Acquire) == 0 {
+            return;
+        }
+        let left: Vec<ItemId> = self
+            .requested_at
+            .lock()
+            .keys()
+            .filter(|other| *other != item)
+            .cloned()
+            .collect();
+        for other in left {
+            self.stop_clock(&other);
+            if let Some(slot) = self.slot(&other) {
+                slot.update(honor_request);
+            }
+        }
+    }
+
+    fn start_clock(&self, item: &ItemId) {
+        let mut clocks = self.requested_at.lock();
+        clocks.insert(item.clone(), Instant::now());
+        self.clocks.store(clocks.len(), Ordering::Release);
+    }
+
+    pub fn stop_clock(&self, item: &ItemId) {
+        let mut clocks = self.requested_at.lock();
+        clocks.remove(item);
+        self.clocks.store(clocks.len(), Ordering::Release);
+    }
+
+    /// Items whose request the handler has ignored for `timeout`.
+    pub fn overdue(&self, now: Instant, timeout: Duration) -> Vec<ItemId> {
+        if self.clocks.load(Ordering::Acquire) == 0 {
+            return Vec::new();
+        }
+        self.requested_at
+            .lock()
+            .iter()
+            .filter(|(_, at)| now.duration_since(**at) >= timeout)
+            .map(|(id, _)| id.clone())
+            .collect()
     }
 
     /// Records a line from the handler and sends it to the front ends.
@@ -292,6 +442,12 @@ impl Run {
     fn push_line(&self, line: LogLine, capped: bool) -> LogId {
         if self.abandoned.load(Ordering::Acquire) {
             return LogId(0);
+        }
+        if self.lines_as_notices {
+            self.core
+                .bus
+                .send(Event::Notice(format!("{}: {}", self.name(), line.text)));
+            return self.core.next_log_id();
         }
         let mut log = self.log.lock();
         if capped && log.len() >= MAX_LOG_LINES_PER_RUN {
@@ -309,6 +465,7 @@ impl Run {
             text: line.text,
             actionable: line.actionable,
             time: SystemTime::now(),
+            by_center: !capped,
         };
         log.push(entry.clone());
         drop(log);
@@ -335,9 +492,15 @@ impl Run {
 /// the engine and, in a handler's own process, by the external-handler SDK over stdio.
 pub trait Host: Send + Sync {
     fn context(&self) -> &RunContext;
-    fn progress(&self, item: &ItemId, progress: Progress<'_>) -> Reply;
+    fn progress(&self, item: &ItemId, progress: Progress<'_>, heard: Heard) -> Reply;
     fn check(&self, item: &ItemId) -> Reply;
-    fn report_work(&self, item: &ItemId, report: WorkReport) -> Reply;
+    fn report_work(&self, item: &ItemId, report: WorkReport, heard: Heard) -> Reply;
+    /// The user's request for `item` as it stands, without the handler hearing of it.
+    fn peek(&self, item: &ItemId) -> Reply;
+    /// The handler was told `reply` about `item` by other means (a notification).
+    fn told(&self, item: &ItemId, reply: Reply);
+    /// Whether the center gave up on this handler for ignoring a stop.
+    fn abandoned(&self) -> bool;
     fn log(&self, line: LogLine) -> LogId;
     fn delete_log(&self, id: Option<LogId>);
     /// EnableModeless(TRUE): waits for the UI slot.
@@ -371,7 +534,7 @@ impl Callback {
     /// answer. A final status after a final status other than "failed" is refused under
     /// Vista's rule: the item is marked failed and the refusal logged.
     pub fn progress(&self, item: &ItemId, progress: Progress<'_>) -> Reply {
-        self.host.progress(item, progress)
+        self.host.progress(item, progress, Heard::Answered)
     }
 
     /// Asks whether to go on with an item (CanContinue). Call it before starting each item:
@@ -383,7 +546,7 @@ impl Callback {
     /// Reports work in Sync Framework's terms (estimates, batches, staged progress). A
     /// report that would count the same work twice is refused and logged once as a warning.
     pub fn report_work(&self, item: &ItemId, report: WorkReport) -> Reply {
-        self.host.report_work(item, report)
+        self.host.report_work(item, report, Heard::Answered)
     }
 
     /// Logs a line for the results (LogError). Returns its id, for `delete_log` and for
@@ -425,6 +588,50 @@ impl Callback {
     pub fn chosen_resolutions(&self, item: &ItemId) -> Vec<(ConflictReport, Resolution)> {
         self.host.chosen_resolutions(item)
     }
+
+    /// For a host that carries a handler's calls from elsewhere (the external host): calls
+    /// whose answers the handler does not hear, and the user's requests looked at without
+    /// telling the handler. Handlers themselves have no use for it.
+    pub fn relay(&self) -> Relay<'_> {
+        Relay { callback: self }
+    }
+}
+
+/// See [`Callback::relay`]. A skip or stop counts as told to the handler only when it
+/// hears it: in an answer, or when the relay says so with [`Relay::told`].
+pub struct Relay<'a> {
+    callback: &'a Callback,
+}
+
+impl Relay<'_> {
+    /// A progress report sent as a notification: nobody hears the answer.
+    pub fn progress(&self, item: &ItemId, progress: Progress<'_>) -> Reply {
+        self.callback
+            .host
+            .progress(item, progress, Heard::Unanswered)
+    }
+
+    /// A work report sent as a notification: nobody hears the answer.
+    pub fn report_work(&self, item: &ItemId, report: WorkReport) -> Reply {
+        self.callback
+            .host
+            .report_work(item, report, Heard::Unanswered)
+    }
+
+    /// The user's request for `item` now; the handler hears nothing of it.
+    pub fn peek(&self, item: &ItemId) -> Reply {
+        self.callback.host.peek(item)
+    }
+
+    /// The handler was just told `reply` about `item` (a notification was sent).
+    pub fn told(&self, item: &ItemId, reply: Reply) {
+        self.callback.host.told(item, reply)
+    }
+
+    /// Whether the center gave up on the handler for ignoring a stop: its process must go.
+    pub fn abandoned(&self) -> bool {
+        self.callback.host.abandoned()
+    }
 }
 
 /// Permission to show dialogs, held until dropped.
@@ -452,38 +659,61 @@ impl Host for Run {
         &self.context
     }
 
-    fn progress(&self, item: &ItemId, progress: Progress<'_>) -> Reply {
+    fn progress(&self, item: &ItemId, progress: Progress<'_>, heard: Heard) -> Reply {
         let Some(slot) = self.known_slot(item) else {
             return self.run_reply();
         };
         if self.abandoned.load(Ordering::Acquire) {
             return Reply::CancelAll;
         }
-        let violation = slot
-            .update(|live| {
-                let mut violation = None;
-                match progress.status {
-                    Some(status) if status != live.status => {
-                        violation = live.set_status(status).err();
-                    }
-                    Some(_) => {}
-                    None if progress.value.is_some()
-                        && matches!(live.status, ItemStatus::Pending | ItemStatus::Waiting) =>
-                    {
-                        let _ = live.set_status(ItemStatus::Updating);
-                    }
-                    None => {}
+        self.moved_on_to(item);
+        // Pending and Waiting are the center's own: a handler saying so is ignored.
+        let own = progress
+            .status
+            .filter(|s| matches!(s, ItemStatus::Pending | ItemStatus::Waiting));
+        let wanted = progress.status.filter(|_| own.is_none());
+        let (reply, violation) = self.report(item, &slot, heard, |live| {
+            let mut violation = None;
+            match wanted {
+                Some(status) if status != live.status => {
+                    violation = live.set_status(status).err();
                 }
-                if let (Some(value), Some(max)) = (progress.value, progress.max) {
-                    live.measure = (max > 0).then_some((value, max));
+                Some(_) => {}
+                None if progress.value.is_some()
+                    && matches!(live.status, ItemStatus::Pending | ItemStatus::Waiting) =>
+                {
+                    let _ = live.set_status(ItemStatus::Updating);
                 }
-                if let Some(text) = progress.text {
-                    live.set_text(text);
-                }
-                violation
-            })
-            .flatten();
-        if let Some(v) = violation {
+                None => {}
+            }
+            if live.status == ItemStatus::Indeterminate {
+                // SYNCMGRSTATUS_UPDATING_INDETERMINATE: steps are ignored, and earlier
+                // figures no longer say anything.
+                live.measure = None;
+            } else if let (Some(value), Some(max)) = (progress.value, progress.max) {
+                live.measure = (max > 0).then_some((value, max));
+            }
+            if let Some(text) = progress.text {
+                live.set_text(text);
+            }
+            violation
+        });
+        let violation = violation.flatten();
+        if let Some(status) = own
+            && self.first_time(item, Mistake::CentersStatus)
+        {
+            self.note(
+                LogLine::warning(format!(
+                    "{} reported \"{status}\" for {}, a status only Sync Center sets; it was ignored.",
+                    self.name(),
+                    self.item_name(item),
+                ))
+                .item(item),
+            );
+        }
+        if let Some(v) = violation
+            && self.first_time(item, Mistake::RuleViolation)
+        {
             self.note(
                 LogLine::error(format!(
                     "{} reported \"{}\" for {} after it had already ended as \"{}\"; Sync Center marked the item failed.",
@@ -495,62 +725,93 @@ impl Host for Run {
                 .item(item),
             );
         }
-        self.reply_for(item, &slot)
+        reply
     }
 
     fn check(&self, item: &ItemId) -> Reply {
         match self.known_slot(item) {
-            Some(slot) => self.reply_for(item, &slot),
+            Some(slot) => {
+                self.moved_on_to(item);
+                self.reply_for(item, &slot, Heard::Answered)
+            }
             None => self.run_reply(),
         }
     }
 
-    fn report_work(&self, item: &ItemId, report: WorkReport) -> Reply {
+    fn report_work(&self, item: &ItemId, report: WorkReport, heard: Heard) -> Reply {
         let Some(slot) = self.known_slot(item) else {
             return self.run_reply();
         };
         if self.abandoned.load(Ordering::Acquire) {
             return Reply::CancelAll;
         }
-        let refused = slot
-            .update(|live| {
-                if matches!(live.status, ItemStatus::Pending | ItemStatus::Waiting) {
-                    let _ = live.set_status(ItemStatus::Updating);
-                }
-                live.apply_work(report).err()
-            })
-            .flatten();
-        if let Some(error) = refused
-            && self.warned_double_count.lock().insert(item.clone())
+        self.moved_on_to(item);
+        let (reply, refused) = self.report(item, &slot, heard, |live| {
+            if matches!(live.status, ItemStatus::Pending | ItemStatus::Waiting) {
+                let _ = live.set_status(ItemStatus::Updating);
+            }
+            live.apply_work(report).err()
+        });
+        if let Some(error) = refused.flatten()
+            && self.first_time(item, Mistake::Progress(error))
         {
             self.note(LogLine::warning(format!("{}: {error}", self.item_name(item))).item(item));
         }
-        self.reply_for(item, &slot)
+        reply
+    }
+
+    fn peek(&self, item: &ItemId) -> Reply {
+        self.request_now(item)
+    }
+
+    fn told(&self, item: &ItemId, reply: Reply) {
+        self.mark_told(item, reply)
+    }
+
+    fn abandoned(&self) -> bool {
+        self.abandoned.load(Ordering::Acquire)
     }
 
     fn log(&self, line: LogLine) -> LogId {
         Run::log(self, line)
     }
 
+    /// Retracts the handler's own lines only: one by id (from this run, or kept from an
+    /// earlier run of this handler), or all it logged in this run. Sync Center's notes
+    /// about it stay, and a run given up on retracts nothing.
     fn delete_log(&self, id: Option<LogId>) {
-        let ids: Vec<LogId> = {
-            let mut log = self.log.lock();
-            let ids = match id {
-                Some(id) => vec![id],
-                None => log.iter().map(|e| e.id).collect(),
-            };
-            log.retain(|e| !ids.contains(&e.id));
-            ids
-        };
-        self.core.store.delete_log_lines(&ids);
-        self.core.bus.send(Event::LogDeleted { ids });
+        if self.abandoned.load(Ordering::Acquire) {
+            return;
+        }
+        let mut deleted: Vec<LogId> = Vec::new();
+        self.log.lock().retain(|e| {
+            let goes = !e.by_center && id.is_none_or(|id| id == e.id);
+            if goes {
+                deleted.push(e.id);
+            }
+            !goes
+        });
+        if let Some(id) = id
+            && deleted.is_empty()
+        {
+            deleted = self.core.store.delete_log_lines(&self.handler, id);
+        }
+        if !deleted.is_empty() {
+            self.core.bus.send(Event::LogDeleted { ids: deleted });
+        }
     }
 
     fn acquire_ui(&self, about: Option<&ItemId>) -> Result<(), UiRefused> {
         if !self.context.may_bother_user {
+            // Remembered for the result: the item needs the user, who was not asked.
+            for slot in self.affected_items(about) {
+                slot.update(|live| live.could_not_ask = true);
+            }
             return Err(UiRefused::NotAllowed);
         }
-        // A handler that already holds the slot shares it instead of queuing behind itself.
+        // A handler that already holds the slot, or is getting it on another thread, shares
+        // it instead of queuing behind itself.
+        let _asking = self.ui_gate.lock();
         if let Some((_, permits)) = self.ui_ticket.lock().as_mut() {
             *permits += 1;
             return Ok(());
@@ -629,11 +890,12 @@ impl Host for Run {
         // Short attempts, so a stop or a skip of the items waiting here is heard quickly.
         let attempt = Duration::from_millis(500);
         let result = loop {
-            if self.is_stopped()
-                || items
+            // With no open item (a properties dialog, a details view) only a stop cancels.
+            let all_items_left = !items.is_empty()
+                && items
                     .iter()
-                    .all(|slot| slot.read(|l| l.request.is_some()).unwrap_or(true))
-            {
+                    .all(|slot| slot.read(|l| l.request.is_some()).unwrap_or(true));
+            if self.is_stopped() || all_items_left {
                 break Err(ConnectionError::Canceled {
                     target: target.to_string(),
                 });
@@ -654,7 +916,18 @@ impl Host for Run {
         result
     }
 
+    /// Only for an item this run still owns: a run given up on, or one a later run took
+    /// the item over from, must not put its older findings over the newer run's.
     fn replace_conflicts(&self, item: &ItemId, conflicts: Vec<ConflictReport>) {
+        if self.abandoned.load(Ordering::Acquire) {
+            return;
+        }
+        let owned = self
+            .known_slot(item)
+            .is_some_and(|slot| slot.read(|_| ()).is_some());
+        if !owned {
+            return;
+        }
         self.core
             .store
             .replace_conflicts(&self.key(item), &self.item_name(item), conflicts);
@@ -712,8 +985,52 @@ impl Run {
     }
 }
 
+/// A mistake of a handler that is noted once per item.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Mistake {
+    /// A final status followed by another (Vista's rule).
+    RuleViolation,
+    /// Pending or Waiting, which only the center sets.
+    CentersStatus,
+    Progress(ProgressError),
+}
+
+/// What the handler is answered for an item with this request.
+fn request_reply(request: Option<UserRequest>) -> Reply {
+    match request {
+        None => Reply::Continue,
+        Some(UserRequest::Skip) => Reply::SkipItem,
+        Some(UserRequest::Stop) => Reply::CancelItem,
+    }
+}
+
+/// Starts the stop clock of an item's request once it was told and the item reached;
+/// tells whether it started now.
+fn start_clock(live: &mut Live) -> bool {
+    let start =
+        live.request_delivered && live.reached && !live.clock_started && !live.status.is_terminal();
+    if start {
+        live.clock_started = true;
+    }
+    start
+}
+
+/// Ends an open item as the user asked (the handler left it, or returned without it).
+pub(crate) fn honor_request(live: &mut Live) {
+    if live.status.is_terminal() {
+        return;
+    }
+    let (status, text) = match live.request {
+        Some(UserRequest::Skip) => (ItemStatus::Skipped, "Skipped."),
+        Some(UserRequest::Stop) => (ItemStatus::Canceled, "Stopped."),
+        None => return,
+    };
+    let _ = live.set_status(status);
+    live.set_text(text);
+}
+
 /// Marks items waiting, returning what to restore afterwards.
-fn set_waiting(items: &[RunSlot], reason: WaitReason) -> Vec<(RunSlot, ItemStatus)> {
+pub(crate) fn set_waiting(items: &[RunSlot], reason: WaitReason) -> Vec<(RunSlot, ItemStatus)> {
     items
         .iter()
         .filter_map(|slot| {
@@ -731,7 +1048,7 @@ fn set_waiting(items: &[RunSlot], reason: WaitReason) -> Vec<(RunSlot, ItemStatu
         .collect()
 }
 
-fn restore_after_wait(saved: &[(RunSlot, ItemStatus)]) {
+pub(crate) fn restore_after_wait(saved: &[(RunSlot, ItemStatus)]) {
     for (slot, before) in saved {
         slot.update(|live| {
             if live.status == ItemStatus::Waiting {

@@ -3,7 +3,9 @@
 //! that is not honored in time abandons the handler, a panic fails only its own items.
 
 use crate::core::board::{Board, UserRequest};
-use crate::core::callback::{Callback, Host, LogLine, Run};
+use crate::core::callback::{
+    Callback, Host, LogLine, Run, honor_request, restore_after_wait, set_waiting,
+};
 use crate::core::dialog::DialogBroker;
 use crate::core::events::{Bus, Event, Waker};
 use crate::core::handler::{
@@ -13,14 +15,18 @@ use crate::core::model::{
     Enumeration, HandlerId, HandlerInfo, ItemId, ItemInfo, ItemKey, LogId, Participation,
     PropertiesOutcome, PropertiesTarget, RunContext, RunReason, SessionId, ShowErrorOutcome,
 };
-use crate::core::status::ItemStatus;
-use crate::core::store::{ItemResult, SessionRecord, Store};
+use crate::core::status::{ItemStatus, WaitReason, unasked_outcome};
+use crate::core::store::{ItemResult, SaveError, SessionRecord, Store, StoreNews};
 use crossbeam_channel::Receiver;
 use parking_lot::{Condvar, Mutex, RwLock};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// How Sync Center ends when its window closes: "Stopped when Sync Center closed." is the
+/// result of an item still running then.
+const CLOSED: &str = "Sync Center closed";
 
 /// Timeouts of the engine; tests make them short.
 #[derive(Clone, Copy, Debug)]
@@ -56,6 +62,15 @@ pub(crate) struct Core {
     names: RwLock<HashMap<ItemKey, String>>,
     /// Held while a start or a retry takes items over.
     starting: Mutex<()>,
+    /// Listings in flight, by handler, with whoever waits for their answer.
+    listings: Mutex<HashMap<HandlerId, Vec<ListingWaiter>>>,
+    /// Runs given up on whose handler has not returned yet: their items stay busy until it
+    /// has (for a handler in its own process, until the process is gone).
+    lingering: Mutex<Vec<Arc<Run>>>,
+    /// Handlers without concurrent sessions that some session runs now, and a condition to
+    /// wait for their turn.
+    handler_turns: Mutex<HashSet<HandlerId>>,
+    turn_ended: Condvar,
 }
 
 impl Core {
@@ -76,10 +91,11 @@ impl Core {
         LogId(self.next_id())
     }
 
-    /// Items that some run is synchronizing now.
+    /// Items that some run is synchronizing now, or that a handler given up on may still
+    /// be working on.
     fn busy_items(&self) -> Vec<ItemKey> {
         let sessions: Vec<Arc<SessionShared>> = self.sessions.lock().values().cloned().collect();
-        sessions
+        let mut busy: Vec<ItemKey> = sessions
             .iter()
             .flat_map(|s| s.runs.lock().clone())
             .flat_map(|run| {
@@ -92,7 +108,13 @@ impl Core {
                     .map(|id| run.key(&id))
                     .collect::<Vec<_>>()
             })
-            .collect()
+            .collect();
+        let mut lingering = self.lingering.lock();
+        lingering.retain(|run| !run.returned.load(Ordering::Acquire));
+        for run in lingering.iter() {
+            busy.extend(run.item_ids().iter().map(|id| run.key(id)));
+        }
+        busy
     }
 }
 
@@ -104,6 +126,9 @@ pub struct Listing {
     pub items: Vec<ItemInfo>,
     pub error: Option<String>,
 }
+
+/// Takes a listing when it is done.
+type ListingWaiter = Box<dyn FnOnce(Listing) + Send>;
 
 /// What to run.
 #[derive(Clone, Debug)]
@@ -117,7 +142,9 @@ pub struct SessionRequest {
 pub enum StartError {
     #[error("nothing to synchronize: no items were chosen")]
     NothingChosen,
-    #[error("every chosen item is already synchronizing")]
+    #[error(
+        "every chosen item is already synchronizing (or its handler has not yet ended an earlier run of it)"
+    )]
     AllBusy,
 }
 
@@ -144,6 +171,15 @@ impl Engine {
         config: EngineConfig,
     ) -> (Engine, Receiver<Event>) {
         let (bus, events) = Bus::new();
+        let news = bus.clone();
+        store.set_news(Arc::new(move |said| {
+            news.send(match said {
+                StoreNews::SaveFailed(text) => Event::Notice(text),
+                StoreNews::ConflictsChanged => Event::ConflictsChanged,
+                StoreNews::RunsRecorded(runs) => Event::RunsRecorded(runs),
+            })
+        }));
+        let highest_id = store.highest_id();
         let core = Arc::new(Core {
             board: Board::new(bus.clone()),
             bus,
@@ -151,10 +187,15 @@ impl Engine {
             store,
             registry: RwLock::new(registry),
             config,
-            ids: AtomicU64::new(0),
+            // After the runs already recorded, even if the clock stepped back since.
+            ids: AtomicU64::new(highest_id),
             sessions: Mutex::new(HashMap::new()),
             names: RwLock::new(HashMap::new()),
             starting: Mutex::new(()),
+            listings: Mutex::new(HashMap::new()),
+            lingering: Mutex::new(Vec::new()),
+            handler_turns: Mutex::new(HashSet::new()),
+            turn_ended: Condvar::new(),
         });
         (Engine { core }, events)
     }
@@ -192,14 +233,25 @@ impl Engine {
         }
     }
 
+    /// Asks one handler for its items in the background; the answer arrives as an event,
+    /// or, if it does not come within the list timeout, the reason it did not.
     pub fn refresh_handler(&self, handler: &HandlerId) {
         let Some(provider) = self.core.registry.read().get(handler) else {
             return;
         };
         let core = self.core.clone();
-        spawn_named(format!("list-{handler}"), move || {
-            let listing = list_handler(&core, provider.as_ref());
-            publish_listing(&core, listing);
+        let publish = Box::new(move |listing| publish_listing(&core, listing));
+        if !list_once(&self.core, provider.clone(), publish) {
+            // A listing of this handler is in flight already: its answer is published.
+            return;
+        }
+        // Until it answers, the window says why it waits no longer than the list timeout.
+        let (core, handler) = (self.core.clone(), handler.clone());
+        spawn_named(format!("list-timer-{handler}"), move || {
+            std::thread::sleep(core.config.list_timeout);
+            if core.listings.lock().contains_key(&handler) {
+                publish_listing(&core, too_slow(&core, provider.as_ref()));
+            }
         });
     }
 
@@ -209,10 +261,11 @@ impl Engine {
         let providers = self.registry().providers().to_vec();
         let (tx, rx) = crossbeam_channel::unbounded();
         for (index, provider) in providers.iter().cloned().enumerate() {
-            let (core, tx) = (self.core.clone(), tx.clone());
-            spawn_named(format!("list-{}", provider.id()), move || {
-                let _ = tx.send((index, list_handler(&core, provider.as_ref())));
+            let tx = tx.clone();
+            let answer = Box::new(move |listing| {
+                let _ = tx.send((index, listing));
             });
+            list_once(&self.core, provider, answer);
         }
         drop(tx);
         let deadline = Instant::now() + self.core.config.list_timeout;
@@ -228,13 +281,7 @@ impl Engine {
             .into_iter()
             .zip(providers)
             .map(|(answer, provider)| {
-                answer.unwrap_or_else(|| {
-                    let timeout = self.core.config.list_timeout.as_secs();
-                    unavailable(
-                        provider.as_ref(),
-                        format!("it did not list its items within {timeout} s"),
-                    )
-                })
+                answer.unwrap_or_else(|| too_slow(&self.core, provider.as_ref()))
             })
             .inspect(|listing| remember_names(&self.core, listing))
             .collect()
@@ -339,13 +386,16 @@ impl Engine {
                 reason: RunReason::Settings,
                 may_bother_user: true,
             };
-            let run = Arc::new(Run::new(
-                core.clone(),
-                id,
-                handler.clone(),
-                provider.display_name(),
-                context.clone(),
-            ));
+            let run = Arc::new(
+                Run::new(
+                    core.clone(),
+                    id,
+                    handler.clone(),
+                    provider.display_name(),
+                    context.clone(),
+                )
+                .for_dialog(),
+            );
             if let PropertiesTarget::Item(item) = &target {
                 // Off the board: the item may be running in a session right now.
                 run.add_detached_item(item, engine.item_name(&run.key(item)));
@@ -353,7 +403,12 @@ impl Engine {
             let callback = Callback::from_host(run);
             let outcome = call_guarded(|| {
                 let mut instance = provider.create()?;
-                instance.initialize(&context)?;
+                if instance.initialize(&context)? == Participation::NotTakingPart {
+                    return Err(HandlerError::new(format!(
+                        "{} does not take part right now",
+                        provider.display_name()
+                    )));
+                }
                 instance.show_properties(&target, &callback)
             })
             .map_err(|failure| failure.to_string());
@@ -386,11 +441,46 @@ impl Engine {
             .collect()
     }
 
-    /// Stops every running session (closing the window, Ctrl+C).
+    /// Stops every running session (Ctrl+C, Stop).
     pub fn stop_everything(&self) {
         for session in self.sessions() {
             session.stop_all();
         }
+    }
+
+    /// Closing Sync Center: [`Engine::end`] because "Sync Center closed".
+    pub fn close(&self, grace: Duration) -> Result<(), SaveError> {
+        self.end(grace, CLOSED)
+    }
+
+    /// Ending Sync Center: stops every run and gives them `grace` to end. A run still
+    /// going then is recorded as it stands: what finished keeps its result, the rest ends
+    /// "Stopped when {event}." (`event`: "Sync Center closed", "Sync Center quit"), and
+    /// nothing its handlers report later counts. Then waits for everything to be saved, and
+    /// says what could not be.
+    pub fn end(&self, grace: Duration, event: &str) -> Result<(), SaveError> {
+        let sessions = self.sessions();
+        self.stop_everything();
+        let deadline = Instant::now() + grace;
+        for session in &sessions {
+            session.wait(deadline.saturating_duration_since(Instant::now()));
+        }
+        for session in sessions.iter().filter(|s| !s.is_finished()) {
+            for run in session.shared.runs.lock().iter() {
+                if run.returned.load(Ordering::Acquire) || run.abandoned.load(Ordering::Acquire) {
+                    continue;
+                }
+                run.note(LogLine::warning(format!(
+                    "{} was still working when {event}.",
+                    run.name()
+                )));
+                run.finish_remaining(ItemStatus::Canceled, &format!("Stopped when {event}."));
+                self.core.lingering.lock().push(run.clone());
+                run.abandoned.store(true, Ordering::Release);
+            }
+            finish_session(&self.core, &session.shared, record_of(&session.shared));
+        }
+        self.core.store.flush()
     }
 
     /// The name of an item as last listed, or its id.
@@ -450,6 +540,11 @@ pub struct SessionHandle {
 impl SessionHandle {
     pub fn id(&self) -> SessionId {
         self.shared.id
+    }
+
+    /// Why this session runs (its SYNCMGRFLAG event).
+    pub fn reason(&self) -> &RunReason {
+        &self.shared.reason
     }
 
     /// Skips an item (SetItemStatus(SKIPPED)): its handler hears it at its next call for the
@@ -577,6 +672,38 @@ fn unavailable(provider: &dyn HandlerProvider, error: String) -> Listing {
     }
 }
 
+/// Starts listing a handler's items, unless a listing of it is in flight already, which
+/// `answer` then joins: a handler whose listing hangs costs one thread, however often it
+/// is asked. Tells whether a new listing started.
+fn list_once(core: &Arc<Core>, provider: Arc<dyn HandlerProvider>, answer: ListingWaiter) -> bool {
+    let id = provider.id();
+    let mut listings = core.listings.lock();
+    if let Some(waiting) = listings.get_mut(&id) {
+        waiting.push(answer);
+        return false;
+    }
+    listings.insert(id.clone(), vec![answer]);
+    drop(listings);
+    let core = core.clone();
+    spawn_named(format!("list-{id}"), move || {
+        let listing = list_handler(&core, provider.as_ref());
+        let waiting = core.listings.lock().remove(&id).unwrap_or_default();
+        for answer in waiting {
+            answer(listing.clone());
+        }
+    });
+    true
+}
+
+/// What is said of a handler that did not list its items in time.
+fn too_slow(core: &Core, provider: &dyn HandlerProvider) -> Listing {
+    let timeout = core.config.list_timeout.as_secs_f32();
+    unavailable(
+        provider,
+        format!("it did not list its items within {timeout} s"),
+    )
+}
+
 fn list_handler(core: &Core, provider: &dyn HandlerProvider) -> Listing {
     let context = RunContext {
         reason: RunReason::Settings,
@@ -638,7 +765,7 @@ fn publish_listing(core: &Core, listing: Listing) {
 /// Runs every handler of a session on its own thread and watches them until each one is
 /// done or abandoned; then records the session.
 fn supervise(core: &Arc<Core>, session: &Arc<SessionShared>, work: Vec<HandlerWork>) {
-    let (done_tx, done_rx) = crossbeam_channel::unbounded::<HandlerId>();
+    let (done_tx, done_rx) = crossbeam_channel::unbounded::<()>();
     let mut running: Vec<Arc<Run>> = Vec::new();
     for (run, provider, lifecycle) in work {
         let Some(provider) = provider else {
@@ -651,46 +778,65 @@ fn supervise(core: &Arc<Core>, session: &Arc<SessionShared>, work: Vec<HandlerWo
         let done_tx = done_tx.clone();
         spawn_named(format!("handler-{}", run.handler), move || {
             drive(&run, provider.as_ref(), lifecycle);
-            let _ = done_tx.send(run.handler.clone());
+            run.returned.store(true, Ordering::Release);
+            let _ = done_tx.send(());
         });
     }
     drop(done_tx);
-    let timeout = core.config.stop_timeout;
     while !running.is_empty() {
-        if let Ok(handler) = done_rx.recv_timeout(Duration::from_millis(50)) {
-            running.retain(|run| run.handler != handler);
-        }
+        let _ = done_rx.recv_timeout(Duration::from_millis(50));
+        // A handler that returned is done, even if its deadline passed meanwhile: it is
+        // never abandoned after the fact.
+        running.retain(|run| !run.returned.load(Ordering::Acquire));
         let now = Instant::now();
         running.retain(|run| {
             let stopped_at = *run.stop_all_at.lock();
-            if stopped_at.is_some_and(|at| now.duration_since(at) >= timeout) {
-                abandon(core, run, timeout);
+            if stopped_at.is_some_and(|at| now.duration_since(at) >= run.stop_timeout) {
+                abandon(core, run);
                 return false;
             }
-            fail_unstopped_items(run, now, timeout);
+            fail_unstopped_items(run, now);
             true
         });
     }
-    let record = record_of(session);
-    // A details view that retried nothing synchronized nothing: no run to remember.
-    if !record.items.is_empty() {
+    finish_session(core, session, record_of(session));
+}
+
+/// Records a session once (at its end, or earlier when Sync Center closes or quits), and
+/// tells whoever waits for it.
+fn finish_session(core: &Core, session: &SessionShared, record: SessionRecord) {
+    let mut kept = session.record.lock();
+    if kept.is_some() {
+        return;
+    }
+    // A details view that retried nothing and said nothing: no run to remember.
+    if !record.items.is_empty() || !record.log.is_empty() {
         core.store.record_session(record.clone());
     }
     core.sessions.lock().remove(&session.id);
-    *session.record.lock() = Some(record.clone());
+    *kept = Some(record.clone());
+    drop(kept);
     session.finished.notify_all();
     core.bus.send(Event::SessionFinished(record));
 }
 
 /// Gives up on a handler that ignored a stop: its items fail, its UI slot is taken back, and
-/// whatever it reports from now on is ignored. Its thread is left to end on its own.
-fn abandon(core: &Core, run: &Run, timeout: Duration) {
+/// whatever it reports from now on is ignored. A handler in its own process sees it and
+/// its process is ended; a thread in the center's process is left to end on its own.
+/// Either way its items stay busy until it has returned.
+fn abandon(core: &Core, run: &Arc<Run>) {
+    let what = if run.own_process {
+        "Sync Center ended it"
+    } else {
+        "Sync Center stopped waiting for it"
+    };
     let text = format!(
-        "{} did not stop within {} s after Stop; Sync Center stopped waiting for it.",
+        "{} did not stop within {} s after Stop; {what}.",
         run.name(),
-        timeout.as_secs_f32()
+        run.stop_timeout.as_secs_f32()
     );
     run.note(LogLine::error(text.clone()));
+    core.lingering.lock().push(run.clone());
     run.abandoned.store(true, Ordering::Release);
     run.finish_remaining(ItemStatus::Failed, &text);
     if let Some((ticket, _)) = run.ui_ticket.lock().take() {
@@ -699,16 +845,11 @@ fn abandon(core: &Core, run: &Run, timeout: Duration) {
 }
 
 /// An item whose stop or skip the handler ignored for the whole timeout fails on its own.
-fn fail_unstopped_items(run: &Run, now: Instant, timeout: Duration) {
-    let overdue: Vec<ItemId> = run
-        .requested_at
-        .lock()
-        .iter()
-        .filter(|(_, at)| now.duration_since(**at) >= timeout)
-        .map(|(id, _)| id.clone())
-        .collect();
+fn fail_unstopped_items(run: &Run, now: Instant) {
+    let timeout = run.stop_timeout;
+    let overdue = run.overdue(now, timeout);
     for item in overdue {
-        run.requested_at.lock().remove(&item);
+        run.stop_clock(&item);
         let Some(slot) = run.slot(&item) else {
             continue;
         };
@@ -745,18 +886,15 @@ fn record_of(session: &SessionShared) -> SessionRecord {
         }
         for id in run.item_ids() {
             let Some(slot) = run.slot(&id) else { continue };
-            let (status, text) = slot
-                .read(|l| (l.status, l.text.clone()))
-                .unwrap_or_else(|| {
-                    let text = "A later run took this item over before this one ended.".to_string();
-                    (ItemStatus::Failed, text)
-                });
+            let Some(ended) = slot.ended() else { continue };
             items.push(ItemResult {
                 key: run.key(&id),
                 name: run.item_name(&id),
                 handler_name: run.name(),
-                status,
-                text,
+                status: ended.status,
+                text: ended.text,
+                ended: ended.at,
+                could_not_ask: ended.could_not_ask,
             });
         }
         log.extend(run.log.lock().iter().cloned());
@@ -779,12 +917,63 @@ pub fn reason_word(reason: &RunReason) -> &'static str {
         RunReason::Idle => "idle",
         RunReason::Invoke { .. } => "invoked",
         RunReason::Logon => "logon",
+        RunReason::Changed => "change",
+        RunReason::Network => "network",
         RunReason::Settings => "settings",
     }
 }
 
+/// A handler's turn, for handlers that do not run in two sessions at once; the next
+/// session's run of it goes on when this ends.
+struct Turn<'a> {
+    core: &'a Core,
+    handler: HandlerId,
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        self.core.handler_turns.lock().remove(&self.handler);
+        self.core.turn_ended.notify_all();
+    }
+}
+
+/// Waits, with the items saying why, until no other session runs this handler. `None`
+/// when the run was stopped meanwhile.
+fn take_turn<'a>(run: &'a Run, provider: &dyn HandlerProvider) -> Option<Option<Turn<'a>>> {
+    if provider.concurrent_sessions() {
+        return Some(None);
+    }
+    let core = &run.core;
+    let mut turns = core.handler_turns.lock();
+    let mut saved = Vec::new();
+    while turns.contains(&run.handler) {
+        if saved.is_empty() {
+            let slots: Vec<_> = run.item_ids().iter().filter_map(|i| run.slot(i)).collect();
+            saved = set_waiting(&slots, WaitReason::Handler);
+        }
+        if run.is_stopped() {
+            drop(turns);
+            restore_after_wait(&saved);
+            return None;
+        }
+        core.turn_ended
+            .wait_for(&mut turns, Duration::from_millis(50));
+    }
+    turns.insert(run.handler.clone());
+    drop(turns);
+    restore_after_wait(&saved);
+    Some(Some(Turn {
+        core,
+        handler: run.handler.clone(),
+    }))
+}
+
 /// One handler's whole lifecycle in a session, on its worker thread.
 fn drive(run: &Arc<Run>, provider: &dyn HandlerProvider, lifecycle: Lifecycle) {
+    let Some(_turn) = take_turn(run, provider) else {
+        run.finish_remaining(ItemStatus::Canceled, "Stopped.");
+        return;
+    };
     let callback = Callback::from_host(run.clone());
     let result = call_guarded(|| -> Result<(), HandlerError> {
         let mut handler = provider.create()?;
@@ -804,6 +993,27 @@ fn drive(run: &Arc<Run>, provider: &dyn HandlerProvider, lifecycle: Lifecycle) {
         };
         run.note(LogLine::error(text.clone()));
         run.finish_remaining(ItemStatus::Failed, &text);
+    }
+    leave_unasked_waiting(run);
+}
+
+/// Items whose handler could not ask the user in a run nobody asked for end waiting for
+/// the user rather than failed (`status::unasked_outcome`). The center decides this, not
+/// the handler, so Vista's rule for handlers' reports does not apply.
+fn leave_unasked_waiting(run: &Run) {
+    let someone_asked = run.context.reason.allows_prompts();
+    for item in run.item_ids() {
+        if let Some(slot) = run.slot(&item) {
+            slot.update(|live| {
+                if live.could_not_ask {
+                    let (status, wait) = unasked_outcome(live.status, someone_asked);
+                    if status != live.status {
+                        live.status = status;
+                        live.wait = wait;
+                    }
+                }
+            });
+        }
     }
 }
 
@@ -903,17 +1113,7 @@ fn open_items(run: &Run, items: &[ItemId]) -> Vec<ItemId> {
         .filter(|item| {
             run.slot(item).is_some_and(|slot| {
                 slot.update(|live| {
-                    match live.request {
-                        Some(UserRequest::Skip) if !live.status.is_terminal() => {
-                            let _ = live.set_status(ItemStatus::Skipped);
-                            live.set_text("Skipped.");
-                        }
-                        Some(UserRequest::Stop) if !live.status.is_terminal() => {
-                            let _ = live.set_status(ItemStatus::Canceled);
-                            live.set_text("Stopped.");
-                        }
-                        _ => {}
-                    }
+                    honor_request(live);
                     !live.status.is_terminal()
                 })
                 .unwrap_or(false)
@@ -930,15 +1130,14 @@ fn settle(run: &Run, items: &[ItemId]) {
     for item in items {
         if let Some(slot) = run.slot(item) {
             slot.update(|live| {
+                honor_request(live);
                 if live.status.is_terminal() {
                     return;
                 }
-                let (status, text) = match (live.request, stopped) {
-                    (Some(UserRequest::Skip), _) => (ItemStatus::Skipped, "Skipped."),
-                    (Some(UserRequest::Stop), _) | (None, true) => {
-                        (ItemStatus::Canceled, "Stopped.")
-                    }
-                    (None, false) => (ItemStatus::Succeeded, ""),
+                let (status, text) = if stopped {
+                    (ItemStatus::Canceled, "Stopped.")
+                } else {
+                    (ItemStatus::Succeeded, "")
                 };
                 let _ = live.set_status(status);
                 if !text.is_empty() || live.text.ends_with('…') {

@@ -53,7 +53,10 @@ pub enum Event {
     },
     ConflictsChanged,
     SessionFinished(SessionRecord),
-    /// Something the user should read once, in plain words (a state file moved aside).
+    /// Runs another process on the same home recorded (a `synccenter sync` in a terminal).
+    RunsRecorded(Vec<SessionRecord>),
+    /// Something the user should read once, in plain words (a state file moved aside, a
+    /// save that failed).
     Notice(String),
 }
 

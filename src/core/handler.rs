@@ -10,6 +10,7 @@ use crate::core::model::{
     PropertiesTarget, RunContext, ShowErrorOutcome,
 };
 use std::sync::Arc;
+use std::time::Duration;
 
 /// A failure a handler reports, in words the user can act on.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -112,6 +113,21 @@ pub trait HandlerProvider: Send + Sync {
     /// The name to show before the handler itself said its name.
     fn display_name(&self) -> String;
     fn create(&self) -> HandlerResult<Box<dyn Handler>>;
+
+    /// How long this handler may take to honor a stop before Sync Center gives up on it.
+    /// `Some` for handlers in a process of their own (the manifest's `timeouts.stop`):
+    /// their process is ended then, and their items wait until it is gone. `None` uses
+    /// the engine's timeout for handlers in the center's process.
+    fn stop_timeout(&self) -> Option<Duration> {
+        None
+    }
+
+    /// Whether two sessions may run this handler at once (Vista's
+    /// SYNCMGR_HCM_SUPPORTS_CONCURRENT_SESSIONS). When false, a later session's run waits,
+    /// its items "waiting for its handler", until the earlier one is done.
+    fn concurrent_sessions(&self) -> bool {
+        true
+    }
 }
 
 /// A provider made from a closure, for built-in handlers and tests.

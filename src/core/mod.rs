@@ -3,6 +3,7 @@
 
 pub mod board;
 pub mod callback;
+pub mod choice;
 pub mod conflicts;
 pub mod dialog;
 pub mod engine;

@@ -81,15 +81,27 @@ pub enum RunReason {
     Invoke { cookie: Vec<u8> },
     /// The user logged on. The XP Logon/Logoff tab.
     Logon,
+    /// Files of the item changed (a watched folder pair). Like a schedule, nobody is there.
+    Changed,
+    /// The network came back (NetworkManager reports connectivity again). Nobody is there.
+    Network,
     /// Only for configuration: listing items, properties. SYNCMGRFLAG_SETTINGS.
     Settings,
 }
 
 impl RunReason {
-    /// Whether a run for this reason may show dialogs at all. Scheduled and idle runs
-    /// happen while the user is away, so they never bother the user.
+    /// Whether a run for this reason may show dialogs at all. Scheduled, idle, logon,
+    /// change- and network-triggered runs start without anyone asking, so they never bother
+    /// the user.
     pub fn allows_prompts(&self) -> bool {
-        !matches!(self, RunReason::Scheduled | RunReason::Idle)
+        !matches!(
+            self,
+            RunReason::Scheduled
+                | RunReason::Idle
+                | RunReason::Logon
+                | RunReason::Changed
+                | RunReason::Network
+        )
     }
 }
 
@@ -270,6 +282,10 @@ pub struct LogEntry {
     pub actionable: bool,
     #[serde(with = "unix_millis")]
     pub time: SystemTime,
+    /// Sync Center wrote this line about the handler (a rule it broke, a stop it ignored);
+    /// the handler cannot retract it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub by_center: bool,
 }
 
 /// Times as milliseconds since the Unix epoch, so state files stay readable.

@@ -7,6 +7,7 @@
 //! figures into a bar that never runs backwards, never passes 100 %, reaches 100 % only when
 //! the item is done, and carries a smoothed ETA. [`overall`] aggregates items into one bar.
 
+use crate::core::status::ItemStatus;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -50,7 +51,9 @@ pub enum WorkReport {
 }
 
 /// One progress notification (SyncStagedProgressEventArgs). With no estimates both figures
-/// are 0, as Sync Framework passes them: the event itself is the news.
+/// are 0, as Sync Framework passes them: the event itself is the news. Figures of stages
+/// other than change application (detection, enumeration) are passed on as they are, but
+/// they are not the item's progress: a bar shows only change application.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProgressEvent {
     pub stage: Stage,
@@ -59,13 +62,15 @@ pub struct ProgressEvent {
 }
 
 impl ProgressEvent {
-    /// Completed and total when the event carries real figures.
+    /// Completed and total of the change application work, when known: what an item's bar
+    /// shows. Other stages say nothing about how much of the item is done.
     pub fn measure(&self) -> Option<(u64, u64)> {
-        (self.total > 0).then_some((self.completed, self.total))
+        (self.stage == Stage::ChangeApplication && self.total > 0)
+            .then_some((self.completed, self.total))
     }
 }
 
-#[derive(Debug, Error, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Error, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ProgressError {
     #[error(
         "custom progress at the change application stage was ignored: this item already reports work estimates, and counting both would count the same work twice"
@@ -119,32 +124,44 @@ impl WorkAccounting {
         self.changes_applied
     }
 
-    /// Applies one report. Returns the progress event Sync Framework would raise for it, or
-    /// an error for a report that would double count (it is then ignored entirely).
-    pub fn apply(&mut self, report: WorkReport) -> Result<ProgressEvent, ProgressError> {
+    /// Applies one report. Returns the progress event Sync Framework would raise for it
+    /// (one per change or conflict, one per applied batch, and each custom report; none
+    /// when a batch starts), or an error for a report that would double count (its figures
+    /// are then ignored; a batch it starts still opens, so its changes are counted).
+    pub fn apply(&mut self, report: WorkReport) -> Result<Option<ProgressEvent>, ProgressError> {
         match report {
-            WorkReport::BatchStarted { estimate } => self.start_batch(estimate),
+            WorkReport::BatchStarted { estimate } => self.start_batch(estimate).map(|()| None),
             WorkReport::ChangeApplied { work } | WorkReport::ConflictApplied { work } => {
-                self.apply_change(work)
+                self.apply_change(work).map(Some)
             }
-            WorkReport::BatchApplied => self.finish_batch(),
+            WorkReport::BatchApplied => self.finish_batch().map(Some),
             WorkReport::Staged {
                 stage,
                 completed,
                 total,
-            } => self.staged(stage, completed, total),
+            } => self.staged(stage, completed, total).map(Some),
         }
     }
 
-    fn start_batch(
-        &mut self,
-        estimate: Option<BatchEstimate>,
-    ) -> Result<ProgressEvent, ProgressError> {
+    /// The change application figures as they stand now.
+    pub fn current(&self) -> ProgressEvent {
+        self.event()
+    }
+
+    fn start_batch(&mut self, estimate: Option<BatchEstimate>) -> Result<(), ProgressError> {
+        // A remaining session estimate of 0 is no estimate at all: Sync Framework then
+        // reports each change with 0 for completed and total work (the default mode).
+        let estimate = estimate.filter(|e| e.remaining_session_work > 0);
         match estimate {
+            Some(_) if self.mode == Mode::Staged => {
+                // The estimate is refused, but the batch is one: its changes still count.
+                self.batch = Some(Batch {
+                    start_completed: self.completed,
+                    work: 0,
+                });
+                Err(ProgressError::EstimatesWhileStaged)
+            }
             Some(estimate) => {
-                if self.mode == Mode::Staged {
-                    return Err(ProgressError::EstimatesWhileStaged);
-                }
                 self.mode = Mode::Estimated;
                 self.batch = Some(Batch {
                     start_completed: self.completed,
@@ -153,7 +170,7 @@ impl WorkAccounting {
                 self.total = self
                     .completed
                     .saturating_add(estimate.remaining_session_work);
-                Ok(self.event())
+                Ok(())
             }
             None => {
                 if self.mode == Mode::Undecided {
@@ -164,7 +181,7 @@ impl WorkAccounting {
                     start_completed: self.completed,
                     work: 0,
                 });
-                Ok(self.event())
+                Ok(())
             }
         }
     }
@@ -349,38 +366,89 @@ impl ProgressView {
 /// One item's part in the overall bar.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ItemShare {
+    /// How much of the item is done: all of it once it ended, else what its own bar shows
+    /// (nothing before it starts).
     pub fraction: f32,
-    pub determinate: bool,
+    /// The fraction is exact: the item ended, has not started yet, or knows its total.
+    pub exact: bool,
     pub done: bool,
+    /// The item's part of the whole. Every item weighs 1 (their units differ: bytes,
+    /// messages, steps), so one not started yet counts for its share of the item count;
+    /// a weight all handlers can tell (bytes) can take its place item by item.
+    pub weight: f64,
 }
 
-/// The overall bar across items and handlers: every item weighs the same (their units
-/// differ: bytes, messages, steps), finished items count in full, and the total is known
-/// only when every unfinished item knows its own.
-pub fn overall(items: &[ItemShare]) -> Option<(u64, u64)> {
-    if items.is_empty() {
+impl ItemShare {
+    /// An item's share from its status and what its own bar shows.
+    pub fn of(status: ItemStatus, shown: Shown) -> ItemShare {
+        let done = status.is_terminal();
+        let not_started = matches!(status, ItemStatus::Pending | ItemStatus::Waiting);
+        ItemShare {
+            fraction: if done { 1.0 } else { shown.fraction },
+            exact: done || shown.determinate || (not_started && shown.fraction == 0.0),
+            done,
+            weight: 1.0,
+        }
+    }
+}
+
+/// The overall bar's figures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Overall {
+    pub completed: u64,
+    pub total: u64,
+    /// Every unfinished item knows its total: the figures, and an ETA from them, are
+    /// honest. Otherwise a running item counts only for what its bar last showed.
+    pub exact: bool,
+}
+
+/// The overall bar across items and handlers: each item counts by its weight, in full once
+/// it ended, by what its own bar shows while it runs, as nothing done before it starts. So
+/// the bar moves while the first of several items runs and reaches its end with the last.
+/// Nothing at all known yet (the running items draw marquees, none has ended) is `None`.
+pub fn overall(items: &[ItemShare]) -> Option<Overall> {
+    const SCALE: f64 = 10_000.0;
+    let weight: f64 = items.iter().map(|i| i.weight.max(0.0)).sum();
+    if weight <= 0.0 {
         return None;
     }
-    const SCALE: u64 = 10_000;
-    let mut completed = 0u64;
-    for item in items {
-        if !item.done && !item.determinate {
-            return None;
+    let done: f64 = items
+        .iter()
+        .map(|i| i.weight.max(0.0) * f64::from(i.fraction.clamp(0.0, 1.0)))
+        .sum();
+    let exact = items.iter().all(|i| i.exact);
+    let completed = (done / weight * SCALE).round() as u64;
+    (exact || completed > 0).then_some(Overall {
+        completed,
+        total: SCALE as u64,
+        exact,
+    })
+}
+
+impl ProgressView {
+    /// The overall bar over these items: 100 % once all ended, an ETA only while every
+    /// figure is exact.
+    pub fn update_overall(&mut self, now: f64, items: &[ItemShare]) -> Shown {
+        let figures = overall(items);
+        let all_done = !items.is_empty() && items.iter().all(|i| i.done);
+        let mut shown = self.update(now, figures.map(|f| (f.completed, f.total)), all_done);
+        if !figures.is_some_and(|f| f.exact) {
+            shown.eta_seconds = None;
         }
-        let fraction = if item.done { 1.0 } else { item.fraction };
-        completed += (f64::from(fraction) * SCALE as f64).round() as u64;
+        shown
     }
-    Some((completed, SCALE * items.len() as u64))
 }
 
 /// "about 3 min", "45 s": coarser as it grows, as Unison rounds its ETAs.
 pub fn format_eta(seconds: f64) -> String {
     let s = seconds.max(0.0).round() as u64;
+    // Rounded first, then told in the unit the rounded figure belongs to: 58 s is "about
+    // 1 min", 59 min 40 s "about 1 h".
     match s {
         0..=9 => "a few seconds left".to_string(),
-        10..=59 => format!("{} s left", s.div_ceil(5) * 5),
-        60..=3599 => {
-            let minutes = (s + 30) / 60;
+        10..=55 => format!("{} s left", s.div_ceil(5) * 5),
+        56..=3569 => {
+            let minutes = ((s + 30) / 60).max(1);
             format!("about {minutes} min left")
         }
         _ => {
@@ -412,32 +480,60 @@ mod tests {
         (event.completed, event.total)
     }
 
+    /// Applies a report that must be accepted; the figures as they stand afterwards.
+    fn step(acc: &mut WorkAccounting, report: WorkReport) -> (u64, u64) {
+        acc.apply(report).expect("accepted");
+        figures(acc.current())
+    }
+
+    fn change(work: u64) -> WorkReport {
+        WorkReport::ChangeApplied { work: Some(work) }
+    }
+
+    fn staged(stage: Stage, completed: u64, total: u64) -> WorkReport {
+        WorkReport::Staged {
+            stage,
+            completed,
+            total,
+        }
+    }
+
     // Rule 1 — "Reporting Each Change": without estimates, one event per applied change and
-    // one per applied batch, with 0 for completed and total.
+    // one per applied batch, with 0 for completed and total; none when a batch starts.
     #[test]
     fn without_estimates_each_change_and_each_batch_raise_one_event() {
-        let mut acc = WorkAccounting::new();
-        let mut events = Vec::new();
-        events.push(
-            acc.apply(WorkReport::BatchStarted { estimate: None })
-                .unwrap(),
-        );
-        let mut per_change = 0;
-        for _ in 0..3 {
-            events.push(acc.apply(WorkReport::ChangeApplied { work: None }).unwrap());
-            per_change += 1;
-        }
-        events.push(acc.apply(WorkReport::BatchApplied).unwrap());
-        acc.apply(WorkReport::BatchStarted { estimate: None })
-            .unwrap();
-        acc.apply(WorkReport::ChangeApplied { work: None }).unwrap();
-        per_change += 1;
-        let last = acc.apply(WorkReport::BatchApplied).unwrap();
-        assert_eq!(per_change, 4);
-        assert_eq!(acc.changes_applied(), 4);
-        for event in events.iter().chain([&last]) {
-            assert_eq!(figures(*event), (0, 0));
-            assert_eq!(event.measure(), None);
+        for no_estimate in [
+            WorkReport::BatchStarted { estimate: None },
+            // A remaining session estimate of 0 is the default mode too.
+            estimate(0, 0),
+            estimate(40, 0),
+        ] {
+            let mut acc = WorkAccounting::new();
+            let mut events = Vec::new();
+            for report in [
+                no_estimate,
+                WorkReport::ChangeApplied { work: None },
+                change(5),
+                WorkReport::ConflictApplied { work: None },
+                WorkReport::BatchApplied,
+                no_estimate,
+                WorkReport::ChangeApplied { work: None },
+                WorkReport::BatchApplied,
+            ] {
+                events.extend(acc.apply(report).unwrap());
+            }
+            assert_eq!(events.len(), 6, "{no_estimate:?}: 4 changes, 2 batches");
+            assert_eq!(acc.changes_applied(), 4);
+            for event in &events {
+                assert_eq!(figures(*event), (0, 0), "{no_estimate:?}");
+                assert_eq!(event.measure(), None);
+            }
+            // And the item stays free to report custom progress afterwards.
+            assert_eq!(
+                step(&mut acc, staged(Stage::ChangeApplication, 1, 1)),
+                (1, 2),
+                "{no_estimate:?}"
+            );
         }
     }
 
@@ -446,49 +542,31 @@ mod tests {
     #[test]
     fn estimates_add_up_per_change_conflict_and_batch() {
         let mut acc = WorkAccounting::new();
-        assert_eq!(figures(acc.apply(estimate(100, 250)).unwrap()), (0, 250));
         assert_eq!(
-            figures(
-                acc.apply(WorkReport::ChangeApplied { work: Some(30) })
-                    .unwrap()
-            ),
-            (30, 250)
+            acc.apply(estimate(100, 250)),
+            Ok(None),
+            "no event at batch start"
         );
+        assert_eq!(figures(acc.current()), (0, 250));
+        assert_eq!(step(&mut acc, change(30)), (30, 250));
         assert_eq!(
-            figures(
-                acc.apply(WorkReport::ConflictApplied { work: Some(20) })
-                    .unwrap()
-            ),
+            step(&mut acc, WorkReport::ConflictApplied { work: Some(20) }),
             (50, 250)
         );
         // The batch estimate (100) covers its changes (50): the batch adds the 50 not yet
         // counted, never 100 on top.
-        assert_eq!(
-            figures(acc.apply(WorkReport::BatchApplied).unwrap()),
-            (100, 250)
-        );
+        assert_eq!(step(&mut acc, WorkReport::BatchApplied), (100, 250));
         // The next batch brings a fresh remaining estimate: total = completed + remaining.
-        assert_eq!(figures(acc.apply(estimate(150, 150)).unwrap()), (100, 250));
-        assert_eq!(
-            figures(
-                acc.apply(WorkReport::ChangeApplied { work: Some(150) })
-                    .unwrap()
-            ),
-            (250, 250)
-        );
-        assert_eq!(
-            figures(acc.apply(WorkReport::BatchApplied).unwrap()),
-            (250, 250)
-        );
+        assert_eq!(step(&mut acc, estimate(150, 150)), (100, 250));
+        assert_eq!(step(&mut acc, change(150)), (250, 250));
+        assert_eq!(step(&mut acc, WorkReport::BatchApplied), (250, 250));
     }
 
     #[test]
     fn a_session_estimate_that_was_too_small_grows_the_total_never_past_it() {
         let mut acc = WorkAccounting::new();
         acc.apply(estimate(10, 10)).unwrap();
-        let event = acc
-            .apply(WorkReport::ChangeApplied { work: Some(25) })
-            .unwrap();
+        let event = acc.apply(change(25)).unwrap().unwrap();
         assert_eq!(figures(event), (25, 25));
         assert!(event.completed <= event.total);
     }
@@ -498,7 +576,7 @@ mod tests {
         let mut acc = WorkAccounting::new();
         acc.apply(estimate(50, 100)).unwrap();
         acc.apply(WorkReport::BatchApplied).unwrap();
-        assert_eq!(figures(acc.apply(estimate(50, 200)).unwrap()), (50, 250));
+        assert_eq!(step(&mut acc, estimate(50, 200)), (50, 250));
     }
 
     // Rule 3 — "Reporting Custom Progress": at the change application stage completed work
@@ -507,71 +585,41 @@ mod tests {
     fn staged_progress_at_change_application_accumulates() {
         let mut acc = WorkAccounting::new();
         let stage = Stage::ChangeApplication;
-        let e1 = acc
-            .apply(WorkReport::Staged {
-                stage,
-                completed: 10,
-                total: 90,
-            })
-            .unwrap();
-        assert_eq!(figures(e1), (10, 100));
-        let e2 = acc
-            .apply(WorkReport::Staged {
-                stage,
-                completed: 15,
-                total: 60,
-            })
-            .unwrap();
-        assert_eq!(figures(e2), (25, 85));
-        let e3 = acc
-            .apply(WorkReport::Staged {
-                stage,
-                completed: 85,
-                total: 0,
-            })
-            .unwrap();
-        assert_eq!(figures(e3), (110, 110));
+        assert_eq!(step(&mut acc, staged(stage, 10, 90)), (10, 100));
+        assert_eq!(step(&mut acc, staged(stage, 15, 60)), (25, 85));
+        assert_eq!(step(&mut acc, staged(stage, 85, 0)), (110, 110));
     }
 
     // Rule 3, second half: any other stage passes through unchanged and does not touch the
-    // accumulated figure.
+    // accumulated figure; it is not the item's progress either, so its bar shows none.
     #[test]
     fn staged_progress_at_other_stages_passes_through() {
         let mut acc = WorkAccounting::new();
         for stage in [Stage::ChangeDetection, Stage::ChangeEnumeration] {
-            let event = acc
-                .apply(WorkReport::Staged {
-                    stage,
-                    completed: 7,
-                    total: 9,
-                })
-                .unwrap();
+            let event = acc.apply(staged(stage, 9, 10)).unwrap().unwrap();
             assert_eq!(
                 event,
                 ProgressEvent {
                     stage,
-                    completed: 7,
-                    total: 9
+                    completed: 9,
+                    total: 10
                 }
             );
+            assert_eq!(event.measure(), None, "a detection stage never fills a bar");
         }
         let applied = acc
-            .apply(WorkReport::Staged {
-                stage: Stage::ChangeApplication,
-                completed: 1,
-                total: 1,
-            })
+            .apply(staged(Stage::ChangeApplication, 1, 1))
+            .unwrap()
             .unwrap();
         assert_eq!(figures(applied), (1, 2));
+        assert_eq!(applied.measure(), Some((1, 2)));
         // Detection reported again later is still passed through, not accumulated.
         let detect = acc
-            .apply(WorkReport::Staged {
-                stage: Stage::ChangeDetection,
-                completed: 3,
-                total: 0,
-            })
+            .apply(staged(Stage::ChangeDetection, 3, 0))
+            .unwrap()
             .unwrap();
         assert_eq!(figures(detect), (3, 0));
+        assert_eq!(figures(acc.current()), (1, 2));
     }
 
     // Rule 4 — the double counting warning: estimates and custom change application progress
@@ -580,17 +628,10 @@ mod tests {
     fn staged_change_application_progress_is_refused_once_estimates_are_in_use() {
         let mut acc = WorkAccounting::new();
         acc.apply(estimate(100, 100)).unwrap();
-        acc.apply(WorkReport::ChangeApplied { work: Some(40) })
-            .unwrap();
-        let refused = acc.apply(WorkReport::Staged {
-            stage: Stage::ChangeApplication,
-            completed: 40,
-            total: 60,
-        });
+        acc.apply(change(40)).unwrap();
+        let refused = acc.apply(staged(Stage::ChangeApplication, 40, 60));
         assert_eq!(refused, Err(ProgressError::StagedWhileEstimating));
-        let event = acc
-            .apply(WorkReport::ChangeApplied { work: Some(60) })
-            .unwrap();
+        let event = acc.apply(change(60)).unwrap().unwrap();
         assert_eq!(
             figures(event),
             (100, 100),
@@ -599,49 +640,39 @@ mod tests {
     }
 
     #[test]
-    fn estimates_are_refused_once_staged_change_application_is_in_use() {
+    fn estimates_are_refused_once_staged_change_application_is_in_use_and_changes_still_count() {
         let mut acc = WorkAccounting::new();
-        acc.apply(WorkReport::Staged {
-            stage: Stage::ChangeApplication,
-            completed: 5,
-            total: 5,
-        })
-        .unwrap();
+        acc.apply(staged(Stage::ChangeApplication, 5, 5)).unwrap();
         assert_eq!(
             acc.apply(estimate(5, 5)),
             Err(ProgressError::EstimatesWhileStaged)
         );
-        let event = acc
-            .apply(WorkReport::Staged {
-                stage: Stage::ChangeApplication,
-                completed: 5,
-                total: 0,
-            })
-            .unwrap();
-        assert_eq!(figures(event), (10, 10));
+        // The batch the refused estimate came with still opens: its changes are counted,
+        // without touching the figures.
+        assert_eq!(step(&mut acc, change(3)), (5, 10));
+        assert_eq!(step(&mut acc, WorkReport::BatchApplied), (5, 10));
+        assert_eq!(acc.changes_applied(), 1);
+        assert_eq!(
+            step(&mut acc, staged(Stage::ChangeApplication, 5, 0)),
+            (10, 10)
+        );
     }
 
     #[test]
     fn huge_estimates_saturate_instead_of_overflowing() {
         let mut acc = WorkAccounting::new();
         acc.apply(estimate(u64::MAX, u64::MAX)).unwrap();
-        let event = acc
-            .apply(WorkReport::ChangeApplied {
-                work: Some(u64::MAX),
-            })
-            .unwrap();
-        assert_eq!(figures(event), (u64::MAX, u64::MAX));
-        let event = acc.apply(WorkReport::BatchApplied).unwrap();
-        assert_eq!(figures(event), (u64::MAX, u64::MAX));
+        assert_eq!(step(&mut acc, change(u64::MAX)), (u64::MAX, u64::MAX));
+        assert_eq!(
+            step(&mut acc, WorkReport::BatchApplied),
+            (u64::MAX, u64::MAX)
+        );
     }
 
     #[test]
     fn changes_outside_a_batch_are_refused() {
         let mut acc = WorkAccounting::new();
-        assert_eq!(
-            acc.apply(WorkReport::ChangeApplied { work: Some(1) }),
-            Err(ProgressError::ChangeOutsideBatch)
-        );
+        assert_eq!(acc.apply(change(1)), Err(ProgressError::ChangeOutsideBatch));
         assert_eq!(
             acc.apply(WorkReport::BatchApplied),
             Err(ProgressError::ChangeOutsideBatch)
@@ -655,20 +686,12 @@ mod tests {
             estimate(10, 30),
             estimate(0, 0),
             WorkReport::BatchStarted { estimate: None },
-            WorkReport::ChangeApplied { work: Some(7) },
+            change(7),
             WorkReport::ChangeApplied { work: None },
             WorkReport::ConflictApplied { work: Some(40) },
             WorkReport::BatchApplied,
-            WorkReport::Staged {
-                stage: Stage::ChangeApplication,
-                completed: 4,
-                total: 3,
-            },
-            WorkReport::Staged {
-                stage: Stage::ChangeDetection,
-                completed: 2,
-                total: 8,
-            },
+            staged(Stage::ChangeApplication, 4, 3),
+            staged(Stage::ChangeDetection, 2, 8),
         ];
         let n = reports.len();
         for a in 0..n {
@@ -678,13 +701,13 @@ mod tests {
                         let mut acc = WorkAccounting::new();
                         let mut last_completed = 0;
                         for &i in &[a, b, c, d] {
-                            if let Ok(event) = acc.apply(reports[i])
-                                && event.stage == Stage::ChangeApplication
-                                && event.total > 0
-                            {
-                                assert!(event.completed <= event.total, "{a}{b}{c}{d}");
-                                assert!(event.completed >= last_completed, "{a}{b}{c}{d}");
-                                last_completed = event.completed;
+                            let _ = acc.apply(reports[i]);
+                            let now = acc.current();
+                            assert_eq!(now.stage, Stage::ChangeApplication);
+                            if let Some((completed, total)) = now.measure() {
+                                assert!(completed <= total, "{a}{b}{c}{d}");
+                                assert!(completed >= last_completed, "{a}{b}{c}{d}");
+                                last_completed = completed;
                             }
                         }
                     }
@@ -760,37 +783,141 @@ mod tests {
         );
     }
 
+    fn shown(fraction: f32, determinate: bool) -> Shown {
+        Shown {
+            fraction,
+            determinate,
+            eta_seconds: None,
+        }
+    }
+
     #[test]
-    fn the_overall_bar_weighs_items_equally_and_needs_every_total() {
-        let half = ItemShare {
-            fraction: 0.5,
-            determinate: true,
-            done: false,
+    fn an_items_share_follows_its_status_and_its_bar() {
+        use ItemStatus::*;
+        // (status, what its bar shows, fraction counted, exact)
+        let table = [
+            (Pending, shown(0.0, false), 0.0, true),
+            (Waiting, shown(0.0, false), 0.0, true),
+            // Waiting for a dialog halfway through a marquee item: not exact.
+            (Waiting, shown(0.3, false), 0.3, false),
+            (Updating, shown(0.5, true), 0.5, true),
+            (Indeterminate, shown(0.0, false), 0.0, false),
+            (Indeterminate, shown(0.4, false), 0.4, false),
+            (Succeeded, shown(0.2, false), 1.0, true),
+            (Failed, shown(0.7, true), 1.0, true),
+            (Skipped, shown(0.0, false), 1.0, true),
+            (Canceled, shown(0.0, false), 1.0, true),
+        ];
+        for (status, bar, fraction, exact) in table {
+            let share = ItemShare::of(status, bar);
+            assert_eq!(
+                (share.fraction, share.exact, share.done, share.weight),
+                (fraction, exact, status.is_terminal(), 1.0),
+                "{status:?} {bar:?}"
+            );
+        }
+    }
+
+    fn share(fraction: f32, exact: bool, done: bool) -> ItemShare {
+        ItemShare {
+            fraction: if done { 1.0 } else { fraction },
+            exact,
+            done,
+            weight: 1.0,
+        }
+    }
+
+    #[test]
+    fn the_overall_bar_counts_every_item_by_its_weight() {
+        let waiting = share(0.0, true, false);
+        let half = share(0.5, true, false);
+        let done = share(1.0, true, true);
+        let marquee = share(0.0, false, false);
+        let marquee_after_some = share(0.4, false, false);
+        let figures = |completed, exact| {
+            Some(Overall {
+                completed,
+                total: 10_000,
+                exact,
+            })
         };
-        let done = ItemShare {
-            fraction: 0.2,
-            determinate: false,
-            done: true,
+        // (items, expected)
+        let table: &[(&[ItemShare], Option<Overall>)] = &[
+            (&[], None),
+            // The first of four items halfway: the bar has moved an eighth.
+            (&[half, waiting, waiting, waiting], figures(1_250, true)),
+            (&[done, half], figures(7_500, true)),
+            (&[done, done], figures(10_000, true)),
+            // One item, done: the whole bar.
+            (&[done], figures(10_000, true)),
+            // A running marquee item with nothing known at all: a marquee.
+            (&[marquee, waiting], None),
+            // Something is known: a bar, but no ETA from it.
+            (&[done, marquee], figures(5_000, false)),
+            (&[marquee_after_some, waiting], figures(2_000, false)),
+        ];
+        for (items, expected) in table {
+            assert_eq!(overall(items), *expected, "{items:?}");
+        }
+        // Weights plug in item by item: a heavy item counts for more.
+        let heavy = ItemShare {
+            weight: 3.0,
+            ..half
         };
-        let unknown = ItemShare {
-            fraction: 0.0,
-            determinate: false,
-            done: false,
-        };
-        assert_eq!(overall(&[half, done]), Some((15_000, 20_000)));
-        assert_eq!(overall(&[half, unknown]), None);
-        assert_eq!(overall(&[]), None);
+        assert_eq!(overall(&[heavy, done]), figures(6_250, true));
+    }
+
+    #[test]
+    fn the_overall_view_moves_during_the_first_item_and_ends_at_full() {
+        let mut view = ProgressView::new();
+        let first = view.update_overall(0.0, &[share(0.5, true, false), share(0.0, true, false)]);
+        assert!(first.determinate && first.fraction > 0.2, "{first:?}");
+        // All work of the last item reported, not done yet: short of full.
+        let almost = view.update_overall(1.0, &[share(1.0, true, true), share(1.0, true, false)]);
+        assert_eq!(almost.fraction, UNFINISHED_CEILING);
+        let end = view.update_overall(2.0, &[share(1.0, true, true), share(1.0, true, true)]);
+        assert_eq!(end.fraction, 1.0);
+        // A single item ends at 100 % too.
+        let mut single = ProgressView::new();
+        single.update_overall(0.0, &[share(0.3, true, false)]);
+        assert_eq!(
+            single
+                .update_overall(1.0, &[share(1.0, true, true)])
+                .fraction,
+            1.0
+        );
+        // No ETA while a running item's total is unknown.
+        let mut view = ProgressView::new();
+        for t in 0..10 {
+            let shown = view.update_overall(
+                f64::from(t),
+                &[share(1.0, true, true), share(0.1 * t as f32, false, false)],
+            );
+            assert_eq!(shown.eta_seconds, None);
+        }
     }
 
     #[test]
     fn etas_are_rounded_more_coarsely_as_they_grow() {
-        assert_eq!(format_eta(3.0), "a few seconds left");
-        assert_eq!(format_eta(42.0), "45 s left");
-        assert_eq!(format_eta(125.0), "about 2 min left");
-        assert_eq!(
-            format_eta(3600.0 * 2.0 + 60.0 * 21.0),
-            "about 2 h 20 min left"
-        );
-        assert_eq!(format_eta(3600.0 * 3.0 + 60.0 * 58.0), "about 4 h left");
+        let table = [
+            (3.0, "a few seconds left"),
+            (9.4, "a few seconds left"),
+            (42.0, "45 s left"),
+            (55.0, "55 s left"),
+            // Rounds to a minute: said in minutes, never "60 s".
+            (57.0, "about 1 min left"),
+            (59.6, "about 1 min left"),
+            (89.0, "about 1 min left"),
+            (125.0, "about 2 min left"),
+            (3569.0, "about 59 min left"),
+            // Rounds to an hour: said in hours, never "60 min".
+            (3575.0, "about 1 h left"),
+            (3599.0, "about 1 h left"),
+            (3600.0 * 2.0 + 60.0 * 21.0, "about 2 h 20 min left"),
+            (3600.0 * 3.0 + 60.0 * 58.0, "about 4 h left"),
+        ];
+        for (seconds, words) in table {
+            assert_eq!(format_eta(seconds), words, "{seconds}");
+        }
     }
 }

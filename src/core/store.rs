@@ -4,21 +4,36 @@
 //! Everything lives in memory behind a lock, so front ends read it without touching the
 //! disk; a writer thread saves each file atomically after a change. A file that cannot be
 //! read is moved aside with a timestamp and reported once, and the center starts without it.
+//!
+//! Several processes may use one home at once (the window and a `synccenter` command in a
+//! terminal). Under an advisory lock (flock on `data/.lock`) the writer reads each shared
+//! file again and replays this process's changes onto it (`changes`), so one process never
+//! undoes what another saved; it also picks up the runs other processes recorded, and looks
+//! for their changes every few seconds. A save that fails is retried and told once, in
+//! plain words, to whoever listens (`Store::set_news`), and `flush` says what is unsaved.
+
+mod changes;
 
 use crate::core::conflicts::{ConflictRecord, ConflictReport, Resolution};
 use crate::core::model::{
     HandlerId, ItemId, ItemKey, LogEntry, LogId, SessionId, opt_unix_millis, unix_millis,
 };
 use crate::core::status::ItemStatus;
-use crossbeam_channel::{Receiver, Sender};
-use parking_lot::Mutex;
+use changes::{Change, Shared, SharedFile};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use parking_lot::{Mutex, RwLock};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
+
+/// How often the writer looks whether another process changed the shared files.
+const LOOK_EVERY: Duration = Duration::from_secs(2);
+/// How long `flush` waits for the writer.
+const FLUSH_PATIENCE: Duration = Duration::from_secs(10);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -44,7 +59,8 @@ pub struct Home {
 
 impl Home {
     /// `--home DIR` or `SYNCCENTER_HOME` put everything under one folder; otherwise the XDG
-    /// config and data folders.
+    /// config and data folders. The folders are made, and named by their canonical paths,
+    /// so one home has one name however it was written (`./h`, `/abs/h`, a link to it).
     pub fn resolve(explicit: Option<PathBuf>) -> Result<Home, StoreError> {
         let explicit = explicit.or_else(|| std::env::var_os("SYNCCENTER_HOME").map(PathBuf::from));
         let home = match explicit {
@@ -59,7 +75,16 @@ impl Home {
             }
         };
         home.create_dirs()?;
-        Ok(home)
+        let canonical = |dir: &PathBuf| {
+            dir.canonicalize().map_err(|source| StoreError::CreateDir {
+                path: dir.clone(),
+                source,
+            })
+        };
+        Ok(Home {
+            config_dir: canonical(&home.config_dir)?,
+            data_dir: canonical(&home.data_dir)?,
+        })
     }
 
     pub fn create_dirs(&self) -> Result<(), StoreError> {
@@ -79,20 +104,15 @@ impl Home {
         }
     }
 
-    fn choices_file(&self) -> PathBuf {
-        self.config_dir.join("choices.json")
-    }
-    fn items_file(&self) -> PathBuf {
-        self.data_dir.join("items.json")
-    }
-    fn conflicts_file(&self) -> PathBuf {
-        self.data_dir.join("conflicts.json")
-    }
     fn history_dir(&self) -> PathBuf {
         self.data_dir.join("history")
     }
     fn session_file(&self, id: SessionId) -> PathBuf {
         self.history_dir().join(format!("{:020}.json", id.0))
+    }
+    /// Held (flock) while a process merges and saves the shared files.
+    fn lock_file(&self) -> PathBuf {
+        self.data_dir.join(".lock")
     }
 }
 
@@ -105,6 +125,10 @@ pub struct ItemRecord {
     pub last_status: Option<ItemStatus>,
     #[serde(default)]
     pub last_text: String,
+    /// The run the status and text come from: a run that a later one took the item over
+    /// from never puts its older result back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_session: Option<SessionId>,
 }
 
 /// How one item ended in one run.
@@ -115,6 +139,17 @@ pub struct ItemResult {
     pub handler_name: String,
     pub status: ItemStatus,
     pub text: String,
+    /// The handler needed the user (a dialog) and this run could not ask: the item waits
+    /// for an answer, which the tray and the window offer.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub could_not_ask: bool,
+    /// When the item reached its final status in this run.
+    #[serde(
+        default,
+        with = "opt_unix_millis",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub ended: Option<SystemTime>,
 }
 
 /// One run, as kept in the results history.
@@ -154,24 +189,43 @@ impl Default for Retention {
     }
 }
 
-type Choices = BTreeMap<HandlerId, BTreeMap<ItemId, bool>>;
-type ItemRecords = BTreeMap<HandlerId, BTreeMap<ItemId, ItemRecord>>;
+/// What the store tells the center while it runs.
+#[derive(Debug)]
+pub enum StoreNews {
+    /// Something could not be saved, in plain words; told once until it is saved again.
+    SaveFailed(String),
+    /// Another process changed the conflicts.
+    ConflictsChanged,
+    /// Runs another process recorded.
+    RunsRecorded(Vec<SessionRecord>),
+}
 
-#[derive(Default)]
+/// Where the store's news goes (the engine turns it into events).
+pub type NewsSink = Arc<dyn Fn(StoreNews) + Send + Sync>;
+
+/// What could not be saved, in plain words.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{}", .0.join(" "))]
+pub struct SaveError(pub Vec<String>);
+
 struct Data {
-    choices: Choices,
-    items: ItemRecords,
+    shared: Shared,
     history: Vec<SessionRecord>,
-    conflicts: Vec<ConflictRecord>,
+    /// This process's changes to the shared files that are not on disk yet, in order.
+    pending: Vec<Change>,
+    /// Runs of this process whose file is not written yet (new, or lines retracted).
+    unsaved_sessions: BTreeSet<SessionId>,
+    /// Runs this process knows (kept or pruned): other files in the history folder are
+    /// runs another process recorded.
+    known_sessions: HashSet<SessionId>,
 }
 
 enum Job {
-    Choices,
-    Items,
-    Conflicts,
-    Session(SessionId),
+    /// Something changed: save it.
+    Save,
+    /// Delete these runs' files.
     Prune(Vec<SessionId>),
-    Flush(Sender<()>),
+    Flush(Sender<Result<(), SaveError>>),
 }
 
 struct Inner {
@@ -181,6 +235,9 @@ struct Inner {
     blocked: Vec<PathBuf>,
     writer: Sender<Job>,
     retention: Retention,
+    news: RwLock<Option<NewsSink>>,
+    /// What cannot be saved now, by file, in words; told once each.
+    failing: Mutex<BTreeMap<PathBuf, String>>,
 }
 
 /// The center's memory. Cheap to clone; all clones share one state.
@@ -203,27 +260,53 @@ impl Store {
         }
         let mut blocked = Vec::new();
         let (n, b) = (&mut notices, &mut blocked);
-        let choices = load_json(&home.choices_file(), "your item choices", n, b);
-        let items = load_json(&home.items_file(), "the last sync times", n, b);
-        let conflicts = load_json(&home.conflicts_file(), "the list of conflicts", n, b);
+        let shared = Shared {
+            choices: load_json(
+                &SharedFile::Choices.path(&home),
+                SharedFile::Choices.what(),
+                n,
+                b,
+            ),
+            items: load_json(
+                &SharedFile::Items.path(&home),
+                SharedFile::Items.what(),
+                n,
+                b,
+            ),
+            conflicts: load_json(
+                &SharedFile::Conflicts.path(&home),
+                SharedFile::Conflicts.what(),
+                n,
+                b,
+            ),
+        };
         let mut history = load_history(&home.history_dir(), &mut notices);
+        let mut known_sessions: HashSet<SessionId> = history.iter().map(|s| s.id).collect();
         let pruned = prune(&mut history, retention, SystemTime::now());
+        known_sessions.extend(pruned.iter().copied());
+        let watch = Watch::now(&home);
         let (tx, rx) = crossbeam_channel::unbounded();
         let store = Store {
             inner: Arc::new(Inner {
                 home,
                 data: Mutex::new(Data {
-                    choices,
-                    items,
+                    shared,
                     history,
-                    conflicts,
+                    pending: Vec::new(),
+                    unsaved_sessions: BTreeSet::new(),
+                    known_sessions,
                 }),
                 writer: tx,
                 retention,
                 blocked,
+                news: RwLock::new(None),
+                failing: Mutex::new(BTreeMap::new()),
             }),
         };
-        let writer = store.clone_weak_for_writer();
+        let writer = Writer {
+            inner: Arc::downgrade(&store.inner),
+            watch,
+        };
         std::thread::Builder::new()
             .name("store-writer".into())
             .spawn(move || writer.run(rx))
@@ -234,30 +317,50 @@ impl Store {
         (store, notices)
     }
 
-    fn clone_weak_for_writer(&self) -> Writer {
-        Writer {
-            inner: Arc::downgrade(&self.inner),
-        }
-    }
-
     fn send(&self, job: Job) {
         let _ = self.inner.writer.send(job);
+    }
+
+    /// Applies a change here at once and queues it for the file on disk: always for what
+    /// the user or a handler said (another process may have saved otherwise meanwhile, so
+    /// "no change here" is no reason to leave it out), and only if it changed something
+    /// for what the store works out itself (`Forgot`).
+    fn change(&self, change: Change) {
+        let mut data = self.inner.data.lock();
+        let changed = change.apply(&mut data.shared);
+        if changed || !matches!(change, Change::Forgot { .. }) {
+            data.pending.push(change);
+            drop(data);
+            self.send(Job::Save);
+        }
     }
 
     pub fn home(&self) -> &Home {
         &self.inner.home
     }
 
-    /// Waits until every change so far is on disk.
-    pub fn flush(&self) {
+    /// Sends what the store has to say from now on (save failures, other processes'
+    /// changes) to `news`.
+    pub fn set_news(&self, news: NewsSink) {
+        *self.inner.news.write() = Some(news);
+    }
+
+    /// Waits until every change so far is on disk; says what could not be saved.
+    pub fn flush(&self) -> Result<(), SaveError> {
         let (tx, rx) = crossbeam_channel::bounded(1);
         self.send(Job::Flush(tx));
-        let _ = rx.recv_timeout(Duration::from_secs(10));
+        rx.recv_timeout(FLUSH_PATIENCE).unwrap_or_else(|_| {
+            Err(SaveError(vec![format!(
+                "Sync Center's state was still being saved after {} s.",
+                FLUSH_PATIENCE.as_secs()
+            )]))
+        })
     }
 
     pub fn is_checked(&self, key: &ItemKey, default: bool) -> bool {
         let data = self.inner.data.lock();
-        data.choices
+        data.shared
+            .choices
             .get(&key.handler)
             .and_then(|items| items.get(&key.item))
             .copied()
@@ -265,14 +368,10 @@ impl Store {
     }
 
     pub fn set_checked(&self, key: &ItemKey, checked: bool) {
-        self.inner
-            .data
-            .lock()
-            .choices
-            .entry(key.handler.clone())
-            .or_default()
-            .insert(key.item.clone(), checked);
-        self.send(Job::Choices);
+        self.change(Change::Checked {
+            item: key.clone(),
+            checked,
+        });
     }
 
     /// After an enumeration: forget the choices of items that are gone, unless the handler
@@ -281,52 +380,49 @@ impl Store {
         if some_missing {
             return;
         }
-        let mut data = self.inner.data.lock();
-        let Some(choices) = data.choices.get_mut(handler) else {
-            return;
-        };
-        let before = choices.len();
-        choices.retain(|id, _| present.contains(id));
-        if choices.len() != before {
-            drop(data);
-            self.send(Job::Choices);
-        }
+        self.change(Change::Forgot {
+            handler: handler.clone(),
+            present: present.to_vec(),
+        });
     }
 
     pub fn item_record(&self, key: &ItemKey) -> Option<ItemRecord> {
         let data = self.inner.data.lock();
-        data.items.get(&key.handler)?.get(&key.item).cloned()
+        data.shared.items.get(&key.handler)?.get(&key.item).cloned()
     }
 
-    /// Records a finished run: results history, last sync of each item that succeeded.
+    /// The highest run or line id this home has seen, so new ids follow them even when the
+    /// clock stepped back.
+    pub fn highest_id(&self) -> u64 {
+        let data = self.inner.data.lock();
+        data.history
+            .iter()
+            .flat_map(|s| std::iter::once(s.id.0).chain(s.log.iter().map(|l| l.id.0)))
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Records a finished run: results history, last status and sync of each item.
     pub fn record_session(&self, mut record: SessionRecord) {
-        let max_lines = self.inner.retention.max_lines_per_session;
-        if record.log.len() > max_lines {
-            record.log.drain(..record.log.len() - max_lines);
-        }
+        trim_log(&mut record.log, self.inner.retention.max_lines_per_session);
         let id = record.id;
+        let ran = Change::Ran {
+            session: record.id,
+            finished: record.finished,
+            results: record.items.clone(),
+        };
         let pruned = {
             let mut data = self.inner.data.lock();
-            for result in &record.items {
-                let entry = data
-                    .items
-                    .entry(result.key.handler.clone())
-                    .or_default()
-                    .entry(result.key.item.clone())
-                    .or_default();
-                entry.last_status = Some(result.status);
-                entry.last_text = result.text.clone();
-                if result.status == ItemStatus::Succeeded {
-                    entry.last_synced = Some(record.finished);
-                }
-            }
+            ran.apply(&mut data.shared);
+            data.pending.push(ran);
             data.history.retain(|s| s.id != id);
             data.history.push(record);
             data.history.sort_by_key(|s| s.id);
+            data.known_sessions.insert(id);
+            data.unsaved_sessions.insert(id);
             prune(&mut data.history, self.inner.retention, SystemTime::now())
         };
-        self.send(Job::Items);
-        self.send(Job::Session(id));
+        self.send(Job::Save);
         if !pruned.is_empty() {
             self.send(Job::Prune(pruned));
         }
@@ -347,58 +443,45 @@ impl Store {
             .cloned()
     }
 
-    /// Retracts logged lines (DeleteLogError) from the history.
-    pub fn delete_log_lines(&self, ids: &[LogId]) {
-        let mut touched = Vec::new();
-        {
-            let mut data = self.inner.data.lock();
-            for session in &mut data.history {
-                let before = session.log.len();
-                session.log.retain(|e| !ids.contains(&e.id));
-                if session.log.len() != before {
-                    touched.push(session.id);
-                }
+    /// Retracts a line `handler` logged (DeleteLogError) from the history; Sync Center's
+    /// own notes and other handlers' lines stay. Returns the ids retracted.
+    pub fn delete_log_lines(&self, handler: &HandlerId, id: LogId) -> Vec<LogId> {
+        let mut data = self.inner.data.lock();
+        let mut touched = None;
+        // Newest first: the line is usually from a recent run.
+        for session in data.history.iter_mut().rev() {
+            let Some(at) = session.log.iter().position(|e| e.id == id) else {
+                continue;
+            };
+            let line = &session.log[at];
+            if &line.handler == handler && !line.by_center {
+                session.log.remove(at);
+                touched = Some(session.id);
             }
+            break;
         }
-        for id in touched {
-            self.send(Job::Session(id));
-        }
+        let Some(session) = touched else {
+            return Vec::new();
+        };
+        data.unsaved_sessions.insert(session);
+        drop(data);
+        self.send(Job::Save);
+        vec![id]
     }
 
     pub fn conflicts(&self) -> Vec<ConflictRecord> {
-        self.inner.data.lock().conflicts.clone()
+        self.inner.data.lock().shared.conflicts.clone()
     }
 
     /// Replaces the conflicts of one item with what its handler found in its latest run.
     /// A resolution the user chose for a conflict that is still there is kept.
     pub fn replace_conflicts(&self, item: &ItemKey, item_name: &str, reports: Vec<ConflictReport>) {
-        {
-            let mut data = self.inner.data.lock();
-            let old: Vec<ConflictRecord> = data
-                .conflicts
-                .iter()
-                .filter(|c| &c.item == item)
-                .cloned()
-                .collect();
-            data.conflicts.retain(|c| &c.item != item);
-            let now = SystemTime::now();
-            for report in reports {
-                let previous = old.iter().find(|c| c.report.id == report.id);
-                let unchanged = previous.is_some_and(|p| p.report == report);
-                data.conflicts.push(ConflictRecord {
-                    item: item.clone(),
-                    item_name: item_name.to_string(),
-                    detected: previous.map_or(now, |p| p.detected),
-                    resolution: if unchanged {
-                        previous.and_then(|p| p.resolution)
-                    } else {
-                        None
-                    },
-                    report,
-                });
-            }
-        }
-        self.send(Job::Conflicts);
+        self.change(Change::Found {
+            item: item.clone(),
+            name: item_name.to_string(),
+            reports,
+            at: SystemTime::now(),
+        });
     }
 
     /// Records the user's choice for a conflict; the handler applies it at the next sync.
@@ -409,16 +492,20 @@ impl Store {
         conflict_id: &str,
         resolution: Resolution,
     ) -> bool {
-        let found = {
-            let mut data = self.inner.data.lock();
-            let found = data
-                .conflicts
-                .iter_mut()
-                .find(|c| &c.item == item && c.report.id == conflict_id);
-            found.map(|c| c.resolution = Some(resolution)).is_some()
-        };
+        let found = self
+            .inner
+            .data
+            .lock()
+            .shared
+            .conflicts
+            .iter()
+            .any(|c| &c.item == item && c.report.id == conflict_id);
         if found {
-            self.send(Job::Conflicts);
+            self.change(Change::Resolved {
+                item: item.clone(),
+                conflict: conflict_id.to_string(),
+                resolution,
+            });
         }
         found
     }
@@ -426,7 +513,8 @@ impl Store {
     /// The resolutions the user chose for an item's conflicts, for its handler to apply.
     pub fn chosen_resolutions(&self, item: &ItemKey) -> Vec<(ConflictReport, Resolution)> {
         let data = self.inner.data.lock();
-        data.conflicts
+        data.shared
+            .conflicts
             .iter()
             .filter(|c| &c.item == item)
             .filter_map(|c| Some((c.report.clone(), c.resolution?)))
@@ -434,8 +522,92 @@ impl Store {
     }
 }
 
-/// Loads a JSON file; a missing file is the default, a damaged one is moved aside.
-fn load_json<T: DeserializeOwned + Default>(
+impl SharedFile {
+    const ALL: [SharedFile; 3] = [
+        SharedFile::Choices,
+        SharedFile::Items,
+        SharedFile::Conflicts,
+    ];
+
+    fn path(self, home: &Home) -> PathBuf {
+        match self {
+            SharedFile::Choices => home.config_dir.join("choices.json"),
+            SharedFile::Items => home.data_dir.join("items.json"),
+            SharedFile::Conflicts => home.data_dir.join("conflicts.json"),
+        }
+    }
+
+    /// The file's content in words, for messages.
+    fn what(self) -> &'static str {
+        match self {
+            SharedFile::Choices => "your item choices",
+            SharedFile::Items => "the last sync times",
+            SharedFile::Conflicts => "the list of conflicts",
+        }
+    }
+
+    /// Reads this file's part of `shared` from its JSON.
+    fn parse(self, bytes: &[u8], shared: &mut Shared) -> serde_json::Result<()> {
+        match self {
+            SharedFile::Choices => shared.choices = serde_json::from_slice(bytes)?,
+            SharedFile::Items => shared.items = serde_json::from_slice(bytes)?,
+            SharedFile::Conflicts => shared.conflicts = serde_json::from_slice(bytes)?,
+        }
+        Ok(())
+    }
+
+    fn to_json(self, shared: &Shared) -> Vec<u8> {
+        match self {
+            SharedFile::Choices => to_json(&shared.choices),
+            SharedFile::Items => to_json(&shared.items),
+            SharedFile::Conflicts => to_json(&shared.conflicts),
+        }
+    }
+
+    /// Makes `to`'s part the same as `from`'s; tells whether it differed.
+    fn copy(self, from: &Shared, to: &mut Shared) -> bool {
+        match self {
+            SharedFile::Choices => replace_if_changed(&mut to.choices, &from.choices),
+            SharedFile::Items => replace_if_changed(&mut to.items, &from.items),
+            SharedFile::Conflicts => replace_if_changed(&mut to.conflicts, &from.conflicts),
+        }
+    }
+}
+
+fn replace_if_changed<T: Clone + PartialEq>(to: &mut T, from: &T) -> bool {
+    let changed = to != from;
+    if changed {
+        to.clone_from(from);
+    }
+    changed
+}
+
+/// Keeps a run's newest lines within `max`, dropping the handlers' oldest lines before Sync
+/// Center's own notes, and says on the first line kept how many went.
+fn trim_log(log: &mut Vec<LogEntry>, max: usize) {
+    if log.len() <= max || max == 0 {
+        return;
+    }
+    let mut excess = log.len() - max;
+    let dropped = excess;
+    log.retain(|line| {
+        let goes = excess > 0 && !line.by_center;
+        excess -= usize::from(goes);
+        !goes
+    });
+    if excess > 0 {
+        log.drain(..excess);
+    }
+    if let Some(first) = log.first_mut() {
+        first.text.push_str(&format!(
+            " ({dropped} earlier lines of this run were not kept)"
+        ));
+    }
+}
+
+/// Loads a JSON file; a missing file is the default, a damaged one is moved aside (and may
+/// be written again), one that cannot be read is named in `blocked` (never overwritten).
+pub(crate) fn load_json<T: DeserializeOwned + Default>(
     path: &Path,
     what: &str,
     notices: &mut Vec<String>,
@@ -541,92 +713,283 @@ fn prune(
     dropped
 }
 
-/// The writer thread: saves what changed, one file at a time, atomically.
+/// When the shared files and the history folder last changed on disk, as this process
+/// last saw them: a difference means another process wrote.
+struct Watch {
+    seen: HashMap<PathBuf, Option<SystemTime>>,
+}
+
+impl Watch {
+    fn now(home: &Home) -> Watch {
+        let mut watch = Watch {
+            seen: HashMap::new(),
+        };
+        for path in Self::watched(home) {
+            watch.saw(&path);
+        }
+        watch
+    }
+
+    fn watched(home: &Home) -> Vec<PathBuf> {
+        let mut paths: Vec<PathBuf> = SharedFile::ALL.iter().map(|f| f.path(home)).collect();
+        paths.push(home.history_dir());
+        paths
+    }
+
+    fn modified(path: &Path) -> Option<SystemTime> {
+        std::fs::metadata(path).and_then(|m| m.modified()).ok()
+    }
+
+    fn saw(&mut self, path: &Path) {
+        self.seen.insert(path.to_path_buf(), Self::modified(path));
+    }
+
+    fn changed(&self, path: &Path) -> bool {
+        self.seen.get(path).copied().flatten() != Self::modified(path)
+    }
+}
+
+/// The writer thread: saves what changed, merging with what other processes saved.
 struct Writer {
     inner: std::sync::Weak<Inner>,
+    watch: Watch,
 }
 
 impl Writer {
-    fn run(self, jobs: Receiver<Job>) {
-        while let Ok(first) = jobs.recv() {
+    fn run(mut self, jobs: Receiver<Job>) {
+        loop {
+            let mut batch = match jobs.recv_timeout(LOOK_EVERY) {
+                Ok(first) => vec![first],
+                Err(RecvTimeoutError::Timeout) => Vec::new(),
+                Err(RecvTimeoutError::Disconnected) => return,
+            };
             // Coalesce a burst of changes into one write per file.
-            let mut batch = vec![first];
             batch.extend(jobs.try_iter());
             let Some(inner) = self.inner.upgrade() else {
                 return;
             };
             let mut acks = Vec::new();
-            let (mut choices, mut items, mut conflicts) = (false, false, false);
-            let mut sessions = Vec::new();
+            let mut pruned = Vec::new();
             for job in batch {
                 match job {
-                    Job::Choices => choices = true,
-                    Job::Items => items = true,
-                    Job::Conflicts => conflicts = true,
-                    Job::Session(id) => sessions.push(id),
-                    Job::Prune(ids) => {
-                        for id in ids {
-                            let _ = std::fs::remove_file(inner.home.session_file(id));
-                        }
-                    }
+                    Job::Save => {}
+                    Job::Prune(ids) => pruned.extend(ids),
                     Job::Flush(ack) => acks.push(ack),
                 }
             }
-            let home = &inner.home;
-            let writable = |path: PathBuf| {
-                let ok = !inner.blocked.contains(&path);
-                if !ok {
-                    tracing::warn!(
-                        "not saving {}: it could not be read at start",
-                        path.display()
-                    );
-                }
-                ok
-            };
-            choices &= writable(home.choices_file());
-            items &= writable(home.items_file());
-            conflicts &= writable(home.conflicts_file());
-            if choices {
-                let json = to_json(&inner.data.lock().choices);
-                report(write_atomically(&home.choices_file(), &json));
-            }
-            if items {
-                let json = to_json(&inner.data.lock().items);
-                report(write_atomically(&home.items_file(), &json));
-            }
-            if conflicts {
-                let json = to_json(&inner.data.lock().conflicts);
-                report(write_atomically(&home.conflicts_file(), &json));
-            }
-            sessions.sort();
-            sessions.dedup();
-            for id in sessions {
-                let json = inner
-                    .data
-                    .lock()
-                    .history
-                    .iter()
-                    .find(|s| s.id == id)
-                    .map(to_json);
-                if let Some(json) = json {
-                    report(write_atomically(&home.session_file(id), &json));
-                }
-            }
+            inner.save(&mut self.watch, pruned);
+            let outcome = inner.unsaved();
             for ack in acks {
-                let _ = ack.send(());
+                let _ = ack.send(outcome.clone());
             }
+        }
+    }
+}
+
+impl Inner {
+    /// One round of saving: under the lock shared with other processes, each shared file
+    /// that this process changed, or another process wrote, is read, merged and saved; this
+    /// process's runs are written, other processes' runs taken in, and the history pruned.
+    fn save(&self, watch: &mut Watch, mut pruned: Vec<SessionId>) {
+        let home = &self.home;
+        let files: Vec<SharedFile> = {
+            let data = self.data.lock();
+            SharedFile::ALL
+                .into_iter()
+                .filter(|file| {
+                    data.pending.iter().any(|c| c.file() == *file)
+                        || watch.changed(&file.path(home))
+                })
+                .filter(|file| !self.blocked.contains(&file.path(home)))
+                .collect()
+        };
+        let sessions: Vec<SessionId> = self.data.lock().unsaved_sessions.iter().copied().collect();
+        let others_ran = watch.changed(&home.history_dir());
+        if files.is_empty() && sessions.is_empty() && pruned.is_empty() && !others_ran {
+            return;
+        }
+        let _lock = self.lock_home();
+        for file in files {
+            self.merge(file, watch);
+        }
+        for id in sessions {
+            self.write_session(id);
+        }
+        if others_ran || !pruned.is_empty() {
+            let found = self.take_in_other_runs();
+            let mut data = self.data.lock();
+            pruned.extend(prune(&mut data.history, self.retention, SystemTime::now()));
+            data.known_sessions.extend(pruned.iter().copied());
+            drop(data);
+            for id in &pruned {
+                let _ = std::fs::remove_file(home.session_file(*id));
+            }
+            if !found.is_empty() {
+                self.tell(StoreNews::RunsRecorded(found));
+            }
+        }
+        watch.saw(&home.history_dir());
+    }
+
+    /// The lock every process holds while it merges and saves; none if the lock file cannot
+    /// be made (the saves that follow then fail and say why).
+    fn lock_home(&self) -> Option<std::fs::File> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(self.home.lock_file())
+            .ok()?;
+        file.lock().ok()?;
+        Some(file)
+    }
+
+    /// Reads `file` as saved (by any process), replays this process's pending changes onto
+    /// it, keeps the result as this process's copy and saves it if it changed.
+    fn merge(&self, file: SharedFile, watch: &mut Watch) {
+        let path = file.path(&self.home);
+        let mut on_disk = Shared::default();
+        match std::fs::read(&path) {
+            Ok(bytes) => {
+                if let Err(e) = file.parse(&bytes, &mut on_disk) {
+                    // Another program wrote something unreadable: keep it aside, as at start.
+                    let (notice, moved) = move_aside(&path, file.what(), &e.to_string());
+                    self.tell(StoreNews::SaveFailed(notice));
+                    if !moved {
+                        return;
+                    }
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                self.failed(&path, file.what(), &e);
+                return;
+            }
+        }
+        let (json, drained, others_changed) = {
+            let mut data = self.data.lock();
+            let drained: Vec<Change> = data.pending.extract_if(.., |c| c.file() == file).collect();
+            for change in &drained {
+                change.apply(&mut on_disk);
+            }
+            let others_changed = file.copy(&on_disk, &mut data.shared);
+            let json = (!drained.is_empty()).then(|| file.to_json(&data.shared));
+            (json, drained, others_changed)
+        };
+        if let Some(json) = json {
+            match write_atomically(&path, &json) {
+                Ok(()) => self.saved(&path),
+                Err(e) => {
+                    // Kept for the next round, before anything changed since.
+                    self.data.lock().pending.splice(0..0, drained);
+                    self.failed(&path, file.what(), &e);
+                }
+            }
+        }
+        watch.saw(&path);
+        if others_changed && file == SharedFile::Conflicts {
+            self.tell(StoreNews::ConflictsChanged);
+        }
+    }
+
+    fn write_session(&self, id: SessionId) {
+        let json = {
+            let data = self.data.lock();
+            data.history.iter().find(|s| s.id == id).map(to_json)
+        };
+        let path = self.home.session_file(id);
+        let Some(json) = json else {
+            // Pruned meanwhile.
+            self.data.lock().unsaved_sessions.remove(&id);
+            return;
+        };
+        match write_atomically(&path, &json) {
+            Ok(()) => {
+                self.data.lock().unsaved_sessions.remove(&id);
+                self.saved(&self.home.history_dir());
+            }
+            Err(e) => self.failed(&self.home.history_dir(), "the results of a run", &e),
+        }
+    }
+
+    /// Loads the runs other processes recorded since this one last looked.
+    fn take_in_other_runs(&self) -> Vec<SessionRecord> {
+        let Ok(entries) = std::fs::read_dir(self.home.history_dir()) else {
+            return Vec::new();
+        };
+        let known = self.data.lock().known_sessions.clone();
+        let mut found = Vec::new();
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let id = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_suffix(".json"))
+                .and_then(|n| n.parse::<u64>().ok())
+                .map(SessionId);
+            if id.is_none_or(|id| known.contains(&id)) {
+                continue;
+            }
+            // Unreadable now (being replaced, say): looked at again next time.
+            if let Some(record) = std::fs::read(&path)
+                .ok()
+                .and_then(|bytes| serde_json::from_slice::<SessionRecord>(&bytes).ok())
+            {
+                found.push(record);
+            }
+        }
+        let mut data = self.data.lock();
+        for record in &found {
+            data.known_sessions.insert(record.id);
+            data.history.push(record.clone());
+        }
+        data.history.sort_by_key(|s| s.id);
+        found
+    }
+
+    fn tell(&self, news: StoreNews) {
+        match self.news.read().as_ref() {
+            Some(sink) => sink(news),
+            None => {
+                if let StoreNews::SaveFailed(text) = news {
+                    tracing::error!("{text}");
+                }
+            }
+        }
+    }
+
+    fn failed(&self, path: &Path, what: &str, error: &std::io::Error) {
+        let text = format!(
+            "Sync Center could not save {what} in {}: {error}. It keeps them while it runs and tries again; make room on the disk or make the folder writable.",
+            path.display()
+        );
+        let new = self
+            .failing
+            .lock()
+            .insert(path.to_path_buf(), text.clone())
+            .is_none();
+        if new {
+            self.tell(StoreNews::SaveFailed(text));
+        }
+    }
+
+    fn saved(&self, path: &Path) {
+        self.failing.lock().remove(path);
+    }
+
+    /// What is not saved now.
+    fn unsaved(&self) -> Result<(), SaveError> {
+        let failing = self.failing.lock();
+        if failing.is_empty() {
+            Ok(())
+        } else {
+            Err(SaveError(failing.values().cloned().collect()))
         }
     }
 }
 
 fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
     serde_json::to_vec_pretty(value).expect("state is always serializable")
-}
-
-fn report(result: std::io::Result<()>) {
-    if let Err(e) = result {
-        tracing::error!("could not save Sync Center's state: {e}");
-    }
 }
 
 /// Writes a file so that a crash leaves either the old or the new content (fsynced).
@@ -653,6 +1016,8 @@ mod tests {
                 handler_name: "H".into(),
                 status: ItemStatus::Succeeded,
                 text: String::new(),
+                could_not_ask: false,
+                ended: None,
             }],
             log: (0..5)
                 .map(|n| LogEntry {
@@ -665,6 +1030,7 @@ mod tests {
                     text: format!("line {n}"),
                     actionable: false,
                     time: finished,
+                    by_center: false,
                 })
                 .collect(),
         }
@@ -695,13 +1061,13 @@ mod tests {
         let home = Home::under(dir.path());
         home.create_dirs().unwrap();
         // A folder where the file should be cannot be read as a file, nor parsed.
-        std::fs::create_dir(home.choices_file()).unwrap();
-        std::fs::write(home.choices_file().join("keep"), b"x").unwrap();
+        std::fs::create_dir(SharedFile::Choices.path(&home)).unwrap();
+        std::fs::write(SharedFile::Choices.path(&home).join("keep"), b"x").unwrap();
         let (store, notices) = Store::open(home.clone());
         assert_eq!(notices.len(), 1, "{notices:?}");
         store.set_checked(&ItemKey::new("h", "i"), false);
-        store.flush();
-        assert!(home.choices_file().join("keep").exists());
+        let _ = store.flush();
+        assert!(SharedFile::Choices.path(&home).join("keep").exists());
     }
 
     #[test]
@@ -718,6 +1084,72 @@ mod tests {
             .iter()
             .map(|e| e.text.clone())
             .collect();
-        assert_eq!(kept, ["line 3", "line 4"]);
+        assert_eq!(
+            kept,
+            [
+                "line 3 (3 earlier lines of this run were not kept)",
+                "line 4"
+            ]
+        );
+    }
+
+    #[test]
+    fn trimming_keeps_the_centers_notes_before_the_handlers_lines() {
+        let mut run = record(1, SystemTime::now());
+        run.log[1].by_center = true;
+        run.log[2].by_center = true;
+        // (cap, texts kept)
+        let table: &[(usize, &[&str])] = &[
+            (5, &["line 0", "line 1", "line 2", "line 3", "line 4"]),
+            (
+                4,
+                &[
+                    "line 1 (1 earlier lines of this run were not kept)",
+                    "line 2",
+                    "line 3",
+                    "line 4",
+                ],
+            ),
+            (
+                3,
+                &[
+                    "line 1 (2 earlier lines of this run were not kept)",
+                    "line 2",
+                    "line 4",
+                ],
+            ),
+            (
+                2,
+                &[
+                    "line 1 (3 earlier lines of this run were not kept)",
+                    "line 2",
+                ],
+            ),
+            (1, &["line 2 (4 earlier lines of this run were not kept)"]),
+        ];
+        for (cap, expected) in table {
+            let mut log = run.log.clone();
+            trim_log(&mut log, *cap);
+            let texts: Vec<&str> = log.iter().map(|l| l.text.as_str()).collect();
+            assert_eq!(&texts, expected, "cap {cap}");
+        }
+    }
+
+    #[test]
+    fn a_choice_made_again_is_saved_over_another_stores_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home::under(dir.path());
+        let (here, _) = Store::open(home.clone());
+        let (there, _) = Store::open(home.clone());
+        let key = ItemKey::new("h", "x");
+        here.set_checked(&key, false);
+        here.flush().unwrap();
+        there.set_checked(&key, true);
+        there.flush().unwrap();
+        // `here` still believes "unchecked"; the user unchecks the item again.
+        here.set_checked(&key, false);
+        here.flush().unwrap();
+        let (fresh, _) = Store::open(home);
+        assert!(!fresh.is_checked(&key, true));
     }
 }

@@ -32,6 +32,7 @@ pub fn ui(
     model: &mut Model,
     store: &Store,
     conflicts: &HashMap<ItemKey, usize>,
+    next_runs: &std::collections::BTreeMap<ItemKey, String>,
     out: &mut Commands,
 ) {
     if !model.has_items() && !model.still_listing() {
@@ -127,6 +128,10 @@ pub fn ui(
                             None => {
                                 ui.label(RichText::new("Never").weak());
                             }
+                        }
+                        if let Some(next) = next_runs.get(&key) {
+                            ui.label(RichText::new(format!("· next: {next}")).weak())
+                                .on_hover_text("The next scheduled run");
                         }
                     });
                     let response = row.response();

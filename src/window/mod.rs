@@ -9,7 +9,7 @@ mod dialog;
 mod format;
 mod icons;
 mod items;
-mod notify;
+pub(crate) mod notify;
 mod results;
 mod state;
 mod toolbar;
@@ -32,13 +32,34 @@ use toolbar::Tab;
 
 const TAB_KEY: &str = "synccenter.tab";
 const TITLE: &str = "Sync Center";
+/// Room kept for a notice's Dismiss button.
+const DISMISS_WIDTH: f32 = 80.0;
 /// How often the window repaints while something runs (progress bars, ETA).
 const RUNNING_REPAINT: Duration = Duration::from_millis(100);
-/// How long closing the window waits for stopped runs to end.
+/// How long closing a window of its own waits for stopped runs to end before recording
+/// them as they stand.
 const EXIT_GRACE: Duration = Duration::from_secs(3);
+
+/// What the running instance adds to its window: staying in the background when the
+/// window closes, each item's next scheduled run, and its own menu (background settings,
+/// schedules, Quit). The instance owns the engine: it stops and records the runs when it
+/// ends, not the window.
+pub trait Companion: Send + Sync {
+    /// The window opened on this context (to raise it and to close it from outside).
+    fn attach(&self, ctx: &egui::Context);
+    /// The window is closing (a wish to show it now needs a new window).
+    fn closing(&self);
+    /// Whether runs go on after the window closes (the instance stays in the background).
+    fn keeps_running(&self) -> bool;
+    /// Each scheduled item's next run, in words.
+    fn next_runs(&self) -> std::collections::BTreeMap<ItemKey, String>;
+    /// The instance's menu, at the end of the toolbar.
+    fn menu_ui(&self, ui: &mut Ui);
+}
 
 pub struct SyncCenterApp {
     engine: Engine,
+    companion: Option<Arc<dyn Companion>>,
     /// Kept to wake the window from worker threads.
     ctx: egui::Context,
     events: Receiver<Event>,
@@ -91,15 +112,28 @@ impl SyncCenterApp {
             title: String::new(),
             events,
             engine,
+            companion: None,
             ctx: ctx.clone(),
         };
         app.engine.refresh();
         app
     }
 
+    /// Makes the window part of a running instance.
+    pub fn with_companion(mut self, companion: Arc<dyn Companion>) -> Self {
+        companion.attach(&self.ctx);
+        self.companion = Some(companion);
+        self
+    }
+
     /// One frame of the whole window. `frame` parents the folder picker when there is one.
     pub fn show(&mut self, ui: &mut Ui, frame: Option<&eframe::Frame>) {
         let ctx = ui.ctx().clone();
+        if let Some(companion) = &self.companion
+            && ctx.input(|i| i.viewport().close_requested())
+        {
+            companion.closing();
+        }
         let now = ctx.input(|i| i.time);
         self.take_news(now);
         let mut out = Commands::new();
@@ -121,6 +155,9 @@ impl SyncCenterApp {
                 self.results.unseen_errors(),
                 &mut out,
             );
+            if let Some(companion) = &self.companion {
+                ui.horizontal(|ui| companion.menu_ui(ui));
+            }
             ui.add_space(2.0);
         });
         if self.model.overall.is_some() {
@@ -133,11 +170,17 @@ impl SyncCenterApp {
         egui::CentralPanel::default().show(ui, |ui| match self.tab {
             Tab::Items => {
                 let conflicts = self.conflicts.per_item();
+                let next_runs = self
+                    .companion
+                    .as_ref()
+                    .map(|c| c.next_runs())
+                    .unwrap_or_default();
                 items::ui(
                     ui,
                     &mut self.model,
                     self.engine.store(),
                     &conflicts,
+                    &next_runs,
                     &mut out,
                 );
             }
@@ -227,6 +270,11 @@ impl SyncCenterApp {
                 self.results.finished(record);
             }
             Event::Notice(text) => self.notices.push(text),
+            Event::RunsRecorded(runs) => {
+                for record in runs {
+                    self.results.finished(record);
+                }
+            }
         }
     }
 
@@ -275,7 +323,11 @@ impl SyncCenterApp {
                 .show(ui, |ui| {
                     ui.horizontal(|ui| {
                         ui.label(RichText::new(icons::NOTICE).color(ui.visuals().hyperlink_color));
-                        ui.label(notice);
+                        // Long notices (a path, an error) wrap and leave room for Dismiss.
+                        let width = (ui.available_width() - DISMISS_WIDTH).max(DISMISS_WIDTH);
+                        ui.allocate_ui(egui::vec2(width, 0.0), |ui| {
+                            ui.add(egui::Label::new(notice).wrap());
+                        });
                         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                             if ui.small_button("Dismiss").clicked() {
                                 out.push(Command::DismissNotice(index));
@@ -440,27 +492,39 @@ impl eframe::App for SyncCenterApp {
     }
 
     fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
-        let sessions = self.engine.sessions();
-        self.engine.stop_everything();
-        // Give stopped runs a moment to end, so their results are kept too.
-        let deadline = std::time::Instant::now() + EXIT_GRACE;
-        for session in sessions {
-            session.wait(deadline.saturating_duration_since(std::time::Instant::now()));
+        // In the running instance, the instance decides what closing means: going on in
+        // the background, or ending (it stops and records the runs then, on its main
+        // thread).
+        if let Some(companion) = &self.companion {
+            companion.closing();
+            return;
         }
-        self.engine.store().flush();
+        // On its own, the window's engine ends with it. Runs still going after the grace
+        // are recorded as they stand; nothing is lost.
+        if let Err(unsaved) = self.engine.close(EXIT_GRACE) {
+            // The window is gone: the terminal it was started from is all that is left.
+            tracing::error!("{unsaved}");
+            crate::output::err!("synccenter: {unsaved}");
+        }
     }
 }
 
-/// Opens the window; returns when it is closed.
-pub fn run(engine: Engine, events: Receiver<Event>, notices: Vec<String>) -> eframe::Result<()> {
+/// Opens the window of the running instance; returns when it is closed. Called again after
+/// it returns, it opens a new window.
+pub fn run(
+    engine: Engine,
+    events: Receiver<Event>,
+    notices: Vec<String>,
+    companion: Arc<dyn Companion>,
+) -> eframe::Result<()> {
     let mut viewport = egui::ViewportBuilder::default()
         .with_title(TITLE)
-        .with_app_id("synccenter")
+        .with_app_id(crate::desktop::APP_ID)
         .with_inner_size([920.0, 600.0])
         .with_min_inner_size([560.0, 360.0]);
-    if let Ok(icon) =
-        eframe::icon_data::from_png_bytes(include_bytes!("../../assets/synccenter.png"))
-    {
+    if let Ok(icon) = eframe::icon_data::from_png_bytes(include_bytes!(
+        "../../assets/icons/hicolor/256x256/apps/io.github.synccenter.SyncCenter.png"
+    )) {
         viewport = viewport.with_icon(Arc::new(icon));
     }
     let options = eframe::NativeOptions {
@@ -470,6 +534,9 @@ pub fn run(engine: Engine, events: Receiver<Event>, notices: Vec<String>) -> efr
     eframe::run_native(
         TITLE,
         options,
-        Box::new(move |cc| Ok(Box::new(SyncCenterApp::new(cc, engine, events, notices)))),
+        Box::new(move |cc| {
+            let app = SyncCenterApp::new(cc, engine, events, notices).with_companion(companion);
+            Ok(Box::new(app))
+        }),
     )
 }

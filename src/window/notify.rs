@@ -9,7 +9,7 @@ pub fn desktop(summary: String, body: String) {
                 .appname("Sync Center")
                 .summary(&summary)
                 .body(&body)
-                .icon("synccenter")
+                .icon(crate::desktop::APP_ID)
                 .show();
         });
 }

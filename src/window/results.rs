@@ -217,6 +217,7 @@ fn heading(session: &SessionEntry, now: SystemTime) -> RichText {
         "idle" => "While idle",
         "invoked" => "Started by a program",
         "logon" => "At log on",
+        "change" => "Files changed",
         other => other,
     };
     let summary = match &session.finished {

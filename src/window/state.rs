@@ -4,7 +4,7 @@
 use crate::core::board::ItemSnapshot;
 use crate::core::handler::Registry;
 use crate::core::model::{HandlerId, HandlerInfo, Icon, ItemInfo, ItemKey, SessionId};
-use crate::core::progress::{ItemShare, ProgressView, Shown, overall};
+use crate::core::progress::{ItemShare, ProgressView, Shown};
 use crate::core::status::ItemStatus;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -200,18 +200,10 @@ impl Model {
             live.shown = live
                 .view
                 .update(now, live.snapshot.measure, status.is_terminal());
-            shares.push(ItemShare {
-                fraction: live.shown.fraction,
-                // An item that has not started yet has done none of its work: that is
-                // known, and it keeps the overall bar (and its ETA) honest.
-                determinate: live.shown.determinate
-                    || matches!(status, ItemStatus::Pending | ItemStatus::Waiting),
-                done: status.is_terminal(),
-            });
+            shares.push(ItemShare::of(status, live.shown));
         }
         let done = shares.iter().filter(|s| s.done).count();
-        let measure = overall(&shares);
-        let shown = self.overall_view.update(now, measure, done == shares.len());
+        let shown = self.overall_view.update_overall(now, &shares);
         self.overall = Some(Overall {
             shown,
             done,

@@ -11,8 +11,8 @@ use synccenter::core::engine::{Engine, EngineConfig, SessionHandle, SessionReque
 use synccenter::core::events::Event;
 use synccenter::core::handler::{FnProvider, Handler, HandlerProvider, HandlerResult, Registry};
 use synccenter::core::model::{
-    Enumeration, HandlerInfo, Icon, ItemId, ItemInfo, ItemKey, LogId, Participation, RunContext,
-    RunReason, ShowErrorOutcome,
+    Enumeration, HandlerInfo, Icon, ItemId, ItemInfo, ItemKey, LogId, Participation,
+    PropertiesOutcome, PropertiesTarget, RunContext, RunReason, ShowErrorOutcome,
 };
 use synccenter::core::status::ItemStatus;
 use synccenter::core::store::{Home, SessionRecord, Store};
@@ -22,6 +22,8 @@ pub type Journal = Arc<Mutex<Vec<String>>>;
 
 type Step = Arc<dyn Fn(&[ItemId], &Callback) -> HandlerResult<()> + Send + Sync>;
 type ShowError = Arc<dyn Fn(LogId, &Callback) -> HandlerResult<ShowErrorOutcome> + Send + Sync>;
+type Properties =
+    Arc<dyn Fn(&PropertiesTarget, &Callback) -> HandlerResult<PropertiesOutcome> + Send + Sync>;
 
 /// A handler whose every step is a closure.
 #[derive(Clone)]
@@ -33,6 +35,7 @@ pub struct Script {
     pub prepare: Step,
     pub synchronize: Step,
     pub show_error: ShowError,
+    pub properties: Properties,
     pub journal: Journal,
 }
 
@@ -47,6 +50,7 @@ impl Script {
             prepare: Arc::new(|_, _| Ok(())),
             synchronize: Arc::new(|items, cb| sync_steps(items, cb, 5, Duration::from_millis(5))),
             show_error: Arc::new(|_, _| Ok(ShowErrorOutcome::Done)),
+            properties: Arc::new(|_, _| Ok(PropertiesOutcome::Unchanged)),
             journal: Arc::new(Mutex::new(Vec::new())),
         }
     }
@@ -72,6 +76,17 @@ impl Script {
         f: impl Fn(LogId, &Callback) -> HandlerResult<ShowErrorOutcome> + Send + Sync + 'static,
     ) -> Self {
         self.show_error = Arc::new(f);
+        self
+    }
+
+    pub fn properties(
+        mut self,
+        f: impl Fn(&PropertiesTarget, &Callback) -> HandlerResult<PropertiesOutcome>
+        + Send
+        + Sync
+        + 'static,
+    ) -> Self {
+        self.properties = Arc::new(f);
         self
     }
 
@@ -180,6 +195,15 @@ impl Handler for Scripted {
         self.note("show_error".into());
         (self.0.show_error)(error, callback)
     }
+
+    fn show_properties(
+        &mut self,
+        target: &PropertiesTarget,
+        callback: &Callback,
+    ) -> HandlerResult<PropertiesOutcome> {
+        self.note("show_properties".into());
+        (self.0.properties)(target, callback)
+    }
 }
 
 impl Drop for Scripted {
@@ -206,6 +230,21 @@ pub struct Center {
 impl Center {
     pub fn new(scripts: &[&Script]) -> Self {
         Self::with_stop_timeout(scripts, Duration::from_secs(10))
+    }
+
+    /// A second center (a restart) over the home of an earlier one.
+    pub fn reopen(scripts: &[&Script], home: &Home) -> Self {
+        let mut registry = Registry::new();
+        for script in scripts {
+            registry.add(script.provider());
+        }
+        let (store, _) = Store::open(home.clone());
+        let (engine, events) = Engine::new(registry, store, EngineConfig::default());
+        Self {
+            engine,
+            events,
+            dir: tempfile::tempdir().unwrap(),
+        }
     }
 
     pub fn with_stop_timeout(scripts: &[&Script], stop_timeout: Duration) -> Self {
@@ -252,6 +291,22 @@ impl Center {
             match self.events.recv_timeout(left) {
                 Ok(Event::Dialog(request)) => return Some(request),
                 Ok(_) => {}
+                Err(_) => return None,
+            }
+        }
+    }
+
+    /// The next event that `pick` takes, within `timeout`.
+    pub fn next_event<T>(&self, timeout: Duration, pick: impl Fn(Event) -> Option<T>) -> Option<T> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.checked_duration_since(Instant::now())?;
+            match self.events.recv_timeout(left) {
+                Ok(event) => {
+                    if let Some(found) = pick(event) {
+                        return Some(found);
+                    }
+                }
                 Err(_) => return None,
             }
         }

@@ -78,13 +78,23 @@ pub fn center(
     providers: Vec<Arc<dyn HandlerProvider>>,
     answer: impl Fn(&DialogRequest) -> FormReply + Send + 'static,
 ) -> Center {
+    center_with_stop(dir, providers, answer, Duration::from_secs(2))
+}
+
+/// A center whose own stop timeout (for handlers without a manifest's) is `stop_timeout`.
+pub fn center_with_stop(
+    dir: tempfile::TempDir,
+    providers: Vec<Arc<dyn HandlerProvider>>,
+    answer: impl Fn(&DialogRequest) -> FormReply + Send + 'static,
+    stop_timeout: Duration,
+) -> Center {
     let mut registry = Registry::new();
     for provider in providers {
         registry.add(provider);
     }
     let (store, _) = Store::open(Home::under(&dir.path().join("home")));
     let config = EngineConfig {
-        stop_timeout: Duration::from_secs(2),
+        stop_timeout,
         ..Default::default()
     };
     let (engine, events) = Engine::new(registry, store, config);
@@ -157,6 +167,26 @@ pub fn log_text(record: &SessionRecord) -> String {
         .map(|e| format!("[{}] {}", e.level, e.text))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// A manifest for `paced.py` with these arguments and extra TOML.
+pub fn paced_manifest(args: &[&str], extra: &str) -> String {
+    format!(
+        "name = \"Paced\"\nprogram = {:?}\nargs = {args:?}\n{extra}",
+        fixture("paced.py").to_string_lossy()
+    )
+}
+
+/// Threads of this process whose name starts with `prefix` (names are cut at 15 bytes).
+pub fn threads_named(prefix: &str) -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .flatten()
+        .filter(|task| {
+            std::fs::read_to_string(task.path().join("comm"))
+                .is_ok_and(|name| name.starts_with(prefix))
+        })
+        .count()
 }
 
 /// This process's children as (pid, state letter), from /proc.

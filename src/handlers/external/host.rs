@@ -3,7 +3,7 @@
 //! [`Callback`]. Whatever the program does wrong (crash, hang, garbage, oversized messages,
 //! ignoring a stop) ends in an error naming it, and its process is ended and reaped.
 
-use crate::core::callback::{Callback, ConnectionError, LogLine, Progress, Reply, UiPermit};
+use crate::core::callback::{Callback, ConnectionError, Heard, LogLine, Progress, Reply, UiPermit};
 use crate::core::dialog::{FormReply, UiRefused};
 use crate::core::handler::{Handler, HandlerError, HandlerProvider, HandlerResult};
 use crate::core::model::{
@@ -21,13 +21,14 @@ use crate::handlers::external::protocol::{
     method, write_notification, write_request, write_response,
 };
 use crate::process::{kill_group, spawn_named, spawn_tied};
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
 use parking_lot::Mutex;
 use serde::Serialize;
 use serde::de::{DeserializeOwned, IgnoredAny};
 use serde_json::Value;
 use std::collections::{HashSet, VecDeque};
-use std::io::{BufRead, BufReader, BufWriter, Read, Write};
+use std::io::{BufRead, BufReader, BufWriter, PipeReader, PipeWriter, Read, Write};
+use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::process::ExitStatusExt;
 use std::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
 use std::sync::Arc;
@@ -36,8 +37,13 @@ use std::time::{Duration, Instant};
 
 /// How often the adapter asks the engine for skips and stops while a call is in flight.
 const POLL: Duration = Duration::from_millis(50);
-/// How long a handler has to exit after `shutdown`, or after closing its output.
+/// How long the center waits for a program's last words (stderr, messages still in the pipe)
+/// once it has exited or closed its output.
 const EXIT_GRACE: Duration = Duration::from_millis(500);
+/// Answers and notifications waiting to be written to a program's stdin. A program that
+/// sends requests and never reads the answers fills its pipe and then this queue; it is
+/// then ended, so the center's memory stays bounded.
+const OUTGOING_FRAMES: usize = 4096;
 /// How much of the handler's stderr is kept for error messages.
 const STDERR_LINES: usize = 20;
 const STDERR_LINE_BYTES: u64 = 400;
@@ -71,6 +77,14 @@ impl HandlerProvider for ExternalProvider {
     fn create(&self) -> HandlerResult<Box<dyn Handler>> {
         Ok(Box::new(ExternalHandler::start(self.manifest.clone())?))
     }
+
+    fn stop_timeout(&self) -> Option<Duration> {
+        Some(self.manifest.timeouts.stop)
+    }
+
+    fn concurrent_sessions(&self) -> bool {
+        self.manifest.concurrent_sessions
+    }
 }
 
 type Decoded = Result<Message, DecodeError>;
@@ -84,6 +98,13 @@ pub struct ExternalHandler {
     reaped: bool,
     /// Frames for the writer thread; `None` closes the program's stdin.
     outgoing: Option<Sender<Vec<u8>>>,
+    /// The program sent requests faster than it read the answers: the queue was full.
+    choked: bool,
+    /// Closed when the center is done with the program, so its I/O threads end even while
+    /// a grandchild that left the process group keeps the pipes open.
+    quit: Option<PipeWriter>,
+    /// When the program was first seen to have exited while a call was in flight.
+    exited_at: Option<Instant>,
     incoming: Receiver<Vec<Decoded>>,
     /// Messages received but not handled yet (they arrive in batches).
     backlog: VecDeque<Decoded>,
@@ -97,7 +118,7 @@ pub struct ExternalHandler {
     run_items: Vec<ItemId>,
     /// Items whose skip or stop the program has been told.
     told: HashSet<ItemId>,
-    stop_told_at: Option<Instant>,
+    stop_all_told: bool,
     items_changed: bool,
     warned: HashSet<String>,
     /// Why the program can no longer be used, once it cannot.
@@ -142,17 +163,23 @@ impl ExternalHandler {
         let stdin = child.stdin.take().expect("stdin is piped");
         let stdout = child.stdout.take().expect("stdout is piped");
         let stderr = child.stderr.take().expect("stderr is piped");
-        let (outgoing, to_write) = crossbeam_channel::unbounded();
+        let (outgoing, to_write) = crossbeam_channel::bounded(OUTGOING_FRAMES);
         let (from_read, incoming) = crossbeam_channel::bounded(BATCHES_IN_FLIGHT);
         let (stderr_finished, stderr_done) = crossbeam_channel::bounded(0);
         let tail = Arc::new(Mutex::new(VecDeque::new()));
         let limit = manifest.max_message_bytes;
+        let (quit_heard, quit) = std::io::pipe()
+            .map_err(|e| HandlerError::new(format!("cannot start {}: {e}", manifest.program)))?;
+        let quit_heard = Arc::new(quit_heard);
+        let stdin = UntilQuit::new(stdin, &quit_heard);
         spawn_named(format!("{program}-write"), move || {
             write_frames(stdin, &to_write)
         });
+        let stdout = UntilQuit::new(stdout, &quit_heard);
         spawn_named(format!("{program}-read"), move || {
             read_messages(stdout, limit, &from_read)
         });
+        let stderr = UntilQuit::new(stderr, &quit_heard);
         let (kept, name) = (tail.clone(), program.clone());
         spawn_named(format!("{program}-stderr"), move || {
             keep_stderr(stderr, &kept, &name);
@@ -169,6 +196,9 @@ impl ExternalHandler {
             child,
             reaped: false,
             outgoing: Some(outgoing),
+            choked: false,
+            quit: Some(quit),
+            exited_at: None,
             incoming,
             backlog: VecDeque::new(),
             stderr: tail,
@@ -177,7 +207,7 @@ impl ExternalHandler {
             cancel_notifications: false,
             run_items: Vec::new(),
             told: HashSet::new(),
-            stop_told_at: None,
+            stop_all_told: false,
             items_changed: false,
             warned: HashSet::new(),
             ended: None,
@@ -257,6 +287,16 @@ impl ExternalHandler {
                         self.serve(None, &method, params, context.as_mut());
                     }
                 }
+                if self.choked {
+                    return Err(self.end(format!(
+                        "{} sent requests faster than it read the answers ({OUTGOING_FRAMES} answers were waiting for it); Sync Center ended it.",
+                        self.program
+                    )));
+                }
+            } else if self.program_gone_quietly() {
+                // Its output is still open (a grandchild that left the process group holds
+                // it), so the end of the pipe will never come.
+                return Err(self.exited_before(name));
             }
             let now = Instant::now();
             if let Some(callback) = callback
@@ -265,15 +305,13 @@ impl ExternalHandler {
                 polled = now;
                 self.forward_user_requests(callback);
             }
-            let stop = self.manifest.timeouts.stop;
-            if self
-                .stop_told_at
-                .is_some_and(|at| now.duration_since(at) >= stop)
-            {
+            // The engine gave up on the program for ignoring a stop (the manifest's stop
+            // timeout): it must be gone before its items can run again.
+            if callback.is_some_and(|callback| callback.relay().abandoned()) {
                 return Err(self.end(format!(
                     "{} did not stop within {} s after Stop; Sync Center ended it.",
                     self.program,
-                    stop.as_secs_f32()
+                    self.manifest.timeouts.stop.as_secs_f32()
                 )));
             }
             if now.duration_since(heard) >= patience {
@@ -317,8 +355,13 @@ impl ExternalHandler {
         context: Option<&mut CallContext<'_>>,
     ) {
         let callback = context.as_ref().map(|c| c.callback);
+        let heard = if id.is_some() {
+            Heard::Answered
+        } else {
+            Heard::Unanswered
+        };
         let answer = match context {
-            Some(context) => self.answer(name, params, context),
+            Some(context) => self.answer(name, params, context, heard),
             None if name == method::ITEMS_CHANGED => {
                 self.items_changed = true;
                 Ok(Answer::Nothing)
@@ -330,22 +373,26 @@ impl ExternalHandler {
                 ),
             )),
         };
-        match (id, answer) {
-            (Some(id), Ok(Answer::Reply(item, reply))) => {
+        match (id, answer, callback) {
+            (Some(id), Ok(Answer::Reply(item, reply)), Some(callback)) => {
                 self.respond(
                     &id,
                     Ok(&ReplyResult {
                         reply: reply.into(),
                     }),
                 );
-                self.note_delivered(&item, reply, true);
+                self.note_delivered(&item, reply, true, callback);
             }
-            (None, Ok(Answer::Reply(item, reply))) => self.note_delivered(&item, reply, false),
-            (Some(id), Ok(Answer::Value(value))) => self.respond(&id, Ok(&value)),
-            (Some(id), Ok(Answer::Nothing)) => self.respond(&id, Ok(&Value::Null)),
-            (None, Ok(_)) => {}
-            (Some(id), Err(error)) => self.respond::<Value>(&id, Err(&error)),
-            (None, Err(error)) => {
+            (None, Ok(Answer::Reply(item, reply)), Some(callback)) => {
+                self.note_delivered(&item, reply, false, callback);
+            }
+            (Some(id), Ok(Answer::Value(value)), _) => self.respond(&id, Ok(&value)),
+            (Some(id), Ok(Answer::Nothing | Answer::Reply(..)), _) => {
+                self.respond(&id, Ok(&Value::Null))
+            }
+            (None, Ok(_), _) => {}
+            (Some(id), Err(error), _) => self.respond::<Value>(&id, Err(&error)),
+            (None, Err(error), _) => {
                 if let Some(callback) = callback
                     && self.warned.insert(name.to_string())
                 {
@@ -363,6 +410,7 @@ impl ExternalHandler {
         name: &str,
         params: Value,
         context: &mut CallContext<'_>,
+        heard: Heard,
     ) -> Result<Answer, RpcError> {
         let callback = context.callback;
         Ok(match name {
@@ -374,12 +422,18 @@ impl ExternalHandler {
                     value: p.value,
                     max: p.max,
                 };
-                let reply = callback.progress(&p.item, progress);
+                let reply = match heard {
+                    Heard::Answered => callback.progress(&p.item, progress),
+                    Heard::Unanswered => callback.relay().progress(&p.item, progress),
+                };
                 Answer::Reply(p.item.into_owned(), reply)
             }
             method::REPORT_WORK => {
                 let p: ReportWorkParams<'static> = parse(params)?;
-                let reply = callback.report_work(&p.item, p.report);
+                let reply = match heard {
+                    Heard::Answered => callback.report_work(&p.item, p.report),
+                    Heard::Unanswered => callback.relay().report_work(&p.item, p.report),
+                };
                 Answer::Reply(p.item.into_owned(), reply)
             }
             method::CHECK => {
@@ -398,8 +452,11 @@ impl ExternalHandler {
                 to_value(LogResult { log_id })
             }
             method::DELETE_LOG => {
-                let p: DeleteLogParams = parse_or_default(params)?;
-                callback.delete_log(p.log_id);
+                let p: DeleteLogParams = parse(params)?;
+                let target = p
+                    .target()
+                    .map_err(|problem| RpcError::new(code::INVALID_PARAMS, problem))?;
+                callback.delete_log(target);
                 Answer::Nothing
             }
             method::REQUEST_UI => {
@@ -491,13 +548,14 @@ impl ExternalHandler {
         })
     }
 
-    /// Asks the engine about every item of the run and tells the program of new skips and
-    /// stops.
+    /// Looks at the user's requests for every item of the call and tells the program of new
+    /// skips and stops. Looking tells the program nothing by itself, and an item another
+    /// run took over is none of this program's business any more.
     fn forward_user_requests(&mut self, callback: &Callback) {
         for index in 0..self.run_items.len() {
             let item = self.run_items[index].clone();
-            let reply = callback.check(&item);
-            self.note_delivered(&item, reply, false);
+            let reply = callback.relay().peek(&item);
+            self.note_delivered(&item, reply, false, callback);
             if reply == Reply::CancelAll {
                 break;
             }
@@ -505,15 +563,15 @@ impl ExternalHandler {
     }
 
     /// Records that the user's answer reached the program: in a reply (`in_reply`), or by a
-    /// notification sent now. A stop starts the clock of the stop timeout.
-    fn note_delivered(&mut self, item: &ItemId, reply: Reply, in_reply: bool) {
-        let (name, item) = match reply {
+    /// notification sent now, which the engine then counts as told.
+    fn note_delivered(&mut self, item: &ItemId, reply: Reply, in_reply: bool, callback: &Callback) {
+        let (name, about) = match reply {
             Reply::Continue => return,
             Reply::CancelAll => {
-                if self.stop_told_at.is_some() {
+                if self.stop_all_told {
                     return;
                 }
-                self.stop_told_at = Some(Instant::now());
+                self.stop_all_told = true;
                 (method::STOP_ALL, None)
             }
             Reply::SkipItem | Reply::CancelItem => {
@@ -532,25 +590,41 @@ impl ExternalHandler {
             return;
         }
         let mut frame = Vec::new();
-        let written = match item {
+        let written = match about {
             Some(item) => write_notification(&mut frame, name, &ItemParams { item: item.clone() }),
             None => write_notification(&mut frame, name, &NoParams {}),
         };
         written.expect("notifications serialize");
         self.send(frame);
+        callback.relay().told(item, reply);
     }
 
-    fn respond<T: Serialize>(&self, id: &RequestId, outcome: Result<&T, &RpcError>) {
+    fn respond<T: Serialize>(&mut self, id: &RequestId, outcome: Result<&T, &RpcError>) {
         let mut frame = Vec::new();
         write_response(&mut frame, id, outcome).expect("responses serialize");
         self.send(frame);
     }
 
-    fn send(&self, frame: Vec<u8>) {
+    /// Queues a frame for the program without ever waiting: a full queue marks the program
+    /// as choked, and the call in flight ends it.
+    fn send(&mut self, frame: Vec<u8>) {
         if let Some(outgoing) = &self.outgoing {
-            // A writer that has gone means the program has gone; the read side reports it.
-            let _ = outgoing.send(frame);
+            match outgoing.try_send(frame) {
+                Ok(()) => {}
+                Err(TrySendError::Full(_)) => self.choked = true,
+                // A writer that has gone means the program has gone; the read side reports it.
+                Err(TrySendError::Disconnected(_)) => {}
+            }
         }
+    }
+
+    /// Whether the program has exited, with nothing more arriving from it for a moment.
+    fn program_gone_quietly(&mut self) -> bool {
+        if self.exited_at.is_none() && self.leader_exited_within(Duration::ZERO) {
+            self.exited_at = Some(Instant::now());
+        }
+        self.exited_at
+            .is_some_and(|at| at.elapsed() >= EXIT_GRACE && self.incoming.is_empty())
     }
 
     /// The program closed its output before answering: say how it ended, with its last
@@ -578,14 +652,17 @@ impl ExternalHandler {
         HandlerError::new(reason)
     }
 
-    /// Kills the program's whole process group and waits for the program, once.
+    /// Kills the program's whole process group and waits for the program, once; then lets
+    /// its I/O threads go once they have read what is left in the pipes.
     fn reap(&mut self) -> Option<ExitStatus> {
         if !self.reaped {
             self.reaped = true;
             // The leader is not reaped yet, so its id still names this group.
             kill_group(&self.child);
         }
-        self.child.wait().ok()
+        let status = self.child.wait().ok();
+        self.quit = None;
+        status
     }
 
     /// Waits until the program has exited, without reaping it (so its process group can
@@ -728,7 +805,7 @@ impl Drop for ExternalHandler {
             self.send(frame);
         }
         self.outgoing = None;
-        self.leader_exited_within(EXIT_GRACE);
+        self.leader_exited_within(self.manifest.timeouts.shutdown);
         self.reap();
     }
 }
@@ -766,8 +843,106 @@ fn describe_exit(status: ExitStatus) -> String {
     }
 }
 
+/// A pipe to or from a program whose reads and writes give up once the center is done with
+/// the program (its quit pipe closed): a reader that finds nothing more to read sees the
+/// end, a writer that cannot write any more sees a broken pipe. Without it, a grandchild
+/// that left the process group and kept the pipes open would hold these threads forever.
+struct UntilQuit<T> {
+    pipe: T,
+    quit: Arc<PipeReader>,
+}
+
+impl<T: AsRawFd> UntilQuit<T> {
+    fn new(pipe: T, quit: &Arc<PipeReader>) -> Self {
+        Self {
+            pipe,
+            quit: quit.clone(),
+        }
+    }
+
+    /// Waits until the pipe is ready for `events`; false when the center is done with the
+    /// program and the pipe is not ready.
+    fn ready(&self, events: libc::c_short) -> bool {
+        let mut fds = [
+            libc::pollfd {
+                fd: self.pipe.as_raw_fd(),
+                events,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: self.quit.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+        ];
+        loop {
+            // SAFETY: two valid pollfds, no timeout.
+            let found = unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) };
+            if found < 0 {
+                if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+                    continue;
+                }
+                // Let the read or write itself report the problem.
+                return true;
+            }
+            // What is already in the pipe is still read after the quit: the last words.
+            if fds[0].revents != 0 {
+                return true;
+            }
+            if fds[1].revents != 0 {
+                return false;
+            }
+        }
+    }
+}
+
+impl<T: Read + AsRawFd> Read for UntilQuit<T> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if !self.ready(libc::POLLIN) {
+            return Ok(0);
+        }
+        self.pipe.read(buf)
+    }
+}
+
+impl<T: Write + AsRawFd> Write for UntilQuit<T> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        loop {
+            match self.pipe.write(buf) {
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    if !self.ready(libc::POLLOUT) {
+                        return Err(std::io::ErrorKind::BrokenPipe.into());
+                    }
+                }
+                done => return done,
+            }
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.pipe.flush()
+    }
+}
+
+/// Makes writes to `fd` fail with WouldBlock instead of waiting, so that the writer waits
+/// in `UntilQuit::ready` where the quit pipe can end the wait.
+fn set_nonblocking(fd: RawFd) {
+    // SAFETY: fcntl on a descriptor this process owns; only the status flags change.
+    unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        if flags >= 0 {
+            libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK);
+        }
+    }
+}
+
 /// Writes frames to the program's stdin, flushing whenever no more are waiting.
-fn write_frames(stdin: ChildStdin, frames: &Receiver<Vec<u8>>) {
+fn write_frames(stdin: UntilQuit<ChildStdin>, frames: &Receiver<Vec<u8>>) {
+    // This thread never takes SIGPIPE, whatever the process's disposition (a program
+    // embedding the center may have restored the default, which ends the process): a
+    // program that has gone is a failed write here, and its read side reports it.
+    block_sigpipe_in_this_thread();
+    set_nonblocking(stdin.pipe.as_raw_fd());
     let mut out = BufWriter::new(stdin);
     while let Ok(frame) = frames.recv() {
         if out.write_all(&frame).is_err() {
@@ -784,8 +959,19 @@ fn write_frames(stdin: ChildStdin, frames: &Receiver<Vec<u8>>) {
     }
 }
 
+fn block_sigpipe_in_this_thread() {
+    // SAFETY: the set is initialized by sigemptyset before use; only this thread's mask
+    // changes.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGPIPE);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+    }
+}
+
 /// Decodes the program's stdout in batches until it closes.
-fn read_messages(mut stdout: ChildStdout, limit: usize, batches: &Sender<Vec<Decoded>>) {
+fn read_messages(mut stdout: UntilQuit<ChildStdout>, limit: usize, batches: &Sender<Vec<Decoded>>) {
     let mut decoder = FrameDecoder::new(limit);
     let mut buffer = vec![0u8; READ_CHUNK];
     loop {
@@ -809,7 +995,7 @@ fn read_messages(mut stdout: ChildStdout, limit: usize, batches: &Sender<Vec<Dec
 }
 
 /// Keeps the last lines of the program's stderr, and passes them on to the log.
-fn keep_stderr(stderr: ChildStderr, tail: &Mutex<VecDeque<String>>, program: &str) {
+fn keep_stderr(stderr: UntilQuit<ChildStderr>, tail: &Mutex<VecDeque<String>>, program: &str) {
     let mut reader = BufReader::new(stderr);
     let mut line = Vec::new();
     loop {

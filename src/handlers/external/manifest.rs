@@ -22,6 +22,9 @@ pub struct Manifest {
     pub env: BTreeMap<String, String>,
     pub timeouts: Timeouts,
     pub max_message_bytes: usize,
+    /// Whether two sessions may run the program at once; by default a later session waits
+    /// for the earlier one (a handler that keeps state of its own is safe from itself).
+    pub concurrent_sessions: bool,
     /// The file this came from.
     pub path: PathBuf,
 }
@@ -34,8 +37,12 @@ pub struct Timeouts {
     /// For `prepare`, `synchronize`, `properties` and `show_error`: how long the handler may
     /// send nothing at all (no progress, no answer). Time in dialogs does not count.
     pub silence: Duration,
-    /// How long the handler has to answer after a stop before its process is ended.
+    /// How long the handler has to honor a stop before it is abandoned and its process
+    /// ended (the engine's stop timeout for this handler).
     pub stop: Duration,
+    /// How long the program may take to exit after `shutdown` (saving its own state, say)
+    /// before its process group is killed.
+    pub shutdown: Duration,
 }
 
 impl Default for Timeouts {
@@ -44,6 +51,7 @@ impl Default for Timeouts {
             answer: Duration::from_secs(20),
             silence: Duration::from_secs(300),
             stop: Duration::from_secs(10),
+            shutdown: Duration::from_secs(2),
         }
     }
 }
@@ -66,6 +74,8 @@ struct ManifestFile {
     timeouts: TimeoutsFile,
     #[serde(default)]
     max_message_bytes: Option<usize>,
+    #[serde(default)]
+    concurrent_sessions: bool,
 }
 
 /// Timeouts in seconds, fractions allowed.
@@ -75,6 +85,7 @@ struct TimeoutsFile {
     answer: Option<f64>,
     silence: Option<f64>,
     stop: Option<f64>,
+    shutdown: Option<f64>,
 }
 
 impl Manifest {
@@ -106,6 +117,11 @@ impl Manifest {
             answer: seconds("timeouts.answer", file.timeouts.answer, defaults.answer)?,
             silence: seconds("timeouts.silence", file.timeouts.silence, defaults.silence)?,
             stop: seconds("timeouts.stop", file.timeouts.stop, defaults.stop)?,
+            shutdown: seconds(
+                "timeouts.shutdown",
+                file.timeouts.shutdown,
+                defaults.shutdown,
+            )?,
         };
         let max_message_bytes = file.max_message_bytes.unwrap_or(DEFAULT_MAX_MESSAGE_BYTES);
         if max_message_bytes < 1024 {
@@ -135,8 +151,36 @@ impl Manifest {
             env: file.env,
             timeouts,
             max_message_bytes,
+            concurrent_sessions: file.concurrent_sessions,
             path: path.to_path_buf(),
         })
+    }
+
+    /// Why the program cannot be started, when that shows without starting it: it is not
+    /// there (on its path, or anywhere in PATH for a bare name), or it is not executable.
+    pub fn program_problem(&self) -> Option<String> {
+        let candidates: Vec<PathBuf> = if self.program.contains('/') {
+            vec![PathBuf::from(&self.program)]
+        } else {
+            std::env::var_os("PATH")
+                .map(|path| {
+                    std::env::split_paths(&path)
+                        .map(|dir| dir.join(&self.program))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let files: Vec<&PathBuf> = candidates.iter().filter(|p| p.is_file()).collect();
+        if files.is_empty() {
+            return Some(format!("its program {} was not found", self.program));
+        }
+        let runnable = files.iter().any(|file| {
+            std::fs::metadata(file).is_ok_and(|m| {
+                use std::os::unix::fs::PermissionsExt;
+                m.permissions().mode() & 0o111 != 0
+            })
+        });
+        (!runnable).then(|| format!("its program {} is not executable", self.program))
     }
 
     /// The program's file name, to name it in messages.
@@ -203,6 +247,7 @@ env = { GIT_TERMINAL_PROMPT = "0" }
 answer = 0.5
 silence = 2
 stop = 1.5
+shutdown = 4
 "#,
         )
         .unwrap();
@@ -218,6 +263,7 @@ stop = 1.5
         assert_eq!(m.env["GIT_TERMINAL_PROMPT"], "0");
         assert_eq!(m.timeouts.answer, Duration::from_millis(500));
         assert_eq!(m.timeouts.stop, Duration::from_millis(1500));
+        assert_eq!(m.timeouts.shutdown, Duration::from_secs(4));
         assert_eq!(m.max_message_bytes, 4096);
     }
 

@@ -39,6 +39,8 @@ pub struct ManifestSummary {
     pub name: String,
     pub program: String,
     pub path: PathBuf,
+    /// Why its program cannot be started (missing, not executable), seen at discovery.
+    pub program_problem: Option<String>,
 }
 
 /// A manifest that did not load, and why, in plain words.
@@ -101,6 +103,7 @@ pub fn discover_in(folders: &[PathBuf]) -> Discovery {
             name: m.name.clone(),
             program: m.program.clone(),
             path: m.path.clone(),
+            program_problem: m.program_problem(),
         })
         .collect();
     let providers = loaded

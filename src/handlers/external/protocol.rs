@@ -527,11 +527,44 @@ pub struct LogResult {
     pub log_id: LogId,
 }
 
-/// `delete_log`: one line, or every line of this run when `log_id` is null.
+/// `delete_log`: one line (`log_id`), or every line the handler logged in this run
+/// (`"all": true`). Deleting is never the default: a misspelled field is refused instead
+/// of meaning "all".
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DeleteLogParams {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_id: Option<LogId>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub all: bool,
+}
+
+impl DeleteLogParams {
+    pub fn one(id: LogId) -> Self {
+        Self {
+            log_id: Some(id),
+            all: false,
+        }
+    }
+
+    pub fn all() -> Self {
+        Self {
+            log_id: None,
+            all: true,
+        }
+    }
+
+    /// What to delete: `Some(id)`, or `None` for every line of the run.
+    pub fn target(&self) -> Result<Option<LogId>, &'static str> {
+        match (self.log_id, self.all) {
+            (Some(id), false) => Ok(Some(id)),
+            (None, true) => Ok(None),
+            (Some(_), true) => Err("give either `log_id` or `\"all\": true`, not both"),
+            (None, false) => Err(
+                "name the line to delete with `log_id`, or delete every line of this run with `\"all\": true`",
+            ),
+        }
+    }
 }
 
 /// `request_ui` and `show_form` name the item the dialog is about, if any.
@@ -586,7 +619,9 @@ pub struct EstablishConnectionResult {
     pub reason: Option<String>,
 }
 
+/// Replaces what the center keeps, so unknown fields are refused rather than ignored.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ReplaceConflictsParams {
     pub item: ItemId,
     pub conflicts: Vec<ConflictReport>,
@@ -789,5 +824,34 @@ mod tests {
         )
         .unwrap();
         assert_eq!(work.report, WorkReport::ChangeApplied { work: Some(10) });
+    }
+
+    #[test]
+    fn deleting_every_line_must_be_said_and_typos_are_refused() {
+        let target = |json: Value| {
+            serde_json::from_value::<DeleteLogParams>(json)
+                .map_err(|e| e.to_string())
+                .and_then(|p| p.target().map_err(str::to_string))
+        };
+        assert_eq!(target(json!({"log_id": 5})), Ok(Some(LogId(5))));
+        assert_eq!(target(json!({"all": true})), Ok(None));
+        for refused in [
+            json!({}),
+            json!({"log_id": null}),
+            json!({"all": false}),
+            json!({"log_id": 5, "all": true}),
+        ] {
+            assert!(target(refused.clone()).is_err(), "{refused}");
+        }
+        let typo = target(json!({"id": 5})).unwrap_err();
+        assert!(typo.contains("unknown field `id`"), "{typo}");
+        assert_eq!(
+            serde_json::to_value(DeleteLogParams::all()).unwrap(),
+            json!({"all": true})
+        );
+        assert_eq!(
+            serde_json::to_value(DeleteLogParams::one(LogId(7))).unwrap(),
+            json!({"log_id": 7})
+        );
     }
 }

@@ -4,7 +4,7 @@
 //! notifications (no round trip; skips and stops arrive as notifications and are answered
 //! from what was last heard), the rest as requests that wait for the center's answer.
 
-use crate::core::callback::{Callback, ConnectionError, Host, LogLine, Progress, Reply};
+use crate::core::callback::{Callback, ConnectionError, Heard, Host, LogLine, Progress, Reply};
 use crate::core::conflicts::{ConflictReport, Resolution};
 use crate::core::dialog::{Form, FormReply, UiRefused};
 use crate::core::handler::{CallFailure, Handler, HandlerError, HandlerResult, call_guarded};
@@ -361,7 +361,7 @@ impl Host for StdioHost {
         &self.context
     }
 
-    fn progress(&self, item: &ItemId, progress: Progress<'_>) -> Reply {
+    fn progress(&self, item: &ItemId, progress: Progress<'_>, _heard: Heard) -> Reply {
         let params = ProgressParams {
             item: Cow::Borrowed(item),
             text: progress.text.map(Cow::Borrowed),
@@ -384,13 +384,24 @@ impl Host for StdioHost {
         }
     }
 
-    fn report_work(&self, item: &ItemId, report: WorkReport) -> Reply {
+    fn report_work(&self, item: &ItemId, report: WorkReport, _heard: Heard) -> Reply {
         let params = ReportWorkParams {
             item: Cow::Borrowed(item),
             report,
         };
         self.link.notify(method::REPORT_WORK, &params);
         self.link.reply_for(item)
+    }
+
+    // The relay calls are the center's; in the handler's process there is nothing to relay.
+    fn peek(&self, item: &ItemId) -> Reply {
+        self.link.reply_for(item)
+    }
+
+    fn told(&self, _item: &ItemId, _reply: Reply) {}
+
+    fn abandoned(&self) -> bool {
+        false
     }
 
     fn log(&self, line: LogLine) -> LogId {
@@ -410,8 +421,11 @@ impl Host for StdioHost {
     }
 
     fn delete_log(&self, id: Option<LogId>) {
-        self.link
-            .notify(method::DELETE_LOG, &DeleteLogParams { log_id: id });
+        let params = match id {
+            Some(id) => DeleteLogParams::one(id),
+            None => DeleteLogParams::all(),
+        };
+        self.link.notify(method::DELETE_LOG, &params);
     }
 
     fn acquire_ui(&self, about: Option<&ItemId>) -> Result<(), UiRefused> {
