@@ -221,6 +221,14 @@ fn parse_server(kind: ServerKind, text: &str) -> Result<Server, LocationError> {
         text: text.into(),
         reason: reason.into(),
     };
+    // Checked on the text as typed: parsing resolves `a/../b` to `b` silently.
+    let typed_path = text.split(['?', '#']).next().unwrap_or_default();
+    if typed_path
+        .split('/')
+        .any(|part| percent_encoding::percent_decode_str(part).decode_utf8_lossy() == "..")
+    {
+        return Err(bad("the folder must not contain \"..\""));
+    }
     let url = url::Url::parse(text).map_err(|e| bad(&e.to_string()))?;
     if url.password().is_some() {
         return Err(LocationError::PasswordInAddress(text.into()));
@@ -259,9 +267,6 @@ fn parse_server(kind: ServerKind, text: &str) -> Result<Server, LocationError> {
         },
         _ => path.trim_matches('/').to_string(),
     };
-    if folder.split('/').any(|part| part == "..") {
-        return Err(bad("the folder must not contain \"..\""));
-    }
     Ok(Server {
         kind,
         user,
@@ -335,6 +340,7 @@ mod tests {
             ("nextcloud://ann:secret@h/x", "contains a password"),
             ("webdav://a@h/x?y=1", "must not have a ? or # part"),
             ("sftp://a@h/x/../y", "must not contain \"..\""),
+            ("webdav://a@h/%2e%2e/y", "must not contain \"..\""),
         ];
         for (text, why) in cases {
             let error = Location::parse(text).unwrap_err().to_string();
