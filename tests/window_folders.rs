@@ -33,14 +33,19 @@ fn a_folder_pair_added_from_the_first_start_screen_synchronizes() {
     wait_for_text(&mut app, "Left folder");
     // The first empty field has the keyboard already.
     app.get_by_label("Name").type_text("Notes");
-    for (field, path) in [("Left folder", &left), ("Right folder", &right)] {
+    // Step one: the pair (the other side a local folder, the default); step two: where.
+    for (field, path, button) in [
+        ("Left folder", &left, "Next"),
+        ("Right folder", &right, "OK"),
+    ] {
+        wait_for_text(&mut app, field);
         app.get_by_label(field).click();
         app.run_steps(1);
         app.get_by_label(field)
             .type_text(&path.display().to_string());
         app.run_steps(1);
+        app.get_by_label(button).click();
     }
-    app.get_by_label("OK").click();
     wait_listed(&mut app, "Notes");
     app.get_by_label_contains("Sync now").click();
     wait_for_text(&mut app, "Succeeded");
