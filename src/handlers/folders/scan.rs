@@ -121,9 +121,7 @@ fn adopt_hash(synced: &Synced, entry: &mut Entry, side: Side) {
 /// sides agreed on, even though the run that copied it was killed before it saved.
 ///
 /// The mtime is compared within the target's step (2 s on FAT: what it stored of the mtime
-/// it was given). On a target that keeps no mtimes (a WebDAV server stamping files with the
-/// time they were written) a file of the same size is no proof: it is not adopted, and its
-/// contents are compared with the other side's instead (same size: both are hashed).
+/// it was given).
 pub fn adopt_landings(
     archive: Entries,
     landings: Vec<Landing>,
@@ -136,8 +134,7 @@ pub fn adopt_landings(
                 && match now.kind {
                     Kind::Dir => true,
                     Kind::File => {
-                        keeps[l.target].mtime_step_ns < Keeps::NO_MTIMES
-                            && now.size == l.synced.size
+                        now.size == l.synced.size
                             && within_step(
                                 now.mtime,
                                 l.synced.mtime[l.target],

@@ -2,7 +2,7 @@
 //! of sessions or dialogs; it talks to its caller through [`Observer`].
 
 use super::FolderError;
-use super::archive::{self, Journal, Loaded, Synced};
+use super::archive::{self, Journal, Landing, Loaded, Synced};
 use super::config::{self, PairConfig};
 use super::filter::Filter;
 use super::fit::hold_back;
@@ -10,7 +10,7 @@ use super::names::{self, RelPath, conflict_copy, is_inside};
 use super::reconcile::{Action, Keep, RowRef, Rows, Side, plan};
 use super::replica::{
     BUFFER_SIZE, Entry, FolderRemoval, Keeps, Kind, Mtime, Replica, Retention, RootId, StagedFile,
-    Unsynced,
+    Tree, Unsynced,
 };
 use super::scan::{Joined, adopt_landings, fill_hashes, fit_to_keeps, join};
 use crate::core::conflicts::{ConflictReport, ConflictSide, Resolution};
@@ -214,6 +214,7 @@ pub fn run(
     } else {
         Vec::new()
     };
+    let landings = verify_landings(pair, landings, [&left_scan.tree, &right_scan.tree], keeps);
     let journaled = !landings.is_empty();
     let archived = adopt_landings(
         archived,
@@ -955,6 +956,38 @@ impl Apply<'_, '_, '_> {
 
 /// Copies everything from `reader` to `writer`, hashing on the way (one read per file) and
 /// leaving holes where the source has only zeros, so sparse files stay sparse.
+/// On a target that keeps no mtimes (a WebDAV server stamping files with the time they were
+/// written) a file of the journal's size is no proof the copy landed: its contents are
+/// hashed and compared with what was copied. A landing that holds it counts with the mtime
+/// the target gave it; one that does not is dropped (a killed run's copy of the same size
+/// as the old file once reverted a later local edit).
+fn verify_landings(
+    pair: &Pair,
+    landings: Vec<Landing>,
+    trees: [&Tree; 2],
+    keeps: [Keeps; 2],
+) -> Vec<Landing> {
+    landings
+        .into_iter()
+        .filter_map(|mut landing| {
+            if landing.synced.kind != Kind::File
+                || keeps[landing.target].mtime_step_ns < Keeps::NO_MTIMES
+            {
+                return Some(landing);
+            }
+            let now = trees[landing.target].find(&landing.path)?;
+            let side = [Side::Left, Side::Right][landing.target];
+            let holds = now.kind == Kind::File
+                && now.size == landing.synced.size
+                && pair.side(side).hash(&landing.path).ok() == Some(landing.synced.hash);
+            holds.then(|| {
+                landing.synced.mtime[landing.target] = now.mtime;
+                landing
+            })
+        })
+        .collect()
+}
+
 fn copy_hashing(
     reader: &mut dyn Read,
     writer: &mut dyn StagedFile,
