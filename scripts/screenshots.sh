@@ -58,6 +58,16 @@ PY
   xdotool search --sync --name 'Sync Center' windowfocus; wait" \
   wait:4 click:163,50 wait:1 shot:conflicts
 
+# The window at 640×400 during a sync: a click on a name selects its row and gives the list
+# the keyboard, Enter is Sync now, then the demo password; the selected row keeps its bar
+# and, with the list focused again, its focus ring.
+small_home=$(mktemp -d)
+trap 'rm -rf "$home" "$work" "$conflicts_home" "$small_home"' EXIT
+"$tool" "$work/sc" "SYNCCENTER_DEMO=1 SYNCCENTER_DEMO_STEP_MS=400 $bin --home $small_home & \
+  xdotool search --sync --name 'Sync Center' windowfocus windowsize 640 400; wait" \
+  wait:4 click:95,179 key:Return wait:2 \
+  type:demo key:Return wait:2 click:95,179 wait:1 shot:small
+
 # The window sits at the top left of the virtual screen: keep just the window.
 crop() {
   python3 - "$1" "$2" <<'PY'
@@ -105,4 +115,5 @@ crop "$work/sc-main.png" "$shots/main.png"
 crop "$work/sc-logon.png" "$shots/logon.png"
 crop "$work/sc-results.png" "$shots/results.png"
 crop "$work/sc-conflicts.png" "$shots/conflicts.png"
-echo "wrote main.png, logon.png, results.png and conflicts.png in $shots"
+crop "$work/sc-small.png" "$shots/small.png"
+echo "wrote main.png, logon.png, results.png, conflicts.png and small.png in $shots"

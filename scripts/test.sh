@@ -11,7 +11,7 @@ wanted=(
   dbus-daemon:dbus            # a private session bus for the running instance's tests
   gdbus:libglib2.0-bin        # calls the instance as other programs do
   Xvfb:xvfb                   # a real X server for the window, idle and tray tests
-  xdotool:xdotool             # finds windows, moves the pointer (idle)
+  xdotool:xdotool             # finds windows, moves the pointer (idle), presses Enter (window_process)
   import:imagemagick          # screenshots of the window and the tray
   status-notifier-watcher:haskell-status-notifier-item-utils  # a real tray watcher…
   gtk-sni-tray-standalone:haskell-gtk-sni-tray-utils          # …and a real tray host

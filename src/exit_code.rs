@@ -3,7 +3,7 @@
 
 /// Everything succeeded (or there was nothing to do).
 pub const OK: u8 = 0;
-/// Something was skipped, canceled, or left in conflict.
+/// Something was skipped, canceled, or left in conflict, or an item logged an error.
 pub const INCOMPLETE: u8 = 1;
 /// An item failed (or waits for the user).
 pub const FAILED: u8 = 2;

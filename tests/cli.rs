@@ -60,6 +60,14 @@ fn sync_exit_codes_follow_the_outcome() {
     assert_eq!(code(&ok), 0, "{}", String::from_utf8_lossy(&ok.stderr));
     let stdout = String::from_utf8_lossy(&ok.stdout);
     assert!(stdout.contains("Contacts: Succeeded"), "{stdout}");
+    // Calendar succeeds, but with an error logged ("2 events were not uploaded"): 1.
+    let logged = run(home.path(), &["sync", "calendar", "--no-prompt"]);
+    assert_eq!(
+        code(&logged),
+        1,
+        "{}",
+        String::from_utf8_lossy(&logged.stderr)
+    );
     // Mail needs a password; a no-prompt run may not ask: it fails, 2.
     let failed = run(home.path(), &["sync", "--all", "--no-prompt"]);
     assert_eq!(code(&failed), 2);
@@ -105,9 +113,10 @@ fn results_json_keeps_every_run_newest_first() {
         code(&run(home.path(), &["sync", "contacts", "--no-prompt"])),
         0
     );
+    // Calendar succeeds but logs an error: 1.
     assert_eq!(
         code(&run(home.path(), &["sync", "calendar", "--no-prompt"])),
-        0
+        1
     );
     let output = run(home.path(), &["results", "--json"]);
     assert_eq!(code(&output), 0);

@@ -1,53 +1,53 @@
 //! Crash isolation through the real `synccenter` binary, where signal dispositions are the
 //! program's own (libtest ignores SIGPIPE, the binary must too): a handler that dies with
-//! answers unwritten, floods requests without reading, or leaves a grandchild holding its
-//! pipes fails only its own items; a healthy handler beside it succeeds and is recorded.
+//! answers unwritten, floods requests without reading, leaves a grandchild holding its
+//! pipes, or fails in any of the ways of `external_faults.rs` fails only its own items; a
+//! healthy handler beside it succeeds and is recorded.
 
 mod external_support;
 
 use external_support::*;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
-/// A home with the faulty handler (`misbehave.py MODE [PIDFILE]`) and a healthy one.
-fn home_with(dir: &Path, mode: &str, pidfile: Option<&Path>, extra: &str) -> PathBuf {
+/// A home with the healthy handler; returns the home and its handlers folder.
+fn home_with_healthy(dir: &Path) -> (PathBuf, PathBuf) {
     let home = dir.join("home");
     let handlers = home.join("config").join("handlers");
     std::fs::create_dir_all(&handlers).unwrap();
-    let mut args = vec![mode.to_string()];
-    args.extend(pidfile.map(|p| p.to_string_lossy().into_owned()));
-    std::fs::write(
-        handlers.join("faulty.toml"),
-        format!(
-            "name = \"Faulty\"\nprogram = {:?}\nargs = {args:?}\n{extra}",
-            fixture("misbehave.py").to_string_lossy()
-        ),
-    )
-    .unwrap();
     std::fs::write(
         handlers.join("healthy.toml"),
         rust_manifest("Healthy", &["--steps", "10", "--step-ms", "20"], ""),
     )
     .unwrap();
-    home
+    (home, handlers)
 }
 
-fn synccenter(home: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_synccenter"));
-    command
-        .arg("--home")
-        .arg(home)
-        .env_remove("SYNCCENTER_DEMO")
-        .env_remove("SYNCCENTER_HOME")
-        .stdin(Stdio::null());
-    command
+/// Adds `<stem>.toml`, a faulty handler: `misbehave.py MODE [PIDFILE]`.
+fn add_faulty(handlers: &Path, stem: &str, mode: &str, pidfile: Option<&Path>, extra: &str) {
+    let pidfile = pidfile.map(|p| p.to_string_lossy().into_owned());
+    let mut args = vec![mode];
+    args.extend(pidfile.as_deref());
+    std::fs::write(
+        handlers.join(format!("{stem}.toml")),
+        misbehave_manifest("Faulty", &args, extra),
+    )
+    .unwrap();
+}
+
+/// A home with the faulty handler (`misbehave.py MODE [PIDFILE]`) and a healthy one.
+fn home_with(dir: &Path, mode: &str, pidfile: Option<&Path>, extra: &str) -> PathBuf {
+    let (home, handlers) = home_with_healthy(dir);
+    add_faulty(&handlers, "faulty", mode, pidfile, extra);
+    home
 }
 
 /// Runs `sync --all --no-prompt`, killing the center if it has not ended by `deadline`.
 fn sync_all(home: &Path, deadline: Duration) -> Output {
     let child = synccenter(home)
         .args(["sync", "--all", "--no-prompt"])
+        .env(MARK, home)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -75,33 +75,9 @@ fn sync_all(home: &Path, deadline: Duration) -> Output {
     output
 }
 
-/// The last run as `results --json` reports it.
-fn last_run(home: &Path) -> serde_json::Value {
-    let output = synccenter(home)
-        .args(["results", "--json"])
-        .output()
-        .unwrap();
-    assert!(output.status.success());
-    let runs: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    runs[0].clone()
-}
-
-fn status_of(run: &serde_json::Value, handler: &str, item: &str) -> (String, String) {
-    let found = run["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["key"]["handler"] == handler && i["key"]["item"] == item)
-        .unwrap_or_else(|| panic!("{handler}/{item} is not in the record: {run}"));
-    (
-        found["status"].as_str().unwrap().to_string(),
-        found["text"].as_str().unwrap().to_string(),
-    )
-}
-
-/// The center ends by itself with "an item failed" (2), never by a signal, and records
-/// the healthy handler's success next to the faulty handler's failure.
-fn assert_isolated(home: &Path, output: &Output) -> String {
+/// The center ends by itself with "an item failed" (2, as README's exit codes say), never
+/// by a signal, and records the healthy handler's success; returns the recorded run.
+fn assert_healthy_recorded(home: &Path, output: &Output) -> serde_json::Value {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(
@@ -111,14 +87,24 @@ fn assert_isolated(home: &Path, output: &Output) -> String {
         output.status
     );
     assert!(stdout.contains("Counter alpha: Succeeded"), "{stdout}");
-    let run = last_run(home);
+    let run = last_run(home).expect("the run is recorded");
     for item in ["alpha", "beta"] {
         assert_eq!(status_of(&run, "ext:healthy", item).0, "succeeded", "{run}");
     }
-    let (status, text) = status_of(&run, "ext:faulty", "one");
+    run
+}
+
+/// Both items of a faulty handler failed; the reason its first item gives.
+fn failed_reason(run: &serde_json::Value, handler: &str) -> String {
+    let (status, text) = status_of(run, handler, "one");
     assert_eq!(status, "failed", "{run}");
-    assert_eq!(status_of(&run, "ext:faulty", "two").0, "failed");
+    assert_eq!(status_of(run, handler, "two").0, "failed", "{run}");
     text
+}
+
+/// The faulty handler failed next to the healthy one's success; its reason.
+fn assert_isolated(home: &Path, output: &Output) -> String {
+    failed_reason(&assert_healthy_recorded(home, output), "ext:faulty")
 }
 
 /// The helper left the process group on purpose, so it is this test's to end, whatever
@@ -195,4 +181,70 @@ fn a_grandchild_holding_the_pipes_open_does_not_hold_the_run_up() {
             && text.contains("the helper lives on"),
         "{text}"
     );
+}
+
+/// The fault modes of `external_faults.rs` (which runs them inside the test process) that
+/// strike in `synchronize`, with the words each faulty handler's items fail with.
+const FAULTS: [(&str, &str); 7] = [
+    (
+        "crash",
+        "misbehave.py exited (code 1) before answering synchronize; its last stderr line was: RuntimeError: the handler crashed on purpose",
+    ),
+    (
+        "sigkill",
+        "misbehave.py was killed by signal 9 before answering synchronize",
+    ),
+    (
+        "hang",
+        "misbehave.py sent nothing for 1 s while working on synchronize; Sync Center ended it.",
+    ),
+    (
+        "garbage",
+        "misbehave.py sent something that is not a protocol message: this is not json, it is a debug print",
+    ),
+    (
+        "oversized",
+        "misbehave.py sent a message larger than 1048576 bytes",
+    ),
+    (
+        "early_exit",
+        "misbehave.py exited (code 3) before answering synchronize; its last stderr line was: cannot open the database /nonexistent/db",
+    ),
+    (
+        "refuse",
+        "Misbehaving refuse: the server is down for maintenance",
+    ),
+];
+
+#[test]
+fn handlers_failing_in_every_way_at_once_fail_only_their_own_items() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let (home, handlers) = home_with_healthy(dir.path());
+    for (mode, _) in FAULTS {
+        // Only the hang needs a short timeout; the others must be told by what they did.
+        let timeouts = if mode == "hang" {
+            "[timeouts]\nsilence = 1\n"
+        } else {
+            ""
+        };
+        add_faulty(&handlers, mode, mode, None, timeouts);
+    }
+    // Refused at `initialize`, so it has no items to sync: the center says so.
+    add_faulty(&handlers, "version2", "version2", None, "");
+    let output = sync_all(&home, Duration::from_secs(120));
+    let run = assert_healthy_recorded(&home, &output);
+    for (mode, words) in FAULTS {
+        let reason = failed_reason(&run, &format!("ext:{mode}"));
+        assert!(reason.contains(words), "{mode}: {reason}");
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(
+            "Faulty could not list its items: misbehave.py speaks protocol version 2, and this Sync Center speaks version 1."
+        ),
+        "{stderr}"
+    );
+    // The hanging handler's own child included: nothing the center started outlives it.
+    assert_no_marked_processes(&home.to_string_lossy(), None);
 }

@@ -18,9 +18,10 @@ fn session_with(mode: &str, extra_args: &[&str], stop_after: Option<Duration>) -
     let faulty = provider(
         dir.path(),
         "faulty",
-        &format!(
-            "name = \"Faulty\"\nprogram = {:?}\nargs = {args:?}\n[timeouts]\nanswer = 5\nsilence = 1\nstop = 1\n",
-            fixture("misbehave.py").to_string_lossy()
+        &misbehave_manifest(
+            "Faulty",
+            &args,
+            "[timeouts]\nanswer = 5\nsilence = 1\nstop = 1\n",
         ),
     );
     let healthy = provider(
@@ -232,6 +233,25 @@ fn an_error_answer_fails_the_items_with_the_handlers_own_words() {
     assert_eq!(
         text,
         "Misbehaving refuse: the server is down for maintenance"
+    );
+}
+
+#[test]
+fn a_field_the_protocol_does_not_have_is_refused_by_name() {
+    let _serial = serial();
+    let record = session_with("unknown_field", &[], None);
+    // The `replace_conflicts` request got an error naming the misspelled field, which the
+    // handler failed its items with.
+    assert_eq!(
+        faulty_error(&record),
+        "Misbehaving unknown_field: bad parameters: unknown field `conflict`, expected `item` or `conflicts`"
+    );
+    // The `progress` notification has no answer to carry the error: it is logged, naming
+    // the message and the field.
+    let log = log_text(&record);
+    assert!(
+        log.contains("misbehave.py sent a `progress` notification that Sync Center could not use: bad parameters: unknown field `percent`"),
+        "{log}"
     );
 }
 

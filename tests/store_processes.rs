@@ -11,6 +11,11 @@ use synccenter::core::status::ItemStatus;
 use synccenter::core::store::{Home, ItemResult, SessionRecord, Store};
 
 fn synccenter(home: &Path, args: &[&str]) -> std::process::Output {
+    synccenter_exits(home, args, 0)
+}
+
+/// Runs the binary and checks its exit code.
+fn synccenter_exits(home: &Path, args: &[&str], code: i32) -> std::process::Output {
     let output = Command::new(env!("CARGO_BIN_EXE_synccenter"))
         .arg("--home")
         .arg(home)
@@ -21,8 +26,9 @@ fn synccenter(home: &Path, args: &[&str]) -> std::process::Output {
         .stdin(Stdio::null())
         .output()
         .expect("the binary runs");
-    assert!(
-        output.status.success(),
+    assert_eq!(
+        output.status.code(),
+        Some(code),
         "synccenter {args:?}: {}",
         String::from_utf8_lossy(&output.stderr)
     );
@@ -96,7 +102,8 @@ fn changes_made_in_a_terminal_survive_the_windows_next_save() {
         home,
         &["conflicts", "resolve", "mail", "a.txt", "--keep", "left"],
     );
-    synccenter(home, &["sync", "calendar", "--no-prompt"]);
+    // Calendar succeeds with an error logged: exit code 1.
+    synccenter_exits(home, &["sync", "calendar", "--no-prompt"], 1);
 
     // The window saves again, each file, from its older copy plus its own new changes.
     window.set_checked(&demo("mail"), false);

@@ -23,7 +23,7 @@ fn a_ticked_item_syncs_with_progress_and_succeeds() {
     let (engine, events) = engine(home.path(), &[script]);
     let mut app = window(engine.clone(), events);
     wait_listed(&mut app, "Beta");
-    app.get_by_label("Beta").click();
+    app.get_by_label("Synchronize Beta").click();
     app.run_steps(2);
     assert!(
         !engine
@@ -372,8 +372,8 @@ fn notices_show_in_a_banner_until_dismissed() {
     wait_listed(&mut app, "Alpha");
     wait_for_text(&mut app, "results history was damaged");
     // Sync now with nothing checked says what to do instead of doing nothing.
-    app.get_by_label("Alpha").click();
-    app.get_by_label("Beta").click();
+    app.get_by_label("Synchronize Alpha").click();
+    app.get_by_label("Synchronize Beta").click();
     app.run_steps(2);
     app.get_by_label_contains("Sync now").click();
     wait_for_text(&mut app, "Nothing is checked");
@@ -384,27 +384,6 @@ fn notices_show_in_a_banner_until_dismissed() {
             .is_none()
     });
     assert!(app.query_by_label_contains("Nothing is checked").is_some());
-}
-
-#[test]
-fn space_toggles_the_focused_checkbox() {
-    let home = home();
-    let (engine, events) = engine(home.path(), &[files()]);
-    let mut app = window(engine.clone(), events);
-    wait_listed(&mut app, "Alpha");
-    app.get_by_label("Alpha").focus();
-    app.run_steps(1);
-    app.key_press(egui::Key::Space);
-    app.run_steps(2);
-    assert!(
-        !engine
-            .store()
-            .is_checked(&ItemKey::new("files", "alpha"), true)
-    );
-    assert_eq!(
-        app.get_by_label("Alpha").accesskit_node().toggled(),
-        Some(egui::accesskit::Toggled::False)
-    );
 }
 
 #[test]
@@ -435,8 +414,8 @@ fn properties_open_for_the_selected_item_and_for_the_handler() {
     let (engine, events) = engine(home.path(), &[script]);
     let mut app = window(engine, events);
     wait_listed(&mut app, "Alpha");
-    // Tabbing to an item selects it (a click on its row does too).
-    app.get_by_label("Alpha").focus();
+    // A click on an item's name selects it (arrows in the list do too).
+    app.get_by_label("Alpha").click();
     app.run_steps(2);
     app.get_by_label("⚙ Properties").click();
     wait_for_text(&mut app, "Files settings");
@@ -480,7 +459,7 @@ fn a_right_click_on_a_handler_syncs_all_its_items() {
     let mut app = window(engine.clone(), events);
     wait_listed(&mut app, "Beta");
     // Unticked items too: the handler's menu is about all of them.
-    app.get_by_label("Beta").click();
+    app.get_by_label("Synchronize Beta").click();
     app.run_steps(2);
     right_click_beside(&mut app, "Files");
     wait_for_text(&mut app, "Sync all items of Files");

@@ -143,6 +143,6 @@ fn a_save_that_fails_is_shown_in_the_window() {
     let config = home.path().join("config");
     std::fs::remove_dir_all(&config).unwrap();
     std::fs::write(&config, "not a folder").unwrap();
-    app.get_by_label("Alpha").click();
+    app.get_by_label("Synchronize Alpha").click();
     wait_for_text(&mut app, "could not save your item choices");
 }

@@ -3,7 +3,9 @@
 
 mod window_common;
 
+use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable;
+use std::path::Path;
 use std::time::Duration;
 use synccenter::core::engine::{Engine, EngineConfig};
 use synccenter::core::handler::Registry;
@@ -53,5 +55,320 @@ fn a_folder_pair_added_from_the_first_start_screen_synchronizes() {
     assert_eq!(
         std::fs::read_to_string(right.join("notes.txt")).unwrap(),
         "hello"
+    );
+}
+
+/// The window over the real folder pairs handler, its center under `home`.
+fn folders_window(home: &Path) -> (Engine, Home, App) {
+    let center = Home::under(&home.join("center"));
+    let (store, _) = Store::open(center.clone());
+    let registry = Registry::new().with(folders::provider(&center));
+    let config = EngineConfig {
+        stop_timeout: Duration::from_secs(2),
+        ..Default::default()
+    };
+    let (engine, events) = Engine::new(registry, store, config);
+    let app = window(engine.clone(), events);
+    (engine, center, app)
+}
+
+/// Types into a text field of the open dialog.
+fn type_into(app: &mut App, field: &str, text: &str) {
+    app.get_by_label(field).click();
+    app.run_steps(1);
+    app.get_by_label(field).type_text(text);
+    app.run_steps(1);
+}
+
+#[test]
+fn a_new_pair_expands_tilde_offers_to_create_its_folder_and_shows_its_direction() {
+    let home = home();
+    // `~` is the real home folder: the new folder goes in a temporary folder there.
+    let user_home = std::env::var_os("HOME").expect("HOME is set");
+    let under_home = tempfile::Builder::new()
+        .prefix(".synccenter-test-")
+        .tempdir_in(&user_home)
+        .expect("a temporary folder in the home folder");
+    let rest = under_home
+        .path()
+        .strip_prefix(&user_home)
+        .unwrap()
+        .join("Notes");
+    let typed_left = format!("~/{}", rest.display());
+    let right = home.path().join("right");
+    std::fs::create_dir_all(&right).unwrap();
+    let (engine, center, mut app) = folders_window(home.path());
+    wait_for_text(&mut app, "Nothing to synchronize yet");
+    app.get_by_label("Add folder pair…").click();
+    wait_for_text(&mut app, "Left folder");
+    app.get_by_label("Name").type_text("Notes");
+    // Step one: the pair, its left folder from the home folder; step two: the right.
+    type_into(&mut app, "Left folder", &typed_left);
+    app.get_by_label("Next").click();
+    wait_for_text(&mut app, "Right folder");
+    type_into(&mut app, "Right folder", &right.display().to_string());
+    app.get_by_label("OK").click();
+    let left = under_home.path().join("Notes");
+    wait_for_text(&mut app, "This folder does not exist yet");
+    assert!(
+        app.query_by_label_contains(&left.display().to_string())
+            .is_some()
+    );
+    // Back keeps what was typed; OK asks again, and Create makes the folder.
+    app.get_by_label("Back").click();
+    wait_for(&mut app, "the pair's form again", |app| {
+        app.query_by_label("Right folder").is_some()
+    });
+    assert_eq!(
+        app.get_by_label("Right folder").value().as_deref(),
+        Some(right.display().to_string().as_str())
+    );
+    assert!(!left.exists());
+    app.get_by_label("OK").click();
+    wait_for_text(&mut app, "This folder does not exist yet");
+    app.get_by_label("Create").click();
+    wait_listed(&mut app, "Notes");
+    assert!(left.is_dir());
+    let pair = folders::config::find(&center, "Notes").unwrap();
+    assert_eq!(pair.left, left, "~ was expanded");
+    // The row shows both folders and the direction, the home folder as ~.
+    wait_for_text(&mut app, &format!("{typed_left} ↔ {}", right.display()));
+    drop(engine);
+}
+
+#[test]
+fn removing_a_pair_asks_first_and_leaves_the_files_where_they_are() {
+    let home = home();
+    let (left, right) = (home.path().join("left"), home.path().join("right"));
+    for side in [&left, &right] {
+        std::fs::create_dir_all(side).unwrap();
+        std::fs::write(side.join("notes.txt"), "kept").unwrap();
+    }
+    let center = Home::under(&home.path().join("center"));
+    let pair = folders::config::PairConfig {
+        name: "Notes".into(),
+        left: left.clone(),
+        right: right.clone(),
+        mode: folders::config::Mode::TwoWay,
+        excludes: Vec::new(),
+        versions_days: folders::config::DEFAULT_VERSIONS_DAYS,
+        versions_disk_percent: folders::config::DEFAULT_VERSIONS_DISK_PERCENT,
+    };
+    folders::config::add(&center, pair).unwrap();
+    let (_engine, center, mut app) = folders_window(home.path());
+    wait_listed(&mut app, "Notes");
+    // Both folders, and a way to open each, are in the row's menu.
+    let row = app.get_by_label("Notes").rect();
+    let pos = egui::pos2(row.right() + 200.0, row.center().y);
+    app.hover_at(pos);
+    for pressed in [true, false] {
+        app.event(egui::Event::PointerButton {
+            pos,
+            button: egui::PointerButton::Secondary,
+            pressed,
+            modifiers: egui::Modifiers::NONE,
+        });
+    }
+    for side in [&left, &right] {
+        wait_for_text(&mut app, &format!("Open {}", side.display()));
+    }
+    app.get_by_label("Properties…").click();
+    wait_for_text(&mut app, "Remove this pair…");
+    app.get_by_label("Remove this pair…").click();
+    wait_for_text(&mut app, "Remove the folder pair Notes?");
+    assert!(
+        app.query_by_label_contains("The files stay where they are")
+            .is_some()
+    );
+    // Cancel goes back to the pair, which stays.
+    app.get_by_label("Cancel").click();
+    wait_for_text(&mut app, "Remove this pair…");
+    app.get_by_label("Remove this pair…").click();
+    wait_for_text(&mut app, "Remove the folder pair Notes?");
+    app.get_by_role_and_label(Role::Button, "Remove").click();
+    wait_for(&mut app, "the pair to go", |app| {
+        app.query_by_label("Notes").is_none()
+    });
+    assert!(folders::config::find(&center, "Notes").is_err());
+    for side in [&left, &right] {
+        assert_eq!(
+            std::fs::read_to_string(side.join("notes.txt")).unwrap(),
+            "kept"
+        );
+    }
+}
+
+#[test]
+fn a_kept_version_is_restored_from_the_window_and_the_newer_file_is_kept() {
+    let home = home();
+    let (left, right) = (home.path().join("left"), home.path().join("right"));
+    for side in [&left, &right] {
+        std::fs::create_dir_all(side).unwrap();
+    }
+    std::fs::write(left.join("notes.txt"), "first").unwrap();
+    let center = Home::under(&home.path().join("center"));
+    let pair = folders::config::PairConfig {
+        name: "Notes".into(),
+        left: left.clone(),
+        right: right.clone(),
+        mode: folders::config::Mode::TwoWay,
+        excludes: Vec::new(),
+        versions_days: folders::config::DEFAULT_VERSIONS_DAYS,
+        versions_disk_percent: folders::config::DEFAULT_VERSIONS_DISK_PERCENT,
+    };
+    folders::config::add(&center, pair).unwrap();
+    let (engine, _center, mut app) = folders_window(home.path());
+    wait_listed(&mut app, "Notes");
+    let sync = |app: &mut App| {
+        let runs = engine.store().history().len();
+        app.get_by_label_contains("Sync now").click();
+        wait_for(app, "the run to end", |_| {
+            engine.sessions().is_empty() && engine.store().history().len() > runs
+        });
+    };
+    sync(&mut app);
+    assert_eq!(
+        std::fs::read_to_string(right.join("notes.txt")).unwrap(),
+        "first"
+    );
+    // The left changes; the sync replaces the right's file and keeps it as a version.
+    std::fs::write(left.join("notes.txt"), "second, longer").unwrap();
+    sync(&mut app);
+    assert_eq!(
+        std::fs::read_to_string(right.join("notes.txt")).unwrap(),
+        "second, longer"
+    );
+    let kept = folders::versions::list(&right).unwrap();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    // Versions… in the row's menu lists it; Restore puts it back.
+    let row = app.get_by_label("Notes").rect();
+    let pos = egui::pos2(row.right() + 200.0, row.center().y);
+    app.hover_at(pos);
+    for pressed in [true, false] {
+        app.event(egui::Event::PointerButton {
+            pos,
+            button: egui::PointerButton::Secondary,
+            pressed,
+            modifiers: egui::Modifiers::NONE,
+        });
+    }
+    wait_for_text(&mut app, "Versions…");
+    app.get_by_label("Versions…").click();
+    wait_for_text(&mut app, "Versions of Notes");
+    let restore = format!("Restore notes.txt of {}", kept[0].kept);
+    wait_for_text(&mut app, &restore);
+    app.get_by_label(&restore).click();
+    wait_for_text(&mut app, "is back as it was");
+    assert_eq!(
+        std::fs::read_to_string(right.join("notes.txt")).unwrap(),
+        "first"
+    );
+    // Nothing lost: the newer file is a version now.
+    let kept = folders::versions::list(&right).unwrap();
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    let newer = kept
+        .iter()
+        .map(|v| {
+            std::fs::read_to_string(
+                right
+                    .join(".synccenter/versions")
+                    .join(&v.kept)
+                    .join(v.display()),
+            )
+            .unwrap()
+        })
+        .collect::<Vec<_>>();
+    assert!(newer.contains(&"second, longer".to_string()), "{newer:?}");
+    // The list is read again and shows both; then Close.
+    wait_for(&mut app, "both versions listed", |app| {
+        app.query_all_by_label_contains("Restore notes").count() == 2
+    });
+    app.get_by_label("Close").click();
+    wait_for(&mut app, "the versions to close", |app| {
+        app.query_by_label_contains("Versions of Notes").is_none()
+    });
+}
+
+#[test]
+fn a_text_conflict_opens_each_version_and_shows_the_lines_that_differ() {
+    let home = home();
+    let (left, right) = (home.path().join("left"), home.path().join("right"));
+    for side in [&left, &right] {
+        std::fs::create_dir_all(side).unwrap();
+    }
+    std::fs::write(left.join("plan.txt"), "monday\ntuesday\nwednesday\n").unwrap();
+    let center = Home::under(&home.path().join("center"));
+    let pair = folders::config::PairConfig {
+        name: "Plans".into(),
+        left: left.clone(),
+        right: right.clone(),
+        mode: folders::config::Mode::TwoWay,
+        excludes: Vec::new(),
+        versions_days: folders::config::DEFAULT_VERSIONS_DAYS,
+        versions_disk_percent: folders::config::DEFAULT_VERSIONS_DISK_PERCENT,
+    };
+    folders::config::add(&center, pair).unwrap();
+    let (engine, _center, mut app) = folders_window(home.path());
+    wait_listed(&mut app, "Plans");
+    let sync = |app: &mut App| {
+        let runs = engine.store().history().len();
+        app.get_by_label_contains("Sync now").click();
+        wait_for(app, "the run to end", |_| {
+            engine.sessions().is_empty() && engine.store().history().len() > runs
+        });
+    };
+    sync(&mut app);
+    // Both sides change the same line differently: a conflict.
+    std::fs::write(left.join("plan.txt"), "monday\ntuesday: gym\nwednesday\n").unwrap();
+    std::fs::write(
+        right.join("plan.txt"),
+        "monday\ntuesday: dentist, at 9\nwednesday\n",
+    )
+    .unwrap();
+    sync(&mut app);
+    wait_for_text(&mut app, "Conflicts (1)");
+    app.get_by_label_contains("Conflicts (1)").click();
+    wait_for_text(&mut app, "Open the Left version");
+    assert!(app.query_by_label("Open the Right version").is_some());
+    app.get_by_label("Compare").click();
+    wait_for_text(&mut app, "− tuesday: gym");
+    wait_for_text(&mut app, "+ tuesday: dentist, at 9");
+    assert!(app.query_by_label("  monday").is_some());
+}
+
+#[test]
+fn a_remote_pair_row_shows_its_server_and_offers_only_the_local_folder() {
+    let home = home();
+    let left = home.path().join("left");
+    std::fs::create_dir_all(&left).unwrap();
+    let center = Home::under(&home.path().join("center"));
+    let pair = folders::config::PairConfig::new(
+        "Notes",
+        left.clone(),
+        "gdrive:Backup/Notes".into(),
+        folders::config::Mode::TwoWay,
+    );
+    folders::config::add(&center, pair).unwrap();
+    let (_engine, _center, mut app) = folders_window(home.path());
+    wait_listed(&mut app, "Notes (gdrive:)");
+    wait_for_text(
+        &mut app,
+        &format!("{} ↔ gdrive:Backup/Notes", left.display()),
+    );
+    let row = app.get_by_label("Notes (gdrive:)").rect();
+    let pos = row.center();
+    app.hover_at(pos);
+    for pressed in [true, false] {
+        app.event(egui::Event::PointerButton {
+            pos,
+            button: egui::PointerButton::Secondary,
+            pressed,
+            modifiers: egui::Modifiers::NONE,
+        });
+    }
+    wait_for_text(&mut app, &format!("Open {}", left.display()));
+    assert!(
+        app.query_by_label_contains("Open gdrive").is_none(),
+        "a remote side is no folder to open here"
     );
 }

@@ -1,5 +1,6 @@
 //! The terminal's progress: a bar per item and one over all of them, with plain lines when
-//! stderr is not a terminal. A run of this process and a run handed to the running
+//! stderr is not a terminal. Bar lines fit the terminal's width (no line wraps) and leave the
+//! terminal when the run ends, however it ends: the final lines say how. A run of this process and a run handed to the running
 //! instance draw the same bars and print the same result lines.
 
 use crate::core::progress::{ItemShare, ProgressView, format_eta};
@@ -39,13 +40,15 @@ pub struct Bars {
     /// Each item's final line goes to stdout at the end; said here as well only when stderr
     /// is not the same place (a terminal showing both, `2>&1`).
     say_endings: bool,
+    widths: Widths,
 }
 
 impl Bars {
     pub fn new() -> Bars {
         let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(10));
-        let overall_bar = multi.add(ProgressBar::new(1000).with_style(overall_style()));
-        overall_bar.set_prefix("All items");
+        let widths = Widths::for_columns(terminal_columns());
+        let overall_bar = multi.add(ProgressBar::new(1000).with_style(overall_style(widths)));
+        overall_bar.set_prefix(truncate("All items", widths.name));
         Bars {
             multi,
             overall_bar,
@@ -53,6 +56,7 @@ impl Bars {
             lines: HashMap::new(),
             started: Instant::now(),
             say_endings: !same_file(libc::STDOUT_FILENO, libc::STDERR_FILENO),
+            widths,
         }
     }
 
@@ -63,8 +67,8 @@ impl Bars {
         }
         let bar = self
             .multi
-            .add(ProgressBar::new(1000).with_style(item_style()));
-        bar.set_prefix(truncate(name, 28));
+            .add(ProgressBar::new(1000).with_style(item_style(self.widths)));
+        bar.set_prefix(truncate(name, self.widths.name));
         bar.set_message("Pending");
         let mut view = ProgressView::new();
         let share = ItemShare::of(ItemStatus::Pending, view.update(0.0, None, false));
@@ -95,10 +99,10 @@ impl Bars {
             None => state.text.to_string(),
         };
         if shown.determinate {
-            line.bar.set_style(item_style());
+            line.bar.set_style(item_style(self.widths));
             line.bar.set_position((shown.fraction * 1000.0) as u64);
         } else {
-            line.bar.set_style(spinner_style());
+            line.bar.set_style(spinner_style(self.widths));
             line.bar.tick();
         }
         line.bar.set_message(message);
@@ -132,12 +136,15 @@ impl Bars {
         say(&self.multi, text);
     }
 
-    /// Takes the item bars off the terminal; the overall bar stays, at its end.
+    /// Takes the bars off the terminal: the overall bar is drawn once at its end (what the
+    /// run came to), then goes with the rest; a bar left standing would say something else
+    /// than the final lines ("37 %" after Ctrl+C).
     pub fn finish(self) {
         self.overall_bar.finish();
         for line in self.lines.values() {
             line.bar.finish_and_clear();
         }
+        let _ = self.multi.clear();
     }
 }
 
@@ -189,19 +196,91 @@ fn truncate(text: &str, max: usize) -> String {
     }
 }
 
-fn item_style() -> ProgressStyle {
-    ProgressStyle::with_template("{prefix} [{bar:24.cyan/blue}] {percent:>3}% {wide_msg}")
+/// The width of the terminal the bars are drawn on: stderr's, else `COLUMNS`, else 80.
+fn terminal_columns() -> usize {
+    // SAFETY: TIOCGWINSZ only writes into the winsize given.
+    let from_terminal = unsafe {
+        let mut size: libc::winsize = std::mem::zeroed();
+        (libc::ioctl(libc::STDERR_FILENO, libc::TIOCGWINSZ, &mut size) == 0 && size.ws_col > 0)
+            .then_some(usize::from(size.ws_col))
+    };
+    from_terminal
+        .or_else(|| std::env::var("COLUMNS").ok()?.trim().parse().ok())
+        .unwrap_or(80)
+}
+
+/// How a bar line shares the terminal's width: the name, the bar, then the words, which
+/// indicatif cuts to what is left ("{wide_msg}"), so no line wraps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Widths {
+    name: usize,
+    bar: usize,
+}
+
+/// " [", "] ", "100%", " " and one column indicatif keeps free.
+const BAR_LINE_FIXED: usize = 10;
+/// Room the words keep at least.
+const MIN_WORDS: usize = 12;
+
+impl Widths {
+    fn for_columns(columns: usize) -> Self {
+        let name = (columns / 4).clamp(8, 28);
+        // In a narrow terminal the bar gives way to the words.
+        let room = columns.saturating_sub(name + BAR_LINE_FIXED + MIN_WORDS);
+        let bar = (columns / 4).clamp(6, 24).min(room).max(4);
+        Self { name, bar }
+    }
+}
+
+fn item_style(widths: Widths) -> ProgressStyle {
+    let template = format!(
+        "{{prefix}} [{{bar:{}.cyan/blue}}] {{percent:>3}}% {{wide_msg}}",
+        widths.bar
+    );
+    ProgressStyle::with_template(&template)
         .expect("a valid template")
         .progress_chars("█▉▊▋▌▍▎▏ ")
 }
 
-fn spinner_style() -> ProgressStyle {
-    ProgressStyle::with_template("{prefix} {spinner:.cyan}                         {wide_msg}")
+fn spinner_style(widths: Widths) -> ProgressStyle {
+    // The spinner where the bar starts, and the words where they start on a bar line.
+    let gap = " ".repeat(widths.bar + 7);
+    ProgressStyle::with_template(&format!("{{prefix}} {{spinner:.cyan}}{gap}{{wide_msg}}"))
         .expect("a valid template")
 }
 
-fn overall_style() -> ProgressStyle {
-    ProgressStyle::with_template("{prefix:28} [{bar:24.green/white}] {percent:>3}% {wide_msg}")
+fn overall_style(widths: Widths) -> ProgressStyle {
+    let template = format!(
+        "{{prefix}} [{{bar:{}.green/white}}] {{percent:>3}}% {{wide_msg}}",
+        widths.bar
+    );
+    ProgressStyle::with_template(&template)
         .expect("a valid template")
         .progress_chars("█▉▊▋▌▍▎▏ ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bar_lines_fit_the_terminal_and_leave_room_for_words() {
+        // (columns, name, bar)
+        let table = [
+            (40, 10, 8),
+            (60, 15, 15),
+            (80, 20, 20),
+            (100, 25, 24),
+            (120, 28, 24),
+            (200, 28, 24),
+        ];
+        for (columns, name, bar) in table {
+            let widths = Widths::for_columns(columns);
+            assert_eq!(widths, Widths { name, bar }, "{columns} columns");
+            assert!(
+                name + bar + BAR_LINE_FIXED + MIN_WORDS <= columns,
+                "{columns}"
+            );
+        }
+    }
 }

@@ -3,8 +3,8 @@
 //! the running instance when there is one (`handoff.rs`).
 //!
 //! Exit codes (`crate::exit_code`): 0 everything succeeded; 1 something was skipped,
-//! canceled or left in conflict; 2 an item failed; 3 nothing could run (bad arguments,
-//! unusable configuration).
+//! canceled or left in conflict, or an item logged an error; 2 an item failed; 3 nothing
+//! could run (bad arguments, unusable configuration).
 
 mod args;
 mod bars;
@@ -19,7 +19,7 @@ pub use args::{Cli, Command, ScheduleAction, SyncArgs};
 use crate::core::choice::{self, Listed, Target};
 use crate::core::conflicts::{ConflictRecord, Resolution};
 use crate::core::engine::{Engine, Listing};
-use crate::core::model::{ItemKey, unix_millis};
+use crate::core::model::{ItemKey, LogLevel, unix_millis};
 use crate::core::status::ItemStatus;
 use crate::core::store::SessionRecord;
 use crate::exit_code::{FAILED, INCOMPLETE, NOTHING_RAN, OK};
@@ -440,12 +440,18 @@ pub(crate) fn report_outcome(record: &SessionRecord, open_conflicts: usize) -> u
     exit_code(record, open_conflicts)
 }
 
-/// 2 if an item failed; 1 if one was skipped or canceled or conflicts remain; else 0.
+/// 2 if an item failed; 1 if one was skipped or canceled, conflicts remain, or an error was
+/// logged (an item that went on past a file it could not sync); else 0.
 pub fn exit_code(record: &SessionRecord, open_conflicts: usize) -> u8 {
     let any = |status| record.items.iter().any(|i| i.status == status);
+    let logged_errors = record.log.iter().any(|line| line.level == LogLevel::Error);
     if any(ItemStatus::Failed) || record.items.iter().any(|i| !i.status.is_terminal()) {
         FAILED
-    } else if any(ItemStatus::Skipped) || any(ItemStatus::Canceled) || open_conflicts > 0 {
+    } else if any(ItemStatus::Skipped)
+        || any(ItemStatus::Canceled)
+        || open_conflicts > 0
+        || logged_errors
+    {
         INCOMPLETE
     } else {
         OK

@@ -255,9 +255,9 @@ impl Field {
                 if text.trim().is_empty() {
                     self.required
                         .then(|| format!("{} is required.", self.label))
-                } else if !Path::new(text.trim()).is_absolute() {
+                } else if !is_full_path(text.trim()) {
                     Some(format!(
-                        "{} must be a full path, starting with /.",
+                        "{} must be a full path, starting with / (or ~ for your home folder).",
                         self.label
                     ))
                 } else {
@@ -486,6 +486,11 @@ impl DialogBroker {
         }
         self.changed.notify_all();
     }
+}
+
+/// A full path, or one from the home folder (`~` or `~/…`), which the handler expands.
+fn is_full_path(text: &str) -> bool {
+    text == "~" || text.starts_with("~/") || Path::new(text).is_absolute()
 }
 
 #[cfg(test)]

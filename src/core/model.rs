@@ -182,6 +182,13 @@ pub struct ItemInfo {
     /// SYNCMGRITEM_TEMPORARY: the stored choice for this item may be forgotten.
     #[serde(default)]
     pub temporary: bool,
+    /// What tells the item apart beyond its name, shown beside it (a folder pair's two
+    /// folders and its direction: "~/Documents ↔ /media/usb/Documents").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// Folders on this computer that hold the item, which the window offers to open.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub folders: Vec<std::path::PathBuf>,
 }
 
 fn yes() -> bool {
@@ -198,6 +205,8 @@ impl ItemInfo {
             last_synced: None,
             has_properties: false,
             temporary: false,
+            detail: None,
+            folders: Vec::new(),
         }
     }
 }

@@ -14,8 +14,24 @@ pub fn show(ui: &mut Ui, shown: Shown, width: f32, name: &str) -> egui::Response
     let visuals = ui.visuals();
     let radius = rect.height() / 2.0;
     let painter = ui.painter();
-    painter.rect_filled(rect, radius, visuals.widgets.inactive.bg_fill);
     let fill = visuals.selection.bg_fill;
+    // A selected table row is painted in the selection colour and overrides its text
+    // colour: there the track is the field colour and gets an outline, so the bar stays
+    // visible.
+    match visuals.override_text_color {
+        Some(outline) => {
+            painter.rect_filled(rect, radius, visuals.extreme_bg_color);
+            painter.rect_stroke(
+                rect,
+                radius,
+                egui::Stroke::new(1.0, outline),
+                egui::StrokeKind::Inside,
+            );
+        }
+        None => {
+            painter.rect_filled(rect, radius, visuals.widgets.inactive.bg_fill);
+        }
+    }
     if shown.determinate {
         let done = Rect::from_min_size(rect.min, vec2(rect.width() * shown.fraction, HEIGHT));
         painter.rect_filled(done, radius, fill);

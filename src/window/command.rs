@@ -28,6 +28,17 @@ pub enum Command {
     },
     DismissNotice(usize),
     ShowConflicts,
+    /// Show a folder (or a file) in the desktop's program for it.
+    OpenFolder(std::path::PathBuf),
+    /// Compare the two versions of a conflict (its id), local files both.
+    CompareConflict(String, [std::path::PathBuf; 2]),
+    /// Browse the versions a folder pair keeps.
+    ShowVersions(ItemKey),
+    /// Put a kept version back in its folder.
+    RestoreVersion(
+        std::path::PathBuf,
+        crate::handlers::folders::versions::Version,
+    ),
 }
 
 /// The commands of one frame.

@@ -2,7 +2,7 @@
 //! keeps updating behind it; a request that is dropped answers "canceled" by itself.
 
 use crate::core::dialog::{
-    ButtonRole, DialogId, DialogRequest, Field, FieldKind, FieldValue, FormReply, Values,
+    ButtonRole, DialogId, DialogRequest, Field, FieldKind, FieldValue, Form, FormReply, Values,
 };
 use crate::window::command::{Command, Commands};
 use crate::window::icons;
@@ -16,20 +16,70 @@ pub struct FolderPick {
     pub dialog: DialogId,
     pub field: String,
     pub path: Option<PathBuf>,
+    /// The desktop has no folder picker at all.
+    pub unavailable: bool,
+}
+
+/// Why a folder field's picker came back without a folder.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Unpicked {
+    Canceled,
+    NoPicker,
 }
 
 /// The width of a text field, and of the help under a field.
 const FIELD_WIDTH: f32 = 280.0;
+/// A dialog's width when the window has room for it.
+const DIALOG_WIDTH: f32 = 420.0;
+/// Room a dialog keeps for its heading, buttons and margins around the scrolled fields.
+const DIALOG_CHROME: f32 = 190.0;
 
 struct OpenDialog {
     request: DialogRequest,
     values: Values,
     /// Why the last press of an accept button was refused, by field id.
     problems: BTreeMap<String, String>,
-    /// The folder field whose picker came back without a folder.
-    unpicked: Option<String>,
-    /// The first empty text field takes the keyboard when the dialog opens.
-    focus_pending: bool,
+    /// The folder field whose picker came back without a folder, and why.
+    unpicked: Option<(String, Unpicked)>,
+    /// The field that takes the keyboard next frame.
+    focus: Focus,
+}
+
+/// Which field takes the keyboard: when the dialog opens, the first field in error (a
+/// handler that refused the last answer says which) or else the first empty text field;
+/// after a refused press of OK, the first field in error.
+#[derive(Clone, Debug, PartialEq)]
+enum Focus {
+    FirstEmpty,
+    Field(String),
+    Done,
+}
+
+impl Focus {
+    fn on_open(form: &Form) -> Self {
+        form.fields
+            .iter()
+            .find(|f| f.error.is_some())
+            .map_or(Self::FirstEmpty, |f| Self::Field(f.id.clone()))
+    }
+
+    /// The first field of `form`, in its order, that `problems` is about.
+    fn first_problem(form: &Form, problems: &BTreeMap<String, String>) -> Self {
+        form.fields
+            .iter()
+            .find(|f| problems.contains_key(&f.id))
+            .map_or(Self::Done, |f| Self::Field(f.id.clone()))
+    }
+
+    /// Whether this field should take the keyboard now; `empty` says whether it is an empty
+    /// text field.
+    fn wants(&self, field: &str, empty: bool) -> bool {
+        match self {
+            Self::FirstEmpty => empty,
+            Self::Field(id) => id == field,
+            Self::Done => false,
+        }
+    }
 }
 
 pub struct Dialogs {
@@ -49,12 +99,13 @@ impl Default for Dialogs {
 impl Dialogs {
     pub fn push(&mut self, request: DialogRequest) {
         let values = request.form.initial_values();
+        let focus = Focus::on_open(&request.form);
         self.queue.push_back(OpenDialog {
             request,
             values,
             problems: BTreeMap::new(),
             unpicked: None,
-            focus_pending: true,
+            focus,
         });
     }
 
@@ -92,7 +143,8 @@ impl Dialogs {
                     open.values.insert(pick.field, FieldValue::Text(text));
                     open.unpicked = None;
                 }
-                None => open.unpicked = Some(pick.field),
+                None if pick.unavailable => open.unpicked = Some((pick.field, Unpicked::NoPicker)),
+                None => open.unpicked = Some((pick.field, Unpicked::Canceled)),
             }
         }
     }
@@ -106,9 +158,14 @@ impl Dialogs {
         let escape = ctx.input(|i| i.key_pressed(Key::Escape));
         let frame = egui::Frame::window(&ctx.global_style()).inner_margin(16.0);
         let modal = egui::Modal::new(egui::Id::unique(("sync-center-dialog", id.0))).frame(frame);
+        // A dialog never grows past the window: narrower in a small window, and its fields
+        // scroll when they are taller than the room left beside the heading and buttons.
+        let screen = ctx.content_rect();
+        let width = DIALOG_WIDTH.min(screen.width() - 64.0).max(200.0);
+        let fields_height = (screen.height() - DIALOG_CHROME).max(80.0);
         modal.show(ctx, |ui| {
-            ui.set_width(420.0);
-            open.ui(ui, running, out);
+            ui.set_width(width);
+            open.ui(ui, running, fields_height, out);
         });
         if escape {
             out.push(Command::Answer(id, FormReply::Canceled));
@@ -117,43 +174,58 @@ impl Dialogs {
 }
 
 impl OpenDialog {
-    fn ui(&mut self, ui: &mut Ui, running: bool, out: &mut Commands) {
+    fn ui(&mut self, ui: &mut Ui, running: bool, fields_height: f32, out: &mut Commands) {
         let request = &self.request;
         let form = &request.form;
-        ui.heading(&form.title);
+        ui.add(egui::Label::new(RichText::new(&form.title).heading()).wrap());
         let about = match &request.item_name {
             Some(item) => format!("{} · {item}", request.handler_name),
             None => request.handler_name.clone(),
         };
         ui.label(RichText::new(about).weak());
-        if let Some(message) = &form.message {
-            ui.add_space(6.0);
-            ui.label(message);
-        }
-        ui.add_space(10.0);
         let mut submit_by_enter = false;
-        egui::Grid::new(("dialog-fields", request.id.0))
-            .num_columns(2)
-            .spacing([12.0, 6.0])
+        egui::ScrollArea::vertical()
+            .id_salt(("dialog-scroll", request.id.0))
+            .max_height(fields_height)
             .show(ui, |ui| {
-                for field in &form.fields {
-                    let problem = self.problems.get(&field.id).or(field.error.as_ref());
-                    submit_by_enter |= field_row(
-                        ui,
-                        field,
-                        &mut self.values,
-                        request.id,
-                        problem,
-                        &mut self.focus_pending,
-                        out,
-                    );
-                    if self.unpicked.as_ref() == Some(&field.id) {
-                        let note = "No folder was chosen. You can type the full path instead.";
-                        note_under(ui, RichText::new(note).weak());
-                    }
+                if let Some(message) = &form.message {
+                    ui.add_space(6.0);
+                    ui.label(message);
                 }
+                ui.add_space(10.0);
+                egui::Grid::new(("dialog-fields", request.id.0))
+                    .num_columns(2)
+                    .spacing([12.0, 6.0])
+                    .show(ui, |ui| {
+                        for field in &form.fields {
+                            let problem = self.problems.get(&field.id).or(field.error.as_ref());
+                            submit_by_enter |= field_row(
+                                ui,
+                                field,
+                                &mut self.values,
+                                request.id,
+                                problem,
+                                &mut self.focus,
+                                out,
+                            );
+                            match &self.unpicked {
+                                Some((id, why)) if *id == field.id => {
+                                    let note = match why {
+                                        Unpicked::Canceled => {
+                                            "No folder was chosen. You can type the full path instead."
+                                        }
+                                        Unpicked::NoPicker => {
+                                            "No folder picker is available on this desktop — type the path."
+                                        }
+                                    };
+                                    note_under(ui, RichText::new(note).weak());
+                                }
+                                _ => {}
+                            }
+                        }
+                    });
             });
-        self.focus_pending = false;
+        self.focus = Focus::Done;
         ui.add_space(12.0);
         let mut pressed = None;
         egui::Sides::new().show(
@@ -188,6 +260,7 @@ impl OpenDialog {
             ButtonRole::Accept => {
                 self.problems = form.validate(&self.values).into_iter().collect();
                 if !self.problems.is_empty() {
+                    self.focus = Focus::first_problem(form, &self.problems);
                     return;
                 }
                 FormReply::Submitted {
@@ -212,7 +285,7 @@ fn field_row(
     values: &mut Values,
     dialog: DialogId,
     problem: Option<&String>,
-    focus_pending: &mut bool,
+    focus: &mut Focus,
     out: &mut Commands,
 ) -> bool {
     let label = match field.kind {
@@ -223,17 +296,27 @@ fn field_row(
     let value = values
         .entry(field.id.clone())
         .or_insert_with(|| field.initial_value().unwrap_or(FieldValue::Bool(false)));
+    let takes_focus = |response: &egui::Response, focus: &mut Focus, empty: bool| {
+        if focus.wants(&field.id, empty) {
+            response.request_focus();
+            response.scroll_to_me(None);
+            *focus = Focus::Done;
+        }
+    };
     match (&field.kind, value) {
         (FieldKind::Checkbox { .. }, FieldValue::Bool(checked)) => {
-            ui.checkbox(checked, &field.label);
+            let response = ui.checkbox(checked, &field.label);
+            takes_focus(&response, focus, false);
         }
         (FieldKind::Number { min, max, .. }, FieldValue::Number(number)) => {
             let range = min.unwrap_or(i64::MIN)..=max.unwrap_or(i64::MAX);
-            ui.add(egui::DragValue::new(number).range(range))
+            let response = ui
+                .add(egui::DragValue::new(number).range(range))
                 .labelled_by(label.id);
+            takes_focus(&response, focus, false);
         }
         (FieldKind::Choice { options, .. }, FieldValue::Text(chosen)) => {
-            egui::ComboBox::from_id_salt(("choice", dialog.0, &field.id))
+            let response = egui::ComboBox::from_id_salt(("choice", dialog.0, &field.id))
                 .selected_text(chosen.as_str())
                 .show_ui(ui, |ui| {
                     for option in options {
@@ -242,6 +325,7 @@ fn field_row(
                 })
                 .response
                 .labelled_by(label.id);
+            takes_focus(&response, focus, false);
         }
         (FieldKind::ReadOnly { text }, _) => {
             ui.label(text);
@@ -258,10 +342,7 @@ fn field_row(
                     .password(matches!(kind, FieldKind::Password { .. }))
                     .desired_width(width);
                 let response = ui.add(edit).labelled_by(label.id);
-                if *focus_pending && text.is_empty() {
-                    response.request_focus();
-                    *focus_pending = false;
-                }
+                takes_focus(&response, focus, text.is_empty());
                 entered = response.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));
                 if folder
                     && ui
@@ -310,7 +391,6 @@ fn note_under(ui: &mut Ui, text: RichText) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::dialog::Form;
     use crate::core::model::HandlerId;
 
     fn request(id: u64) -> (DialogRequest, Receiver<FormReply>) {
@@ -348,10 +428,25 @@ mod tests {
             dialog: DialogId(1),
             field: "dir".into(),
             path: path.map(PathBuf::from),
+            unavailable: false,
         };
         picks.send(pick(None)).unwrap();
         dialogs.take_picks();
-        assert_eq!(dialogs.queue[0].unpicked.as_deref(), Some("dir"));
+        assert_eq!(
+            dialogs.queue[0].unpicked,
+            Some(("dir".to_string(), Unpicked::Canceled))
+        );
+        picks
+            .send(FolderPick {
+                unavailable: true,
+                ..pick(None)
+            })
+            .unwrap();
+        dialogs.take_picks();
+        assert_eq!(
+            dialogs.queue[0].unpicked,
+            Some(("dir".to_string(), Unpicked::NoPicker))
+        );
         picks.send(pick(Some("/home/ann/Docs"))).unwrap();
         dialogs.take_picks();
         let front = &dialogs.queue[0];

@@ -12,6 +12,8 @@ pub const EXPANDED: &str = "⏷";
 pub const COLLAPSED: &str = "⏵";
 pub const CONFLICT: &str = "⚠";
 pub const NOTICE: &str = "ℹ";
+/// A row's menu, in a window too small for its buttons.
+pub const MORE: &str = "☰";
 
 pub fn item(icon: &Icon) -> &'static str {
     match icon {
@@ -120,12 +122,14 @@ mod tests {
             ItemStatus::Canceled,
         ];
         let glyphs = [
-            SYNC, STOP, PROPERTIES, EXPANDED, COLLAPSED, CONFLICT, NOTICE,
+            SYNC, STOP, PROPERTIES, EXPANDED, COLLAPSED, CONFLICT, NOTICE, MORE,
         ]
         .into_iter()
         .chain(icons.iter().map(item))
         .chain(statuses.into_iter().map(status))
-        .chain([LogLevel::Info, LogLevel::Warning, LogLevel::Error].map(level));
+        .chain([LogLevel::Info, LogLevel::Warning, LogLevel::Error].map(level))
+        // Folder pairs' rows show their direction.
+        .chain(crate::handlers::folders::config::Mode::ALL.map(|mode| mode.arrow()));
         let font = egui::FontId::proportional(14.0);
         for glyph in glyphs {
             assert!(

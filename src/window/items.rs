@@ -1,7 +1,7 @@
 //! The main view: every handler with its items, a checkbox, status and last sync per item.
 //! Only the rows in sight are laid out, so ten thousand items cost what thirty do.
 
-use crate::core::model::{ItemKey, PropertiesTarget};
+use crate::core::model::{Icon, ItemKey, PropertiesTarget};
 use crate::core::status::ItemStatus;
 use crate::core::store::Store;
 use crate::window::bar;
@@ -9,7 +9,7 @@ use crate::window::command::{Command, Commands};
 use crate::window::format;
 use crate::window::icons;
 use crate::window::state::{HandlerEntry, Listing, Model};
-use egui::{RichText, Sense, Ui};
+use egui::{Key, Modifiers, RichText, Sense, Ui};
 use egui_extras::{Column, TableBuilder};
 use std::collections::HashMap;
 use std::time::SystemTime;
@@ -25,6 +25,51 @@ enum Row {
 
 /// The handler that adds folder pairs; offered on first start.
 const FOLDERS: &str = "folders";
+
+/// How the columns share the width: at large sizes the status takes what is left; in a
+/// small window "Last synchronized" gives way and per-item buttons move into the row's menu.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Columns {
+    name: f32,
+    /// The "Last synchronized" column, when there is room for it.
+    last: Option<f32>,
+    /// Stop, Skip and Properties live in the row's "☰" menu instead of the row.
+    compact: bool,
+}
+
+/// Below this width the list is compact.
+const COMPACT_BELOW: f32 = 720.0;
+const NAME_WIDTH: f32 = 300.0;
+const LAST_WIDTH: f32 = 170.0;
+const MIN_NAME_WIDTH: f32 = 170.0;
+const MIN_STATUS_WIDTH: f32 = 220.0;
+
+impl Columns {
+    fn for_width(width: f32) -> Self {
+        if width < COMPACT_BELOW {
+            let name = (width * 0.42).max(MIN_NAME_WIDTH);
+            return Self {
+                name: name.min((width - MIN_STATUS_WIDTH).max(MIN_NAME_WIDTH)),
+                last: None,
+                compact: true,
+            };
+        }
+        // The name and the time get their fixed share until the status would be squeezed.
+        let fixed = NAME_WIDTH + LAST_WIDTH;
+        let scale = ((width - MIN_STATUS_WIDTH * 1.5) / fixed).min(1.0);
+        Self {
+            name: (NAME_WIDTH * scale).max(MIN_NAME_WIDTH),
+            last: Some((LAST_WIDTH * scale).max(120.0)),
+            compact: false,
+        }
+    }
+}
+
+/// The item list: one Tab stop; arrows move the selection, Space checks or unchecks the
+/// selected item, Enter is Sync now (see the app).
+pub fn list_id() -> egui::Id {
+    egui::Id::unique("synccenter.item-list")
+}
 
 /// `conflicts` counts the unresolved conflicts of each item that has some.
 pub fn ui(
@@ -52,45 +97,65 @@ pub fn ui(
             std::iter::once(Row::Handler(h)).chain((0..items).map(move |i| Row::Item(h, i)))
         })
         .collect();
+    // The whole list is one focusable widget under the rows; the rows themselves take
+    // clicks but never the keyboard.
+    let list = ui.interact(
+        ui.available_rect_before_wrap(),
+        list_id(),
+        Sense::focusable_noninteractive(),
+    );
+    list.widget_info(|| egui::WidgetInfo::labeled(egui::Role::List, true, "Items"));
+    let focused = list.has_focus();
+    let scroll_to = if focused {
+        keyboard(ui, &rows, model, store, out)
+    } else {
+        None
+    };
+    let columns = Columns::for_width(ui.available_width());
     let now = SystemTime::now();
     let mut clicked = None;
     let mut toggled = None;
-    TableBuilder::new(ui)
-        .id_salt("items")
+    let mut table = TableBuilder::new(ui)
+        .id_salt(("items", columns.compact))
         .striped(true)
-        .resizable(true)
-        .sense(Sense::click())
+        .sense(Sense::CLICK)
         .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
-        .column(Column::initial(300.0).at_least(160.0).clip(true))
-        .column(Column::initial(380.0).at_least(200.0).clip(true))
-        .column(Column::remainder().at_least(100.0))
+        .column(Column::exact(columns.name).clip(true))
+        .column(
+            Column::remainder()
+                .at_least(MIN_STATUS_WIDTH * 0.5)
+                .clip(true),
+        );
+    if let Some(last) = columns.last {
+        table = table.column(Column::exact(last).clip(true));
+    }
+    if let Some(row) = scroll_to {
+        table = table.scroll_to_row(row, None);
+    }
+    let titles: &[&str] = if columns.last.is_some() {
+        &["Name", "Status", "Last synchronized"]
+    } else {
+        &["Name", "Status"]
+    };
+    table
         .header(24.0, |mut header| {
-            for title in ["Name", "Status", "Last synchronized"] {
+            for title in titles {
                 header.col(|ui| {
-                    ui.strong(title);
+                    ui.strong(*title);
                 });
             }
         })
-        .body(|body| {
+        .body(|mut body| {
+            // The focus ring goes over the selected row, inside the list's scrolled view.
+            let ring = body.ui_mut().painter().clone();
             body.rows(ROW_HEIGHT, rows.len(), |mut row| match rows[row.index()] {
                 Row::Handler(h) => {
                     let handler = &model.handlers[h];
-                    if handler_row(&mut row, handler, out) {
+                    if handler_row(&mut row, handler, columns, out) {
                         toggled = Some(h);
                     }
-                    row.response().context_menu(|ui| {
-                        let label = format!("{} Sync all items of {}", icons::SYNC, handler.name);
-                        if ui
-                            .add_enabled(!handler.items.is_empty(), egui::Button::new(label))
-                            .clicked()
-                        {
-                            let keys = handler.items.iter().map(|item| ItemKey {
-                                handler: handler.id.clone(),
-                                item: item.id.clone(),
-                            });
-                            out.push(Command::Sync(keys.collect()));
-                        }
-                    });
+                    row.response()
+                        .context_menu(|ui| handler_menu(ui, handler, out));
                 }
                 Row::Item(h, i) => {
                     let handler = &model.handlers[h];
@@ -99,55 +164,105 @@ pub fn ui(
                         handler: handler.id.clone(),
                         item: item.id.clone(),
                     };
-                    row.set_selected(model.selected.as_ref() == Some(&key));
+                    let selected = model.selected.as_ref() == Some(&key);
+                    row.set_selected(selected);
+                    let last = store
+                        .item_record(&key)
+                        .and_then(|r| r.last_synced)
+                        .or(item.last_synced);
+                    let mut last_words = match last {
+                        Some(time) => format!("Last synchronized {}", format::ago(time, now)),
+                        None => "Never synchronized".to_string(),
+                    };
+                    if let Some(next) = next_runs.get(&key) {
+                        last_words.push_str(&format!("\nNext scheduled run: {next}"));
+                    }
                     row.col(|ui| {
-                        ui.add_space(18.0);
-                        ui.label(icons::item(&item.icon));
-                        let mut checked = store.is_checked(&key, item.checked_by_default);
-                        let response = ui.checkbox(&mut checked, &item.name);
-                        if response.changed() {
-                            out.push(Command::SetChecked(key.clone(), checked));
-                        }
-                        // Tabbing to an item selects it, for Properties.
-                        if response.gained_focus() {
-                            clicked = Some(key.clone());
-                        }
-                        if let Some(&count) = conflicts.get(&key) {
-                            conflict_badge(ui, count, out);
-                        }
+                        // The conflict badge first, from the right, so a long name never
+                        // pushes it out of sight.
+                        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                            if let Some(&count) = conflicts.get(&key) {
+                                conflict_badge(ui, count, out);
+                            }
+                            ui.with_layout(
+                                egui::Layout::left_to_right(egui::Align::Center),
+                                |ui| {
+                                    ui.add_space(18.0);
+                                    ui.label(icons::item(&item.icon));
+                                    let checked = store.is_checked(&key, item.checked_by_default);
+                                    if check_box(ui, checked, &format!("Synchronize {}", item.name))
+                                        .clicked()
+                                    {
+                                        out.push(Command::SetChecked(key.clone(), !checked));
+                                    }
+                                    let name = ui
+                                        .add(
+                                            egui::Label::new(&item.name)
+                                                .selectable(false)
+                                                .truncate()
+                                                .show_tooltip_when_elided(false),
+                                        )
+                                        .on_hover_text(format!("{}\n{last_words}", item.name));
+                                    ui.ctx().accesskit_node_builder(name.id, |node| {
+                                        node.set_selected(selected);
+                                    });
+                                    if let Some(detail) = &item.detail {
+                                        ui.add(
+                                            egui::Label::new(RichText::new(detail).weak())
+                                                .selectable(false)
+                                                .truncate(),
+                                        );
+                                    }
+                                },
+                            );
+                        });
                     });
-                    row.col(|ui| status_cell(ui, model, store, &key, &item.name, out));
                     row.col(|ui| {
-                        let record = store.item_record(&key);
-                        let last = record.and_then(|r| r.last_synced).or(item.last_synced);
-                        match last {
-                            Some(time) => {
-                                ui.label(format::ago(time, now))
-                                    .on_hover_text(format::exact(time));
+                        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                            if columns.compact {
+                                ui.menu_button(icons::MORE, |ui| {
+                                    item_menu(ui, model, &key, item, &last_words, true, out);
+                                })
+                                .response
+                                .on_hover_text("More for this item")
+                                .accessible_name(format!("More for {}", item.name));
                             }
-                            None => {
-                                ui.label(RichText::new("Never").weak());
-                            }
-                        }
-                        if let Some(next) = next_runs.get(&key) {
-                            ui.label(RichText::new(format!("· next: {next}")).weak())
-                                .on_hover_text("The next scheduled run");
-                        }
+                            ui.with_layout(
+                                egui::Layout::left_to_right(egui::Align::Center),
+                                |ui| {
+                                    status_cell(ui, model, store, &key, &item.name, columns, out);
+                                },
+                            );
+                        });
                     });
+                    if columns.last.is_some() {
+                        row.col(|ui| {
+                            match last {
+                                Some(time) => {
+                                    ui.label(format::ago(time, now))
+                                        .on_hover_text(format::exact(time));
+                                }
+                                None => {
+                                    ui.label(RichText::new("Never").weak());
+                                }
+                            }
+                            if let Some(next) = next_runs.get(&key) {
+                                ui.label(RichText::new(format!("· next: {next}")).weak())
+                                    .on_hover_text("The next scheduled run");
+                            }
+                        });
+                    }
                     let response = row.response();
+                    if selected && focused {
+                        let stroke = egui::Stroke::new(
+                            2.0,
+                            ring.ctx().global_style().visuals.selection.stroke.color,
+                        );
+                        let rect = response.rect.intersect(ring.clip_rect());
+                        ring.rect_stroke(rect, 2.0, stroke, egui::StrokeKind::Inside);
+                    }
                     response.context_menu(|ui| {
-                        if ui
-                            .button(format!("{} Sync this item", icons::SYNC))
-                            .clicked()
-                        {
-                            out.push(Command::Sync(vec![key.clone()]));
-                        }
-                        if item.has_properties && ui.button("Properties…").clicked() {
-                            out.push(Command::Properties(
-                                key.handler.clone(),
-                                PropertiesTarget::Item(key.item.clone()),
-                            ));
-                        }
+                        item_menu(ui, model, &key, item, &last_words, false, out);
                     });
                     if response.double_clicked() && item.has_properties {
                         out.push(Command::Properties(
@@ -166,13 +281,215 @@ pub fn ui(
     }
     if clicked.is_some() {
         model.selected = clicked;
+        // A click in the list gives it the keyboard, so the arrows go on from there.
+        ui.memory_mut(|m| m.request_focus(list_id()));
     }
+}
+
+/// Arrows, Home and End move the selection; Space checks or unchecks the selected item.
+/// Returns the row to scroll into view.
+fn keyboard(
+    ui: &Ui,
+    rows: &[Row],
+    model: &mut Model,
+    store: &Store,
+    out: &mut Commands,
+) -> Option<usize> {
+    ui.memory_mut(|m| {
+        m.set_focus_lock_filter(
+            list_id(),
+            egui::EventFilter {
+                vertical_arrows: true,
+                ..Default::default()
+            },
+        );
+    });
+    let keys: Vec<(usize, ItemKey)> = rows
+        .iter()
+        .enumerate()
+        .filter_map(|(index, row)| match *row {
+            Row::Item(h, i) => {
+                let handler = &model.handlers[h];
+                Some((
+                    index,
+                    ItemKey::new(handler.id.as_str(), handler.items[i].id.as_str()),
+                ))
+            }
+            Row::Handler(_) => None,
+        })
+        .collect();
+    if keys.is_empty() {
+        return None;
+    }
+    let current = keys
+        .iter()
+        .position(|(_, key)| model.selected.as_ref() == Some(key));
+    let pressed = |key| ui.input_mut(|i| i.consume_key(Modifiers::NONE, key));
+    let last = keys.len() - 1;
+    let target = if pressed(Key::ArrowDown) {
+        Some(current.map_or(0, |c| (c + 1).min(last)))
+    } else if pressed(Key::ArrowUp) {
+        Some(current.map_or(0, |c| c.saturating_sub(1)))
+    } else if pressed(Key::Home) {
+        Some(0)
+    } else if pressed(Key::End) {
+        Some(last)
+    } else {
+        // Focus arriving with nothing selected selects the first item.
+        current.is_none().then_some(0)
+    };
+    let chosen = target.or(current)?;
+    let (row, key) = &keys[chosen];
+    if pressed(Key::Space)
+        && let Some(item) = model.item(key)
+    {
+        let checked = store.is_checked(key, item.checked_by_default);
+        out.push(Command::SetChecked(key.clone(), !checked));
+    }
+    if target.is_some() {
+        model.selected = Some(key.clone());
+        return Some(*row);
+    }
+    None
+}
+
+/// A checkbox that takes clicks but not the keyboard: the list it is in is the Tab stop.
+fn check_box(ui: &mut Ui, checked: bool, name: &str) -> egui::Response {
+    let spacing = ui.spacing();
+    let (size, inner) = (spacing.icon_width, spacing.icon_width_inner);
+    let (rect, response) =
+        ui.allocate_exact_size(egui::vec2(size, spacing.interact_size.y), Sense::CLICK);
+    response.widget_info(|| egui::WidgetInfo::selected(egui::Role::CheckBox, true, checked, name));
+    if ui.is_rect_visible(rect) {
+        let visuals = ui.style().interact(&response);
+        let big = egui::Rect::from_center_size(rect.center(), egui::Vec2::splat(size));
+        let small = egui::Rect::from_center_size(rect.center(), egui::Vec2::splat(inner));
+        ui.painter().rect(
+            big.expand(visuals.expansion),
+            visuals.corner_radius,
+            visuals.bg_fill,
+            visuals.bg_stroke,
+            egui::StrokeKind::Inside,
+        );
+        if checked {
+            ui.painter().add(egui::Shape::line(
+                vec![
+                    egui::pos2(small.left(), small.center().y),
+                    egui::pos2(small.center().x, small.bottom()),
+                    egui::pos2(small.right(), small.top()),
+                ],
+                visuals.fg_stroke,
+            ));
+        }
+    }
+    response
+}
+
+/// What a handler's row offers: its right-click menu, and in a small window its "☰" menu.
+fn handler_menu(ui: &mut Ui, handler: &HandlerEntry, out: &mut Commands) {
+    let label = format!("{} Sync all items of {}", icons::SYNC, handler.name);
+    if ui
+        .add_enabled(!handler.items.is_empty(), egui::Button::new(label))
+        .clicked()
+    {
+        let keys = handler.items.iter().map(|item| ItemKey {
+            handler: handler.id.clone(),
+            item: item.id.clone(),
+        });
+        out.push(Command::Sync(keys.collect()));
+    }
+    if handler.has_properties
+        && ui
+            .button(format!("{} Properties…", icons::PROPERTIES))
+            .clicked()
+    {
+        out.push(Command::Properties(
+            handler.id.clone(),
+            PropertiesTarget::Handler,
+        ));
+    }
+}
+
+/// What an item's row offers: its right-click menu, and in a small window its "☰" menu,
+/// which also holds the buttons the row has no room for (`with_run_buttons`).
+fn item_menu(
+    ui: &mut Ui,
+    model: &Model,
+    key: &ItemKey,
+    item: &crate::core::model::ItemInfo,
+    last_words: &str,
+    with_run_buttons: bool,
+    out: &mut Commands,
+) {
+    if ui
+        .button(format!("{} Sync this item", icons::SYNC))
+        .clicked()
+    {
+        out.push(Command::Sync(vec![key.clone()]));
+    }
+    if with_run_buttons && runs(model, key) {
+        if ui
+            .button(format!("{} Stop", icons::STOP))
+            .accessible_name(format!("Stop {}", item.name))
+            .clicked()
+        {
+            out.push(Command::StopItem(key.clone()));
+        }
+        if ui
+            .button("Skip")
+            .accessible_name(format!("Skip {}", item.name))
+            .clicked()
+        {
+            out.push(Command::Skip(key.clone()));
+        }
+    }
+    if item.has_properties && ui.button("Properties…").clicked() {
+        out.push(Command::Properties(
+            key.handler.clone(),
+            PropertiesTarget::Item(key.item.clone()),
+        ));
+    }
+    // Folder pairs keep versions of what a sync replaced or deleted.
+    if key.handler.as_str() == FOLDERS
+        && !item.folders.is_empty()
+        && ui.button("Versions…").clicked()
+    {
+        out.push(Command::ShowVersions(key.clone()));
+    }
+    for folder in &item.folders {
+        if ui
+            .button(format!(
+                "{} Open {}",
+                icons::item(&Icon::Folder),
+                folder.display()
+            ))
+            .clicked()
+        {
+            out.push(Command::OpenFolder(folder.clone()));
+        }
+    }
+    ui.separator();
+    ui.label(RichText::new(last_words).weak());
+}
+
+/// Whether the item is in a run that can still be skipped or stopped (a properties dialog
+/// waits too, but is no run).
+fn runs(model: &Model, key: &ItemKey) -> bool {
+    model.live(key).is_some_and(|live| {
+        let snapshot = &live.snapshot;
+        !snapshot.status.is_terminal()
+            && snapshot.request.is_none()
+            && snapshot
+                .session
+                .is_some_and(|session| model.running.contains_key(&session))
+    })
 }
 
 /// A handler's heading row. Returns true when its expander was clicked.
 fn handler_row(
     row: &mut egui_extras::TableRow<'_, '_>,
     handler: &HandlerEntry,
+    columns: Columns,
     out: &mut Commands,
 ) -> bool {
     let mut toggled = false;
@@ -194,7 +511,40 @@ fn handler_row(
             ui.label(RichText::new(format!("{count} {noun}")).weak());
         }
     });
-    row.col(|ui| match &handler.listing {
+    row.col(|ui| {
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            if columns.compact {
+                ui.menu_button(icons::MORE, |ui| handler_menu(ui, handler, out))
+                    .response
+                    .on_hover_text("More for this handler")
+                    .accessible_name(format!("More for {}", handler.name));
+            }
+            ui.with_layout(egui::Layout::left_to_right(egui::Align::Center), |ui| {
+                listing_cell(ui, handler, out);
+            });
+        });
+    });
+    if columns.last.is_some() {
+        row.col(|ui| {
+            if handler.has_properties
+                && ui
+                    .button(format!("{} Properties…", icons::PROPERTIES))
+                    .accessible_name(format!("Properties of {}", handler.name))
+                    .clicked()
+            {
+                out.push(Command::Properties(
+                    handler.id.clone(),
+                    PropertiesTarget::Handler,
+                ));
+            }
+        });
+    }
+    toggled
+}
+
+/// Where a handler's listing stands, in its row's status column.
+fn listing_cell(ui: &mut Ui, handler: &HandlerEntry, out: &mut Commands) {
+    match &handler.listing {
         Listing::Looking => {
             ui.spinner();
             ui.label(RichText::new("Looking for items…").weak());
@@ -208,11 +558,11 @@ fn handler_row(
                 out.push(Command::Relist(handler.id.clone()));
             }
             let text = format!("Could not list its items: {error}");
+            // Cut short in a narrow column; the whole text shows on hover.
             ui.add(
                 egui::Label::new(RichText::new(&text).color(ui.visuals().error_fg_color))
                     .truncate(),
-            )
-            .on_hover_text(text);
+            );
         }
         Listing::Listed if handler.items.is_empty() => {
             ui.label(RichText::new("No items yet").weak());
@@ -221,21 +571,7 @@ fn handler_row(
             }
         }
         Listing::Listed => {}
-    });
-    row.col(|ui| {
-        if handler.has_properties
-            && ui
-                .button(format!("{} Properties…", icons::PROPERTIES))
-                .accessible_name(format!("Properties of {}", handler.name))
-                .clicked()
-        {
-            out.push(Command::Properties(
-                handler.id.clone(),
-                PropertiesTarget::Handler,
-            ));
-        }
-    });
-    toggled
+    }
 }
 
 /// Status of one item: live while it runs, otherwise how its last run ended.
@@ -245,6 +581,7 @@ fn status_cell(
     store: &Store,
     key: &ItemKey,
     name: &str,
+    columns: Columns,
     out: &mut Commands,
 ) {
     let visuals = ui.visuals().clone();
@@ -268,11 +605,8 @@ fn status_cell(
     }
     // Buttons first, from the right, so a long progress text never squeezes them.
     ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-        // Only a run can be skipped or stopped (a properties dialog waits too).
-        let in_a_run = snapshot
-            .session
-            .is_some_and(|session| model.running.contains_key(&session));
-        if in_a_run && snapshot.request.is_none() {
+        // In a small window these are in the row's menu.
+        if !columns.compact && runs(model, key) {
             if ui
                 .small_button(format!("{} Stop", icons::STOP))
                 .accessible_name(format!("Stop {name}"))
@@ -311,9 +645,7 @@ fn status_cell(
             } else {
                 bar::show(ui, live.shown, 120.0, &format!("Progress of {name}"));
             }
-            let text = words.text().to_string();
-            ui.add(egui::Label::new(words).truncate())
-                .on_hover_text(text);
+            ui.add(egui::Label::new(words).truncate());
         });
     });
 }
@@ -342,8 +674,7 @@ fn outcome(ui: &mut Ui, status: ItemStatus, text: &str, visuals: &egui::Visuals)
     ui.add(
         egui::Label::new(RichText::new(&line).color(icons::status_color(status, visuals)))
             .truncate(),
-    )
-    .on_hover_text(line);
+    );
 }
 
 /// The folders handler's properties add a pair; its listing then brings the new item.
@@ -396,4 +727,40 @@ fn first_start(ui: &mut Ui, model: &Model, out: &mut Commands) {
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_give_way_in_small_windows_and_the_status_takes_large_ones() {
+        // (width, name, last synchronized, compact)
+        let table = [
+            (400.0, 170.0, None, true),
+            (624.0, 262.08, None, true),
+            (719.0, 301.98, None, true),
+            (720.0, 248.94, Some(141.06), false),
+            (800.0, 300.0, Some(170.0), false),
+            (1000.0, 300.0, Some(170.0), false),
+            (1600.0, 300.0, Some(170.0), false),
+            (3000.0, 300.0, Some(170.0), false),
+        ];
+        for (width, name, last, compact) in table {
+            let columns = Columns::for_width(width);
+            assert!(
+                (columns.name - name).abs() < 0.01,
+                "{width}: name {}",
+                columns.name
+            );
+            match (columns.last, last) {
+                (Some(got), Some(want)) => assert!((got - want).abs() < 0.01, "{width}: {got}"),
+                (got, want) => assert_eq!(got, want, "{width}"),
+            }
+            assert_eq!(columns.compact, compact, "{width}");
+            // Whatever the width, the status keeps room for a bar and some words.
+            let status = width - columns.name - columns.last.unwrap_or(0.0);
+            assert!(status >= MIN_STATUS_WIDTH, "{width}: {status}");
+        }
+    }
 }

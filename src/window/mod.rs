@@ -6,13 +6,16 @@ mod bar;
 mod command;
 mod conflicts;
 mod dialog;
+mod diff;
 mod format;
 mod icons;
 mod items;
 pub(crate) mod notify;
+mod open;
 mod results;
 mod state;
 mod toolbar;
+mod versions;
 
 use crate::core::engine::{Engine, SessionRequest, StartError};
 use crate::core::events::Event;
@@ -67,6 +70,7 @@ pub struct SyncCenterApp {
     results: Results,
     conflicts: Conflicts,
     dialogs: Dialogs,
+    versions: versions::Versions,
     notices: Vec<String>,
     tab: Tab,
     title: String,
@@ -107,6 +111,7 @@ impl SyncCenterApp {
             told_conflicts: conflicts.unresolved(),
             conflicts,
             dialogs: Dialogs::default(),
+            versions: versions::Versions::new(ctx),
             notices,
             tab: Tab::default(),
             title: String::new(),
@@ -137,8 +142,11 @@ impl SyncCenterApp {
         let now = ctx.input(|i| i.time);
         self.take_news(now);
         let mut out = Commands::new();
-        // Enter is Sync now, unless a dialog or a focused control (Stop, say) wants it.
-        let enter_is_free = !self.dialogs.is_open() && ctx.memory(|m| m.focused().is_none());
+        // Enter is Sync now, from the item list too, unless a dialog or another focused
+        // control (Stop, say) wants it.
+        let enter_is_free = !self.dialogs.is_open()
+            && !self.versions.is_open()
+            && ctx.memory(|m| m.focused().is_none_or(|id| id == items::list_id()));
         if enter_is_free && ctx.input_mut(|i| i.consume_key(Modifiers::NONE, Key::Enter)) {
             let checked = toolbar::checked_items(&self.model, self.engine.store());
             out.push(Command::Sync(checked));
@@ -187,6 +195,7 @@ impl SyncCenterApp {
             Tab::Results => self.results.ui(ui, &self.model, &mut out),
             Tab::Conflicts => self.conflicts.ui(ui, &mut out),
         });
+        self.versions.ui(&ctx, &mut out);
         self.dialogs.ui(&ctx, self.model.is_running(), &mut out);
         for command in out {
             self.execute(command, frame);
@@ -206,6 +215,8 @@ impl SyncCenterApp {
         self.model.apply_board(changed, now);
         self.model.advance(now);
         self.dialogs.take_picks();
+        let restored = self.versions.take_news();
+        self.notices.extend(restored);
     }
 
     fn on_event(&mut self, event: Event) {
@@ -391,6 +402,18 @@ impl SyncCenterApp {
                 pick_folder(frame, self.dialogs.pick_sender(), dialog, field, &self.ctx);
             }
             Command::ShowConflicts => self.tab = Tab::Conflicts,
+            Command::CompareConflict(id, files) => self.conflicts.compare(id, files, &self.ctx),
+            Command::ShowVersions(key) => {
+                if let Some(item) = self.model.item(&key) {
+                    self.versions.show(item.name.clone(), item.folders.clone());
+                }
+            }
+            Command::RestoreVersion(folder, version) => self.versions.restore(folder, version),
+            Command::OpenFolder(folder) => {
+                if let Err(problem) = open::in_file_manager(&folder) {
+                    self.notices.push(problem);
+                }
+            }
             Command::DismissNotice(index) => {
                 if index < self.notices.len() {
                     self.notices.remove(index);
@@ -472,11 +495,19 @@ fn pick_folder(
     let _ = std::thread::Builder::new()
         .name("folder-picker".into())
         .spawn(move || {
-            let path = pollster::block_on(future).map(|handle| handle.path().to_path_buf());
+            // Without one the user is told so, rather than left with a picker that never
+            // shows.
+            let unavailable = !open::folder_picker_available();
+            let path = if unavailable {
+                None
+            } else {
+                pollster::block_on(future).map(|handle| handle.path().to_path_buf())
+            };
             let _ = picks.send(FolderPick {
                 dialog,
                 field,
                 path,
+                unavailable,
             });
             wake.request_repaint();
         });

@@ -143,7 +143,8 @@ impl Results {
     pub fn ui(&mut self, ui: &mut Ui, model: &Model, out: &mut Commands) {
         self.unseen_errors = 0;
         let filter = &mut self.filter;
-        ui.horizontal(|ui| {
+        // Wraps in a small window, so the search stays in sight.
+        ui.horizontal_wrapped(|ui| {
             ui.label("Show:");
             ui.selectable_value(&mut filter.min_level, LogLevel::Info, "Everything");
             ui.selectable_value(

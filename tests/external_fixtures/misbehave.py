@@ -3,8 +3,11 @@
 misbehaves in the way named by its first argument. For Sync Center's fault-isolation tests.
 
     misbehave.py crash|sigkill|hang|garbage|oversized|early_exit|ignore_stop|refuse|version2
-                 |burst_then_crash|close_stdin|flood|orphan_pipes|burst_in_enumerate
-                 |slow_shutdown [PIDFILE]
+                 |unknown_field|burst_then_crash|close_stdin|flood|orphan_pipes
+                 |burst_in_enumerate|slow_shutdown [PIDFILE]
+
+unknown_field sends messages with a field the protocol does not have, and fails
+`synchronize` with the words the center refused them with.
 
 The last five are the ways a handler can try to take the center down with it: dying with
 answers still unwritten (SIGPIPE), sending requests without ever reading the answers, and
@@ -31,6 +34,18 @@ def answer(request, result):
     send({"id": request["id"], "result": result})
 
 
+def refused_fields(request):
+    item = request["params"]["items"][0]
+    send({"method": "progress", "params": {"item": item, "value": 1, "max": 2, "percent": 50}})
+    send({"id": 500, "method": "replace_conflicts", "params": {"item": item, "conflict": []}})
+    while True:
+        message = json.loads(sys.stdin.readline())
+        if message.get("id") == 500:
+            break
+    refusal = message.get("error", {}).get("message", "replace_conflicts was accepted")
+    send({"id": request["id"], "error": {"code": -32000, "message": refusal}})
+
+
 def write_pids(*pids):
     if PIDFILE:
         with open(PIDFILE + ".tmp", "w") as f:
@@ -50,6 +65,7 @@ def burst_then_die(item):
 
 def misbehave(request):
     if MODE == "burst_then_crash":
+        write_pids(os.getpid())
         burst_then_die(request["params"]["items"][0])
     if MODE == "close_stdin":
         os.close(0)
@@ -119,6 +135,8 @@ for line in sys.stdin:
         answer(request, {"items": [{"id": "one", "name": "One"}, {"id": "two", "name": "Two"}]})
     elif method == "prepare":
         answer(request, None)
+    elif method == "synchronize" and MODE == "unknown_field":
+        refused_fields(request)
     elif method == "synchronize" and MODE == "refuse":
         send({"id": request["id"],
               "error": {"code": -32000, "message": "the server is down for maintenance"}})

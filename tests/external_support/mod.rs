@@ -177,6 +177,15 @@ pub fn paced_manifest(args: &[&str], extra: &str) -> String {
     )
 }
 
+/// A manifest for `misbehave.py` (the fault-isolation handler) with these arguments and
+/// extra TOML.
+pub fn misbehave_manifest(name: &str, args: &[&str], extra: &str) -> String {
+    format!(
+        "name = {name:?}\nprogram = {:?}\nargs = {args:?}\n{extra}",
+        fixture("misbehave.py").to_string_lossy()
+    )
+}
+
 /// Threads of this process whose name starts with `prefix` (names are cut at 15 bytes).
 pub fn threads_named(prefix: &str) -> usize {
     std::fs::read_dir("/proc/self/task")
@@ -247,4 +256,87 @@ pub fn serial() -> std::sync::MutexGuard<'static, ()> {
     SERIAL
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The real `synccenter` binary over `home`, with nothing from the environment choosing
+/// another home or the demo handler.
+pub fn synccenter(home: &Path) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_synccenter"));
+    command
+        .arg("--home")
+        .arg(home)
+        .env_remove("SYNCCENTER_DEMO")
+        .env_remove("SYNCCENTER_HOME")
+        .stdin(std::process::Stdio::null());
+    command
+}
+
+/// The newest run as `synccenter results --json` reports it, if there is one.
+pub fn last_run(home: &Path) -> Option<serde_json::Value> {
+    let output = synccenter(home)
+        .args(["results", "--json"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let runs: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    runs.get(0).cloned()
+}
+
+/// The status and text of an item in a run of `results --json`.
+pub fn status_of(run: &serde_json::Value, handler: &str, item: &str) -> (String, String) {
+    let found = run["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["key"]["handler"] == handler && i["key"]["item"] == item)
+        .unwrap_or_else(|| panic!("{handler}/{item} is not in the record: {run}"));
+    (
+        found["status"].as_str().unwrap().to_string(),
+        found["text"].as_str().unwrap().to_string(),
+    )
+}
+
+/// The variable that marks a center started by a test, and every process started under it
+/// (handlers and their own children inherit it).
+pub const MARK: &str = "SYNCCENTER_TEST_MARK";
+
+/// Processes other than `except` whose environment carries `MARK=mark`.
+pub fn marked_processes(mark: &str, except: Option<u32>) -> Vec<u32> {
+    let wanted = format!("{MARK}={mark}");
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_string_lossy().parse::<u32>().ok())
+        .filter(|&pid| Some(pid) != except && process_exists(pid))
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/environ"))
+                .is_ok_and(|env| env.split(|&b| b == 0).any(|var| var == wanted.as_bytes()))
+        })
+        .collect()
+}
+
+/// Waits for every process started under the mark (but `except`) to be gone.
+pub fn assert_no_marked_processes(mark: &str, except: Option<u32>) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let left = marked_processes(mark, except);
+        if left.is_empty() {
+            return;
+        }
+        let described: Vec<String> = left
+            .iter()
+            .map(|pid| {
+                let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+                format!(
+                    "{pid}: {}",
+                    String::from_utf8_lossy(&cmdline).replace('\0', " ")
+                )
+            })
+            .collect();
+        assert!(
+            Instant::now() < deadline,
+            "processes left behind: {described:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }

@@ -271,6 +271,17 @@ pub fn window_with_notices(
         .build_eframe(move |cc| SyncCenterApp::new(cc, engine, events, notices))
 }
 
+/// The real window at a given size.
+pub fn window_sized(
+    engine: Engine,
+    events: crossbeam_channel::Receiver<Event>,
+    size: [f32; 2],
+) -> App {
+    Harness::builder()
+        .with_size(size)
+        .build_eframe(move |cc| SyncCenterApp::new(cc, engine, events, Vec::new()))
+}
+
 /// Runs frames until `done` holds; the engine works on real threads meanwhile.
 #[track_caller]
 pub fn wait_for(app: &mut App, what: &str, done: impl Fn(&App) -> bool) {

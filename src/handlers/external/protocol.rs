@@ -449,14 +449,20 @@ pub struct ShowErrorResult {
 
 /// `skip_item`, `stop_item`, `check`, `chosen_resolutions`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ItemParams {
     pub item: ItemId,
 }
 
 // ---- Parameters and results, handler → host ----
+//
+// Every parameter struct a handler sends refuses fields it does not have
+// (`deny_unknown_fields`): a misspelled field is named in the error instead of silently
+// meaning its default.
 
 /// Borrowed when sent, owned when received: progress is the hot path.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ProgressParams<'a> {
     pub item: Cow<'a, ItemId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -507,12 +513,14 @@ pub struct ReplyResult {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ReportWorkParams<'a> {
     pub item: Cow<'a, ItemId>,
     pub report: WorkReport,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LogParams {
     pub level: LogLevel,
     pub text: String,
@@ -569,6 +577,7 @@ impl DeleteLogParams {
 
 /// `request_ui` and `show_form` name the item the dialog is about, if any.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RequestUiParams {
     #[serde(default)]
     pub item: Option<ItemId>,
@@ -595,6 +604,7 @@ pub struct RequestUiResult {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ShowFormParams {
     #[serde(default)]
     pub item: Option<ItemId>,
@@ -602,6 +612,7 @@ pub struct ShowFormParams {
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct EstablishConnectionParams {
     /// "host:port", or null for the system's own network.
     #[serde(default)]
@@ -824,6 +835,69 @@ mod tests {
         )
         .unwrap();
         assert_eq!(work.report, WorkReport::ChangeApplied { work: Some(10) });
+    }
+
+    #[test]
+    fn every_parameter_a_handler_sends_refuses_a_field_it_does_not_have_by_name() {
+        fn refusal<T: serde::de::DeserializeOwned>(params: Value) -> String {
+            serde_json::from_value::<T>(params)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_else(|| "accepted".into())
+        }
+        for (method, refused) in [
+            (
+                "progress",
+                refusal::<ProgressParams<'static>>(json!({"item": "a", "value": 1, "percent": 5})),
+            ),
+            (
+                "report_work",
+                refusal::<ReportWorkParams<'static>>(
+                    json!({"item": "a", "report": {"kind": "batch_applied"}, "percent": 5}),
+                ),
+            ),
+            (
+                "check",
+                refusal::<ItemParams>(json!({"item": "a", "percent": 5})),
+            ),
+            (
+                "log",
+                refusal::<LogParams>(json!({"level": "info", "text": "t", "percent": 5})),
+            ),
+            (
+                "delete_log",
+                refusal::<DeleteLogParams>(json!({"all": true, "percent": 5})),
+            ),
+            (
+                "request_ui",
+                refusal::<RequestUiParams>(json!({"item": "a", "percent": 5})),
+            ),
+            (
+                "show_form",
+                refusal::<ShowFormParams>(json!({"form": {"title": "Log on"}, "percent": 5})),
+            ),
+            (
+                "establish_connection",
+                refusal::<EstablishConnectionParams>(json!({"target": null, "percent": 5})),
+            ),
+            (
+                "replace_conflicts",
+                refusal::<ReplaceConflictsParams>(
+                    json!({"item": "a", "conflicts": [], "percent": 5}),
+                ),
+            ),
+        ] {
+            assert!(
+                refused.contains("unknown field `percent`"),
+                "{method}: {refused}"
+            );
+        }
+        // A misspelled required field is named as what it is, not as a missing one.
+        let misspelled = refusal::<ReplaceConflictsParams>(json!({"item": "a", "conflict": []}));
+        assert!(
+            misspelled.starts_with("unknown field `conflict`, expected `item` or `conflicts`"),
+            "{misspelled}"
+        );
     }
 
     #[test]

@@ -30,6 +30,61 @@ impl Mode {
             Mode::Contribute => "contribute",
         }
     }
+
+    /// Which way changes go, between the left and the right folder (glyphs the window's
+    /// fonts have).
+    pub fn arrow(self) -> &'static str {
+        match self {
+            Mode::TwoWay => "↔",
+            Mode::Mirror | Mode::Contribute => "➡",
+        }
+    }
+}
+
+/// A pair in one line: its folders, the home folder as `~`, a remote as its account and
+/// folder, and the direction ("~/Documents ↔ /media/usb/Documents", "~/Photos ➡
+/// /backup/Photos (mirror)", "~/Docs ↔ ann@cloud.example.org:Documents").
+pub fn describe(pair: &PairConfig) -> String {
+    describe_with_home(pair, home_dir().as_deref())
+}
+
+fn describe_with_home(pair: &PairConfig, home: Option<&Path>) -> String {
+    let show = |path: &Path| match home.and_then(|home| path.strip_prefix(home).ok()) {
+        Some(rest) if rest.as_os_str().is_empty() => "~".to_string(),
+        Some(rest) => format!("~/{}", rest.display()),
+        None => path.display().to_string(),
+    };
+    let right = match pair.right_location() {
+        Ok(Location::Server(server)) => format!("{}:{}", server.account(), server.folder),
+        Ok(Location::Rclone { remote, folder }) => format!("{remote}:{folder}"),
+        Ok(Location::Local) | Err(_) => show(&pair.right),
+    };
+    let line = format!("{} {} {right}", show(&pair.left), pair.mode.arrow());
+    match pair.mode {
+        Mode::TwoWay => line,
+        mode => format!("{line} ({})", mode.word()),
+    }
+}
+
+/// A folder as typed, with `~` (alone or before `/`) meaning the home folder.
+pub fn expand_home(text: &str) -> PathBuf {
+    expand_home_with(text, home_dir().as_deref())
+}
+
+fn expand_home_with(text: &str, home: Option<&Path>) -> PathBuf {
+    match (text.strip_prefix('~'), home) {
+        (Some(""), Some(home)) => home.to_path_buf(),
+        (Some(rest), Some(home)) if rest.starts_with('/') => {
+            home.join(rest.trim_start_matches('/'))
+        }
+        _ => PathBuf::from(text),
+    }
+}
+
+fn home_dir() -> Option<PathBuf> {
+    std::env::var_os("HOME")
+        .filter(|home| !home.is_empty())
+        .map(PathBuf::from)
 }
 
 impl FromStr for Mode {
@@ -108,6 +163,15 @@ impl PairConfig {
                 path: self.right.clone(),
             })?;
         Ok(Location::parse(text)?)
+    }
+
+    /// The pair's folders on this computer: the left, and the right unless it is remote.
+    pub fn local_folders(&self) -> Vec<PathBuf> {
+        let mut folders = vec![self.left.clone()];
+        if !matches!(self.right_location(), Ok(location) if location.is_remote()) {
+            folders.push(self.right.clone());
+        }
+        folders
     }
 }
 
@@ -426,5 +490,109 @@ mod tests {
             assert_eq!(mode.to_string().parse::<Mode>().unwrap(), mode);
         }
         assert!("sideways".parse::<Mode>().is_err());
+    }
+
+    #[test]
+    fn a_tilde_is_the_home_folder_only_alone_or_before_a_slash() {
+        let home = Some(Path::new("/home/ann"));
+        let table = [
+            ("~", "/home/ann"),
+            ("~/", "/home/ann/"),
+            ("~/Documents", "/home/ann/Documents"),
+            ("~//Documents", "/home/ann/Documents"),
+            ("~bob/Documents", "~bob/Documents"),
+            ("/srv/~/x", "/srv/~/x"),
+            ("Documents", "Documents"),
+        ];
+        for (typed, expected) in table {
+            assert_eq!(
+                expand_home_with(typed, home),
+                PathBuf::from(expected),
+                "{typed}"
+            );
+        }
+        assert_eq!(expand_home_with("~/x", None), PathBuf::from("~/x"));
+    }
+
+    #[test]
+    fn a_pair_is_described_with_its_direction_and_home_as_tilde() {
+        let home = Some(Path::new("/home/ann"));
+        let pair = |left: &str, right: &str, mode| PairConfig {
+            name: "p".into(),
+            left: left.into(),
+            right: right.into(),
+            mode,
+            excludes: Vec::new(),
+            versions_days: DEFAULT_VERSIONS_DAYS,
+            versions_disk_percent: DEFAULT_VERSIONS_DISK_PERCENT,
+        };
+        let table = [
+            (
+                pair("/home/ann/Docs", "/media/usb/Docs", Mode::TwoWay),
+                "~/Docs ↔ /media/usb/Docs",
+            ),
+            (
+                pair("/home/ann", "/backup/ann", Mode::Mirror),
+                "~ ➡ /backup/ann (mirror)",
+            ),
+            (
+                pair("/home/annie/x", "/home/ann/y", Mode::Contribute),
+                "/home/annie/x ➡ ~/y (contribute)",
+            ),
+            (
+                pair(
+                    "/home/ann/Docs",
+                    "nextcloud://ann@cloud.example.org/Documents",
+                    Mode::TwoWay,
+                ),
+                "~/Docs ↔ ann@cloud.example.org:Documents",
+            ),
+            (
+                pair(
+                    "/home/ann/Web",
+                    "webdavs://ann@dav.example.org:8443/files/Sync",
+                    Mode::Mirror,
+                ),
+                "~/Web ➡ ann@dav.example.org:8443:files/Sync (mirror)",
+            ),
+            (
+                pair(
+                    "/home/ann/Data",
+                    "sftp://ann@nas.local/srv/data",
+                    Mode::TwoWay,
+                ),
+                "~/Data ↔ ann@nas.local:/srv/data",
+            ),
+            (
+                pair(
+                    "/home/ann/Notes",
+                    "sftp://ann@nas.local/~/Notes",
+                    Mode::TwoWay,
+                ),
+                "~/Notes ↔ ann@nas.local:Notes",
+            ),
+            (
+                pair("/home/ann/Drive", "gdrive:Backup/ann", Mode::Contribute),
+                "~/Drive ➡ gdrive:Backup/ann (contribute)",
+            ),
+        ];
+        for (pair, expected) in table {
+            assert_eq!(describe_with_home(&pair, home), expected);
+        }
+        let folders = |right: &str| pair("/home/ann/Docs", right, Mode::TwoWay).local_folders();
+        assert_eq!(
+            folders("/media/usb/Docs"),
+            [
+                PathBuf::from("/home/ann/Docs"),
+                PathBuf::from("/media/usb/Docs")
+            ]
+        );
+        for remote in ["nextcloud://ann@cloud.example.org/Documents", "gdrive:Docs"] {
+            assert_eq!(
+                folders(remote),
+                [PathBuf::from("/home/ann/Docs")],
+                "{remote}"
+            );
+        }
     }
 }

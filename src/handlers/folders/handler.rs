@@ -83,6 +83,8 @@ impl Handler for FolderPairs {
                         Icon::Folder
                     },
                     has_properties: true,
+                    detail: Some(config::describe(&pair)),
+                    folders: pair.local_folders(),
                     last_synced: archive::last_synced(&archive::archive_file(
                         &self.home.data_dir,
                         &pair.name,

@@ -23,6 +23,7 @@ pub mod remotes;
 pub mod replica;
 pub mod scan;
 pub mod sync;
+pub mod versions;
 
 pub use handler::provider;
 

@@ -1,7 +1,9 @@
 //! The pair dialog ("Add folder pair…", a pair's Properties), as core forms: adding asks for
 //! the pair and what the second side is (a local folder, Nextcloud, WebDAV, SFTP, or a
 //! remote from rclone's configuration), then for that side, with Test connection; editing
-//! shows the pair with its second side as text, Test connection for a remote, and Remove.
+//! shows the pair with its second side as text, Test connection for a remote, and "Remove
+//! this pair…", which asks first. `~` is the home folder; local folders that do not exist
+//! yet are made once the user says so.
 
 use super::config::{self, Mode, PairConfig};
 use super::location::{Location, ServerKind};
@@ -64,8 +66,9 @@ fn pair_from(values: &Values, right: String) -> Result<PairConfig, FolderError> 
     };
     Ok(PairConfig {
         name: text_of(values, "name"),
-        left: PathBuf::from(text_of(values, "left")),
-        right: PathBuf::from(right),
+        left: config::expand_home(&text_of(values, "left")),
+        // Only a local folder starts with `~`: no remote is written so.
+        right: config::expand_home(&right),
         mode: text_of(values, "mode").parse()?,
         excludes: split_patterns(&text_of(values, "excludes")),
         versions_days: number("versions_days", config::DEFAULT_VERSIONS_DAYS)?,
@@ -399,6 +402,19 @@ pub fn add_pair(
                 "ok" => {}
                 _ => return false,
             }
+            if let Ok(pair) = &pair {
+                match create_missing(pair, |missing| permit.show(create_form(missing))) {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        form = second_form(kind, &values, &names);
+                        continue;
+                    }
+                    Err(e) => {
+                        form = with_error(second_form(kind, &values, &names), &e);
+                        continue;
+                    }
+                }
+            }
             match pair.and_then(|pair| config::add(home, pair.clone()).map(|()| pair)) {
                 Ok(pair) => {
                     if let Some(problem) = remember(&pair, &values) {
@@ -451,17 +467,24 @@ pub fn edit_pair(
                 });
                 continue;
             }
-            "ok" => {}
-            _ => return false,
-        }
-        if bool_of(&values, "remove") {
-            return match remove_pair(home, &existing.name) {
-                Ok(()) => true,
-                Err(e) => {
-                    message = Some(e.to_string());
+            "remove" => {
+                if permit
+                    .show(remove_form(existing))
+                    .pressed("remove")
+                    .is_none()
+                {
                     continue;
                 }
-            };
+                return match remove_pair(home, &existing.name) {
+                    Ok(()) => true,
+                    Err(e) => {
+                        message = Some(e.to_string());
+                        continue;
+                    }
+                };
+            }
+            "ok" => {}
+            _ => return false,
         }
         if bool_of(&values, "forget_password")
             && let Ok(Location::Server(server)) = existing.right_location()
@@ -469,6 +492,16 @@ pub fn edit_pair(
         {
             message = Some(format!("The saved password could not be removed: {e}"));
             continue;
+        }
+        if let Ok(pair) = &pair {
+            match create_missing(pair, |missing| permit.show(create_form(missing))) {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(e) => {
+                    message = Some(e.to_string());
+                    continue;
+                }
+            }
         }
         let saved = pair.and_then(|pair| {
             config::remove(home, &existing.name)?;
@@ -519,13 +552,75 @@ fn edit_form(values: &Values, message: Option<String>) -> Form {
             false,
         ));
     }
-    form = form.field(Field::checkbox("remove", "Remove this pair", false));
-    let mut buttons = vec![Button::new("ok", "OK", ButtonRole::Accept)];
+    let mut buttons = vec![Button::new(
+        "remove",
+        "Remove this pair…",
+        ButtonRole::Other,
+    )];
     if remote {
         buttons.push(Button::new("test", "Test connection", ButtonRole::Other));
     }
+    buttons.push(Button::new("ok", "OK", ButtonRole::Accept));
     buttons.push(Button::new("cancel", "Cancel", ButtonRole::Reject));
     form.buttons(buttons)
+}
+
+/// Asks before a pair is removed, and says what happens to the files: nothing.
+fn remove_form(pair: &PairConfig) -> Form {
+    Form::new(format!("Remove the folder pair {}?", pair.name))
+        .message(format!(
+            "Sync Center stops keeping these two sides the same. The files stay where they \
+             are, on both sides:\n{}\n{}",
+            pair.left.display(),
+            pair.right.display()
+        ))
+        .buttons(vec![
+            Button::new("remove", "Remove", ButtonRole::Accept),
+            Button::new("cancel", "Cancel", ButtonRole::Reject),
+        ])
+}
+
+/// Offers to make folders of the pair that do not exist yet.
+fn create_form(missing: &[PathBuf]) -> Form {
+    let list: Vec<String> = missing.iter().map(|p| p.display().to_string()).collect();
+    let (title, what) = if missing.len() == 1 {
+        ("Create the folder?", "This folder does not exist yet")
+    } else {
+        ("Create the folders?", "These folders do not exist yet")
+    };
+    Form::new(title)
+        .message(format!("{what}:\n{}", list.join("\n")))
+        .buttons(vec![
+            Button::new("create", "Create", ButtonRole::Accept),
+            Button::new("back", "Back", ButtonRole::Reject),
+        ])
+}
+
+/// Makes the pair's local folders that do not exist (a remote side is made by the first
+/// sync), if `ask` says yes to them. Returns whether the form may go on (false: the user
+/// would rather change the paths).
+fn create_missing(
+    pair: &PairConfig,
+    ask: impl FnOnce(&[PathBuf]) -> FormReply,
+) -> Result<bool, FolderError> {
+    let folders = pair.local_folders();
+    // A path that is no full path is refused by the checks that follow, before anything
+    // is made.
+    let missing: Vec<PathBuf> = folders
+        .iter()
+        .filter(|path| !path.exists() && !path.is_symlink())
+        .cloned()
+        .collect();
+    if missing.is_empty() || !folders.iter().all(|path| path.is_absolute()) {
+        return Ok(true);
+    }
+    if ask(&missing).pressed("create").is_none() {
+        return Ok(false);
+    }
+    for path in &missing {
+        std::fs::create_dir_all(path).map_err(|e| FolderError::io(path.clone(), e))?;
+    }
+    Ok(true)
 }
 
 /// The remotes of the user's rclone configuration, or why they cannot be listed.

@@ -256,7 +256,7 @@ pub fn run(
         filter: &filter,
         roots: &roots,
         unsaved: Vec::new(),
-        stamp: stamp.format("%Y-%m-%d_%H%M%S").to_string(),
+        stamp: stamp.format(super::versions::STAMP).to_string(),
         outcome,
         failed_deletes: Vec::new(),
         last_save: Instant::now(),

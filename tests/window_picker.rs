@@ -1,0 +1,40 @@
+//! A desktop without a folder picker (no session bus for the portal, no zenity): Browse…
+//! says so at once. Its own test binary, since it changes this process's environment.
+
+mod window_common;
+
+use egui_kittest::kittest::Queryable;
+use window_common::*;
+
+#[test]
+fn without_a_folder_picker_browse_says_to_type_the_path() {
+    let nowhere = home();
+    // SAFETY: the only test of this binary, and no thread has been started yet.
+    unsafe {
+        std::env::remove_var("DBUS_SESSION_BUS_ADDRESS");
+        std::env::set_var("XDG_RUNTIME_DIR", nowhere.path());
+        std::env::set_var("PATH", nowhere.path());
+    }
+    let home = home();
+    let mut script = Script::new("files", "Files", &[("alpha", "Alpha")]);
+    script.properties = true;
+    let (engine, events) = engine(home.path(), &[script]);
+    let mut app = window(engine, events);
+    wait_listed(&mut app, "Alpha");
+    app.get_by_label("Properties of Files").click();
+    wait_for_text(&mut app, "Files settings");
+    app.get_by_label("Browse…").click();
+    wait_for_text(
+        &mut app,
+        "No folder picker is available on this desktop — type the path.",
+    );
+    // The field still takes a typed path.
+    app.get_by_label("Left folder").click();
+    app.run_steps(1);
+    app.get_by_label("Left folder").type_text("/srv/files");
+    app.run_steps(1);
+    assert_eq!(
+        app.get_by_label("Left folder").value().as_deref(),
+        Some("/srv/files")
+    );
+}
