@@ -4,6 +4,8 @@
 # changing 1 % of the files. Prints a markdown table (seconds, peak memory).
 #
 # Usage: scripts/bench-folders.sh [NFILES] [WORKDIR]     (defaults: 100000 /tmp/bench-folders)
+# BASELINE=/path/to/synccenter also times that binary in each round (into its own folder),
+# to compare two builds in one run.
 set -euo pipefail
 
 NFILES=${1:-100000}
@@ -29,6 +31,10 @@ mkdir -p "$WORK/sc" "$WORK/rs" "$WORK/rs-durable" "$WORK/un" "$WORK/unison-home"
 echo "Making $NFILES files in $WORK/src…" >&2
 python3 "$MKTREE" "$WORK/src" "$NFILES"
 "$CLI" --home "$WORK/home" folder add p "$WORK/src" "$WORK/sc" >/dev/null
+if [ -n "${BASELINE:-}" ]; then
+    mkdir -p "$WORK/base"
+    "$BASELINE" --home "$WORK/home-base" folder add p "$WORK/src" "$WORK/base" >/dev/null
+fi
 export UNISON="$WORK/unison-home"
 
 # measure NAME COMMAND…: runs it, records "seconds peak_kib" under NAME.
@@ -49,6 +55,9 @@ measure() {
 run_round() {
     local round=$1
     measure "sc-$round" "$CLI" --home "$WORK/home" sync p --no-prompt
+    if [ -n "${BASELINE:-}" ]; then
+        measure "baseline-$round" "$BASELINE" --home "$WORK/home-base" sync p --no-prompt
+    fi
     measure "rsync-$round" rsync -a "$WORK/src/" "$WORK/rs/"
     # Sync Center makes data durable (syncfs) before it records it; rsync does not.
     measure "rsyncsync-$round" sh -c "rsync -a '$WORK/src/' '$WORK/rs-durable/' && sync"

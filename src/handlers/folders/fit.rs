@@ -4,7 +4,7 @@
 //! back with a reason, and so is everything inside a folder that is held back. Pure: no
 //! I/O.
 
-use super::names::{RelPath, is_inside, split};
+use super::names::{RelPath, split};
 use super::reconcile::{Action, Rows, Side};
 use super::replica::{Keeps, Kind};
 use std::collections::HashMap;
@@ -48,6 +48,7 @@ pub fn hold_back<R: Rows + ?Sized>(
     let mut held: Vec<HeldBack> = Vec::new();
     // Per side: folder → folded name → the name the side will have there.
     let mut names: [NamesByFolder; 2] = Default::default();
+    let mut path = Vec::new();
     for side in [Side::Left, Side::Right] {
         if keeps[side.index()].case_sensitive {
             continue;
@@ -55,7 +56,8 @@ pub fn hold_back<R: Rows + ?Sized>(
         for i in 0..rows.len() {
             let row = rows.row(i);
             if row.entry(side).is_some() {
-                let (dir, name) = split(row.path);
+                rows.path_into(i, &mut path);
+                let (dir, name) = split(&path);
                 names[side.index()]
                     .entry(dir.to_vec())
                     .or_default()
@@ -67,7 +69,7 @@ pub fn hold_back<R: Rows + ?Sized>(
     for i in 0..rows.len() {
         let row = rows.row(i);
         if let Some(folder) = held_folder {
-            if is_inside(row.path, rows.row(folder).path) {
+            if rows.is_inside(i, folder) {
                 if creates_on(actions[i]).is_some() {
                     undo(actions, i);
                 }
@@ -82,8 +84,12 @@ pub fn hold_back<R: Rows + ?Sized>(
             continue;
         }
         let keep = &keeps[side.index()];
+        if *keep == Keeps::ALL {
+            continue;
+        }
         let source = row.entry(side.other()).expect("a copy has a source");
-        let (dir, name) = split(row.path);
+        rows.path_into(i, &mut path);
+        let (dir, name) = split(&path);
         let reason = if source.kind == Kind::Symlink && !keep.symlinks {
             Some("its file system cannot hold symbolic links".to_string())
         } else if let Some(reason) = keep.refuses_name(name) {

@@ -98,12 +98,7 @@ pub enum FolderError {
 pub fn remove_pair(home: &Home, name: &str) -> Result<(), FolderError> {
     config::remove(home, name)?;
     // The lock file stays: a run holding it keeps its lock until it ends.
-    let file = archive::archive_file(&home.data_dir, name);
-    archive::clear_journal(&file)?;
-    match std::fs::remove_file(&file) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(FolderError::io(file, e)),
-        _ => Ok(()),
-    }
+    archive::remove(&archive::archive_file(&home.data_dir, name))
 }
 
 impl FolderError {

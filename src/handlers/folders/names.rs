@@ -12,33 +12,72 @@ pub const NAME_MAX: usize = 255;
 /// A path relative to a root, `/`-separated, as the file system's bytes.
 pub type RelPath = [u8];
 
-/// Paths with a value each, in path order, all paths in one byte buffer (a scan of 100,000
-/// entries then costs no allocation per path).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PathList<T> {
-    bytes: Vec<u8>,
-    /// Where each path starts in `bytes`, its length, its value.
+/// Marks "no path" where an index is expected (a path at the top has no folder above it).
+pub const NO_INDEX: u32 = u32::MAX;
+
+/// Paths with a value each, in [`cmp_paths`] order, stored as a tree: each path is the
+/// index of the nearest path above it in the list (its folder) and the rest of its name.
+/// A path then costs 8 bytes and its last name, however deep it is: a million paths of 80
+/// bytes take 20 MB instead of 90 MB, and nothing is allocated per path.
+#[derive(Clone, Debug)]
+pub struct PathTree<T> {
+    /// The names one after the other: the name of path `i` runs from where it starts to
+    /// where the next one starts.
+    names: Vec<u8>,
+    /// Per path: the index of its folder ([`NO_INDEX`] at the top), where its name starts,
+    /// its value.
     items: Vec<(u32, u32, T)>,
+    /// The last path pushed, and the index and length of each path of the list it lies in.
+    last: Vec<u8>,
+    open: Vec<(u32, u32)>,
 }
 
-impl<T> Default for PathList<T> {
+impl<T> Default for PathTree<T> {
     fn default() -> Self {
         Self {
-            bytes: Vec::new(),
+            names: Vec::new(),
             items: Vec::new(),
+            last: Vec::new(),
+            open: Vec::new(),
         }
     }
 }
 
-impl<T> PathList<T> {
+impl<T> PathTree<T> {
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// Adds a path after all the others (paths come in [`cmp_paths`] order).
     pub fn push(&mut self, path: &RelPath, value: T) {
-        let start = u32::try_from(self.bytes.len()).expect("path bytes fit in 4 GiB");
-        self.bytes.extend_from_slice(path);
-        self.items.push((start, path.len() as u32, value));
+        while let Some(&(_, len)) = self.open.last() {
+            if is_inside(path, &self.last[..len as usize]) {
+                break;
+            }
+            self.open.pop();
+        }
+        let (parent, above) = match self.open.last() {
+            Some(&(index, len)) => (index, len as usize),
+            None => (NO_INDEX, 0),
+        };
+        let name = if parent == NO_INDEX {
+            path
+        } else {
+            &path[above + 1..]
+        };
+        let index = u32::try_from(self.items.len())
+            .ok()
+            .filter(|&i| i != NO_INDEX)
+            .expect("fewer than 4 billion paths");
+        let start = u32::try_from(self.names.len()).expect("names fit in 4 GiB");
+        self.names.extend_from_slice(name);
+        self.items.push((parent, start, value));
+        self.last.truncate(above);
+        self.last.extend_from_slice(&path[above..]);
+        self.open.push((
+            index,
+            u32::try_from(path.len()).expect("a path under 4 GiB"),
+        ));
     }
 
     pub fn len(&self) -> usize {
@@ -49,41 +88,135 @@ impl<T> PathList<T> {
         self.items.is_empty()
     }
 
-    pub fn get(&self, i: usize) -> Option<(&RelPath, &T)> {
-        let (start, len, value) = self.items.get(i)?;
-        Some((
-            &self.bytes[*start as usize..(*start + *len) as usize],
-            value,
-        ))
+    /// The last part of path `i`: its name in its folder.
+    pub fn name(&self, i: usize) -> &RelPath {
+        let start = self.items[i].1 as usize;
+        let end = self
+            .items
+            .get(i + 1)
+            .map_or(self.names.len(), |n| n.1 as usize);
+        &self.names[start..end]
     }
 
-    /// The value of `path`, found by bisection (the list is in [`cmp_paths`] order).
-    pub fn find(&self, path: &RelPath) -> Option<&T> {
-        let (mut low, mut high) = (0, self.len());
-        while low < high {
-            let middle = (low + high) / 2;
-            let (at, value) = self.get(middle)?;
-            match cmp_paths(at, path) {
-                Ordering::Less => low = middle + 1,
-                Ordering::Greater => high = middle,
-                Ordering::Equal => return Some(value),
+    /// The index of the folder path `i` is in, `None` at the top.
+    pub fn parent(&self, i: usize) -> Option<usize> {
+        let parent = self.items[i].0;
+        (parent != NO_INDEX).then_some(parent as usize)
+    }
+
+    /// Writes path `i` into `out` (replacing what it held).
+    pub fn path_into(&self, i: usize, out: &mut Vec<u8>) {
+        let mut len = 0;
+        let mut at = Some(i);
+        while let Some(j) = at {
+            len += self.name(j).len();
+            at = self.parent(j);
+            len += usize::from(at.is_some());
+        }
+        out.clear();
+        out.resize(len, 0);
+        let mut end = len;
+        let mut at = Some(i);
+        while let Some(j) = at {
+            let name = self.name(j);
+            out[end - name.len()..end].copy_from_slice(name);
+            end -= name.len();
+            at = self.parent(j);
+            if at.is_some() {
+                end -= 1;
+                out[end] = b'/';
             }
         }
-        None
+    }
+
+    /// Path `i` as a new vector.
+    pub fn path(&self, i: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.path_into(i, &mut out);
+        out
+    }
+
+    /// Whether path `i` lies inside path `folder` (folders come before their contents, so
+    /// the folders above a path have smaller indices).
+    pub fn is_inside(&self, i: usize, folder: usize) -> bool {
+        let mut at = self.parent(i);
+        while let Some(j) = at {
+            if j <= folder {
+                return j == folder;
+            }
+            at = self.parent(j);
+        }
+        false
+    }
+
+    pub fn value(&self, i: usize) -> &T {
+        &self.items[i].2
     }
 
     pub fn value_mut(&mut self, i: usize) -> &mut T {
         &mut self.items[i].2
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = (&RelPath, &T)> {
-        (0..self.len()).filter_map(|i| self.get(i))
+    /// The paths in order, each written out once (no path is rebuilt from the top).
+    pub fn walk(&self) -> Walk<'_, T> {
+        let mut walk = Walk {
+            tree: self,
+            at: 0,
+            path: Vec::new(),
+            open: Vec::new(),
+        };
+        walk.load();
+        walk
     }
 
-    /// Gives back the spare capacity of both buffers.
+    /// Gives back the spare capacity of the buffers.
     pub fn shrink_to_fit(&mut self) {
-        self.bytes.shrink_to_fit();
+        self.names.shrink_to_fit();
         self.items.shrink_to_fit();
+    }
+}
+
+/// Goes through a [`PathTree`] in order, keeping the current path written out.
+pub struct Walk<'t, T> {
+    tree: &'t PathTree<T>,
+    at: usize,
+    path: Vec<u8>,
+    /// The index and path length of each folder above the current path, and its own.
+    open: Vec<(usize, usize)>,
+}
+
+impl<T> Walk<'_, T> {
+    /// The current path and its index; `None` at the end.
+    pub fn current(&self) -> Option<(usize, &RelPath)> {
+        (self.at < self.tree.len()).then_some((self.at, self.path.as_slice()))
+    }
+
+    pub fn advance(&mut self) {
+        self.at += 1;
+        self.load();
+    }
+
+    fn load(&mut self) {
+        if self.at >= self.tree.len() {
+            return;
+        }
+        let parent = self.tree.parent(self.at);
+        while self
+            .open
+            .last()
+            .is_some_and(|&(index, _)| Some(index) != parent)
+        {
+            self.open.pop();
+        }
+        match self.open.last() {
+            Some(&(_, len)) => {
+                self.path.truncate(len);
+                self.path.push(b'/');
+            }
+            None => self.path.clear(),
+        }
+        self.path.extend_from_slice(self.tree.name(self.at));
+        self.open.push((self.at, self.path.len()));
     }
 }
 
@@ -91,7 +224,13 @@ impl<T> PathList<T> {
 /// it ("a", "a/b", "a-b"): `/` sorts before every other byte.
 pub fn cmp_paths(a: &RelPath, b: &RelPath) -> Ordering {
     let key = |c: u8| if c == b'/' { 0 } else { c };
-    a.iter().map(|&c| key(c)).cmp(b.iter().map(|&c| key(c)))
+    // Paths compared share long beginnings: find the first byte that differs, then order
+    // by it (a plain slice comparison, without mapping every byte).
+    let common = a.iter().zip(b).position(|(x, y)| x != y);
+    match common {
+        Some(at) => key(a[at]).cmp(&key(b[at])),
+        None => a.len().cmp(&b.len()),
+    }
 }
 
 /// Whether `path` lies inside the folder `dir`.

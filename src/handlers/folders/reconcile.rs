@@ -16,10 +16,10 @@
 //! one side (deleted at one path, the same contents new at another) is moved on the other
 //! side too instead of being deleted there and copied again.
 
-use super::archive::Synced;
+use super::archive::{Synced, SyncedRef};
 use super::config::Mode;
-use super::names::{RelPath, is_inside};
-use super::replica::{Entry, Kind};
+use super::names::{RelPath, is_inside, split};
+use super::replica::{Entry, EntryRef, Kind};
 
 /// What to do with one path.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -81,18 +81,17 @@ pub struct Row {
     pub right: Option<Entry>,
 }
 
-/// One path with its three states, borrowed from wherever they are kept.
+/// The three states of one path, borrowed from wherever they are kept.
 #[derive(Clone, Copy, Debug)]
 pub struct RowRef<'a> {
-    pub path: &'a RelPath,
-    pub archive: Option<&'a Synced>,
-    pub left: Option<&'a Entry>,
-    pub right: Option<&'a Entry>,
+    pub archive: Option<SyncedRef<'a>>,
+    pub left: Option<EntryRef<'a>>,
+    pub right: Option<EntryRef<'a>>,
 }
 
 impl<'a> RowRef<'a> {
     /// This path's entry on one side.
-    pub fn entry(&self, side: Side) -> Option<&'a Entry> {
+    pub fn entry(&self, side: Side) -> Option<EntryRef<'a>> {
         match side {
             Side::Left => self.left,
             Side::Right => self.right,
@@ -100,13 +99,26 @@ impl<'a> RowRef<'a> {
     }
 }
 
-/// Paths with their three states, in path order.
+/// Paths with their three states, in path order (folders before their contents). Paths are
+/// written out only when asked for: lists keep them compact.
 pub trait Rows {
     fn len(&self) -> usize;
     fn is_empty(&self) -> bool {
         self.len() == 0
     }
     fn row(&self, i: usize) -> RowRef<'_>;
+    /// Writes row `i`'s path into `out` (replacing what it held).
+    fn path_into(&self, i: usize, out: &mut Vec<u8>);
+    /// Row `i`'s path.
+    fn path(&self, i: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.path_into(i, &mut out);
+        out
+    }
+    /// The last part of row `i`'s path: its name in its folder.
+    fn name(&self, i: usize) -> &RelPath;
+    /// Whether row `i`'s path lies inside row `folder`'s.
+    fn is_inside(&self, i: usize, folder: usize) -> bool;
 }
 
 impl Rows for [Row] {
@@ -116,11 +128,20 @@ impl Rows for [Row] {
     fn row(&self, i: usize) -> RowRef<'_> {
         let row = &self[i];
         RowRef {
-            path: &row.path,
-            archive: row.archive.as_ref(),
-            left: row.left.as_ref(),
-            right: row.right.as_ref(),
+            archive: row.archive.as_ref().map(Synced::view),
+            left: row.left.as_ref().map(Entry::view),
+            right: row.right.as_ref().map(Entry::view),
         }
+    }
+    fn path_into(&self, i: usize, out: &mut Vec<u8>) {
+        out.clear();
+        out.extend_from_slice(&self[i].path);
+    }
+    fn name(&self, i: usize) -> &RelPath {
+        split(&self[i].path).1
+    }
+    fn is_inside(&self, i: usize, folder: usize) -> bool {
+        is_inside(&self[i].path, &self[folder].path)
     }
 }
 
@@ -132,7 +153,7 @@ enum Change {
     Changed,
 }
 
-fn change(archive: Option<&Synced>, now: Option<&Entry>, side: Side) -> Change {
+fn change(archive: Option<SyncedRef>, now: Option<EntryRef>, side: Side) -> Change {
     let (archive, now) = match (archive, now) {
         (None, None) => return Change::Unchanged,
         (Some(archive), Some(now)) if archive.kind == now.kind => (archive, now),
@@ -151,7 +172,7 @@ fn change(archive: Option<&Synced>, now: Option<&Entry>, side: Side) -> Change {
 
 /// Whether both sides hold the same thing (both absent counts). Files compare by hash, so
 /// both must have been hashed; unknown hashes count as different.
-pub fn same(left: Option<&Entry>, right: Option<&Entry>) -> bool {
+pub fn same(left: Option<EntryRef>, right: Option<EntryRef>) -> bool {
     match (left, right) {
         (None, None) => true,
         (Some(l), Some(r)) if l.kind == r.kind => match l.kind {
@@ -167,9 +188,9 @@ pub fn same(left: Option<&Entry>, right: Option<&Entry>) -> bool {
 
 /// The decision for one path on its own.
 pub fn reconcile(
-    archive: Option<&Synced>,
-    left: Option<&Entry>,
-    right: Option<&Entry>,
+    archive: Option<SyncedRef>,
+    left: Option<EntryRef>,
+    right: Option<EntryRef>,
     mode: Mode,
 ) -> Action {
     let left_change = change(archive, left, Side::Left);
@@ -244,12 +265,18 @@ fn make_like(row: RowRef, side: Side) -> Action {
 /// Decides every row (in path order) and fixes up folders, as the module docs say.
 /// `keeps` are resolved conflicts; they override the decision for their whole subtree.
 pub fn plan<R: Rows + ?Sized>(rows: &R, mode: Mode, keeps: &[Keep]) -> Vec<Action> {
+    let mut path = Vec::new();
     let mut actions: Vec<Action> = (0..rows.len())
         .map(|i| {
             let row = rows.row(i);
-            let keep = keeps
-                .iter()
-                .find(|k| *k.path == *row.path || is_inside(row.path, &k.path));
+            let keep = if keeps.is_empty() {
+                None
+            } else {
+                rows.path_into(i, &mut path);
+                keeps
+                    .iter()
+                    .find(|k| *k.path == *path || is_inside(&path, &k.path))
+            };
             match keep {
                 Some(keep) => make_like(row, keep.side),
                 None => reconcile(row.archive, row.left, row.right, mode),
@@ -261,10 +288,7 @@ pub fn plan<R: Rows + ?Sized>(rows: &R, mode: Mode, keeps: &[Keep]) -> Vec<Actio
     let mut ancestors: Vec<usize> = Vec::new();
     for i in 0..rows.len() {
         let row = rows.row(i);
-        while ancestors
-            .last()
-            .is_some_and(|&a| !is_inside(row.path, rows.row(a).path))
-        {
+        while ancestors.last().is_some_and(|&a| !rows.is_inside(i, a)) {
             ancestors.pop();
         }
         let after = kinds_after(row, actions[i]);
@@ -287,7 +311,7 @@ pub fn plan<R: Rows + ?Sized>(rows: &R, mode: Mode, keeps: &[Keep]) -> Vec<Actio
     let mut conflict: Option<usize> = None;
     for (i, action) in actions.iter_mut().enumerate() {
         match conflict {
-            Some(c) if is_inside(rows.row(i).path, rows.row(c).path) => *action = Action::Nothing,
+            Some(c) if rows.is_inside(i, c) => *action = Action::Nothing,
             _ => conflict = (*action == Action::Conflict).then_some(i),
         }
     }
@@ -343,7 +367,7 @@ fn plan_moves<R: Rows + ?Sized>(rows: &R, actions: &mut [Action]) {
                 && here.exec == archive.exec
                 && here.hash == Some(archive.hash)
             {
-                gone.entry((archive.size, archive.exec, archive.hash))
+                gone.entry((archive.size, archive.exec, *archive.hash))
                     .or_default()
                     .push(i);
             }
@@ -363,7 +387,7 @@ fn plan_moves<R: Rows + ?Sized>(rows: &R, actions: &mut [Action]) {
                 continue;
             };
             if let Some(from) = gone
-                .get_mut(&(new.size, new.exec, hash))
+                .get_mut(&(new.size, new.exec, *hash))
                 .and_then(|rows| rows.pop())
             {
                 actions[from] = Action::MovedAway;

@@ -880,7 +880,7 @@ impl RemoteStaged<'_> {
         let now = self.replica.stat_remote(&self.remote)?;
         Ok(match (seen, now) {
             (None, None) => true,
-            (Some(seen), Some(now)) => now.looks_like(seen),
+            (Some(seen), Some(now)) => now.looks_like(seen.view()),
             _ => false,
         })
     }

@@ -4,7 +4,7 @@
 //! relative to it, what the storage keeps of a file, and versions kept under a stamp.
 
 use super::filter::Filter;
-use super::names::{PathList, RelPath};
+use super::names::{PathTree, RelPath};
 use std::io::{self, Read, Write};
 use std::sync::atomic::{AtomicBool, AtomicU64};
 
@@ -19,6 +19,28 @@ pub enum Kind {
     File,
     Dir,
     Symlink,
+}
+
+impl Kind {
+    /// The kind and an execute bit in one byte (how compact lists store them).
+    pub fn pack(self, exec: bool) -> u8 {
+        let kind = match self {
+            Kind::File => 0,
+            Kind::Dir => 1,
+            Kind::Symlink => 2,
+        };
+        kind | u8::from(exec) << 2
+    }
+
+    /// What [`Kind::pack`] packed.
+    pub fn unpack(byte: u8) -> (Kind, bool) {
+        let kind = match byte & 3 {
+            0 => Kind::File,
+            1 => Kind::Dir,
+            _ => Kind::Symlink,
+        };
+        (kind, byte & 4 != 0)
+    }
 }
 
 /// A modification time: seconds since the Unix epoch and nanoseconds, so every time a file
@@ -36,8 +58,6 @@ impl Mtime {
         Mtime { secs, nanos }
     }
 }
-
-const _: () = assert!(std::mem::size_of::<Entry>() <= 72);
 
 /// One entry as a scan or a stat sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -67,19 +87,141 @@ impl Entry {
     }
 
     /// Whether the entry still looks as it did in the scan (kind, size, mtime; link target).
-    pub fn looks_like(&self, scanned: &Entry) -> bool {
+    pub fn looks_like(&self, scanned: EntryRef) -> bool {
         self.kind == scanned.kind
             && match self.kind {
                 Kind::Dir => true,
                 Kind::File => self.size == scanned.size && self.mtime == scanned.mtime,
-                Kind::Symlink => self.target == scanned.target,
+                Kind::Symlink => self.target.as_deref() == scanned.target,
             }
+    }
+
+    pub fn view(&self) -> EntryRef<'_> {
+        EntryRef {
+            kind: self.kind,
+            exec: self.exec,
+            size: self.size,
+            mtime: self.mtime,
+            hash: self.hash.as_ref(),
+            target: self.target.as_deref(),
+        }
     }
 }
 
+/// An entry as a list keeps it, borrowed: what reconcile and apply read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EntryRef<'a> {
+    pub kind: Kind,
+    pub exec: bool,
+    pub size: u64,
+    pub mtime: Mtime,
+    pub hash: Option<&'a Hash>,
+    pub target: Option<&'a [u8]>,
+}
+
+impl EntryRef<'_> {
+    pub fn to_owned(self) -> Entry {
+        Entry {
+            kind: self.kind,
+            exec: self.exec,
+            size: self.size,
+            mtime: self.mtime,
+            hash: self.hash.copied(),
+            target: self.target.map(Into::into),
+        }
+    }
+}
+
+/// What a tree keeps of an entry besides its path: 24 bytes.
+#[derive(Clone, Copy, Debug)]
+#[repr(C, packed(4))]
+pub struct Stat {
+    kind_exec: u8,
+    size: u64,
+    mtime: Mtime,
+}
+
+const _: () = assert!(std::mem::size_of::<(u32, u32, Stat)>() == 32);
+
 /// A scanned tree: relative paths in [`super::names::cmp_paths`] order, folders before
-/// their contents.
-pub type Tree = PathList<Entry>;
+/// their contents. 32 bytes and the name per entry (no hashes: a scan reads no contents);
+/// the few link targets are kept apart.
+#[derive(Clone, Debug, Default)]
+pub struct Tree {
+    paths: PathTree<Stat>,
+    /// Link targets by entry index, in index order.
+    targets: Vec<(u32, Box<[u8]>)>,
+}
+
+impl Tree {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds an entry after all the others (paths come in order, folders before their
+    /// contents). Its hash is not kept.
+    pub fn push(&mut self, path: &RelPath, entry: Entry) {
+        if let Some(target) = entry.target {
+            self.targets.push((self.paths.len() as u32, target));
+        }
+        self.paths.push(
+            path,
+            Stat {
+                kind_exec: entry.kind.pack(entry.exec),
+                size: entry.size,
+                mtime: entry.mtime,
+            },
+        );
+    }
+
+    pub fn len(&self) -> usize {
+        self.paths.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.paths.is_empty()
+    }
+
+    /// The paths (names, folders, whole paths).
+    pub fn paths(&self) -> &PathTree<Stat> {
+        &self.paths
+    }
+
+    /// Entry `i`, without a hash.
+    pub fn entry(&self, i: usize) -> EntryRef<'_> {
+        let stat = *self.paths.value(i);
+        let (kind, exec) = Kind::unpack(stat.kind_exec);
+        let target = match kind {
+            Kind::Symlink => self
+                .targets
+                .binary_search_by_key(&(i as u32), |t| t.0)
+                .ok()
+                .map(|k| &*self.targets[k].1),
+            _ => None,
+        };
+        EntryRef {
+            kind,
+            exec,
+            size: stat.size,
+            mtime: stat.mtime,
+            hash: None,
+            target,
+        }
+    }
+
+    /// Sets the execute bit of entry `i` (as compared, where a file system keeps none).
+    pub fn set_exec(&mut self, i: usize, exec: bool) {
+        let stat = self.paths.value_mut(i);
+        let (kind, _) = Kind::unpack(stat.kind_exec);
+        stat.kind_exec = kind.pack(exec);
+    }
+
+    /// Gives back the spare capacity of the buffers.
+    pub fn shrink_to_fit(&mut self) {
+        self.paths.shrink_to_fit();
+        self.targets.shrink_to_fit();
+    }
+}
 
 /// Why a scan left an entry out although no exclude pattern names it.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,40 +1,71 @@
 //! What is scanned: the join of the archive with both scanned trees, comparisons kept
 //! within what both file systems hold, and the hashes reconcile needs.
 
-use super::archive::{Entries, Landing, Synced};
-use super::names::{PathList, RelPath, cmp_paths};
+use super::FolderError;
+use super::archive::{Entries, Landing, States, SyncedRef};
+use super::names::{NO_INDEX, PathTree, RelPath, cmp_paths, is_inside};
 use super::reconcile::{RowRef, Rows, Side};
-use super::replica::{Entry, Keeps, Kind, Mtime, Replica, Tree};
+use super::replica::{EntryRef, Hash, Keeps, Kind, Mtime, Replica, Tree};
 use std::collections::HashSet;
 
-/// Marks a list that has no entry for a path.
-const NONE: u32 = u32::MAX;
-
-/// The archive and both trees joined by path, without moving them: each row is the index
-/// of its path in each list, 12 bytes however many entries there are.
+/// The archive and both trees joined by path, without copying a path: each row is the index
+/// of its path in each list (12 bytes), the archive keeps only states (its paths are the
+/// trees'; the few paths only the archive has are kept apart).
 pub struct Joined {
-    pub archive: Entries,
     pub left: Tree,
     pub right: Tree,
+    archive: States,
+    /// Paths of the rows only the archive has, with their row numbers.
+    archive_only: PathTree<u32>,
     rows: Vec<[u32; 3]>,
-}
-
-fn at<T>(list: &PathList<T>, index: u32) -> Option<(&RelPath, &T)> {
-    if index == NONE {
-        None
-    } else {
-        list.get(index as usize)
-    }
+    /// Hashes read by [`fill_hashes`], by row, for each side.
+    hashes: [Vec<(u32, Hash)>; 2],
 }
 
 impl Joined {
-    fn entry_mut(&mut self, i: usize, side: Side) -> Option<&mut Entry> {
-        let index = self.rows[i][1 + side.index()];
-        let tree = match side {
-            Side::Left => &mut self.left,
-            Side::Right => &mut self.right,
+    fn tree(&self, side: Side) -> &Tree {
+        match side {
+            Side::Left => &self.left,
+            Side::Right => &self.right,
+        }
+    }
+
+    /// The side's entry of row `i` at index `index` of its tree, with its hash when known:
+    /// the archive's when size and mtime are as archived, else one read by `fill_hashes`.
+    fn entry<'s>(
+        &'s self,
+        i: usize,
+        index: u32,
+        side: Side,
+        archive: Option<SyncedRef<'s>>,
+    ) -> EntryRef<'s> {
+        let mut entry = self.tree(side).entry(index as usize);
+        if entry.kind != Kind::File {
+            return entry;
+        }
+        entry.hash = match archive {
+            Some(a)
+                if a.kind == Kind::File
+                    && a.size == entry.size
+                    && a.mtime[side.index()] == entry.mtime =>
+            {
+                Some(a.hash)
+            }
+            _ => {
+                let hashes = &self.hashes[side.index()];
+                hashes
+                    .binary_search_by_key(&(i as u32), |h| h.0)
+                    .ok()
+                    .map(|k| &hashes[k].1)
+            }
         };
-        (index != NONE).then(|| tree.value_mut(index as usize))
+        entry
+    }
+
+    /// The archive's state of row `i`.
+    pub fn archived(&self, i: usize) -> Option<SyncedRef<'_>> {
+        let a = self.rows[i][0];
+        (a != NO_INDEX).then(|| self.archive.get(a))
     }
 }
 
@@ -44,131 +75,172 @@ impl Rows for Joined {
     }
 
     fn row(&self, i: usize) -> RowRef<'_> {
-        let [a, l, r] = self.rows[i];
-        let archive = at(&self.archive, a);
-        let left = at(&self.left, l);
-        let right = at(&self.right, r);
-        let path = archive
-            .map(|(p, _)| p)
-            .or(left.map(|(p, _)| p))
-            .or(right.map(|(p, _)| p))
-            .expect("a row has an entry somewhere");
+        let [_, l, r] = self.rows[i];
+        let archive = self.archived(i);
         RowRef {
-            path,
-            archive: archive.map(|(_, s)| s),
-            left: left.map(|(_, e)| e),
-            right: right.map(|(_, e)| e),
+            archive,
+            left: (l != NO_INDEX).then(|| self.entry(i, l, Side::Left, archive)),
+            right: (r != NO_INDEX).then(|| self.entry(i, r, Side::Right, archive)),
+        }
+    }
+
+    fn path_into(&self, i: usize, out: &mut Vec<u8>) {
+        match self.rows[i] {
+            [_, l, _] if l != NO_INDEX => self.left.paths().path_into(l as usize, out),
+            [_, _, r] if r != NO_INDEX => self.right.paths().path_into(r as usize, out),
+            _ => {
+                let k = self.archive_only_index(i);
+                self.archive_only.path_into(k, out)
+            }
+        }
+    }
+
+    fn name(&self, i: usize) -> &RelPath {
+        match self.rows[i] {
+            [_, l, _] if l != NO_INDEX => self.left.paths().name(l as usize),
+            [_, _, r] if r != NO_INDEX => self.right.paths().name(r as usize),
+            _ => self.archive_only.name(self.archive_only_index(i)),
+        }
+    }
+
+    fn is_inside(&self, i: usize, folder: usize) -> bool {
+        let ([_, l, r], [_, fl, fr]) = (self.rows[i], self.rows[folder]);
+        if l != NO_INDEX && fl != NO_INDEX {
+            self.left.paths().is_inside(l as usize, fl as usize)
+        } else if r != NO_INDEX && fr != NO_INDEX {
+            self.right.paths().is_inside(r as usize, fr as usize)
+        } else {
+            is_inside(&self.path(i), &self.path(folder))
         }
     }
 }
 
-/// Joins the archive and both trees by path. A side's file that looks as archived (size and
-/// mtime) takes the archive's hash, so unchanged files are never read.
-pub fn join(archive: Entries, mut left: Tree, mut right: Tree) -> Joined {
-    let mut rows = Vec::with_capacity(archive.len().max(left.len()).max(right.len()));
-    let (mut a, mut l, mut r) = (0, 0, 0);
+impl Joined {
+    fn archive_only_index(&self, i: usize) -> usize {
+        let (mut low, mut high) = (0, self.archive_only.len());
+        while low < high {
+            let middle = (low + high) / 2;
+            match self.archive_only.value(middle).cmp(&(i as u32)) {
+                std::cmp::Ordering::Less => low = middle + 1,
+                std::cmp::Ordering::Greater => high = middle,
+                std::cmp::Ordering::Equal => return middle,
+            }
+        }
+        unreachable!("row {i} has an entry somewhere")
+    }
+}
+
+/// Joins the archive (read in order from `archive`), the journal's copies that landed and
+/// both trees by path.
+///
+/// A journal record (a copy a killed run made but did not record) counts when its target
+/// side holds exactly what was copied there (kind, size and mtime within the target's
+/// step; a link's target): both sides agreed on it, even though the run was killed before
+/// it saved. The newest such record of a path wins.
+pub fn join(
+    mut archive: Option<Entries<'_>>,
+    landings: &[Landing],
+    left: Tree,
+    right: Tree,
+    keeps: [Keeps; 2],
+) -> Result<Joined, FolderError> {
+    let mut joined = Joined {
+        archive: States::new(),
+        archive_only: PathTree::new(),
+        rows: Vec::with_capacity(left.len().max(right.len())),
+        hashes: [Vec::new(), Vec::new()],
+        left: Tree::new(),
+        right: Tree::new(),
+    };
+    let (mut l, mut r) = (left.paths().walk(), right.paths().walk());
+    let mut landing = 0;
     loop {
         let heads = [
-            archive.get(a).map(|(p, _)| p),
-            left.get(l).map(|(p, _)| p),
-            right.get(r).map(|(p, _)| p),
+            archive.as_ref().and_then(|a| a.current()).map(|(p, _)| p),
+            landings.get(landing).map(|g| &*g.path),
+            l.current().map(|(_, p)| p),
+            r.current().map(|(_, p)| p),
         ];
-        let Some(smallest) = heads.into_iter().flatten().min_by(|x, y| cmp_paths(x, y)) else {
+        let Some(smallest) = heads
+            .into_iter()
+            .flatten()
+            .reduce(|x, y| if cmp_paths(y, x).is_lt() { y } else { x })
+        else {
             break;
         };
-        let [in_archive, in_left, in_right] = heads.map(|head| head == Some(smallest));
-        let mut row = [NONE; 3];
-        for (slot, (present, cursor)) in
-            row.iter_mut()
-                .zip([(in_archive, &mut a), (in_left, &mut l), (in_right, &mut r)])
+        let [in_archive, in_journal, in_left, in_right] =
+            heads.map(|head| head.is_some_and(|h| h == smallest));
+        let row_number = u32::try_from(joined.rows.len()).expect("fewer than 4 billion rows");
+        let index = |walk: Option<(usize, &RelPath)>, present: bool| match walk {
+            Some((i, _)) if present => i as u32,
+            _ => NO_INDEX,
+        };
+        let sides = [index(l.current(), in_left), index(r.current(), in_right)];
+        let now = |target: usize| match sides[target] {
+            NO_INDEX => None,
+            i => Some([&left, &right][target].entry(i as usize)),
+        };
+        // The state to record: the newest journal record that landed, else the archive's.
+        let mut journal_end = landing;
+        while landings
+            .get(journal_end)
+            .is_some_and(|g| in_journal && *g.path == *smallest)
         {
-            if present {
-                *slot = *cursor as u32;
-                *cursor += 1;
-            }
+            journal_end += 1;
         }
-        if in_archive {
-            let (_, synced) = archive.get(row[0] as usize).expect("a row's archive entry");
-            if in_left {
-                adopt_hash(synced, left.value_mut(row[1] as usize), Side::Left);
-            }
-            if in_right {
-                adopt_hash(synced, right.value_mut(row[2] as usize), Side::Right);
-            }
-        }
-        rows.push(row);
-    }
-    Joined {
-        archive,
-        left,
-        right,
-        rows,
-    }
-}
-
-fn adopt_hash(synced: &Synced, entry: &mut Entry, side: Side) {
-    if entry.kind == Kind::File
-        && synced.kind == Kind::File
-        && entry.size == synced.size
-        && entry.mtime == synced.mtime[side.index()]
-    {
-        entry.hash = Some(synced.hash);
-    }
-}
-
-/// The archive with the journal's copies that landed: a record whose target side holds
-/// exactly what was copied there (kind, size and mtime; a link's target) is what both
-/// sides agreed on, even though the run that copied it was killed before it saved.
-///
-/// The mtime is compared within the target's step (2 s on FAT: what it stored of the mtime
-/// it was given).
-pub fn adopt_landings(
-    archive: Entries,
-    landings: Vec<Landing>,
-    trees: [&Tree; 2],
-    keeps: [Keeps; 2],
-) -> Entries {
-    let landed = |l: &Landing| {
-        trees[l.target].find(&l.path).is_some_and(|now| {
-            now.kind == l.synced.kind
-                && match now.kind {
-                    Kind::Dir => true,
-                    Kind::File => {
-                        now.size == l.synced.size
-                            && within_step(
-                                now.mtime,
-                                l.synced.mtime[l.target],
-                                keeps[l.target].mtime_step_ns,
-                            )
-                    }
-                    Kind::Symlink => now.target == l.synced.target,
+        let landed = landings[landing..journal_end]
+            .iter()
+            .rev()
+            .find(|g| landed(g, now(g.target), keeps[g.target].mtime_step_ns));
+        let state = match landed {
+            Some(g) => Some(g.synced.view()),
+            None if in_archive => archive.as_ref().and_then(|a| a.current()).map(|(_, s)| s),
+            None => None,
+        };
+        let archived = match state {
+            Some(state) => {
+                if !in_left && !in_right {
+                    joined.archive_only.push(smallest, row_number);
                 }
-        })
-    };
-    let mut adopted: Vec<Landing> = landings.into_iter().filter(landed).collect();
-    if adopted.is_empty() {
-        return archive;
-    }
-    // The newest record of a path wins (the sort is stable, records are oldest first).
-    adopted.sort_by(|a, b| cmp_paths(&a.path, &b.path));
-    adopted.reverse();
-    adopted.dedup_by(|later, earlier| later.path == earlier.path);
-    adopted.reverse();
-    let mut merged = Entries::new();
-    let mut landings = adopted.into_iter().peekable();
-    for (path, synced) in archive.iter() {
-        while let Some(landing) = landings.next_if(|l| cmp_paths(&l.path, path).is_lt()) {
-            merged.push(&landing.path, landing.synced);
+                joined.archive.push(state)
+            }
+            None => NO_INDEX,
+        };
+        if archived != NO_INDEX || in_left || in_right {
+            joined.rows.push([archived, sides[0], sides[1]]);
         }
-        match landings.next_if(|l| *l.path == *path) {
-            Some(landing) => merged.push(path, landing.synced),
-            None => merged.push(path, synced.clone()),
+        landing = journal_end;
+        if in_archive && let Some(a) = archive.as_mut() {
+            a.advance()?;
+        }
+        if in_left {
+            l.advance();
+        }
+        if in_right {
+            r.advance();
         }
     }
-    for landing in landings {
-        merged.push(&landing.path, landing.synced);
-    }
-    merged
+    joined.archive.shrink_to_fit();
+    joined.rows.shrink_to_fit();
+    joined.left = left;
+    joined.right = right;
+    Ok(joined)
+}
+
+/// Whether a journal record's copy is what its target holds now.
+fn landed(landing: &Landing, now: Option<EntryRef>, step_ns: u64) -> bool {
+    let synced = &landing.synced;
+    now.is_some_and(|now| {
+        now.kind == synced.kind
+            && match now.kind {
+                Kind::Dir => true,
+                Kind::File => {
+                    now.size == synced.size
+                        && within_step(now.mtime, synced.mtime[landing.target], step_ns)
+                }
+                Kind::Symlink => now.target == synced.target.as_deref(),
+            }
+    })
 }
 
 /// Whether `stored` is what a file system storing mtimes in steps of `step_ns` keeps of
@@ -197,8 +269,10 @@ pub fn fit_to_keeps(joined: &mut Joined, keeps: [Keeps; 2]) {
                 (_, Some(o)) if o.kind == Kind::File && other_keeps => o.exec,
                 _ => false,
             };
-            if let Some(entry) = joined.entry_mut(i, side) {
-                entry.exec = exec;
+            let index = joined.rows[i][1 + side.index()] as usize;
+            match side {
+                Side::Left => joined.left.set_exec(index, exec),
+                Side::Right => joined.right.set_exec(index, exec),
             }
         }
     }
@@ -206,7 +280,7 @@ pub fn fit_to_keeps(joined: &mut Joined, keeps: [Keeps; 2]) {
 
 /// Sizes of archived files that are gone from each side (left, right): a new file of such
 /// a size may be one of them moved.
-pub fn gone_sizes(rows: &impl Rows) -> [HashSet<u64>; 2] {
+pub fn gone_sizes(rows: &(impl Rows + ?Sized)) -> [HashSet<u64>; 2] {
     [Side::Left, Side::Right].map(|side| {
         (0..rows.len())
             .map(|i| rows.row(i))
@@ -234,31 +308,27 @@ pub fn needs_hash(row: RowRef, side: Side, gone: &HashSet<u64>) -> bool {
 /// keeps no hash (it then counts as changed, which is the safe reading).
 pub fn fill_hashes(joined: &mut Joined, left: &dyn Replica, right: &dyn Replica) {
     let gone = gone_sizes(&*joined);
-    let wanted: [Vec<usize>; 2] = [Side::Left, Side::Right].map(|side| {
+    let wanted: [Vec<u32>; 2] = [Side::Left, Side::Right].map(|side| {
         (0..joined.len())
             .filter(|&i| needs_hash(joined.row(i), side, &gone[side.index()]))
+            .map(|i| i as u32)
             .collect()
     });
-    let hashes: [Vec<Option<[u8; 32]>>; 2] = std::thread::scope(|scope| {
+    let hashes: [Vec<(u32, Hash)>; 2] = std::thread::scope(|scope| {
         let rows = &*joined;
         let jobs = [(left, &wanted[0]), (right, &wanted[1])].map(|(replica, wanted)| {
             scope.spawn(move || {
+                let mut path = Vec::new();
                 wanted
                     .iter()
-                    .map(|&i| replica.hash(rows.row(i).path).ok())
+                    .filter_map(|&i| {
+                        rows.path_into(i as usize, &mut path);
+                        replica.hash(&path).ok().map(|hash| (i, hash))
+                    })
                     .collect()
             })
         });
         jobs.map(|job| job.join().expect("hashing thread"))
     });
-    for (side, (wanted, hashes)) in [Side::Left, Side::Right]
-        .into_iter()
-        .zip(wanted.iter().zip(hashes))
-    {
-        for (&i, hash) in wanted.iter().zip(hashes) {
-            if let Some(entry) = joined.entry_mut(i, side) {
-                entry.hash = hash;
-            }
-        }
-    }
+    joined.hashes = hashes;
 }

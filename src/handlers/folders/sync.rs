@@ -2,20 +2,22 @@
 //! of sessions or dialogs; it talks to its caller through [`Observer`].
 
 use super::FolderError;
-use super::archive::{self, Journal, Landing, Loaded, Synced};
+use super::archive::{
+    self, Archived, Batch, Journal, Landing, Loaded, LogWriter, States, Synced, SyncedRef,
+};
 use super::config::{self, PairConfig};
 use super::filter::Filter;
 use super::fit::hold_back;
-use super::names::{self, RelPath, conflict_copy, is_inside};
+use super::names::{self, NO_INDEX, RelPath, cmp_paths, conflict_copy, is_inside};
 use super::reconcile::{Action, Keep, RowRef, Rows, Side, plan};
 use super::replica::{
-    BUFFER_SIZE, Entry, FolderRemoval, Keeps, Kind, Mtime, Replica, Retention, RootId, StagedFile,
-    Tree, Unsynced,
+    BUFFER_SIZE, Entry, EntryRef, FolderRemoval, Keeps, Kind, Mtime, Replica, Retention, RootId,
+    StagedFile, Tree, Unsynced,
 };
-use super::scan::{Joined, adopt_landings, fill_hashes, fit_to_keeps, join};
+use super::scan::{Joined, fill_hashes, fit_to_keeps, join};
 use crate::core::conflicts::{ConflictReport, ConflictSide, Resolution};
 use crossbeam_channel::{Receiver, Sender};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::io::{self, Read};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -142,17 +144,14 @@ pub fn run(
     let mut outcome = Outcome::default();
     let mut same_roots = true;
     let archived = match archive::load(&pair.archive_file, &pair.config.left, &pair.config.right)? {
-        Loaded::Found {
-            entries,
-            roots: recorded,
-        } => {
+        Loaded::Found(found) => {
             let changed = [Side::Left, Side::Right].into_iter().find(|s| {
-                recorded[s.index()]
+                found.roots[s.index()]
                     .as_ref()
                     .is_some_and(|r| *r != roots[s.index()])
             });
             match changed {
-                None => entries,
+                None => Some(found),
                 Some(side) => {
                     let change = RootChange {
                         side: side_name(side),
@@ -169,13 +168,13 @@ pub fn run(
                         "The {} folder {} is not the folder synced last time; as you confirmed, both sides were compared as they are (nothing was deleted; differing files are conflicts).",
                         change.side, change.location
                     ));
-                    archive::Entries::new()
+                    None
                 }
             }
         }
         Loaded::FirstSync { notice } => {
             outcome.notice = notice;
-            archive::Entries::new()
+            None
         }
     };
     let keeps = [Side::Left, Side::Right].map(|s| pair.side(s).keeps().unwrap_or(Keeps::ALL));
@@ -215,14 +214,10 @@ pub fn run(
         Vec::new()
     };
     let landings = verify_landings(pair, landings, [&left_scan.tree, &right_scan.tree], keeps);
+    let entries = archived.as_ref().map(Archived::entries).transpose()?;
+    let mut rows = join(entries, &landings, left_scan.tree, right_scan.tree, keeps)?;
     let journaled = !landings.is_empty();
-    let archived = adopt_landings(
-        archived,
-        landings,
-        [&left_scan.tree, &right_scan.tree],
-        keeps,
-    );
-    let mut rows = join(archived, left_scan.tree, right_scan.tree);
+    drop(landings);
     fit_to_keeps(&mut rows, keeps);
     fill_hashes(&mut rows, pair.left, pair.right);
     let mut actions = plan(&rows, pair.config.mode, &keeps_chosen);
@@ -230,7 +225,7 @@ pub fn run(
     for held in hold_back(&rows, &mut actions, keeps) {
         outcome.unsynced.push(format!(
             "{}: not synced to {}: {}",
-            names::to_text(rows.row(held.row).path),
+            names::to_text(&rows.path(held.row)),
             pair.side(held.side).location(),
             held.reason
         ));
@@ -244,7 +239,7 @@ pub fn run(
     }
     let conflicts: Vec<ConflictReport> = (0..rows.len())
         .filter(|&i| actions[i] == Action::Conflict)
-        .map(|i| conflict_report(pair, rows.row(i)))
+        .map(|i| conflict_report(pair, &rows, i))
         .collect();
     let conflict_count = conflicts.len() as u64;
     outcome.conflicts = Some(conflicts);
@@ -255,7 +250,10 @@ pub fn run(
         actions: &actions,
         filter: &filter,
         roots: &roots,
-        unsaved: Vec::new(),
+        results: Vec::new(),
+        states: States::new(),
+        batch: Batch::default(),
+        path: Vec::new(),
         stamp: stamp.format(super::versions::STAMP).to_string(),
         outcome,
         failed_deletes: Vec::new(),
@@ -264,16 +262,45 @@ pub fn run(
         root_changed: None,
         journal: Journal::new(&pair.archive_file),
     };
-    // Flushing and saving happen on their own thread, so copying goes on meanwhile.
-    let (saves, snapshots) = crossbeam_channel::unbounded();
-    std::thread::scope(|scope| {
-        let saver = scope.spawn(|| save_snapshots(pair, &rows, &roots, snapshots));
-        let applied = apply.run(conflict_count, journaled, observer, &saves);
+    let ids = [&roots[0], &roots[1]];
+    let log = LogWriter::new(
+        &pair.archive_file,
+        &pair.config.left,
+        &pair.config.right,
+        ids,
+        archived
+            .as_ref()
+            .map_or(archive::NO_BASE, Archived::base_checksum),
+        archived.as_ref().map_or(0, Archived::log_len),
+    );
+    // Flushing and logging happen on their own thread, so copying goes on meanwhile.
+    let (saves, batches) = crossbeam_channel::unbounded();
+    let logged = std::thread::scope(|scope| {
+        let saver = scope.spawn(|| save_batches(pair, log, batches));
+        let applied = apply.run(conflict_count, observer, &saves);
         drop(saves);
         let saved = saver.join().expect("archive saver");
         applied.and(saved)
     })?;
-    // Everything the journal announced is in the saved archive now.
+    // The log holds every change, durably. The base is rewritten with them when it must
+    // be (a first sync, other roots, copies adopted from the journal, an archive without
+    // root identities) or when the log has grown to a fair share of it.
+    let recorded = [Side::Left, Side::Right].map(|s| {
+        archived
+            .as_ref()
+            .and_then(|a| a.roots[s.index()].as_ref())
+            .is_some_and(|r| *r == roots[s.index()])
+    });
+    let compact = match &archived {
+        _ if logged == 0 && !journaled => false,
+        Some(found) => journaled || recorded != [true; 2] || found.wants_compaction(logged),
+        None => true,
+    };
+    if compact {
+        write_base(pair, &rows, ids, &mut apply.results, &apply.states)?;
+        archive::remove_log(&pair.archive_file)?;
+    }
+    // Everything the journal announced is in the log or the base now.
     archive::clear_journal(&pair.archive_file)?;
     if let Some(side) = apply.root_changed {
         return Err(FolderError::RootChangedDuringSync {
@@ -302,12 +329,12 @@ fn leave_special_files(rows: &Joined, actions: &mut [Action], special: &HashSet<
         return;
     }
     let mut held: Option<usize> = None;
+    let mut path = Vec::new();
     for (i, action) in actions.iter_mut().enumerate() {
-        let path = rows.row(i).path;
-        if held.is_some_and(|h| is_inside(path, rows.row(h).path)) || special.contains(path) {
-            held = held
-                .filter(|&h| is_inside(path, rows.row(h).path))
-                .or(Some(i));
+        held = held.filter(|&h| rows.is_inside(i, h));
+        rows.path_into(i, &mut path);
+        if held.is_some() || special.contains(path.as_slice()) {
+            held = held.or(Some(i));
             *action = Action::Nothing;
         }
     }
@@ -489,8 +516,9 @@ fn time_of(mtime: Mtime) -> SystemTime {
         .unwrap_or(UNIX_EPOCH)
 }
 
-fn conflict_report(pair: &Pair, row: RowRef) -> ConflictReport {
-    let side = |label: &str, replica: &dyn Replica, entry: Option<&Entry>| ConflictSide {
+fn conflict_report(pair: &Pair, rows: &Joined, i: usize) -> ConflictReport {
+    let row = rows.row(i);
+    let side = |label: &str, replica: &dyn Replica, entry: Option<EntryRef>| ConflictSide {
         label: label.into(),
         location: replica.location(),
         exists: entry.is_some(),
@@ -500,7 +528,7 @@ fn conflict_report(pair: &Pair, row: RowRef) -> ConflictReport {
             .filter(|e| e.kind != Kind::Dir)
             .map(|e| time_of(e.mtime)),
     };
-    let text = names::to_text(row.path);
+    let text = names::to_text(&rows.path(i));
     ConflictReport {
         id: text.clone(),
         path: text,
@@ -510,35 +538,28 @@ fn conflict_report(pair: &Pair, row: RowRef) -> ConflictReport {
 }
 
 /// The archive entry for `entry` once both sides hold it.
-fn synced(entry: &Entry, hash: Option<[u8; 32]>, mtimes: [Mtime; 2]) -> Synced {
+fn synced(entry: EntryRef, hash: Option<[u8; 32]>, mtimes: [Mtime; 2]) -> Synced {
     Synced {
         kind: entry.kind,
         exec: entry.exec,
         size: entry.size,
         mtime: mtimes,
-        hash: hash.or(entry.hash).unwrap_or_default(),
-        target: entry.target.clone(),
+        hash: hash.or(entry.hash.copied()).unwrap_or_default(),
+        target: entry.target.map(Into::into),
     }
 }
 
-/// Archive entries a run changed, by row (`None`: no longer archived), in the order applied.
-type ArchiveChanges = Vec<(usize, Option<Synced>)>;
-
-/// Saves the archive as changes arrive (the rows' archive plus every change so far): flushes
-/// both sides (syncfs), then writes, so the archive never records data that is not on disk.
-/// Only this thread keeps the changes; the applying thread sends what is new since its last
-/// save.
-fn save_snapshots(
+/// Makes each batch of changes durable as it arrives: flushes both sides (syncfs), then
+/// appends the batch to the log, so the archive never records data that is not on disk.
+/// Returns the bytes logged.
+fn save_batches(
     pair: &Pair,
-    rows: &Joined,
-    roots: &[RootId; 2],
-    batches: Receiver<ArchiveChanges>,
-) -> Result<(), FolderError> {
-    let mut changes: HashMap<usize, Option<Synced>> = HashMap::new();
-    while let Ok(batch) = batches.recv() {
-        changes.extend(batch);
+    mut log: LogWriter,
+    batches: Receiver<Vec<u8>>,
+) -> Result<u64, FolderError> {
+    while let Ok(mut batch) = batches.recv() {
         while let Ok(newer) = batches.try_recv() {
-            changes.extend(newer);
+            batch.extend_from_slice(&newer);
         }
         for (replica, root) in [
             (pair.left, &pair.config.left),
@@ -546,27 +567,44 @@ fn save_snapshots(
         ] {
             replica.flush().map_err(|e| FolderError::io(root, e))?;
         }
-        let entries = (0..rows.len()).filter_map(|i| {
-            let row = rows.row(i);
-            let now = match changes.get(&i) {
-                Some(changed) => changed.as_ref(),
-                None => row.archive,
-            };
-            now.map(|a| (row.path, a))
-        });
-        archive::save(
-            &pair.archive_file,
-            &pair.config.left,
-            &pair.config.right,
-            [&roots[0], &roots[1]],
-            entries,
-        )?;
+        log.append(&batch)?;
     }
-    Ok(())
+    Ok(log.written)
+}
+
+/// Writes a new base: every row's archived state, or the state the run left it in.
+fn write_base(
+    pair: &Pair,
+    rows: &Joined,
+    ids: [&RootId; 2],
+    results: &mut [(u32, u32)],
+    states: &States,
+) -> Result<(), FolderError> {
+    // Rows in order; the last change of a row wins (the sort is stable).
+    results.sort_by_key(|r| r.0);
+    let mut writer = archive::Writer::create(
+        &pair.archive_file,
+        &pair.config.left,
+        &pair.config.right,
+        ids,
+    )?;
+    let mut changes = results.iter().peekable();
+    let mut path = Vec::new();
+    for i in 0..rows.len() {
+        let mut state = rows.row(i).archive;
+        while let Some(&(_, number)) = changes.next_if(|c| c.0 as usize == i) {
+            state = (number != NO_INDEX).then(|| states.get(number));
+        }
+        if let Some(state) = state {
+            rows.path_into(i, &mut path);
+            writer.put(&path, state)?;
+        }
+    }
+    writer.commit().map(drop)
 }
 
 /// Whether what is there now is what the scan saw.
-fn as_scanned(now: Option<&Entry>, scanned: Option<&Entry>) -> bool {
+fn as_scanned(now: Option<&Entry>, scanned: Option<EntryRef>) -> bool {
     match (now, scanned) {
         (None, None) => true,
         (Some(now), Some(scanned)) => now.looks_like(scanned),
@@ -590,8 +628,14 @@ struct Apply<'p, 'a, 'j> {
     filter: &'j Filter,
     /// The roots as opened at the start of the run.
     roots: &'j [RootId; 2],
-    /// Archive changes not handed to the saver yet.
-    unsaved: ArchiveChanges,
+    /// Each change as (row, its state now in `states`, `NO_INDEX`: no longer archived), in
+    /// the order applied: what a new base is written from.
+    results: Vec<(u32, u32)>,
+    states: States,
+    /// The changes not handed to the saver yet.
+    batch: Batch,
+    /// A row's path, written out for the change at hand.
+    path: Vec<u8>,
     /// The versions folder of this run.
     stamp: String,
     outcome: Outcome,
@@ -617,19 +661,52 @@ fn replaces_folder(row: RowRef, action: Action) -> bool {
         && row.entry(from).is_some_and(|e| e.kind != Kind::Dir)
 }
 
+/// The rows that change something on disk, in the order they are applied: creations and
+/// moves parent first, then deletions (and folders replaced by a file or link) contents
+/// first.
+fn work_order<'r>(
+    rows: &'r Joined,
+    actions: &'r [Action],
+) -> impl Iterator<Item = usize> + Clone + 'r {
+    let creates = move |&i: &usize| match actions[i] {
+        a @ (Action::CopyToLeft | Action::CopyToRight) => !replaces_folder(rows.row(i), a),
+        Action::MoveOnLeft { .. } | Action::MoveOnRight { .. } => true,
+        _ => false,
+    };
+    let removes = move |&i: &usize| match actions[i] {
+        Action::DeleteLeft | Action::DeleteRight => true,
+        a => replaces_folder(rows.row(i), a),
+    };
+    (0..actions.len())
+        .filter(creates)
+        .chain((0..actions.len()).rev().filter(removes))
+}
+
+/// The work a change costs: its bytes and [`PER_FILE_WORK`].
+fn cost(rows: &Joined, i: usize, action: Action) -> u64 {
+    let row = rows.row(i);
+    let source = match action {
+        Action::CopyToRight => row.left,
+        Action::CopyToLeft => row.right,
+        _ => None,
+    };
+    PER_FILE_WORK
+        + source
+            .filter(|e| e.kind == Kind::File)
+            .map_or(0, |e| e.size)
+}
+
 impl Apply<'_, '_, '_> {
     fn run(
         &mut self,
         conflicts: u64,
-        journaled: bool,
         observer: &mut dyn Observer,
-        saves: &Sender<ArchiveChanges>,
+        saves: &Sender<Vec<u8>>,
     ) -> Result<(), FolderError> {
-        let actions = self.actions;
-        // Archive-only decisions need no I/O; journaled copies adopted must be saved.
-        let mut archive_changed = journaled;
+        let (rows, actions) = (self.rows, self.actions);
+        // Archive-only decisions need no I/O.
         for (i, action) in actions.iter().enumerate() {
-            let row = self.rows.row(i);
+            let row = rows.row(i);
             let now = match action {
                 Action::Record => match (row.left, row.right) {
                     (Some(l), Some(r)) => Some(synced(l, None, [l.mtime, r.mtime])),
@@ -638,51 +715,33 @@ impl Apply<'_, '_, '_> {
                 Action::Forget => None,
                 _ => continue,
             };
-            self.unsaved.push((i, now));
-            archive_changed = true;
+            self.record(i, now.as_ref().map(Synced::view));
         }
-        // Creations and moves parent first, then deletions (and folders replaced by a
-        // file or link) contents first.
-        let creates = |i: usize, a: &Action| match a {
-            Action::CopyToLeft | Action::CopyToRight => !replaces_folder(self.rows.row(i), *a),
-            Action::MoveOnLeft { .. } | Action::MoveOnRight { .. } => true,
-            _ => false,
-        };
-        let removes = |i: usize, a: &Action| match a {
-            Action::DeleteLeft | Action::DeleteRight => true,
-            _ => replaces_folder(self.rows.row(i), *a),
-        };
-        let mut work: Vec<(usize, Action)> = actions
-            .iter()
-            .enumerate()
-            .filter(|(i, a)| creates(*i, a))
-            .map(|(i, a)| (i, *a))
-            .collect();
-        work.extend(
-            actions
-                .iter()
-                .enumerate()
-                .rev()
-                .filter(|(i, a)| removes(*i, a))
-                .map(|(i, a)| (i, *a)),
-        );
-        if work.is_empty() && conflicts == 0 {
-            if archive_changed {
+        let order = work_order(rows, actions);
+        let (count, total) = order.clone().fold((0, 0), |(n, sum), i| {
+            (n + 1, sum + cost(rows, i, actions[i]))
+        });
+        if count == 0 && conflicts == 0 {
+            if !self.batch.is_empty() {
                 self.save(saves);
             }
             return Ok(());
         }
-        let costs: Vec<u64> = work.iter().map(|&(i, a)| self.cost(i, a)).collect();
-        let mut remaining: u64 = costs.iter().sum::<u64>() + conflicts * PER_FILE_WORK;
-        let mut start = 0;
+        let mut remaining: u64 = total + conflicts * PER_FILE_WORK;
+        let mut order = order.peekable();
+        let mut batch: Vec<(usize, u64)> = Vec::with_capacity(BATCH_CHANGES);
         let mut first = true;
         let mut since_root_check = 0;
-        while start < work.len() || first {
-            let mut end = start;
+        while order.peek().is_some() || first {
+            batch.clear();
             let mut batch_work = 0;
-            while end < work.len() && end - start < BATCH_CHANGES && batch_work < BATCH_WORK {
-                batch_work += costs[end];
-                end += 1;
+            while batch.len() < BATCH_CHANGES && batch_work < BATCH_WORK {
+                let Some(i) = order.next() else {
+                    break;
+                };
+                let cost = cost(rows, i, actions[i]);
+                batch_work += cost;
+                batch.push((i, cost));
             }
             if first {
                 batch_work += conflicts * PER_FILE_WORK;
@@ -694,7 +753,7 @@ impl Apply<'_, '_, '_> {
                 }
                 first = false;
             }
-            for (&(i, action), &cost) in work[start..end].iter().zip(&costs[start..end]) {
+            for &(i, cost) in &batch {
                 if since_root_check == 0 && !self.roots_unchanged() {
                     go_on = false;
                 }
@@ -702,24 +761,22 @@ impl Apply<'_, '_, '_> {
                 if !go_on {
                     break;
                 }
-                self.apply_one(i, action);
-                archive_changed = true;
+                self.apply_one(i, actions[i]);
                 go_on = observer.applied(cost);
             }
             observer.batch_applied();
             remaining -= batch_work;
-            let last = end >= work.len();
-            if archive_changed && (last || !go_on || self.last_save.elapsed() >= SAVE_EVERY) {
+            let last = order.peek().is_none();
+            if !self.batch.is_empty() && (last || !go_on || self.last_save.elapsed() >= SAVE_EVERY)
+            {
                 self.save(saves);
-                archive_changed = false;
             }
             if !go_on {
                 self.outcome.stopped = true;
                 return Ok(());
             }
-            start = end;
         }
-        if archive_changed {
+        if !self.batch.is_empty() {
             self.save(saves);
         }
         Ok(())
@@ -738,25 +795,20 @@ impl Apply<'_, '_, '_> {
         true
     }
 
-    fn cost(&self, i: usize, action: Action) -> u64 {
-        let row = self.rows.row(i);
-        let source = match action {
-            Action::CopyToRight => row.left,
-            Action::CopyToLeft => row.right,
-            _ => None,
-        };
-        PER_FILE_WORK
-            + source
-                .filter(|e| e.kind == Kind::File)
-                .map_or(0, |e| e.size)
+    /// Hands the changes since the last save to the saver, which logs them once the data
+    /// they describe is durable.
+    fn save(&mut self, saves: &Sender<Vec<u8>>) {
+        // A saver that stopped has an error to report when the run ends.
+        let _ = saves.send(self.batch.take());
+        self.last_save = Instant::now();
     }
 
-    /// Hands the changes since the last save to the saver, which records them once the
-    /// data they describe is durable.
-    fn save(&mut self, saves: &Sender<ArchiveChanges>) {
-        // A saver that stopped has an error to report when the run ends.
-        let _ = saves.send(std::mem::take(&mut self.unsaved));
-        self.last_save = Instant::now();
+    /// Notes row `i`'s state after a change (`None`: no longer archived).
+    fn record(&mut self, i: usize, state: Option<SyncedRef>) {
+        let number = state.map_or(NO_INDEX, |s| self.states.push(s));
+        self.results.push((i as u32, number));
+        self.rows.path_into(i, &mut self.path);
+        self.batch.put(&self.path, state);
     }
 
     fn apply_one(&mut self, i: usize, action: Action) {
@@ -769,27 +821,30 @@ impl Apply<'_, '_, '_> {
             _ => (self.delete(i, Side::Right), "delete"),
         };
         let row = self.rows.row(i);
-        let path = names::to_text(row.path);
         let removing = matches!(action, Action::DeleteLeft | Action::DeleteRight)
             || replaces_folder(row, action);
+        let path = || self.rows.path(i);
         match result {
             Ok(Applied::Done) => self.outcome.changes += 1,
             Ok(Applied::Changed) => {
-                self.outcome.changed_during_sync.push(path);
+                self.outcome
+                    .changed_during_sync
+                    .push(names::to_text(&path()));
                 if removing {
-                    self.failed_deletes.push(row.path.into());
+                    self.failed_deletes.push(path().into());
                 }
             }
             Ok(Applied::UnseenChange) => {
-                let report = conflict_report(self.pair, row);
+                let report = conflict_report(self.pair, self.rows, i);
                 self.outcome.conflicts.get_or_insert_default().push(report);
             }
             Err(e) => {
+                let text = names::to_text(&path());
                 self.outcome
                     .failures
-                    .push(format!("Could not {verb} {path}: {e}"));
+                    .push(format!("Could not {verb} {text}: {e}"));
                 if removing {
-                    self.failed_deletes.push(row.path.into());
+                    self.failed_deletes.push(path().into());
                 }
             }
         }
@@ -807,12 +862,12 @@ impl Apply<'_, '_, '_> {
             && now.kind == Kind::File
             && now.mtime == archived.mtime[side.index()]
             && now.hash == Some(archived.hash);
-        if !looked_unchanged || self.pair.side(side).hash(row.path)? == archived.hash {
+        if !looked_unchanged || self.pair.side(side).hash(&self.rows.path(i))? == *archived.hash {
             return Ok(false);
         }
-        let mut forgotten = archived.clone();
+        let mut forgotten = archived;
         forgotten.mtime[side.index()] = Mtime::new(i64::MIN, 0);
-        self.unsaved.push((i, Some(forgotten)));
+        self.record(i, Some(forgotten));
         Ok(true)
     }
 
@@ -822,7 +877,7 @@ impl Apply<'_, '_, '_> {
         let row = self.rows.row(i);
         let (scanned, expected) = (row.entry(from), row.entry(to));
         let scanned = scanned.expect("a copy has a source");
-        let path = row.path;
+        let path = &self.rows.path(i);
         let mut hash = None;
         let staged = match scanned.kind {
             Kind::File => {
@@ -855,7 +910,7 @@ impl Apply<'_, '_, '_> {
             return Ok(Applied::UnseenChange);
         }
         let intended = synced(scanned, hash, [scanned.mtime; 2]);
-        self.journal.append(path, &intended, to.index())?;
+        self.journal.append(path, intended.view(), to.index())?;
         match now.as_ref().map(|e| e.kind) {
             Some(Kind::Dir) if scanned.kind != Kind::Dir => {
                 let removed = self.remove_folder(to, path)?;
@@ -881,17 +936,13 @@ impl Apply<'_, '_, '_> {
                 scanned.mtime
             }
             Kind::Symlink => {
-                target.make_symlink(
-                    path,
-                    scanned.target.as_deref().unwrap_or_default(),
-                    scanned.mtime,
-                )?;
+                target.make_symlink(path, scanned.target.unwrap_or_default(), scanned.mtime)?;
                 scanned.mtime
             }
         };
         let mut mtimes = [scanned.mtime; 2];
         mtimes[to.index()] = stored_mtime;
-        self.unsaved.push((i, Some(synced(scanned, hash, mtimes))));
+        self.record(i, Some(synced(scanned, hash, mtimes).view()));
         Ok(Applied::Done)
     }
 
@@ -901,16 +952,17 @@ impl Apply<'_, '_, '_> {
         let (row, old) = (self.rows.row(i), self.rows.row(from));
         let moved = old.entry(side).expect("a move has a file to move");
         let new = row.entry(side.other()).expect("a move has a new path");
-        if !as_scanned(replica.stat(old.path)?.as_ref(), Some(moved))
-            || replica.stat(row.path)?.is_some()
+        let (old_path, new_path) = (self.rows.path(from), self.rows.path(i));
+        if !as_scanned(replica.stat(&old_path)?.as_ref(), Some(moved))
+            || replica.stat(&new_path)?.is_some()
         {
             return Ok(Applied::Changed);
         }
-        replica.rename(old.path, row.path)?;
+        replica.rename(&old_path, &new_path)?;
         let mut mtimes = [new.mtime; 2];
         mtimes[side.index()] = moved.mtime;
-        self.unsaved.push((from, None));
-        self.unsaved.push((i, Some(synced(new, None, mtimes))));
+        self.record(from, None);
+        self.record(i, Some(synced(new, None, mtimes).view()));
         Ok(Applied::Done)
     }
 
@@ -932,7 +984,7 @@ impl Apply<'_, '_, '_> {
         let replica = self.pair.side(side);
         let row = self.rows.row(i);
         let expected = row.entry(side);
-        let path = row.path;
+        let path = &self.rows.path(i);
         // Never through a link: a folder on the way that became a link makes it absent.
         let now = replica.stat(path)?;
         // Already gone (a folder replaced above it was kept as a version whole): done.
@@ -949,7 +1001,7 @@ impl Apply<'_, '_, '_> {
             }
             Some(_) => replica.retire(path, &self.stamp)?,
         }
-        self.unsaved.push((i, None));
+        self.record(i, None);
         Ok(Applied::Done)
     }
 }
@@ -967,6 +1019,8 @@ fn verify_landings(
     trees: [&Tree; 2],
     keeps: [Keeps; 2],
 ) -> Vec<Landing> {
+    // Landings come in path order, as the trees: one walk of each tree finds them all.
+    let mut walks = trees.map(|tree| tree.paths().walk());
     landings
         .into_iter()
         .filter_map(|mut landing| {
@@ -975,7 +1029,18 @@ fn verify_landings(
             {
                 return Some(landing);
             }
-            let now = trees[landing.target].find(&landing.path)?;
+            let walk = &mut walks[landing.target];
+            while walk
+                .current()
+                .is_some_and(|(_, path)| cmp_paths(path, &landing.path).is_lt())
+            {
+                walk.advance();
+            }
+            let index = walk
+                .current()
+                .filter(|(_, path)| *path == &*landing.path)
+                .map(|(i, _)| i)?;
+            let now = trees[landing.target].entry(index);
             let side = [Side::Left, Side::Right][landing.target];
             let holds = now.kind == Kind::File
                 && now.size == landing.synced.size

@@ -143,7 +143,7 @@ pub fn restore(root: &Path, version: &Version, now: &str) -> Result<Restored, Fo
     let there_now = staged.at_path_now().map_err(at)?;
     let unchanged = match (&current, &there_now) {
         (None, None) => true,
-        (Some(before), Some(now_there)) => before.looks_like(now_there),
+        (Some(before), Some(now_there)) => before.looks_like(now_there.view()),
         _ => false,
     };
     if !unchanged {

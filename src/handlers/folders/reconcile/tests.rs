@@ -85,9 +85,9 @@ fn grid(archive: char, mode: Mode) -> Vec<String> {
                 .chars()
                 .map(|r| {
                     code(reconcile(
-                        archived(archive).as_ref(),
-                        entry(l).as_ref(),
-                        entry(r).as_ref(),
+                        archived(archive).as_ref().map(Synced::view),
+                        entry(l).as_ref().map(Entry::view),
+                        entry(r).as_ref().map(Entry::view),
                         mode,
                     ))
                 })
@@ -335,9 +335,9 @@ fn unknown_hashes_never_make_files_look_the_same() {
     let mut right = file(2, 300, b'B');
     left.hash = None;
     right.hash = None;
-    assert!(!same(Some(&left), Some(&right)));
+    assert!(!same(Some(left.view()), Some(right.view())));
     assert_eq!(
-        reconcile(None, Some(&left), Some(&right), Mode::TwoWay),
+        reconcile(None, Some(left.view()), Some(right.view()), Mode::TwoWay),
         Action::Conflict
     );
 }
