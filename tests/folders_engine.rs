@@ -436,21 +436,17 @@ fn the_properties_form_adds_edits_and_removes_pairs() {
     let right = c.dir.path().join("r2").display().to_string();
     let text = |s: &str| FieldValue::Text(s.to_string());
     let mut answers = vec![
-        // First try: a relative right folder, shown again with the error under the field.
+        // Step one: the pair (a local folder on the other side, the default).
         submit(&[
             ("name", text("photos")),
             ("left", text(&left)),
-            ("right", text("relative")),
             ("mode", text("mirror")),
             ("excludes", text("*.tmp, cache/\n*.bak")),
         ]),
-        submit(&[
-            ("name", text("photos")),
-            ("left", text(&left)),
-            ("right", text(&right)),
-            ("mode", text("mirror")),
-            ("excludes", text("*.tmp, cache/\n*.bak")),
-        ]),
+        // Step two, first try: a relative right folder, shown again with the error under
+        // the field (nothing is offered to be made for it).
+        submit(&[("right", text("relative"))]),
+        submit(&[("right", text(&right))]),
         // Neither folder exists yet: the handler offers to make them.
         FormReply::Submitted {
             button: "create".into(),
@@ -461,11 +457,17 @@ fn the_properties_form_adds_edits_and_removes_pairs() {
     c.answer_dialogs(move |_| answers.next().unwrap_or(FormReply::Canceled));
     c.properties(PropertiesTarget::Handler);
     let forms = c.forms.lock().clone();
-    assert_eq!(forms.len(), 3);
+    assert_eq!(forms.len(), 4);
     assert_eq!(forms[0].title, "Add folder pair");
-    assert_eq!(forms[2].title, "Create the folders?");
+    assert_eq!(forms[3].title, "Create the folders?");
+    let message = forms[3].message.as_deref().unwrap_or_default();
+    assert!(
+        message.contains(&left) && message.contains(&right),
+        "{message}"
+    );
     assert!(std::path::Path::new(&left).is_dir() && std::path::Path::new(&right).is_dir());
-    let right_field = forms[1].fields.iter().find(|f| f.id == "right").unwrap();
+    assert!(!std::path::Path::new("relative").exists());
+    let right_field = forms[2].fields.iter().find(|f| f.id == "right").unwrap();
     assert!(
         right_field.error.as_ref().unwrap().contains("absolute"),
         "{right_field:?}"
@@ -497,11 +499,57 @@ fn the_properties_form_adds_edits_and_removes_pairs() {
     c.properties(PropertiesTarget::Item(ItemId::new("photos")));
     assert_eq!(
         c.forms.lock().len(),
-        5,
+        6,
         "the pair's form, then the question"
     );
     assert!(config::find(&c.home, "photos").is_err());
     assert_eq!(config::load(&c.home).unwrap().len(), 1);
+}
+
+#[test]
+fn a_new_remote_pair_offers_to_create_only_its_local_folder() {
+    let c = Center::new(Mode::TwoWay);
+    let left = c.dir.path().join("notes");
+    let text = |s: &str| FieldValue::Text(s.to_string());
+    let mut answers = vec![
+        submit(&[
+            ("name", text("notes")),
+            ("left", text(&left.display().to_string())),
+            ("mode", text("two-way")),
+            ("kind", text("Nextcloud")),
+        ]),
+        submit(&[
+            ("server", text("cloud.example.org")),
+            ("user", text("ann")),
+            ("folder", text("Documents")),
+            ("remember", FieldValue::Bool(false)),
+        ]),
+        FormReply::Submitted {
+            button: "create".into(),
+            values: BTreeMap::new(),
+        },
+    ]
+    .into_iter();
+    c.answer_dialogs(move |_| answers.next().unwrap_or(FormReply::Canceled));
+    c.properties(PropertiesTarget::Handler);
+    let forms = c.forms.lock().clone();
+    assert_eq!(forms.len(), 3, "{forms:#?}");
+    assert_eq!(forms[1].title, "Add folder pair: Nextcloud");
+    assert_eq!(forms[2].title, "Create the folder?");
+    let message = forms[2].message.as_deref().unwrap_or_default();
+    assert!(message.contains(&left.display().to_string()), "{message}");
+    assert!(!message.contains("cloud.example.org"), "{message}");
+    assert!(left.is_dir());
+    let notes = config::find(&c.home, "notes").unwrap();
+    assert_eq!(
+        notes.right.to_str(),
+        Some("nextcloud://ann@cloud.example.org/Documents")
+    );
+    assert_eq!(notes.local_folders(), std::slice::from_ref(&left));
+    assert_eq!(
+        config::describe(&notes),
+        format!("{} ↔ ann@cloud.example.org:Documents", left.display())
+    );
 }
 
 fn start_many(c: &Center) -> synccenter::core::engine::SessionHandle {

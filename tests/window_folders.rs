@@ -37,14 +37,19 @@ fn a_folder_pair_added_from_the_first_start_screen_synchronizes() {
     wait_for_text(&mut app, "Left folder");
     // The first empty field has the keyboard already.
     app.get_by_label("Name").type_text("Notes");
-    for (field, path) in [("Left folder", &left), ("Right folder", &right)] {
+    // Step one: the pair (the other side a local folder, the default); step two: where.
+    for (field, path, button) in [
+        ("Left folder", &left, "Next"),
+        ("Right folder", &right, "OK"),
+    ] {
+        wait_for_text(&mut app, field);
         app.get_by_label(field).click();
         app.run_steps(1);
         app.get_by_label(field)
             .type_text(&path.display().to_string());
         app.run_steps(1);
+        app.get_by_label(button).click();
     }
-    app.get_by_label("OK").click();
     wait_listed(&mut app, "Notes");
     app.get_by_label_contains("Sync now").click();
     wait_for_text(&mut app, "Succeeded");
@@ -99,7 +104,10 @@ fn a_new_pair_expands_tilde_offers_to_create_its_folder_and_shows_its_direction(
     app.get_by_label("Add folder pair…").click();
     wait_for_text(&mut app, "Left folder");
     app.get_by_label("Name").type_text("Notes");
+    // Step one: the pair, its left folder from the home folder; step two: the right.
     type_into(&mut app, "Left folder", &typed_left);
+    app.get_by_label("Next").click();
+    wait_for_text(&mut app, "Right folder");
     type_into(&mut app, "Right folder", &right.display().to_string());
     app.get_by_label("OK").click();
     let left = under_home.path().join("Notes");
@@ -111,11 +119,11 @@ fn a_new_pair_expands_tilde_offers_to_create_its_folder_and_shows_its_direction(
     // Back keeps what was typed; OK asks again, and Create makes the folder.
     app.get_by_label("Back").click();
     wait_for(&mut app, "the pair's form again", |app| {
-        app.query_by_label("Left folder").is_some()
+        app.query_by_label("Right folder").is_some()
     });
     assert_eq!(
-        app.get_by_label("Left folder").value().as_deref(),
-        Some(typed_left.as_str())
+        app.get_by_label("Right folder").value().as_deref(),
+        Some(right.display().to_string().as_str())
     );
     assert!(!left.exists());
     app.get_by_label("OK").click();
@@ -407,4 +415,41 @@ fn runs_made_in_a_terminal_show_in_the_open_window() {
     assert_eq!(clashed.status.code(), Some(1), "{clashed:?}");
     wait_for_text(&mut app, "In conflict: notes.txt");
     wait_for_text(&mut app, "Succeeded with 1 conflict");
+}
+
+#[test]
+fn a_remote_pair_row_shows_its_server_and_offers_only_the_local_folder() {
+    let home = home();
+    let left = home.path().join("left");
+    std::fs::create_dir_all(&left).unwrap();
+    let center = Home::under(&home.path().join("center"));
+    let pair = folders::config::PairConfig::new(
+        "Notes",
+        left.clone(),
+        "gdrive:Backup/Notes".into(),
+        folders::config::Mode::TwoWay,
+    );
+    folders::config::add(&center, pair).unwrap();
+    let (_engine, _center, mut app) = folders_window(home.path());
+    wait_listed(&mut app, "Notes (gdrive:)");
+    wait_for_text(
+        &mut app,
+        &format!("{} ↔ gdrive:Backup/Notes", left.display()),
+    );
+    let row = app.get_by_label("Notes (gdrive:)").rect();
+    let pos = row.center();
+    app.hover_at(pos);
+    for pressed in [true, false] {
+        app.event(egui::Event::PointerButton {
+            pos,
+            button: egui::PointerButton::Secondary,
+            pressed,
+            modifiers: egui::Modifiers::NONE,
+        });
+    }
+    wait_for_text(&mut app, &format!("Open {}", left.display()));
+    assert!(
+        app.query_by_label_contains("Open gdrive").is_none(),
+        "a remote side is no folder to open here"
+    );
 }

@@ -159,13 +159,15 @@ fn at_640_by_400_a_tall_dialog_scrolls_and_its_buttons_stay_in_sight() {
     wait_for_text(&mut app, "Nothing to synchronize yet");
     app.get_by_label("Add folder pair…").click();
     wait_for_text(&mut app, "Left folder");
+    // The pair form's first step is the tall one (the second asks only where the other
+    // side is); its button goes on to that step.
     for (role, label) in [
-        (Role::Button, "OK"),
+        (Role::Button, "Next"),
         (Role::Button, "Cancel"),
         (Role::TextInput, "Name"),
         (Role::TextInput, "Keep versions (days)"),
         (Role::TextInput, "Versions may use (% of the disk)"),
-        (Role::Button, "OK"),
+        (Role::Button, "Next"),
     ] {
         reachable(&mut app, role, label);
     }

@@ -26,6 +26,7 @@ use crate::core::status::ItemStatus;
 use crate::core::store::SessionRecord;
 use crate::exit_code::{FAILED, INCOMPLETE, NOTHING_RAN, OK};
 use crate::handlers::folders::config::{self as folder_config, Mode, PairConfig};
+use crate::handlers::folders::location::Location;
 use crate::output::{self, err, out};
 use crate::setup::{Setup, setup};
 use args::{ConflictAction, ConflictsArgs, FolderAction};
@@ -245,10 +246,20 @@ fn folder(setup: &Setup, action: FolderAction) -> Result<u8, Refusal> {
             versions_days,
             versions_disk_percent,
         } => {
+            // A remote (`gdrive:Docs`, `nextcloud://…`) is kept as typed; a folder is made
+            // absolute.
+            let remote = right
+                .to_str()
+                .and_then(|text| Location::parse(text).ok())
+                .is_some_and(|location| location.is_remote());
             let pair = PairConfig {
                 mode: mode.parse::<Mode>()?,
                 left: std::path::absolute(&left)?,
-                right: std::path::absolute(&right)?,
+                right: if remote {
+                    right
+                } else {
+                    std::path::absolute(&right)?
+                },
                 name,
                 excludes,
                 versions_days,
@@ -273,7 +284,21 @@ fn folder(setup: &Setup, action: FolderAction) -> Result<u8, Refusal> {
         FolderAction::List { json } => {
             let pairs = folder_config::load(home)?;
             if json {
-                out!("{}", serde_json::to_string_pretty(&pairs)?);
+                #[derive(Serialize)]
+                struct Listed<'a> {
+                    #[serde(flatten)]
+                    pair: &'a PairConfig,
+                    /// The server or rclone remote of a remote right side.
+                    server: Option<String>,
+                }
+                let rows: Vec<Listed> = pairs
+                    .iter()
+                    .map(|pair| Listed {
+                        pair,
+                        server: pair.right_location().ok().and_then(|l| l.server()),
+                    })
+                    .collect();
+                out!("{}", serde_json::to_string_pretty(&rows)?);
             } else if pairs.is_empty() {
                 out!("No folder pairs. Add one with `synccenter folder add NAME LEFT RIGHT`.");
             } else {

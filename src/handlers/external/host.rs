@@ -21,6 +21,7 @@ use crate::handlers::external::protocol::{
     RequestId, RequestUiParams, RequestUiResult, RpcError, ShowErrorParams, ShowErrorResult,
     ShowFormParams, UiRefusal, code, method, write_notification, write_request, write_response,
 };
+use crate::process::{kill_group, spawn_named, spawn_tied};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
 use parking_lot::Mutex;
 use serde::Serialize;
@@ -29,9 +30,9 @@ use serde_json::Value;
 use std::collections::{HashSet, VecDeque};
 use std::io::{BufRead, BufReader, BufWriter, PipeReader, PipeWriter, Read, Write};
 use std::os::fd::{AsRawFd, RawFd};
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::unix::process::ExitStatusExt;
 use std::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -153,21 +154,8 @@ impl ExternalHandler {
             .env("SYNCCENTER_PROTOCOL_VERSION", PROTOCOL_VERSION.to_string())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0);
-        let parent = std::process::id() as libc::pid_t;
-        // SAFETY: only async-signal-safe calls (prctl, getppid) run between fork and exec.
-        unsafe {
-            command.pre_exec(move || {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0
-                    || libc::getppid() != parent
-                {
-                    return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
-                }
-                Ok(())
-            });
-        }
-        let mut child = spawn_from_lasting_thread(command).map_err(|e| {
+            .stderr(Stdio::piped());
+        let mut child = spawn_tied(command).map_err(|e| {
             HandlerError::new(format!(
                 "cannot start {} (from {}): {e}",
                 manifest.program,
@@ -682,8 +670,7 @@ impl ExternalHandler {
         if !self.reaped {
             self.reaped = true;
             // The leader is not reaped yet, so its id still names this group.
-            // SAFETY: kill has no memory-safety preconditions.
-            unsafe { libc::kill(-(self.child.id() as libc::pid_t), libc::SIGKILL) };
+            kill_group(&self.child);
         }
         let status = self.child.wait().ok();
         self.quit = None;
@@ -885,37 +872,6 @@ fn describe_exit(status: ExitStatus) -> String {
         (None, Some(signal)) => format!("was killed by signal {signal}"),
         (None, None) => "exited".to_string(),
     }
-}
-
-fn spawn_named(name: String, work: impl FnOnce() + Send + 'static) {
-    thread::Builder::new()
-        .name(name)
-        .spawn(work)
-        .expect("spawn a thread for an external handler");
-}
-
-type SpawnJob = (Command, Sender<std::io::Result<Child>>);
-
-/// Starts programs from one thread that lives as long as the center: PR_SET_PDEATHSIG fires
-/// when the thread that forked ends, not the process, and the engine's threads come and go.
-fn spawn_from_lasting_thread(command: Command) -> std::io::Result<Child> {
-    static SPAWNER: OnceLock<Sender<SpawnJob>> = OnceLock::new();
-    let spawner = SPAWNER.get_or_init(|| {
-        let (jobs, queue) = crossbeam_channel::unbounded::<SpawnJob>();
-        spawn_named("external-spawner".into(), move || {
-            for (mut command, reply) in queue {
-                let _ = reply.send(command.spawn());
-            }
-        });
-        jobs
-    });
-    let (reply, answer) = crossbeam_channel::bounded(1);
-    spawner
-        .send((command, reply))
-        .map_err(|_| std::io::Error::other("the spawner thread has ended"))?;
-    answer
-        .recv()
-        .map_err(|_| std::io::Error::other("the spawner thread has ended"))?
 }
 
 /// A pipe to or from a program whose reads and writes give up once the center is done with

@@ -1,6 +1,7 @@
 //! The folder pairs the user set up, kept in `folders.toml` in the center's config folder.
 
 use super::FolderError;
+use super::location::Location;
 use crate::core::store::{Home, write_atomically};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -40,8 +41,9 @@ impl Mode {
     }
 }
 
-/// A pair in one line: its folders, the home folder as `~`, and the direction
-/// ("~/Documents ↔ /media/usb/Documents", "~/Photos ➡ /backup/Photos (mirror)").
+/// A pair in one line: its folders, the home folder as `~`, a remote as its account and
+/// folder, and the direction ("~/Documents ↔ /media/usb/Documents", "~/Photos ➡
+/// /backup/Photos (mirror)", "~/Docs ↔ ann@cloud.example.org:Documents").
 pub fn describe(pair: &PairConfig) -> String {
     describe_with_home(pair, home_dir().as_deref())
 }
@@ -52,12 +54,12 @@ fn describe_with_home(pair: &PairConfig, home: Option<&Path>) -> String {
         Some(rest) => format!("~/{}", rest.display()),
         None => path.display().to_string(),
     };
-    let line = format!(
-        "{} {} {}",
-        show(&pair.left),
-        pair.mode.arrow(),
-        show(&pair.right)
-    );
+    let right = match pair.right_location() {
+        Ok(Location::Server(server)) => format!("{}:{}", server.account(), server.folder),
+        Ok(Location::Rclone { remote, folder }) => format!("{remote}:{folder}"),
+        Ok(Location::Local) | Err(_) => show(&pair.right),
+    };
+    let line = format!("{} {} {right}", show(&pair.left), pair.mode.arrow());
     match pair.mode {
         Mode::TwoWay => line,
         mode => format!("{line} ({})", mode.word()),
@@ -120,6 +122,8 @@ fn default_versions_disk_percent() -> u8 {
 pub struct PairConfig {
     pub name: String,
     pub left: PathBuf,
+    /// An absolute folder, or a remote (see [`Location`]): `gdrive:Documents`,
+    /// `nextcloud://ann@cloud.example.org/Documents`, `webdav[s]://…`, `sftp://…`.
     pub right: PathBuf,
     pub mode: Mode,
     /// Gitignore patterns, matched on paths relative to the roots.
@@ -148,14 +152,42 @@ impl PairConfig {
     }
 }
 
+impl PairConfig {
+    /// Where the right side is.
+    pub fn right_location(&self) -> Result<Location, FolderError> {
+        let text = self
+            .right
+            .to_str()
+            .ok_or_else(|| FolderError::NotAbsolute {
+                side: "right",
+                path: self.right.clone(),
+            })?;
+        Ok(Location::parse(text)?)
+    }
+
+    /// The pair's folders on this computer: the left, and the right unless it is remote.
+    pub fn local_folders(&self) -> Vec<PathBuf> {
+        let mut folders = vec![self.left.clone()];
+        if !matches!(self.right_location(), Ok(location) if location.is_remote()) {
+            folders.push(self.right.clone());
+        }
+        folders
+    }
+}
+
 #[derive(Default, Deserialize)]
 struct PairsFile {
+    /// The rclone program remote pairs use (default: `rclone` on PATH).
+    #[serde(default)]
+    rclone: Option<PathBuf>,
     #[serde(default)]
     pair: Vec<toml::Spanned<PairConfig>>,
 }
 
 #[derive(Serialize)]
 struct PairsOut<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rclone: Option<&'a Path>,
     pair: &'a [PairConfig],
 }
 
@@ -166,10 +198,19 @@ pub fn config_file(home: &Home) -> PathBuf {
 
 /// Loads the pairs; a missing file means none, a damaged one is an error (never overwritten).
 pub fn load(home: &Home) -> Result<Vec<PairConfig>, FolderError> {
+    Ok(load_file(home)?.1)
+}
+
+/// The rclone program set at the top of `folders.toml` (`rclone = "/path/to/rclone"`).
+pub fn rclone_program(home: &Home) -> Result<Option<PathBuf>, FolderError> {
+    Ok(load_file(home)?.0)
+}
+
+fn load_file(home: &Home) -> Result<(Option<PathBuf>, Vec<PairConfig>), FolderError> {
     let path = config_file(home);
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((None, Vec::new())),
         Err(source) => return Err(FolderError::ReadConfig { path, source }),
     };
     let file: PairsFile = toml::from_str(&text).map_err(|e| FolderError::DamagedConfig {
@@ -191,7 +232,7 @@ pub fn load(home: &Home) -> Result<Vec<PairConfig>, FolderError> {
         })?;
         pairs.push(pair);
     }
-    Ok(pairs)
+    Ok((file.rclone, pairs))
 }
 
 /// The line (from 1) that byte `at` of `text` is on.
@@ -205,21 +246,21 @@ fn line_of(text: &str, at: usize) -> usize {
 
 /// Adds a pair after checking it against the others.
 pub fn add(home: &Home, pair: PairConfig) -> Result<(), FolderError> {
-    let mut pairs = load(home)?;
+    let (rclone, mut pairs) = load_file(home)?;
     validate(&pair, &pairs)?;
     pairs.push(pair);
-    save(home, pairs)
+    save(home, rclone.as_deref(), pairs)
 }
 
 /// Removes the pair with this name.
 pub fn remove(home: &Home, name: &str) -> Result<(), FolderError> {
-    let mut pairs = load(home)?;
+    let (rclone, mut pairs) = load_file(home)?;
     let before = pairs.len();
     pairs.retain(|p| p.name != name);
     if pairs.len() == before {
         return Err(FolderError::UnknownPair(name.to_string()));
     }
-    save(home, pairs)
+    save(home, rclone.as_deref(), pairs)
 }
 
 /// Finds one pair by name.
@@ -230,13 +271,16 @@ pub fn find(home: &Home, name: &str) -> Result<PairConfig, FolderError> {
         .ok_or_else(|| FolderError::UnknownPair(name.to_string()))
 }
 
-fn save(home: &Home, pairs: Vec<PairConfig>) -> Result<(), FolderError> {
+fn save(home: &Home, rclone: Option<&Path>, pairs: Vec<PairConfig>) -> Result<(), FolderError> {
     let path = config_file(home);
-    let text =
-        toml::to_string(&PairsOut { pair: &pairs }).map_err(|e| FolderError::WriteConfig {
-            path: path.clone(),
-            source: std::io::Error::other(e),
-        })?;
+    let out = PairsOut {
+        rclone,
+        pair: &pairs,
+    };
+    let text = toml::to_string(&out).map_err(|e| FolderError::WriteConfig {
+        path: path.clone(),
+        source: std::io::Error::other(e),
+    })?;
     std::fs::create_dir_all(&home.config_dir)
         .and_then(|()| write_atomically(&path, text.as_bytes()))
         .map_err(|source| FolderError::WriteConfig { path, source })
@@ -253,14 +297,13 @@ fn validate(pair: &PairConfig, others: &[PairConfig]) -> Result<(), FolderError>
     if others.iter().any(|p| p.name == pair.name) {
         return Err(FolderError::DuplicateName(pair.name.clone()));
     }
-    for (side, path) in [("left", &pair.left), ("right", &pair.right)] {
-        if !path.is_absolute() {
-            return Err(FolderError::NotAbsolute {
-                side,
-                path: path.clone(),
-            });
-        }
+    if !pair.left.is_absolute() {
+        return Err(FolderError::NotAbsolute {
+            side: "left",
+            path: pair.left.clone(),
+        });
     }
+    pair.right_location()?;
     if pair.versions_disk_percent > 100 {
         return Err(FolderError::BadShare(pair.versions_disk_percent));
     }
@@ -272,6 +315,10 @@ fn validate(pair: &PairConfig, others: &[PairConfig]) -> Result<(), FolderError>
 /// The two roots are different folders and neither holds the other, links and `..`
 /// worked out (checked again before each sync: a link made later can nest them).
 pub fn check_roots(pair: &PairConfig) -> Result<(), FolderError> {
+    if pair.right_location()?.is_remote() {
+        // Another storage: the folders cannot hold each other.
+        return Ok(());
+    }
     let left = normalize(&pair.left);
     let right = normalize(&pair.right);
     if left == right {
@@ -352,6 +399,11 @@ mod tests {
             (pair("..", "/a", "/b"), "must not contain '/'"),
             (pair("docs", "/x", "/y"), "already exists"),
             (pair("n", "rel", "/b"), "absolute"),
+            (
+                pair("n", "/a", "rel"),
+                "neither an absolute folder nor a remote",
+            ),
+            (pair("n", "/a", "webdav://h/x"), "needs a user name"),
             (pair("n", "/a/x", "/a/x/"), "same folder"),
             (pair("n", "/a", "/a/x"), "inside"),
             (pair("n", "/a/x/../y/z", "/a/y"), "inside"),
@@ -487,9 +539,60 @@ mod tests {
                 pair("/home/annie/x", "/home/ann/y", Mode::Contribute),
                 "/home/annie/x ➡ ~/y (contribute)",
             ),
+            (
+                pair(
+                    "/home/ann/Docs",
+                    "nextcloud://ann@cloud.example.org/Documents",
+                    Mode::TwoWay,
+                ),
+                "~/Docs ↔ ann@cloud.example.org:Documents",
+            ),
+            (
+                pair(
+                    "/home/ann/Web",
+                    "webdavs://ann@dav.example.org:8443/files/Sync",
+                    Mode::Mirror,
+                ),
+                "~/Web ➡ ann@dav.example.org:8443:files/Sync (mirror)",
+            ),
+            (
+                pair(
+                    "/home/ann/Data",
+                    "sftp://ann@nas.local/srv/data",
+                    Mode::TwoWay,
+                ),
+                "~/Data ↔ ann@nas.local:/srv/data",
+            ),
+            (
+                pair(
+                    "/home/ann/Notes",
+                    "sftp://ann@nas.local/~/Notes",
+                    Mode::TwoWay,
+                ),
+                "~/Notes ↔ ann@nas.local:Notes",
+            ),
+            (
+                pair("/home/ann/Drive", "gdrive:Backup/ann", Mode::Contribute),
+                "~/Drive ➡ gdrive:Backup/ann (contribute)",
+            ),
         ];
         for (pair, expected) in table {
             assert_eq!(describe_with_home(&pair, home), expected);
+        }
+        let folders = |right: &str| pair("/home/ann/Docs", right, Mode::TwoWay).local_folders();
+        assert_eq!(
+            folders("/media/usb/Docs"),
+            [
+                PathBuf::from("/home/ann/Docs"),
+                PathBuf::from("/media/usb/Docs")
+            ]
+        );
+        for remote in ["nextcloud://ann@cloud.example.org/Documents", "gdrive:Docs"] {
+            assert_eq!(
+                folders(remote),
+                [PathBuf::from("/home/ann/Docs")],
+                "{remote}"
+            );
         }
     }
 }

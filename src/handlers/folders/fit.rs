@@ -176,6 +176,7 @@ mod tests {
         case_sensitive: false,
         forbidden: b"\"*:<>?\\|",
         mtime_step_ns: 2_000_000_000,
+        utf8_names: false,
     };
 
     #[test]

@@ -1,14 +1,16 @@
 //! The folder pairs handler: items are the pairs in `folders.toml`; a sync runs [`sync::run`]
 //! for each and reports in Sync Center's terms.
 
-use super::config::{self, Mode, PairConfig};
+use super::config::{self, PairConfig};
 use super::local::LocalReplica;
 use super::lock::PairLock;
+use super::remotes::{NotReady, Remotes};
+use super::replica::Replica;
 use super::sync::{self, MassDelete, Observer, Outcome, Pair, RootChange};
-use super::{FolderError, HANDLER_ID, archive};
+use super::{FolderError, HANDLER_ID, archive, pair_form};
 use crate::core::activity::{Activity, Change, Direction};
-use crate::core::callback::{Callback, LogLine, Progress, Reply};
-use crate::core::dialog::{Button, ButtonRole, Field, Form, FormReply, Values};
+use crate::core::callback::{Callback, LogLine, Progress, Reply, UiPermit};
+use crate::core::dialog::{Button, ButtonRole, Form};
 use crate::core::figures::Figures;
 use crate::core::handler::{FnProvider, Handler, HandlerError, HandlerProvider, HandlerResult};
 use crate::core::model::{
@@ -21,7 +23,6 @@ use crate::core::status::ItemStatus;
 use crate::core::store::Home;
 use crate::core::words::{grouped, plural};
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 /// Failures logged one by one before the rest are only counted.
@@ -34,6 +35,7 @@ pub fn provider(home: &Home) -> Arc<dyn HandlerProvider> {
         Box::new(FolderPairs {
             home: home.clone(),
             prepared: HashMap::new(),
+            remotes: Remotes::new(&home),
         }) as Box<dyn Handler>
     })
 }
@@ -46,6 +48,8 @@ struct Prepared {
 struct FolderPairs {
     home: Home,
     prepared: HashMap<ItemId, Prepared>,
+    /// The session's rclone and remote logons (rcd is killed when the session drops this).
+    remotes: Remotes,
 }
 
 fn handler_error(e: FolderError) -> HandlerError {
@@ -69,16 +73,28 @@ impl Handler for FolderPairs {
         let items = config::load(&self.home)
             .map_err(handler_error)?
             .into_iter()
-            .map(|pair| ItemInfo {
-                icon: Icon::Folder,
-                has_properties: true,
-                detail: Some(config::describe(&pair)),
-                folders: vec![pair.left.clone(), pair.right.clone()],
-                last_synced: archive::last_synced(&archive::archive_file(
-                    &self.home.data_dir,
-                    &pair.name,
-                )),
-                ..ItemInfo::new(pair.name.clone(), pair.name)
+            .map(|pair| {
+                // Remote items show their server: "Documents (ann@cloud.example.org)".
+                let server = pair.right_location().ok().and_then(|l| l.server());
+                let name = match &server {
+                    Some(server) => format!("{} ({server})", pair.name),
+                    None => pair.name.clone(),
+                };
+                ItemInfo {
+                    icon: if server.is_some() {
+                        Icon::Cloud
+                    } else {
+                        Icon::Folder
+                    },
+                    has_properties: true,
+                    detail: Some(config::describe(&pair)),
+                    folders: pair.local_folders(),
+                    last_synced: archive::last_synced(&archive::archive_file(
+                        &self.home.data_dir,
+                        &pair.name,
+                    )),
+                    ..ItemInfo::new(pair.name.clone(), name)
+                }
             })
             .collect();
         Ok(Enumeration {
@@ -102,47 +118,15 @@ impl Handler for FolderPairs {
         let Ok(permit) = callback.request_ui(about) else {
             return Ok(PropertiesOutcome::Unchanged);
         };
-        let mut form = pair_form(existing.as_ref());
-        loop {
-            let reply = permit.show(form.clone());
-            let FormReply::Submitted { button, values } = &reply else {
-                return Ok(PropertiesOutcome::Unchanged);
-            };
-            let again = pair_form_from(values, existing.is_some());
-            match (button.as_str(), existing.as_ref()) {
-                ("remove", Some(pair)) => {
-                    if permit.show(remove_form(pair)).pressed("remove").is_none() {
-                        form = again;
-                        continue;
-                    }
-                    return match super::remove_pair(&self.home, &pair.name) {
-                        Ok(()) => Ok(PropertiesOutcome::ItemsChanged),
-                        Err(e) => {
-                            form = with_error(again, e);
-                            continue;
-                        }
-                    };
-                }
-                ("ok", _) => {}
-                _ => return Ok(PropertiesOutcome::Unchanged),
-            }
-            // Folders that do not exist yet are made, once the user says so.
-            match create_missing(values, |missing| permit.show(create_form(missing))) {
-                Ok(true) => {}
-                Ok(false) => {
-                    form = again;
-                    continue;
-                }
-                Err(e) => {
-                    form = with_error(again, e);
-                    continue;
-                }
-            }
-            match self.save_form(existing.as_ref(), values) {
-                Ok(()) => return Ok(PropertiesOutcome::ItemsChanged),
-                Err(e) => form = with_error(again, e),
-            }
-        }
+        let saved = match existing {
+            None => self.add_pair(&permit, callback),
+            Some(pair) => self.edit_pair(&permit, callback, &pair),
+        };
+        Ok(if saved {
+            PropertiesOutcome::ItemsChanged
+        } else {
+            PropertiesOutcome::Unchanged
+        })
     }
 
     fn prepare(&mut self, items: &[ItemId], callback: &Callback) -> HandlerResult<()> {
@@ -152,12 +136,19 @@ impl Handler for FolderPairs {
                 .iter()
                 .find(|p| p.name == item.as_str())
                 .ok_or_else(|| FolderError::UnknownPair(item.to_string()))
-                .and_then(|pair| self.ready(pair));
+                .and_then(|pair| self.ready(pair))
+                .map_err(NotReady::from)
+                .and_then(|prepared| {
+                    if prepared.pair.right_location()?.is_remote() {
+                        self.remotes.prepare(&prepared.pair, item, callback)?;
+                    }
+                    Ok(prepared)
+                });
             match ready {
                 Ok(prepared) => {
                     self.prepared.insert(item.clone(), prepared);
                 }
-                Err(e) => fail(callback, item, &e.to_string()),
+                Err(NotReady(why)) => fail(callback, item, &why),
             }
         }
         Ok(())
@@ -177,6 +168,10 @@ impl Handler for FolderPairs {
                     .find(|p| p.name == item.as_str())
                     .ok_or_else(|| FolderError::UnknownPair(item.to_string()))
                     .and_then(|config| {
+                        // Planning a remote side needs its logon, which a preview does not ask.
+                        if matches!(config.right_location(), Ok(l) if l.is_remote()) {
+                            return Err(FolderError::NoRemotePreview);
+                        }
                         let (left, right) = (
                             LocalReplica::new(&config.left),
                             LocalReplica::new(&config.right),
@@ -217,9 +212,22 @@ impl Handler for FolderPairs {
 }
 
 impl FolderPairs {
+    fn add_pair(&mut self, permit: &UiPermit<'_>, callback: &Callback) -> bool {
+        pair_form::add_pair(&self.home, &mut self.remotes, permit, callback)
+    }
+
+    fn edit_pair(&mut self, permit: &UiPermit<'_>, callback: &Callback, pair: &PairConfig) -> bool {
+        pair_form::edit_pair(&self.home, &mut self.remotes, permit, callback, pair)
+    }
+
     /// Checks that both folders are there and takes the pair's lock.
     fn ready(&self, pair: &PairConfig) -> Result<Prepared, FolderError> {
-        for (side, root) in [("left", &pair.left), ("right", &pair.right)] {
+        let right_local = !pair.right_location()?.is_remote();
+        let locals = [
+            ("left", &pair.left, true),
+            ("right", &pair.right, right_local),
+        ];
+        for (side, root, _) in locals.into_iter().filter(|l| l.2) {
             if !root.is_dir() {
                 return Err(FolderError::MissingRoot {
                     side,
@@ -234,15 +242,24 @@ impl FolderPairs {
         })
     }
 
-    fn sync_item(&self, item: &ItemId, config: &PairConfig, callback: &Callback) -> Reply {
-        let (left, right) = (
-            LocalReplica::new(&config.left),
-            LocalReplica::new(&config.right),
-        );
+    fn sync_item(&mut self, item: &ItemId, config: &PairConfig, callback: &Callback) -> Reply {
+        let left = LocalReplica::new(&config.left);
+        let right: Box<dyn Replica> = match config.right_location() {
+            Ok(location) if location.is_remote() => {
+                match self.remotes.replica(config, item, callback) {
+                    Ok(remote) => Box::new(remote),
+                    Err(NotReady(why)) => {
+                        fail(callback, item, &why);
+                        return Reply::Continue;
+                    }
+                }
+            }
+            _ => Box::new(LocalReplica::new(&config.right)),
+        };
         let pair = Pair {
             config,
             left: &left,
-            right: &right,
+            right: &*right,
             archive_file: archive::archive_file(&self.home.data_dir, &config.name),
         };
         let mut reporter = Reporter {
@@ -262,237 +279,6 @@ impl FolderPairs {
         }
         reply
     }
-
-    fn save_form(&self, existing: Option<&PairConfig>, values: &Values) -> Result<(), FolderError> {
-        let text = |id: &str| {
-            values
-                .get(id)
-                .and_then(|v| v.as_text())
-                .unwrap_or("")
-                .trim()
-                .to_string()
-        };
-        // A field the reply leaves out keeps the default.
-        let number = |id: &'static str, default: u32| match values.get(id) {
-            None => Ok(default),
-            Some(_) => text(id)
-                .parse::<u32>()
-                .map_err(|_| FolderError::NotANumber {
-                    field: id,
-                    text: text(id),
-                }),
-        };
-        let pair = PairConfig {
-            name: text("name"),
-            left: config::expand_home(&text("left")),
-            right: config::expand_home(&text("right")),
-            mode: text("mode").parse()?,
-            excludes: split_patterns(&text("excludes")),
-            versions_days: number("versions_days", config::DEFAULT_VERSIONS_DAYS)?,
-            versions_disk_percent: u8::try_from(number(
-                "versions_disk_percent",
-                config::DEFAULT_VERSIONS_DISK_PERCENT.into(),
-            )?)
-            .unwrap_or(u8::MAX),
-        };
-        match existing {
-            None => config::add(&self.home, pair),
-            Some(old) => {
-                config::remove(&self.home, &old.name)?;
-                config::add(&self.home, pair).inspect_err(|_| {
-                    let _ = config::add(&self.home, old.clone());
-                })
-            }
-        }
-    }
-}
-
-/// Exclude patterns typed one per line or separated by commas.
-fn split_patterns(text: &str) -> Vec<String> {
-    text.split(['\n', ','])
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .map(String::from)
-        .collect()
-}
-
-/// What the pair form shows, as text.
-struct FormText {
-    name: String,
-    left: String,
-    right: String,
-    mode: Mode,
-    excludes: String,
-    versions_days: String,
-    versions_disk_percent: String,
-}
-
-fn pair_form(pair: Option<&PairConfig>) -> Form {
-    let text = |f: fn(&PairConfig) -> String| pair.map(f).unwrap_or_default();
-    build_form(
-        &FormText {
-            name: text(|p| p.name.clone()),
-            left: text(|p| p.left.display().to_string()),
-            right: text(|p| p.right.display().to_string()),
-            mode: pair.map_or(Mode::TwoWay, |p| p.mode),
-            excludes: text(|p| p.excludes.join("\n")),
-            versions_days: pair
-                .map_or(config::DEFAULT_VERSIONS_DAYS, |p| p.versions_days)
-                .to_string(),
-            versions_disk_percent: pair
-                .map_or(config::DEFAULT_VERSIONS_DISK_PERCENT, |p| {
-                    p.versions_disk_percent
-                })
-                .to_string(),
-        },
-        pair.is_some(),
-    )
-}
-
-fn pair_form_from(values: &Values, editing: bool) -> Form {
-    let text = |id: &str| {
-        values
-            .get(id)
-            .and_then(|v| v.as_text())
-            .unwrap_or("")
-            .to_string()
-    };
-    build_form(
-        &FormText {
-            name: text("name"),
-            left: text("left"),
-            right: text("right"),
-            mode: text("mode").parse().unwrap_or(Mode::TwoWay),
-            excludes: text("excludes"),
-            versions_days: text("versions_days"),
-            versions_disk_percent: text("versions_disk_percent"),
-        },
-        editing,
-    )
-}
-
-fn build_form(shown: &FormText, editing: bool) -> Form {
-    let modes = Mode::ALL.map(Mode::word);
-    let selected = Mode::ALL.iter().position(|m| *m == shown.mode).unwrap_or(0);
-    let form = Form::new(if editing { "Folder pair" } else { "Add folder pair" })
-        .message("Sync Center keeps the two folders the same. Replaced and deleted files are kept in .synccenter/versions inside each folder.")
-        .field(Field::text("name", "Name", &shown.name).required())
-        .field(Field::folder("left", "Left folder", &shown.left).required())
-        .field(Field::folder("right", "Right folder", &shown.right).required())
-        .field(
-            Field::choice("mode", "Mode", &modes, selected)
-                .help("two-way: changes go both ways; mirror: the right becomes a copy of the left; contribute: left to right, never deleting on the right"),
-        )
-        .field(
-            Field::text("excludes", "Leave out", &shown.excludes)
-                .help("Patterns as in .gitignore, one per line or separated by commas"),
-        )
-        .field(
-            Field::text("versions_days", "Keep versions (days)", &shown.versions_days)
-                .required()
-                .help("Replaced and deleted files older than this are removed at the end of a sync"),
-        )
-        .field(
-            Field::text(
-                "versions_disk_percent",
-                "Versions may use (% of the disk)",
-                &shown.versions_disk_percent,
-            )
-            .required()
-            .help("The oldest versions are removed first when they take more than this"),
-        );
-    let mut buttons = Button::ok_cancel();
-    if editing {
-        buttons.insert(
-            0,
-            Button::new("remove", "Remove this pair…", ButtonRole::Other),
-        );
-    }
-    form.buttons(buttons)
-}
-
-/// Asks before a pair is removed, and says what happens to the files: nothing.
-fn remove_form(pair: &PairConfig) -> Form {
-    Form::new(format!("Remove the folder pair {}?", pair.name))
-        .message(format!(
-            "Sync Center stops keeping these folders the same. The files stay where they are, \
-             in both folders:\n{}\n{}",
-            pair.left.display(),
-            pair.right.display()
-        ))
-        .buttons(vec![
-            Button::new("remove", "Remove", ButtonRole::Accept),
-            Button::new("cancel", "Cancel", ButtonRole::Reject),
-        ])
-}
-
-/// Offers to make folders of the form that do not exist yet.
-fn create_form(missing: &[PathBuf]) -> Form {
-    let list: Vec<String> = missing.iter().map(|p| p.display().to_string()).collect();
-    let (title, what) = if missing.len() == 1 {
-        ("Create the folder?", "This folder does not exist yet")
-    } else {
-        ("Create the folders?", "These folders do not exist yet")
-    };
-    Form::new(title)
-        .message(format!("{what}:\n{}", list.join("\n")))
-        .buttons(vec![
-            Button::new("create", "Create", ButtonRole::Accept),
-            Button::new("back", "Back", ButtonRole::Reject),
-        ])
-}
-
-/// Makes the form's folders that do not exist, if `ask` says yes to them. Returns whether
-/// the form may go on (false: the user would rather change the paths).
-fn create_missing(
-    values: &Values,
-    ask: impl FnOnce(&[PathBuf]) -> FormReply,
-) -> Result<bool, FolderError> {
-    let folders: Vec<PathBuf> = ["left", "right"]
-        .iter()
-        .filter_map(|id| values.get(*id)?.as_text())
-        .map(|text| config::expand_home(text.trim()))
-        .collect();
-    // A path that is no full path is refused by the checks that follow, before anything
-    // is made.
-    let missing: Vec<PathBuf> = folders
-        .iter()
-        .filter(|path| !path.exists() && !path.is_symlink())
-        .cloned()
-        .collect();
-    if missing.is_empty() || !folders.iter().all(|path| path.is_absolute()) {
-        return Ok(true);
-    }
-    if ask(&missing).pressed("create").is_none() {
-        return Ok(false);
-    }
-    for path in &missing {
-        std::fs::create_dir_all(path).map_err(|e| FolderError::io(path.clone(), e))?;
-    }
-    Ok(true)
-}
-
-/// Shows a validation error under the field it is about.
-fn with_error(mut form: Form, error: FolderError) -> Form {
-    let field = match &error {
-        FolderError::EmptyName | FolderError::SlashInName(_) | FolderError::DuplicateName(_) => {
-            "name"
-        }
-        FolderError::NotAbsolute { side, .. } => side,
-        FolderError::SameFolder(_) | FolderError::Nested { .. } => "right",
-        FolderError::UnknownMode(_) => "mode",
-        FolderError::BadExclude { .. } => "excludes",
-        FolderError::NotANumber { field, .. } => field,
-        FolderError::BadShare(_) => "versions_disk_percent",
-        _ => {
-            form.message = Some(error.to_string());
-            return form;
-        }
-    };
-    if let Some(f) = form.fields.iter_mut().find(|f| f.id == field) {
-        f.error = Some(error.to_string());
-    }
-    form
 }
 
 fn fail(callback: &Callback, item: &ItemId, text: &str) {

@@ -707,7 +707,7 @@ fn is_zero(bytes: &[u8]) -> bool {
 }
 
 /// The pid in one of the center's exact temp names, `None` for any other name.
-fn temp_pid(name: &[u8]) -> Option<u32> {
+pub(super) fn temp_pid(name: &[u8]) -> Option<u32> {
     let rest = name.strip_prefix(TEMP_PREFIX.as_bytes())?;
     let mut parts = rest.split(|&c| c == b'-');
     let (pid, token, n) = (parts.next()?, parts.next()?, parts.next()?);
@@ -725,7 +725,7 @@ fn temp_pid(name: &[u8]) -> Option<u32> {
 }
 
 /// Whether a process with this pid exists.
-fn is_alive(pid: u32) -> bool {
+pub(super) fn is_alive(pid: u32) -> bool {
     let Ok(pid) = libc::pid_t::try_from(pid) else {
         return false;
     };
@@ -1039,7 +1039,7 @@ impl Replica for LocalReplica {
 }
 
 /// When a versions folder named `YYYY-MM-DD_HHMMSS[-N]` (local time) was made.
-fn stamp_time(name: &[u8]) -> Option<i64> {
+pub(super) fn stamp_time(name: &[u8]) -> Option<i64> {
     let text = std::str::from_utf8(name.get(..17)?).ok()?;
     let naive = chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d_%H%M%S").ok()?;
     naive

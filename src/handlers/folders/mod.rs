@@ -11,9 +11,15 @@ pub mod filter;
 pub mod fit;
 mod handler;
 pub mod local;
+pub mod location;
 pub mod lock;
 pub mod names;
+mod pair_form;
+pub mod passwords;
+pub mod rclone;
 pub mod reconcile;
+pub mod remote;
+pub mod remotes;
 pub mod replica;
 pub mod scan;
 pub mod sync;
@@ -56,6 +62,8 @@ pub enum FolderError {
     UnknownPair(String),
     #[error("the {side} folder \"{path}\" must be an absolute path")]
     NotAbsolute { side: &'static str, path: PathBuf },
+    #[error("{0}")]
+    Location(#[from] location::LocationError),
     #[error("the left and right folders are the same folder ({0})")]
     SameFolder(PathBuf),
     #[error("{inner} is inside {outer}; the two folders of a pair must not contain each other")]
@@ -81,6 +89,12 @@ pub enum FolderError {
     RootChangedDuringSync { side: &'static str, path: PathBuf },
     #[error("The preview stopped before both folders were looked through. Nothing was changed.")]
     PreviewStopped,
+    #[error(
+        "A preview of a remote folder pair is not available yet: Sync now works, and nothing is deleted without asking when many files would go."
+    )]
+    NoRemotePreview,
+    #[error("{location}: {reason}")]
+    Remote { location: String, reason: String },
     #[error("another sync of {name} is running{}", .pid.map(|p| format!(" (pid {p})")).unwrap_or_default())]
     Busy { name: String, pid: Option<u32> },
 }

@@ -257,8 +257,12 @@ pub struct Keeps {
     pub case_sensitive: bool,
     /// The bytes names may not contain (beyond `/` and NUL), e.g. `:` on FAT and exFAT.
     pub forbidden: &'static [u8],
-    /// The step modification times are stored in (1 ns; 10 ms or 2 s on FAT/exFAT).
+    /// The step modification times are stored in (1 ns; 10 ms or 2 s on FAT/exFAT; on a
+    /// remote that keeps no mtimes, [`Keeps::NO_MTIMES`]: its mtimes only say when it was
+    /// written).
     pub mtime_step_ns: u64,
+    /// Names must be UTF-8 (remotes: rclone speaks in strings).
+    pub utf8_names: bool,
 }
 
 impl Keeps {
@@ -269,10 +273,18 @@ impl Keeps {
         case_sensitive: true,
         forbidden: b"",
         mtime_step_ns: 1,
+        utf8_names: false,
     };
+
+    /// The step of a storage that keeps no mtimes of its own (rclone's "not supported"
+    /// precision, 100 years).
+    pub const NO_MTIMES: u64 = 3_153_600_000_000_000_000;
 
     /// Why `name` cannot be created here, if it cannot.
     pub fn refuses_name(&self, name: &[u8]) -> Option<String> {
+        if self.utf8_names && std::str::from_utf8(name).is_err() {
+            return Some("it cannot hold names that are not UTF-8".into());
+        }
         let bad = name
             .iter()
             .find(|c| self.forbidden.contains(c) || (!self.forbidden.is_empty() && **c < 0x20))?;

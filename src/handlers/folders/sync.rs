@@ -3,16 +3,16 @@
 
 use super::FolderError;
 use super::archive::{
-    self, Archived, Batch, Journal, Loaded, LogWriter, States, Synced, SyncedRef,
+    self, Archived, Batch, Journal, Landing, Loaded, LogWriter, States, Synced, SyncedRef,
 };
 use super::config::{self, PairConfig};
 use super::filter::Filter;
 use super::fit::hold_back;
-use super::names::{self, NO_INDEX, RelPath, conflict_copy, is_inside};
+use super::names::{self, NO_INDEX, RelPath, cmp_paths, conflict_copy, is_inside};
 use super::reconcile::{Action, Keep, RowRef, Rows, Side, plan};
 use super::replica::{
     BUFFER_SIZE, Entry, EntryRef, FolderRemoval, Keeps, Kind, Mtime, Replica, Retention, RootId,
-    StagedFile, Unsynced,
+    StagedFile, Tree, Unsynced,
 };
 use super::scan::{Joined, fill_hashes, fit_to_keeps, join};
 use crate::core::activity::{Activity, Change, Direction};
@@ -291,12 +291,19 @@ fn scan_and_plan(
     for side in [Side::Left, Side::Right] {
         match pair.side(side).open_root() {
             Ok(id) => roots.push(id),
-            Err(_) => {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+                ) =>
+            {
                 return Err(FolderError::MissingRoot {
                     side: side_name(side),
                     path: pair.root_path(side).clone(),
                 });
             }
+            // A remote that cannot be reached, a logon that expired: said as it is.
+            Err(e) => return Err(FolderError::io(pair.root_path(side), e)),
         }
     }
     let roots: [RootId; 2] = roots.try_into().expect("two roots");
@@ -373,6 +380,7 @@ fn scan_and_plan(
     } else {
         Vec::new()
     };
+    let landings = verify_landings(pair, landings, [&left_scan.tree, &right_scan.tree], keeps);
     let entries = archived.as_ref().map(Archived::entries).transpose()?;
     let mut rows = join(entries, &landings, left_scan.tree, right_scan.tree, keeps)?;
     let journaled = !landings.is_empty();
@@ -1182,6 +1190,51 @@ impl Side {
             Side::Right => Direction::ToRight,
         }
     }
+}
+
+/// On a target that keeps no mtimes (a WebDAV server stamping files with the time they were
+/// written) a file of the journal's size is no proof the copy landed: its contents are
+/// hashed and compared with what was copied. A landing that holds it counts with the mtime
+/// the target gave it; one that does not is dropped (a killed run's copy of the same size
+/// as the old file once reverted a later local edit).
+fn verify_landings(
+    pair: &Pair,
+    landings: Vec<Landing>,
+    trees: [&Tree; 2],
+    keeps: [Keeps; 2],
+) -> Vec<Landing> {
+    // Landings come in path order, as the trees: one walk of each tree finds them all.
+    let mut walks = trees.map(|tree| tree.paths().walk());
+    landings
+        .into_iter()
+        .filter_map(|mut landing| {
+            if landing.synced.kind != Kind::File
+                || keeps[landing.target].mtime_step_ns < Keeps::NO_MTIMES
+            {
+                return Some(landing);
+            }
+            let walk = &mut walks[landing.target];
+            while walk
+                .current()
+                .is_some_and(|(_, path)| cmp_paths(path, &landing.path).is_lt())
+            {
+                walk.advance();
+            }
+            let index = walk
+                .current()
+                .filter(|(_, path)| *path == &*landing.path)
+                .map(|(i, _)| i)?;
+            let now = trees[landing.target].entry(index);
+            let side = [Side::Left, Side::Right][landing.target];
+            let holds = now.kind == Kind::File
+                && now.size == landing.synced.size
+                && pair.side(side).hash(&landing.path).ok() == Some(landing.synced.hash);
+            holds.then(|| {
+                landing.synced.mtime[landing.target] = now.mtime;
+                landing
+            })
+        })
+        .collect()
 }
 
 /// Copies everything from `reader` to `writer`, hashing on the way (one read per file) and

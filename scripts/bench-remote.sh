@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# Benchmarks a remote folder pair (right side: a folder on `rclone serve webdav` on
+# loopback) against rclone itself on the same server, in one run: a first sync into an
+# empty folder vs `rclone copy`, a re-sync with no change vs `rclone check`, and a re-sync
+# after changing 1 % of the files vs `rclone copy`. Prints a markdown table (seconds, peak
+# memory of the center and of its rclone rcd, rclone's own peak).
+#
+# Both sides use the same remote (an rclone.conf of the benchmark's own) with the WebDAV
+# pacer off (pacer_min_sleep = 0): rclone's default 10 ms between calls is politeness toward
+# real servers and would make both sides ~15× slower on loopback, and Debian 12's rclone
+# 1.60 cannot turn it off, so the current rclone is used.
+#
+# Usage: scripts/bench-remote.sh [NFILES] [WORKDIR] [RCLONE]
+#        (defaults: 10000 /tmp/bench-remote, the tests' rclone or rclone on PATH)
+set -euo pipefail
+
+NFILES=${1:-10000}
+WORK=${2:-/tmp/bench-remote}
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+RCLONE=${3:-$REPO/target/test-tools/rclone-venv/bin/rclone}
+[ -x "$RCLONE" ] || RCLONE=$(command -v rclone)
+MKTREE=/work/shared/tools/mktree.py
+[ -x /usr/bin/time ] || { apt-get update -qq && apt-get install -y -qq time >/dev/null; }
+
+cd "$REPO"
+cargo build --release --quiet
+CLI="$REPO/target/release/synccenter"
+
+rm -rf "$WORK"
+mkdir -p "$WORK/served/sc" "$WORK/served/copy" "$WORK/home/config"
+echo "Making $NFILES files in $WORK/src…" >&2
+python3 "$MKTREE" "$WORK/src" "$NFILES"
+
+USER_NAME=bench
+PASSWORD=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+"$RCLONE" serve webdav "$WORK/served" --addr 127.0.0.1:0 --user "$USER_NAME" --pass "$PASSWORD" \
+    --dir-cache-time 1s --config /dev/null 2>"$WORK/server.log" &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null || true' EXIT
+PORT=""
+for _ in $(seq 100); do
+    PORT=$(grep -o '127\.0\.0\.1:[0-9]*' "$WORK/server.log" | head -1 | cut -d: -f2 || true)
+    [ -n "$PORT" ] && break
+    sleep 0.1
+done
+[ -n "$PORT" ] || { echo "the WebDAV server did not start: $(cat "$WORK/server.log")" >&2; exit 1; }
+
+export RCLONE_CONFIG="$WORK/rclone.conf"
+OBSCURED=$(printf '%s\n' "$PASSWORD" | "$RCLONE" obscure -)
+cat >"$RCLONE_CONFIG" <<EOF
+[bench]
+type = webdav
+url = http://127.0.0.1:$PORT/
+vendor = other
+user = $USER_NAME
+pass = $OBSCURED
+pacer_min_sleep = 0
+EOF
+echo "rclone = \"$RCLONE\"" >"$WORK/home/config/folders.toml"
+"$CLI" --home "$WORK/home" folder add p "$WORK/src" bench:sc >/dev/null
+
+# peaks TIMER: the highest VmHWM (KiB) of the center under TIMER (/usr/bin/time) and of the
+# rclone rcd under the center, sampled until TIMER ends (GNU time's own figure is the
+# largest of the two processes, as wait4 reports a reaped child's peak too).
+peaks() {
+    local timer=$1 center_peak=0 rcd_peak=0 center hwm pid
+    while kill -0 "$timer" 2>/dev/null; do
+        for center in $(pgrep -P "$timer" synccenter 2>/dev/null); do
+            hwm=$(awk '/VmHWM/ {print $2}' "/proc/$center/status" 2>/dev/null || echo 0)
+            [ "${hwm:-0}" -gt "$center_peak" ] && center_peak=$hwm
+            for pid in $(pgrep -P "$center" rclone 2>/dev/null); do
+                hwm=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
+                [ "${hwm:-0}" -gt "$rcd_peak" ] && rcd_peak=$hwm
+            done
+        done
+        sleep 0.1
+    done
+    echo "$center_peak $rcd_peak"
+}
+
+# measure NAME COMMAND…: runs it, records "seconds peak_kib" under NAME.
+declare -A SECONDS_OF MEMORY_OF RCD_OF
+measure() {
+    local name=$1
+    shift
+    sync
+    /usr/bin/time -f "%e %M" -o "$WORK/time.txt" "$@" >"$WORK/$name.out" 2>&1 &
+    local timer=$!
+    local sampled="0 0"
+    case $name in sc-*) sampled=$(peaks "$timer") ;; esac
+    wait "$timer" || {
+        echo "$name failed:" >&2
+        cat "$WORK/$name.out" "$WORK/time.txt" >&2
+        exit 1
+    }
+    read -r SECONDS_OF[$name] MEMORY_OF[$name] <"$WORK/time.txt"
+    case $name in sc-*) read -r MEMORY_OF[$name] RCD_OF[$name] <<<"$sampled" ;; esac
+    echo "$name: ${SECONDS_OF[$name]} s, $((MEMORY_OF[$name] / 1024)) MiB (rcd $((${RCD_OF[$name]:-0} / 1024)) MiB)" >&2
+}
+
+run_round() {
+    local round=$1
+    measure "sc-$round" "$CLI" --home "$WORK/home" sync p --no-prompt
+    measure "copy-$round" "$RCLONE" copy "$WORK/src" bench:copy
+    measure "check-$round" "$RCLONE" check "$WORK/src" bench:copy --size-only
+}
+
+run_round first
+run_round nochange
+python3 - "$WORK/src" <<'PY'
+import os, sys
+files = sorted(os.path.join(d, f) for d, _, fs in os.walk(sys.argv[1]) for f in fs)
+for path in files[::100]:
+    with open(path, "ab") as f:
+        f.write(b"changed")
+PY
+run_round change
+
+ratio() { python3 -c "print(f'{$1 / max($2, 0.01):.2f}')"; }
+echo
+echo "rclone $("$RCLONE" version | head -1 | cut -d' ' -f2), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo
+echo "| $NFILES files | Sync Center | rclone copy | rclone check | Sync Center vs target |"
+echo "|---|---|---|---|---|"
+for round in first nochange change; do
+    case $round in
+        first) against=copy; target="≤ 1.1× rclone copy" ;;
+        nochange) against=check; target="≤ 1.0× rclone check" ;;
+        change) against=copy; target="vs rclone copy" ;;
+    esac
+    echo "| $round | ${SECONDS_OF[sc-$round]} s | ${SECONDS_OF[copy-$round]} s | ${SECONDS_OF[check-$round]} s | $(ratio "${SECONDS_OF[sc-$round]}" "${SECONDS_OF[$against-$round]}")× ($target) |"
+done
+peak=0 rcd=0 rclone=0
+for round in first nochange change; do
+    [ "${MEMORY_OF[sc-$round]}" -gt "$peak" ] && peak=${MEMORY_OF[sc-$round]}
+    [ "${RCD_OF[sc-$round]}" -gt "$rcd" ] && rcd=${RCD_OF[sc-$round]}
+    [ "${MEMORY_OF[copy-$round]}" -gt "$rclone" ] && rclone=${MEMORY_OF[copy-$round]}
+done
+echo "| peak memory | center $((peak / 1024)) MiB + its rcd $((rcd / 1024)) MiB | $((rclone / 1024)) MiB | $((MEMORY_OF[check-first] / 1024)) MiB | (≤ 80 MB) |"

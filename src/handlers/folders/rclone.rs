@@ -1,0 +1,673 @@
+//! rclone as the transport of remote folder pairs: the program (found on PATH or at the path
+//! in `folders.toml`), one `rclone rcd` per session bound to 127.0.0.1 on a free port, and its
+//! remote-control calls over HTTP.
+//!
+//! The rc user and password are random, made per start and passed in rcd's environment,
+//! never on its command line (`/proc/PID/cmdline` is readable by every local user). Remotes
+//! Sync Center sets up itself are defined in the same environment (`RCLONE_CONFIG_<NAME>_*`,
+//! the password obscured), so nothing of them is ever written to a file. rcd runs in its own
+//! process group, dies with the center, and is killed and reaped when the session ends.
+//!
+//! Calls block the calling worker thread (never the UI thread). Transfers run as `_async`
+//! jobs in a stats group per item, polled for their bytes and stopped with `job/stop`.
+
+use crate::process::{kill_and_reap, spawn_named, spawn_tied};
+use parking_lot::Mutex;
+use serde_json::{Value, json};
+use std::collections::{HashSet, VecDeque};
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How long rcd may take to start listening.
+const START_TIMEOUT: Duration = Duration::from_secs(20);
+/// Lines of rcd's stderr kept for messages.
+const STDERR_LINES: usize = 20;
+/// Retries and timeouts set in rcd's environment (unless the user set them): a dead server
+/// fails within seconds instead of rclone's minutes of retries.
+const NETWORK_DEFAULTS: [(&str, &str); 3] = [
+    ("RCLONE_LOW_LEVEL_RETRIES", "2"),
+    ("RCLONE_CONTIMEOUT", "15s"),
+    ("RCLONE_TIMEOUT", "60s"),
+];
+
+/// What went wrong with rclone, in words for the user.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RcloneError {
+    #[error(
+        "rclone is not installed ({looked}). Install it (Debian and Ubuntu: sudo apt install rclone; or see https://rclone.org/install/), or set its path with rclone = \"/path/to/rclone\" at the top of {settings}. Local folder pairs are not affected."
+    )]
+    Missing { looked: String, settings: String },
+    #[error("rclone ({program}) could not be started: {reason}")]
+    Start { program: String, reason: String },
+    #[error("{0}")]
+    Call(RcFailure),
+}
+
+/// What kind of failure an rc call had, read from rclone's words.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailureKind {
+    /// Wrong or missing password, expired login.
+    Logon,
+    /// The server cannot be reached.
+    Unreachable,
+    /// SSH host key unknown or changed.
+    HostKey,
+    /// The file or folder is not there.
+    NotFound,
+    /// The transfer was stopped on purpose.
+    Stopped,
+    Other,
+}
+
+/// A failed rc call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RcFailure {
+    pub status: u16,
+    /// rclone's message.
+    pub message: String,
+}
+
+impl RcFailure {
+    pub fn kind(&self) -> FailureKind {
+        classify(self.status, &self.message)
+    }
+}
+
+/// Reads rclone's error words (the same in 1.60 and 1.75).
+pub fn classify(status: u16, message: &str) -> FailureKind {
+    let text = message.to_ascii_lowercase();
+    let has = |words: &[&str]| words.iter().any(|w| text.contains(w));
+    if has(&["context canceled"]) {
+        FailureKind::Stopped
+    } else if has(&["knownhosts:", "host key"]) {
+        FailureKind::HostKey
+    } else if has(&[
+        "401",
+        "unauthorized",
+        "unable to authenticate",
+        "403 forbidden",
+        "ssh agent requested",
+        "couldn't decrypt password",
+    ]) {
+        FailureKind::Logon
+    } else if has(&[
+        "connection refused",
+        "no such host",
+        "timeout",
+        "i/o timeout",
+        "network is unreachable",
+        "no route to host",
+        "connection reset",
+        "unexpected eof",
+    ]) {
+        FailureKind::Unreachable
+    } else if status == 404 || has(&["not found", "doesn't exist", "does not exist"]) {
+        FailureKind::NotFound
+    } else {
+        FailureKind::Other
+    }
+}
+
+impl std::fmt::Display for RcFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let detail = self.message.trim();
+        match self.kind() {
+            FailureKind::Logon => write!(
+                f,
+                "the server did not accept the logon (user name or password), or the login expired ({detail})"
+            ),
+            FailureKind::Unreachable => write!(f, "cannot reach the server ({detail})"),
+            FailureKind::HostKey => write!(
+                f,
+                "the server's SSH host key is not trusted ({detail}). Connect once with ssh to check and trust it (it is then in ~/.ssh/known_hosts)."
+            ),
+            FailureKind::Stopped => write!(f, "stopped"),
+            _ => f.write_str(detail),
+        }
+    }
+}
+
+impl From<RcloneError> for io::Error {
+    fn from(e: RcloneError) -> io::Error {
+        let kind = match &e {
+            RcloneError::Missing { .. } => io::ErrorKind::NotFound,
+            RcloneError::Start { .. } => io::ErrorKind::Other,
+            RcloneError::Call(failure) => match failure.kind() {
+                FailureKind::Logon | FailureKind::HostKey => io::ErrorKind::PermissionDenied,
+                FailureKind::Unreachable => io::ErrorKind::NotConnected,
+                FailureKind::NotFound => io::ErrorKind::NotFound,
+                FailureKind::Stopped => io::ErrorKind::Interrupted,
+                FailureKind::Other => io::ErrorKind::Other,
+            },
+        };
+        io::Error::new(kind, e.to_string())
+    }
+}
+
+/// The rclone program to run: the one set in the settings, else `rclone` on PATH.
+pub fn find_program(setting: Option<&Path>, settings_file: &Path) -> Result<PathBuf, RcloneError> {
+    let missing = |looked: String| RcloneError::Missing {
+        looked,
+        settings: settings_file.display().to_string(),
+    };
+    if let Some(path) = setting {
+        return if is_executable(path) {
+            Ok(path.to_path_buf())
+        } else {
+            Err(missing(format!("{} is not a program", path.display())))
+        };
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|dir| dir.join("rclone"))
+        .find(|candidate| is_executable(candidate))
+        .ok_or_else(|| missing("it is not on PATH".into()))
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// Obscures a password the way rclone's config and environment take it (reversible by
+/// design: it only keeps it from being read at a glance), reading it from stdin so it never
+/// appears on a command line.
+pub fn obscure(program: &Path, password: &str) -> Result<String, RcloneError> {
+    if password.contains(['\n', '\r']) {
+        return Err(RcloneError::Start {
+            program: program.display().to_string(),
+            reason: "a password with a line break cannot be passed to rclone".into(),
+        });
+    }
+    let start_error = |reason: String| RcloneError::Start {
+        program: program.display().to_string(),
+        reason,
+    };
+    let mut command = Command::new(program);
+    command
+        .args(["obscure", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = spawn_tied(command).map_err(|e| start_error(e.to_string()))?;
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin is piped");
+        stdin
+            .write_all(password.as_bytes())
+            .and_then(|()| stdin.write_all(b"\n"))
+            .map_err(|e| start_error(e.to_string()))?;
+    }
+    let out = child
+        .wait_with_output()
+        .map_err(|e| start_error(e.to_string()))?;
+    let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    if !out.status.success() || text.is_empty() {
+        return Err(start_error(format!(
+            "rclone obscure failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    Ok(text)
+}
+
+/// Lists the remotes in the user's rclone configuration (`rclone listremotes`).
+pub fn list_remotes(program: &Path) -> Result<Vec<String>, RcloneError> {
+    let mut command = Command::new(program);
+    command
+        .args(["listremotes", "--ask-password=false"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let start_error = |reason: String| RcloneError::Start {
+        program: program.display().to_string(),
+        reason,
+    };
+    let child = spawn_tied(command).map_err(|e| start_error(e.to_string()))?;
+    let out = child
+        .wait_with_output()
+        .map_err(|e| start_error(e.to_string()))?;
+    if !out.status.success() {
+        return Err(start_error(
+            String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|line| line.trim().strip_suffix(':'))
+        .map(String::from)
+        .collect())
+}
+
+/// A remote defined in rcd's environment: its name and its options (`TYPE`, `URL`, `PASS`
+/// obscured, …).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EnvRemote {
+    pub name: String,
+    pub options: Vec<(&'static str, String)>,
+}
+
+/// How to start rcd.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RcdOptions {
+    pub program: PathBuf,
+    pub remotes: Vec<EnvRemote>,
+    /// Whether rcd reads the user's rclone configuration (a pair uses one of its remotes);
+    /// otherwise its configuration is in memory only.
+    pub user_config: bool,
+}
+
+/// rclone's version, as `core/version` decomposes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Version(pub u32, pub u32, pub u32);
+
+impl std::fmt::Display for Version {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}.{}", self.0, self.1, self.2)
+    }
+}
+
+/// A running `rclone rcd`.
+pub struct Rcd {
+    options: RcdOptions,
+    child: Mutex<Option<Child>>,
+    base: String,
+    authorization: String,
+    agent: ureq::Agent,
+    pub version: Version,
+    methods: HashSet<String>,
+    stderr: Arc<Mutex<VecDeque<String>>>,
+}
+
+impl Drop for Rcd {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.lock().take() {
+            kill_and_reap(&mut child);
+        }
+    }
+}
+
+/// A transfer's bytes so far, for progress.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Bytes {
+    pub done: u64,
+    pub total: u64,
+}
+
+impl Rcd {
+    /// Starts rcd and waits until it answers.
+    pub fn start(options: RcdOptions) -> Result<Rcd, RcloneError> {
+        let program = options.program.display().to_string();
+        let start_error = |reason: String| RcloneError::Start {
+            program: program.clone(),
+            reason,
+        };
+        let (user, pass) = (random_hex(16), random_hex(32));
+        let mut command = Command::new(&options.program);
+        command.args([
+            "rcd",
+            "--rc-addr",
+            "127.0.0.1:0",
+            // Files are read with GET /[remote:]/path (streamed, no temp copy).
+            "--rc-serve",
+            // Every call is a job rcd keeps until it expires: a 10,000-file first sync (about
+            // 40,000 calls) took rcd from 66 to 234 MB with a day's expiry. Async jobs are
+            // polled every 50 ms at most, so half a minute is plenty.
+            "--rc-job-expire-duration",
+            "30s",
+            "--rc-job-expire-interval",
+            "5s",
+            "--ask-password=false",
+        ]);
+        if !options.user_config {
+            command.args(["--config", "/dev/null"]);
+        }
+        command
+            .env("RCLONE_RC_USER", &user)
+            .env("RCLONE_RC_PASS", &pass)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (key, value) in NETWORK_DEFAULTS {
+            if std::env::var_os(key).is_none() {
+                command.env(key, value);
+            }
+        }
+        for remote in &options.remotes {
+            let prefix = format!("RCLONE_CONFIG_{}_", remote.name.to_ascii_uppercase());
+            for (key, value) in &remote.options {
+                command.env(format!("{prefix}{key}"), value);
+            }
+        }
+        let mut child = spawn_tied(command).map_err(|e| start_error(e.to_string()))?;
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let (found_tx, found) = crossbeam_channel::bounded::<String>(1);
+        let lines = Arc::new(Mutex::new(VecDeque::new()));
+        let kept = lines.clone();
+        spawn_named("rclone-stderr".into(), move || {
+            let mut found_tx = Some(found_tx);
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if let Some(rest) = line.split("Serving remote control on ").nth(1)
+                    && let Some(tx) = found_tx.take()
+                {
+                    let _ = tx.send(rest.trim().trim_end_matches('/').to_string());
+                }
+                let mut kept = kept.lock();
+                if kept.len() == STDERR_LINES {
+                    kept.pop_front();
+                }
+                kept.push_back(line);
+            }
+        });
+        let base = match found.recv_timeout(START_TIMEOUT) {
+            Ok(base) => base,
+            Err(_) => {
+                kill_and_reap(&mut child);
+                let said = lines.lock().iter().cloned().collect::<Vec<_>>().join(" / ");
+                return Err(start_error(if said.is_empty() {
+                    "it did not start listening".into()
+                } else {
+                    said
+                }));
+            }
+        };
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_idle_connections_per_host(16)
+            .build()
+            .into();
+        let mut rcd = Rcd {
+            options,
+            child: Mutex::new(Some(child)),
+            base,
+            authorization: format!("Basic {}", base64(format!("{user}:{pass}").as_bytes())),
+            agent,
+            version: Version(0, 0, 0),
+            methods: HashSet::new(),
+            stderr: lines,
+        };
+        let version = rcd.call("core/version", json!({}))?;
+        rcd.version = match version["decomposed"].as_array() {
+            Some(parts) if parts.len() >= 3 => {
+                let part = |i: usize| parts[i].as_u64().unwrap_or(0) as u32;
+                Version(part(0), part(1), part(2))
+            }
+            _ => Version(0, 0, 0),
+        };
+        let listed = rcd.call("rc/list", json!({}))?;
+        rcd.methods = listed["commands"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c["Path"].as_str().map(String::from))
+            .collect();
+        Ok(rcd)
+    }
+
+    /// The options it was started with.
+    pub fn options(&self) -> &RcdOptions {
+        &self.options
+    }
+
+    /// Whether this rclone has an rc method (feature detection).
+    pub fn has(&self, method: &str) -> bool {
+        self.methods.contains(method)
+    }
+
+    /// The last lines rcd wrote to stderr.
+    pub fn last_words(&self) -> String {
+        self.stderr
+            .lock()
+            .iter()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(" / ")
+    }
+
+    /// One call, waited for.
+    pub fn call(&self, method: &str, input: Value) -> Result<Value, RcloneError> {
+        let body = serde_json::to_vec(&input).expect("JSON of JSON");
+        let response = self
+            .agent
+            .post(format!("{}/{method}", self.base))
+            .header("Authorization", &self.authorization)
+            .header("Content-Type", "application/json")
+            .send(&body[..])
+            .map_err(|e| self.transport_error(e))?;
+        let status = response.status().as_u16();
+        let reader = response.into_body().into_reader();
+        let value: Value = serde_json::from_reader(reader).unwrap_or(Value::Null);
+        if status == 200 {
+            return Ok(value);
+        }
+        let message = value["error"]
+            .as_str()
+            .map(String::from)
+            .unwrap_or_else(|| format!("HTTP {status} from rclone {method}"));
+        Err(RcloneError::Call(RcFailure { status, message }))
+    }
+
+    fn transport_error(&self, e: ureq::Error) -> RcloneError {
+        let ended = self
+            .child
+            .lock()
+            .as_mut()
+            .is_none_or(|c| c.try_wait().ok().flatten().is_some());
+        RcloneError::Start {
+            program: self.options.program.display().to_string(),
+            reason: if ended {
+                format!("it ended unexpectedly ({})", self.last_words())
+            } else {
+                format!("its remote control did not answer: {e}")
+            },
+        }
+    }
+
+    /// A call run as a job in `group`, polled until it ends. `watch` is told the group's
+    /// bytes about every quarter second and returns false to stop the job.
+    pub fn call_job(
+        &self,
+        method: &str,
+        mut input: Value,
+        group: &str,
+        watch: &dyn Fn(Bytes) -> bool,
+    ) -> Result<Value, RcloneError> {
+        input["_async"] = json!(true);
+        input["_group"] = json!(group);
+        let started = self.call(method, input)?;
+        let Some(id) = started["jobid"].as_u64() else {
+            return Err(RcloneError::Call(RcFailure {
+                status: 500,
+                message: format!("rclone {method} gave no job id"),
+            }));
+        };
+        let mut pause = Duration::from_millis(1);
+        let mut last_report = Instant::now();
+        let mut stopped = false;
+        loop {
+            let status = self.call("job/status", json!({ "jobid": id }))?;
+            if status["finished"].as_bool() == Some(true) {
+                if status["success"].as_bool() == Some(true) {
+                    return Ok(status["output"].clone());
+                }
+                let message = status["error"].as_str().unwrap_or("failed").to_string();
+                let message = if stopped {
+                    "context canceled (stopped)".into()
+                } else {
+                    message
+                };
+                return Err(RcloneError::Call(RcFailure {
+                    status: 500,
+                    message,
+                }));
+            }
+            if !stopped && last_report.elapsed() >= Duration::from_millis(250) {
+                last_report = Instant::now();
+                let stats = self.call("core/stats", json!({ "group": group }))?;
+                let bytes = Bytes {
+                    done: stats["bytes"].as_u64().unwrap_or(0),
+                    total: stats["totalBytes"].as_u64().unwrap_or(0),
+                };
+                if !watch(bytes) {
+                    stopped = true;
+                    let _ = self.call("job/stop", json!({ "jobid": id }));
+                }
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(50));
+        }
+    }
+
+    /// Forgets a stats group (groups pile up in rcd otherwise).
+    pub fn forget_group(&self, group: &str) {
+        let _ = self.call("core/stats-delete", json!({ "group": group }));
+    }
+
+    /// Streams a file: GET /[fs]/path through `--rc-serve`.
+    pub fn read(&self, fs: &str, path: &str) -> Result<Box<dyn Read + Send>, RcloneError> {
+        use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
+        const PART: &AsciiSet = &CONTROLS
+            .add(b' ')
+            .add(b'"')
+            .add(b'#')
+            .add(b'%')
+            .add(b'<')
+            .add(b'>')
+            .add(b'?')
+            .add(b'[')
+            .add(b']')
+            .add(b'\\')
+            .add(b'^')
+            .add(b'`')
+            .add(b'{')
+            .add(b'|')
+            .add(b'}')
+            .add(b'+')
+            .add(b'&')
+            .add(b';')
+            .add(b'=');
+        let encoded: Vec<String> = path
+            .split('/')
+            .map(|part| utf8_percent_encode(part, PART).to_string())
+            .collect();
+        let url = format!(
+            "{}/%5B{}%5D/{}",
+            self.base,
+            utf8_percent_encode(fs, PART),
+            encoded.join("/")
+        );
+        let response = self
+            .agent
+            .get(url)
+            .header("Authorization", &self.authorization)
+            .call()
+            .map_err(|e| self.transport_error(e))?;
+        let status = response.status().as_u16();
+        let reader = response.into_body().into_reader();
+        if status == 200 {
+            return Ok(Box::new(reader));
+        }
+        let value: Value = serde_json::from_reader(reader).unwrap_or(Value::Null);
+        Err(RcloneError::Call(RcFailure {
+            status,
+            message: value["error"]
+                .as_str()
+                .map(String::from)
+                .unwrap_or_else(|| format!("HTTP {status} reading {path}")),
+        }))
+    }
+}
+
+/// Random bytes as hex (`getrandom`), for rc credentials and temp names.
+pub fn random_hex(bytes: usize) -> String {
+    let mut random = vec![0u8; bytes];
+    // SAFETY: the buffer is valid for its length.
+    let got = unsafe { libc::getrandom(random.as_mut_ptr().cast(), random.len(), 0) };
+    assert_eq!(got, random.len() as isize, "the kernel gives random bytes");
+    random.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(TABLE[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_auth_is_base64() {
+        assert_eq!(base64(b"u:p"), "dTpw");
+        assert_eq!(base64(b"ab"), "YWI=");
+        assert_eq!(base64(b"a"), "YQ==");
+        assert_eq!(
+            base64(b"Aladdin:open sesame"),
+            "QWxhZGRpbjpvcGVuIHNlc2FtZQ=="
+        );
+    }
+
+    #[test]
+    fn rclone_errors_are_read_as_what_they_mean() {
+        let cases = [
+            (
+                500,
+                "couldn't list files: Unauthorized: 401 Unauthorized",
+                FailureKind::Logon,
+            ),
+            (
+                500,
+                "NewFs: couldn't connect SSH: ssh: handshake failed: ssh: unable to authenticate, attempted methods [none password], no supported methods remain",
+                FailureKind::Logon,
+            ),
+            (
+                500,
+                "couldn't list files: Propfind \"http://127.0.0.1:18999/\": dial tcp 127.0.0.1:18999: connect: connection refused",
+                FailureKind::Unreachable,
+            ),
+            (
+                500,
+                "dial tcp: lookup nonexistent.invalid on 10.255.255.53:53: no such host",
+                FailureKind::Unreachable,
+            ),
+            (
+                500,
+                "NewFs: couldn't connect SSH: ssh: handshake failed: knownhosts: key is unknown",
+                FailureKind::HostKey,
+            ),
+            (
+                404,
+                "error in ListJSON: directory not found",
+                FailureKind::NotFound,
+            ),
+            (404, "object not found", FailureKind::NotFound),
+            (
+                500,
+                "unchunked simple update failed: Put \"http://x/g/a.bin\": context canceled",
+                FailureKind::Stopped,
+            ),
+            (500, "directory not empty", FailureKind::Other),
+        ];
+        for (status, text, kind) in cases {
+            assert_eq!(classify(status, text), kind, "{text}");
+        }
+    }
+}

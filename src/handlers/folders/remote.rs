@@ -1,0 +1,994 @@
+//! A remote folder as a replica, through one `rclone rcd` (`rclone.rs`): Nextcloud, WebDAV,
+//! SFTP, S3 and every storage rclone speaks.
+//!
+//! Safety is the local replica's, in rclone's terms:
+//! - **Uploads never show a half-written file under the final name**: the bytes are staged in
+//!   a local temp file (hashed as they are written), uploaded to a temp name next to the
+//!   final one (`.synccenter-tmp-<pid>-<host+run>-<n>`), then moved into place on the server.
+//!   The scan skips such names (and rclone's `.partial` leftovers of them) and removes the
+//!   ones a dead run of this computer left.
+//! - **Nothing is replaced or deleted unseen**: the target is stat'ed again right before it
+//!   is moved into the versions or replaced, and again before the upload lands.
+//! - **Versions** of replaced and deleted files are moved (server-side) to
+//!   `<folder>/.synccenter/versions/<stamp>/<path>` on the remote itself.
+//! - **The root's identity** is a marker `.synccenter/root-<random>` made at the first sync:
+//!   a remote folder that was deleted and made again, or another server at the same address,
+//!   is not the folder synced last time, and the run changes nothing.
+//!
+//! Files are read by streaming them from rcd (`GET /[remote:]/path`), never staged.
+
+use super::filter::{CENTER_DIR, Filter};
+use super::local::{is_alive, stamp_time, temp_pid};
+use super::names::{RelPath, split};
+use super::rclone::{Bytes, FailureKind, Rcd, RcloneError, random_hex};
+use super::replica::{
+    Entry, FolderRemoval, Hash, Keeps, Kind, Mtime, Pruned, Replica, Retention, RootId, Scan,
+    SourceFile, StagedFile, Unsynced,
+};
+use parking_lot::{Condvar, Mutex};
+use serde_json::{Value, json};
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+/// Folders listed at once during a scan (rcd answers each in its own goroutine).
+const LISTINGS_IN_FLIGHT: usize = 4;
+/// How often transfer progress is reported.
+const REPORT_EVERY: Duration = Duration::from_millis(250);
+/// Transfers at least this large run as jobs (progress, Skip and Stop while they run).
+const WATCHED_TRANSFER: u64 = 4 * 1024 * 1024;
+/// A target checked longer ago than this is checked again right before the upload lands.
+const RECHECK_AFTER: Duration = Duration::from_secs(1);
+/// The marker of a root's identity, in the center's folder.
+const ROOT_MARKER: &str = "root-";
+
+/// Told a transfer's file and bytes; returns false to stop it (Skip, Stop).
+pub type Watcher = Box<dyn Fn(&str, Bytes) -> bool + Send + Sync>;
+
+/// What a remote's storage is like (`operations/fsinfo`).
+#[derive(Clone, Copy, Debug)]
+struct Info {
+    precision_ns: u64,
+    case_insensitive: bool,
+}
+
+/// A folder on a remote.
+pub struct RemoteReplica {
+    rcd: Arc<Rcd>,
+    /// The remote as rclone names it (`gdrive:`, `synccenter1:`).
+    fs: String,
+    /// The folder on it (`Documents/Sync`, `/srv/x` for SFTP from `/`, or empty).
+    root: String,
+    location: String,
+    /// A local folder for files on their way up.
+    staging: PathBuf,
+    /// The stats group of this pair's transfers.
+    group: String,
+    /// This computer (8 hex digits) and this run (8): temp names of a dead run of this
+    /// computer are removed, those of other computers left alone.
+    token: String,
+    counter: AtomicU64,
+    /// A missing root is made (first sync) rather than refused.
+    create_root: bool,
+    info: OnceLock<Info>,
+    /// A file named `.synccenter` that was renamed out of the way.
+    moved_aside: Mutex<Option<(Box<RelPath>, Unsynced)>>,
+    /// Paths being staged, and the versions their commit must keep first.
+    staged: Mutex<HashSet<Vec<u8>>>,
+    pending_versions: Mutex<HashMap<Vec<u8>, String>>,
+    kept_versions: AtomicBool,
+    watcher: Watcher,
+}
+
+/// One listed entry.
+struct Listed {
+    name: String,
+    is_dir: bool,
+    size: u64,
+    mtime: Mtime,
+}
+
+impl RemoteReplica {
+    /// A replica of `root` on `fs`, shown as `location`. `staging` must be a local folder
+    /// only this pair uses.
+    pub fn new(
+        rcd: Arc<Rcd>,
+        fs: String,
+        root: String,
+        location: String,
+        staging: PathBuf,
+        create_root: bool,
+        watcher: Watcher,
+    ) -> RemoteReplica {
+        let group = format!("synccenter-{}", random_hex(4));
+        RemoteReplica {
+            rcd,
+            fs,
+            root: root.trim_end_matches('/').to_string(),
+            location,
+            staging,
+            group,
+            token: format!("{}{}", host_id(), random_hex(4)),
+            counter: AtomicU64::new(0),
+            create_root,
+            info: OnceLock::new(),
+            moved_aside: Mutex::new(None),
+            staged: Mutex::new(HashSet::new()),
+            pending_versions: Mutex::new(HashMap::new()),
+            kept_versions: AtomicBool::new(false),
+            watcher,
+        }
+    }
+
+    /// The remote path of `rel` (rclone speaks UTF-8 only).
+    fn remote(&self, rel: &RelPath) -> io::Result<String> {
+        let rel = std::str::from_utf8(rel).map_err(|_| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "the remote cannot hold names that are not UTF-8",
+            )
+        })?;
+        Ok(self.join(rel))
+    }
+
+    fn join(&self, rel: &str) -> String {
+        match (self.root.is_empty(), rel.is_empty()) {
+            (true, _) => rel.to_string(),
+            (false, true) => self.root.clone(),
+            (false, false) => format!("{}/{rel}", self.root),
+        }
+    }
+
+    fn call(&self, method: &str, input: Value) -> io::Result<Value> {
+        Ok(self.rcd.call(method, input)?)
+    }
+
+    /// A transfer run as a job in this pair's group, progress reported as `shown`.
+    fn transfer(&self, method: &str, input: Value, shown: &str) -> io::Result<()> {
+        let watch = |bytes: Bytes| (self.watcher)(shown, bytes);
+        self.rcd.call_job(method, input, &self.group, &watch)?;
+        Ok(())
+    }
+
+    fn list(&self, remote: &str) -> Result<Vec<Listed>, RcloneError> {
+        let listed = self.rcd.call(
+            "operations/list",
+            json!({ "fs": self.fs, "remote": remote, "opt": { "noMimeType": true } }),
+        )?;
+        Ok(listed["list"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|item| {
+                Some(Listed {
+                    name: item["Name"].as_str()?.to_string(),
+                    is_dir: item["IsDir"].as_bool().unwrap_or(false),
+                    size: item["Size"].as_i64().unwrap_or(0).max(0) as u64,
+                    mtime: parse_mtime(item["ModTime"].as_str().unwrap_or("")),
+                })
+            })
+            .collect())
+    }
+
+    fn stat_remote(&self, remote: &str) -> io::Result<Option<Entry>> {
+        let found = self.call(
+            "operations/stat",
+            json!({ "fs": self.fs, "remote": remote, "opt": { "noMimeType": true } }),
+        )?;
+        let item = &found["item"];
+        if item.is_null() {
+            return Ok(None);
+        }
+        Ok(Some(if item["IsDir"].as_bool() == Some(true) {
+            Entry::dir()
+        } else {
+            file_entry(
+                item["Size"].as_i64().unwrap_or(0).max(0) as u64,
+                parse_mtime(item["ModTime"].as_str().unwrap_or("")),
+            )
+        }))
+    }
+
+    /// Moves within the remote, never checking (or deleting) what is at `to`: callers made
+    /// sure nothing is there.
+    fn move_file(&self, from: &str, to: &str) -> io::Result<()> {
+        self.call(
+            "operations/movefile",
+            json!({
+                "srcFs": self.fs, "srcRemote": from, "dstFs": self.fs, "dstRemote": to,
+                "_config": { "NoCheckDest": true },
+            }),
+        )
+        .map(drop)
+    }
+
+    fn delete_file(&self, remote: &str) -> io::Result<()> {
+        self.call(
+            "operations/deletefile",
+            json!({ "fs": self.fs, "remote": remote }),
+        )
+        .map(drop)
+    }
+
+    fn temp_name(&self) -> String {
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        format!(
+            "{}{}-{}-{n}",
+            super::local::TEMP_PREFIX,
+            std::process::id(),
+            self.token
+        )
+    }
+
+    /// The temp of `rel`'s upload, next to it.
+    fn temp_beside(&self, rel: &RelPath) -> io::Result<String> {
+        let (dir, _) = split(rel);
+        let mut temp = dir.to_vec();
+        if !temp.is_empty() {
+            temp.push(b'/');
+        }
+        temp.extend_from_slice(self.temp_name().as_bytes());
+        self.remote(&temp)
+    }
+
+    /// A temp name this computer left in a run that is gone (or rclone's `.partial` of one).
+    fn is_dead_leftover(&self, name: &str) -> bool {
+        let own = &self.token[..8];
+        let name = strip_partial(name);
+        let Some(pid) = temp_pid(name.as_bytes()) else {
+            return false;
+        };
+        let token = name.split('-').nth(3).unwrap_or("");
+        token.starts_with(own) && pid != std::process::id() && !is_alive(pid)
+    }
+
+    fn info(&self) -> io::Result<Info> {
+        if let Some(info) = self.info.get() {
+            return Ok(*info);
+        }
+        let fsinfo = self.call("operations/fsinfo", json!({ "fs": self.fs }))?;
+        let info = Info {
+            precision_ns: fsinfo["Precision"]
+                .as_u64()
+                .unwrap_or(Keeps::NO_MTIMES)
+                .clamp(1, Keeps::NO_MTIMES),
+            case_insensitive: fsinfo["Features"]["CaseInsensitive"].as_bool() == Some(true),
+        };
+        let _ = self.info.set(info);
+        Ok(info)
+    }
+
+    /// The root's identity marker, if the root has one.
+    fn marker(&self) -> io::Result<Option<RootId>> {
+        let center = self.join(std::str::from_utf8(CENTER_DIR).expect("ASCII"));
+        let listed = match self.list(&center) {
+            Ok(listed) => listed,
+            Err(RcloneError::Call(f)) if f.kind() == FailureKind::NotFound => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        Ok(listed
+            .into_iter()
+            .filter(|l| !l.is_dir && l.name.starts_with(ROOT_MARKER))
+            .map(|l| l.name)
+            .min()
+            .map(|name| RootId(format!("{}{} {name}", self.fs, self.root))))
+    }
+
+    /// Uploads a local file of the staging folder to `remote`: a large one as a job whose
+    /// bytes are reported and which Skip and Stop end, a small one in one call.
+    fn upload(&self, local_name: &str, size: u64, remote: &str, shown: &str) -> io::Result<()> {
+        let input = json!({
+            "srcFs": self.staging.display().to_string(), "srcRemote": local_name,
+            "dstFs": self.fs, "dstRemote": remote,
+            "_config": { "NoCheckDest": true },
+        });
+        if size >= WATCHED_TRANSFER {
+            return self.transfer("operations/copyfile", input, shown);
+        }
+        self.call("operations/copyfile", input).map(drop)
+    }
+
+    /// Renames a file named like the center's folder at the top out of the way (as the
+    /// local replica does), so versions can be kept.
+    fn move_aside_center_name(&self) -> io::Result<()> {
+        let center = self.join(std::str::from_utf8(CENTER_DIR).expect("ASCII"));
+        let Some(entry) = self.stat_remote(&center)? else {
+            return Ok(());
+        };
+        if entry.kind == Kind::Dir {
+            return Ok(());
+        }
+        for n in 1..100 {
+            let name = match n {
+                1 => ".synccenter (file)".to_string(),
+                n => format!(".synccenter (file {n})"),
+            };
+            if self.stat_remote(&self.join(&name))?.is_none() {
+                self.move_file(&center, &self.join(&name))?;
+                *self.moved_aside.lock() = Some((
+                    CENTER_DIR.into(),
+                    Unsynced::MovedAside(name.as_bytes().into()),
+                ));
+                return Ok(());
+            }
+        }
+        Err(io::Error::other("no free name to move .synccenter aside"))
+    }
+
+    /// Where a version of `rel` goes under `stamp` (`stamp-1`, … when that path is taken).
+    fn version_place(&self, rel: &str, stamp: &str, attempt: usize) -> io::Result<String> {
+        let stamp = match attempt {
+            0 => stamp.to_string(),
+            n => format!("{stamp}-{n}"),
+        };
+        for n in 0..1000 {
+            let name = match n {
+                0 => rel.to_string(),
+                n => format!("{rel}.{n}"),
+            };
+            let place = self.join(&format!(".synccenter/versions/{stamp}/{name}"));
+            if self.stat_remote(&place)?.is_none() {
+                return Ok(place);
+            }
+        }
+        Err(io::Error::other("no free name for a version"))
+    }
+
+    /// Moves the file at `remote` (`rel` in the root) into the versions under `stamp`.
+    fn move_to_versions(&self, remote: &str, rel: &str, stamp: &str) -> io::Result<()> {
+        self.kept_versions.store(true, Ordering::Relaxed);
+        let mut last = None;
+        // A file kept earlier in this run can sit where a folder of this path is needed:
+        // the move then fails (a WebDAV server answers 403 Forbidden, read as a refused
+        // logon; SFTP "not a directory"), and the next stamp folder is tried.
+        for attempt in 0..5 {
+            let place = self.version_place(rel, stamp, attempt)?;
+            match self.move_file(remote, &place) {
+                Ok(()) => return Ok(()),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::Other | io::ErrorKind::PermissionDenied
+                    ) =>
+                {
+                    last = Some(e)
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| io::Error::other("cannot keep a version")))
+    }
+
+    fn scan_folder(
+        &self,
+        dir: &str,
+        filter: &Filter,
+        found: &Mutex<HashMap<String, Vec<Listed>>>,
+    ) -> io::Result<Vec<String>> {
+        let listed = self.list(&self.join(dir)).map_err(|e| {
+            let shown = if dir.is_empty() {
+                self.location.clone()
+            } else {
+                format!("{} in {}", dir, self.location)
+            };
+            io::Error::new(io::Error::from(e.clone()).kind(), format!("{shown}: {e}"))
+        })?;
+        let mut kept = Vec::with_capacity(listed.len());
+        let mut folders = Vec::new();
+        for item in listed {
+            let rel = if dir.is_empty() {
+                item.name.clone()
+            } else {
+                format!("{dir}/{}", item.name)
+            };
+            if dir.is_empty() && item.name.as_bytes() == CENTER_DIR {
+                continue;
+            }
+            if temp_pid(strip_partial(&item.name).as_bytes()).is_some() {
+                if !item.is_dir && self.is_dead_leftover(&item.name) {
+                    let _ = self.delete_file(&self.join(&rel));
+                }
+                continue;
+            }
+            if filter.skips(rel.as_bytes(), item.is_dir) {
+                continue;
+            }
+            if item.is_dir {
+                folders.push(rel);
+            }
+            kept.push(item);
+        }
+        found.lock().insert(dir.to_string(), kept);
+        Ok(folders)
+    }
+}
+
+/// The first 8 hex digits of this computer's hashed machine id.
+fn host_id() -> String {
+    let id = std::fs::read("/etc/machine-id")
+        .or_else(|_| std::fs::read("/var/lib/dbus/machine-id"))
+        .unwrap_or_default();
+    blake3::hash(&id).to_hex()[..8].to_string()
+}
+
+/// A temp name without rclone's `.<8 hex>.partial` suffix.
+fn strip_partial(name: &str) -> &str {
+    name.strip_suffix(".partial")
+        .and_then(|rest| rest.rsplit_once('.'))
+        .filter(|(_, hex)| hex.len() == 8 && hex.bytes().all(|c| c.is_ascii_hexdigit()))
+        .map_or(name, |(base, _)| base)
+}
+
+fn parse_mtime(text: &str) -> Mtime {
+    chrono::DateTime::parse_from_rfc3339(text).map_or(Mtime::default(), |t| {
+        Mtime::new(t.timestamp(), t.timestamp_subsec_nanos())
+    })
+}
+
+fn file_entry(size: u64, mtime: Mtime) -> Entry {
+    Entry {
+        kind: Kind::File,
+        exec: false,
+        size,
+        mtime,
+        hash: None,
+        target: None,
+    }
+}
+
+fn unsupported(what: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::Unsupported,
+        format!("a remote cannot hold {what}"),
+    )
+}
+
+impl Replica for RemoteReplica {
+    fn location(&self) -> String {
+        self.location.clone()
+    }
+
+    fn open_root(&self) -> io::Result<RootId> {
+        match self.list(&self.root) {
+            Ok(_) => {}
+            Err(RcloneError::Call(f)) if f.kind() == FailureKind::NotFound && self.create_root => {
+                self.call(
+                    "operations/mkdir",
+                    json!({ "fs": self.fs, "remote": self.root }),
+                )?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+        self.move_aside_center_name()?;
+        if let Some(id) = self.marker()? {
+            return Ok(id);
+        }
+        let name = format!("{ROOT_MARKER}{}", random_hex(16));
+        std::fs::create_dir_all(&self.staging)?;
+        File::create(self.staging.join(&name))?;
+        let uploaded = self.upload(&name, 0, &self.join(&format!(".synccenter/{name}")), &name);
+        let _ = std::fs::remove_file(self.staging.join(&name));
+        uploaded?;
+        self.marker()?
+            .ok_or_else(|| io::Error::other("the root's marker did not land"))
+    }
+
+    fn current_root(&self) -> io::Result<RootId> {
+        self.marker()?
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "the root's marker is gone"))
+    }
+
+    fn keeps(&self) -> io::Result<Keeps> {
+        let info = self.info()?;
+        Ok(Keeps {
+            exec_bit: false,
+            symlinks: false,
+            case_sensitive: !info.case_insensitive,
+            // rclone encodes what a backend cannot hold in names.
+            forbidden: b"",
+            mtime_step_ns: info.precision_ns,
+            utf8_names: true,
+        })
+    }
+
+    fn scan(&self, filter: &Filter, folders: &AtomicU64, stop: &AtomicBool) -> io::Result<Scan> {
+        let found: Mutex<HashMap<String, Vec<Listed>>> = Mutex::new(HashMap::new());
+        // Folders to list, and how many are being listed.
+        let queue: Mutex<(VecDeque<String>, usize)> =
+            Mutex::new((VecDeque::from([String::new()]), 0));
+        let changed = Condvar::new();
+        let failure: Mutex<Option<io::Error>> = Mutex::new(None);
+        std::thread::scope(|scope| {
+            for _ in 0..LISTINGS_IN_FLIGHT {
+                scope.spawn(|| {
+                    loop {
+                        let dir = {
+                            let mut queue = queue.lock();
+                            loop {
+                                if failure.lock().is_some() {
+                                    return;
+                                }
+                                if let Some(dir) = queue.0.pop_front() {
+                                    queue.1 += 1;
+                                    break dir;
+                                }
+                                if queue.1 == 0 {
+                                    return;
+                                }
+                                changed.wait(&mut queue);
+                            }
+                        };
+                        let listed = if stop.load(Ordering::Relaxed) {
+                            Err(io::Error::new(io::ErrorKind::Interrupted, "stopped"))
+                        } else {
+                            self.scan_folder(&dir, filter, &found)
+                        };
+                        folders.fetch_add(1, Ordering::Relaxed);
+                        let mut queue = queue.lock();
+                        queue.1 -= 1;
+                        match listed {
+                            Ok(more) => queue.0.extend(more),
+                            Err(e) => {
+                                failure.lock().get_or_insert(e);
+                            }
+                        }
+                        changed.notify_all();
+                    }
+                });
+            }
+        });
+        if let Some(e) = failure.into_inner() {
+            return Err(e);
+        }
+        let mut found = found.into_inner();
+        let mut scan = Scan::default();
+        if let Some(aside) = self.moved_aside.lock().take() {
+            scan.unsynced.push(aside);
+        }
+        // Folders before their contents, names in byte order: the order of `cmp_paths`.
+        fn emit(dir: &str, found: &mut HashMap<String, Vec<Listed>>, scan: &mut Scan) {
+            let Some(mut children) = found.remove(dir) else {
+                return;
+            };
+            children.sort_unstable_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
+            for child in children {
+                let rel = if dir.is_empty() {
+                    child.name
+                } else {
+                    format!("{dir}/{}", child.name)
+                };
+                if child.is_dir {
+                    scan.tree.push(rel.as_bytes(), Entry::dir());
+                    emit(&rel, found, scan);
+                } else {
+                    scan.tree
+                        .push(rel.as_bytes(), file_entry(child.size, child.mtime));
+                }
+            }
+        }
+        emit("", &mut found, &mut scan);
+        scan.tree.shrink_to_fit();
+        Ok(scan)
+    }
+
+    fn stat(&self, path: &RelPath) -> io::Result<Option<Entry>> {
+        let remote = self.remote(path)?;
+        self.stat_remote(&remote)
+    }
+
+    fn hash(&self, path: &RelPath) -> io::Result<Hash> {
+        let mut source = self.open(path)?;
+        let mut hasher = blake3::Hasher::new();
+        hasher.update_reader(&mut source)?;
+        Ok(*hasher.finalize().as_bytes())
+    }
+
+    fn open(&self, path: &RelPath) -> io::Result<Box<dyn SourceFile + '_>> {
+        let remote = self.remote(path)?;
+        let entry = match self.stat_remote(&remote)? {
+            Some(entry) if entry.kind == Kind::File => entry,
+            Some(_) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "not a regular file",
+                ));
+            }
+            None => return Err(io::Error::new(io::ErrorKind::NotFound, "not there")),
+        };
+        let reader = self.rcd.read(&self.fs, &remote)?;
+        Ok(Box::new(RemoteSource {
+            replica: self,
+            shown: String::from_utf8_lossy(path).into_owned(),
+            remote,
+            reader,
+            done: 0,
+            last_report: Instant::now(),
+            entry,
+        }))
+    }
+
+    fn stage(&self, path: &RelPath) -> io::Result<Box<dyn StagedFile + '_>> {
+        let remote = self.remote(path)?;
+        std::fs::create_dir_all(&self.staging)?;
+        let local_name = self.temp_name();
+        let file = File::options()
+            .write(true)
+            .create_new(true)
+            .open(self.staging.join(&local_name))?;
+        self.staged.lock().insert(path.to_vec());
+        Ok(Box::new(RemoteStaged {
+            replica: self,
+            rel: path.to_vec(),
+            remote,
+            local_name,
+            file,
+            hole_at_end: false,
+            seen: RefCell::new(None),
+        }))
+    }
+
+    fn make_dir(&self, path: &RelPath) -> io::Result<()> {
+        let remote = self.remote(path)?;
+        self.call(
+            "operations/mkdir",
+            json!({ "fs": self.fs, "remote": remote }),
+        )
+        .map(drop)
+    }
+
+    fn make_symlink(&self, _path: &RelPath, _target: &[u8], _mtime: Mtime) -> io::Result<()> {
+        Err(unsupported("symbolic links"))
+    }
+
+    /// The version is kept when the file staged for this path lands (the old file is
+    /// moved into the versions right before the new one is moved into place), so the time
+    /// without a file at the path is one server-side move, not an upload.
+    fn keep_version(&self, path: &RelPath, stamp: &str) -> io::Result<()> {
+        if self.staged.lock().contains(path) {
+            self.pending_versions
+                .lock()
+                .insert(path.to_vec(), stamp.to_string());
+            return Ok(());
+        }
+        self.retire(path, stamp)
+    }
+
+    fn retire(&self, path: &RelPath, stamp: &str) -> io::Result<()> {
+        let remote = self.remote(path)?;
+        let rel = std::str::from_utf8(path).expect("checked by remote()");
+        self.move_to_versions(&remote, rel, stamp)
+    }
+
+    fn remove_folder(
+        &self,
+        path: &RelPath,
+        filter: &Filter,
+        stamp: &str,
+    ) -> io::Result<FolderRemoval> {
+        let remote = self.remote(path)?;
+        let rel = std::str::from_utf8(path).expect("checked by remote()");
+        let listed = match self.list(&remote) {
+            Ok(listed) => listed,
+            Err(RcloneError::Call(f)) if f.kind() == FailureKind::NotFound => {
+                return Ok(FolderRemoval::Removed);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let mut never_synced = Vec::new();
+        for item in listed {
+            let inner = format!("{rel}/{}", item.name);
+            if temp_pid(strip_partial(&item.name).as_bytes()).is_some() && !item.is_dir {
+                if self.is_dead_leftover(&item.name) || item.name.contains(&self.token) {
+                    let _ = self.delete_file(&self.join(&inner));
+                    continue;
+                }
+                return Ok(FolderRemoval::HoldsNew);
+            }
+            if filter.skips(inner.as_bytes(), item.is_dir) && !item.is_dir {
+                never_synced.push(inner);
+            } else {
+                return Ok(FolderRemoval::HoldsNew);
+            }
+        }
+        for inner in never_synced {
+            self.move_to_versions(&self.join(&inner), &inner, stamp)?;
+        }
+        match self.call(
+            "operations/rmdir",
+            json!({ "fs": self.fs, "remote": remote }),
+        ) {
+            Ok(_) => Ok(FolderRemoval::Removed),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(FolderRemoval::Removed),
+            Err(e) if e.to_string().contains("not empty") => Ok(FolderRemoval::HoldsNew),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn rename(&self, from: &RelPath, to: &RelPath) -> io::Result<()> {
+        let (from, to) = (self.remote(from)?, self.remote(to)?);
+        if self.stat_remote(&to)?.is_some() {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                "the new name is taken",
+            ));
+        }
+        match self.stat_remote(&from)? {
+            None => Err(io::Error::new(io::ErrorKind::NotFound, "not there")),
+            Some(entry) if entry.kind == Kind::Dir => self
+                .call(
+                    "sync/move",
+                    json!({
+                        "srcFs": format!("{}{from}", self.fs),
+                        "dstFs": format!("{}{to}", self.fs),
+                        "deleteEmptySrcDirs": true,
+                    }),
+                )
+                .map(drop),
+            Some(_) => self.move_file(&from, &to),
+        }
+    }
+
+    fn flush(&self) -> io::Result<()> {
+        // Every call returns once the remote has the change.
+        Ok(())
+    }
+
+    fn prune_versions(&self, retention: &Retention, now_secs: i64) -> io::Result<Pruned> {
+        let versions = self.join(".synccenter/versions");
+        let listed = match self.list(&versions) {
+            Ok(listed) => listed,
+            Err(RcloneError::Call(f)) if f.kind() == FailureKind::NotFound => {
+                return Ok(Pruned::default());
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let sizes_needed =
+            self.kept_versions.swap(false, Ordering::Relaxed) && retention.max_share_percent < 100;
+        // The remote's size, where it tells (quota); else only the age counts.
+        let capacity = if sizes_needed && self.rcd.has("operations/about") {
+            self.call("operations/about", json!({ "fs": self.fs }))
+                .ok()
+                .and_then(|about| about["total"].as_u64())
+        } else {
+            None
+        };
+        let mut stamps: Vec<(i64, String, u64)> = Vec::new();
+        for item in listed.into_iter().filter(|l| l.is_dir) {
+            let made = stamp_time(item.name.as_bytes()).unwrap_or(item.mtime.secs);
+            let place = format!("{versions}/{}", item.name);
+            let size = match capacity {
+                Some(_) => self.call(
+                    "operations/size",
+                    json!({ "fs": format!("{}{place}", self.fs) }),
+                )?["bytes"]
+                    .as_u64()
+                    .unwrap_or(0),
+                None => 0,
+            };
+            stamps.push((made, place, size));
+        }
+        stamps.sort();
+        let cap = capacity.map_or(u64::MAX, |c| {
+            c / 100 * u64::from(retention.max_share_percent)
+        });
+        let oldest_kept = now_secs - i64::from(retention.max_age_days) * 86_400;
+        let mut total: u64 = stamps.iter().map(|s| s.2).sum();
+        let mut pruned = Pruned::default();
+        for (made, place, size) in stamps {
+            if made >= oldest_kept && total <= cap {
+                break;
+            }
+            self.call(
+                "operations/purge",
+                json!({ "fs": self.fs, "remote": place }),
+            )?;
+            total -= size;
+            pruned.stamps += 1;
+            pruned.bytes += size;
+        }
+        Ok(pruned)
+    }
+}
+
+impl Drop for RemoteReplica {
+    fn drop(&mut self) {
+        self.rcd.forget_group(&self.group);
+    }
+}
+
+/// A remote file being read.
+struct RemoteSource<'r> {
+    replica: &'r RemoteReplica,
+    shown: String,
+    remote: String,
+    reader: Box<dyn Read + Send>,
+    done: u64,
+    last_report: Instant,
+    entry: Entry,
+}
+
+impl Read for RemoteSource<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.reader.read(buf)?;
+        self.done += n as u64;
+        if self.last_report.elapsed() >= REPORT_EVERY {
+            self.last_report = Instant::now();
+            let bytes = Bytes {
+                done: self.done,
+                total: self.entry.size,
+            };
+            if !(self.replica.watcher)(&self.shown, bytes) {
+                return Err(io::Error::new(io::ErrorKind::Interrupted, "stopped"));
+            }
+        }
+        Ok(n)
+    }
+}
+
+impl SourceFile for RemoteSource<'_> {
+    fn entry(&self) -> &Entry {
+        &self.entry
+    }
+
+    fn at_path_now(&self) -> io::Result<Option<Entry>> {
+        self.replica.stat_remote(&self.remote)
+    }
+}
+
+/// A file on its way up: written to a local temp file, uploaded to a temp name beside its
+/// place, then moved into place.
+struct RemoteStaged<'r> {
+    replica: &'r RemoteReplica,
+    rel: Vec<u8>,
+    remote: String,
+    local_name: String,
+    file: File,
+    hole_at_end: bool,
+    /// What `at_path_now` saw last, and when: the commit lands only while that is still
+    /// there.
+    seen: RefCell<Option<(Option<Entry>, Instant)>>,
+}
+
+impl Write for RemoteStaged<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.hole_at_end = false;
+        self.file.write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}
+
+impl RemoteStaged<'_> {
+    /// Whether the target is still what `at_path_now` saw (right before the upload): looked
+    /// at again when the upload took longer than `RECHECK_AFTER`, so the last check is never
+    /// more than about a second and one call before the move. A file replaced in that window
+    /// is still moved into the versions first; a stat per small file would cost a fifth of
+    /// a first sync's calls.
+    fn target_unchanged(&self) -> io::Result<bool> {
+        let Some((seen, when)) = &*self.seen.borrow() else {
+            return Ok(false);
+        };
+        if when.elapsed() < RECHECK_AFTER {
+            return Ok(true);
+        }
+        let now = self.replica.stat_remote(&self.remote)?;
+        Ok(match (seen, now) {
+            (None, None) => true,
+            (Some(seen), Some(now)) => now.looks_like(seen.view()),
+            _ => false,
+        })
+    }
+
+    fn land(&mut self, temp: &str) -> io::Result<Entry> {
+        let pending = self.replica.pending_versions.lock().remove(&self.rel);
+        if !self.target_unchanged()? {
+            return Err(io::Error::other(
+                "it changed on the remote during the upload; it was left for the next run",
+            ));
+        }
+        if let Some(stamp) = pending
+            && matches!(&*self.seen.borrow(), Some((Some(_), _)))
+        {
+            let rel = std::str::from_utf8(&self.rel).expect("checked at stage");
+            self.replica.move_to_versions(&self.remote, rel, &stamp)?;
+        }
+        self.replica.move_file(temp, &self.remote)?;
+        // Some servers show a size of 0 for a moment after a write.
+        let size = self.file.metadata()?.len();
+        let mut tries = 0;
+        loop {
+            match self.replica.stat_remote(&self.remote)? {
+                Some(entry) if entry.kind == Kind::File && entry.size == size => return Ok(entry),
+                Some(_) if tries < 20 => {
+                    tries += 1;
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                _ => {
+                    return Err(io::Error::other(
+                        "the upload did not land whole (the remote shows another size)",
+                    ));
+                }
+            }
+        }
+    }
+}
+
+impl StagedFile for RemoteStaged<'_> {
+    fn at_path_now(&self) -> io::Result<Option<Entry>> {
+        let now = self.replica.stat_remote(&self.remote)?;
+        *self.seen.borrow_mut() = Some((now.clone(), Instant::now()));
+        Ok(now)
+    }
+
+    fn skip_zeros(&mut self, len: u64) -> io::Result<()> {
+        self.file.seek(SeekFrom::Current(len as i64))?;
+        self.hole_at_end = true;
+        Ok(())
+    }
+
+    fn commit(mut self: Box<Self>, mtime: Mtime, _exec: bool) -> io::Result<Entry> {
+        if self.hole_at_end {
+            let end = self.file.stream_position()?;
+            self.file.set_len(end)?;
+        }
+        self.file.sync_all()?;
+        // rclone carries the mtime over where the remote keeps one.
+        filetime::set_file_handle_times(
+            &self.file,
+            None,
+            Some(filetime::FileTime::from_unix_time(mtime.secs, mtime.nanos)),
+        )?;
+        let temp = self.replica.temp_beside(&self.rel)?;
+        let shown = String::from_utf8_lossy(&self.rel).into_owned();
+        let size = self.file.metadata()?.len();
+        let landed = self
+            .replica
+            .upload(&self.local_name, size, &temp, &shown)
+            .and_then(|()| self.land(&temp));
+        if landed.is_err() {
+            let _ = self.replica.delete_file(&temp);
+        }
+        landed
+    }
+}
+
+impl Drop for RemoteStaged<'_> {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(self.replica.staging.join(&self.local_name));
+        self.replica.staged.lock().remove(&self.rel);
+        self.replica.pending_versions.lock().remove(&self.rel);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rclone_partial_suffixes_of_temp_names_are_seen_through() {
+        let temp = ".synccenter-tmp-12-0123456789abcdef-3";
+        assert_eq!(strip_partial(&format!("{temp}.1a2b3c4d.partial")), temp);
+        assert_eq!(strip_partial(temp), temp);
+        assert_eq!(strip_partial("notes.partial"), "notes.partial");
+        assert_eq!(strip_partial("a.xyz12345.partial"), "a.xyz12345.partial");
+    }
+
+    #[test]
+    fn remote_mtimes_are_read_with_their_nanoseconds() {
+        assert_eq!(
+            parse_mtime("2020-01-02T03:04:05Z"),
+            Mtime::new(1_577_934_245, 0)
+        );
+        assert_eq!(
+            parse_mtime("2026-11-30T23:10:58.123456789Z"),
+            Mtime::new(1_796_080_258, 123_456_789)
+        );
+        assert_eq!(parse_mtime(""), Mtime::default());
+    }
+}

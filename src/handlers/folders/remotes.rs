@@ -1,0 +1,515 @@
+//! The remote pairs of one session: the one `rclone rcd` they share, the passwords of the
+//! servers Sync Center reaches itself (keyring, or the logon form in prepare), and the check
+//! that each remote answers before anything is planned.
+//!
+//! Logons follow SyncMgr's rules: the form is shown only under EnableModeless
+//! (`Callback::request_ui` + `UiPermit::show`), "Remember my password" puts it in the
+//! keyring, a wrong password asks again with the error under the field, and a run that may
+//! not bother the user fails the item with "needs your logon" while the others go on. A
+//! locked keyring means "ask", never "logged out".
+
+use super::config::{self, PairConfig};
+use super::location::{Location, Server};
+use super::passwords::{self, Stored};
+use super::rclone::{self, Bytes, EnvRemote, FailureKind, RcFailure, Rcd, RcdOptions, RcloneError};
+use super::remote::RemoteReplica;
+use super::{FolderError, archive};
+use crate::core::callback::{Callback, Progress};
+use crate::core::dialog::{Button, ButtonRole, Field, Form, FormReply};
+use crate::core::model::ItemId;
+use crate::core::store::Home;
+use serde_json::json;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Why a remote pair cannot run now, in the words the item shows.
+#[derive(Debug)]
+pub struct NotReady(pub String);
+
+impl From<FolderError> for NotReady {
+    fn from(e: FolderError) -> Self {
+        NotReady(e.to_string())
+    }
+}
+
+impl From<RcloneError> for NotReady {
+    fn from(e: RcloneError) -> Self {
+        NotReady(e.to_string())
+    }
+}
+
+/// A password and where it came from.
+struct Logon {
+    password: String,
+    /// Typed into the form with "Remember my password": stored once it is accepted.
+    remember: bool,
+    from_keyring: bool,
+}
+
+/// The remote side of the session's pairs.
+pub struct Remotes {
+    home: Home,
+    rcd: Option<Arc<Rcd>>,
+    /// Servers Sync Center defines in rcd's environment, by keyring account.
+    servers: HashMap<String, EnvRemote>,
+    /// Accepted passwords of this session, by keyring account (the form without "Remember").
+    passwords: HashMap<String, String>,
+    user_config: bool,
+}
+
+impl Remotes {
+    pub fn new(home: &Home) -> Remotes {
+        Remotes {
+            home: home.clone(),
+            rcd: None,
+            servers: HashMap::new(),
+            passwords: HashMap::new(),
+            user_config: false,
+        }
+    }
+
+    fn program(&self) -> Result<PathBuf, NotReady> {
+        let setting = config::rclone_program(&self.home)?;
+        Ok(rclone::find_program(
+            setting.as_deref(),
+            &config::config_file(&self.home),
+        )?)
+    }
+
+    /// Starts rcd with the remotes known so far, or again when they changed.
+    fn rcd(&mut self) -> Result<Arc<Rcd>, NotReady> {
+        let mut remotes: Vec<EnvRemote> = self.servers.values().cloned().collect();
+        remotes.sort_by(|a, b| a.name.cmp(&b.name));
+        let options = RcdOptions {
+            program: self.program()?,
+            remotes,
+            user_config: self.user_config,
+        };
+        if let Some(rcd) = &self.rcd
+            && *rcd.options() == options
+        {
+            return Ok(rcd.clone());
+        }
+        // The old one ends first (its environment holds an outdated password).
+        self.rcd = None;
+        let rcd = Arc::new(Rcd::start(options)?);
+        self.rcd = Some(rcd.clone());
+        Ok(rcd)
+    }
+
+    /// The remote's name in rcd and the folder on it.
+    fn fs_and_root(&self, location: &Location, server: Option<&Server>) -> (String, String) {
+        match (location, server) {
+            (Location::Rclone { remote, folder }, _) => (format!("{remote}:"), folder.clone()),
+            (_, Some(server)) => (
+                format!("{}:", self.remote_name(&server.keyring_account())),
+                server.rclone_root(),
+            ),
+            _ => unreachable!("a local folder has no remote"),
+        }
+    }
+
+    fn remote_name(&self, account: &str) -> String {
+        self.servers
+            .get(account)
+            .map(|r| r.name.clone())
+            .unwrap_or_else(|| format!("synccenter{}", self.servers.len() + 1))
+    }
+
+    /// Gets a remote pair ready in prepare: rclone found, the server reachable, a password
+    /// that works (from the keyring or the logon form), the folder there (or a first sync,
+    /// which makes it).
+    pub fn prepare(
+        &mut self,
+        pair: &PairConfig,
+        item: &ItemId,
+        callback: &Callback,
+    ) -> Result<(), NotReady> {
+        let location = pair.right_location()?;
+        self.program()?;
+        let first_sync = !archive::archive_file(&self.home.data_dir, &pair.name).exists();
+        match &location {
+            Location::Local => Ok(()),
+            Location::Rclone { .. } => {
+                self.user_config = true;
+                let rcd = self.rcd()?;
+                let (fs, root) = self.fs_and_root(&location, None);
+                self.check_folder(&rcd, &fs, &root, pair, first_sync)
+                    .map_err(|e| NotReady(plain(pair, &e, None)))
+            }
+            Location::Server(server) => {
+                self.prepare_server(pair, server, item, callback, first_sync)
+            }
+        }
+    }
+
+    fn prepare_server(
+        &mut self,
+        pair: &PairConfig,
+        server: &Server,
+        item: &ItemId,
+        callback: &Callback,
+        first_sync: bool,
+    ) -> Result<(), NotReady> {
+        if let Err(e) = callback.establish_connection(Some(&server.address())) {
+            return Err(NotReady(format!(
+                "{} could not be synchronized: {e}. Nothing was changed.",
+                pair.right.display()
+            )));
+        }
+        let account = server.keyring_account();
+        let mut permit = None;
+        let mut logon = match self.passwords.get(&account) {
+            Some(password) => Logon {
+                password: password.clone(),
+                remember: false,
+                from_keyring: false,
+            },
+            None => match passwords::look_up(&account) {
+                Stored::Found(password) => Logon {
+                    password,
+                    remember: false,
+                    from_keyring: true,
+                },
+                stored => {
+                    let Ok(granted) = callback.request_ui(Some(item)) else {
+                        return Err(NotReady(needs_logon(pair, server, &stored)));
+                    };
+                    let unlocked = match stored {
+                        // The desktop may ask to unlock the keyring now.
+                        Stored::Locked => match passwords::look_up_unlocking(&account) {
+                            Stored::Found(password) => Some(password),
+                            _ => None,
+                        },
+                        _ => None,
+                    };
+                    let logon = match unlocked {
+                        Some(password) => Logon {
+                            password,
+                            remember: false,
+                            from_keyring: true,
+                        },
+                        None => ask(&granted, pair, server, &stored, None)?,
+                    };
+                    permit = Some(granted);
+                    logon
+                }
+            },
+        };
+        loop {
+            match self.try_logon(pair, server, &logon.password, first_sync) {
+                Ok(()) => break,
+                Err(failure) if failure.kind() == FailureKind::Logon => {
+                    let said = "That password was not accepted. Check it and try again.";
+                    if permit.is_none() {
+                        match callback.request_ui(Some(item)) {
+                            Ok(granted) => permit = Some(granted),
+                            Err(_) => {
+                                return Err(NotReady(format!(
+                                    "{} needs your logon: {} did not accept the {} password. Sync it in the window or without --no-prompt to enter it.",
+                                    pair.name,
+                                    server.account(),
+                                    if logon.from_keyring { "saved" } else { "given" }
+                                )));
+                            }
+                        }
+                    }
+                    let granted = permit.as_ref().expect("a permit");
+                    logon = ask(granted, pair, server, &Stored::Missing, Some(said))?;
+                }
+                Err(failure) => return Err(NotReady(plain(pair, &failure, Some(server)))),
+            }
+        }
+        if logon.remember
+            && let Err(e) = passwords::store(&account, &logon.password)
+        {
+            callback.log(
+                crate::core::callback::LogLine::warning(format!(
+                    "The password for {} could not be saved in the keyring ({e}); it is used for this sync only.",
+                    server.account()
+                ))
+                .item(item),
+            );
+        }
+        self.passwords.insert(account, logon.password);
+        Ok(())
+    }
+
+    /// Defines the server with this password in rcd (restarting it) and lists the folder.
+    fn try_logon(
+        &mut self,
+        pair: &PairConfig,
+        server: &Server,
+        password: &str,
+        first_sync: bool,
+    ) -> Result<(), RcFailure> {
+        let as_failure = |e: NotReady| RcFailure {
+            status: 500,
+            message: e.0,
+        };
+        let program = self.program().map_err(as_failure)?;
+        let obscured =
+            rclone::obscure(&program, password).map_err(|e| as_failure(NotReady(e.to_string())))?;
+        let account = server.keyring_account();
+        let name = self.remote_name(&account);
+        let home = directories::BaseDirs::new()
+            .map(|d| d.home_dir().to_path_buf())
+            .unwrap_or_default();
+        let mut options = server.rclone_options(&home);
+        options.push(("PASS", obscured));
+        self.servers.insert(account, EnvRemote { name, options });
+        let rcd = self.rcd().map_err(as_failure)?;
+        let location = Location::Server(server.clone());
+        let (fs, root) = self.fs_and_root(&location, Some(server));
+        self.check_folder(&rcd, &fs, &root, pair, first_sync)
+    }
+
+    /// Lists the remote folder: it must be there, unless this is the first sync (which
+    /// makes it).
+    fn check_folder(
+        &self,
+        rcd: &Rcd,
+        fs: &str,
+        root: &str,
+        pair: &PairConfig,
+        first_sync: bool,
+    ) -> Result<(), RcFailure> {
+        match rcd.call(
+            "operations/list",
+            json!({ "fs": fs, "remote": root, "opt": { "noMimeType": true, "dirsOnly": true } }),
+        ) {
+            Ok(_) => Ok(()),
+            Err(RcloneError::Call(f)) if f.kind() == FailureKind::NotFound && first_sync => Ok(()),
+            Err(RcloneError::Call(f)) if f.kind() == FailureKind::NotFound => Err(RcFailure {
+                status: 404,
+                message: format!(
+                    "The right folder {} is missing on the remote (deleted, renamed, or a wrong address?). Nothing was changed.",
+                    pair.right.display()
+                ),
+            }),
+            Err(RcloneError::Call(f)) => Err(f),
+            Err(e) => Err(RcFailure {
+                status: 500,
+                message: e.to_string(),
+            }),
+        }
+    }
+
+    /// The replica of a prepared pair's remote side. `create_root` on a first sync.
+    pub fn replica(
+        &mut self,
+        pair: &PairConfig,
+        item: &ItemId,
+        callback: &Callback,
+    ) -> Result<RemoteReplica, NotReady> {
+        let location = pair.right_location()?;
+        let server = match &location {
+            Location::Server(server) => Some(server.clone()),
+            _ => None,
+        };
+        let rcd = self.rcd()?;
+        let (fs, root) = self.fs_and_root(&location, server.as_ref());
+        let staging =
+            archive::archive_file(&self.home.data_dir, &pair.name).with_extension("staging");
+        // Leftovers of a run that was killed.
+        let _ = std::fs::remove_dir_all(&staging);
+        let first_sync = !archive::archive_file(&self.home.data_dir, &pair.name).exists();
+        let (callback, item) = (callback.clone(), item.clone());
+        let watcher = Box::new(move |name: &str, bytes: Bytes| {
+            let text = if bytes.total > 0 {
+                format!(
+                    "{name}: {} of {}",
+                    size_text(bytes.done),
+                    size_text(bytes.total)
+                )
+            } else {
+                format!("{name}: {}", size_text(bytes.done))
+            };
+            !callback
+                .progress(&item, Progress::text(&text))
+                .should_stop()
+        });
+        Ok(RemoteReplica::new(
+            rcd,
+            fs,
+            root,
+            pair.right.display().to_string(),
+            staging,
+            first_sync,
+            watcher,
+        ))
+    }
+
+    /// Tests a right side typed into the pair form: reachable, the password accepted, the
+    /// folder there (or not yet). Answers in words for the form.
+    pub fn test(
+        &mut self,
+        pair: &PairConfig,
+        password: Option<&str>,
+        callback: &Callback,
+    ) -> Result<String, String> {
+        let location = pair.right_location().map_err(|e| e.to_string())?;
+        self.program().map_err(|e| e.0)?;
+        let (rcd, fs, root) = match &location {
+            Location::Local => return Err("This is a local folder.".into()),
+            Location::Rclone { .. } => {
+                self.user_config = true;
+                let rcd = self.rcd().map_err(|e| e.0)?;
+                let (fs, root) = self.fs_and_root(&location, None);
+                (rcd, fs, root)
+            }
+            Location::Server(server) => {
+                callback
+                    .establish_connection(Some(&server.address()))
+                    .map_err(|e| e.to_string())?;
+                let password = match password.filter(|p| !p.is_empty()) {
+                    Some(password) => password.to_string(),
+                    None => match passwords::look_up(&server.keyring_account()) {
+                        Stored::Found(password) => password,
+                        _ => return Err("Enter the password to test the connection.".into()),
+                    },
+                };
+                self.try_logon(pair, server, &password, true)
+                    .map_err(|f| plain(pair, &f, Some(server)))?;
+                let rcd = self.rcd().map_err(|e| e.0)?;
+                let (fs, root) = self.fs_and_root(&location, Some(server));
+                (rcd, fs, root)
+            }
+        };
+        match rcd.call(
+            "operations/list",
+            json!({ "fs": fs, "remote": root, "opt": { "noMimeType": true } }),
+        ) {
+            Ok(listed) => Ok(format!(
+                "Connected. The folder holds {} entries.",
+                listed["list"].as_array().map_or(0, Vec::len)
+            )),
+            Err(RcloneError::Call(f)) if f.kind() == FailureKind::NotFound => {
+                Ok("Connected. The folder does not exist yet: the first sync makes it.".into())
+            }
+            Err(RcloneError::Call(f)) => Err(plain(pair, &f, None)),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+}
+
+/// The logon form: user (shown), password, "Remember my password"; the error of the last
+/// try under the password field.
+fn ask(
+    permit: &crate::core::callback::UiPermit<'_>,
+    pair: &PairConfig,
+    server: &Server,
+    stored: &Stored,
+    error: Option<&str>,
+) -> Result<Logon, NotReady> {
+    let why = match stored {
+        Stored::Locked => " (your keyring is locked)",
+        Stored::NoKeyring(_) => {
+            " (no keyring is available: the password is kept for this sync only)"
+        }
+        _ => "",
+    };
+    let mut form = Form::new(format!("Log on to {}", server.host))
+        .message(format!(
+            "The folder pair {} syncs with {}. Enter the password of {} on {}{why}.",
+            pair.name,
+            pair.right.display(),
+            server.user,
+            server.host
+        ))
+        .field(Field::read_only("user", "User name", &server.user));
+    let mut password = Field::password("password", "Password").required();
+    if let Some(error) = error {
+        password = password.error(error);
+    }
+    form = form
+        .field(password)
+        .field(Field::checkbox(
+            "remember",
+            "Remember my password",
+            !matches!(stored, Stored::NoKeyring(_)),
+        ))
+        .buttons(vec![
+            Button::new("ok", "Log on", ButtonRole::Accept),
+            Button::new("cancel", "Cancel", ButtonRole::Reject),
+        ]);
+    let reply = permit.show(form);
+    let FormReply::Submitted { values, .. } = &reply else {
+        return Err(NotReady(format!(
+            "{} needs your logon (canceled). Nothing was changed.",
+            pair.name
+        )));
+    };
+    if reply.pressed("ok").is_none() {
+        return Err(NotReady(format!(
+            "{} needs your logon (canceled). Nothing was changed.",
+            pair.name
+        )));
+    }
+    Ok(Logon {
+        password: values
+            .get("password")
+            .and_then(|v| v.as_text())
+            .unwrap_or("")
+            .to_string(),
+        remember: values.get("remember").and_then(|v| v.as_bool()) == Some(true),
+        from_keyring: false,
+    })
+}
+
+/// "needs your logon", with why it cannot be asked now.
+fn needs_logon(pair: &PairConfig, server: &Server, stored: &Stored) -> String {
+    let why = match stored {
+        Stored::Locked => "the keyring is locked".to_string(),
+        Stored::NoKeyring(e) => format!("no keyring is available ({e})"),
+        _ => format!("no password for {} is saved", server.account()),
+    };
+    format!(
+        "{} needs your logon: {why}. Sync it in the window or without --no-prompt to enter the password. Nothing was changed.",
+        pair.name
+    )
+}
+
+/// A failure as the item shows it.
+fn plain(pair: &PairConfig, failure: &RcFailure, server: Option<&Server>) -> String {
+    match failure.kind() {
+        FailureKind::Logon => match server {
+            Some(server) => format!(
+                "{} needs your logon: {} did not accept the password.",
+                pair.name,
+                server.account()
+            ),
+            None => format!(
+                "{} needs your logon: {failure}. For a remote of rclone's configuration, run `rclone config reconnect {}` in a terminal.",
+                pair.name,
+                pair.right.display()
+            ),
+        },
+        FailureKind::NotFound
+            if failure.status == 404 && failure.message.starts_with("The right") =>
+        {
+            failure.message.clone()
+        }
+        _ => format!(
+            "{} could not be synchronized: {failure}. Nothing was changed.",
+            pair.right.display()
+        ),
+    }
+}
+
+/// 1.5 MB.
+fn size_text(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["bytes", "KB", "MB", "GB", "TB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1000.0 && unit < UNITS.len() - 1 {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} bytes")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}

@@ -1,0 +1,384 @@
+//! Folder pairs whose right side is a remote, through the real `synccenter` binary
+//! (`folder add p LEFT remote:data`, `sync p --no-prompt`) against real rclone servers on
+//! loopback: the scenarios of the local pairs (new files both ways, modify, delete,
+//! conflicts kept left, right or both, delete against modify, type changes, renames, odd
+//! names, a large file, mass deletion, a missing or unreachable remote, mirror and
+//! contribute), on the current rclone, with a smoke subset on Debian 12's rclone 1.60.
+
+mod remote_common;
+
+use remote_common::*;
+use std::path::Path;
+
+fn write(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn same(c: &RemoteCli) {
+    assert_eq!(synced_tree(&c.left), synced_tree(&c.right));
+}
+
+/// New, changed and deleted files both ways, and nothing moves on a sync with no change.
+fn both_ways(c: &RemoteCli) {
+    write(&c.l("a.txt"), "from the left");
+    write(&c.l("docs/deep/b.txt"), "deep on the left");
+    c.write_remote("r.txt", "from the remote");
+    c.write_remote("photos/p1.jpg", "jpeg bytes");
+    let printed = c.synced();
+    assert!(printed.contains("Synchronized 7 changes"), "{printed}");
+    assert_eq!(read(&c.r("a.txt")), "from the left");
+    assert_eq!(read(&c.r("docs/deep/b.txt")), "deep on the left");
+    assert_eq!(read(&c.l("r.txt")), "from the remote");
+    assert_eq!(read(&c.l("photos/p1.jpg")), "jpeg bytes");
+    same(c);
+    assert!(c.synced().contains("Up to date"));
+
+    // (Another size: a WebDAV server without mtimes of its own stamps files to the second,
+    // and a same-size change within the second of the last sync cannot be seen.)
+    write(&c.l("a.txt"), "edited on the left, longer");
+    c.write_remote("r.txt", "edited on the remote");
+    c.synced();
+    assert_eq!(read(&c.r("a.txt")), "edited on the left, longer");
+    assert_eq!(read(&c.l("r.txt")), "edited on the remote");
+
+    std::fs::remove_file(c.l("docs/deep/b.txt")).unwrap();
+    c.delete_remote("photos/p1.jpg");
+    c.synced();
+    assert!(!c.r("docs/deep/b.txt").exists());
+    assert!(!c.l("photos/p1.jpg").exists());
+    same(c);
+    assert!(c.synced().contains("Up to date"));
+}
+
+#[test]
+fn new_changed_and_deleted_files_go_both_ways_over_webdav() {
+    let c = RemoteCli::webdav("two-way", &rclone_current());
+    both_ways(&c);
+    // What was replaced or deleted on the remote is kept there.
+    assert_eq!(
+        c.remote_versions(),
+        vec!["deep on the left", "from the left"]
+    );
+    // No temp file is left on either side.
+    for tree in [super_tree(&c.left), super_tree(&c.right)] {
+        assert!(
+            tree.keys().all(|p| !p.contains(".synccenter-tmp-")),
+            "{tree:?}"
+        );
+    }
+}
+
+#[test]
+fn new_changed_and_deleted_files_go_both_ways_over_sftp() {
+    let c = RemoteCli::sftp("two-way", &rclone_current());
+    both_ways(&c);
+}
+
+#[test]
+fn smoke_on_debian_rclone_1_60() {
+    let c = RemoteCli::webdav("two-way", &rclone_old());
+    both_ways(&c);
+    let c = RemoteCli::sftp("two-way", &rclone_old());
+    write(&c.l("a.txt"), "up");
+    c.write_remote("b.txt", "down");
+    c.synced();
+    assert_eq!(read(&c.r("a.txt")), "up");
+    assert_eq!(read(&c.l("b.txt")), "down");
+}
+
+#[test]
+fn conflicts_are_kept_left_right_or_both() {
+    let c = RemoteCli::webdav("two-way", &rclone_current());
+    for name in ["l.txt", "r.txt", "b.txt"] {
+        write(&c.l(name), "base");
+    }
+    c.synced();
+    for name in ["l.txt", "r.txt", "b.txt"] {
+        write(&c.l(name), "left edit");
+        c.write_remote(name, "remote edit!");
+    }
+    let (code, printed) = c.sync();
+    assert_eq!(code, 1, "{printed}");
+    assert!(printed.contains("3 conflicts need you"), "{printed}");
+    for (name, keep) in [("l.txt", "left"), ("r.txt", "right"), ("b.txt", "both")] {
+        let resolved = c.run(&["conflicts", "resolve", "p", name, "--keep", keep]);
+        assert!(resolved.status.success(), "{}", text(&resolved));
+    }
+    c.synced();
+    assert_eq!(read(&c.r("l.txt")), "left edit");
+    assert_eq!(read(&c.l("r.txt")), "remote edit!");
+    assert_eq!(read(&c.l("b.txt")), "left edit");
+    let copies: Vec<String> = synced_tree(&c.left)
+        .into_iter()
+        .filter(|(p, _)| p.starts_with("b (conflict "))
+        .map(|(_, d)| d)
+        .collect();
+    assert_eq!(copies, vec!["file:remote edit!"]);
+    same(&c);
+    // The losing versions are kept.
+    assert!(c.remote_versions().contains(&"remote edit!".to_string()));
+}
+
+#[test]
+fn a_modification_beats_a_deletion_either_way() {
+    let c = RemoteCli::webdav("two-way", &rclone_current());
+    write(&c.l("x.txt"), "base x");
+    write(&c.l("y.txt"), "base y");
+    c.synced();
+    std::fs::remove_file(c.l("x.txt")).unwrap();
+    c.write_remote("x.txt", "remote keeps x alive");
+    write(&c.l("y.txt"), "left keeps y alive");
+    c.delete_remote("y.txt");
+    c.synced();
+    assert_eq!(read(&c.l("x.txt")), "remote keeps x alive");
+    assert_eq!(read(&c.r("y.txt")), "left keeps y alive");
+    same(&c);
+}
+
+#[test]
+fn type_changes_and_renames_go_across() {
+    let c = RemoteCli::webdav("two-way", &rclone_current());
+    write(&c.l("thing"), "a file first");
+    write(&c.l("folder/inner.txt"), "inside");
+    write(&c.l("moved.txt"), "moves around unchanged");
+    c.write_remote("remote-moved.txt", "moved on the remote");
+    c.synced();
+    // The file becomes a folder on the left; a file is renamed on each side.
+    std::fs::remove_file(c.l("thing")).unwrap();
+    write(&c.l("thing/now-a-folder.txt"), "in the new folder");
+    std::fs::rename(c.l("moved.txt"), c.l("folder/renamed.txt")).unwrap();
+    c.dav().rename("remote-moved.txt", "renamed-remotely.txt");
+    c.synced();
+    assert_eq!(read(&c.r("thing/now-a-folder.txt")), "in the new folder");
+    assert_eq!(read(&c.r("folder/renamed.txt")), "moves around unchanged");
+    assert!(!c.r("moved.txt").exists());
+    assert_eq!(read(&c.l("renamed-remotely.txt")), "moved on the remote");
+    assert!(!c.l("remote-moved.txt").exists());
+    same(&c);
+    // And back: the folder becomes a file on the remote.
+    c.delete_remote("folder");
+    c.write_remote("folder", "a file now");
+    c.synced();
+    assert_eq!(read(&c.l("folder")), "a file now");
+    same(&c);
+    // The replaced folder's files are kept on the left.
+    assert!(
+        super_tree(&c.left.join(".synccenter/versions"))
+            .values()
+            .any(|d| d == "file:inside")
+    );
+}
+
+#[test]
+fn odd_names_sync_and_names_the_remote_cannot_hold_are_listed() {
+    use std::os::unix::ffi::OsStrExt;
+    let c = RemoteCli::webdav("two-way", &rclone_current());
+    let names = [
+        "with space.txt",
+        "ünïcödé 文字.txt",
+        "percent%20sign.txt",
+        "hash#and?question.txt",
+        "quote\"s and 'apostrophes'.txt",
+        "-leading-dash",
+        "[brackets] {braces} (parens).txt",
+        "semi;colon&amp=eq+plus.txt",
+        "trailing.dot.",
+        ".hidden",
+        "back\\slash.txt",
+    ];
+    for (i, name) in names.iter().enumerate() {
+        write(&c.l(&format!("odd/{name}")), &format!("odd {i}"));
+    }
+    c.write_remote("from remote ü#%.txt", "remote odd");
+    let bad = c
+        .left
+        .join(std::ffi::OsStr::from_bytes(b"not-utf8-\xff.txt"));
+    std::fs::write(&bad, "bytes").unwrap();
+    let (code, printed) = c.sync();
+    assert_eq!(code, 0, "{printed}");
+    assert!(
+        printed.contains(
+            "not-utf8-\\xFF.txt: not synced to remote:data: it cannot hold names that are not UTF-8"
+        ),
+        "{printed}"
+    );
+    for (i, name) in names.iter().enumerate() {
+        assert_eq!(
+            read(&c.r(&format!("odd/{name}"))),
+            format!("odd {i}"),
+            "{name}"
+        );
+    }
+    assert_eq!(read(&c.l("from remote ü#%.txt")), "remote odd");
+    assert!(c.synced().contains("Up to date"));
+}
+
+#[test]
+fn a_large_file_goes_up_and_down_whole() {
+    let c = RemoteCli::webdav("two-way", &rclone_current());
+    let big: Vec<u8> = (0..24 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(c.l("big.bin"), &big).unwrap();
+    c.synced();
+    assert!(std::fs::read(c.r("big.bin")).unwrap() == big);
+    // Changed remotely (the same size, other bytes): comes back down whole.
+    let mut other = big.clone();
+    other[12_345_678] ^= 0xff;
+    c.dav().put("big.bin", &other, Some(2_000_000_000));
+    c.synced();
+    assert!(std::fs::read(c.l("big.bin")).unwrap() == other);
+}
+
+#[test]
+fn mass_deletion_without_prompts_exits_2_and_changes_nothing() {
+    let c = RemoteCli::webdav("two-way", &rclone_current());
+    for i in 0..30 {
+        write(&c.l(&format!("f{i}")), "x");
+    }
+    c.synced();
+    for i in 0..30 {
+        std::fs::remove_file(c.l(&format!("f{i}"))).unwrap();
+    }
+    let (code, printed) = c.sync();
+    assert_eq!(code, 2, "{printed}");
+    assert!(
+        printed.contains("would delete 30 of 30 files in remote:data"),
+        "{printed}"
+    );
+    assert_eq!(synced_tree(&c.right).len(), 30);
+}
+
+#[test]
+fn a_dry_run_of_a_remote_pair_says_it_cannot_preview_and_changes_nothing() {
+    let c = RemoteCli::webdav("two-way", &rclone_current());
+    write(&c.l("kept.txt"), "kept");
+    c.synced();
+    write(&c.l("new.txt"), "new");
+    let out = c.run(&["sync", "p", "--dry-run"]);
+    let printed =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{printed}");
+    assert!(
+        printed.contains("A preview of a remote folder pair is not available yet"),
+        "{printed}"
+    );
+    assert_eq!(synced_tree(&c.right).len(), 1, "{printed}");
+}
+
+#[test]
+fn a_missing_or_unreachable_remote_deletes_nothing() {
+    let mut c = RemoteCli::webdav("mirror", &rclone_current());
+    write(&c.l("keep.txt"), "precious");
+    c.synced();
+    // The server is down: the item fails, plainly, and nothing changes on the left.
+    c.server.stop();
+    let (code, printed) = c.sync();
+    assert_eq!(code, 2, "{printed}");
+    assert!(printed.contains("cannot reach the server"), "{printed}");
+    assert!(printed.contains("Nothing was changed"), "{printed}");
+    assert_eq!(read(&c.l("keep.txt")), "precious");
+    // Back up, but the remote folder is gone (deleted, or a wrong address): refused.
+    c.server.restart();
+    std::fs::remove_dir_all(&c.right).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    let (code, printed) = c.sync();
+    assert_eq!(code, 2, "{printed}");
+    assert!(printed.contains("is missing on the remote"), "{printed}");
+    assert_eq!(read(&c.l("keep.txt")), "precious");
+    // Made again empty (another folder at the same place): not the folder synced last time.
+    let dav_root = Dav::new(&c.server, "");
+    dav_root.mkdirs(FOLDER);
+    let (code, printed) = c.sync();
+    assert_eq!(code, 2, "{printed}");
+    assert!(
+        printed.contains("is not the folder synced last time"),
+        "{printed}"
+    );
+    assert_eq!(read(&c.l("keep.txt")), "precious");
+}
+
+#[test]
+fn mirror_makes_the_remote_a_copy_and_contribute_never_deletes_there() {
+    let c = RemoteCli::webdav("mirror", &rclone_current());
+    write(&c.l("a.txt"), "left a");
+    c.synced();
+    c.write_remote("a.txt", "changed on the remote");
+    c.write_remote("extra.txt", "only on the remote");
+    c.synced();
+    assert_eq!(read(&c.r("a.txt")), "left a");
+    assert!(!c.r("extra.txt").exists());
+    assert!(!c.l("extra.txt").exists());
+    let kept = c.remote_versions();
+    assert!(
+        kept.contains(&"changed on the remote".to_string()),
+        "{kept:?}"
+    );
+    assert!(kept.contains(&"only on the remote".to_string()), "{kept:?}");
+
+    let c = RemoteCli::webdav("contribute", &rclone_current());
+    write(&c.l("a.txt"), "left a");
+    c.write_remote("remote-only.txt", "stays");
+    c.synced();
+    std::fs::remove_file(c.l("a.txt")).unwrap();
+    write(&c.l("b.txt"), "left b");
+    c.synced();
+    assert_eq!(read(&c.r("a.txt")), "left a");
+    assert_eq!(read(&c.r("b.txt")), "left b");
+    assert_eq!(read(&c.r("remote-only.txt")), "stays");
+    assert!(!c.l("remote-only.txt").exists());
+}
+
+#[test]
+fn without_rclone_remote_pairs_fail_saying_how_to_install_and_local_pairs_run() {
+    let c = RemoteCli::webdav("two-way", &rclone_current());
+    let local_right = c.dir.path().join("local-right");
+    std::fs::create_dir_all(&local_right).unwrap();
+    write(&c.l("a.txt"), "a");
+    let added = c.run(&[
+        "folder",
+        "add",
+        "local",
+        c.left.to_str().unwrap(),
+        local_right.to_str().unwrap(),
+    ]);
+    assert!(added.status.success(), "{}", text(&added));
+    // rclone is set to a path that is not there any more.
+    let settings = c.dir.path().join("home/config/folders.toml");
+    let text_now = std::fs::read_to_string(&settings).unwrap();
+    let gone = c.dir.path().join("no-rclone-here");
+    std::fs::write(
+        &settings,
+        text_now.replace(
+            &format!("rclone = \"{}\"", c.rclone.display()),
+            &format!("rclone = \"{}\"", gone.display()),
+        ),
+    )
+    .unwrap();
+    let out = c.run(&["sync", "--all", "--no-prompt"]);
+    let printed = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{printed}");
+    assert!(printed.contains("rclone is not installed"), "{printed}");
+    assert!(printed.contains("sudo apt install rclone"), "{printed}");
+    assert!(printed.contains("local: Succeeded"), "{printed}");
+    assert_eq!(read(&local_right.join("a.txt")), "a");
+    assert!(!c.r("a.txt").exists());
+}
+
+#[test]
+fn folder_list_shows_remote_pairs_with_their_server() {
+    let c = RemoteCli::webdav("two-way", &rclone_current());
+    let out = c.run(&["folder", "list"]);
+    let printed = text(&out);
+    assert!(printed.contains("remote:data"), "{printed}");
+    let out = c.run(&["folder", "list", "--json"]);
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rows[0]["right"], "remote:data");
+    assert_eq!(rows[0]["server"], "remote:");
+    let out = c.run(&["items", "--json"]);
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rows[0]["name"], "p (remote:)");
+}
