@@ -71,8 +71,9 @@ $bin --home "$pairs_home" folder add Pictures "$pairs/Pictures" "$pairs/Backup/P
 $bin --home "$pairs_home" folder add Notes "$pairs/Notes" "$pairs/Backup/Notes" >/dev/null
 # Enter is Sync now (the shot is taken while it copies: PAIRS_WAIT seconds later); the Results
 # tab, then "Changed files of Pictures".
+# At 1280×720 the status column has room for files, bytes, speed and the file's name.
 "$tool" "$work/sc" "$bin --home $pairs_home & \
-  xdotool search --sync --name 'Sync Center' windowfocus; wait" \
+  xdotool search --sync --name 'Sync Center' windowsize 1280 720 windowfocus; wait" \
   wait:4 key:Return wait:${PAIRS_WAIT:-1.8} shot:pairs \
   wait:40 click:93,50 wait:1 click:${FILES_X:-170},${FILES_Y:-210} wait:2 shot:activity
 
