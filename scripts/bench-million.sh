@@ -13,6 +13,9 @@
 # work (scan, compare, create, flush, record), which is what grows with the file count.
 #
 # Usage: scripts/bench-million.sh [NFILES] [WORKDIR]   (defaults: 1000000 /work/bench-million)
+# KEEP=1 leaves the mounted trees in WORKDIR after the run; NOCHANGE=N then re-runs only
+# the no-change round N times on those trees (for working on that path) and keeps them.
+# BIN=/path/to/synccenter measures that binary instead of building this checkout.
 set -euo pipefail
 
 NFILES=${1:-1000000}
@@ -29,15 +32,46 @@ need mkfs.ext4 e2fsprogs
 [ -x /usr/bin/time ] || apt-get install -y -qq time >/dev/null
 
 cd "$REPO"
-cargo build --release --quiet
-CLI="$REPO/target/release/synccenter"
+if [ -n "${BIN:-}" ]; then
+    CLI=$BIN
+else
+    cargo build --release --quiet
+    CLI="$REPO/target/release/synccenter"
+fi
 
 cleanup() {
     if mountpoint -q "$WORK/mnt"; then umount "$WORK/mnt"; fi
     rm -rf "$WORK"
 }
+D="$WORK/mnt"
+
+# measure NAME COMMAND…: runs it, records "seconds peak_kib" under NAME.
+declare -A SECONDS_OF MEMORY_OF
+measure() {
+    local name=$1
+    shift
+    sync
+    /usr/bin/time -f "%e %M %U %S" -o "$WORK/time.txt" "$@" >/dev/null 2>&1 || {
+        echo "$name failed" >&2
+        cat "$WORK/time.txt" >&2
+        exit 1
+    }
+    local user system
+    read -r SECONDS_OF[$name] MEMORY_OF[$name] user system <"$WORK/time.txt"
+    echo "$name: ${SECONDS_OF[$name]} s (user $user s, system $system s), $((MEMORY_OF[$name] / 1024)) MiB, load $(cut -d' ' -f1 /proc/loadavg)" >&2
+}
+
+if [ -n "${NOCHANGE:-}" ]; then
+    mountpoint -q "$D" || { echo "no kept trees in $WORK (run with KEEP=1 first)" >&2; exit 1; }
+    for _ in $(seq "$NOCHANGE"); do
+        measure sc "$CLI" --home "$WORK/home" sync p --no-prompt
+        measure walk find "$D/src" "$D/sc" -printf '%s %T@\n'
+    done
+    exit 0
+fi
+
 cleanup
-trap cleanup EXIT
+[ -n "${KEEP:-}" ] || trap cleanup EXIT
 mkdir -p "$WORK/mnt"
 # Four trees (source, Sync Center, rsync, rsync + sync) of NFILES files and NFILES/100
 # folders each: one inode apiece, 256-byte inodes so a 100-byte file is kept inline.
@@ -45,7 +79,6 @@ INODES=$((NFILES * 41 / 10 + 100000))
 truncate -s $((INODES / 1000 * 1000 * 1024 + 2 * 1024 * 1024 * 1024)) "$WORK/fs.img"
 mkfs.ext4 -q -F -O inline_data -I 256 -N "$INODES" -E lazy_itable_init=0,nodiscard "$WORK/fs.img"
 mount -o loop "$WORK/fs.img" "$WORK/mnt"
-D="$WORK/mnt"
 mkdir -p "$D/sc" "$D/rs" "$D/rs-durable"
 
 echo "Making $NFILES files in $D/src…" >&2
@@ -69,22 +102,6 @@ for i in range(n):
 PY
 echo "Tree: $(du -sh "$D/src" | cut -f1) on disk; image $(du -sh "$WORK/fs.img" | cut -f1)" >&2
 "$CLI" --home "$WORK/home" folder add p "$D/src" "$D/sc" >/dev/null
-
-# measure NAME COMMAND…: runs it, records "seconds peak_kib" under NAME.
-declare -A SECONDS_OF MEMORY_OF
-measure() {
-    local name=$1
-    shift
-    sync
-    /usr/bin/time -f "%e %M %U %S" -o "$WORK/time.txt" "$@" >/dev/null 2>&1 || {
-        echo "$name failed" >&2
-        cat "$WORK/time.txt" >&2
-        exit 1
-    }
-    local user system
-    read -r SECONDS_OF[$name] MEMORY_OF[$name] user system <"$WORK/time.txt"
-    echo "$name: ${SECONDS_OF[$name]} s (user $user s, system $system s), $((MEMORY_OF[$name] / 1024)) MiB, load $(cut -d' ' -f1 /proc/loadavg)" >&2
-}
 
 run_round() {
     local round=$1

@@ -67,7 +67,6 @@ pub fn hold_back<R: Rows + ?Sized>(
     }
     let mut held_folder: Option<usize> = None;
     for i in 0..rows.len() {
-        let row = rows.row(i);
         if let Some(folder) = held_folder {
             if rows.is_inside(i, folder) {
                 if creates_on(actions[i]).is_some() {
@@ -80,6 +79,7 @@ pub fn hold_back<R: Rows + ?Sized>(
         let Some(side) = creates_on(actions[i]) else {
             continue;
         };
+        let row = rows.row(i);
         if row.entry(side).is_some() {
             continue;
         }

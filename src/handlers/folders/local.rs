@@ -144,10 +144,12 @@ impl LocalReplica {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn walk(
         &self,
         dir_fd: BorrowedFd,
         dir: &mut Vec<u8>,
+        listing: &mut Listing,
         filter: &Filter,
         scan: &mut Scan,
         checked: &AtomicU64,
@@ -160,17 +162,19 @@ impl LocalReplica {
         // look deleted, and the deletion would propagate.
         let shown = self.root_path.join(std::ffi::OsStr::from_bytes(dir));
         let named = |e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", shown.display()));
-        let mut children = list_dir(dir_fd).map_err(named)?;
+        let first = listing.read(dir_fd).map_err(named)?;
         if dir.is_empty() {
-            self.move_aside_center_name(dir_fd, &mut children, scan)
+            self.move_aside_center_name(dir_fd, listing, first, scan)
                 .map_err(named)?;
         }
-        children.sort_unstable();
-        for name in children {
-            if let Some(pid) = temp_pid(&name) {
+        listing.sort_from(first);
+        let mut counted = 0;
+        for k in first..listing.len() {
+            let name = listing.name(k);
+            if let Some(pid) = temp_pid(name.to_bytes()) {
                 if pid != std::process::id() && !is_alive(pid) {
                     // A leftover of a run that was killed: only its own temp names.
-                    let _ = unlink_at(dir_fd, &name, false);
+                    let _ = unlink_at(dir_fd, name.to_bytes(), false);
                 }
                 continue;
             }
@@ -178,8 +182,8 @@ impl LocalReplica {
             if base > 0 {
                 dir.push(b'/');
             }
-            dir.extend_from_slice(&name);
-            let stat = match stat_at(dir_fd, &name) {
+            dir.extend_from_slice(name.to_bytes());
+            let stat = match stat_c_at(dir_fd, name) {
                 Ok(stat) => stat,
                 // Gone since it was listed: as if it had not been there.
                 Err(e) if is_absent(&e) => {
@@ -190,13 +194,14 @@ impl LocalReplica {
             };
             let is_dir = file_type(&stat) == libc::S_IFDIR;
             if !filter.skips(dir, is_dir) {
-                match entry_of(&stat, || read_link_at(dir_fd, &name)).map_err(named)? {
+                match entry_of(&stat, || read_link_at(dir_fd, name.to_bytes())).map_err(named)? {
                     Some(entry) => {
                         scan.tree.push(dir, entry);
-                        checked.fetch_add(1, Ordering::Relaxed);
+                        counted += 1;
                         if is_dir {
-                            let child = open_dir_at(dir_fd, &name).map_err(named)?;
-                            self.walk(child.as_fd(), dir, filter, scan, checked, stop)?;
+                            let child = open_dir_at(dir_fd, name.to_bytes()).map_err(named)?;
+                            checked.fetch_add(std::mem::take(&mut counted), Ordering::Relaxed);
+                            self.walk(child.as_fd(), dir, listing, filter, scan, checked, stop)?;
                         }
                     }
                     None => scan
@@ -206,6 +211,8 @@ impl LocalReplica {
             }
             dir.truncate(base);
         }
+        checked.fetch_add(counted, Ordering::Relaxed);
+        listing.truncate(first);
         Ok(())
     }
 
@@ -215,10 +222,13 @@ impl LocalReplica {
     fn move_aside_center_name(
         &self,
         root: BorrowedFd,
-        children: &mut [Vec<u8>],
+        listing: &mut Listing,
+        first: usize,
         scan: &mut Scan,
     ) -> io::Result<()> {
-        let Some(child) = children.iter_mut().find(|n| n.as_slice() == CENTER_DIR) else {
+        let Some(child) =
+            (first..listing.len()).find(|&k| listing.name(k).to_bytes() == CENTER_DIR)
+        else {
             return Ok(());
         };
         let what = match file_type(&stat_at(root, CENTER_DIR)?) {
@@ -240,7 +250,7 @@ impl LocalReplica {
                         CENTER_DIR.into(),
                         Unsynced::MovedAside(name.as_slice().into()),
                     ));
-                    *child = name;
+                    listing.rename(child, &name);
                     return Ok(());
                 }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists && n < 100 => n += 1,
@@ -493,7 +503,10 @@ fn create_at(dir: BorrowedFd, name: &CStr) -> io::Result<File> {
 }
 
 fn stat_at(dir: BorrowedFd, name: &[u8]) -> io::Result<libc::stat> {
-    let c = cstring(name)?;
+    stat_c_at(dir, &cstring(name)?)
+}
+
+fn stat_c_at(dir: BorrowedFd, c: &CStr) -> io::Result<libc::stat> {
     let mut stat = MaybeUninit::<libc::stat>::uninit();
     // SAFETY: valid name and output buffer; the kernel fills the buffer on success.
     check(unsafe {
@@ -618,6 +631,104 @@ fn set_times(fd: BorrowedFd, name: Option<&[u8]>, mtime: Mtime) -> io::Result<()
         }
     })
     .map(drop)
+}
+
+/// The names of the folders a scan is in, each folder's after its parent's, in one buffer:
+/// reading a folder allocates nothing per entry, and each name is ready (NUL-terminated)
+/// for the `*at` calls.
+#[derive(Default)]
+struct Listing {
+    /// The names, each followed by a NUL.
+    bytes: Vec<u8>,
+    /// Where each name starts in `bytes` and its length without the NUL.
+    names: Vec<(usize, usize)>,
+    /// What `getdents64` fills, kept for the next folder.
+    dirents: Vec<u8>,
+}
+
+impl Listing {
+    /// Adds the names in `dir` (not `.` and `..`) with one `getdents64` per buffer full;
+    /// returns the number of the first.
+    fn read(&mut self, dir: BorrowedFd) -> io::Result<usize> {
+        let first = self.names.len();
+        // Read from the start even if this descriptor was read before (the root).
+        // SAFETY: lseek on an open descriptor.
+        check(unsafe { libc::lseek(dir.as_raw_fd(), 0, libc::SEEK_SET) } as libc::c_int)?;
+        let mut buffer = std::mem::take(&mut self.dirents);
+        buffer.resize(32 * 1024, 0);
+        let read = loop {
+            // SAFETY: the kernel writes at most `buffer.len()` bytes of dirents.
+            let got = unsafe {
+                libc::syscall(
+                    libc::SYS_getdents64,
+                    dir.as_raw_fd(),
+                    buffer.as_mut_ptr(),
+                    buffer.len(),
+                )
+            };
+            if got <= 0 {
+                break if got == 0 {
+                    Ok(first)
+                } else {
+                    Err(io::Error::last_os_error())
+                };
+            }
+            let mut at = 0;
+            while at < got as usize {
+                // struct linux_dirent64: d_ino u64, d_off i64, d_reclen u16, d_type u8,
+                // then the NUL-terminated name.
+                let reclen = u16::from_ne_bytes([buffer[at + 16], buffer[at + 17]]) as usize;
+                let record = &buffer[at + 19..at + reclen];
+                let len = record.iter().position(|&c| c == 0).unwrap_or(record.len());
+                let name = &record[..len];
+                if name != b"." && name != b".." {
+                    self.push(name);
+                }
+                at += reclen;
+            }
+        };
+        self.dirents = buffer;
+        if read.is_err() {
+            self.truncate(first);
+        }
+        read
+    }
+
+    fn push(&mut self, name: &[u8]) {
+        self.names.push((self.bytes.len(), name.len()));
+        self.bytes.extend_from_slice(name);
+        self.bytes.push(0);
+    }
+
+    fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    fn name(&self, k: usize) -> &CStr {
+        let (start, len) = self.names[k];
+        CStr::from_bytes_with_nul(&self.bytes[start..=start + len]).expect("one NUL, at the end")
+    }
+
+    /// Gives name `k` a new name (the old bytes stay until the folder is done).
+    fn rename(&mut self, k: usize, name: &[u8]) {
+        self.push(name);
+        self.names.swap_remove(k);
+    }
+
+    /// Sorts the names from `first` on.
+    fn sort_from(&mut self, first: usize) {
+        let bytes = &self.bytes;
+        self.names[first..]
+            .sort_unstable_by(|a, b| bytes[a.0..a.0 + a.1].cmp(&bytes[b.0..b.0 + b.1]));
+    }
+
+    /// Forgets the names from `first` on.
+    fn truncate(&mut self, first: usize) {
+        if let Some(start) = self.names[first..].iter().map(|n| n.0).min() {
+            self.bytes.truncate(start);
+        }
+        self.names.truncate(first);
+    }
 }
 
 /// The names in a folder (not `.` and `..`).
@@ -827,7 +938,16 @@ impl Replica for LocalReplica {
     fn scan(&self, filter: &Filter, checked: &AtomicU64, stop: &AtomicBool) -> io::Result<Scan> {
         let mut scan = Scan::default();
         let root = self.root()?;
-        self.walk(root, &mut Vec::new(), filter, &mut scan, checked, stop)?;
+        let mut listing = Listing::default();
+        self.walk(
+            root,
+            &mut Vec::new(),
+            &mut listing,
+            filter,
+            &mut scan,
+            checked,
+            stop,
+        )?;
         // Up to half the capacity is spare after growing; a large shrink is a cheap mremap.
         scan.tree.shrink_to_fit();
         Ok(scan)

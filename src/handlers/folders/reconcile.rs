@@ -284,11 +284,16 @@ pub fn plan<R: Rows + ?Sized>(rows: &R, mode: Mode, keeps: &[Keep]) -> Vec<Actio
         })
         .collect();
 
-    // Every entry that will exist on a side needs its ancestors to be folders there.
-    let mut ancestors: Vec<usize> = Vec::new();
+    // Every entry that will exist on a side needs its ancestors to be folders there. Each
+    // ancestor keeps what it will be on each side (it changes only here), so the usual
+    // case, folders that stay folders, reads no row twice.
+    let mut ancestors: Vec<(usize, [Option<Kind>; 2])> = Vec::new();
     for i in 0..rows.len() {
         let row = rows.row(i);
-        while ancestors.last().is_some_and(|&a| !rows.is_inside(i, a)) {
+        while ancestors
+            .last()
+            .is_some_and(|&(a, _)| !rows.is_inside(i, a))
+        {
             ancestors.pop();
         }
         let after = kinds_after(row, actions[i]);
@@ -296,15 +301,16 @@ pub fn plan<R: Rows + ?Sized>(rows: &R, mode: Mode, keeps: &[Keep]) -> Vec<Actio
             if after[side.index()].is_none() {
                 continue;
             }
-            for &a in &ancestors {
-                let ancestor = rows.row(a);
-                if kinds_after(ancestor, actions[a])[side.index()] == Some(Kind::Dir) {
+            for (a, ancestor_after) in &mut ancestors {
+                if ancestor_after[side.index()] == Some(Kind::Dir) {
                     continue;
                 }
-                actions[a] = keep_folder_for(ancestor, actions[a], side);
+                let ancestor = rows.row(*a);
+                actions[*a] = keep_folder_for(ancestor, actions[*a], side);
+                *ancestor_after = kinds_after(ancestor, actions[*a]);
             }
         }
-        ancestors.push(i);
+        ancestors.push((i, after));
     }
 
     // Nothing inside a conflict is touched.
@@ -356,10 +362,10 @@ fn plan_moves<R: Rows + ?Sized>(rows: &R, actions: &mut [Action]) {
         let mut gone: std::collections::HashMap<(u64, bool, [u8; 32]), Vec<usize>> =
             std::collections::HashMap::new();
         for (i, action) in actions.iter().enumerate().rev() {
-            let row = rows.row(i);
             if *action != delete {
                 continue;
             }
+            let row = rows.row(i);
             if let (Some(archive), Some(here)) = (row.archive, row.entry(side))
                 && archive.kind == Kind::File
                 && here.kind == Kind::File
@@ -376,8 +382,11 @@ fn plan_moves<R: Rows + ?Sized>(rows: &R, actions: &mut [Action]) {
             continue;
         }
         for i in 0..actions.len() {
+            if actions[i] != copy {
+                continue;
+            }
             let row = rows.row(i);
-            if actions[i] != copy || row.archive.is_some() || row.entry(side).is_some() {
+            if row.archive.is_some() || row.entry(side).is_some() {
                 continue;
             }
             let Some(new) = row.entry(side.other()).filter(|e| e.kind == Kind::File) else {

@@ -281,13 +281,19 @@ pub fn fit_to_keeps(joined: &mut Joined, keeps: [Keeps; 2]) {
 /// Sizes of archived files that are gone from each side (left, right): a new file of such
 /// a size may be one of them moved.
 pub fn gone_sizes(rows: &(impl Rows + ?Sized)) -> [HashSet<u64>; 2] {
-    [Side::Left, Side::Right].map(|side| {
-        (0..rows.len())
-            .map(|i| rows.row(i))
-            .filter(|row| row.entry(side).is_none())
-            .filter_map(|row| row.archive.filter(|a| a.kind == Kind::File).map(|a| a.size))
-            .collect()
-    })
+    let mut gone = [HashSet::new(), HashSet::new()];
+    for i in 0..rows.len() {
+        let row = rows.row(i);
+        let Some(archived) = row.archive.filter(|a| a.kind == Kind::File) else {
+            continue;
+        };
+        for side in [Side::Left, Side::Right] {
+            if row.entry(side).is_none() {
+                gone[side.index()].insert(archived.size);
+            }
+        }
+    }
+    gone
 }
 
 /// Which files reconcile must hash: a file of the same size as the archived one or as the
@@ -308,12 +314,15 @@ pub fn needs_hash(row: RowRef, side: Side, gone: &HashSet<u64>) -> bool {
 /// keeps no hash (it then counts as changed, which is the safe reading).
 pub fn fill_hashes(joined: &mut Joined, left: &dyn Replica, right: &dyn Replica) {
     let gone = gone_sizes(&*joined);
-    let wanted: [Vec<u32>; 2] = [Side::Left, Side::Right].map(|side| {
-        (0..joined.len())
-            .filter(|&i| needs_hash(joined.row(i), side, &gone[side.index()]))
-            .map(|i| i as u32)
-            .collect()
-    });
+    let mut wanted: [Vec<u32>; 2] = [Vec::new(), Vec::new()];
+    for i in 0..joined.len() {
+        let row = joined.row(i);
+        for side in [Side::Left, Side::Right] {
+            if needs_hash(row, side, &gone[side.index()]) {
+                wanted[side.index()].push(i as u32);
+            }
+        }
+    }
     let hashes: [Vec<(u32, Hash)>; 2] = std::thread::scope(|scope| {
         let rows = &*joined;
         let jobs = [(left, &wanted[0]), (right, &wanted[1])].map(|(replica, wanted)| {

@@ -593,11 +593,14 @@ fn mass_delete(pair: &Pair, rows: &Joined, actions: &[Action]) -> Option<MassDel
             Side::Right => Action::DeleteRight,
         };
         let is_file = |i: usize| rows.row(i).entry(side).is_some_and(|e| e.kind != Kind::Dir);
-        let total = (0..rows.len()).filter(|&i| is_file(i)).count();
         let count = (0..rows.len())
             .filter(|&i| actions[i] == delete && is_file(i))
             .count();
-        (count > MASS_DELETE_MIN && count * 2 > total).then(|| MassDelete {
+        if count <= MASS_DELETE_MIN {
+            return None;
+        }
+        let total = (0..rows.len()).filter(|&i| is_file(i)).count();
+        (count * 2 > total).then(|| MassDelete {
             count,
             total,
             location: pair.side(side).location(),
@@ -813,7 +816,8 @@ fn work_order<'r>(
     };
     let removes = move |&i: &usize| match actions[i] {
         Action::DeleteLeft | Action::DeleteRight => true,
-        a => replaces_folder(rows.row(i), a),
+        a @ (Action::CopyToLeft | Action::CopyToRight) => replaces_folder(rows.row(i), a),
+        _ => false,
     };
     (0..actions.len())
         .filter(creates)
@@ -844,10 +848,13 @@ impl Apply<'_, '_, '_> {
         let (rows, actions) = (self.rows, self.actions);
         // Archive-only decisions need no I/O.
         for (i, action) in actions.iter().enumerate() {
-            let row = rows.row(i);
             let now = match action {
-                Action::Record => match (row.left, row.right) {
-                    (Some(l), Some(r)) => Some(synced(l, None, [l.mtime, r.mtime])),
+                Action::Record => match rows.row(i) {
+                    RowRef {
+                        left: Some(l),
+                        right: Some(r),
+                        ..
+                    } => Some(synced(l, None, [l.mtime, r.mtime])),
                     _ => None,
                 },
                 Action::Forget => None,
