@@ -18,9 +18,7 @@ fn without_a_folder_picker_browse_says_to_type_the_path() {
     let home = home();
     let mut script = Script::new("files", "Files", &[("alpha", "Alpha")]);
     script.properties = true;
-    let (engine, events) = engine(home.path(), &[script]);
-    let mut app = window(engine, events);
-    wait_listed(&mut app, "Alpha");
+    let (_engine, mut app) = window_listing(home.path(), &[script], "Alpha");
     app.get_by_label("Properties of Files").click();
     wait_for_text(&mut app, "Files settings");
     app.get_by_label("Browse…").click();
@@ -29,10 +27,7 @@ fn without_a_folder_picker_browse_says_to_type_the_path() {
         "No folder picker is available on this desktop — type the path.",
     );
     // The field still takes a typed path.
-    app.get_by_label("Left folder").click();
-    app.run_steps(1);
-    app.get_by_label("Left folder").type_text("/srv/files");
-    app.run_steps(1);
+    type_into(&mut app, "Left folder", "/srv/files");
     assert_eq!(
         app.get_by_label("Left folder").value().as_deref(),
         Some("/srv/files")
