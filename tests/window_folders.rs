@@ -9,6 +9,7 @@ use parking_lot::Mutex;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use synccenter::core::engine::Engine;
 use synccenter::handlers::folders;
 use window_common::*;
 
@@ -19,6 +20,23 @@ fn left_and_right(home: &Path) -> (PathBuf, PathBuf) {
         std::fs::create_dir_all(side).unwrap();
     }
     (left, right)
+}
+
+/// A two-way pair `name` whose left folder holds `file` with `text`, listed in the window
+/// and synchronized once from it; its left and right folders.
+fn pair_synced_once(
+    home: &Path,
+    name: &str,
+    file: &str,
+    text: &str,
+) -> (PathBuf, PathBuf, Engine, App) {
+    let (left, right) = left_and_right(home);
+    std::fs::write(left.join(file), text).unwrap();
+    add_two_way_pair(home, name, &left, &right);
+    let (engine, _center, mut app) = folders_window(home);
+    wait_listed(&mut app, name);
+    sync_now_and_wait(&mut app, &engine);
+    (left, right, engine, app)
 }
 
 fn read(file: &Path) -> String {
@@ -149,12 +167,8 @@ fn removing_a_pair_asks_first_and_leaves_the_files_where_they_are() {
 #[test]
 fn a_kept_version_is_restored_from_the_window_and_the_newer_file_is_kept() {
     let home = home();
-    let (left, right) = left_and_right(home.path());
-    std::fs::write(left.join("notes.txt"), "first").unwrap();
-    add_two_way_pair(home.path(), "Notes", &left, &right);
-    let (engine, _center, mut app) = folders_window(home.path());
-    wait_listed(&mut app, "Notes");
-    sync_now_and_wait(&mut app, &engine);
+    let (left, right, engine, mut app) =
+        pair_synced_once(home.path(), "Notes", "notes.txt", "first");
     assert_eq!(read(&right.join("notes.txt")), "first");
     // The left changes; the sync replaces the right's file and keeps it as a version.
     std::fs::write(left.join("notes.txt"), "second, longer").unwrap();
@@ -200,12 +214,12 @@ fn a_kept_version_is_restored_from_the_window_and_the_newer_file_is_kept() {
 #[test]
 fn a_text_conflict_opens_each_version_and_shows_the_lines_that_differ() {
     let home = home();
-    let (left, right) = left_and_right(home.path());
-    std::fs::write(left.join("plan.txt"), "monday\ntuesday\nwednesday\n").unwrap();
-    add_two_way_pair(home.path(), "Plans", &left, &right);
-    let (engine, _center, mut app) = folders_window(home.path());
-    wait_listed(&mut app, "Plans");
-    sync_now_and_wait(&mut app, &engine);
+    let (left, right, engine, mut app) = pair_synced_once(
+        home.path(),
+        "Plans",
+        "plan.txt",
+        "monday\ntuesday\nwednesday\n",
+    );
     // Both sides change the same line differently: a conflict.
     std::fs::write(left.join("plan.txt"), "monday\ntuesday: gym\nwednesday\n").unwrap();
     std::fs::write(
