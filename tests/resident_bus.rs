@@ -5,7 +5,8 @@
 mod resident_support;
 
 use resident_support::{
-    Bus, Home, Instance, background_instance, interrupt, synccenter, terminal_sync, text, wait_for,
+    Bus, Home, Instance, background_instance, interrupt, run_terminal_sync, start_terminal_sync,
+    synccenter, text, wait_for,
 };
 use std::process::Stdio;
 use std::time::Duration;
@@ -15,11 +16,7 @@ fn a_background_instance_takes_a_terminal_sync_and_the_terminal_starts_no_engine
     let (bus, home, instance) = background_instance();
     let instance_pid = instance.child.id();
 
-    let out = synccenter(home.path(), Some(&bus))
-        .args(["sync", "alpha"])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let out = run_terminal_sync(home.path(), Some(&bus), &["alpha"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("✓ Alpha: Succeeded"),
@@ -45,12 +42,7 @@ fn a_background_instance_takes_a_terminal_sync_and_the_terminal_starts_no_engine
 fn a_handed_off_sync_exits_with_the_same_codes() {
     let (bus, home, instance) = background_instance();
     let code = |args: &[&str]| {
-        let out = synccenter(home.path(), Some(&bus))
-            .arg("sync")
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
+        let out = run_terminal_sync(home.path(), Some(&bus), args);
         (out.status.code(), text(&out))
     };
     // A run that may not ask fails the item that needs a logon, saying why: 2.
@@ -72,7 +64,7 @@ fn a_handed_off_sync_exits_with_the_same_codes() {
 /// is held in synchronize (it hears the stop but stays until released), and the stop heard.
 fn terminal_sync_interrupted_while_held(home: &Home, bus: &Bus) -> std::process::Child {
     home.hold("sync");
-    let client = terminal_sync(home.path(), bus, "alpha");
+    let client = start_terminal_sync(home.path(), bus, "alpha");
     home.wait_held("sync");
     interrupt(&client);
     wait_for(
@@ -128,7 +120,7 @@ fn ctrl_c_before_the_instance_answers_still_stops_the_run() {
     std::thread::sleep(Duration::from_millis(500));
     home.hold("enumerate");
     let held_before = home.journal("enumerate-held").len();
-    let client = terminal_sync(home.path(), &bus, "alpha");
+    let client = start_terminal_sync(home.path(), &bus, "alpha");
     wait_for("the listing to be held", Duration::from_secs(60), || {
         home.journal("enumerate-held").len() > held_before
     });
@@ -324,11 +316,7 @@ fn a_handed_off_sync_lists_the_items_again_as_a_local_one_does() {
     // A pair added while the instance runs is synced by the next hand-off.
     let second = folder("second");
     check(&["second"]);
-    let out = synccenter(home.path(), Some(&bus))
-        .arg("sync")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let out = run_terminal_sync(home.path(), Some(&bus), &[]);
     // Every checked item synced, but a handler could not list its items: 2, as locally.
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     let said = text(&out);
@@ -338,11 +326,7 @@ fn a_handed_off_sync_lists_the_items_again_as_a_local_one_does() {
     assert!(first.join("file.txt").exists() && second.join("file.txt").exists());
     // The local run says the same, with the same code.
     drop(instance);
-    let local = synccenter(home.path(), None)
-        .arg("sync")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let local = run_terminal_sync(home.path(), None, &[]);
     assert_eq!(local.status.code(), Some(2), "{}", text(&local));
     assert!(text(&local).contains("could not list"), "{}", text(&local));
 }
@@ -370,11 +354,7 @@ fn a_home_named_two_ways_is_one_home() {
     wait_for("the instance", Duration::from_secs(60), || {
         bus.has_instance()
     });
-    let out = synccenter(home.path(), Some(&bus))
-        .args(["sync", "alpha"])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let out = run_terminal_sync(home.path(), Some(&bus), &["alpha"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let runs = home.journal("sync-start");
     assert_eq!(runs.len(), 1, "{runs:?}");

@@ -147,11 +147,7 @@ fn the_tray_registers_with_a_real_host_and_its_sync_all_starts_a_run() {
 #[test]
 fn without_a_tray_host_the_instance_works_the_same() {
     let (bus, home, instance) = background_instance();
-    let out = resident_support::synccenter(home.path(), Some(&bus))
-        .args(["sync", "alpha"])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let out = resident_support::run_terminal_sync(home.path(), Some(&bus), &["alpha"]);
     assert_eq!(
         out.status.code(),
         Some(0),

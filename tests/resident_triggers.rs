@@ -50,6 +50,16 @@ fn home_with_watched_pair(rescan_seconds: u32) -> (Home, (PathBuf, PathBuf)) {
     (home, sides)
 }
 
+/// A background instance on a bus of its own watching the pair of `home_with_watched_pair`
+/// (rescans hourly), once its first run is done.
+fn watching_instance() -> (Bus, Home, (PathBuf, PathBuf), Instance) {
+    let bus = Bus::start();
+    let (home, sides) = home_with_watched_pair(3600);
+    let instance = Instance::background(home.path(), &bus, &[]);
+    wait_first_change_run(&home);
+    (bus, home, sides, instance)
+}
+
 /// Watching starts with one sync of every pair (changes made while nobody watched).
 fn wait_first_change_run(home: &Home) {
     wait_for("the first run", Duration::from_secs(60), || {
@@ -59,10 +69,7 @@ fn wait_first_change_run(home: &Home) {
 
 #[test]
 fn a_change_in_a_watched_folder_pair_is_synced_within_5_seconds() {
-    let bus = Bus::start();
-    let (home, (left, right)) = home_with_watched_pair(3600);
-    let instance = Instance::background(home.path(), &bus, &[]);
-    wait_first_change_run(&home);
+    let (bus, _home, (left, right), instance) = watching_instance();
     std::thread::sleep(Duration::from_millis(500));
     let written = Instant::now();
     std::fs::write(left.join("sub/deeper/note.txt"), b"written while watched").unwrap();
@@ -82,10 +89,7 @@ fn a_change_in_a_watched_folder_pair_is_synced_within_5_seconds() {
 
 #[test]
 fn a_changed_pair_syncs_once_and_its_own_writes_do_not_trigger_it_again() {
-    let bus = Bus::start();
-    let (home, (left, right)) = home_with_watched_pair(3600);
-    let instance = Instance::background(home.path(), &bus, &[]);
-    wait_first_change_run(&home);
+    let (bus, home, (left, right), instance) = watching_instance();
     let settled = |what: &str| {
         // Nothing more for 8 s (several quiet periods): whatever was coming has come.
         let mut last = (runs(&home, "change"), Instant::now());

@@ -364,8 +364,19 @@ pub fn wait_for(what: &str, limit: Duration, mut condition: impl FnMut() -> bool
     }
 }
 
+/// `synccenter sync ARGS…` from a terminal with nothing to type in (on this bus, or with
+/// none), run to its end.
+pub fn run_terminal_sync(home: &Path, bus: Option<&Bus>, args: &[&str]) -> Output {
+    synccenter(home, bus)
+        .arg("sync")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
 /// `synccenter sync ITEM` from a terminal on this bus, its output piped, still running.
-pub fn terminal_sync(home: &Path, bus: &Bus, item: &str) -> Child {
+pub fn start_terminal_sync(home: &Path, bus: &Bus, item: &str) -> Child {
     synccenter(home, Some(bus))
         .args(["sync", item])
         .stdin(Stdio::null())
