@@ -292,8 +292,7 @@ fn a_conflict_is_resolved_from_the_conflicts_view_and_applied_at_once() {
 #[test]
 fn first_start_explains_handlers_and_offers_a_folder_pair() {
     let home = home();
-    let mut folders = Script::new("folders", "Folders", &[]);
-    folders.properties = true;
+    let folders = Script::new("folders", "Folders", &[]).with_properties();
     let (engine, events) = engine(home.path(), &[folders]);
     let mut app = window(engine, events);
     wait_for_text(&mut app, "Nothing to synchronize yet");
@@ -378,8 +377,7 @@ fn a_right_click_on_an_item_syncs_just_that_item() {
 #[test]
 fn properties_open_for_the_selected_item_and_for_the_handler() {
     let home = home();
-    let mut script = files();
-    script.properties = true;
+    let script = files().with_properties();
     let (_engine, mut app) = window_listing(home.path(), &[script], "Alpha");
     // A click on an item's name selects it (arrows in the list do too).
     app.get_by_label("Alpha").click();
@@ -390,8 +388,7 @@ fn properties_open_for_the_selected_item_and_for_the_handler() {
     wait_for(&mut app, "the dialog to close", |app| {
         app.query_by_label_contains("Files settings").is_none()
     });
-    app.get_by_label("Properties of Files").click();
-    wait_for_text(&mut app, "Files settings");
+    open_handler_properties(&mut app, "Files");
 }
 
 #[test]

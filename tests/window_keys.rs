@@ -152,11 +152,9 @@ fn clicking_a_name_selects_the_row_without_unchecking_it() {
 #[test]
 fn a_refused_ok_puts_the_keyboard_in_the_field_at_fault() {
     let home = home();
-    let mut script = files();
-    script.properties = true;
+    let script = files().with_properties();
     let (_engine, mut app) = window_listing(home.path(), &[script], "Alpha");
-    app.get_by_label("Properties of Files").click();
-    wait_for_text(&mut app, "Files settings");
+    open_handler_properties(&mut app, "Files");
     // Away from the empty required field, then OK.
     app.get_by_label("Keep days").click();
     app.run_steps(2);

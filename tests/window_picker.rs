@@ -16,11 +16,9 @@ fn without_a_folder_picker_browse_says_to_type_the_path() {
         std::env::set_var("PATH", nowhere.path());
     }
     let home = home();
-    let mut script = Script::new("files", "Files", &[("alpha", "Alpha")]);
-    script.properties = true;
+    let script = Script::new("files", "Files", &[("alpha", "Alpha")]).with_properties();
     let (_engine, mut app) = window_listing(home.path(), &[script], "Alpha");
-    app.get_by_label("Properties of Files").click();
-    wait_for_text(&mut app, "Files settings");
+    open_handler_properties(&mut app, "Files");
     app.get_by_label("Browse…").click();
     wait_for_text(
         &mut app,

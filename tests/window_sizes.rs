@@ -16,7 +16,7 @@ use window_common::*;
 const SMALL: [f32; 2] = [640.0, 400.0];
 
 fn files() -> Script {
-    let mut script = Script::new(
+    Script::new(
         "files",
         "Files",
         &[
@@ -26,9 +26,8 @@ fn files() -> Script {
                 "Beta with a name long enough to be cut short in a small window",
             ),
         ],
-    );
-    script.properties = true;
-    script
+    )
+    .with_properties()
 }
 
 /// Asserts that the control is on screen, whole, after scrolling it into view.

@@ -66,6 +66,12 @@ impl Script {
             properties: false,
         }
     }
+
+    /// The handler and its items with a properties dialog: the form "<name> settings".
+    pub fn with_properties(mut self) -> Self {
+        self.properties = true;
+        self
+    }
 }
 
 struct Scripted(Script);
@@ -348,6 +354,14 @@ pub fn wait_listed(app: &mut App, item: &str) {
     wait_for(app, "the items to be listed", |app| {
         app.query_by_label(item).is_some()
     });
+}
+
+/// Opens a scripted handler's properties from its row and waits for its form.
+#[track_caller]
+pub fn open_handler_properties(app: &mut App, handler: &str) {
+    app.get_by_label(&format!("Properties of {handler}"))
+        .click();
+    wait_for_text(app, &format!("{handler} settings"));
 }
 
 /// Types into a text field of the open dialog.
