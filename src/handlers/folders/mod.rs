@@ -89,10 +89,6 @@ pub enum FolderError {
     RootChangedDuringSync { side: &'static str, path: PathBuf },
     #[error("The preview stopped before both folders were looked through. Nothing was changed.")]
     PreviewStopped,
-    #[error(
-        "A preview of a remote folder pair is not available yet: Sync now works, and nothing is deleted without asking when many files would go."
-    )]
-    NoRemotePreview,
     #[error("{location}: {reason}")]
     Remote { location: String, reason: String },
     #[error("another sync of {name} is running{}", .pid.map(|p| format!(" (pid {p})")).unwrap_or_default())]

@@ -14,6 +14,9 @@
 //! - **The root's identity** is a marker `.synccenter/root-<random>` made at the first sync:
 //!   a remote folder that was deleted and made again, or another server at the same address,
 //!   is not the folder synced last time, and the run changes nothing.
+//! - **A preview changes nothing** ([`RemoteReplica::for_preview`]): it only lists, stats and
+//!   reads. A root that is not there yet (a first sync makes it) is an empty one, one without
+//!   a marker is told apart from every marked root, and leftovers are left for the sync.
 //!
 //! Files are read by streaming them from rcd (`GET /[remote:]/path`), never staged.
 
@@ -78,6 +81,10 @@ pub struct RemoteReplica {
     info: OnceLock<Info>,
     /// A file named `.synccenter` that was renamed out of the way.
     moved_aside: Mutex<Option<(Box<RelPath>, Unsynced)>>,
+    /// Opened for a preview: nothing is written on the remote or in the staging folder.
+    previewing: bool,
+    /// A preview found no root, which the sync makes: it is scanned as an empty folder.
+    root_absent: AtomicBool,
     /// Paths being staged, and the versions their commit must keep first.
     staged: Mutex<HashSet<Vec<u8>>>,
     pending_versions: Mutex<HashMap<Vec<u8>, String>>,
@@ -118,11 +125,19 @@ impl RemoteReplica {
             create_root,
             info: OnceLock::new(),
             moved_aside: Mutex::new(None),
+            previewing: false,
+            root_absent: AtomicBool::new(false),
             staged: Mutex::new(HashSet::new()),
             pending_versions: Mutex::new(HashMap::new()),
             kept_versions: AtomicBool::new(false),
             watcher,
         }
+    }
+
+    /// This replica for a preview, which writes nothing (see the module's notes).
+    pub fn for_preview(mut self) -> RemoteReplica {
+        self.previewing = true;
+        self
     }
 
     /// The remote path of `rel` (rclone speaks UTF-8 only).
@@ -390,7 +405,7 @@ impl RemoteReplica {
                 continue;
             }
             if temp_pid(strip_partial(&item.name).as_bytes()).is_some() {
-                if !item.is_dir && self.is_dead_leftover(&item.name) {
+                if !item.is_dir && !self.previewing && self.is_dead_leftover(&item.name) {
                     let _ = self.delete_file(&self.join(&rel));
                 }
                 continue;
@@ -454,9 +469,16 @@ impl Replica for RemoteReplica {
     }
 
     fn open_root(&self) -> io::Result<RootId> {
+        // What a preview opens when the sync would make the root or its marker: no marked
+        // root is this one.
+        let unmarked = || RootId(format!("{}{} (no marker yet)", self.fs, self.root));
         match self.list(&self.root) {
             Ok(_) => {}
             Err(RcloneError::Call(f)) if f.kind() == FailureKind::NotFound && self.create_root => {
+                if self.previewing {
+                    self.root_absent.store(true, Ordering::Relaxed);
+                    return Ok(unmarked());
+                }
                 self.call(
                     "operations/mkdir",
                     json!({ "fs": self.fs, "remote": self.root }),
@@ -464,9 +486,14 @@ impl Replica for RemoteReplica {
             }
             Err(e) => return Err(e.into()),
         }
-        self.move_aside_center_name()?;
+        if !self.previewing {
+            self.move_aside_center_name()?;
+        }
         if let Some(id) = self.marker()? {
             return Ok(id);
+        }
+        if self.previewing {
+            return Ok(unmarked());
         }
         let name = format!("{ROOT_MARKER}{}", random_hex(16));
         std::fs::create_dir_all(&self.staging)?;
@@ -497,6 +524,9 @@ impl Replica for RemoteReplica {
     }
 
     fn scan(&self, filter: &Filter, folders: &AtomicU64, stop: &AtomicBool) -> io::Result<Scan> {
+        if self.root_absent.load(Ordering::Relaxed) {
+            return Ok(Scan::default());
+        }
         let found: Mutex<HashMap<String, Vec<Listed>>> = Mutex::new(HashMap::new());
         // Folders to list, and how many are being listed.
         let queue: Mutex<(VecDeque<String>, usize)> =
