@@ -17,6 +17,7 @@ pub mod names;
 mod pair_form;
 pub mod passwords;
 pub mod rclone;
+pub mod rclone_names;
 pub mod reconcile;
 pub mod remote;
 pub mod remotes;

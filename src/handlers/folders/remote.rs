@@ -24,6 +24,7 @@ use super::filter::{CENTER_DIR, Filter};
 use super::local::{is_alive, stamp_time, temp_pid};
 use super::names::{RelPath, split};
 use super::rclone::{Bytes, FailureKind, Rcd, RcloneError, random_hex};
+use super::rclone_names::{from_rclone, to_rclone};
 use super::replica::{
     Entry, FolderRemoval, Hash, Keeps, Kind, Mtime, Pruned, Replica, Retention, RootId, Scan,
     SourceFile, StagedFile, Unsynced,
@@ -151,9 +152,11 @@ impl RemoteReplica {
         Ok(self.join(rel))
     }
 
+    /// The remote path of `rel` (the root is in rclone's terms already, as the user gave it).
     fn join(&self, rel: &str) -> String {
+        let rel = to_rclone(rel);
         match (self.root.is_empty(), rel.is_empty()) {
-            (true, _) => rel.to_string(),
+            (true, _) => rel,
             (false, true) => self.root.clone(),
             (false, false) => format!("{}/{rel}", self.root),
         }
@@ -181,7 +184,7 @@ impl RemoteReplica {
             .flatten()
             .filter_map(|item| {
                 Some(Listed {
-                    name: item["Name"].as_str()?.to_string(),
+                    name: from_rclone(item["Name"].as_str()?),
                     is_dir: item["IsDir"].as_bool().unwrap_or(false),
                     size: item["Size"].as_i64().unwrap_or(0).max(0) as u64,
                     mtime: parse_mtime(item["ModTime"].as_str().unwrap_or("")),
