@@ -6,8 +6,10 @@
 //! contribute), each over WebDAV and over SFTP (`webdav::NAME`, `sftp::NAME`) on the
 //! current rclone, with a smoke subset on Debian 12's rclone 1.60.
 
+mod dry_run_common;
 mod remote_common;
 
+use dry_run_common::{Listed, listed, on_disk};
 use remote_common::*;
 use std::path::Path;
 
@@ -314,28 +316,6 @@ fn mass_deletion_without_prompts_exits_2_and_changes_nothing(server: Protocol) {
         "{printed}"
     );
     assert_eq!(synced_tree(&c.right).len(), 30);
-}
-
-/// (path, direction, change, size, from) of each entry of a JSON list, sorted.
-type Listed = Vec<(String, String, String, Option<u64>, Option<String>)>;
-
-fn listed(entries: &serde_json::Value) -> Listed {
-    let mut listed: Listed = entries
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (
-                e["path"].as_str().unwrap().to_string(),
-                e["direction"].as_str().unwrap().to_string(),
-                e["change"].as_str().unwrap().to_string(),
-                e["size"].as_u64(),
-                e["from"].as_str().map(str::to_string),
-            )
-        })
-        .collect();
-    listed.sort();
-    listed
 }
 
 /// `sync p --dry-run` prints `lines` (among others), `--json` gives the plan, and neither

@@ -639,33 +639,3 @@ pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
-
-/// Every entry under `root` with its contents (files) and modification time in nanoseconds:
-/// what a run that must change nothing leaves as it was (a temp file made and removed
-/// again still changes its folder's mtime).
-pub fn on_disk(root: &Path) -> std::collections::BTreeMap<PathBuf, (Vec<u8>, i128)> {
-    let mut found = std::collections::BTreeMap::new();
-    let mut dirs = vec![root.to_path_buf()];
-    while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            let meta = std::fs::symlink_metadata(&path).unwrap();
-            let mtime = meta
-                .modified()
-                .unwrap()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as i128;
-            let contents = if meta.is_file() {
-                std::fs::read(&path).unwrap()
-            } else {
-                Vec::new()
-            };
-            if meta.is_dir() {
-                dirs.push(path.clone());
-            }
-            found.insert(path, (contents, mtime));
-        }
-    }
-    found
-}
