@@ -406,6 +406,22 @@ fn a_dry_run_lists_what_the_sync_then_does_and_changes_nothing(server: Protocol)
     assert_eq!(second.len(), 6, "{second:?}");
     assert_eq!(read(&c.r("moved.txt")), "moving along");
     assert_eq!(read(&c.l("sub/edit.txt")), "v2 from the right");
+
+    // A file of the user's in the place of the center's folder on the remote: the preview
+    // lists it under the name the sync gives it, and leaves it where it is.
+    let c = pair(server, "two-way");
+    c.write_remote(".synccenter", "the user's own");
+    previewed_then_synced(
+        &c,
+        &[
+            "p (remote:): 1 to copy · 14 bytes",
+            "  ⬅ copy     .synccenter (file) (14 bytes)",
+            "  Note: .synccenter in remote:data was in the place of Sync Center's versions folder; it is renamed to \".synccenter (file)\", which is synced",
+        ],
+        0,
+    );
+    assert_eq!(read(&c.l(".synccenter (file)")), "the user's own");
+    assert_eq!(read(&c.r(".synccenter (file)")), "the user's own");
 }
 
 fn a_missing_or_unreachable_remote_deletes_nothing(server: Protocol) {

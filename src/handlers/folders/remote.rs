@@ -312,7 +312,7 @@ impl RemoteReplica {
     }
 
     /// Renames a file named like the center's folder at the top out of the way (as the
-    /// local replica does), so versions can be kept.
+    /// local replica does), so versions can be kept; a preview only finds the name it gets.
     fn move_aside_center_name(&self) -> io::Result<()> {
         let center = self.join(std::str::from_utf8(CENTER_DIR).expect("ASCII"));
         let Some(entry) = self.stat_remote(&center)? else {
@@ -327,7 +327,9 @@ impl RemoteReplica {
                 n => format!(".synccenter (file {n})"),
             };
             if self.stat_remote(&self.join(&name))?.is_none() {
-                self.move_file(&center, &self.join(&name))?;
+                if !self.previewing {
+                    self.move_file(&center, &self.join(&name))?;
+                }
                 *self.moved_aside.lock() = Some((
                     CENTER_DIR.into(),
                     Unsynced::MovedAside(name.as_bytes().into()),
@@ -398,14 +400,21 @@ impl RemoteReplica {
         })?;
         let mut kept = Vec::with_capacity(listed.len());
         let mut folders = Vec::new();
-        for item in listed {
-            let rel = if dir.is_empty() {
+        for mut item in listed {
+            let mut rel = if dir.is_empty() {
                 item.name.clone()
             } else {
                 format!("{dir}/{}", item.name)
             };
             if dir.is_empty() && item.name.as_bytes() == CENTER_DIR {
-                continue;
+                // A preview lists the user's file under the name the sync gives it.
+                match &*self.moved_aside.lock() {
+                    Some((_, Unsynced::MovedAside(to))) if self.previewing && !item.is_dir => {
+                        rel = String::from_utf8_lossy(to).into_owned();
+                        item.name = rel.clone();
+                    }
+                    _ => continue,
+                }
             }
             if temp_pid(strip_partial(&item.name).as_bytes()).is_some() {
                 if !item.is_dir && !self.previewing && self.is_dead_leftover(&item.name) {
@@ -489,10 +498,10 @@ impl Replica for RemoteReplica {
             }
             Err(e) => return Err(e.into()),
         }
-        if !self.previewing {
-            self.move_aside_center_name()?;
-        }
-        if let Some(id) = self.marker()? {
+        self.move_aside_center_name()?;
+        // (A preview that found a file in the place of the center's folder finds no marker.)
+        let file_in_the_way = self.previewing && self.moved_aside.lock().is_some();
+        if !file_in_the_way && let Some(id) = self.marker()? {
             return Ok(id);
         }
         if self.previewing {
