@@ -1,4 +1,5 @@
-//! The toolbar (Sync now, Sync all, Stop, Properties), the tabs, and the overall progress.
+//! The toolbar (Sync now, Sync all, Preview, Stop, Properties, then what a companion adds such as
+//! the Background menu), the tabs, and the overall progress.
 
 use crate::core::model::{ItemKey, PropertiesTarget};
 use crate::core::progress::format_eta;
@@ -35,8 +36,10 @@ pub fn ui(
     conflicts: usize,
     unseen_errors: usize,
     out: &mut Commands,
+    more: impl FnOnce(&mut Ui),
 ) {
-    ui.horizontal(|ui| {
+    // Wrapped, so that at a narrow width the last buttons move to a second row, not out of sight.
+    ui.horizontal_wrapped(|ui| {
         ui.spacing_mut().button_padding = egui::vec2(10.0, 5.0);
         let any = model.has_items();
         if ui
@@ -88,6 +91,7 @@ pub fn ui(
                 PropertiesTarget::Item(key.item.clone()),
             ));
         }
+        more(ui);
     });
     ui.add_space(4.0);
     ui.horizontal(|ui| {
