@@ -35,6 +35,7 @@ pub fn checked_items(model: &Model, store: &Store) -> Vec<ItemKey> {
         .collect()
 }
 
+#[allow(clippy::too_many_arguments)]
 pub fn ui(
     ui: &mut Ui,
     model: &Model,
