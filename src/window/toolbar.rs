@@ -35,7 +35,6 @@ pub fn checked_items(model: &Model, store: &Store) -> Vec<ItemKey> {
         .collect()
 }
 
-#[allow(clippy::too_many_arguments)]
 pub fn ui(
     ui: &mut Ui,
     model: &Model,
