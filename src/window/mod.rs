@@ -170,8 +170,10 @@ impl SyncCenterApp {
                 &self.model,
                 self.engine.store(),
                 &mut self.tab,
-                self.conflicts.unresolved(),
-                self.results.unseen_errors(),
+                toolbar::Badges {
+                    conflicts: self.conflicts.unresolved(),
+                    unseen_errors: self.results.unseen_errors(),
+                },
                 &mut out,
                 |ui| {
                     if let Some(companion) = &self.companion {

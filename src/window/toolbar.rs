@@ -19,6 +19,13 @@ pub enum Tab {
     Conflicts,
 }
 
+/// The counts the tabs carry: unresolved conflicts, and errors the Results tab has not shown.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Badges {
+    pub conflicts: usize,
+    pub unseen_errors: usize,
+}
+
 /// The checked items, for Sync now (and for Enter).
 pub fn checked_items(model: &Model, store: &Store) -> Vec<ItemKey> {
     model
@@ -33,8 +40,7 @@ pub fn ui(
     model: &Model,
     store: &Store,
     tab: &mut Tab,
-    conflicts: usize,
-    unseen_errors: usize,
+    badges: Badges,
     out: &mut Commands,
     more: impl FnOnce(&mut Ui),
 ) {
@@ -96,6 +102,10 @@ pub fn ui(
     ui.add_space(4.0);
     ui.horizontal(|ui| {
         ui.selectable_value(tab, Tab::Items, "Items");
+        let Badges {
+            conflicts,
+            unseen_errors,
+        } = badges;
         let results = if unseen_errors > 0 {
             let noun = if unseen_errors == 1 {
                 "error"
