@@ -74,8 +74,8 @@ $bin --home "$pairs_home" folder add Notes "$pairs/Notes" "$pairs/Backup/Notes" 
 # At 1280×720 the status column has room for files, bytes, speed and the file's name.
 "$tool" "$work/sc" "$bin --home $pairs_home & \
   xdotool search --sync --name 'Sync Center' windowsize 1280 720 windowfocus; wait" \
-  wait:4 key:Return wait:${PAIRS_WAIT:-1.8} shot:pairs \
-  wait:40 click:93,50 wait:1 click:${FILES_X:-170},${FILES_Y:-210} wait:2 shot:activity
+  wait:6 key:Return wait:${PAIRS_WAIT:-1.8} shot:pairs \
+  wait:40 click:93,50 wait:1 click:${FILES_X:-170},${FILES_Y:-187} wait:2 shot:activity
 
 # Preview: a small pair synced once, then changed on both sides; the toolbar's Preview.
 preview_home=$(mktemp -d)

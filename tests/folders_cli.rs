@@ -1,8 +1,10 @@
 //! Folder pairs through the real `synccenter` binary: setup, exit codes, conflicts and the
 //! safety rails as a script or a scheduler sees them.
 
+mod dry_run_common;
 mod folders_common;
 
+use dry_run_common::{listed, on_disk};
 use folders_common::{read, tree, write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -249,56 +251,6 @@ fn results_json_lists_what_each_run_changed() {
         ]
     );
     assert!(item["started"].as_u64().is_some() && item["ended"].as_u64().is_some());
-}
-
-/// Every file and folder under `root`: path → (contents of a file, mtime in ns).
-fn on_disk(root: &Path) -> std::collections::BTreeMap<PathBuf, (Vec<u8>, i128)> {
-    let mut found = std::collections::BTreeMap::new();
-    let mut dirs = vec![root.to_path_buf()];
-    while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            let meta = std::fs::symlink_metadata(&path).unwrap();
-            let mtime = meta
-                .modified()
-                .unwrap()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as i128;
-            let contents = if meta.is_file() {
-                std::fs::read(&path).unwrap()
-            } else {
-                Vec::new()
-            };
-            if meta.is_dir() {
-                dirs.push(path.clone());
-            }
-            found.insert(path, (contents, mtime));
-        }
-    }
-    found
-}
-
-/// (path, direction, change, size, from) of each entry of a JSON list, sorted.
-type Listed = Vec<(String, String, String, Option<u64>, Option<String>)>;
-
-fn listed(entries: &serde_json::Value) -> Listed {
-    let mut listed: Listed = entries
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (
-                e["path"].as_str().unwrap().to_string(),
-                e["direction"].as_str().unwrap().to_string(),
-                e["change"].as_str().unwrap().to_string(),
-                e["size"].as_u64(),
-                e["from"].as_str().map(str::to_string),
-            )
-        })
-        .collect();
-    listed.sort();
-    listed
 }
 
 #[test]

@@ -3,12 +3,54 @@
 //! loopback: the scenarios of the local pairs (new files both ways, modify, delete,
 //! conflicts kept left, right or both, delete against modify, type changes, renames, odd
 //! names, a large file, mass deletion, a missing or unreachable remote, mirror and
-//! contribute), on the current rclone, with a smoke subset on Debian 12's rclone 1.60.
+//! contribute), each over WebDAV and over SFTP (`webdav::NAME`, `sftp::NAME`) on the
+//! current rclone, with a smoke subset on Debian 12's rclone 1.60.
 
+mod dry_run_common;
 mod remote_common;
 
+use dry_run_common::{Listed, listed, on_disk};
 use remote_common::*;
 use std::path::Path;
+
+/// One `#[test]` per scenario per server, named `webdav::SCENARIO` and `sftp::SCENARIO`.
+macro_rules! over_both_servers {
+    ($($scenario:ident),* $(,)?) => {
+        mod webdav {
+            $(#[test]
+            fn $scenario() {
+                super::$scenario(super::Protocol::WebDav)
+            })*
+        }
+        mod sftp {
+            $(#[test]
+            fn $scenario() {
+                super::$scenario(super::Protocol::Sftp)
+            })*
+        }
+    };
+}
+
+over_both_servers!(
+    new_changed_and_deleted_files_go_both_ways,
+    conflicts_are_kept_left_right_or_both,
+    a_modification_beats_a_deletion_either_way,
+    type_changes_and_renames_go_across,
+    odd_names_sync_and_names_the_remote_cannot_hold_are_listed,
+    a_large_file_goes_up_and_down_whole,
+    mass_deletion_without_prompts_exits_2_and_changes_nothing,
+    a_dry_run_lists_what_the_sync_then_does_and_changes_nothing,
+    a_missing_or_unreachable_remote_deletes_nothing,
+    mirror_makes_the_remote_a_copy_and_contribute_never_deletes_there,
+    without_rclone_remote_pairs_fail_saying_how_to_install_and_local_pairs_run,
+    folder_list_shows_remote_pairs_with_their_server,
+);
+
+/// A pair `p` in `mode` between a local folder and a new server of this kind, on the current
+/// rclone.
+fn pair(server: Protocol, mode: &str) -> RemoteCli {
+    RemoteCli::new(mode, &rclone_current(), server)
+}
 
 fn write(path: &Path, text: &str) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -55,9 +97,8 @@ fn both_ways(c: &RemoteCli) {
     assert!(c.synced().contains("Up to date"));
 }
 
-#[test]
-fn new_changed_and_deleted_files_go_both_ways_over_webdav() {
-    let c = RemoteCli::webdav("two-way", &rclone_current());
+fn new_changed_and_deleted_files_go_both_ways(server: Protocol) {
+    let c = pair(server, "two-way");
     both_ways(&c);
     // What was replaced or deleted on the remote is kept there.
     assert_eq!(
@@ -74,12 +115,6 @@ fn new_changed_and_deleted_files_go_both_ways_over_webdav() {
 }
 
 #[test]
-fn new_changed_and_deleted_files_go_both_ways_over_sftp() {
-    let c = RemoteCli::sftp("two-way", &rclone_current());
-    both_ways(&c);
-}
-
-#[test]
 fn smoke_on_debian_rclone_1_60() {
     let c = RemoteCli::webdav("two-way", &rclone_old());
     both_ways(&c);
@@ -91,9 +126,8 @@ fn smoke_on_debian_rclone_1_60() {
     assert_eq!(read(&c.l("b.txt")), "down");
 }
 
-#[test]
-fn conflicts_are_kept_left_right_or_both() {
-    let c = RemoteCli::webdav("two-way", &rclone_current());
+fn conflicts_are_kept_left_right_or_both(server: Protocol) {
+    let c = pair(server, "two-way");
     for name in ["l.txt", "r.txt", "b.txt"] {
         write(&c.l(name), "base");
     }
@@ -124,9 +158,8 @@ fn conflicts_are_kept_left_right_or_both() {
     assert!(c.remote_versions().contains(&"remote edit!".to_string()));
 }
 
-#[test]
-fn a_modification_beats_a_deletion_either_way() {
-    let c = RemoteCli::webdav("two-way", &rclone_current());
+fn a_modification_beats_a_deletion_either_way(server: Protocol) {
+    let c = pair(server, "two-way");
     write(&c.l("x.txt"), "base x");
     write(&c.l("y.txt"), "base y");
     c.synced();
@@ -140,9 +173,8 @@ fn a_modification_beats_a_deletion_either_way() {
     same(&c);
 }
 
-#[test]
-fn type_changes_and_renames_go_across() {
-    let c = RemoteCli::webdav("two-way", &rclone_current());
+fn type_changes_and_renames_go_across(server: Protocol) {
+    let c = pair(server, "two-way");
     write(&c.l("thing"), "a file first");
     write(&c.l("folder/inner.txt"), "inside");
     write(&c.l("moved.txt"), "moves around unchanged");
@@ -152,7 +184,7 @@ fn type_changes_and_renames_go_across() {
     std::fs::remove_file(c.l("thing")).unwrap();
     write(&c.l("thing/now-a-folder.txt"), "in the new folder");
     std::fs::rename(c.l("moved.txt"), c.l("folder/renamed.txt")).unwrap();
-    c.dav().rename("remote-moved.txt", "renamed-remotely.txt");
+    c.rename_remote("remote-moved.txt", "renamed-remotely.txt");
     c.synced();
     assert_eq!(read(&c.r("thing/now-a-folder.txt")), "in the new folder");
     assert_eq!(read(&c.r("folder/renamed.txt")), "moves around unchanged");
@@ -174,24 +206,52 @@ fn type_changes_and_renames_go_across() {
     );
 }
 
-#[test]
-fn odd_names_sync_and_names_the_remote_cannot_hold_are_listed() {
-    use std::os::unix::ffi::OsStrExt;
-    let c = RemoteCli::webdav("two-way", &rclone_current());
-    let names = [
-        "with space.txt",
-        "ünïcödé 文字.txt",
-        "percent%20sign.txt",
-        "hash#and?question.txt",
+/// Names in (name on the left, the name the server's disk holds): rclone's servers keep
+/// every UTF-8 name as it is, over WebDAV and SFTP alike (measured: control characters,
+/// leading and trailing spaces, 255-byte names, Windows' reserved names), but for rclone's
+/// quote `‛`, which `rclone serve` stores doubled on its disk (its local backend's encoding;
+/// it lists it back as one).
+const ODD_NAMES: &[(&str, &str)] = &[
+    ("with space.txt", "with space.txt"),
+    ("ünïcödé 文字.txt", "ünïcödé 文字.txt"),
+    ("percent%20sign.txt", "percent%20sign.txt"),
+    ("hash#and?question.txt", "hash#and?question.txt"),
+    (
         "quote\"s and 'apostrophes'.txt",
-        "-leading-dash",
+        "quote\"s and 'apostrophes'.txt",
+    ),
+    ("-leading-dash", "-leading-dash"),
+    (
         "[brackets] {braces} (parens).txt",
-        "semi;colon&amp=eq+plus.txt",
-        "trailing.dot.",
-        ".hidden",
-        "back\\slash.txt",
-    ];
-    for (i, name) in names.iter().enumerate() {
+        "[brackets] {braces} (parens).txt",
+    ),
+    ("semi;colon&amp=eq+plus.txt", "semi;colon&amp=eq+plus.txt"),
+    ("trailing.dot.", "trailing.dot."),
+    (".hidden", ".hidden"),
+    ("back\\slash.txt", "back\\slash.txt"),
+    ("colon:star*pipe|lt<gt>.txt", "colon:star*pipe|lt<gt>.txt"),
+    (
+        " leading and trailing spaces ",
+        " leading and trailing spaces ",
+    ),
+    (
+        "bell\x07 tab\t newline\n del\x7f.txt",
+        "bell\x07 tab\t newline\n del\x7f.txt",
+    ),
+    ("symbols ␇ ␡ ␀ ＊ ／.txt", "symbols ␇ ␡ ␀ ＊ ／.txt"),
+    ("rclone's quote ‛.txt", "rclone's quote ‛‛.txt"),
+];
+
+fn odd_names_sync_and_names_the_remote_cannot_hold_are_listed(server: Protocol) {
+    use std::os::unix::ffi::OsStrExt;
+    let mut c = pair(server, "two-way");
+    let long = "l".repeat(251) + ".txt";
+    let names: Vec<(&str, &str)> = ODD_NAMES
+        .iter()
+        .copied()
+        .chain([(long.as_str(), long.as_str())])
+        .collect();
+    for (i, (name, _)) in names.iter().enumerate() {
         write(&c.l(&format!("odd/{name}")), &format!("odd {i}"));
     }
     c.write_remote("from remote ü#%.txt", "remote odd");
@@ -207,20 +267,27 @@ fn odd_names_sync_and_names_the_remote_cannot_hold_are_listed() {
         ),
         "{printed}"
     );
-    for (i, name) in names.iter().enumerate() {
+    for (i, (name, served)) in names.iter().enumerate() {
         assert_eq!(
-            read(&c.r(&format!("odd/{name}"))),
+            read(&c.r(&format!("odd/{served}"))),
             format!("odd {i}"),
-            "{name}"
+            "{name:?}"
         );
     }
     assert_eq!(read(&c.l("from remote ü#%.txt")), "remote odd");
+    let left = synced_tree(&c.left);
     assert!(c.synced().contains("Up to date"));
+    // A server that lists its disk afresh (its directory cache gone) lists the same names:
+    // nothing is taken for deleted on the remote, nothing comes back under another name.
+    c.server.stop();
+    c.server.restart();
+    let printed = c.synced();
+    assert!(printed.contains("Up to date"), "{printed}");
+    assert_eq!(synced_tree(&c.left), left);
 }
 
-#[test]
-fn a_large_file_goes_up_and_down_whole() {
-    let c = RemoteCli::webdav("two-way", &rclone_current());
+fn a_large_file_goes_up_and_down_whole(server: Protocol) {
+    let c = pair(server, "two-way");
     let big: Vec<u8> = (0..24 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
     std::fs::write(c.l("big.bin"), &big).unwrap();
     c.synced();
@@ -228,14 +295,13 @@ fn a_large_file_goes_up_and_down_whole() {
     // Changed remotely (the same size, other bytes): comes back down whole.
     let mut other = big.clone();
     other[12_345_678] ^= 0xff;
-    c.dav().put("big.bin", &other, Some(2_000_000_000));
+    c.put_remote("big.bin", &other, Some(2_000_000_000));
     c.synced();
     assert!(std::fs::read(c.l("big.bin")).unwrap() == other);
 }
 
-#[test]
-fn mass_deletion_without_prompts_exits_2_and_changes_nothing() {
-    let c = RemoteCli::webdav("two-way", &rclone_current());
+fn mass_deletion_without_prompts_exits_2_and_changes_nothing(server: Protocol) {
+    let c = pair(server, "two-way");
     for i in 0..30 {
         write(&c.l(&format!("f{i}")), "x");
     }
@@ -252,26 +318,114 @@ fn mass_deletion_without_prompts_exits_2_and_changes_nothing() {
     assert_eq!(synced_tree(&c.right).len(), 30);
 }
 
-#[test]
-fn a_dry_run_of_a_remote_pair_says_it_cannot_preview_and_changes_nothing() {
-    let c = RemoteCli::webdav("two-way", &rclone_current());
-    write(&c.l("kept.txt"), "kept");
-    c.synced();
-    write(&c.l("new.txt"), "new");
-    let out = c.run(&["sync", "p", "--dry-run"]);
-    let printed =
-        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
-    assert_ne!(out.status.code(), Some(0), "{printed}");
+/// `sync p --dry-run` prints `lines` (among others), `--json` gives the plan, and neither
+/// changes anything on either side, in the center's state or in the served folder; the
+/// sync right after does exactly what was listed.
+fn previewed_then_synced(c: &RemoteCli, lines: &[&str], code: i32) -> Listed {
+    let before = on_disk(c.dir.path());
+    let shown = c.run(&["sync", "p", "--dry-run"]);
+    let printed = text(&shown);
+    assert_eq!(shown.status.code(), Some(0), "{printed}");
+    for line in lines {
+        assert!(
+            printed.lines().any(|l| l == *line),
+            "{line:?} in\n{printed}"
+        );
+    }
+    let json = c.run(&["sync", "p", "--dry-run", "--json"]);
+    assert_eq!(json.status.code(), Some(0), "{}", text(&json));
+    let previews: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let plan = previews[0]["planned"]["plan"]["changes"].clone();
+    let after = on_disk(c.dir.path());
+    // rclone's SFTP backend notes the server's shell in the user's rclone config on its
+    // first connection, as any rclone command does: rclone's own doing.
+    let conf = c.dir.path().join("rclone.conf");
+    let changed: Vec<_> = before
+        .keys()
+        .chain(after.keys())
+        .filter(|p| before.get(*p) != after.get(*p) && **p != conf)
+        .collect();
     assert!(
-        printed.contains("A preview of a remote folder pair is not available yet"),
-        "{printed}"
+        changed.is_empty(),
+        "a preview changed {changed:?}\n{printed}"
     );
-    assert_eq!(synced_tree(&c.right).len(), 1, "{printed}");
+
+    let (done, printed) = c.sync();
+    assert_eq!(done, code, "{printed}");
+    let results: serde_json::Value =
+        serde_json::from_slice(&c.run(&["results", "--json"]).stdout).unwrap();
+    let done = &results[0]["items"][0];
+    assert_eq!(listed(&done["entries"]), listed(&plan["entries"]));
+    assert_eq!(done["activity"]["changes"], plan["counts"]["changes"]);
+    assert_eq!(done["activity"]["bytes"], plan["counts"]["bytes"]);
+    listed(&plan["entries"])
 }
 
-#[test]
-fn a_missing_or_unreachable_remote_deletes_nothing() {
-    let mut c = RemoteCli::webdav("mirror", &rclone_current());
+fn a_dry_run_lists_what_the_sync_then_does_and_changes_nothing(server: Protocol) {
+    let c = pair(server, "two-way");
+    // The first sync's preview: the remote folder is not there yet (the sync makes it).
+    std::fs::remove_dir(&c.right).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    write(&c.l("same.txt"), "same");
+    write(&c.l("gone.txt"), "bye");
+    write(&c.l("old.txt"), "moving along");
+    write(&c.l("both.txt"), "base");
+    write(&c.l("sub/edit.txt"), "v1");
+    let first = previewed_then_synced(
+        &c,
+        &[
+            "p (remote:): 6 to copy · 25 bytes",
+            "  ➡ copy     sub/edit.txt (2 bytes)",
+            "Nothing was changed: this was a preview.",
+        ],
+        0,
+    );
+    assert_eq!(first.len(), 6, "{first:?}");
+    same(&c);
+    // The remote has its marker now: previews of a pair synced before.
+    write(&c.l("new.txt"), "new on the left");
+    c.write_remote("sub/edit.txt", "v2 from the right");
+    c.write_remote("from-remote.txt", "down");
+    std::fs::remove_file(c.l("gone.txt")).unwrap();
+    write(&c.l("both.txt"), "left edit");
+    c.write_remote("both.txt", "right edit!");
+    std::fs::rename(c.l("old.txt"), c.l("moved.txt")).unwrap();
+    let second = previewed_then_synced(
+        &c,
+        &[
+            "p (remote:): 2 to copy, 1 to replace, 1 to delete, 1 to move, 1 conflict · 36 bytes",
+            "  ➡ copy     new.txt (15 bytes)",
+            "  ⬅ copy     from-remote.txt (4 bytes)",
+            "  ⬅ replace  sub/edit.txt (17 bytes)",
+            "  ➡ delete   gone.txt",
+            "  ➡ move     moved.txt (from old.txt)",
+            "  ↔ conflict both.txt",
+        ],
+        1,
+    );
+    assert_eq!(second.len(), 6, "{second:?}");
+    assert_eq!(read(&c.r("moved.txt")), "moving along");
+    assert_eq!(read(&c.l("sub/edit.txt")), "v2 from the right");
+
+    // A file of the user's in the place of the center's folder on the remote: the preview
+    // lists it under the name the sync gives it, and leaves it where it is.
+    let c = pair(server, "two-way");
+    c.write_remote(".synccenter", "the user's own");
+    previewed_then_synced(
+        &c,
+        &[
+            "p (remote:): 1 to copy · 14 bytes",
+            "  ⬅ copy     .synccenter (file) (14 bytes)",
+            "  Note: .synccenter in remote:data was in the place of Sync Center's versions folder; it is renamed to \".synccenter (file)\", which is synced",
+        ],
+        0,
+    );
+    assert_eq!(read(&c.l(".synccenter (file)")), "the user's own");
+    assert_eq!(read(&c.r(".synccenter (file)")), "the user's own");
+}
+
+fn a_missing_or_unreachable_remote_deletes_nothing(server: Protocol) {
+    let mut c = pair(server, "mirror");
     write(&c.l("keep.txt"), "precious");
     c.synced();
     // The server is down: the item fails, plainly, and nothing changes on the left.
@@ -290,8 +444,7 @@ fn a_missing_or_unreachable_remote_deletes_nothing() {
     assert!(printed.contains("is missing on the remote"), "{printed}");
     assert_eq!(read(&c.l("keep.txt")), "precious");
     // Made again empty (another folder at the same place): not the folder synced last time.
-    let dav_root = Dav::new(&c.server, "");
-    dav_root.mkdirs(FOLDER);
+    c.make_remote_folder();
     let (code, printed) = c.sync();
     assert_eq!(code, 2, "{printed}");
     assert!(
@@ -301,9 +454,8 @@ fn a_missing_or_unreachable_remote_deletes_nothing() {
     assert_eq!(read(&c.l("keep.txt")), "precious");
 }
 
-#[test]
-fn mirror_makes_the_remote_a_copy_and_contribute_never_deletes_there() {
-    let c = RemoteCli::webdav("mirror", &rclone_current());
+fn mirror_makes_the_remote_a_copy_and_contribute_never_deletes_there(server: Protocol) {
+    let c = pair(server, "mirror");
     write(&c.l("a.txt"), "left a");
     c.synced();
     c.write_remote("a.txt", "changed on the remote");
@@ -319,7 +471,7 @@ fn mirror_makes_the_remote_a_copy_and_contribute_never_deletes_there() {
     );
     assert!(kept.contains(&"only on the remote".to_string()), "{kept:?}");
 
-    let c = RemoteCli::webdav("contribute", &rclone_current());
+    let c = pair(server, "contribute");
     write(&c.l("a.txt"), "left a");
     c.write_remote("remote-only.txt", "stays");
     c.synced();
@@ -332,9 +484,8 @@ fn mirror_makes_the_remote_a_copy_and_contribute_never_deletes_there() {
     assert!(!c.l("remote-only.txt").exists());
 }
 
-#[test]
-fn without_rclone_remote_pairs_fail_saying_how_to_install_and_local_pairs_run() {
-    let c = RemoteCli::webdav("two-way", &rclone_current());
+fn without_rclone_remote_pairs_fail_saying_how_to_install_and_local_pairs_run(server: Protocol) {
+    let c = pair(server, "two-way");
     let local_right = c.dir.path().join("local-right");
     std::fs::create_dir_all(&local_right).unwrap();
     write(&c.l("a.txt"), "a");
@@ -368,9 +519,8 @@ fn without_rclone_remote_pairs_fail_saying_how_to_install_and_local_pairs_run() 
     assert!(!c.r("a.txt").exists());
 }
 
-#[test]
-fn folder_list_shows_remote_pairs_with_their_server() {
-    let c = RemoteCli::webdav("two-way", &rclone_current());
+fn folder_list_shows_remote_pairs_with_their_server(server: Protocol) {
+    let c = pair(server, "two-way");
     let out = c.run(&["folder", "list"]);
     let printed = text(&out);
     assert!(printed.contains("remote:data"), "{printed}");

@@ -170,13 +170,17 @@ impl SyncCenterApp {
                 &self.model,
                 self.engine.store(),
                 &mut self.tab,
-                self.conflicts.unresolved(),
-                self.results.unseen_errors(),
+                toolbar::Badges {
+                    conflicts: self.conflicts.unresolved(),
+                    unseen_errors: self.results.unseen_errors(),
+                },
                 &mut out,
+                |ui| {
+                    if let Some(companion) = &self.companion {
+                        companion.menu_ui(ui);
+                    }
+                },
             );
-            if let Some(companion) = &self.companion {
-                ui.horizontal(|ui| companion.menu_ui(ui));
-            }
             ui.add_space(2.0);
         });
         if self.model.overall.is_some() {

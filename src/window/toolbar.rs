@@ -1,4 +1,5 @@
-//! The toolbar (Sync now, Sync all, Stop, Properties), the tabs, and the overall progress.
+//! The toolbar (Sync now, Sync all, Preview, Stop, Properties, then what a companion adds such as
+//! the Background menu), the tabs, and the overall progress.
 
 use crate::core::model::{ItemKey, PropertiesTarget};
 use crate::core::progress::format_eta;
@@ -18,6 +19,13 @@ pub enum Tab {
     Conflicts,
 }
 
+/// The counts the tabs carry: unresolved conflicts, and errors the Results tab has not shown.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Badges {
+    pub conflicts: usize,
+    pub unseen_errors: usize,
+}
+
 /// The checked items, for Sync now (and for Enter).
 pub fn checked_items(model: &Model, store: &Store) -> Vec<ItemKey> {
     model
@@ -32,11 +40,12 @@ pub fn ui(
     model: &Model,
     store: &Store,
     tab: &mut Tab,
-    conflicts: usize,
-    unseen_errors: usize,
+    badges: Badges,
     out: &mut Commands,
+    more: impl FnOnce(&mut Ui),
 ) {
-    ui.horizontal(|ui| {
+    // Wrapped, so that at a narrow width the last buttons move to a second row, not out of sight.
+    ui.horizontal_wrapped(|ui| {
         ui.spacing_mut().button_padding = egui::vec2(10.0, 5.0);
         let any = model.has_items();
         if ui
@@ -88,10 +97,15 @@ pub fn ui(
                 PropertiesTarget::Item(key.item.clone()),
             ));
         }
+        more(ui);
     });
     ui.add_space(4.0);
     ui.horizontal(|ui| {
         ui.selectable_value(tab, Tab::Items, "Items");
+        let Badges {
+            conflicts,
+            unseen_errors,
+        } = badges;
         let results = if unseen_errors > 0 {
             let noun = if unseen_errors == 1 {
                 "error"

@@ -476,32 +476,91 @@ impl RemoteCli {
         self.dav.as_ref().expect("a WebDAV pair")
     }
 
-    /// Writes on the remote side: through the server for WebDAV; for SFTP on the disk,
-    /// then the server's directory cache is waited out.
-    pub fn write_remote(&self, rel: &str, contents: &str) {
+    /// Runs the `rclone` client on the pair's remote (its own config, this test's home):
+    /// how the tests change an SFTP remote through its server.
+    fn rclone_client(&self, args: &[&std::ffi::OsStr]) {
+        let out = Command::new(&self.rclone)
+            .arg("--config")
+            .arg(&self.conf)
+            .args(args)
+            .env("HOME", self.dir.path().join("user"))
+            .env("XDG_CACHE_HOME", self.dir.path().join("cache"))
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "rclone {args:?}: {}", text(&out));
+    }
+
+    /// `remote:data/REL`, for the rclone client.
+    fn on_remote(&self, rel: &str) -> std::ffi::OsString {
+        format!("remote:{FOLDER}/{rel}").into()
+    }
+
+    /// Writes a file on the remote side (parents made) through the server, with this mtime
+    /// (seconds) where the server keeps one.
+    pub fn put_remote(&self, rel: &str, bytes: &[u8], mtime: Option<i64>) {
         match &self.dav {
-            Some(dav) => dav.put(rel, contents.as_bytes(), None),
+            Some(dav) => dav.put(rel, bytes, mtime),
             None => {
-                let path = self.r(rel);
-                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-                std::fs::write(path, contents).unwrap();
-                std::thread::sleep(Duration::from_millis(1200));
+                let staged = self.dir.path().join("put-staging");
+                std::fs::write(&staged, bytes).unwrap();
+                if let Some(mtime) = mtime {
+                    let time = std::time::UNIX_EPOCH + Duration::from_secs(mtime as u64);
+                    std::fs::File::options()
+                        .write(true)
+                        .open(&staged)
+                        .unwrap()
+                        .set_modified(time)
+                        .unwrap();
+                }
+                // Always sent, even when size and mtime match what is there.
+                self.rclone_client(&[
+                    "copyto".as_ref(),
+                    "--ignore-times".as_ref(),
+                    staged.as_os_str(),
+                    &self.on_remote(rel),
+                ]);
+                std::fs::remove_file(&staged).unwrap();
             }
         }
     }
 
+    pub fn write_remote(&self, rel: &str, contents: &str) {
+        self.put_remote(rel, contents.as_bytes(), None);
+    }
+
+    /// Deletes a file or a folder (with its contents) on the remote side, through the server.
     pub fn delete_remote(&self, rel: &str) {
         match &self.dav {
             Some(dav) => dav.delete(rel),
             None => {
-                let path = self.r(rel);
-                if path.is_dir() {
-                    std::fs::remove_dir_all(path).unwrap();
+                let verb = if self.r(rel).is_dir() {
+                    "purge"
                 } else {
-                    std::fs::remove_file(path).unwrap();
-                }
-                std::thread::sleep(Duration::from_millis(1200));
+                    "deletefile"
+                };
+                self.rclone_client(&[verb.as_ref(), &self.on_remote(rel)]);
             }
+        }
+    }
+
+    /// Renames a file on the remote side, through the server.
+    pub fn rename_remote(&self, from: &str, to: &str) {
+        match &self.dav {
+            Some(dav) => dav.rename(from, to),
+            None => self.rclone_client(&[
+                "moveto".as_ref(),
+                &self.on_remote(from),
+                &self.on_remote(to),
+            ]),
+        }
+    }
+
+    /// Makes the remote folder (empty) on the server.
+    pub fn make_remote_folder(&self) {
+        match &self.dav {
+            Some(_) => Dav::new(&self.server, "").mkdirs(FOLDER),
+            None => self.rclone_client(&["mkdir".as_ref(), format!("remote:{FOLDER}").as_ref()]),
         }
     }
 

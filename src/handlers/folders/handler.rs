@@ -17,7 +17,7 @@ use crate::core::model::{
     Enumeration, HandlerInfo, Icon, ItemId, ItemInfo, Participation, PropertiesOutcome,
     PropertiesTarget, RunContext,
 };
-use crate::core::preview::ItemAnswer;
+use crate::core::preview::{ItemAnswer, ItemPlan};
 use crate::core::progress::{BatchEstimate, Stage, WorkReport};
 use crate::core::status::ItemStatus;
 use crate::core::store::Home;
@@ -163,28 +163,11 @@ impl Handler for FolderPairs {
         let answers = items
             .iter()
             .map(|item| {
-                let planned = pairs
-                    .iter()
-                    .find(|p| p.name == item.as_str())
-                    .ok_or_else(|| FolderError::UnknownPair(item.to_string()))
-                    .and_then(|config| {
-                        // Planning a remote side needs its logon, which a preview does not ask.
-                        if matches!(config.right_location(), Ok(l) if l.is_remote()) {
-                            return Err(FolderError::NoRemotePreview);
-                        }
-                        let (left, right) = (
-                            LocalReplica::new(&config.left),
-                            LocalReplica::new(&config.right),
-                        );
-                        let pair = Pair {
-                            config,
-                            left: &left,
-                            right: &right,
-                            archive_file: archive::archive_file(&self.home.data_dir, &config.name),
-                        };
-                        sync::preview(&pair, &callback.chosen_resolutions(item), &mut Previewing)
-                    });
-                (item.clone(), planned.map_err(|e| e.to_string()))
+                let planned = match pairs.iter().find(|p| p.name == item.as_str()) {
+                    Some(config) => self.plan(config, item, callback),
+                    None => Err(FolderError::UnknownPair(item.to_string()).to_string()),
+                };
+                (item.clone(), planned)
             })
             .collect();
         Ok(Some(answers))
@@ -242,19 +225,59 @@ impl FolderPairs {
         })
     }
 
-    fn sync_item(&mut self, item: &ItemId, config: &PairConfig, callback: &Callback) -> Reply {
-        let left = LocalReplica::new(&config.left);
-        let right: Box<dyn Replica> = match config.right_location() {
+    /// The right side of a pair: its local folder, or its remote (got ready by
+    /// `Remotes::prepare`); for a preview, one that writes nothing.
+    fn right_replica(
+        &mut self,
+        config: &PairConfig,
+        item: &ItemId,
+        callback: &Callback,
+        previewing: bool,
+    ) -> Result<Box<dyn Replica>, NotReady> {
+        Ok(match config.right_location() {
             Ok(location) if location.is_remote() => {
-                match self.remotes.replica(config, item, callback) {
-                    Ok(remote) => Box::new(remote),
-                    Err(NotReady(why)) => {
-                        fail(callback, item, &why);
-                        return Reply::Continue;
-                    }
-                }
+                Box::new(self.remotes.replica(config, item, callback, previewing)?)
             }
             _ => Box::new(LocalReplica::new(&config.right)),
+        })
+    }
+
+    /// What a sync of the pair would do now, changing nothing. A remote side is got ready as
+    /// for a sync, without asking anything (its password from the keyring, or the plan
+    /// fails saying it needs the logon).
+    fn plan(
+        &mut self,
+        config: &PairConfig,
+        item: &ItemId,
+        callback: &Callback,
+    ) -> Result<ItemPlan, String> {
+        if matches!(config.right_location(), Ok(l) if l.is_remote()) {
+            self.remotes
+                .prepare(config, item, callback)
+                .map_err(|e| e.0)?;
+        }
+        let left = LocalReplica::new(&config.left);
+        let right = self
+            .right_replica(config, item, callback, true)
+            .map_err(|e| e.0)?;
+        let pair = Pair {
+            config,
+            left: &left,
+            right: &*right,
+            archive_file: archive::archive_file(&self.home.data_dir, &config.name),
+        };
+        sync::preview(&pair, &callback.chosen_resolutions(item), &mut Previewing)
+            .map_err(|e| e.to_string())
+    }
+
+    fn sync_item(&mut self, item: &ItemId, config: &PairConfig, callback: &Callback) -> Reply {
+        let left = LocalReplica::new(&config.left);
+        let right = match self.right_replica(config, item, callback, false) {
+            Ok(right) => right,
+            Err(NotReady(why)) => {
+                fail(callback, item, &why);
+                return Reply::Continue;
+            }
         };
         let pair = Pair {
             config,

@@ -17,6 +17,7 @@ pub mod names;
 mod pair_form;
 pub mod passwords;
 pub mod rclone;
+pub mod rclone_names;
 pub mod reconcile;
 pub mod remote;
 pub mod remotes;
@@ -89,10 +90,6 @@ pub enum FolderError {
     RootChangedDuringSync { side: &'static str, path: PathBuf },
     #[error("The preview stopped before both folders were looked through. Nothing was changed.")]
     PreviewStopped,
-    #[error(
-        "A preview of a remote folder pair is not available yet: Sync now works, and nothing is deleted without asking when many files would go."
-    )]
-    NoRemotePreview,
     #[error("{location}: {reason}")]
     Remote { location: String, reason: String },
     #[error("another sync of {name} is running{}", .pid.map(|p| format!(" (pid {p})")).unwrap_or_default())]

@@ -14,6 +14,9 @@
 //! - **The root's identity** is a marker `.synccenter/root-<random>` made at the first sync:
 //!   a remote folder that was deleted and made again, or another server at the same address,
 //!   is not the folder synced last time, and the run changes nothing.
+//! - **A preview changes nothing** ([`RemoteReplica::for_preview`]): it only lists, stats and
+//!   reads. A root that is not there yet (a first sync makes it) is an empty one, one without
+//!   a marker is told apart from every marked root, and leftovers are left for the sync.
 //!
 //! Files are read by streaming them from rcd (`GET /[remote:]/path`), never staged.
 
@@ -21,6 +24,7 @@ use super::filter::{CENTER_DIR, Filter};
 use super::local::{is_alive, stamp_time, temp_pid};
 use super::names::{RelPath, split};
 use super::rclone::{Bytes, FailureKind, Rcd, RcloneError, random_hex};
+use super::rclone_names::{from_rclone, to_rclone};
 use super::replica::{
     Entry, FolderRemoval, Hash, Keeps, Kind, Mtime, Pruned, Replica, Retention, RootId, Scan,
     SourceFile, StagedFile, Unsynced,
@@ -83,6 +87,10 @@ pub struct RemoteReplica {
     info: OnceLock<Info>,
     /// A file named `.synccenter` that was renamed out of the way.
     moved_aside: Mutex<Option<(Box<RelPath>, Unsynced)>>,
+    /// Opened for a preview: nothing is written on the remote or in the staging folder.
+    previewing: bool,
+    /// A preview found no root, which the sync makes: it is scanned as an empty folder.
+    root_absent: AtomicBool,
     /// Paths being staged, and the versions their commit must keep first.
     staged: Mutex<HashSet<Vec<u8>>>,
     pending_versions: Mutex<HashMap<Vec<u8>, String>>,
@@ -126,12 +134,20 @@ impl RemoteReplica {
             create_root,
             info: OnceLock::new(),
             moved_aside: Mutex::new(None),
+            previewing: false,
+            root_absent: AtomicBool::new(false),
             staged: Mutex::new(HashSet::new()),
             pending_versions: Mutex::new(HashMap::new()),
             kept_versions: AtomicBool::new(false),
             placing_version: Mutex::new(()),
             watcher,
         }
+    }
+
+    /// This replica for a preview, which writes nothing (see the module's notes).
+    pub fn for_preview(mut self) -> RemoteReplica {
+        self.previewing = true;
+        self
     }
 
     /// The remote path of `rel` (rclone speaks UTF-8 only).
@@ -145,9 +161,11 @@ impl RemoteReplica {
         Ok(self.join(rel))
     }
 
+    /// The remote path of `rel` (the root is in rclone's terms already, as the user gave it).
     fn join(&self, rel: &str) -> String {
+        let rel = to_rclone(rel);
         match (self.root.is_empty(), rel.is_empty()) {
-            (true, _) => rel.to_string(),
+            (true, _) => rel,
             (false, true) => self.root.clone(),
             (false, false) => format!("{}/{rel}", self.root),
         }
@@ -201,7 +219,7 @@ impl RemoteReplica {
             .flatten()
             .filter_map(|item| {
                 Some(Listed {
-                    name: item["Name"].as_str()?.to_string(),
+                    name: from_rclone(item["Name"].as_str()?),
                     is_dir: item["IsDir"].as_bool().unwrap_or(false),
                     size: item["Size"].as_i64().unwrap_or(0).max(0) as u64,
                     mtime: parse_mtime(item["ModTime"].as_str().unwrap_or("")),
@@ -331,7 +349,7 @@ impl RemoteReplica {
     }
 
     /// Renames a file named like the center's folder at the top out of the way (as the
-    /// local replica does), so versions can be kept.
+    /// local replica does), so versions can be kept; a preview only finds the name it gets.
     fn move_aside_center_name(&self) -> io::Result<()> {
         let center = self.join(std::str::from_utf8(CENTER_DIR).expect("ASCII"));
         let Some(entry) = self.stat_remote(&center)? else {
@@ -346,7 +364,9 @@ impl RemoteReplica {
                 n => format!(".synccenter (file {n})"),
             };
             if self.stat_remote(&self.join(&name))?.is_none() {
-                self.move_file(&center, &self.join(&name))?;
+                if !self.previewing {
+                    self.move_file(&center, &self.join(&name))?;
+                }
                 *self.moved_aside.lock() = Some((
                     CENTER_DIR.into(),
                     Unsynced::MovedAside(name.as_bytes().into()),
@@ -418,17 +438,24 @@ impl RemoteReplica {
         })?;
         let mut kept = Vec::with_capacity(listed.len());
         let mut folders = Vec::new();
-        for item in listed {
-            let rel = if dir.is_empty() {
+        for mut item in listed {
+            let mut rel = if dir.is_empty() {
                 item.name.clone()
             } else {
                 format!("{dir}/{}", item.name)
             };
             if dir.is_empty() && item.name.as_bytes() == CENTER_DIR {
-                continue;
+                // A preview lists the user's file under the name the sync gives it.
+                match &*self.moved_aside.lock() {
+                    Some((_, Unsynced::MovedAside(to))) if self.previewing && !item.is_dir => {
+                        rel = String::from_utf8_lossy(to).into_owned();
+                        item.name = rel.clone();
+                    }
+                    _ => continue,
+                }
             }
             if temp_pid(strip_partial(&item.name).as_bytes()).is_some() {
-                if !item.is_dir && self.is_dead_leftover(&item.name) {
+                if !item.is_dir && !self.previewing && self.is_dead_leftover(&item.name) {
                     let _ = self.delete_file(&self.join(&rel));
                 }
                 continue;
@@ -492,9 +519,16 @@ impl Replica for RemoteReplica {
     }
 
     fn open_root(&self) -> io::Result<RootId> {
+        // What a preview opens when the sync would make the root or its marker: no marked
+        // root is this one.
+        let unmarked = || RootId(format!("{}{} (no marker yet)", self.fs, self.root));
         match self.list(&self.root) {
             Ok(_) => {}
             Err(RcloneError::Call(f)) if f.kind() == FailureKind::NotFound && self.create_root => {
+                if self.previewing {
+                    self.root_absent.store(true, Ordering::Relaxed);
+                    return Ok(unmarked());
+                }
                 self.call(
                     "operations/mkdir",
                     json!({ "fs": self.fs, "remote": self.root }),
@@ -503,8 +537,13 @@ impl Replica for RemoteReplica {
             Err(e) => return Err(e.into()),
         }
         self.move_aside_center_name()?;
-        if let Some(id) = self.marker()? {
+        // (A preview that found a file in the place of the center's folder finds no marker.)
+        let file_in_the_way = self.previewing && self.moved_aside.lock().is_some();
+        if !file_in_the_way && let Some(id) = self.marker()? {
             return Ok(id);
+        }
+        if self.previewing {
+            return Ok(unmarked());
         }
         let name = format!("{ROOT_MARKER}{}", random_hex(16));
         std::fs::create_dir_all(&self.staging)?;
@@ -535,6 +574,9 @@ impl Replica for RemoteReplica {
     }
 
     fn scan(&self, filter: &Filter, folders: &AtomicU64, stop: &AtomicBool) -> io::Result<Scan> {
+        if self.root_absent.load(Ordering::Relaxed) {
+            return Ok(Scan::default());
+        }
         let found: Mutex<HashMap<String, Vec<Listed>>> = Mutex::new(HashMap::new());
         // Folders to list, and how many are being listed.
         let queue: Mutex<(VecDeque<String>, usize)> =

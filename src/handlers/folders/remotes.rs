@@ -296,12 +296,14 @@ impl Remotes {
         }
     }
 
-    /// The replica of a prepared pair's remote side. `create_root` on a first sync.
+    /// The replica of a prepared pair's remote side. `create_root` on a first sync; for a
+    /// preview (`previewing`), one that writes nothing.
     pub fn replica(
         &mut self,
         pair: &PairConfig,
         item: &ItemId,
         callback: &Callback,
+        previewing: bool,
     ) -> Result<RemoteReplica, NotReady> {
         let location = pair.right_location()?;
         let server = match &location {
@@ -312,8 +314,10 @@ impl Remotes {
         let (fs, root) = self.fs_and_root(&location, server.as_ref());
         let staging =
             archive::archive_file(&self.home.data_dir, &pair.name).with_extension("staging");
-        // Leftovers of a run that was killed.
-        let _ = std::fs::remove_dir_all(&staging);
+        // Leftovers of a run that was killed (a preview may run beside a sync: it leaves them).
+        if !previewing {
+            let _ = std::fs::remove_dir_all(&staging);
+        }
         let first_sync = !archive::archive_file(&self.home.data_dir, &pair.name).exists();
         let (callback, item) = (callback.clone(), item.clone());
         let watcher = Box::new(move |name: &str, bytes: Bytes| {
@@ -330,7 +334,7 @@ impl Remotes {
                 .progress(&item, Progress::text(&text))
                 .should_stop()
         });
-        Ok(RemoteReplica::new(
+        let replica = RemoteReplica::new(
             rcd,
             fs,
             root,
@@ -338,7 +342,12 @@ impl Remotes {
             staging,
             first_sync,
             watcher,
-        ))
+        );
+        Ok(if previewing {
+            replica.for_preview()
+        } else {
+            replica
+        })
     }
 
     /// Tests a right side typed into the pair form: reachable, the password accepted, the

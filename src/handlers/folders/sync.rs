@@ -374,7 +374,8 @@ fn scan_and_plan(
                     format!("{text} in {location}: not synced (special file)")
                 }
                 Unsynced::MovedAside(to) => format!(
-                    "{text} in {location} was in the place of Sync Center's versions folder; it was renamed to \"{}\", which is synced",
+                    "{text} in {location} was in the place of Sync Center's versions folder; it {} \"{}\", which is synced",
+                    if previewing { "is renamed to" } else { "was renamed to" },
                     names::to_text(to)
                 ),
             });
