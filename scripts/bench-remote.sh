@@ -65,7 +65,7 @@ echo "rclone = \"$RCLONE\"" >"$WORK/home/config/folders.toml"
 # file pages), sampled every 0.1 s until TIMER ends (GNU time's own figure is the largest of
 # the two processes, as wait4 reports a reaped child's peak too).
 peaks() {
-    local timer=$1 center_peak=0 rcd_peak=0 anon_peak=0 center hwm anon pid
+    local timer=$1 center_peak=0 rcd_peak=0 anon_peak=0 center hwm anon rcd_anon pid
     while kill -0 "$timer" 2>/dev/null; do
         for center in $(pgrep -P "$timer" synccenter 2>/dev/null); do
             hwm=$(awk '/VmHWM/ {print $2}' "/proc/$center/status" 2>/dev/null || echo 0)
@@ -74,7 +74,9 @@ peaks() {
             for pid in $(pgrep -P "$center" rclone 2>/dev/null); do
                 hwm=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
                 [ "${hwm:-0}" -gt "$rcd_peak" ] && rcd_peak=$hwm
-                anon=$((${anon:-0} + $(awk '/RssAnon/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)))
+                # (a process that just ended has no such lines)
+                rcd_anon=$(awk '/RssAnon/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
+                anon=$((${anon:-0} + ${rcd_anon:-0}))
             done
             [ "${anon:-0}" -gt "$anon_peak" ] && anon_peak=$anon
         done

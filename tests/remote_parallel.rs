@@ -58,7 +58,7 @@ fn sync_watching(c: &RemoteCli, watched: &Path) -> usize {
         .spawn()
         .unwrap();
     let done = AtomicBool::new(false);
-    let most = std::thread::scope(|scope| {
+    std::thread::scope(|scope| {
         let watcher = scope.spawn(|| {
             let mut most = 0;
             while !done.load(Ordering::Relaxed) {
@@ -71,8 +71,7 @@ fn sync_watching(c: &RemoteCli, watched: &Path) -> usize {
         done.store(true, Ordering::Relaxed);
         assert!(out.status.success(), "{}", text(&out));
         watcher.join().unwrap()
-    });
-    most
+    })
 }
 
 #[test]
