@@ -12,12 +12,9 @@ NFILES=${1:-100000}
 WORK=${2:-/tmp/bench-folders}
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 MKTREE=/work/shared/tools/mktree.py
+# shellcheck source=scripts/bench-common.sh
+source "$REPO/scripts/bench-common.sh"
 
-need() {
-    command -v "$1" >/dev/null 2>&1 || {
-        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
-    }
-}
 need rsync rsync
 need unison unison
 [ -x /usr/bin/time ] || apt-get install -y time >/dev/null
@@ -37,21 +34,6 @@ if [ -n "${BASELINE:-}" ]; then
 fi
 export UNISON="$WORK/unison-home"
 
-# measure NAME COMMAND…: runs it, records "seconds peak_kib" under NAME.
-declare -A SECONDS_OF MEMORY_OF
-measure() {
-    local name=$1
-    shift
-    sync
-    /usr/bin/time -f "%e %M" -o "$WORK/time.txt" "$@" >/dev/null 2>&1 || {
-        echo "$name failed" >&2
-        cat "$WORK/time.txt" >&2
-        exit 1
-    }
-    read -r SECONDS_OF[$name] MEMORY_OF[$name] <"$WORK/time.txt"
-    echo "$name: ${SECONDS_OF[$name]} s, $((MEMORY_OF[$name] / 1024)) MiB" >&2
-}
-
 run_round() {
     local round=$1
     measure "sc-$round" "$CLI" --home "$WORK/home" sync p --no-prompt
@@ -67,16 +49,9 @@ run_round() {
 
 run_round first
 run_round nochange
-python3 - "$WORK/src" <<'PY'
-import os, sys
-files = sorted(os.path.join(d, f) for d, _, fs in os.walk(sys.argv[1]) for f in fs)
-for path in files[::100]:
-    with open(path, "ab") as f:
-        f.write(b"changed")
-PY
+change_one_percent "$WORK/src"
 run_round change
 
-ratio() { python3 -c "print(f'{$1 / max($2, 0.01):.2f}')"; }
 echo
 echo "| $NFILES files | Sync Center | rsync -a | rsync -a + sync | unison -batch | stat walk | Sync Center vs target |"
 echo "|---|---|---|---|---|---|---|"

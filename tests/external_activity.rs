@@ -6,21 +6,54 @@ mod external_support;
 
 use external_support::*;
 use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::sync::Arc;
 use synccenter::core::activity::{Activity, Change, Direction};
 use synccenter::core::figures::Figures;
+use synccenter::core::handler::HandlerProvider;
 use synccenter::core::model::ItemKey;
 use synccenter::core::preview::Planned;
 use synccenter::core::progress::Stage;
 use synccenter::core::status::ItemStatus;
 
-const HANDLER: &str = r#"#!/usr/bin/env python3
+/// How each handler script here begins: `send` writes one JSON-RPC message a line.
+const SEND: &str = r#"#!/usr/bin/env python3
 import json, sys
 
 def send(message):
     message["jsonrpc"] = "2.0"
     sys.stdout.write(json.dumps(message) + "\n")
     sys.stdout.flush()
+"#;
 
+/// How each ends: every request is answered from the script's `answers` until `shutdown`.
+const SERVE: &str = r#"
+for line in sys.stdin:
+    message = json.loads(line)
+    if "id" not in message:
+        continue
+    if message["method"] == "shutdown":
+        send({"id": message["id"], "result": None})
+        break
+    send({"id": message["id"], "result": answers[message["method"]](message.get("params"))})
+"#;
+
+/// The handler `ext:<stem>` called `name`: the executable Python script
+/// `<dir>/handlers/<stem>.py`, `body` (its methods and `answers`) between `SEND` and `SERVE`.
+fn script_provider(dir: &Path, stem: &str, name: &str, body: &str) -> Arc<dyn HandlerProvider> {
+    let script = dir.join("handlers").join(format!("{stem}.py"));
+    std::fs::create_dir_all(script.parent().unwrap()).unwrap();
+    std::fs::write(&script, [SEND, body, SERVE].concat()).unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    provider(
+        dir,
+        stem,
+        &format!("name = {name:?}\nprogram = \"./{stem}.py\"\n"),
+    )
+}
+
+/// A handler that reports figures and what it changed while it synchronizes.
+const MOVER: &str = r#"
 def synchronize(items):
     for item in items:
         send({"method": "progress", "params": {"item": item, "value": 1, "max": 2, "figures": {
@@ -40,30 +73,13 @@ answers = {
     "prepare": lambda p: None,
     "synchronize": lambda p: synchronize(p["items"]),
 }
-
-for line in sys.stdin:
-    message = json.loads(line)
-    if "id" not in message:
-        continue
-    if message["method"] == "shutdown":
-        send({"id": message["id"], "result": None})
-        break
-    send({"id": message["id"], "result": answers[message["method"]](message.get("params"))})
 "#;
 
 #[test]
 fn an_external_handler_reports_figures_and_what_it_changed() {
     let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
-    let script = dir.path().join("handlers").join("mover.py");
-    std::fs::create_dir_all(script.parent().unwrap()).unwrap();
-    std::fs::write(&script, HANDLER).unwrap();
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let mover = provider(
-        dir.path(),
-        "mover",
-        "name = \"Mover\"\nprogram = \"./mover.py\"\n",
-    );
+    let mover = script_provider(dir.path(), "mover", "Mover", MOVER);
     let center = center(dir, vec![mover], never_answer);
     let record = center.sync(&[("ext:mover", "docs")]);
     let result = &record.items[0];
@@ -126,14 +142,8 @@ fn an_external_handler_reports_figures_and_what_it_changed() {
     assert_eq!(other.activity(record.id).unwrap(), listed);
 }
 
-const PLANNER: &str = r#"#!/usr/bin/env python3
-import json, sys
-
-def send(message):
-    message["jsonrpc"] = "2.0"
-    sys.stdout.write(json.dumps(message) + "\n")
-    sys.stdout.flush()
-
+/// A handler that says what a sync of "docs" would do, and that it cannot for "site".
+const PLANNER: &str = r#"
 def preview(items):
     answers = []
     for item in items:
@@ -159,39 +169,16 @@ answers = {
     "synchronize": lambda p: synchronize(p["items"]),
     "preview": lambda p: preview(p["items"]),
 }
-
-for line in sys.stdin:
-    message = json.loads(line)
-    if "id" not in message:
-        continue
-    if message["method"] == "shutdown":
-        send({"id": message["id"], "result": None})
-        break
-    send({"id": message["id"], "result": answers[message["method"]](message.get("params"))})
 "#;
 
 #[test]
 fn an_external_handler_says_what_a_sync_would_do_when_it_can() {
     let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
-    for (name, text) in [("planner.py", PLANNER), ("mover.py", HANDLER)] {
-        let script = dir.path().join("handlers").join(name);
-        std::fs::create_dir_all(script.parent().unwrap()).unwrap();
-        std::fs::write(&script, text).unwrap();
-        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
-    let planner = provider(
-        dir.path(),
-        "planner",
-        "name = \"Planner\"\nprogram = \"./planner.py\"\n",
-    );
+    let planner = script_provider(dir.path(), "planner", "Planner", PLANNER);
     // The mover says nothing of previews: it is never asked (its script would fail on
     // a method it does not know).
-    let mover = provider(
-        dir.path(),
-        "mover",
-        "name = \"Mover\"\nprogram = \"./mover.py\"\n",
-    );
+    let mover = script_provider(dir.path(), "mover", "Mover", MOVER);
     let synchronized = dir.path().join("handlers").join("planner.py.synchronized");
     let center = center(dir, vec![planner, mover], never_answer);
     let keys = vec![

@@ -6,10 +6,18 @@
 mod external_support;
 
 use external_support::*;
+use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use synccenter::core::engine::SessionRequest;
+use synccenter::core::handler::HandlerProvider;
 use synccenter::core::model::{ItemKey, LogLevel, RunReason};
 use synccenter::core::status::ItemStatus;
+
+/// `paced.py` with these arguments and extra manifest lines, as the handler `ext:paced`.
+fn paced_provider(dir: &Path, args: &[&str], extra: &str) -> Arc<dyn HandlerProvider> {
+    provider(dir, "paced", &paced_manifest(args, extra))
+}
 
 fn no_errors(record: &synccenter::core::store::SessionRecord) {
     let errors: Vec<_> = record
@@ -26,11 +34,7 @@ fn a_skip_of_an_item_the_program_has_not_reached_waits_without_a_clock() {
     let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     // The first item alone takes six times the stop timeout.
-    let paced = provider(
-        dir.path(),
-        "paced",
-        &paced_manifest(&["a=3", "b=0.2"], "[timeouts]\nstop = 0.5\n"),
-    );
+    let paced = paced_provider(dir.path(), &["a=3", "b=0.2"], "[timeouts]\nstop = 0.5\n");
     let center = center(dir, vec![paced], never_answer);
     let session = center.start(&[("ext:paced", "a"), ("ext:paced", "b")]);
     center.wait_for("ext:paced", "a", |s| s.status == ItemStatus::Updating);
@@ -54,13 +58,10 @@ fn a_program_that_goes_on_with_the_next_item_has_honored_the_skip_or_stop() {
     let dir = tempfile::tempdir().unwrap();
     // Hears skips and stops in the answers to its progress requests, and then simply goes
     // on with the next item, saying nothing of the one it left.
-    let paced = provider(
+    let paced = paced_provider(
         dir.path(),
-        "paced",
-        &paced_manifest(
-            &["--requests", "--no-ack", "a=3", "b=3", "c=3"],
-            "[timeouts]\nstop = 0.5\n",
-        ),
+        &["--requests", "--no-ack", "a=3", "b=3", "c=3"],
+        "[timeouts]\nstop = 0.5\n",
     );
     let center = center(dir, vec![paced], never_answer);
     let session = center.start(&[("ext:paced", "a"), ("ext:paced", "b"), ("ext:paced", "c")]);
@@ -89,13 +90,10 @@ fn a_program_that_goes_on_with_the_next_item_has_honored_the_skip_or_stop() {
 fn taking_over_a_finished_item_leaves_the_earlier_run_alone() {
     let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
-    let paced = provider(
+    let paced = paced_provider(
         dir.path(),
-        "paced",
-        &paced_manifest(
-            &["a=0.1", "b=2"],
-            "concurrent_sessions = true\n[timeouts]\nstop = 0.5\n",
-        ),
+        &["a=0.1", "b=2"],
+        "concurrent_sessions = true\n[timeouts]\nstop = 0.5\n",
     );
     let center = center(dir, vec![paced], never_answer);
     let first = center.start(&[("ext:paced", "a"), ("ext:paced", "b")]);
@@ -139,10 +137,10 @@ fn a_program_given_up_on_is_gone_before_its_items_run_again() {
     let faulty = provider(
         dir.path(),
         "faulty",
-        &format!(
-            "name = \"Faulty\"\nprogram = {:?}\nargs = [\"ignore_stop\", {:?}]\n[timeouts]\nstop = 3\n",
-            fixture("misbehave.py").to_string_lossy(),
-            pidfile.to_string_lossy()
+        &misbehave_manifest(
+            "Faulty",
+            &["ignore_stop", &pidfile.to_string_lossy()],
+            "[timeouts]\nstop = 3\n",
         ),
     );
     let center = center_with_stop(dir, vec![faulty], never_answer, Duration::from_secs(1));
@@ -194,11 +192,7 @@ fn a_program_gets_the_manifests_time_to_save_its_state_after_shutdown() {
     let slow = provider(
         dir.path(),
         "slow",
-        &format!(
-            "name = \"Slow\"\nprogram = {:?}\nargs = [\"slow_shutdown\", {:?}]\n",
-            fixture("misbehave.py").to_string_lossy(),
-            saved.to_string_lossy()
-        ),
+        &misbehave_manifest("Slow", &["slow_shutdown", &saved.to_string_lossy()], ""),
     );
     let center = center(dir, vec![slow], never_answer);
     let record = center.sync(&[("ext:slow", "one")]);
@@ -216,11 +210,7 @@ fn a_program_without_concurrent_sessions_runs_one_session_at_a_time() {
     let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     // The manifest does not say `concurrent_sessions = true`.
-    let paced = provider(
-        dir.path(),
-        "paced",
-        &paced_manifest(&["a=1.5", "b=0.2"], ""),
-    );
+    let paced = paced_provider(dir.path(), &["a=1.5", "b=0.2"], "");
     let center = center(dir, vec![paced], never_answer);
     let first = center.start(&[("ext:paced", "a")]);
     center.wait_for("ext:paced", "a", |s| s.status == ItemStatus::Updating);

@@ -3,22 +3,39 @@
 mod external_support;
 
 use external_support::*;
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use synccenter::core::board::UserRequest;
 use synccenter::core::dialog::{FieldValue, FormReply};
+use synccenter::core::handler::HandlerProvider;
 use synccenter::core::model::ItemKey;
 use synccenter::core::status::ItemStatus;
+
+/// The SDK example counting, with these arguments, as the handler `ext:counters`.
+fn counters_provider(dir: &Path, args: &[&str]) -> Arc<dyn HandlerProvider> {
+    provider(dir, "counters", &rust_manifest("Counters", args, ""))
+}
+
+/// The SDK example's demo handler (a logon for Mail, photos, a calendar with problems) at
+/// full speed, as the handler `ext:demo`.
+fn demo_provider(dir: &Path) -> Arc<dyn HandlerProvider> {
+    provider(
+        dir,
+        "demo",
+        &rust_manifest(
+            "Demo",
+            &["--demo"],
+            "env = { SYNCCENTER_DEMO_STEP_MS = \"1\" }\n",
+        ),
+    )
+}
 
 #[test]
 fn a_rust_handler_syncs_with_progress_arriving_on_the_board() {
     let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
-    let counters = provider(
-        dir.path(),
-        "counters",
-        &rust_manifest("Counters", &["--steps", "40", "--step-ms", "5"], ""),
-    );
+    let counters = counters_provider(dir.path(), &["--steps", "40", "--step-ms", "5"]);
     let center = center(dir, vec![counters], never_answer);
     let session = center.start(&[("ext:counters", "alpha"), ("ext:counters", "beta")]);
     center.wait_for("ext:counters", "alpha", |s| {
@@ -44,15 +61,7 @@ fn a_rust_handler_syncs_with_progress_arriving_on_the_board() {
 fn the_demo_handler_asks_for_its_password_in_a_logon_form_from_its_own_process() {
     let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
-    let demo = provider(
-        dir.path(),
-        "demo",
-        &rust_manifest(
-            "Demo",
-            &["--demo"],
-            "env = { SYNCCENTER_DEMO_STEP_MS = \"1\" }\n",
-        ),
-    );
+    let demo = demo_provider(dir.path());
     let forms = Arc::new(AtomicUsize::new(0));
     let seen = forms.clone();
     let center = center(dir, vec![demo], move |request| {
@@ -119,14 +128,9 @@ fn the_demo_handler_asks_for_its_password_in_a_logon_form_from_its_own_process()
 fn skip_and_stop_reach_a_handler_in_another_process() {
     let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
-    let counters = provider(
+    let counters = counters_provider(
         dir.path(),
-        "counters",
-        &rust_manifest(
-            "Counters",
-            &["--items", "a,b,c", "--steps", "100000", "--step-ms", "2"],
-            "",
-        ),
+        &["--items", "a,b,c", "--steps", "100000", "--step-ms", "2"],
     );
     let center = center(dir, vec![counters], never_answer);
     let started = std::time::Instant::now();
@@ -166,15 +170,7 @@ fn skip_and_stop_reach_a_handler_in_another_process() {
 fn details_of_an_actionable_line_come_from_the_handler_process_and_retry_items() {
     let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
-    let demo = provider(
-        dir.path(),
-        "demo",
-        &rust_manifest(
-            "Demo",
-            &["--demo"],
-            "env = { SYNCCENTER_DEMO_STEP_MS = \"1\" }\n",
-        ),
-    );
+    let demo = demo_provider(dir.path());
     let center = center(dir, vec![demo], |request| {
         assert_eq!(request.form.title, "Calendar: 2 events were not uploaded");
         FormReply::Submitted {

@@ -4,22 +4,19 @@
 
 mod resident_support;
 
-use resident_support::{Bus, Home, Instance, synccenter, text, wait_for};
+use resident_support::{
+    Bus, Home, Instance, background_instance, interrupt, run_terminal_sync, start_terminal_sync,
+    synccenter, text, wait_for,
+};
 use std::process::Stdio;
 use std::time::Duration;
 
 #[test]
 fn a_background_instance_takes_a_terminal_sync_and_the_terminal_starts_no_engine() {
-    let bus = Bus::start();
-    let home = Home::new(0.0);
-    let instance = Instance::background(home.path(), &bus, &[]);
+    let (bus, home, instance) = background_instance();
     let instance_pid = instance.child.id();
 
-    let out = synccenter(home.path(), Some(&bus))
-        .args(["sync", "alpha"])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let out = run_terminal_sync(home.path(), Some(&bus), &["alpha"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("✓ Alpha: Succeeded"),
@@ -30,11 +27,7 @@ fn a_background_instance_takes_a_terminal_sync_and_the_terminal_starts_no_engine
     let runs = home.journal("sync-start");
     assert_eq!(runs.len(), 1, "{runs:?}");
     assert_eq!(runs[0]["parent"], instance_pid, "{runs:?}");
-    let manual: Vec<_> = home
-        .journal("initialize")
-        .into_iter()
-        .filter(|e| e["reason"]["kind"] == "manual")
-        .collect();
+    let manual: Vec<_> = home.initialized("manual");
     assert_eq!(manual.len(), 1, "{manual:?}");
     // The run is in the instance's history.
     wait_for("the run in the history", Duration::from_secs(30), || {
@@ -47,16 +40,9 @@ fn a_background_instance_takes_a_terminal_sync_and_the_terminal_starts_no_engine
 
 #[test]
 fn a_handed_off_sync_exits_with_the_same_codes() {
-    let bus = Bus::start();
-    let home = Home::new(0.0);
-    let instance = Instance::background(home.path(), &bus, &[]);
+    let (bus, home, instance) = background_instance();
     let code = |args: &[&str]| {
-        let out = synccenter(home.path(), Some(&bus))
-            .arg("sync")
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
+        let out = run_terminal_sync(home.path(), Some(&bus), args);
         (out.status.code(), text(&out))
     };
     // A run that may not ask fails the item that needs a logon, saying why: 2.
@@ -74,32 +60,25 @@ fn a_handed_off_sync_exits_with_the_same_codes() {
     drop(instance);
 }
 
-#[test]
-fn ctrl_c_in_the_terminal_stops_the_instance_run_and_exits_1() {
-    let bus = Bus::start();
-    let home = Home::new(0.0);
-    let _instance = Instance::background(home.path(), &bus, &[]);
-    // The handler stays in synchronize until released: the run is surely going.
+/// A terminal's `sync alpha` handed to the instance, Ctrl+C pressed once while the handler
+/// is held in synchronize (it hears the stop but stays until released), and the stop heard.
+fn terminal_sync_interrupted_while_held(home: &Home, bus: &Bus) -> std::process::Child {
     home.hold("sync");
-    let client = synccenter(home.path(), Some(&bus))
-        .args(["sync", "alpha"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    wait_for("the handler to be held", Duration::from_secs(60), || {
-        !home.journal("sync-held").is_empty()
-    });
-    // SAFETY: signals our own child.
-    unsafe {
-        libc::kill(client.id() as i32, libc::SIGINT);
-    }
+    let client = start_terminal_sync(home.path(), bus, "alpha");
+    home.wait_held("sync");
+    interrupt(&client);
     wait_for(
         "the stop to reach the handler",
         Duration::from_secs(60),
         || !home.journal("stop-heard").is_empty(),
     );
+    client
+}
+
+#[test]
+fn ctrl_c_in_the_terminal_stops_the_instance_run_and_exits_1() {
+    let (bus, home, _instance) = background_instance();
+    let client = terminal_sync_interrupted_while_held(&home, &bus);
     home.release("sync");
     let out = client.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
@@ -112,34 +91,9 @@ fn ctrl_c_in_the_terminal_stops_the_instance_run_and_exits_1() {
 
 #[test]
 fn ctrl_c_twice_leaves_the_stopping_run_to_the_instance_and_exits_1() {
-    let bus = Bus::start();
-    let home = Home::new(0.0);
-    let instance = Instance::background(home.path(), &bus, &[]);
-    // The handler hears the stop but stays in synchronize until released.
-    home.hold("sync");
-    let client = synccenter(home.path(), Some(&bus))
-        .args(["sync", "alpha"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    wait_for("the handler to be held", Duration::from_secs(60), || {
-        !home.journal("sync-held").is_empty()
-    });
-    // SAFETY: signals our own child.
-    unsafe {
-        libc::kill(client.id() as i32, libc::SIGINT);
-    }
-    wait_for(
-        "the stop to reach the handler",
-        Duration::from_secs(60),
-        || !home.journal("stop-heard").is_empty(),
-    );
-    // SAFETY: as above.
-    unsafe {
-        libc::kill(client.id() as i32, libc::SIGINT);
-    }
+    let (bus, home, instance) = background_instance();
+    let client = terminal_sync_interrupted_while_held(&home, &bus);
+    interrupt(&client);
     // The terminal leaves while the handler is still held: the run is the instance's now.
     let out = client.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
@@ -149,9 +103,7 @@ fn ctrl_c_twice_leaves_the_stopping_run_to_the_instance_and_exits_1() {
         "the run ended before the release"
     );
     home.release("sync");
-    wait_for("the run's record", Duration::from_secs(60), || {
-        !home.history().is_empty()
-    });
+    home.wait_recorded();
     let history = home.history();
     assert_eq!(history[0]["items"][0]["status"], "canceled", "{history:?}");
     assert!(instance.quit(&bus).success());
@@ -159,41 +111,26 @@ fn ctrl_c_twice_leaves_the_stopping_run_to_the_instance_and_exits_1() {
 
 #[test]
 fn ctrl_c_before_the_instance_answers_still_stops_the_run() {
-    let bus = Bus::start();
-    let home = Home::new(0.0);
-    let instance = Instance::background(home.path(), &bus, &[]);
+    let (bus, home, instance) = background_instance();
     // The instance lists the handlers for the request; the handler holds its listing, so
     // the terminal is still waiting for SyncItems' answer when Ctrl+C comes.
     wait_for("the first listing", Duration::from_secs(60), || {
-        home.journal("initialize")
-            .iter()
-            .any(|e| e["reason"]["kind"] == "settings")
+        !home.initialized("settings").is_empty()
     });
     std::thread::sleep(Duration::from_millis(500));
     home.hold("enumerate");
     let held_before = home.journal("enumerate-held").len();
-    let client = synccenter(home.path(), Some(&bus))
-        .args(["sync", "alpha"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let client = start_terminal_sync(home.path(), &bus, "alpha");
     wait_for("the listing to be held", Duration::from_secs(60), || {
         home.journal("enumerate-held").len() > held_before
     });
     std::thread::sleep(Duration::from_millis(300));
-    // SAFETY: signals our own child.
-    unsafe {
-        libc::kill(client.id() as i32, libc::SIGINT);
-    }
+    interrupt(&client);
     home.release("enumerate");
     let out = client.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     // The run the instance started was stopped, not left going on its own.
-    wait_for("the run's record", Duration::from_secs(60), || {
-        !home.history().is_empty()
-    });
+    home.wait_recorded();
     let history = home.history();
     assert_eq!(history[0]["items"][0]["status"], "canceled", "{history:?}");
     drop(instance);
@@ -201,9 +138,7 @@ fn ctrl_c_before_the_instance_answers_still_stops_the_run() {
 
 #[test]
 fn another_programs_cookie_reaches_the_handlers_initialize() {
-    let bus = Bus::start();
-    let home = Home::new(0.0);
-    let _instance = Instance::background(home.path(), &bus, &[]);
+    let (bus, home, _instance) = background_instance();
     let session = bus
         .call(
             "io.github.synccenter.SyncCenter1.SyncHandler",
@@ -215,15 +150,9 @@ fn another_programs_cookie_reaches_the_handlers_initialize() {
         .expect("SyncHandler");
     assert!(session.starts_with("(uint64 "), "{session}");
     wait_for("the invoked run", Duration::from_secs(60), || {
-        home.journal("initialize")
-            .iter()
-            .any(|e| e["reason"]["kind"] == "invoke")
+        !home.initialized("invoke").is_empty()
     });
-    let invoked: Vec<_> = home
-        .journal("initialize")
-        .into_iter()
-        .filter(|e| e["reason"]["kind"] == "invoke")
-        .collect();
+    let invoked: Vec<_> = home.initialized("invoke");
     assert_eq!(invoked.len(), 1, "{invoked:?}");
     assert_eq!(invoked[0]["reason"]["cookie"], serde_json::json!(b"cookie"));
     assert_eq!(invoked[0]["may_bother_user"], false);
@@ -239,9 +168,7 @@ fn another_programs_cookie_reaches_the_handlers_initialize() {
 
 #[test]
 fn a_second_background_start_leaves_the_running_instance_alone() {
-    let bus = Bus::start();
-    let home = Home::new(0.0);
-    let mut instance = Instance::background(home.path(), &bus, &[]);
+    let (bus, home, mut instance) = background_instance();
     let out = synccenter(home.path(), Some(&bus))
         .arg("--background")
         .output()
@@ -309,30 +236,19 @@ fn without_a_bus_two_terminal_syncs_take_turns_and_both_are_recorded() {
 
 #[test]
 fn quit_records_a_run_whose_handler_ignores_the_stop_and_takes_no_more_work() {
-    let bus = Bus::start();
-    let home = Home::new(0.0);
-    let mut instance = Instance::background(home.path(), &bus, &[]);
+    let (bus, home, mut instance) = background_instance();
     // The handler never returns from synchronize (it ignores the stop): Quit must not wait
     // for it past its grace, and must still record the run.
     home.hold("sync");
-    bus.call(
-        "io.github.synccenter.SyncCenter1.SyncItems",
-        &["['alpha']", "{}"],
-    )
-    .expect("SyncItems");
-    wait_for("the handler to be held", Duration::from_secs(60), || {
-        !home.journal("sync-held").is_empty()
-    });
+    bus.sync_items("['alpha']").expect("SyncItems");
+    home.wait_held("sync");
     bus.call(
         "org.freedesktop.Application.ActivateAction",
         &["quit", "[]", "{}"],
     )
     .expect("ActivateAction quit");
     // Work sent after Quit was answered is refused, and never reaches a handler.
-    let late = bus.call(
-        "io.github.synccenter.SyncCenter1.SyncItems",
-        &["['beta']", "{}"],
-    );
+    let late = bus.sync_items("['beta']");
     assert!(late.is_err(), "a run started during Quit: {late:?}");
     let status = instance.wait_end(Duration::from_secs(60));
     let stderr = instance.stderr();
@@ -400,11 +316,7 @@ fn a_handed_off_sync_lists_the_items_again_as_a_local_one_does() {
     // A pair added while the instance runs is synced by the next hand-off.
     let second = folder("second");
     check(&["second"]);
-    let out = synccenter(home.path(), Some(&bus))
-        .arg("sync")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let out = run_terminal_sync(home.path(), Some(&bus), &[]);
     // Every checked item synced, but a handler could not list its items: 2, as locally.
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     let said = text(&out);
@@ -414,11 +326,7 @@ fn a_handed_off_sync_lists_the_items_again_as_a_local_one_does() {
     assert!(first.join("file.txt").exists() && second.join("file.txt").exists());
     // The local run says the same, with the same code.
     drop(instance);
-    let local = synccenter(home.path(), None)
-        .arg("sync")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let local = run_terminal_sync(home.path(), None, &[]);
     assert_eq!(local.status.code(), Some(2), "{}", text(&local));
     assert!(text(&local).contains("could not list"), "{}", text(&local));
 }
@@ -446,11 +354,7 @@ fn a_home_named_two_ways_is_one_home() {
     wait_for("the instance", Duration::from_secs(60), || {
         bus.has_instance()
     });
-    let out = synccenter(home.path(), Some(&bus))
-        .args(["sync", "alpha"])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let out = run_terminal_sync(home.path(), Some(&bus), &["alpha"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let runs = home.journal("sync-start");
     assert_eq!(runs.len(), 1, "{runs:?}");
@@ -469,9 +373,7 @@ fn a_home_named_two_ways_is_one_home() {
 
 #[test]
 fn the_desktop_actions_sync_all_runs_in_the_instance_and_may_ask() {
-    let bus = Bus::start();
-    let home = Home::new(0.0);
-    let instance = Instance::background(home.path(), &bus, &[]);
+    let (bus, home, instance) = background_instance();
     // What a launcher without D-Bus activation runs for the action (the desktop file's Exec).
     let out = synccenter(home.path(), Some(&bus))
         .args(["--action", "sync-all"])
@@ -479,15 +381,9 @@ fn the_desktop_actions_sync_all_runs_in_the_instance_and_may_ask() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     wait_for("the run", Duration::from_secs(60), || {
-        home.journal("initialize")
-            .iter()
-            .any(|e| e["reason"]["kind"] == "manual")
+        !home.initialized("manual").is_empty()
     });
-    let manual: Vec<_> = home
-        .journal("initialize")
-        .into_iter()
-        .filter(|e| e["reason"]["kind"] == "manual")
-        .collect();
+    let manual: Vec<_> = home.initialized("manual");
     // As ActivateAction("sync-all"): dialogs allowed (they show in the window).
     assert_eq!(manual[0]["may_bother_user"], true, "{manual:?}");
     assert_eq!(manual[0]["parent"], instance.child.id(), "{manual:?}");

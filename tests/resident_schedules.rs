@@ -6,6 +6,7 @@ mod resident_support;
 
 use resident_support::{Bus, Display, Home, Instance, synccenter, text, wait_for};
 use serde_json::Value;
+use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 fn scheduled(home: &Home) -> Vec<Value> {
@@ -13,6 +14,28 @@ fn scheduled(home: &Home) -> Vec<Value> {
         .into_iter()
         .filter(|r| r["reason"] == "scheduled")
         .collect()
+}
+
+/// Settings with one schedule, `name`, of the journal's `item`, due `when` (its JSON).
+fn one_schedule(home: &Home, name: &str, item: &str, when: &str) {
+    home.write_settings(&format!(
+        r#"{{"schedules":[{{"name":"{name}","items":[{{"handler":"ext:journal","item":"{item}"}}],
+            "when":{when}}}]}}"#
+    ));
+}
+
+/// The due times file as an earlier instance left it (or as it got damaged); its path.
+fn write_due_times(home: &Home, contents: &str) -> PathBuf {
+    let data = home.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let due = data.join("schedules-due.json");
+    std::fs::write(&due, contents).unwrap();
+    due
+}
+
+/// The due times file's entry for the schedule `name`, due `when`, next at `next_due_ms`.
+fn due(name: &str, when: &str, next_due_ms: i64) -> String {
+    format!(r#"{{"{name}":{{"when":{when},"next_due_ms":{next_due_ms}}}}}"#)
 }
 
 fn now_ms() -> i64 {
@@ -79,20 +102,11 @@ fn a_schedule_of_every_2_seconds_fires_while_the_instance_runs() {
 fn a_due_time_missed_while_stopped_is_made_up_exactly_once_at_start() {
     let bus = Bus::start();
     let home = Home::new(0.0);
-    home.write_settings(
-        r#"{"schedules":[{"name":"hourly","items":[{"handler":"ext:journal","item":"beta"}],
-            "when":{"kind":"every","seconds":3600}}]}"#,
-    );
+    let hourly = r#"{"kind":"every","seconds":3600}"#;
+    one_schedule(&home, "hourly", "beta", hourly);
     // The instance last ran three hours ago: three hourly slots were missed.
     let three_hours_ago = now_ms() - 3 * 3600 * 1000;
-    std::fs::create_dir_all(home.path().join("data")).unwrap();
-    std::fs::write(
-        home.path().join("data/schedules-due.json"),
-        format!(
-            r#"{{"hourly":{{"when":{{"kind":"every","seconds":3600}},"next_due_ms":{three_hours_ago}}}}}"#
-        ),
-    )
-    .unwrap();
+    write_due_times(&home, &due("hourly", hourly, three_hours_ago));
     let instance = Instance::background(home.path(), &bus, &[]);
     wait_for("the made-up run", Duration::from_secs(60), || {
         scheduled(&home).len() == 1
@@ -103,14 +117,14 @@ fn a_due_time_missed_while_stopped_is_made_up_exactly_once_at_start() {
         1,
         "missed slots were run one by one"
     );
-    let due: Value = serde_json::from_slice(
+    let due_times: Value = serde_json::from_slice(
         &std::fs::read(home.path().join("data/schedules-due.json")).unwrap(),
     )
     .unwrap();
-    let next = due["hourly"]["next_due_ms"].as_i64().unwrap();
+    let next = due_times["hourly"]["next_due_ms"].as_i64().unwrap();
     assert!(
         next > now_ms() + 3500 * 1000,
-        "the next run is an hour from now: {due}"
+        "the next run is an hour from now: {due_times}"
     );
     assert!(instance.quit(&bus).success());
     // Started again before the hour is up: nothing is due, nothing runs.
@@ -125,23 +139,10 @@ fn a_scheduled_run_never_shows_a_dialog_and_the_item_that_needs_a_logon_waits() 
     let display = Display::start();
     let bus = Bus::start();
     let home = Home::new(0.0);
-    home.write_settings(
-        r#"{"schedules":[{"name":"nightly","items":[{"handler":"ext:journal","item":"logon"}],
-            "when":{"kind":"daily","hour":3,"minute":0}}]}"#,
-    );
-    std::fs::create_dir_all(home.path().join("data")).unwrap();
-    std::fs::write(
-        home.path().join("data/schedules-due.json"),
-        r#"{"nightly":{"when":{"kind":"daily","hour":3,"minute":0},"next_due_ms":0}}"#,
-    )
-    .unwrap();
-    let instance = Instance::start(
-        home.path(),
-        &bus,
-        &["--background"],
-        &[],
-        &[("DISPLAY", display.name.as_str())],
-    );
+    let nightly = r#"{"kind":"daily","hour":3,"minute":0}"#;
+    one_schedule(&home, "nightly", "logon", nightly);
+    write_due_times(&home, &due("nightly", nightly, 0));
+    let instance = Instance::on_display(home.path(), &bus, &["--background"], &display);
     wait_for("the scheduled run", Duration::from_secs(60), || {
         scheduled(&home).len() == 1
     });
@@ -156,11 +157,7 @@ fn a_scheduled_run_never_shows_a_dialog_and_the_item_that_needs_a_logon_waits() 
         "{run}"
     );
     // The handler was told it may not ask, and no window was opened for a dialog.
-    let told: Vec<Value> = home
-        .journal("initialize")
-        .into_iter()
-        .filter(|e| e["reason"]["kind"] == "scheduled")
-        .collect();
+    let told: Vec<Value> = home.initialized("scheduled");
     assert_eq!(told.len(), 1, "{told:?}");
     assert_eq!(told[0]["may_bother_user"], false);
     std::thread::sleep(Duration::from_secs(3));
@@ -181,16 +178,9 @@ fn a_scheduled_run_never_shows_a_dialog_and_the_item_that_needs_a_logon_waits() 
 fn an_unusable_schedule_never_runs_and_says_why() {
     let bus = Bus::start();
     let home = Home::new(0.0);
-    home.write_settings(
-        r#"{"schedules":[{"name":"broken","items":[{"handler":"ext:journal","item":"alpha"}],
-            "when":{"kind":"every","seconds":0}}]}"#,
-    );
-    std::fs::create_dir_all(home.path().join("data")).unwrap();
-    std::fs::write(
-        home.path().join("data/schedules-due.json"),
-        r#"{"broken":{"when":{"kind":"every","seconds":0},"next_due_ms":0}}"#,
-    )
-    .unwrap();
+    let never = r#"{"kind":"every","seconds":0}"#;
+    one_schedule(&home, "broken", "alpha", never);
+    write_due_times(&home, &due("broken", never, 0));
     let mut instance = Instance::background(home.path(), &bus, &[]);
     wait_for("the notice", Duration::from_secs(60), || {
         instance.stderr().contains("not usable")
@@ -209,13 +199,8 @@ fn an_unusable_schedule_never_runs_and_says_why() {
 fn a_damaged_due_times_file_is_moved_aside_and_written_again() {
     let bus = Bus::start();
     let home = Home::new(0.0);
-    home.write_settings(
-        r#"{"schedules":[{"name":"often","items":[{"handler":"ext:journal","item":"alpha"}],
-            "when":{"kind":"every","seconds":2}}]}"#,
-    );
-    let due = home.path().join("data/schedules-due.json");
-    std::fs::create_dir_all(home.path().join("data")).unwrap();
-    std::fs::write(&due, b"{ damaged").unwrap();
+    one_schedule(&home, "often", "alpha", r#"{"kind":"every","seconds":2}"#);
+    let due = write_due_times(&home, "{ damaged");
     let instance = Instance::background(home.path(), &bus, &[]);
     wait_for("a scheduled run", Duration::from_secs(60), || {
         !scheduled(&home).is_empty()

@@ -4,7 +4,7 @@
 
 mod resident_support;
 
-use resident_support::{Bus, Display, Home, Instance, wait_for};
+use resident_support::{Bus, Display, Home, Instance, background_instance, wait_for};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -17,32 +17,9 @@ impl Drop for Killed {
     }
 }
 
-fn gdbus(bus: &Bus, dest: &str, path: &str, method: &str, args: &[&str]) -> Result<String, String> {
-    let out = Command::new("gdbus")
-        .args([
-            "call",
-            "--address",
-            &bus.address,
-            "--dest",
-            dest,
-            "--object-path",
-            path,
-        ])
-        .args(["--method", method, "--"])
-        .args(args)
-        .output()
-        .unwrap();
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).into_owned())
-    }
-}
-
 /// The registered items, as the watcher lists them (`:1.7/StatusNotifierItem`…).
 fn registered(bus: &Bus) -> String {
-    gdbus(
-        bus,
+    bus.call_at(
         "org.kde.StatusNotifierWatcher",
         "/StatusNotifierWatcher",
         "org.freedesktop.DBus.Properties.Get",
@@ -52,6 +29,42 @@ fn registered(bus: &Bus) -> String {
         ],
     )
     .unwrap_or_default()
+}
+
+/// Waits until Sync Center's tray item registers; its bus name. ksni registers a
+/// well-known name of its own: org.kde.StatusNotifierItem-PID-N.
+fn tray_item(bus: &Bus) -> String {
+    wait_for("the tray item to register", Duration::from_secs(60), || {
+        registered(bus).contains("org.kde.StatusNotifierItem-")
+    });
+    registered(bus)
+        .split('\'')
+        .find(|s| s.starts_with("org.kde.StatusNotifierItem-"))
+        .unwrap()
+        .to_string()
+}
+
+/// The tray item's menu, as gdbus prints its dbusmenu layout.
+fn menu_layout(bus: &Bus, item: &str) -> String {
+    bus.call_at(
+        item,
+        "/MenuBar",
+        "com.canonical.dbusmenu.GetLayout",
+        &["0", "-1", "[]"],
+    )
+    .unwrap()
+}
+
+/// Clicks the menu entry labelled `label` in this layout of the item's menu.
+fn click(bus: &Bus, item: &str, layout: &str, label: &str) {
+    let id = menu_id(layout, label).to_string();
+    bus.call_at(
+        item,
+        "/MenuBar",
+        "com.canonical.dbusmenu.Event",
+        &[&id, "clicked", "<int32 0>", "0"],
+    )
+    .unwrap();
 }
 
 /// The id of the menu entry labelled `label` in a dbusmenu layout printed by gdbus.
@@ -99,79 +112,27 @@ fn the_tray_registers_with_a_real_host_and_its_sync_all_starts_a_run() {
             .expect("gtk-sni-tray-standalone (haskell-gtk-sni-tray-utils) runs"),
     );
     let home = Home::new(0.0);
-    let instance = Instance::start(
-        home.path(),
-        &bus,
-        &["--background"],
-        &[],
-        &[("DISPLAY", display.name.as_str())],
-    );
-    wait_for("the tray item to register", Duration::from_secs(60), || {
-        registered(&bus).contains("org.kde.StatusNotifierItem-")
-    });
-    // ksni registers a well-known name of its own: org.kde.StatusNotifierItem-PID-N.
-    let listed = registered(&bus);
-    let name = listed
-        .split('\'')
-        .find(|s| s.starts_with("org.kde.StatusNotifierItem-"))
-        .unwrap()
-        .to_string();
-    let tooltip = gdbus(
-        &bus,
-        &name,
-        "/StatusNotifierItem",
-        "org.freedesktop.DBus.Properties.Get",
-        &["org.kde.StatusNotifierItem", "ToolTip"],
-    )
-    .unwrap();
-    assert!(tooltip.contains("Up to date"), "{tooltip}");
+    let instance = Instance::on_display(home.path(), &bus, &["--background"], &display);
+    let name = tray_item(&bus);
+    let shown = tooltip(&bus, &name);
+    assert!(shown.contains("Up to date"), "{shown}");
     std::thread::sleep(Duration::from_secs(2));
     display.screenshot(&std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("tray.png"));
 
-    let layout = gdbus(
-        &bus,
-        &name,
-        "/MenuBar",
-        "com.canonical.dbusmenu.GetLayout",
-        &["0", "-1", "[]"],
-    )
-    .unwrap();
+    let layout = menu_layout(&bus, &name);
     for label in ["Sync all", "Pause schedules", "Open Sync Center", "Quit"] {
         assert!(layout.contains(&format!("'{label}'")), "{label}: {layout}");
     }
-    let sync_all = menu_id(&layout, "Sync all");
-    gdbus(
-        &bus,
-        &name,
-        "/MenuBar",
-        "com.canonical.dbusmenu.Event",
-        &[&sync_all.to_string(), "clicked", "<int32 0>", "0"],
-    )
-    .unwrap();
+    click(&bus, &name, &layout, "Sync all");
     wait_for("the run Sync all started", Duration::from_secs(60), || {
         home.history()
             .iter()
             .any(|r| r["reason"] == "manual" && r["items"].as_array().is_some_and(|i| i.len() == 3))
     });
     // Pausing from the menu shows in the tooltip (the host is told the item changed).
-    let pause = menu_id(&layout, "Until resumed");
-    gdbus(
-        &bus,
-        &name,
-        "/MenuBar",
-        "com.canonical.dbusmenu.Event",
-        &[&pause.to_string(), "clicked", "<int32 0>", "0"],
-    )
-    .unwrap();
+    click(&bus, &name, &layout, "Until resumed");
     wait_for("the tooltip to say so", Duration::from_secs(30), || {
-        gdbus(
-            &bus,
-            &name,
-            "/StatusNotifierItem",
-            "org.freedesktop.DBus.Properties.Get",
-            &["org.kde.StatusNotifierItem", "ToolTip"],
-        )
-        .is_ok_and(|t| t.contains("Schedules paused until resumed"))
+        tooltip(&bus, &name).contains("Schedules paused until resumed")
     });
     let paused = bus
         .call(
@@ -185,14 +146,8 @@ fn the_tray_registers_with_a_real_host_and_its_sync_all_starts_a_run() {
 
 #[test]
 fn without_a_tray_host_the_instance_works_the_same() {
-    let bus = Bus::start();
-    let home = Home::new(0.0);
-    let instance = Instance::background(home.path(), &bus, &[]);
-    let out = resident_support::synccenter(home.path(), Some(&bus))
-        .args(["sync", "alpha"])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let (bus, home, instance) = background_instance();
+    let out = resident_support::run_terminal_sync(home.path(), Some(&bus), &["alpha"]);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -204,8 +159,7 @@ fn without_a_tray_host_the_instance_works_the_same() {
 
 /// The tray item's tooltip text, or "" while it cannot be read.
 fn tooltip(bus: &Bus, name: &str) -> String {
-    gdbus(
-        bus,
+    bus.call_at(
         name,
         "/StatusNotifierItem",
         "org.freedesktop.DBus.Properties.Get",
@@ -228,15 +182,7 @@ fn the_tray_follows_the_pause_and_offers_to_answer_only_what_could_not_ask() {
     });
     let home = Home::with_items(0.0, "alpha,logon,full");
     let instance = Instance::background(home.path(), &bus, &[]);
-    wait_for("the tray item to register", Duration::from_secs(60), || {
-        registered(&bus).contains("org.kde.StatusNotifierItem-")
-    });
-    let listed = registered(&bus);
-    let name = listed
-        .split('\'')
-        .find(|s| s.starts_with("org.kde.StatusNotifierItem-"))
-        .unwrap()
-        .to_string();
+    let name = tray_item(&bus);
 
     // A pause that ends by itself ends in the tray too.
     bus.call("io.github.synccenter.SyncCenter1.PauseSchedules", &["2"])
@@ -256,11 +202,7 @@ fn the_tray_follows_the_pause_and_offers_to_answer_only_what_could_not_ask() {
     // An item that failed for another reason (a full disk) is not offered as waiting.
     let run = |item: &str| {
         let before = home.history().len();
-        bus.call(
-            "io.github.synccenter.SyncCenter1.SyncItems",
-            &[&format!("['{item}']"), "{}"],
-        )
-        .unwrap();
+        bus.sync_items(&format!("['{item}']")).unwrap();
         wait_for("the run's record", Duration::from_secs(60), || {
             home.history().len() > before
         });
@@ -280,14 +222,7 @@ fn the_tray_follows_the_pause_and_offers_to_answer_only_what_could_not_ask() {
         Duration::from_secs(30),
         || tooltip(&bus, &name).contains("1 item waits for your answer"),
     );
-    let layout = gdbus(
-        &bus,
-        &name,
-        "/MenuBar",
-        "com.canonical.dbusmenu.GetLayout",
-        &["0", "-1", "[]"],
-    )
-    .unwrap();
+    let layout = menu_layout(&bus, &name);
     assert!(layout.contains("Answer what waits (1)"), "{layout}");
     assert!(instance.quit(&bus).success());
 }

@@ -5,10 +5,16 @@
 mod resident_support;
 
 use resident_support::{Bus, Display, Home, Instance, synccenter, text, wait_for};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use synccenter::resident::idle::IdleSource;
+
+/// Tells the instance to read its settings again.
+fn reload_settings(bus: &Bus) {
+    bus.call("io.github.synccenter.SyncCenter1.ReloadSettings", &[])
+        .unwrap();
+}
 
 fn runs(home: &Home, reason: &str) -> usize {
     home.history()
@@ -18,7 +24,7 @@ fn runs(home: &Home, reason: &str) -> usize {
 }
 
 /// A folder pair "docs" between two fresh folders of the home.
-fn add_pair(home: &Home) -> (std::path::PathBuf, std::path::PathBuf) {
+fn add_pair(home: &Home) -> (PathBuf, PathBuf) {
     let (left, right) = (home.path().join("left"), home.path().join("right"));
     for dir in [&left, &right] {
         std::fs::create_dir_all(dir.join("sub/deeper")).unwrap();
@@ -33,19 +39,37 @@ fn add_pair(home: &Home) -> (std::path::PathBuf, std::path::PathBuf) {
     (left, right)
 }
 
+/// A home with the folder pair "docs" (see `add_pair`), set to sync 1 s after its files
+/// change and to rescan every `rescan_seconds`.
+fn home_with_watched_pair(rescan_seconds: u32) -> (Home, (PathBuf, PathBuf)) {
+    let home = Home::new(0.0);
+    let sides = add_pair(&home);
+    home.write_settings(&format!(
+        r#"{{"sync_on_change":true,"change_quiet_seconds":1,"rescan_seconds":{rescan_seconds}}}"#
+    ));
+    (home, sides)
+}
+
+/// A background instance on a bus of its own watching the pair of `home_with_watched_pair`
+/// (rescans hourly), once its first run is done.
+fn watching_instance() -> (Bus, Home, (PathBuf, PathBuf), Instance) {
+    let bus = Bus::start();
+    let (home, sides) = home_with_watched_pair(3600);
+    let instance = Instance::background(home.path(), &bus, &[]);
+    wait_first_change_run(&home);
+    (bus, home, sides, instance)
+}
+
+/// Watching starts with one sync of every pair (changes made while nobody watched).
+fn wait_first_change_run(home: &Home) {
+    wait_for("the first run", Duration::from_secs(60), || {
+        runs(home, "change") >= 1
+    });
+}
+
 #[test]
 fn a_change_in_a_watched_folder_pair_is_synced_within_5_seconds() {
-    let bus = Bus::start();
-    let home = Home::new(0.0);
-    let (left, right) = add_pair(&home);
-    home.write_settings(
-        r#"{"sync_on_change":true,"change_quiet_seconds":1,"rescan_seconds":3600}"#,
-    );
-    let instance = Instance::background(home.path(), &bus, &[]);
-    // Watching starts with one sync of every pair (changes made while nobody watched).
-    wait_for("the first run", Duration::from_secs(60), || {
-        runs(&home, "change") >= 1
-    });
+    let (bus, _home, (left, right), instance) = watching_instance();
     std::thread::sleep(Duration::from_millis(500));
     let written = Instant::now();
     std::fs::write(left.join("sub/deeper/note.txt"), b"written while watched").unwrap();
@@ -65,16 +89,7 @@ fn a_change_in_a_watched_folder_pair_is_synced_within_5_seconds() {
 
 #[test]
 fn a_changed_pair_syncs_once_and_its_own_writes_do_not_trigger_it_again() {
-    let bus = Bus::start();
-    let home = Home::new(0.0);
-    let (left, right) = add_pair(&home);
-    home.write_settings(
-        r#"{"sync_on_change":true,"change_quiet_seconds":1,"rescan_seconds":3600}"#,
-    );
-    let instance = Instance::background(home.path(), &bus, &[]);
-    wait_for("the first run", Duration::from_secs(60), || {
-        runs(&home, "change") >= 1
-    });
+    let (bus, home, (left, right), instance) = watching_instance();
     let settled = |what: &str| {
         // Nothing more for 8 s (several quiet periods): whatever was coming has come.
         let mut last = (runs(&home, "change"), Instant::now());
@@ -102,8 +117,7 @@ fn a_changed_pair_syncs_once_and_its_own_writes_do_not_trigger_it_again() {
         home.history()
     );
     // Reading the settings again changes nothing: no pair syncs for it.
-    bus.call("io.github.synccenter.SyncCenter1.ReloadSettings", &[])
-        .unwrap();
+    reload_settings(&bus);
     assert_eq!(settled("the runs to settle"), before + 1);
     assert!(instance.quit(&bus).success());
 }
@@ -111,9 +125,7 @@ fn a_changed_pair_syncs_once_and_its_own_writes_do_not_trigger_it_again() {
 #[test]
 fn running_out_of_inotify_watches_says_so_with_the_fix_and_falls_back_to_rescans() {
     let bus = Bus::start();
-    let home = Home::new(0.0);
-    let (left, right) = add_pair(&home);
-    home.write_settings(r#"{"sync_on_change":true,"change_quiet_seconds":1,"rescan_seconds":2}"#);
+    let (home, (left, right)) = home_with_watched_pair(2);
     // A user namespace of its own with a limit of 3 watches: the pair needs more (its config
     // folder, and three folders on each side). Nothing else on the machine is affected.
     let program = env!("CARGO_BIN_EXE_synccenter");
@@ -131,9 +143,7 @@ fn running_out_of_inotify_watches_says_so_with_the_fix_and_falls_back_to_rescans
     wait_for("the instance", Duration::from_secs(60), || {
         bus.has_instance()
     });
-    wait_for("the first run", Duration::from_secs(60), || {
-        runs(&home, "change") >= 1
-    });
+    wait_first_change_run(&home);
     // The periodic rescan still syncs the pair.
     std::fs::write(left.join("after.txt"), b"seen by the rescan").unwrap();
     wait_for(
@@ -190,13 +200,7 @@ fn an_idle_session_syncs_the_checked_items_once_per_idle_period() {
     let bus = Bus::start();
     let home = Home::new(0.0);
     home.write_settings(r#"{"idle_after_seconds":2}"#);
-    let _instance = Instance::start(
-        home.path(),
-        &bus,
-        &["--background"],
-        &[],
-        &[("DISPLAY", display.name.as_str())],
-    );
+    let _instance = Instance::on_display(home.path(), &bus, &["--background"], &display);
     wait_for("an idle run", Duration::from_secs(60), || {
         runs(&home, "idle") == 1
     });
@@ -247,8 +251,7 @@ fn start_at_logon_writes_the_autostart_entry_and_the_logon_run_syncs() {
     });
     // Turning the setting off removes the entry.
     home.write_settings(r#"{"start_at_logon":false}"#);
-    bus.call("io.github.synccenter.SyncCenter1.ReloadSettings", &[])
-        .unwrap();
+    reload_settings(&bus);
     wait_for("the entry to go", Duration::from_secs(30), || {
         !entry.exists()
     });
@@ -269,13 +272,11 @@ fn an_autostart_entry_written_for_another_home_is_left_alone() {
     std::fs::write(&entry, theirs).unwrap();
     // An instance of another home, with "Start at logon" off, starts and reloads.
     let instance = Instance::background(home.path(), &bus, &[]);
-    bus.call("io.github.synccenter.SyncCenter1.ReloadSettings", &[])
-        .unwrap();
+    reload_settings(&bus);
     assert_eq!(std::fs::read_to_string(&entry).unwrap(), theirs);
     // Turned on here, it does not take the entry over either, and says why.
     home.write_settings(r#"{"start_at_logon":true}"#);
-    bus.call("io.github.synccenter.SyncCenter1.ReloadSettings", &[])
-        .unwrap();
+    reload_settings(&bus);
     assert_eq!(std::fs::read_to_string(&entry).unwrap(), theirs);
     let (status, stderr) = instance.quit_saying(&bus);
     assert!(status.success(), "{stderr}");
@@ -469,11 +470,7 @@ fn the_network_coming_back_syncs_the_checked_items_once() {
     // Connecting passes through several states; the checked items synced once.
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(runs(&home, "network"), 1);
-    let told: Vec<_> = home
-        .journal("initialize")
-        .into_iter()
-        .filter(|e| e["reason"]["kind"] == "network")
-        .collect();
+    let told: Vec<_> = home.initialized("network");
     assert_eq!(told[0]["may_bother_user"], false, "{told:?}");
     assert!(instance.quit(&bus).success());
 }

@@ -6,44 +6,77 @@
 mod resident_support;
 
 use resident_support::{Bus, Display, Home, Instance, synccenter, text, wait_for};
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 const TITLE: &str = "Sync Center";
 
 /// One window at a time: two software-rendered windows starting together on two busy cores
 /// take long enough to make the waits long.
-static ONE_WINDOW: std::sync::Mutex<()> = std::sync::Mutex::new(());
+static ONE_WINDOW: Mutex<()> = Mutex::new(());
+
+/// What each test here runs on: an X server, a session bus and a home with the journal
+/// handler, while no other test of this file has a window.
+struct Desktop {
+    // Dropped in this order: the home, the bus, the X server, then the next test may go.
+    home: Home,
+    bus: Bus,
+    display: Display,
+    _one: MutexGuard<'static, ()>,
+}
+
+impl Desktop {
+    fn new() -> Desktop {
+        let one = ONE_WINDOW.lock().unwrap_or_else(|e| e.into_inner());
+        let display = Display::start();
+        let bus = Bus::start();
+        Desktop {
+            home: Home::new(0.0),
+            bus,
+            display,
+            _one: one,
+        }
+    }
+
+    /// The instance started `synccenter FLAGS…` on this desktop.
+    fn start(&self, flags: &[&str]) -> Instance {
+        Instance::on_display(self.home.path(), &self.bus, flags, &self.display)
+    }
+
+    /// Waits until Sync Center's window is on the screen.
+    fn wait_for_window(&self, what: &str) {
+        wait_for(what, Duration::from_secs(120), || {
+            !self.display.windows(TITLE).is_empty()
+        });
+    }
+
+    /// Closes the window and waits for the instance to end by itself, successfully.
+    fn close_window_and_see_it_end(&self, instance: &mut Instance) {
+        self.display.close_all(TITLE);
+        let status = instance.wait_end(Duration::from_secs(60));
+        assert!(status.success(), "{status}");
+        assert!(!self.bus.has_instance());
+    }
+}
 
 #[test]
 fn activate_opens_the_window_and_a_closed_window_comes_back() {
-    let _one = ONE_WINDOW.lock().unwrap_or_else(|e| e.into_inner());
-    let display = Display::start();
-    let bus = Bus::start();
-    let home = Home::new(0.0);
-    home.write_settings(r#"{"keep_running":true}"#);
-    let mut instance = Instance::start(
-        home.path(),
-        &bus,
-        &["--background"],
-        &[],
-        &[("DISPLAY", display.name.as_str())],
-    );
+    let desktop = Desktop::new();
+    let Desktop { bus, display, .. } = &desktop;
+    desktop.home.write_settings(r#"{"keep_running":true}"#);
+    let mut instance = desktop.start(&["--background"]);
     assert!(
         display.windows(TITLE).is_empty(),
         "--background opened a window"
     );
-    bus.call("org.freedesktop.Application.Activate", &["{}"])
-        .expect("Activate");
-    wait_for("the window", Duration::from_secs(120), || {
-        !display.windows(TITLE).is_empty()
-    });
+    bus.activate();
+    desktop.wait_for_window("the window");
     std::thread::sleep(Duration::from_secs(2));
     let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("activated.png");
     display.screenshot(&shot);
     // A second Activate raises the open window instead of opening another: there is never
     // more than one, however long one looks.
-    bus.call("org.freedesktop.Application.Activate", &["{}"])
-        .expect("Activate");
+    bus.activate();
     let until = std::time::Instant::now() + Duration::from_secs(10);
     while std::time::Instant::now() < until {
         let windows = display.windows(TITLE);
@@ -58,65 +91,32 @@ fn activate_opens_the_window_and_a_closed_window_comes_back() {
         "closing the window ended it"
     );
 
-    bus.call("org.freedesktop.Application.Activate", &["{}"])
-        .expect("Activate");
-    wait_for("a new window", Duration::from_secs(120), || {
-        !display.windows(TITLE).is_empty()
-    });
-    let (status, stderr) = instance.quit_saying(&bus);
+    bus.activate();
+    desktop.wait_for_window("a new window");
+    let (status, stderr) = instance.quit_saying(bus);
     assert!(status.success(), "{stderr}");
     assert!(display.windows(TITLE).is_empty());
 }
 
 #[test]
 fn without_background_mode_closing_the_window_ends_sync_center() {
-    let _one = ONE_WINDOW.lock().unwrap_or_else(|e| e.into_inner());
-    let display = Display::start();
-    let bus = Bus::start();
-    let home = Home::new(0.0);
-    let mut instance = Instance::start(
-        home.path(),
-        &bus,
-        &[],
-        &[],
-        &[("DISPLAY", display.name.as_str())],
-    );
-    wait_for("the window", Duration::from_secs(120), || {
-        !display.windows(TITLE).is_empty()
-    });
-    display.close_all(TITLE);
-    let status = instance.wait_end(Duration::from_secs(60));
-    assert!(status.success(), "{status}");
-    assert!(!bus.has_instance());
+    let desktop = Desktop::new();
+    let mut instance = desktop.start(&[]);
+    desktop.wait_for_window("the window");
+    desktop.close_window_and_see_it_end(&mut instance);
 }
 
 #[test]
 fn closing_the_window_during_a_run_records_the_run_as_it_stands() {
-    let _one = ONE_WINDOW.lock().unwrap_or_else(|e| e.into_inner());
-    let display = Display::start();
-    let bus = Bus::start();
-    let home = Home::new(0.0);
-    let mut instance = Instance::start(
-        home.path(),
-        &bus,
-        &[],
-        &[],
-        &[("DISPLAY", display.name.as_str())],
-    );
-    wait_for("the window", Duration::from_secs(120), || {
-        !display.windows(TITLE).is_empty()
-    });
+    let desktop = Desktop::new();
+    let home = &desktop.home;
+    let mut instance = desktop.start(&[]);
+    desktop.wait_for_window("the window");
     // The handler hears the stop but stays in synchronize: closing cannot wait for it.
     home.hold("sync");
-    bus.call(
-        "io.github.synccenter.SyncCenter1.SyncItems",
-        &["['alpha']", "{}"],
-    )
-    .expect("SyncItems");
-    wait_for("the handler to be held", Duration::from_secs(60), || {
-        !home.journal("sync-held").is_empty()
-    });
-    display.close_all(TITLE);
+    desktop.bus.sync_items("['alpha']").expect("SyncItems");
+    home.wait_held("sync");
+    desktop.display.close_all(TITLE);
     let status = instance.wait_end(Duration::from_secs(60));
     home.release("sync");
     assert!(status.success(), "{status}");
@@ -132,57 +132,31 @@ fn closing_the_window_during_a_run_records_the_run_as_it_stands() {
 
 #[test]
 fn a_plain_second_start_raises_the_running_instances_window() {
-    let _one = ONE_WINDOW.lock().unwrap_or_else(|e| e.into_inner());
-    let display = Display::start();
-    let bus = Bus::start();
-    let home = Home::new(0.0);
-    let mut instance = Instance::start(
-        home.path(),
-        &bus,
-        &["--background"],
-        &[],
-        &[("DISPLAY", display.name.as_str())],
-    );
+    let desktop = Desktop::new();
+    let mut instance = desktop.start(&["--background"]);
     // `synccenter` as a launcher without D-Bus activation runs it: it asks the running
     // instance to show its window (Activate) and ends.
-    let out = synccenter(home.path(), Some(&bus))
-        .env("DISPLAY", &display.name)
+    let out = synccenter(desktop.home.path(), Some(&desktop.bus))
+        .env("DISPLAY", &desktop.display.name)
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    wait_for("the instance's window", Duration::from_secs(120), || {
-        !display.windows(TITLE).is_empty()
-    });
+    desktop.wait_for_window("the instance's window");
     assert!(
         instance.child.try_wait().unwrap().is_none(),
         "the instance ended"
     );
-    let (status, stderr) = instance.quit_saying(&bus);
+    let (status, stderr) = instance.quit_saying(&desktop.bus);
     assert!(status.success(), "{stderr}");
 }
 
 #[test]
 fn a_background_instance_without_background_mode_ends_when_its_window_closes() {
-    let _one = ONE_WINDOW.lock().unwrap_or_else(|e| e.into_inner());
-    let display = Display::start();
-    let bus = Bus::start();
-    let home = Home::new(0.0);
+    let desktop = Desktop::new();
     // What D-Bus activation from the desktop's menu does: start `--background`, then
     // Activate. With background mode off, closing the window ends Sync Center.
-    let mut instance = Instance::start(
-        home.path(),
-        &bus,
-        &["--background"],
-        &[],
-        &[("DISPLAY", display.name.as_str())],
-    );
-    bus.call("org.freedesktop.Application.Activate", &["{}"])
-        .expect("Activate");
-    wait_for("the window", Duration::from_secs(120), || {
-        !display.windows(TITLE).is_empty()
-    });
-    display.close_all(TITLE);
-    let status = instance.wait_end(Duration::from_secs(60));
-    assert!(status.success(), "{status}");
-    assert!(!bus.has_instance());
+    let mut instance = desktop.start(&["--background"]);
+    desktop.bus.activate();
+    desktop.wait_for_window("the window");
+    desktop.close_window_and_see_it_end(&mut instance);
 }

@@ -20,9 +20,7 @@ fn a_ticked_item_syncs_with_progress_and_succeeds() {
     let mut script = files();
     script.steps = 20;
     script.step = Duration::from_millis(25);
-    let (engine, events) = engine(home.path(), &[script]);
-    let mut app = window(engine.clone(), events);
-    wait_listed(&mut app, "Beta");
+    let (engine, mut app) = window_listing(home.path(), &[script], "Beta");
     app.get_by_label("Synchronize Beta").click();
     app.run_steps(2);
     assert!(
@@ -57,9 +55,7 @@ fn a_ticked_item_syncs_with_progress_and_succeeds() {
 #[test]
 fn enter_is_sync_now() {
     let home = home();
-    let (engine, events) = engine(home.path(), &[files()]);
-    let mut app = window(engine.clone(), events);
-    wait_listed(&mut app, "Alpha");
+    let (_engine, mut app) = window_listing(home.path(), &[files()], "Alpha");
     app.key_press(egui::Key::Enter);
     wait_for(&mut app, "both items to succeed", |app| {
         app.query_all_by_label_contains("Succeeded").count() == 2
@@ -75,23 +71,15 @@ fn mail() -> Script {
 #[test]
 fn a_logon_dialog_takes_the_password_and_the_sync_goes_on() {
     let home = home();
-    let (engine, events) = engine(home.path(), &[mail()]);
-    let mut app = window(engine.clone(), events);
-    wait_listed(&mut app, "Inbox");
+    let (_engine, mut app) = window_listing(home.path(), &[mail()], "Inbox");
     app.get_by_label_contains("Sync now").click();
     wait_for_text(&mut app, "Log on to Mail");
     wait_for_text(&mut app, "Waiting for your answer");
     // A wrong password keeps the dialog open with the handler's message under the field.
-    app.get_by_label("Password").click();
-    app.run_steps(1);
-    app.get_by_label("Password").type_text("wrong");
-    app.run_steps(1);
+    type_into(&mut app, "Password", "wrong");
     app.get_by_label("Log on").click();
     wait_for_text(&mut app, "That password is not right.");
-    app.get_by_label("Password").click();
-    app.run_steps(1);
-    app.get_by_label("Password").type_text("secret");
-    app.run_steps(1);
+    type_into(&mut app, "Password", "secret");
     app.get_by_label("Log on").click();
     wait_for(&mut app, "both items to succeed", |app| {
         app.query_all_by_label_contains("Succeeded").count() == 2
@@ -102,9 +90,7 @@ fn a_logon_dialog_takes_the_password_and_the_sync_goes_on() {
 #[test]
 fn an_empty_password_is_refused_before_the_handler_sees_it() {
     let home = home();
-    let (engine, events) = engine(home.path(), &[mail()]);
-    let mut app = window(engine, events);
-    wait_listed(&mut app, "Inbox");
+    let (_engine, mut app) = window_listing(home.path(), &[mail()], "Inbox");
     app.get_by_label_contains("Sync now").click();
     wait_for_text(&mut app, "Log on to Mail");
     app.get_by_label("Log on").click();
@@ -116,9 +102,7 @@ fn an_empty_password_is_refused_before_the_handler_sees_it() {
 #[test]
 fn canceling_the_logon_fails_only_that_item() {
     let home = home();
-    let (engine, events) = engine(home.path(), &[mail()]);
-    let mut app = window(engine.clone(), events);
-    wait_listed(&mut app, "Inbox");
+    let (engine, mut app) = window_listing(home.path(), &[mail()], "Inbox");
     app.get_by_label_contains("Sync now").click();
     wait_for_text(&mut app, "Log on to Mail");
     app.get_by_label("Cancel").click();
@@ -126,7 +110,7 @@ fn canceling_the_logon_fails_only_that_item() {
     wait_for(&mut app, "Notes to succeed", |app| {
         app.query_all_by_label_contains("Succeeded").count() == 1
     });
-    wait_for(&mut app, "the run to end", |_| engine.sessions().is_empty());
+    wait_run_ended(&mut app, &engine);
     let notes = engine.store().item_record(&ItemKey::new("mail", "notes"));
     assert_eq!(
         notes.and_then(|r| r.last_status),
@@ -139,9 +123,7 @@ fn two_handlers_asking_at_once_show_one_dialog_then_the_other() {
     let home = home();
     let mut news = Script::new("news", "News", &[("feeds", "Feeds")]);
     news.logon = Some(("feeds", "secret"));
-    let (engine, events) = engine(home.path(), &[mail(), news]);
-    let mut app = window(engine, events);
-    wait_listed(&mut app, "Feeds");
+    let (_engine, mut app) = window_listing(home.path(), &[mail(), news], "Feeds");
     wait_listed(&mut app, "Inbox");
     app.get_by_label_contains("Sync now").click();
     wait_for_text(&mut app, "Log on to");
@@ -176,9 +158,7 @@ fn two_handlers_asking_at_once_show_one_dialog_then_the_other() {
 #[test]
 fn stopping_the_run_closes_its_open_dialog() {
     let home = home();
-    let (engine, events) = engine(home.path(), &[mail()]);
-    let mut app = window(engine.clone(), events);
-    wait_listed(&mut app, "Inbox");
+    let (engine, mut app) = window_listing(home.path(), &[mail()], "Inbox");
     app.get_by_label_contains("Sync now").click();
     wait_for_text(&mut app, "Log on to Mail");
     // The window behind is modal to the dialog, so the dialog offers the stop itself.
@@ -186,7 +166,7 @@ fn stopping_the_run_closes_its_open_dialog() {
     wait_for(&mut app, "the dialog to close", |app| {
         app.query_by_label_contains("Log on to Mail").is_none()
     });
-    wait_for(&mut app, "the run to end", |_| engine.sessions().is_empty());
+    wait_run_ended(&mut app, &engine);
 }
 
 #[test]
@@ -195,15 +175,13 @@ fn skip_leaves_a_running_item_as_it_is() {
     let mut script = files();
     script.steps = 200;
     script.step = Duration::from_millis(20);
-    let (engine, events) = engine(home.path(), &[script]);
-    let mut app = window(engine.clone(), events);
-    wait_listed(&mut app, "Alpha");
+    let (engine, mut app) = window_listing(home.path(), &[script], "Alpha");
     app.get_by_label_contains("Sync now").click();
     wait_for_text(&mut app, "Skip Alpha");
     app.get_by_label("Skip Alpha").click();
     wait_for_text(&mut app, "Skipped");
     app.get_by_label_contains("⏹ Stop").click();
-    wait_for(&mut app, "the run to end", |_| engine.sessions().is_empty());
+    wait_run_ended(&mut app, &engine);
     let alpha = engine.store().item_record(&ItemKey::new("files", "alpha"));
     assert_eq!(alpha.and_then(|r| r.last_status), Some(ItemStatus::Skipped));
 }
@@ -256,9 +234,7 @@ fn an_actionable_result_opens_its_details_and_retries_as_a_new_run() {
     let mut script = files();
     script.items.truncate(1);
     script.log = vec![LogLine::error("Two files were locked.").actionable()];
-    let (engine, events) = engine(home.path(), &[script]);
-    let mut app = window(engine.clone(), events);
-    wait_listed(&mut app, "Alpha");
+    let (engine, mut app) = window_listing(home.path(), &[script], "Alpha");
     app.get_by_label_contains("Sync now").click();
     wait_for(&mut app, "the run to end", |_| {
         engine.sessions().is_empty() && engine.store().history().len() == 1
@@ -284,9 +260,7 @@ fn a_conflict_is_resolved_from_the_conflicts_view_and_applied_at_once() {
     let home = home();
     let mut script = files();
     script.conflict = Some("alpha");
-    let (engine, events) = engine(home.path(), &[script]);
-    let mut app = window(engine.clone(), events);
-    wait_listed(&mut app, "Alpha");
+    let (engine, mut app) = window_listing(home.path(), &[script], "Alpha");
     app.get_by_label_contains("Sync now").click();
     // The window title counts it, so it shows in the task bar too.
     wait_for(&mut app, "the title to count the conflict", |app| {
@@ -318,18 +292,14 @@ fn a_conflict_is_resolved_from_the_conflicts_view_and_applied_at_once() {
 #[test]
 fn first_start_explains_handlers_and_offers_a_folder_pair() {
     let home = home();
-    let mut folders = Script::new("folders", "Folders", &[]);
-    folders.properties = true;
+    let folders = Script::new("folders", "Folders", &[]).with_properties();
     let (engine, events) = engine(home.path(), &[folders]);
     let mut app = window(engine, events);
     wait_for_text(&mut app, "Nothing to synchronize yet");
     app.get_by_label("Add folder pair…").click();
     wait_for_text(&mut app, "Folders settings");
     // The form checks the path before the handler sees it; the picker is offered too.
-    app.get_by_label("Left folder").click();
-    app.run_steps(1);
-    app.get_by_label("Left folder").type_text("relative/path");
-    app.run_steps(1);
+    type_into(&mut app, "Left folder", "relative/path");
     assert!(
         app.query_by_role_and_label(Role::Button, "Browse…")
             .is_some()
@@ -389,9 +359,7 @@ fn notices_show_in_a_banner_until_dismissed() {
 #[test]
 fn a_right_click_on_an_item_syncs_just_that_item() {
     let home = home();
-    let (engine, events) = engine(home.path(), &[files()]);
-    let mut app = window(engine.clone(), events);
-    wait_listed(&mut app, "Beta");
+    let (engine, mut app) = window_listing(home.path(), &[files()], "Beta");
     right_click_beside(&mut app, "Beta");
     wait_for_text(&mut app, "Sync this item");
     app.get_by_label_contains("Sync this item").click();
@@ -409,11 +377,8 @@ fn a_right_click_on_an_item_syncs_just_that_item() {
 #[test]
 fn properties_open_for_the_selected_item_and_for_the_handler() {
     let home = home();
-    let mut script = files();
-    script.properties = true;
-    let (engine, events) = engine(home.path(), &[script]);
-    let mut app = window(engine, events);
-    wait_listed(&mut app, "Alpha");
+    let script = files().with_properties();
+    let (_engine, mut app) = window_listing(home.path(), &[script], "Alpha");
     // A click on an item's name selects it (arrows in the list do too).
     app.get_by_label("Alpha").click();
     app.run_steps(2);
@@ -423,8 +388,7 @@ fn properties_open_for_the_selected_item_and_for_the_handler() {
     wait_for(&mut app, "the dialog to close", |app| {
         app.query_by_label_contains("Files settings").is_none()
     });
-    app.get_by_label("Properties of Files").click();
-    wait_for_text(&mut app, "Files settings");
+    open_handler_properties(&mut app, "Files");
 }
 
 #[test]
@@ -440,9 +404,7 @@ fn a_big_run_lists_its_quiet_successes_briefly() {
     let mut script = Script::new("many", "Many", &names);
     script.steps = 1;
     script.step = Duration::from_millis(1);
-    let (engine, events) = engine(home.path(), &[script]);
-    let mut app = window(engine.clone(), events);
-    wait_listed(&mut app, "Item 0");
+    let (engine, mut app) = window_listing(home.path(), &[script], "Item 0");
     app.get_by_label_contains("Sync now").click();
     wait_for(&mut app, "the run to be recorded", |_| {
         engine.sessions().is_empty() && !engine.store().history().is_empty()
@@ -455,9 +417,7 @@ fn a_big_run_lists_its_quiet_successes_briefly() {
 #[test]
 fn a_right_click_on_a_handler_syncs_all_its_items() {
     let home = home();
-    let (engine, events) = engine(home.path(), &[files()]);
-    let mut app = window(engine.clone(), events);
-    wait_listed(&mut app, "Beta");
+    let (_engine, mut app) = window_listing(home.path(), &[files()], "Beta");
     // Unticked items too: the handler's menu is about all of them.
     app.get_by_label("Synchronize Beta").click();
     app.run_steps(2);
@@ -467,19 +427,4 @@ fn a_right_click_on_a_handler_syncs_all_its_items() {
     wait_for(&mut app, "both items to succeed", |app| {
         app.query_all_by_label_contains("Succeeded").count() == 2
     });
-}
-
-/// Right-clicks a row beside a label, where no widget takes the click.
-fn right_click_beside(app: &mut App, label: &str) {
-    let name = app.get_by_label(label).rect();
-    let pos = egui::pos2(name.right() + 200.0, name.center().y);
-    app.hover_at(pos);
-    for pressed in [true, false] {
-        app.event(egui::Event::PointerButton {
-            pos,
-            button: egui::PointerButton::Secondary,
-            pressed,
-            modifiers: egui::Modifiers::NONE,
-        });
-    }
 }

@@ -6,32 +6,49 @@ mod window_common;
 use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable;
 use parking_lot::Mutex;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use synccenter::core::engine::{Engine, EngineConfig};
-use synccenter::core::handler::Registry;
-use synccenter::core::store::{Home, Store};
+use synccenter::core::engine::Engine;
 use synccenter::handlers::folders;
 use window_common::*;
+
+/// The folders `left` and `right` under `home`, made empty.
+fn left_and_right(home: &Path) -> (PathBuf, PathBuf) {
+    let (left, right) = (home.join("left"), home.join("right"));
+    for side in [&left, &right] {
+        std::fs::create_dir_all(side).unwrap();
+    }
+    (left, right)
+}
+
+/// A two-way pair `name` whose left folder holds `file` with `text`, listed in the window
+/// and synchronized once from it; its left and right folders.
+fn pair_synced_once(
+    home: &Path,
+    name: &str,
+    file: &str,
+    text: &str,
+) -> (PathBuf, PathBuf, Engine, App) {
+    let (left, right) = left_and_right(home);
+    std::fs::write(left.join(file), text).unwrap();
+    add_two_way_pair(home, name, &left, &right);
+    let (engine, _center, mut app) = folders_window(home);
+    wait_listed(&mut app, name);
+    sync_now_and_wait(&mut app, &engine);
+    (left, right, engine, app)
+}
+
+fn read(file: &Path) -> String {
+    std::fs::read_to_string(file).unwrap()
+}
 
 #[test]
 fn a_folder_pair_added_from_the_first_start_screen_synchronizes() {
     let home = home();
-    let left = home.path().join("left");
-    let right = home.path().join("right");
-    std::fs::create_dir_all(&left).unwrap();
-    std::fs::create_dir_all(&right).unwrap();
+    let (left, right) = left_and_right(home.path());
     std::fs::write(left.join("notes.txt"), "hello").unwrap();
-    let center = Home::under(&home.path().join("center"));
-    let (store, _) = Store::open(center.clone());
-    let registry = Registry::new().with(folders::provider(&center));
-    let config = EngineConfig {
-        stop_timeout: Duration::from_secs(2),
-        ..Default::default()
-    };
-    let (engine, events) = Engine::new(registry, store, config);
-    let mut app = window(engine.clone(), events);
+    let (engine, _center, mut app) = folders_window(home.path());
     wait_for_text(&mut app, "Nothing to synchronize yet");
     app.get_by_label("Add folder pair…").click();
     wait_for_text(&mut app, "Left folder");
@@ -43,43 +60,14 @@ fn a_folder_pair_added_from_the_first_start_screen_synchronizes() {
         ("Right folder", &right, "OK"),
     ] {
         wait_for_text(&mut app, field);
-        app.get_by_label(field).click();
-        app.run_steps(1);
-        app.get_by_label(field)
-            .type_text(&path.display().to_string());
-        app.run_steps(1);
+        type_into(&mut app, field, &path.display().to_string());
         app.get_by_label(button).click();
     }
     wait_listed(&mut app, "Notes");
     app.get_by_label_contains("Sync now").click();
     wait_for_text(&mut app, "Succeeded");
-    wait_for(&mut app, "the run to end", |_| engine.sessions().is_empty());
-    assert_eq!(
-        std::fs::read_to_string(right.join("notes.txt")).unwrap(),
-        "hello"
-    );
-}
-
-/// The window over the real folder pairs handler, its center under `home`.
-fn folders_window(home: &Path) -> (Engine, Home, App) {
-    let center = Home::under(&home.join("center"));
-    let (store, _) = Store::open(center.clone());
-    let registry = Registry::new().with(folders::provider(&center));
-    let config = EngineConfig {
-        stop_timeout: Duration::from_secs(2),
-        ..Default::default()
-    };
-    let (engine, events) = Engine::new(registry, store, config);
-    let app = window(engine.clone(), events);
-    (engine, center, app)
-}
-
-/// Types into a text field of the open dialog.
-fn type_into(app: &mut App, field: &str, text: &str) {
-    app.get_by_label(field).click();
-    app.run_steps(1);
-    app.get_by_label(field).type_text(text);
-    app.run_steps(1);
+    wait_run_ended(&mut app, &engine);
+    assert_eq!(read(&right.join("notes.txt")), "hello");
 }
 
 #[test]
@@ -141,36 +129,15 @@ fn a_new_pair_expands_tilde_offers_to_create_its_folder_and_shows_its_direction(
 #[test]
 fn removing_a_pair_asks_first_and_leaves_the_files_where_they_are() {
     let home = home();
-    let (left, right) = (home.path().join("left"), home.path().join("right"));
+    let (left, right) = left_and_right(home.path());
     for side in [&left, &right] {
-        std::fs::create_dir_all(side).unwrap();
         std::fs::write(side.join("notes.txt"), "kept").unwrap();
     }
-    let center = Home::under(&home.path().join("center"));
-    let pair = folders::config::PairConfig {
-        name: "Notes".into(),
-        left: left.clone(),
-        right: right.clone(),
-        mode: folders::config::Mode::TwoWay,
-        excludes: Vec::new(),
-        versions_days: folders::config::DEFAULT_VERSIONS_DAYS,
-        versions_disk_percent: folders::config::DEFAULT_VERSIONS_DISK_PERCENT,
-    };
-    folders::config::add(&center, pair).unwrap();
+    add_two_way_pair(home.path(), "Notes", &left, &right);
     let (_engine, center, mut app) = folders_window(home.path());
     wait_listed(&mut app, "Notes");
     // Both folders, and a way to open each, are in the row's menu.
-    let row = app.get_by_label("Notes").rect();
-    let pos = egui::pos2(row.right() + 200.0, row.center().y);
-    app.hover_at(pos);
-    for pressed in [true, false] {
-        app.event(egui::Event::PointerButton {
-            pos,
-            button: egui::PointerButton::Secondary,
-            pressed,
-            modifiers: egui::Modifiers::NONE,
-        });
-    }
+    right_click_beside(&mut app, "Notes");
     for side in [&left, &right] {
         wait_for_text(&mut app, &format!("Open {}", side.display()));
     }
@@ -193,67 +160,24 @@ fn removing_a_pair_asks_first_and_leaves_the_files_where_they_are() {
     });
     assert!(folders::config::find(&center, "Notes").is_err());
     for side in [&left, &right] {
-        assert_eq!(
-            std::fs::read_to_string(side.join("notes.txt")).unwrap(),
-            "kept"
-        );
+        assert_eq!(read(&side.join("notes.txt")), "kept");
     }
 }
 
 #[test]
 fn a_kept_version_is_restored_from_the_window_and_the_newer_file_is_kept() {
     let home = home();
-    let (left, right) = (home.path().join("left"), home.path().join("right"));
-    for side in [&left, &right] {
-        std::fs::create_dir_all(side).unwrap();
-    }
-    std::fs::write(left.join("notes.txt"), "first").unwrap();
-    let center = Home::under(&home.path().join("center"));
-    let pair = folders::config::PairConfig {
-        name: "Notes".into(),
-        left: left.clone(),
-        right: right.clone(),
-        mode: folders::config::Mode::TwoWay,
-        excludes: Vec::new(),
-        versions_days: folders::config::DEFAULT_VERSIONS_DAYS,
-        versions_disk_percent: folders::config::DEFAULT_VERSIONS_DISK_PERCENT,
-    };
-    folders::config::add(&center, pair).unwrap();
-    let (engine, _center, mut app) = folders_window(home.path());
-    wait_listed(&mut app, "Notes");
-    let sync = |app: &mut App| {
-        let runs = engine.store().history().len();
-        app.get_by_label_contains("Sync now").click();
-        wait_for(app, "the run to end", |_| {
-            engine.sessions().is_empty() && engine.store().history().len() > runs
-        });
-    };
-    sync(&mut app);
-    assert_eq!(
-        std::fs::read_to_string(right.join("notes.txt")).unwrap(),
-        "first"
-    );
+    let (left, right, engine, mut app) =
+        pair_synced_once(home.path(), "Notes", "notes.txt", "first");
+    assert_eq!(read(&right.join("notes.txt")), "first");
     // The left changes; the sync replaces the right's file and keeps it as a version.
     std::fs::write(left.join("notes.txt"), "second, longer").unwrap();
-    sync(&mut app);
-    assert_eq!(
-        std::fs::read_to_string(right.join("notes.txt")).unwrap(),
-        "second, longer"
-    );
+    sync_now_and_wait(&mut app, &engine);
+    assert_eq!(read(&right.join("notes.txt")), "second, longer");
     let kept = folders::versions::list(&right).unwrap();
     assert_eq!(kept.len(), 1, "{kept:?}");
     // Versions… in the row's menu lists it; Restore puts it back.
-    let row = app.get_by_label("Notes").rect();
-    let pos = egui::pos2(row.right() + 200.0, row.center().y);
-    app.hover_at(pos);
-    for pressed in [true, false] {
-        app.event(egui::Event::PointerButton {
-            pos,
-            button: egui::PointerButton::Secondary,
-            pressed,
-            modifiers: egui::Modifiers::NONE,
-        });
-    }
+    right_click_beside(&mut app, "Notes");
     wait_for_text(&mut app, "Versions…");
     app.get_by_label("Versions…").click();
     wait_for_text(&mut app, "Versions of Notes");
@@ -261,23 +185,19 @@ fn a_kept_version_is_restored_from_the_window_and_the_newer_file_is_kept() {
     wait_for_text(&mut app, &restore);
     app.get_by_label(&restore).click();
     wait_for_text(&mut app, "is back as it was");
-    assert_eq!(
-        std::fs::read_to_string(right.join("notes.txt")).unwrap(),
-        "first"
-    );
+    assert_eq!(read(&right.join("notes.txt")), "first");
     // Nothing lost: the newer file is a version now.
     let kept = folders::versions::list(&right).unwrap();
     assert_eq!(kept.len(), 2, "{kept:?}");
     let newer = kept
         .iter()
         .map(|v| {
-            std::fs::read_to_string(
-                right
+            read(
+                &right
                     .join(".synccenter/versions")
                     .join(&v.kept)
                     .join(v.display()),
             )
-            .unwrap()
         })
         .collect::<Vec<_>>();
     assert!(newer.contains(&"second, longer".to_string()), "{newer:?}");
@@ -294,32 +214,12 @@ fn a_kept_version_is_restored_from_the_window_and_the_newer_file_is_kept() {
 #[test]
 fn a_text_conflict_opens_each_version_and_shows_the_lines_that_differ() {
     let home = home();
-    let (left, right) = (home.path().join("left"), home.path().join("right"));
-    for side in [&left, &right] {
-        std::fs::create_dir_all(side).unwrap();
-    }
-    std::fs::write(left.join("plan.txt"), "monday\ntuesday\nwednesday\n").unwrap();
-    let center = Home::under(&home.path().join("center"));
-    let pair = folders::config::PairConfig {
-        name: "Plans".into(),
-        left: left.clone(),
-        right: right.clone(),
-        mode: folders::config::Mode::TwoWay,
-        excludes: Vec::new(),
-        versions_days: folders::config::DEFAULT_VERSIONS_DAYS,
-        versions_disk_percent: folders::config::DEFAULT_VERSIONS_DISK_PERCENT,
-    };
-    folders::config::add(&center, pair).unwrap();
-    let (engine, _center, mut app) = folders_window(home.path());
-    wait_listed(&mut app, "Plans");
-    let sync = |app: &mut App| {
-        let runs = engine.store().history().len();
-        app.get_by_label_contains("Sync now").click();
-        wait_for(app, "the run to end", |_| {
-            engine.sessions().is_empty() && engine.store().history().len() > runs
-        });
-    };
-    sync(&mut app);
+    let (left, right, engine, mut app) = pair_synced_once(
+        home.path(),
+        "Plans",
+        "plan.txt",
+        "monday\ntuesday\nwednesday\n",
+    );
     // Both sides change the same line differently: a conflict.
     std::fs::write(left.join("plan.txt"), "monday\ntuesday: gym\nwednesday\n").unwrap();
     std::fs::write(
@@ -327,7 +227,7 @@ fn a_text_conflict_opens_each_version_and_shows_the_lines_that_differ() {
         "monday\ntuesday: dentist, at 9\nwednesday\n",
     )
     .unwrap();
-    sync(&mut app);
+    sync_now_and_wait(&mut app, &engine);
     wait_for_text(&mut app, "Conflicts (1)");
     app.get_by_label_contains("Conflicts (1)").click();
     wait_for_text(&mut app, "Open the Left version");
@@ -351,9 +251,7 @@ fn terminal(center: &std::path::Path, args: &[&str]) -> std::process::Output {
 #[test]
 fn runs_made_in_a_terminal_show_in_the_open_window() {
     let home = home();
-    let (left, right) = (home.path().join("left"), home.path().join("right"));
-    std::fs::create_dir_all(&left).unwrap();
-    std::fs::create_dir_all(&right).unwrap();
+    let (left, right) = left_and_right(home.path());
     std::fs::write(left.join("notes.txt"), "hello").unwrap();
     let center_dir = home.path().join("center");
     let added = terminal(
@@ -367,11 +265,7 @@ fn runs_made_in_a_terminal_show_in_the_open_window() {
         ],
     );
     assert!(added.status.success(), "{added:?}");
-    let center = Home::under(&center_dir);
-    let (store, _) = Store::open(center.clone());
-    let registry = Registry::new().with(folders::provider(&center));
-    let (engine, events) = Engine::new(registry, store, EngineConfig::default());
-    let mut app = window(engine, events);
+    let (_engine, _center, mut app) = folders_window(home.path());
     wait_listed(&mut app, "Notes");
     wait_for_text(&mut app, "Not synchronized yet");
 
@@ -422,14 +316,12 @@ fn a_remote_pair_row_shows_its_server_and_offers_only_the_local_folder() {
     let home = home();
     let left = home.path().join("left");
     std::fs::create_dir_all(&left).unwrap();
-    let center = Home::under(&home.path().join("center"));
-    let pair = folders::config::PairConfig::new(
+    add_two_way_pair(
+        home.path(),
         "Notes",
-        left.clone(),
-        "gdrive:Backup/Notes".into(),
-        folders::config::Mode::TwoWay,
+        &left,
+        Path::new("gdrive:Backup/Notes"),
     );
-    folders::config::add(&center, pair).unwrap();
     let (_engine, _center, mut app) = folders_window(home.path());
     wait_listed(&mut app, "Notes (gdrive:)");
     wait_for_text(
@@ -437,16 +329,7 @@ fn a_remote_pair_row_shows_its_server_and_offers_only_the_local_folder() {
         &format!("{} ↔ gdrive:Backup/Notes", left.display()),
     );
     let row = app.get_by_label("Notes (gdrive:)").rect();
-    let pos = row.center();
-    app.hover_at(pos);
-    for pressed in [true, false] {
-        app.event(egui::Event::PointerButton {
-            pos,
-            button: egui::PointerButton::Secondary,
-            pressed,
-            modifiers: egui::Modifiers::NONE,
-        });
-    }
+    right_click_at(&mut app, row.center());
     wait_for_text(&mut app, &format!("Open {}", left.display()));
     assert!(
         app.query_by_label_contains("Open gdrive").is_none(),

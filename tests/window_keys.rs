@@ -47,9 +47,7 @@ fn tab_to_the_list(app: &mut App) -> Vec<(Role, String)> {
 #[test]
 fn the_item_list_is_one_tab_stop_moved_through_with_arrows() {
     let home = home();
-    let (engine, events) = engine(home.path(), &[files()]);
-    let mut app = window(engine.clone(), events);
-    wait_listed(&mut app, "Gamma");
+    let (_engine, mut app) = window_listing(home.path(), &[files()], "Gamma");
     let before = tab_to_the_list(&mut app);
     assert!(
         before.iter().all(|(role, _)| *role != Role::CheckBox),
@@ -90,9 +88,7 @@ fn the_item_list_is_one_tab_stop_moved_through_with_arrows() {
 #[test]
 fn space_checks_the_selected_item_and_enter_syncs_the_checked_ones() {
     let home = home();
-    let (engine, events) = engine(home.path(), &[files()]);
-    let mut app = window(engine.clone(), events);
-    wait_listed(&mut app, "Gamma");
+    let (engine, mut app) = window_listing(home.path(), &[files()], "Gamma");
     tab_to_the_list(&mut app);
     app.key_press(egui::Key::ArrowDown);
     app.run_steps(2);
@@ -118,7 +114,7 @@ fn space_checks_the_selected_item_and_enter_syncs_the_checked_ones() {
     wait_for(&mut app, "Alpha and Gamma to succeed", |app| {
         app.query_all_by_label_contains("Succeeded").count() == 2
     });
-    wait_for(&mut app, "the run to end", |_| engine.sessions().is_empty());
+    wait_run_ended(&mut app, &engine);
     assert!(
         engine.store().item_record(&beta).is_none(),
         "Beta did not run"
@@ -136,9 +132,7 @@ fn space_checks_the_selected_item_and_enter_syncs_the_checked_ones() {
 #[test]
 fn clicking_a_name_selects_the_row_without_unchecking_it() {
     let home = home();
-    let (engine, events) = engine(home.path(), &[files()]);
-    let mut app = window(engine.clone(), events);
-    wait_listed(&mut app, "Beta");
+    let (engine, mut app) = window_listing(home.path(), &[files()], "Beta");
     let beta = ItemKey::new("files", "beta");
     app.get_by_label("Beta").click();
     app.run_steps(2);
@@ -158,13 +152,9 @@ fn clicking_a_name_selects_the_row_without_unchecking_it() {
 #[test]
 fn a_refused_ok_puts_the_keyboard_in_the_field_at_fault() {
     let home = home();
-    let mut script = files();
-    script.properties = true;
-    let (engine, events) = engine(home.path(), &[script]);
-    let mut app = window(engine, events);
-    wait_listed(&mut app, "Alpha");
-    app.get_by_label("Properties of Files").click();
-    wait_for_text(&mut app, "Files settings");
+    let script = files().with_properties();
+    let (_engine, mut app) = window_listing(home.path(), &[script], "Alpha");
+    open_handler_properties(&mut app, "Files");
     // Away from the empty required field, then OK.
     app.get_by_label("Keep days").click();
     app.run_steps(2);

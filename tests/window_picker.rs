@@ -16,23 +16,16 @@ fn without_a_folder_picker_browse_says_to_type_the_path() {
         std::env::set_var("PATH", nowhere.path());
     }
     let home = home();
-    let mut script = Script::new("files", "Files", &[("alpha", "Alpha")]);
-    script.properties = true;
-    let (engine, events) = engine(home.path(), &[script]);
-    let mut app = window(engine, events);
-    wait_listed(&mut app, "Alpha");
-    app.get_by_label("Properties of Files").click();
-    wait_for_text(&mut app, "Files settings");
+    let script = Script::new("files", "Files", &[("alpha", "Alpha")]).with_properties();
+    let (_engine, mut app) = window_listing(home.path(), &[script], "Alpha");
+    open_handler_properties(&mut app, "Files");
     app.get_by_label("Browse…").click();
     wait_for_text(
         &mut app,
         "No folder picker is available on this desktop — type the path.",
     );
     // The field still takes a typed path.
-    app.get_by_label("Left folder").click();
-    app.run_steps(1);
-    app.get_by_label("Left folder").type_text("/srv/files");
-    app.run_steps(1);
+    type_into(&mut app, "Left folder", "/srv/files");
     assert_eq!(
         app.get_by_label("Left folder").value().as_deref(),
         Some("/srv/files")

@@ -5,11 +5,6 @@
 mod window_common;
 
 use egui_kittest::kittest::Queryable;
-use std::time::Duration;
-use synccenter::core::engine::{Engine, EngineConfig};
-use synccenter::core::handler::Registry;
-use synccenter::core::store::{Home, Store};
-use synccenter::handlers::folders::{self, config::Mode, config::PairConfig};
 use window_common::*;
 
 #[test]
@@ -20,21 +15,8 @@ fn preview_lists_the_plan_and_sync_applies_it_or_shows_a_new_one() {
     std::fs::create_dir_all(&right).unwrap();
     std::fs::write(left.join("a.txt"), "hello").unwrap();
     std::fs::write(right.join("b.txt"), "from the right").unwrap();
-    let center = Home::under(&home.path().join("center"));
-    center.create_dirs().unwrap();
-    folders::config::add(
-        &center,
-        PairConfig::new("Notes", left.clone(), right.clone(), Mode::TwoWay),
-    )
-    .unwrap();
-    let (store, _) = Store::open(center.clone());
-    let registry = Registry::new().with(folders::provider(&center));
-    let config = EngineConfig {
-        stop_timeout: Duration::from_secs(2),
-        ..Default::default()
-    };
-    let (engine, events) = Engine::new(registry, store, config);
-    let mut app = window(engine.clone(), events);
+    add_two_way_pair(home.path(), "Notes", &left, &right);
+    let (engine, _center, mut app) = folders_window(home.path());
     wait_listed(&mut app, "Notes");
 
     app.get_by_label("Preview").click();
@@ -58,7 +40,7 @@ fn preview_lists_the_plan_and_sync_applies_it_or_shows_a_new_one() {
     // Nothing changed since this plan: Sync applies it and the preview closes.
     app.get_by_label("Sync").click();
     wait_for_text(&mut app, "Succeeded");
-    wait_for(&mut app, "the run to end", |_| engine.sessions().is_empty());
+    wait_run_ended(&mut app, &engine);
     assert!(app.query_by_label_contains("to copy").is_none());
     for (dir, file, text) in [
         (&right, "a.txt", "hello"),

@@ -4,55 +4,13 @@
 //! window records the healthy handler's success next to the dying one's failure.
 
 mod external_support;
+mod resident_support;
 
 use external_support::*;
-use std::io::Read;
+use resident_support::{Display, wait_for};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-/// An X server of our own on a display it picks itself; killed when dropped.
-struct Display {
-    server: Child,
-    name: String,
-}
-
-impl Display {
-    fn start() -> Display {
-        let mut server = Command::new("Xvfb")
-            .args([
-                "-displayfd",
-                "1",
-                "-screen",
-                "0",
-                "1024x768x24",
-                "-nolisten",
-                "tcp",
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("Xvfb runs (scripts/test.sh installs it)");
-        let mut number = String::new();
-        let mut stdout = server.stdout.take().unwrap();
-        let mut byte = [0u8; 1];
-        while stdout.read(&mut byte).unwrap() == 1 && byte[0] != b'\n' {
-            number.push(byte[0] as char);
-        }
-        assert!(!number.is_empty(), "Xvfb told no display number");
-        Display {
-            server,
-            name: format!(":{}", number.trim()),
-        }
-    }
-}
-
-impl Drop for Display {
-    fn drop(&mut self) {
-        let _ = self.server.kill();
-        let _ = self.server.wait();
-    }
-}
 
 /// Kills and reaps the window when the test ends, whatever happened.
 struct Window(Child);
@@ -141,14 +99,6 @@ fn ignored_signals(pid: u32) -> u64 {
     u64::from_str_radix(mask.trim(), 16).unwrap()
 }
 
-fn wait_until(what: &str, done: impl Fn() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 #[test]
 fn the_window_outlives_a_handler_that_dies_with_answers_unwritten() {
     let _serial = serial();
@@ -159,13 +109,16 @@ fn the_window_outlives_a_handler_that_dies_with_answers_unwritten() {
     let home = home_with(dir.path(), "burst_in_enumerate", &pidfile);
     let display = Display::start();
     let mut window = open_window(&home, &display, dir.path());
-    wait_until("the faulty handler to start", || pidfile.exists());
+    let limit = Duration::from_secs(30);
+    wait_for("the faulty handler to start", limit, || pidfile.exists());
     let handler: u32 = std::fs::read_to_string(&pidfile)
         .unwrap()
         .trim()
         .parse()
         .unwrap();
-    wait_until("the faulty handler to die", || !process_exists(handler));
+    wait_for("the faulty handler to die", limit, || {
+        !process_exists(handler)
+    });
     // Long enough for the center to have written its answers into the dead pipe.
     std::thread::sleep(Duration::from_secs(2));
     assert_still_open(&mut window);

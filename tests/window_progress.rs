@@ -22,7 +22,7 @@ use synccenter::core::model::{
 use synccenter::core::progress::Stage;
 use synccenter::core::status::ItemStatus;
 use synccenter::core::store::{Home, Store};
-use window_common::{App, home, wait_for, wait_for_text, wait_listed, window};
+use window_common::{App, home, wait_for, wait_for_text, wait_listed, wait_run_ended, window};
 
 /// What a handler does for one item; `go` lets it on where the test wants to look.
 type Play = Arc<dyn Fn(&ItemId, &Callback, &Receiver<()>) + Send + Sync>;
@@ -411,7 +411,7 @@ fn canceling_a_logon_is_the_users_choice_not_a_failure() {
     sync_now(&mut app);
     wait_for_text(&mut app, "Log on to Mail");
     app.get_by_label("Cancel").click();
-    wait_for(&mut app, "the run to end", |_| engine.sessions().is_empty());
+    wait_run_ended(&mut app, &engine);
     wait_for_text(&mut app, "Canceled: You canceled the logon");
     assert!(
         labels_with(&app, "Failed").is_empty(),
@@ -431,7 +431,7 @@ fn a_corrected_item_loses_its_stale_error() {
     });
     wait_listed(&mut app, "Pair");
     sync_now(&mut app);
-    wait_for(&mut app, "the run to end", |_| engine.sessions().is_empty());
+    wait_run_ended(&mut app, &engine);
     wait_for_text(&mut app, "Failed: The left folder is missing");
     engine.show_properties(
         &HandlerId::new("transfers"),

@@ -16,7 +16,7 @@ use window_common::*;
 const SMALL: [f32; 2] = [640.0, 400.0];
 
 fn files() -> Script {
-    let mut script = Script::new(
+    Script::new(
         "files",
         "Files",
         &[
@@ -26,9 +26,8 @@ fn files() -> Script {
                 "Beta with a name long enough to be cut short in a small window",
             ),
         ],
-    );
-    script.properties = true;
-    script
+    )
+    .with_properties()
 }
 
 /// Asserts that the control is on screen, whole, after scrolling it into view.
@@ -96,7 +95,7 @@ fn at_640_by_400_every_control_of_the_items_view_is_reachable() {
     app.get_by_label("Skip Alpha").click();
     wait_for_text(&mut app, "Skipped");
     app.get_by_label("⏹ Stop").click();
-    wait_for(&mut app, "the run to end", |_| engine.sessions().is_empty());
+    wait_run_ended(&mut app, &engine);
     app.run_steps(3);
     app.get_by_label("More for Alpha").click();
     // A stopped run synchronized nothing, and the menu says so.

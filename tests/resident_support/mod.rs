@@ -21,64 +21,76 @@ pub struct Bus {
 
 impl Bus {
     pub fn start() -> Bus {
-        let mut daemon = Command::new("dbus-daemon")
-            .args(["--session", "--nofork", "--print-address=1"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("dbus-daemon (package dbus) runs; scripts/test.sh installs it");
-        let mut line = String::new();
-        BufReader::new(daemon.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let address = line.trim().to_string();
+        let (daemon, address) = spawn_saying(
+            Command::new("dbus-daemon").args(["--session", "--nofork", "--print-address=1"]),
+            "dbus-daemon (package dbus) runs; scripts/test.sh installs it",
+        );
         assert!(address.starts_with("unix:"), "dbus-daemon said {address:?}");
         Bus { daemon, address }
     }
 
     /// Whether the instance owns its name on this bus.
     pub fn has_instance(&self) -> bool {
-        let out = Command::new("gdbus")
-            .args([
-                "call",
-                "--address",
-                &self.address,
-                "--dest",
-                "org.freedesktop.DBus",
-                "--object-path",
-                "/org/freedesktop/DBus",
-                "--method",
-                "org.freedesktop.DBus.NameHasOwner",
-                APP_ID,
-            ])
-            .output()
-            .expect("gdbus (package libglib2.0-bin) runs");
-        String::from_utf8_lossy(&out.stdout).contains("true")
+        self.call_at(
+            "org.freedesktop.DBus",
+            "/org/freedesktop/DBus",
+            "org.freedesktop.DBus.NameHasOwner",
+            &[APP_ID],
+        )
+        .is_ok_and(|reply| reply.contains("true"))
     }
 
     /// `gdbus call` on the instance; the reply as text, or the error.
     pub fn call(&self, method: &str, args: &[&str]) -> Result<String, String> {
+        self.call_at(APP_ID, OBJECT_PATH, method, args)
+    }
+
+    /// `gdbus call` on any object of this bus; the reply as text, or the error.
+    pub fn call_at(
+        &self,
+        dest: &str,
+        path: &str,
+        method: &str,
+        args: &[&str],
+    ) -> Result<String, String> {
         let out = Command::new("gdbus")
-            .args([
-                "call",
-                "--address",
-                &self.address,
-                "--dest",
-                APP_ID,
-                "--object-path",
-                OBJECT_PATH,
-                "--method",
-                method,
-            ])
+            .args(["call", "--address", &self.address, "--dest", dest])
+            .args(["--object-path", path, "--method", method, "--"])
             .args(args)
             .output()
-            .unwrap();
+            .expect("gdbus (package libglib2.0-bin) runs");
         if out.status.success() {
             Ok(String::from_utf8_lossy(&out.stdout).into_owned())
         } else {
             Err(String::from_utf8_lossy(&out.stderr).into_owned())
         }
     }
+
+    /// Asks the instance to show its window, as a launcher does.
+    pub fn activate(&self) {
+        self.call("org.freedesktop.Application.Activate", &["{}"])
+            .expect("Activate");
+    }
+
+    /// Asks the instance to sync these items (a GVariant list such as `['alpha']`).
+    pub fn sync_items(&self, items: &str) -> Result<String, String> {
+        self.call(&format!("{CONTROL}.SyncItems"), &[items, "{}"])
+    }
+}
+
+/// Spawns a server that says one line on stdout when it is ready (its address or display
+/// number); the server and that line, trimmed.
+fn spawn_saying(command: &mut Command, runs: &str) -> (Child, String) {
+    let mut server = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect(runs);
+    let mut line = String::new();
+    BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    (server, line.trim().to_string())
 }
 
 impl Drop for Bus {
@@ -165,6 +177,31 @@ impl Home {
             .collect()
     }
 
+    /// The journal's `initialize` calls for runs of this kind ("manual", "invoke"…).
+    pub fn initialized(&self, kind: &str) -> Vec<Value> {
+        self.journal("initialize")
+            .into_iter()
+            .filter(|e| e["reason"]["kind"] == kind)
+            .collect()
+    }
+
+    /// Waits until the journal handler is held at `step` (see `hold`).
+    pub fn wait_held(&self, step: &str) {
+        let held = format!("{step}-held");
+        wait_for(
+            &format!("the handler to be held in {step}"),
+            Duration::from_secs(60),
+            || !self.journal(&held).is_empty(),
+        );
+    }
+
+    /// Waits until the history holds a run.
+    pub fn wait_recorded(&self) {
+        wait_for("the run's record", Duration::from_secs(60), || {
+            !self.history().is_empty()
+        });
+    }
+
     pub fn write_settings(&self, json: &str) {
         std::fs::write(self.path().join("config/resident.json"), json).unwrap();
     }
@@ -189,6 +226,15 @@ pub fn synccenter(home: &Path, bus: Option<&Bus>) -> Command {
     command
 }
 
+/// A session bus, a home with the journal handler (items alpha, beta and logon, synced at
+/// once), and `synccenter --background` running on them.
+pub fn background_instance() -> (Bus, Home, Instance) {
+    let bus = Bus::start();
+    let home = Home::new(0.0);
+    let instance = Instance::background(home.path(), &bus, &[]);
+    (bus, home, instance)
+}
+
 /// A running instance, killed when dropped if it did not end.
 pub struct Instance {
     pub child: Child,
@@ -201,6 +247,12 @@ impl Instance {
     /// Starts `synccenter --background` on `home` and waits until it owns its name.
     pub fn background(home: &Path, bus: &Bus, extra: &[&str]) -> Instance {
         Instance::start(home, bus, &["--background"], extra, &[])
+    }
+
+    /// Starts `synccenter FLAGS…` showing its windows on `display`, and waits until it owns
+    /// its name.
+    pub fn on_display(home: &Path, bus: &Bus, flags: &[&str], display: &Display) -> Instance {
+        Instance::start(home, bus, flags, &[], &[("DISPLAY", display.name.as_str())])
     }
 
     /// Starts `synccenter FLAGS… EXTRA…` with these environment variables and waits until it
@@ -312,6 +364,36 @@ pub fn wait_for(what: &str, limit: Duration, mut condition: impl FnMut() -> bool
     }
 }
 
+/// `synccenter sync ARGS…` from a terminal with nothing to type in (on this bus, or with
+/// none), run to its end.
+pub fn run_terminal_sync(home: &Path, bus: Option<&Bus>, args: &[&str]) -> Output {
+    synccenter(home, bus)
+        .arg("sync")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+/// `synccenter sync ITEM` from a terminal on this bus, its output piped, still running.
+pub fn start_terminal_sync(home: &Path, bus: &Bus, item: &str) -> Child {
+    synccenter(home, Some(bus))
+        .args(["sync", item])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Ctrl+C for a child of this test: SIGINT.
+pub fn interrupt(child: &Child) {
+    // SAFETY: signals our own child.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+}
+
 pub fn text(out: &Output) -> String {
     format!(
         "status {:?}\nstdout:\n{}\nstderr:\n{}",
@@ -330,8 +412,8 @@ pub struct Display {
 impl Display {
     pub fn start() -> Display {
         // The server picks a free display number and says which.
-        let mut server = Command::new("Xvfb")
-            .args([
+        let (server, number) = spawn_saying(
+            Command::new("Xvfb").args([
                 "-displayfd",
                 "1",
                 "-screen",
@@ -339,16 +421,11 @@ impl Display {
                 "1280x800x24",
                 "-nolisten",
                 "tcp",
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("Xvfb (package xvfb) runs; scripts/test.sh installs it");
-        let mut line = String::new();
-        BufReader::new(server.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let name = format!(":{}", line.trim());
+            ]),
+            "Xvfb (package xvfb) runs; scripts/test.sh installs it",
+        );
+        assert!(!number.is_empty(), "Xvfb told no display number");
+        let name = format!(":{number}");
         wait_for("the X server", Duration::from_secs(30), || {
             x11rb::connect(Some(&name)).is_ok()
         });

@@ -20,6 +20,7 @@ use synccenter::core::model::{
 };
 use synccenter::core::status::ItemStatus;
 use synccenter::core::store::{Home, Store};
+use synccenter::handlers::folders;
 use synccenter::window::SyncCenterApp;
 
 /// What a scripted handler does.
@@ -64,6 +65,12 @@ impl Script {
             list_failures: Arc::new(AtomicUsize::new(usize::MAX)),
             properties: false,
         }
+    }
+
+    /// The handler and its items with a properties dialog: the form "<name> settings".
+    pub fn with_properties(mut self) -> Self {
+        self.properties = true;
+        self
     }
 }
 
@@ -271,6 +278,41 @@ pub fn window_with_notices(
         .build_eframe(move |cc| SyncCenterApp::new(cc, engine, events, notices))
 }
 
+/// The real window over these scripted handlers (the engine's state under `home`), once
+/// it lists `item`.
+pub fn window_listing(home: &Path, scripts: &[Script], item: &str) -> (Engine, App) {
+    let (engine, events) = engine(home, scripts);
+    let mut app = window(engine.clone(), events);
+    wait_listed(&mut app, item);
+    (engine, app)
+}
+
+/// The window over the real folder pairs handler, its center under `home/center`.
+pub fn folders_window(home: &Path) -> (Engine, Home, App) {
+    let center = Home::under(&home.join("center"));
+    let (store, _) = Store::open(center.clone());
+    let registry = Registry::new().with(folders::provider(&center));
+    let config = EngineConfig {
+        stop_timeout: Duration::from_secs(2),
+        ..Default::default()
+    };
+    let (engine, events) = Engine::new(registry, store, config);
+    let app = window(engine.clone(), events);
+    (engine, center, app)
+}
+
+/// Adds a two-way folder pair to the center under `home/center`, before a window opens.
+pub fn add_two_way_pair(home: &Path, name: &str, left: &Path, right: &Path) {
+    let center = Home::under(&home.join("center"));
+    let pair = folders::config::PairConfig::new(
+        name,
+        left.to_path_buf(),
+        right.to_path_buf(),
+        folders::config::Mode::TwoWay,
+    );
+    folders::config::add(&center, pair).unwrap();
+}
+
 /// The real window at a given size.
 pub fn window_sized(
     engine: Engine,
@@ -311,6 +353,57 @@ pub fn wait_for_text(app: &mut App, text: &str) {
 pub fn wait_listed(app: &mut App, item: &str) {
     wait_for(app, "the items to be listed", |app| {
         app.query_by_label(item).is_some()
+    });
+}
+
+/// Opens a scripted handler's properties from its row and waits for its form.
+#[track_caller]
+pub fn open_handler_properties(app: &mut App, handler: &str) {
+    app.get_by_label(&format!("Properties of {handler}"))
+        .click();
+    wait_for_text(app, &format!("{handler} settings"));
+}
+
+/// Types into a text field of the open dialog.
+pub fn type_into(app: &mut App, field: &str, text: &str) {
+    app.get_by_label(field).click();
+    app.run_steps(1);
+    app.get_by_label(field).type_text(text);
+    app.run_steps(1);
+}
+
+/// Right-clicks at `pos`, as a mouse does: hover, press, release.
+pub fn right_click_at(app: &mut App, pos: egui::Pos2) {
+    app.hover_at(pos);
+    for pressed in [true, false] {
+        app.event(egui::Event::PointerButton {
+            pos,
+            button: egui::PointerButton::Secondary,
+            pressed,
+            modifiers: egui::Modifiers::NONE,
+        });
+    }
+}
+
+/// Right-clicks a row beside a label, where no widget takes the click.
+pub fn right_click_beside(app: &mut App, label: &str) {
+    let name = app.get_by_label(label).rect();
+    right_click_at(app, egui::pos2(name.right() + 200.0, name.center().y));
+}
+
+/// Waits until the engine has no run going.
+#[track_caller]
+pub fn wait_run_ended(app: &mut App, engine: &Engine) {
+    wait_for(app, "the run to end", |_| engine.sessions().is_empty());
+}
+
+/// Clicks Sync now and waits until the run ended and is in the history.
+#[track_caller]
+pub fn sync_now_and_wait(app: &mut App, engine: &Engine) {
+    let runs = engine.store().history().len();
+    app.get_by_label_contains("Sync now").click();
+    wait_for(app, "the run to end", |_| {
+        engine.sessions().is_empty() && engine.store().history().len() > runs
     });
 }
 
