@@ -228,23 +228,31 @@ impl RemoteReplica {
             .collect())
     }
 
+    /// What is at `remote` now: a file, a folder or nothing.
     fn stat_remote(&self, remote: &str) -> io::Result<Option<Entry>> {
+        // rclone's stat of a path that holds no file lists the whole parent folder to look
+        // for a folder of that name, so a first sync would list each folder once per file it
+        // puts there. A file is looked up alone instead, and only when there is none is the
+        // path itself listed, which tells a folder from nothing.
         let found = self.call(
             "operations/stat",
-            json!({ "fs": self.fs, "remote": remote, "opt": { "noMimeType": true } }),
+            json!({
+                "fs": self.fs, "remote": remote,
+                "opt": { "noMimeType": true, "filesOnly": true },
+            }),
         )?;
         let item = &found["item"];
-        if item.is_null() {
-            return Ok(None);
-        }
-        Ok(Some(if item["IsDir"].as_bool() == Some(true) {
-            Entry::dir()
-        } else {
-            file_entry(
+        if !item.is_null() {
+            return Ok(Some(file_entry(
                 item["Size"].as_i64().unwrap_or(0).max(0) as u64,
                 parse_mtime(item["ModTime"].as_str().unwrap_or("")),
-            )
-        }))
+            )));
+        }
+        match self.list(remote) {
+            Ok(_) => Ok(Some(Entry::dir())),
+            Err(RcloneError::Call(f)) if f.kind() == FailureKind::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Moves within the remote, never checking (or deleting) what is at `to`: callers made
