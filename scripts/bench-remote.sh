@@ -23,7 +23,7 @@ MKTREE=/work/shared/tools/mktree.py
 [ -x /usr/bin/time ] || { apt-get update -qq && apt-get install -y -qq time >/dev/null; }
 
 cd "$REPO"
-cargo build --release --quiet
+nice -n 19 cargo build --release --quiet
 CLI="$REPO/target/release/synccenter"
 
 rm -rf "$WORK"
@@ -59,34 +59,41 @@ EOF
 echo "rclone = \"$RCLONE\"" >"$WORK/home/config/folders.toml"
 "$CLI" --home "$WORK/home" folder add p "$WORK/src" bench:sc >/dev/null
 
-# peaks TIMER: the highest VmHWM (KiB) of the center under TIMER (/usr/bin/time) and of the
-# rclone rcd under the center, sampled until TIMER ends (GNU time's own figure is the
-# largest of the two processes, as wait4 reports a reaped child's peak too).
+# peaks TIMER: the highest VmHWM (KiB: resident, the mapped program included) of the center
+# under TIMER (/usr/bin/time) and of the rclone rcd under the center, and the highest sum of
+# both processes' anonymous resident memory (RssAnon: heap and stacks, without the program's
+# file pages), sampled every 0.1 s until TIMER ends (GNU time's own figure is the largest of
+# the two processes, as wait4 reports a reaped child's peak too).
 peaks() {
-    local timer=$1 center_peak=0 rcd_peak=0 center hwm pid
+    local timer=$1 center_peak=0 rcd_peak=0 anon_peak=0 center hwm anon rcd_anon pid
     while kill -0 "$timer" 2>/dev/null; do
         for center in $(pgrep -P "$timer" synccenter 2>/dev/null); do
             hwm=$(awk '/VmHWM/ {print $2}' "/proc/$center/status" 2>/dev/null || echo 0)
             [ "${hwm:-0}" -gt "$center_peak" ] && center_peak=$hwm
+            anon=$(awk '/RssAnon/ {print $2}' "/proc/$center/status" 2>/dev/null || echo 0)
             for pid in $(pgrep -P "$center" rclone 2>/dev/null); do
                 hwm=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
                 [ "${hwm:-0}" -gt "$rcd_peak" ] && rcd_peak=$hwm
+                # (a process that just ended has no such lines)
+                rcd_anon=$(awk '/RssAnon/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
+                anon=$((${anon:-0} + ${rcd_anon:-0}))
             done
+            [ "${anon:-0}" -gt "$anon_peak" ] && anon_peak=$anon
         done
         sleep 0.1
     done
-    echo "$center_peak $rcd_peak"
+    echo "$center_peak $rcd_peak $anon_peak"
 }
 
 # measure NAME COMMAND…: runs it, records "seconds peak_kib" under NAME.
-declare -A SECONDS_OF MEMORY_OF RCD_OF
+declare -A SECONDS_OF MEMORY_OF RCD_OF ANON_OF
 measure() {
     local name=$1
     shift
     sync
     /usr/bin/time -f "%e %M" -o "$WORK/time.txt" "$@" >"$WORK/$name.out" 2>&1 &
     local timer=$!
-    local sampled="0 0"
+    local sampled="0 0 0"
     case $name in sc-*) sampled=$(peaks "$timer") ;; esac
     wait "$timer" || {
         echo "$name failed:" >&2
@@ -94,8 +101,8 @@ measure() {
         exit 1
     }
     read -r SECONDS_OF[$name] MEMORY_OF[$name] <"$WORK/time.txt"
-    case $name in sc-*) read -r MEMORY_OF[$name] RCD_OF[$name] <<<"$sampled" ;; esac
-    echo "$name: ${SECONDS_OF[$name]} s, $((MEMORY_OF[$name] / 1024)) MiB (rcd $((${RCD_OF[$name]:-0} / 1024)) MiB)" >&2
+    case $name in sc-*) read -r MEMORY_OF[$name] RCD_OF[$name] ANON_OF[$name] <<<"$sampled" ;; esac
+    echo "$name: ${SECONDS_OF[$name]} s, $((MEMORY_OF[$name] / 1024)) MiB (rcd $((${RCD_OF[$name]:-0} / 1024)) MiB, anonymous together $((${ANON_OF[$name]:-0} / 1024)) MiB)" >&2
 }
 
 run_round() {
@@ -130,10 +137,12 @@ for round in first nochange change; do
     esac
     echo "| $round | ${SECONDS_OF[sc-$round]} s | ${SECONDS_OF[copy-$round]} s | ${SECONDS_OF[check-$round]} s | $(ratio "${SECONDS_OF[sc-$round]}" "${SECONDS_OF[$against-$round]}")× ($target) |"
 done
-peak=0 rcd=0 rclone=0
+peak=0 rcd=0 anon=0 rclone=0
 for round in first nochange change; do
     [ "${MEMORY_OF[sc-$round]}" -gt "$peak" ] && peak=${MEMORY_OF[sc-$round]}
     [ "${RCD_OF[sc-$round]}" -gt "$rcd" ] && rcd=${RCD_OF[sc-$round]}
+    [ "${ANON_OF[sc-$round]}" -gt "$anon" ] && anon=${ANON_OF[sc-$round]}
     [ "${MEMORY_OF[copy-$round]}" -gt "$rclone" ] && rclone=${MEMORY_OF[copy-$round]}
 done
-echo "| peak memory | center $((peak / 1024)) MiB + its rcd $((rcd / 1024)) MiB | $((rclone / 1024)) MiB | $((MEMORY_OF[check-first] / 1024)) MiB | (≤ 80 MB) |"
+echo "| peak memory (resident) | center $((peak / 1024)) MiB + its rcd $((rcd / 1024)) MiB = $(((peak + rcd) / 1024)) MiB | $((rclone / 1024)) MiB | $((MEMORY_OF[check-first] / 1024)) MiB | (≤ 80 MB) |"
+echo "| peak anonymous memory, center + rcd together | $((anon / 1024)) MiB | | | |"

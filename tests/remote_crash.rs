@@ -6,6 +6,9 @@
 //! change made, nothing lost, no conflict made of a killed run's copies, and no temp file
 //! left on either side.
 //!
+//! Files go up 4 at a time, so a kill often cuts several uploads at once: the test counts the
+//! temp files a kill left on the server, and insists some kill cut more than one.
+//!
 //! The left edits even-numbered files and the remote (through the server, as another
 //! computer would) odd-numbered ones, so no change is a conflict and every file has one
 //! expected final state.
@@ -132,6 +135,11 @@ fn is_temp(path: &[u8]) -> bool {
         .starts_with(".synccenter-tmp-")
 }
 
+/// Uploads a killed run left on the server (under temp names, removed by the next run).
+fn temps_on_server(c: &RemoteCli) -> usize {
+    tree(&c.right).keys().filter(|p| is_temp(p)).count()
+}
+
 /// Every regular file on either side holds contents it was given at some point.
 fn assert_nothing_torn(c: &RemoteCli, history: &HashMap<String, HashSet<String>>, when: &str) {
     for root in [&c.left, &c.right] {
@@ -189,11 +197,13 @@ fn remote_syncs_killed_at_many_points_lose_nothing_and_the_next_sync_converges()
 
     let mut rng = Rng(11);
     let mut killed = 0;
+    let mut cut_at_once = 0;
     for k in 0..FIRST_KILLS {
         // Spread over what is left of the work: each run resumes what the killed ones left.
         let left = 1.0 - k as f64 / FIRST_KILLS as f64;
         let delay = full_run.mul_f64(left * rng.below(1000) as f64 / 1000.0);
         killed += usize::from(kill_after(&c, delay));
+        cut_at_once = cut_at_once.max(temps_on_server(&c));
         assert_nothing_torn(&c, &history, &format!("first sync, kill {k}"));
     }
     let mut typical = finish(&c);
@@ -234,6 +244,7 @@ fn remote_syncs_killed_at_many_points_lose_nothing_and_the_next_sync_converges()
         }
         let delay = typical.mul_f64(rng.below(1000) as f64 / 1000.0);
         killed += usize::from(kill_after(&c, delay));
+        cut_at_once = cut_at_once.max(temps_on_server(&c));
         assert_nothing_torn(&c, &history, &format!("trial {trial}"));
     }
     finish(&c);
@@ -243,5 +254,11 @@ fn remote_syncs_killed_at_many_points_lose_nothing_and_the_next_sync_converges()
         killed >= kill_points / 3,
         "only {killed} of {kill_points} runs were killed mid-way"
     );
-    eprintln!("{killed} of {kill_points} remote runs killed mid-way (first sync {full_run:.1?})");
+    assert!(
+        cut_at_once > 1,
+        "no kill cut more than one upload (at most {cut_at_once} temp files left by a kill)"
+    );
+    eprintln!(
+        "{killed} of {kill_points} remote runs killed mid-way (first sync {full_run:.1?}), up to {cut_at_once} uploads cut by one kill"
+    );
 }

@@ -315,11 +315,11 @@ impl Rcd {
             "--rc-serve",
             // Every call is a job rcd keeps until it expires: a 10,000-file first sync (about
             // 40,000 calls) took rcd from 66 to 234 MB with a day's expiry. Async jobs are
-            // polled every 50 ms at most, so half a minute is plenty.
+            // polled every 50 ms at most, so ten seconds is plenty.
             "--rc-job-expire-duration",
-            "30s",
+            "10s",
             "--rc-job-expire-interval",
-            "5s",
+            "2s",
             "--ask-password=false",
         ]);
         if !options.user_config {

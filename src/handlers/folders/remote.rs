@@ -48,6 +48,10 @@ const REPORT_EVERY: Duration = Duration::from_millis(250);
 const WATCHED_TRANSFER: u64 = 4 * 1024 * 1024;
 /// A target checked longer ago than this is checked again right before the upload lands.
 const RECHECK_AFTER: Duration = Duration::from_secs(1);
+/// Files copied to or from the remote at once (rclone's own default, `--transfers 4`).
+const TRANSFERS_AT_ONCE: usize = 4;
+/// Times a call is tried again when the server was busy (see [`RemoteReplica::again`]).
+const RETRIES: u32 = 5;
 /// The marker of a root's identity, in the center's folder.
 const ROOT_MARKER: &str = "root-";
 
@@ -71,7 +75,8 @@ pub struct RemoteReplica {
     location: String,
     /// A local folder for files on their way up.
     staging: PathBuf,
-    /// The stats group of this pair's transfers.
+    /// The start of the stats groups of this pair's watched transfers (one group each, so
+    /// each reports its own bytes while others run).
     group: String,
     /// This computer (8 hex digits) and this run (8): temp names of a dead run of this
     /// computer are removed, those of other computers left alone.
@@ -90,6 +95,9 @@ pub struct RemoteReplica {
     staged: Mutex<HashSet<Vec<u8>>>,
     pending_versions: Mutex<HashMap<Vec<u8>, String>>,
     kept_versions: AtomicBool,
+    /// Held while a version's place is chosen and taken: the place is free when looked at,
+    /// and no other transfer takes it before the move.
+    placing_version: Mutex<()>,
     watcher: Watcher,
 }
 
@@ -131,6 +139,7 @@ impl RemoteReplica {
             staged: Mutex::new(HashSet::new()),
             pending_versions: Mutex::new(HashMap::new()),
             kept_versions: AtomicBool::new(false),
+            placing_version: Mutex::new(()),
             watcher,
         }
     }
@@ -163,21 +172,47 @@ impl RemoteReplica {
     }
 
     fn call(&self, method: &str, input: Value) -> io::Result<Value> {
-        Ok(self.rcd.call(method, input)?)
+        Ok(self.again(false, || self.rcd.call(method, input.clone()))?)
     }
 
-    /// A transfer run as a job in this pair's group, progress reported as `shown`.
+    /// Makes a call, and makes it again (up to [`RETRIES`] times, pausing a little longer
+    /// each time) when it failed without doing anything: a WebDAV server answers `423 Locked`
+    /// while another of the transfers in flight makes the same folder, and an upload
+    /// (`uploading`) whose size read back short (a server can show 0 bytes right after a
+    /// write) is removed by rclone. rclone's own copy retries these the same way.
+    fn again<T>(
+        &self,
+        uploading: bool,
+        mut call: impl FnMut() -> Result<T, RcloneError>,
+    ) -> Result<T, RcloneError> {
+        let mut pause = Duration::from_millis(20);
+        for _ in 0..RETRIES {
+            match call() {
+                Err(RcloneError::Call(f)) if is_transient(&f.message, uploading) => {
+                    std::thread::sleep(pause);
+                    pause *= 2;
+                }
+                done => return done,
+            }
+        }
+        call()
+    }
+
+    /// A transfer run as a job in a stats group of its own, progress reported as `shown`.
     fn transfer(&self, method: &str, input: Value, shown: &str) -> io::Result<()> {
         let watch = |bytes: Bytes| (self.watcher)(shown, bytes);
-        self.rcd.call_job(method, input, &self.group, &watch)?;
-        Ok(())
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        let group = format!("{}-{n}", self.group);
+        let done = self.again(true, || {
+            self.rcd.call_job(method, input.clone(), &group, &watch)
+        });
+        self.rcd.forget_group(&group);
+        done.map(drop).map_err(Into::into)
     }
 
     fn list(&self, remote: &str) -> Result<Vec<Listed>, RcloneError> {
-        let listed = self.rcd.call(
-            "operations/list",
-            json!({ "fs": self.fs, "remote": remote, "opt": { "noMimeType": true } }),
-        )?;
+        let input = json!({ "fs": self.fs, "remote": remote, "opt": { "noMimeType": true } });
+        let listed = self.again(false, || self.rcd.call("operations/list", input.clone()))?;
         Ok(listed["list"]
             .as_array()
             .into_iter()
@@ -193,23 +228,31 @@ impl RemoteReplica {
             .collect())
     }
 
+    /// What is at `remote` now: a file, a folder or nothing.
     fn stat_remote(&self, remote: &str) -> io::Result<Option<Entry>> {
+        // rclone's stat of a path that holds no file lists the whole parent folder to look
+        // for a folder of that name, so a first sync would list each folder once per file it
+        // puts there. A file is looked up alone instead, and only when there is none is the
+        // path itself listed, which tells a folder from nothing.
         let found = self.call(
             "operations/stat",
-            json!({ "fs": self.fs, "remote": remote, "opt": { "noMimeType": true } }),
+            json!({
+                "fs": self.fs, "remote": remote,
+                "opt": { "noMimeType": true, "filesOnly": true },
+            }),
         )?;
         let item = &found["item"];
-        if item.is_null() {
-            return Ok(None);
-        }
-        Ok(Some(if item["IsDir"].as_bool() == Some(true) {
-            Entry::dir()
-        } else {
-            file_entry(
+        if !item.is_null() {
+            return Ok(Some(file_entry(
                 item["Size"].as_i64().unwrap_or(0).max(0) as u64,
                 parse_mtime(item["ModTime"].as_str().unwrap_or("")),
-            )
-        }))
+            )));
+        }
+        match self.list(remote) {
+            Ok(_) => Ok(Some(Entry::dir())),
+            Err(RcloneError::Call(f)) if f.kind() == FailureKind::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Moves within the remote, never checking (or deleting) what is at `to`: callers made
@@ -308,7 +351,9 @@ impl RemoteReplica {
         if size >= WATCHED_TRANSFER {
             return self.transfer("operations/copyfile", input, shown);
         }
-        self.call("operations/copyfile", input).map(drop)
+        self.again(true, || self.rcd.call("operations/copyfile", input.clone()))
+            .map(drop)
+            .map_err(Into::into)
     }
 
     /// Renames a file named like the center's folder at the top out of the way (as the
@@ -362,6 +407,7 @@ impl RemoteReplica {
     /// Moves the file at `remote` (`rel` in the root) into the versions under `stamp`.
     fn move_to_versions(&self, remote: &str, rel: &str, stamp: &str) -> io::Result<()> {
         self.kept_versions.store(true, Ordering::Relaxed);
+        let _placing = self.placing_version.lock();
         let mut last = None;
         // A file kept earlier in this run can sit where a folder of this path is needed:
         // the move then fails (a WebDAV server answers 403 Forbidden, read as a refused
@@ -780,6 +826,10 @@ impl Replica for RemoteReplica {
         Ok(())
     }
 
+    fn transfers_at_once(&self) -> usize {
+        TRANSFERS_AT_ONCE
+    }
+
     fn prune_versions(&self, retention: &Retention, now_secs: i64) -> io::Result<Pruned> {
         let versions = self.join(".synccenter/versions");
         let listed = match self.list(&versions) {
@@ -834,12 +884,6 @@ impl Replica for RemoteReplica {
             pruned.bytes += size;
         }
         Ok(pruned)
-    }
-}
-
-impl Drop for RemoteReplica {
-    fn drop(&mut self) {
-        self.rcd.forget_group(&self.group);
     }
 }
 
@@ -979,7 +1023,8 @@ impl StagedFile for RemoteStaged<'_> {
             let end = self.file.stream_position()?;
             self.file.set_len(end)?;
         }
-        self.file.sync_all()?;
+        // Not synced to disk: rclone reads it back through the page cache, and a crash
+        // loses only a temp file the next run does not look for.
         // rclone carries the mtime over where the remote keeps one.
         filetime::set_file_handle_times(
             &self.file,
@@ -1008,9 +1053,44 @@ impl Drop for RemoteStaged<'_> {
     }
 }
 
+/// Whether an rc failure left nothing done and may be tried again (see
+/// [`RemoteReplica::again`]).
+fn is_transient(message: &str, uploading: bool) -> bool {
+    let message = message.to_ascii_lowercase();
+    message.contains("423 locked")
+        || (uploading && message.contains("corrupted on transfer: sizes differ"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn busy_servers_and_short_read_backs_are_tried_again() {
+        let cases = [
+            ("copy mkParentDir failed: Locked: 423 Locked", false, true),
+            ("Update mkParentDir failed: Locked: 423 Locked", true, true),
+            (
+                "corrupted on transfer: sizes differ src(Local file system at /s) 6504 vs dst(webdav root '') 0",
+                true,
+                true,
+            ),
+            (
+                "corrupted on transfer: sizes differ src 6504 vs dst 0",
+                false,
+                false,
+            ),
+            (
+                "couldn't list files: Unauthorized: 401 Unauthorized",
+                false,
+                false,
+            ),
+            ("object not found", true, false),
+        ];
+        for (message, uploading, transient) in cases {
+            assert_eq!(is_transient(message, uploading), transient, "{message}");
+        }
+    }
 
     #[test]
     fn rclone_partial_suffixes_of_temp_names_are_seen_through() {

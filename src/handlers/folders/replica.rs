@@ -385,6 +385,11 @@ pub trait Replica: Send + Sync {
     fn rename(&self, from: &RelPath, to: &RelPath) -> io::Result<()>;
     /// Makes everything written so far durable (once per batch, before the archive).
     fn flush(&self) -> io::Result<()>;
+    /// How many files may be copied to or from this side at once. A local disk takes one
+    /// at a time; a remote answers each call after a round trip, so several overlap.
+    fn transfers_at_once(&self) -> usize {
+        1
+    }
     /// Removes the oldest versions beyond `retention` (`now_secs`: the time now).
     fn prune_versions(&self, retention: &Retention, now_secs: i64) -> io::Result<Pruned>;
 }

@@ -21,8 +21,10 @@ use crate::core::figures::FILE_COST;
 use crate::core::preview::ItemPlan;
 use crate::core::words::grouped;
 use crossbeam_channel::{Receiver, Sender};
+use parking_lot::Mutex;
 use std::collections::HashSet;
 use std::io::{self, Read};
+use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -169,23 +171,27 @@ pub fn run(
     let conflict_count = conflicts.len() as u64;
     outcome.conflicts = Some(conflicts);
 
-    let mut apply = Apply {
+    let changer = Changer {
         pair,
         rows: &rows,
-        actions: &actions,
         filter: &filter,
+        stamp: stamp.format(super::versions::STAMP).to_string(),
+        journal: Mutex::new(Journal::new(&pair.archive_file)),
+        failed_deletes: Mutex::new(Vec::new()),
+    };
+    let mut apply = Apply {
+        changer: &changer,
+        rows: &rows,
+        actions: &actions,
         roots: &roots,
         results: Vec::new(),
         states: States::new(),
         batch: Batch::default(),
         path: Vec::new(),
-        stamp: stamp.format(super::versions::STAMP).to_string(),
         outcome,
-        failed_deletes: Vec::new(),
         last_save: Instant::now(),
         buffer: vec![0; BUFFER_SIZE],
         root_changed: None,
-        journal: Journal::new(&pair.archive_file),
     };
     let ids = [&roots[0], &roots[1]];
     let log = LogWriter::new(
@@ -727,11 +733,37 @@ enum Applied {
     UnseenChange,
 }
 
-struct Apply<'p, 'a, 'j> {
+/// Rows and their states after a change (`None`: no longer archived), in the order made.
+type Records = Vec<(usize, Option<Synced>)>;
+
+/// One change as tried on the replicas, not yet noted in the run's results.
+struct Tried {
+    i: usize,
+    action: Action,
+    /// Its work, for the observer.
+    cost: u64,
+    result: io::Result<Applied>,
+    records: Records,
+}
+
+/// What makes the changes on the replicas. Shared by the threads that copy files side by
+/// side (when a replica takes several transfers at once), so it only reads, or locks.
+struct Changer<'p, 'a, 'j> {
     pair: &'p Pair<'a>,
     rows: &'j Joined,
-    actions: &'j [Action],
     filter: &'j Filter,
+    /// The versions folder of this run.
+    stamp: String,
+    /// Each copy is announced here right before it lands.
+    journal: Mutex<Journal>,
+    /// Deletions that failed or were left alone: the folders holding them stay.
+    failed_deletes: Mutex<Vec<Box<RelPath>>>,
+}
+
+struct Apply<'c, 'p, 'a, 'j> {
+    changer: &'c Changer<'p, 'a, 'j>,
+    rows: &'j Joined,
+    actions: &'j [Action],
     /// The roots as opened at the start of the run.
     roots: &'j [RootId; 2],
     /// Each change as (row, its state now in `states`, `NO_INDEX`: no longer archived), in
@@ -742,17 +774,12 @@ struct Apply<'p, 'a, 'j> {
     batch: Batch,
     /// A row's path, written out for the change at hand.
     path: Vec<u8>,
-    /// The versions folder of this run.
-    stamp: String,
     outcome: Outcome,
-    failed_deletes: Vec<Box<RelPath>>,
     last_save: Instant,
-    /// The one copy buffer of the run.
+    /// The copy buffer of changes made on the run's own thread.
     buffer: Vec<u8>,
     /// The side whose root stopped being the one opened (the run stopped).
     root_changed: Option<Side>,
-    /// Each copy is announced here right before it lands.
-    journal: Journal,
 }
 
 /// The changes to make, in the order they are made: creations and moves parent first, then
@@ -839,7 +866,7 @@ fn cost(rows: &Joined, i: usize, action: Action) -> u64 {
             .map_or(0, |e| e.size)
 }
 
-impl Apply<'_, '_, '_> {
+impl Apply<'_, '_, '_, '_> {
     fn run(
         &mut self,
         conflicts: u64,
@@ -886,65 +913,117 @@ impl Apply<'_, '_, '_> {
             remaining - changes * PER_FILE_WORK,
             toward == [true; 2],
         );
-        let mut order = order.peekable();
-        let mut batch: Vec<(usize, u64)> = Vec::with_capacity(BATCH_CHANGES);
-        let mut first = true;
-        let mut since_root_check = 0;
-        while order.peek().is_some() || first {
-            batch.clear();
-            let mut batch_work = 0;
-            while batch.len() < BATCH_CHANGES && batch_work < BATCH_WORK {
-                let Some(i) = order.next() else {
-                    break;
-                };
-                let cost = cost(rows, i, actions[i]);
-                batch_work += cost;
-                batch.push((i, cost));
-            }
-            if first {
-                batch_work += conflicts * PER_FILE_WORK;
-            }
-            let mut go_on = observer.batch_started(batch_work, remaining);
-            if first {
-                for _ in 0..conflicts {
-                    go_on &= observer.conflict_found();
+        let changer = self.changer;
+        let copiers = changer.transfers_at_once();
+        // File copies go to `copiers` threads (none when a copy at a time is all the
+        // replicas take); every other change waits until the copies in flight are done and
+        // is made here, so folders are made before their files and emptied before removed.
+        std::thread::scope(|scope| {
+            let (to_copy, copies) = crossbeam_channel::bounded::<(usize, u64)>(0);
+            let (copied, finished) = crossbeam_channel::unbounded::<std::thread::Result<Tried>>();
+            if copiers > 1 {
+                for _ in 0..copiers {
+                    let (copies, copied) = (copies.clone(), copied.clone());
+                    scope.spawn(move || {
+                        let mut buffer = vec![0; BUFFER_SIZE];
+                        while let Ok((i, cost)) = copies.recv() {
+                            // A panic goes on on the run's thread.
+                            let tried = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                                changer.attempt(i, actions[i], cost, &mut buffer)
+                            }));
+                            if copied.send(tried).is_err() {
+                                break;
+                            }
+                        }
+                    });
                 }
-                first = false;
             }
-            for &(i, cost) in &batch {
-                if since_root_check == 0 && !self.roots_unchanged() {
-                    go_on = false;
+            drop((copies, copied));
+            let mut in_flight = 0;
+            let mut order = order.peekable();
+            let mut batch: Vec<(usize, u64)> = Vec::with_capacity(BATCH_CHANGES);
+            let mut first = true;
+            let mut since_root_check = 0;
+            while order.peek().is_some() || first {
+                batch.clear();
+                let mut batch_work = 0;
+                while batch.len() < BATCH_CHANGES && batch_work < BATCH_WORK {
+                    let Some(i) = order.next() else {
+                        break;
+                    };
+                    let cost = cost(rows, i, actions[i]);
+                    batch_work += cost;
+                    batch.push((i, cost));
                 }
-                since_root_check = (since_root_check + 1) % ROOT_CHECK_EVERY;
+                if first {
+                    batch_work += conflicts * PER_FILE_WORK;
+                }
+                let mut go_on = observer.batch_started(batch_work, remaining);
+                if first {
+                    for _ in 0..conflicts {
+                        go_on &= observer.conflict_found();
+                    }
+                    first = false;
+                }
+                for &(i, cost) in &batch {
+                    while let Ok(tried) = finished.try_recv() {
+                        in_flight -= 1;
+                        go_on &= self.conclude(unwrap_copied(tried), observer);
+                    }
+                    if since_root_check == 0 && go_on && !self.roots_unchanged() {
+                        go_on = false;
+                    }
+                    since_root_check = (since_root_check + 1) % ROOT_CHECK_EVERY;
+                    let alongside = copiers > 1 && changer.runs_alongside(i, actions[i]);
+                    let room = if alongside { copiers - 1 } else { 0 };
+                    while go_on && in_flight > room {
+                        let tried = unwrap_copied(finished.recv().expect("copiers answer"));
+                        in_flight -= 1;
+                        go_on &= self.conclude(tried, observer);
+                    }
+                    if !go_on {
+                        break;
+                    }
+                    if alongside {
+                        to_copy.send((i, cost)).expect("copiers wait for copies");
+                        in_flight += 1;
+                    } else {
+                        let tried = changer.attempt(i, actions[i], cost, &mut self.buffer);
+                        go_on = self.conclude(tried, observer);
+                    }
+                }
+                // Copies in flight end (stopped ones as soon as rclone stops them) and are
+                // noted before the batch is.
+                while in_flight > 0 {
+                    let tried = unwrap_copied(finished.recv().expect("copiers answer"));
+                    in_flight -= 1;
+                    go_on &= self.conclude(tried, observer);
+                }
+                observer.batch_applied();
+                remaining -= batch_work;
+                let last = order.peek().is_none();
+                if !self.batch.is_empty()
+                    && (last || !go_on || self.last_save.elapsed() >= SAVE_EVERY)
+                {
+                    self.save(saves);
+                }
                 if !go_on {
-                    break;
+                    self.outcome.stopped = true;
+                    return Ok(());
                 }
-                let done = self.apply_one(i, actions[i]);
-                go_on = observer.applied(cost, done);
             }
-            observer.batch_applied();
-            remaining -= batch_work;
-            let last = order.peek().is_none();
-            if !self.batch.is_empty() && (last || !go_on || self.last_save.elapsed() >= SAVE_EVERY)
-            {
+            if !self.batch.is_empty() {
                 self.save(saves);
             }
-            if !go_on {
-                self.outcome.stopped = true;
-                return Ok(());
-            }
-        }
-        if !self.batch.is_empty() {
-            self.save(saves);
-        }
-        Ok(())
+            Ok(())
+        })
     }
 
     /// Whether both locations still lead to the roots opened at the start; notes the side
     /// that does not.
     fn roots_unchanged(&mut self) -> bool {
         for side in [Side::Left, Side::Right] {
-            let now = self.pair.side(side).current_root().ok();
+            let now = self.changer.pair.side(side).current_root().ok();
             if now.as_ref() != Some(&self.roots[side.index()]) {
                 self.root_changed = Some(side);
                 return false;
@@ -969,23 +1048,31 @@ impl Apply<'_, '_, '_> {
         self.batch.put(&self.path, state);
     }
 
-    /// Applies one change; says what it did, or that it failed (`None`: it was left for the
-    /// next run, or is a conflict reported with the others).
-    fn apply_one(&mut self, i: usize, action: Action) -> Option<Activity> {
-        let (result, verb) = match action {
-            Action::CopyToRight => (self.copy(i, Side::Left), "copy"),
-            Action::CopyToLeft => (self.copy(i, Side::Right), "copy"),
-            Action::MoveOnRight { from } => (self.relocate(i, from as usize, Side::Right), "move"),
-            Action::MoveOnLeft { from } => (self.relocate(i, from as usize, Side::Left), "move"),
-            Action::DeleteLeft => (self.delete(i, Side::Left), "delete"),
-            _ => (self.delete(i, Side::Right), "delete"),
+    /// Notes what a change did and tells the observer (what it did, or that it failed;
+    /// nothing when it was left for the next run or is a conflict reported with the
+    /// others). Returns whether the run goes on.
+    fn conclude(&mut self, tried: Tried, observer: &mut dyn Observer) -> bool {
+        let Tried {
+            i,
+            action,
+            cost,
+            result,
+            records,
+        } = tried;
+        for (row, state) in records {
+            self.record(row, state.as_ref().map(Synced::view));
+        }
+        let verb = match action {
+            Action::CopyToRight | Action::CopyToLeft => "copy",
+            Action::MoveOnRight { .. } | Action::MoveOnLeft { .. } => "move",
+            _ => "delete",
         };
         let row = self.rows.row(i);
         let removing = matches!(action, Action::DeleteLeft | Action::DeleteRight)
             || replaces_folder(row, action);
         let path = || self.rows.path(i);
         let toward = direction(action).expect("only changes are applied");
-        match result {
+        let done = match result {
             Ok(Applied::Done) => {
                 self.outcome.changes += 1;
                 Some(change_entry(self.rows, i, action))
@@ -995,12 +1082,12 @@ impl Apply<'_, '_, '_> {
                     .changed_during_sync
                     .push(names::to_text(&path()));
                 if removing {
-                    self.failed_deletes.push(path().into());
+                    self.changer.failed_deletes.lock().push(path().into());
                 }
                 None
             }
             Ok(Applied::UnseenChange) => {
-                let report = conflict_report(self.pair, self.rows, i);
+                let report = conflict_report(self.changer.pair, self.rows, i);
                 self.outcome.conflicts.get_or_insert_default().push(report);
                 None
             }
@@ -1010,17 +1097,71 @@ impl Apply<'_, '_, '_> {
                     .failures
                     .push(format!("Could not {verb} {text}: {e}"));
                 if removing {
-                    self.failed_deletes.push(path().into());
+                    self.changer.failed_deletes.lock().push(path().into());
                 }
                 Some(Activity::new(text, toward, Change::Failed))
             }
+        };
+        observer.applied(cost, done)
+    }
+}
+
+/// A copier's change, or its panic carried on.
+fn unwrap_copied(copied: std::thread::Result<Tried>) -> Tried {
+    copied.unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
+impl Changer<'_, '_, '_> {
+    /// How many file copies may run at once: what the slower side takes (a remote several,
+    /// a local disk one).
+    fn transfers_at_once(&self) -> usize {
+        self.pair
+            .left
+            .transfers_at_once()
+            .max(self.pair.right.transfers_at_once())
+            .max(1)
+    }
+
+    /// Whether change `i` may run while other file copies are in flight: a file copied
+    /// over nothing or over a file or link (never over a folder, which is emptied first).
+    fn runs_alongside(&self, i: usize, action: Action) -> bool {
+        let row = self.rows.row(i);
+        let source = match action {
+            Action::CopyToRight => row.left,
+            Action::CopyToLeft => row.right,
+            _ => return false,
+        };
+        source.is_some_and(|e| e.kind == Kind::File) && !replaces_folder(row, action)
+    }
+
+    /// Makes one change on the replicas.
+    fn attempt(&self, i: usize, action: Action, cost: u64, buffer: &mut [u8]) -> Tried {
+        let mut records = Records::new();
+        let result = match action {
+            Action::CopyToRight => self.copy(i, Side::Left, buffer, &mut records),
+            Action::CopyToLeft => self.copy(i, Side::Right, buffer, &mut records),
+            Action::MoveOnRight { from } => {
+                self.relocate(i, from as usize, Side::Right, &mut records)
+            }
+            Action::MoveOnLeft { from } => {
+                self.relocate(i, from as usize, Side::Left, &mut records)
+            }
+            Action::DeleteLeft => self.delete(i, Side::Left, &mut records),
+            _ => self.delete(i, Side::Right, &mut records),
+        };
+        Tried {
+            i,
+            action,
+            cost,
+            result,
+            records,
         }
     }
 
     /// Whether the target file, as archived by size and mtime (its contents never read),
     /// still has the archived contents. When it does not, the archive forgets that side's
     /// mtime so the next run reads it and sees the change.
-    fn unseen_change(&mut self, i: usize, side: Side) -> io::Result<bool> {
+    fn unseen_change(&self, i: usize, side: Side, records: &mut Records) -> io::Result<bool> {
         let row = self.rows.row(i);
         let (Some(archived), Some(now)) = (row.archive, row.entry(side)) else {
             return Ok(false);
@@ -1032,13 +1173,19 @@ impl Apply<'_, '_, '_> {
         if !looked_unchanged || self.pair.side(side).hash(&self.rows.path(i))? == *archived.hash {
             return Ok(false);
         }
-        let mut forgotten = archived;
+        let mut forgotten = archived.to_owned();
         forgotten.mtime[side.index()] = Mtime::new(i64::MIN, 0);
-        self.record(i, Some(forgotten));
+        records.push((i, Some(forgotten)));
         Ok(true)
     }
 
-    fn copy(&mut self, i: usize, from: Side) -> io::Result<Applied> {
+    fn copy(
+        &self,
+        i: usize,
+        from: Side,
+        buffer: &mut [u8],
+        records: &mut Records,
+    ) -> io::Result<Applied> {
         let to = from.other();
         let (source, target) = (self.pair.side(from), self.pair.side(to));
         let row = self.rows.row(i);
@@ -1053,7 +1200,7 @@ impl Apply<'_, '_, '_> {
                     return Ok(Applied::Changed);
                 }
                 let mut staged = target.stage(path)?;
-                let (copied, digest) = copy_hashing(&mut reader, &mut *staged, &mut self.buffer)?;
+                let (copied, digest) = copy_hashing(&mut reader, &mut *staged, buffer)?;
                 if copied != scanned.size
                     || !as_scanned(reader.at_path_now()?.as_ref(), Some(scanned))
                 {
@@ -1073,11 +1220,13 @@ impl Apply<'_, '_, '_> {
         if !as_scanned(now.as_ref(), expected) {
             return Ok(Applied::Changed);
         }
-        if self.unseen_change(i, to)? {
+        if self.unseen_change(i, to, records)? {
             return Ok(Applied::UnseenChange);
         }
         let intended = synced(scanned, hash, [scanned.mtime; 2]);
-        self.journal.append(path, intended.view(), to.index())?;
+        self.journal
+            .lock()
+            .append(path, intended.view(), to.index())?;
         match now.as_ref().map(|e| e.kind) {
             Some(Kind::Dir) if scanned.kind != Kind::Dir => {
                 let removed = self.remove_folder(to, path)?;
@@ -1109,12 +1258,18 @@ impl Apply<'_, '_, '_> {
         };
         let mut mtimes = [scanned.mtime; 2];
         mtimes[to.index()] = stored_mtime;
-        self.record(i, Some(synced(scanned, hash, mtimes).view()));
+        records.push((i, Some(synced(scanned, hash, mtimes))));
         Ok(Applied::Done)
     }
 
     /// Moves the file of row `from` to row `i`'s path on `side`, as the other side did.
-    fn relocate(&mut self, i: usize, from: usize, side: Side) -> io::Result<Applied> {
+    fn relocate(
+        &self,
+        i: usize,
+        from: usize,
+        side: Side,
+        records: &mut Records,
+    ) -> io::Result<Applied> {
         let replica = self.pair.side(side);
         let (row, old) = (self.rows.row(i), self.rows.row(from));
         let moved = old.entry(side).expect("a move has a file to move");
@@ -1128,8 +1283,8 @@ impl Apply<'_, '_, '_> {
         replica.rename(&old_path, &new_path)?;
         let mut mtimes = [new.mtime; 2];
         mtimes[side.index()] = moved.mtime;
-        self.record(from, None);
-        self.record(i, Some(synced(new, None, mtimes).view()));
+        records.push((from, None));
+        records.push((i, Some(synced(new, None, mtimes))));
         Ok(Applied::Done)
     }
 
@@ -1137,7 +1292,12 @@ impl Apply<'_, '_, '_> {
     /// something inside was left alone (changed or failed) or was saved into it since the
     /// scan.
     fn remove_folder(&self, side: Side, path: &RelPath) -> io::Result<bool> {
-        if self.failed_deletes.iter().any(|f| is_inside(f, path)) {
+        if self
+            .failed_deletes
+            .lock()
+            .iter()
+            .any(|f| is_inside(f, path))
+        {
             return Ok(false);
         }
         let removal = self
@@ -1147,7 +1307,7 @@ impl Apply<'_, '_, '_> {
         Ok(removal == FolderRemoval::Removed)
     }
 
-    fn delete(&mut self, i: usize, side: Side) -> io::Result<Applied> {
+    fn delete(&self, i: usize, side: Side, records: &mut Records) -> io::Result<Applied> {
         let replica = self.pair.side(side);
         let row = self.rows.row(i);
         let expected = row.entry(side);
@@ -1168,7 +1328,7 @@ impl Apply<'_, '_, '_> {
             }
             Some(_) => replica.retire(path, &self.stamp)?,
         }
-        self.record(i, None);
+        records.push((i, None));
         Ok(Applied::Done)
     }
 }
