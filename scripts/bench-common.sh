@@ -10,19 +10,21 @@ need() {
     }
 }
 
-# measure NAME COMMAND…: runs it, records "seconds peak_kib" under NAME.
+# measure NAME COMMAND…: runs it, records "seconds peak_kib" under NAME and says them with
+# the CPU time and the load average, which tell a slow run from a busy machine.
 declare -A SECONDS_OF MEMORY_OF
 measure() {
     local name=$1
     shift
     sync
-    /usr/bin/time -f "%e %M" -o "$WORK/time.txt" "$@" >/dev/null 2>&1 || {
+    /usr/bin/time -f "%e %M %U %S" -o "$WORK/time.txt" "$@" >/dev/null 2>&1 || {
         echo "$name failed" >&2
         cat "$WORK/time.txt" >&2
         exit 1
     }
-    read -r SECONDS_OF[$name] MEMORY_OF[$name] <"$WORK/time.txt"
-    echo "$name: ${SECONDS_OF[$name]} s, $((MEMORY_OF[$name] / 1024)) MiB" >&2
+    local user system
+    read -r SECONDS_OF[$name] MEMORY_OF[$name] user system <"$WORK/time.txt"
+    echo "$name: ${SECONDS_OF[$name]} s (user $user s, system $system s), $((MEMORY_OF[$name] / 1024)) MiB, load $(cut -d' ' -f1 /proc/loadavg)" >&2
 }
 
 # change_one_percent DIR: appends to every hundredth file below DIR (in name order).

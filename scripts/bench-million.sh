@@ -22,11 +22,8 @@ NFILES=${1:-1000000}
 WORK=${2:-/work/bench-million}
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 
-need() {
-    command -v "$1" >/dev/null 2>&1 || {
-        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
-    }
-}
+# shellcheck source=scripts/bench-common.sh
+source "$REPO/scripts/bench-common.sh"
 need rsync rsync
 need mkfs.ext4 e2fsprogs
 [ -x /usr/bin/time ] || apt-get install -y -qq time >/dev/null
@@ -45,21 +42,6 @@ cleanup() {
 }
 D="$WORK/mnt"
 
-# measure NAME COMMAND…: runs it, records "seconds peak_kib" under NAME.
-declare -A SECONDS_OF MEMORY_OF
-measure() {
-    local name=$1
-    shift
-    sync
-    /usr/bin/time -f "%e %M %U %S" -o "$WORK/time.txt" "$@" >/dev/null 2>&1 || {
-        echo "$name failed" >&2
-        cat "$WORK/time.txt" >&2
-        exit 1
-    }
-    local user system
-    read -r SECONDS_OF[$name] MEMORY_OF[$name] user system <"$WORK/time.txt"
-    echo "$name: ${SECONDS_OF[$name]} s (user $user s, system $system s), $((MEMORY_OF[$name] / 1024)) MiB, load $(cut -d' ' -f1 /proc/loadavg)" >&2
-}
 
 if [ -n "${NOCHANGE:-}" ]; then
     mountpoint -q "$D" || { echo "no kept trees in $WORK (run with KEEP=1 first)" >&2; exit 1; }
@@ -118,16 +100,9 @@ run_round() {
 
 run_round first
 run_round nochange
-python3 - "$D/src" <<'PY'
-import os, sys
-files = sorted(os.path.join(d, f) for d, _, fs in os.walk(sys.argv[1]) for f in fs)
-for path in files[::100]:
-    with open(path, "ab") as f:
-        f.write(b"changed")
-PY
+change_one_percent "$D/src"
 run_round change
 
-ratio() { python3 -c "print(f'{$1 / max($2, 0.01):.2f}')"; }
 echo
 echo "| $NFILES files | Sync Center | rsync -a | rsync -a + sync | stat walk of both trees | ratio (target) | Sync Center peak memory |"
 echo "|---|---|---|---|---|---|---|"

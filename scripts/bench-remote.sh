@@ -85,8 +85,11 @@ peaks() {
     echo "$center_peak $rcd_peak $anon_peak"
 }
 
-# measure NAME COMMAND…: runs it, records "seconds peak_kib" under NAME.
-declare -A SECONDS_OF MEMORY_OF RCD_OF ANON_OF
+# shellcheck source=scripts/bench-common.sh
+source "$REPO/scripts/bench-common.sh"
+# measure NAME COMMAND…: runs it, records "seconds peak_kib" under NAME. It takes the place
+# of bench-common's: it also samples the memory of the center's rclone rcd while it runs.
+declare -A RCD_OF ANON_OF
 measure() {
     local name=$1
     shift
@@ -114,16 +117,9 @@ run_round() {
 
 run_round first
 run_round nochange
-python3 - "$WORK/src" <<'PY'
-import os, sys
-files = sorted(os.path.join(d, f) for d, _, fs in os.walk(sys.argv[1]) for f in fs)
-for path in files[::100]:
-    with open(path, "ab") as f:
-        f.write(b"changed")
-PY
+change_one_percent "$WORK/src"
 run_round change
 
-ratio() { python3 -c "print(f'{$1 / max($2, 0.01):.2f}')"; }
 echo
 echo "rclone $("$RCLONE" version | head -1 | cut -d' ' -f2), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo

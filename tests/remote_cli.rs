@@ -9,7 +9,7 @@
 mod dry_run_common;
 mod remote_common;
 
-use dry_run_common::{Listed, listed, on_disk};
+use dry_run_common::{Listed, assert_done_as_planned, listed, on_disk};
 use remote_common::*;
 use std::path::Path;
 
@@ -352,12 +352,7 @@ fn previewed_then_synced(c: &RemoteCli, lines: &[&str], code: i32) -> Listed {
 
     let (done, printed) = c.sync();
     assert_eq!(done, code, "{printed}");
-    let results: serde_json::Value =
-        serde_json::from_slice(&c.run(&["results", "--json"]).stdout).unwrap();
-    let done = &results[0]["items"][0];
-    assert_eq!(listed(&done["entries"]), listed(&plan["entries"]));
-    assert_eq!(done["activity"]["changes"], plan["counts"]["changes"]);
-    assert_eq!(done["activity"]["bytes"], plan["counts"]["bytes"]);
+    assert_done_as_planned(&c.run(&["results", "--json"]).stdout, &plan);
     listed(&plan["entries"])
 }
 

@@ -52,3 +52,13 @@ pub fn listed(entries: &serde_json::Value) -> Listed {
     listed.sort();
     listed
 }
+
+/// The run whose `results --json` is `results` did exactly what `plan` (a dry run's JSON)
+/// listed: the same entries, the same count of changes and bytes.
+pub fn assert_done_as_planned(results: &[u8], plan: &serde_json::Value) {
+    let results: serde_json::Value = serde_json::from_slice(results).unwrap();
+    let done = &results[0]["items"][0];
+    assert_eq!(listed(&done["entries"]), listed(&plan["entries"]));
+    assert_eq!(done["activity"]["changes"], plan["counts"]["changes"]);
+    assert_eq!(done["activity"]["bytes"], plan["counts"]["bytes"]);
+}
