@@ -293,6 +293,6 @@ fn a_dry_run_lists_what_the_sync_then_does_and_changes_nothing() {
 
     let (code, printed) = c.sync();
     assert_eq!(code, 1, "{printed}");
-    assert_done_as_planned(&c.run(&["results", "--json"]).stdout, &plan);
+    assert_done_as_planned(&c.run(&["results", "--json"]).stdout, plan);
     assert_eq!(listed(&plan["entries"]).len(), 5, "{plan}");
 }
