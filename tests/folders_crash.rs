@@ -9,7 +9,7 @@
 
 mod folders_common;
 
-use folders_common::{tree, write};
+use folders_common::{Rng, tree, write};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
@@ -132,22 +132,6 @@ fn contents(tag: &str, i: usize) -> String {
 
 fn rel(i: usize) -> String {
     format!("d{}/e{}/f{i}.txt", i % 10, i % 7)
-}
-
-/// A small seeded generator (splitmix64): runs replay from their seed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
 }
 
 /// Kills a run after `delay`; whether it was still running then.

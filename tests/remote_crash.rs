@@ -16,9 +16,10 @@
 mod folders_common;
 mod remote_common;
 
-use folders_common::{tree, write};
+use folders_common::{Rng, tree, write};
 use remote_common::*;
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::os::unix::ffi::OsStrExt;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -46,22 +47,6 @@ fn contents(tag: &str, i: usize) -> String {
 
 fn rel(i: usize) -> String {
     format!("d{}/e{}/f{i}.txt", i % 5, i % 3)
-}
-
-/// A small seeded generator (splitmix64): runs replay from their seed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
 }
 
 /// The processes whose parent is `pid`.
@@ -97,6 +82,12 @@ fn alive(pid: u32) -> bool {
 /// Starts a sync and SIGKILLs it after `delay`; whether it was still running then. Its
 /// rclone must end with it.
 fn kill_after(c: &RemoteCli, delay: Duration) -> bool {
+    let started = Instant::now();
+    kill_when(c, || started.elapsed() >= delay)
+}
+
+/// Kills a run once `ready` says so (or it ended by itself); whether it was still running.
+fn kill_when(c: &RemoteCli, mut ready: impl FnMut() -> bool) -> bool {
     let mut child = c
         .command()
         .args(["sync", "p", "--no-prompt"])
@@ -104,7 +95,9 @@ fn kill_after(c: &RemoteCli, delay: Duration) -> bool {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    std::thread::sleep(delay);
+    while !ready() && child.try_wait().unwrap().is_none() {
+        std::thread::sleep(Duration::from_millis(2));
+    }
     let rclones = children_of(child.id());
     let running = child.try_wait().unwrap().is_none();
     if running {
@@ -137,7 +130,18 @@ fn is_temp(path: &[u8]) -> bool {
 
 /// Uploads a killed run left on the server (under temp names, removed by the next run).
 fn temps_on_server(c: &RemoteCli) -> usize {
-    tree(&c.right).keys().filter(|p| is_temp(p)).count()
+    let mut found = 0;
+    let mut dirs = vec![c.right.clone()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                dirs.push(entry.path());
+            } else if is_temp(entry.file_name().as_bytes()) {
+                found += 1;
+            }
+        }
+    }
+    found
 }
 
 /// Every regular file on either side holds contents it was given at some point.
@@ -247,6 +251,27 @@ fn remote_syncs_killed_at_many_points_lose_nothing_and_the_next_sync_converges()
         cut_at_once = cut_at_once.max(temps_on_server(&c));
         assert_nothing_torn(&c, &history, &format!("trial {trial}"));
     }
+    finish(&c);
+    assert_converged(&c, &expected);
+
+    // Whatever the timing above caught: a kill while several uploads are in flight, as soon
+    // as two temp files are on the server.
+    for i in 0..8 {
+        let path = format!("big/b{i}.bin");
+        let text = format!("{i} {}", "big ".repeat(4_000_000));
+        write(&c.l(&path), &text);
+        history
+            .entry(path.clone())
+            .or_default()
+            .insert(text.clone());
+        expected.insert(path, Some(text));
+    }
+    let deadline = Instant::now() + Duration::from_secs(120);
+    killed += usize::from(kill_when(&c, || {
+        temps_on_server(&c) >= 2 || Instant::now() > deadline
+    }));
+    cut_at_once = cut_at_once.max(temps_on_server(&c));
+    assert_nothing_torn(&c, &history, "a kill with several uploads in flight");
     finish(&c);
     assert_converged(&c, &expected);
     let kill_points = FIRST_KILLS + TRIALS - TRIALS / 10;

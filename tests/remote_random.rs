@@ -14,7 +14,7 @@
 mod folders_common;
 mod remote_common;
 
-use folders_common::{tree, versions};
+use folders_common::{Quiet, Rng, tree, versions};
 use parking_lot::Mutex;
 use remote_common::{Dav, Server, rclone_current};
 use std::collections::{BTreeMap, HashSet};
@@ -22,7 +22,6 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use synccenter::core::activity::Activity;
 use synccenter::core::conflicts::{ConflictReport, Resolution};
 use synccenter::handlers::folders::archive::archive_file;
 use synccenter::handlers::folders::config::{Mode, PairConfig};
@@ -36,26 +35,7 @@ use synccenter::handlers::folders::replica::{
     Entry, FolderRemoval, Hash, Keeps, Mtime, Pruned, Replica, Retention, RootId, Scan, SourceFile,
     StagedFile,
 };
-use synccenter::handlers::folders::sync::{self, MassDelete, Observer, Outcome, Pair, RootChange};
-
-/// A small seeded generator (splitmix64): the rounds replay exactly from their seed.
-struct Rng(u64);
-
-impl Rng {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n as u64) as usize
-    }
-    fn chance(&mut self, percent: usize) -> bool {
-        self.below(100) < percent
-    }
-}
+use synccenter::handlers::folders::sync::{self, Outcome, Pair};
 
 /// 10 × 50 = 500 rounds.
 const SEEDS: u64 = 10;
@@ -64,31 +44,6 @@ const PATHS: [&str; 10] = [
     "x", "y.txt", "a", "a/x", "a/y.txt", "a/c", "a/c/x", "b", "b/x", "b/c",
 ];
 const FOLDERS: [&str; 5] = ["", "a", "a/c", "b", "b/c"];
-
-struct Quiet;
-
-impl Observer for Quiet {
-    fn scanning(&mut self, _: u64) -> bool {
-        true
-    }
-    fn batch_started(&mut self, _: u64, _: u64) -> bool {
-        true
-    }
-    fn planned(&mut self, _: u64, _: u64, _: bool) {}
-    fn applied(&mut self, _: u64, _: Option<Activity>) -> bool {
-        true
-    }
-    fn conflict_found(&mut self) -> bool {
-        true
-    }
-    fn batch_applied(&mut self) {}
-    fn confirm_deletions(&mut self, _: &MassDelete) -> bool {
-        true
-    }
-    fn confirm_root_change(&mut self, _: &RootChange) -> bool {
-        false
-    }
-}
 
 /// How "the user" changes one side: on the local disk, or through the WebDAV server. What a
 /// side holds is always read from the disk (the server writes through at once).

@@ -10,6 +10,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
+use synccenter::core::activity::Activity;
 use synccenter::core::conflicts::{ConflictRecord, ConflictReport, Resolution};
 use synccenter::core::dialog::{Form, FormReply};
 use synccenter::core::engine::{Engine, EngineConfig, SessionRequest};
@@ -18,6 +19,7 @@ use synccenter::core::handler::Registry;
 use synccenter::core::model::{HandlerId, ItemKey, PropertiesTarget, RunReason};
 use synccenter::core::status::ItemStatus;
 use synccenter::core::store::{Home, Store};
+use synccenter::handlers::folders::sync::{MassDelete, Observer, RootChange};
 use synccenter::handlers::folders::{self, config::Mode, config::PairConfig};
 
 pub const PAIR: &str = "p";
@@ -335,4 +337,49 @@ fn collect_files(dir: &Path, out: &mut Vec<String>) {
 pub fn assert_same(center: &Center) {
     let (left, right) = (tree(&center.left), tree(&center.right));
     assert_eq!(left, right, "left and right differ");
+}
+
+/// A small seeded generator (splitmix64): randomized tests replay exactly from their seed.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n as u64) as usize
+    }
+    pub fn chance(&mut self, percent: usize) -> bool {
+        self.below(100) < percent
+    }
+}
+
+/// An observer of an in-process sync that says yes to everything but a changed root.
+pub struct Quiet;
+
+impl Observer for Quiet {
+    fn scanning(&mut self, _: u64) -> bool {
+        true
+    }
+    fn batch_started(&mut self, _: u64, _: u64) -> bool {
+        true
+    }
+    fn planned(&mut self, _: u64, _: u64, _: bool) {}
+    fn applied(&mut self, _: u64, _: Option<Activity>) -> bool {
+        true
+    }
+    fn conflict_found(&mut self) -> bool {
+        true
+    }
+    fn batch_applied(&mut self) {}
+    fn confirm_deletions(&mut self, _: &MassDelete) -> bool {
+        true
+    }
+    fn confirm_root_change(&mut self, _: &RootChange) -> bool {
+        false
+    }
 }
