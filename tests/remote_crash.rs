@@ -2,7 +2,7 @@
 //! side a folder on `rclone serve webdav` on loopback) is SIGKILLed at many points while it
 //! syncs. After every kill: its `rclone rcd` is gone too (nothing goes on uploading behind
 //! a dead center), and no file on either side holds contents it never had (an upload in
-//! flight is only ever under a temp name). Runs allowed to finish converge with every
+//! flight is only ever under a temp name, or in a temp folder in the center's folder). Runs allowed to finish converge with every
 //! change made, nothing lost, no conflict made of a killed run's copies, and no temp file
 //! left on either side.
 //!
@@ -120,12 +120,12 @@ fn finish(c: &RemoteCli) -> Duration {
     started.elapsed()
 }
 
+/// A temp file, or a file in a temp folder (new files go up together into one in
+/// `.synccenter`, then are moved into place).
 fn is_temp(path: &[u8]) -> bool {
     String::from_utf8_lossy(path)
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .starts_with(".synccenter-tmp-")
+        .split('/')
+        .any(|name| name.starts_with(".synccenter-tmp-"))
 }
 
 /// Uploads a killed run left on the server (under temp names, removed by the next run).
@@ -173,6 +173,11 @@ fn assert_converged(c: &RemoteCli, expected: &BTreeMap<String, Option<String>>) 
         let temps: Vec<_> = side.keys().filter(|p| is_temp(p)).collect();
         assert!(temps.is_empty(), "temp files left: {temps:?}");
     }
+    assert_eq!(
+        temps_on_server(c),
+        0,
+        "temp files left in the remote's .synccenter"
+    );
     assert!(left == right, "the sides differ after a finished run");
     for (path, want) in expected {
         let there = std::fs::read_to_string(c.l(path)).ok();

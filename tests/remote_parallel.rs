@@ -1,7 +1,7 @@
 //! Files go to and from a remote several at a time: the real binary syncs many files with a
-//! folder on `rclone serve webdav` on loopback while the test watches the temp files of the
-//! transfers in flight (an upload lands under a temp name on the server, a download under
-//! one in the local folder). rclone's bandwidth limit (`RCLONE_BWLIMIT`, which the center's
+//! folder on `rclone serve webdav` on loopback while the test watches the transfers in
+//! flight (new files go up together into a temp folder on the server, a changed file under a
+//! temp name beside it, a download under one in the local folder). rclone's bandwidth limit (`RCLONE_BWLIMIT`, which the center's
 //! rcd inherits) keeps each transfer in flight long enough to be seen; no timing is
 //! asserted, only that more than one transfer was under way at once and every file landed.
 
@@ -27,19 +27,21 @@ fn contents(tag: &str, i: usize) -> String {
     text
 }
 
-/// The temp files of transfers in flight under `root` now.
-fn temps_in(root: &Path) -> HashSet<String> {
+/// The transfers in flight under `root` now: temp files beside their places, and files
+/// still growing in an intake folder (`.synccenter/.synccenter-tmp-…/`: new files go up
+/// together into one, then are moved into place).
+fn in_flight(root: &Path) -> HashSet<String> {
     let mut found = HashSet::new();
-    let mut dirs = vec![root.to_path_buf()];
-    while let Some(dir) = dirs.pop() {
+    let mut dirs = vec![(root.to_path_buf(), false)];
+    while let Some((dir, in_intake)) = dirs.pop() {
         for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
+            let temp = name.starts_with(".synccenter-tmp-");
             if entry.file_type().is_ok_and(|t| t.is_dir()) {
-                if name != ".synccenter" {
-                    dirs.push(entry.path());
-                }
-            } else if name.starts_with(".synccenter-tmp-") {
-                found.insert(name);
+                dirs.push((entry.path(), in_intake || temp));
+            } else if temp || in_intake && entry.metadata().is_ok_and(|m| (m.len() as usize) < SIZE)
+            {
+                found.insert(entry.path().display().to_string());
             }
         }
     }
@@ -62,7 +64,7 @@ fn sync_watching(c: &RemoteCli, watched: &Path) -> usize {
         let watcher = scope.spawn(|| {
             let mut most = 0;
             while !done.load(Ordering::Relaxed) {
-                most = most.max(temps_in(watched).len());
+                most = most.max(in_flight(watched).len());
                 std::thread::sleep(Duration::from_millis(10));
             }
             most
@@ -99,7 +101,20 @@ fn uploads_and_downloads_overlap() {
         "the downloads ran one at a time (at most {downloads} in flight)"
     );
 
-    for (dir, tag) in [("up", "up"), ("down", "down")] {
+    // Changed files go up one by one, each under a temp name beside the file it replaces.
+    for i in 0..FILES {
+        write(
+            &c.l(&format!("up/d{}/f{i}.txt", i % 2)),
+            &contents("again", i),
+        );
+    }
+    let replaced = sync_watching(&c, &c.right);
+    assert!(
+        replaced > 1,
+        "the changed files went up one at a time (at most {replaced} in flight)"
+    );
+
+    for (dir, tag) in [("up", "again"), ("down", "down")] {
         for i in 0..FILES {
             let rel = format!("{dir}/d{}/f{i}.txt", i % 2);
             for side in [c.l(&rel), c.r(&rel)] {
@@ -118,5 +133,61 @@ fn uploads_and_downloads_overlap() {
         .filter(|p| String::from_utf8_lossy(p).contains(".synccenter-tmp-"))
         .collect();
     assert!(temps.is_empty(), "temp files left: {temps:?}");
-    eprintln!("at most {uploads} uploads and {downloads} downloads in flight");
+    eprintln!(
+        "at most {uploads} new files, {replaced} changed files and {downloads} downloads in flight"
+    );
+}
+
+/// New files go up together into a temp folder and are then moved into place without
+/// replacing anything: a file another computer puts at one of their places meanwhile (in a
+/// new folder, which then cannot be moved in whole, and at the top) stays as it is, and the
+/// next sync finds a conflict that loses neither version.
+#[test]
+fn files_put_in_place_during_an_intake_are_not_replaced() {
+    let c = RemoteCli::webdav("two-way", &rclone_current());
+    for i in 0..FILES {
+        write(&c.l(&format!("new/f{i}.txt")), &contents("mine", i));
+    }
+    write(&c.l("top.txt"), "mine at the top");
+    let child = c
+        .command()
+        .args(["sync", "p", "--no-prompt"])
+        .env("RCLONE_BWLIMIT", "1M")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until("the first new file to be on its way", || {
+        !in_flight(&c.right).is_empty()
+    });
+    c.dav().put("new/f15.txt", b"theirs", None);
+    c.dav().put("top.txt", b"theirs at the top", None);
+    let out = child.wait_with_output().unwrap();
+    let printed = text(&out);
+    let read = |path: &Path| std::fs::read_to_string(path).ok();
+    for (rel, theirs) in [("new/f15.txt", "theirs"), ("top.txt", "theirs at the top")] {
+        let kept = read(&c.r(rel)).as_deref() == Some(theirs);
+        assert!(kept, "{rel} put there meanwhile was replaced: {printed}");
+    }
+    for i in 0..15 {
+        let rel = format!("new/f{i}.txt");
+        let arrived = read(&c.r(&rel)) == Some(contents("mine", i));
+        assert!(arrived, "{rel} did not arrive: {printed}");
+    }
+
+    // Both sides made the file: a conflict, which keeps each side's version.
+    let (_, printed) = c.sync();
+    let texts: HashSet<String> = [tree(&c.left), tree(&c.right)]
+        .into_iter()
+        .flat_map(|side| side.into_values())
+        .filter_map(|what| what.strip_prefix("file:").map(str::to_string))
+        .collect();
+    for text in [
+        contents("mine", 15),
+        "theirs".into(),
+        "mine at the top".into(),
+        "theirs at the top".into(),
+    ] {
+        assert!(texts.contains(&text), "{text:.20} is lost: {printed}");
+    }
 }

@@ -19,7 +19,7 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::mem::MaybeUninit;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -915,6 +915,10 @@ const FULL_FEATURED: &[i64] = &[
 impl Replica for LocalReplica {
     fn location(&self) -> String {
         self.root_path.display().to_string()
+    }
+
+    fn local_folder(&self) -> Option<&Path> {
+        Some(&self.root_path)
     }
 
     fn open_root(&self) -> io::Result<RootId> {

@@ -10,6 +10,7 @@ pub mod config;
 pub mod filter;
 pub mod fit;
 mod handler;
+pub mod intake;
 pub mod local;
 pub mod location;
 pub mod lock;

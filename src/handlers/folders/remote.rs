@@ -26,13 +26,13 @@ use super::names::{RelPath, split};
 use super::rclone::{Bytes, FailureKind, Rcd, RcloneError, random_hex};
 use super::rclone_names::{from_rclone, to_rclone};
 use super::replica::{
-    Entry, FolderRemoval, Hash, Keeps, Kind, Mtime, Pruned, Replica, Retention, RootId, Scan,
-    SourceFile, StagedFile, Unsynced,
+    Entry, FolderRemoval, Hash, Intake, Keeps, Kind, Mtime, Pruned, Replica, Retention, RootId,
+    Scan, SourceFile, StagedFile, Unsynced,
 };
 use parking_lot::{Condvar, Mutex};
 use serde_json::{Value, json};
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
@@ -50,6 +50,9 @@ const WATCHED_TRANSFER: u64 = 4 * 1024 * 1024;
 const RECHECK_AFTER: Duration = Duration::from_secs(1);
 /// Files copied to or from the remote at once (rclone's own default, `--transfers 4`).
 const TRANSFERS_AT_ONCE: usize = 4;
+/// Changes in a batch of new files taken in at once (see [`Replica::take_in`]): a batch's
+/// work (its bytes) still ends it sooner.
+const INTAKE_CHANGES: usize = 20_000;
 /// Times a call is tried again when the server was busy (see [`RemoteReplica::again`]).
 const RETRIES: u32 = 5;
 /// The marker of a root's identity, in the center's folder.
@@ -211,15 +214,32 @@ impl RemoteReplica {
     }
 
     fn list(&self, remote: &str) -> Result<Vec<Listed>, RcloneError> {
-        let input = json!({ "fs": self.fs, "remote": remote, "opt": { "noMimeType": true } });
+        self.list_in(remote, false)
+    }
+
+    /// The entries in `remote`, or everything below it (`recurse`: names are paths from
+    /// `remote` then).
+    fn list_in(&self, remote: &str, recurse: bool) -> Result<Vec<Listed>, RcloneError> {
+        let input = json!({
+            "fs": self.fs, "remote": remote,
+            "opt": { "noMimeType": true, "recurse": recurse },
+        });
         let listed = self.again(false, || self.rcd.call("operations/list", input.clone()))?;
         Ok(listed["list"]
             .as_array()
             .into_iter()
             .flatten()
             .filter_map(|item| {
+                // A path below is given from the remote's top.
+                let name = match recurse {
+                    true => item["Path"]
+                        .as_str()?
+                        .strip_prefix(remote)?
+                        .trim_start_matches('/'),
+                    false => item["Name"].as_str()?,
+                };
                 Some(Listed {
-                    name: from_rclone(item["Name"].as_str()?),
+                    name: from_rclone(name),
                     is_dir: item["IsDir"].as_bool().unwrap_or(false),
                     size: item["Size"].as_i64().unwrap_or(0).max(0) as u64,
                     mtime: parse_mtime(item["ModTime"].as_str().unwrap_or("")),
@@ -324,14 +344,20 @@ impl RemoteReplica {
         Ok(info)
     }
 
-    /// The root's identity marker, if the root has one.
-    fn marker(&self) -> io::Result<Option<RootId>> {
+    /// The root's identity marker, if the root has one. `tidy`: removes the intake folders
+    /// a dead run of this computer left in the center's folder.
+    fn marker(&self, tidy: bool) -> io::Result<Option<RootId>> {
         let center = self.join(std::str::from_utf8(CENTER_DIR).expect("ASCII"));
         let listed = match self.list(&center) {
             Ok(listed) => listed,
             Err(RcloneError::Call(f)) if f.kind() == FailureKind::NotFound => return Ok(None),
             Err(e) => return Err(e.into()),
         };
+        for left in &listed {
+            if tidy && left.is_dir && self.is_dead_leftover(&left.name) {
+                self.purge(&format!("{center}/{}", left.name));
+            }
+        }
         Ok(listed
             .into_iter()
             .filter(|l| !l.is_dir && l.name.starts_with(ROOT_MARKER))
@@ -428,6 +454,264 @@ impl RemoteReplica {
             }
         }
         Err(last.unwrap_or_else(|| io::Error::other("cannot keep a version")))
+    }
+
+    /// Moves the files `names` from the folder `from` into the folder `to`, leaving out
+    /// those `to` holds (looked at again when the last look is older than
+    /// [`RECHECK_AFTER`]).
+    fn move_one_by_one(&self, from: &str, to: &str, names: &[&str]) -> io::Result<()> {
+        let under = |folder: &str, name: &str| match folder.is_empty() {
+            true => name.to_string(),
+            false => format!("{folder}/{name}"),
+        };
+        let mut there: Option<(HashSet<String>, Instant)> = None;
+        for name in names {
+            if there
+                .as_ref()
+                .is_none_or(|(_, when)| when.elapsed() >= RECHECK_AFTER)
+            {
+                let listed = self.list(to)?.into_iter().map(|l| l.name).collect();
+                there = Some((listed, Instant::now()));
+            }
+            if there
+                .as_ref()
+                .is_some_and(|(names, _)| names.contains(*name))
+            {
+                continue;
+            }
+            self.move_file(&under(from, name), &under(to, name))?;
+        }
+        Ok(())
+    }
+
+    /// Removes a folder of the center's and all in it (what is left of an intake).
+    fn purge(&self, remote: &str) {
+        let _ = self.call(
+            "operations/purge",
+            json!({ "fs": self.fs, "remote": remote }),
+        );
+    }
+
+    /// Writes `paths` one per line (as `--files-from-raw` reads them) into a file of the
+    /// staging folder, and returns its path.
+    fn path_list(&self, paths: &[&str]) -> io::Result<String> {
+        std::fs::create_dir_all(&self.staging)?;
+        let list = self.staging.join(format!("{}.list", self.temp_name()));
+        let mut text = paths.join("\n");
+        text.push('\n');
+        std::fs::write(&list, text)?;
+        list.into_os_string()
+            .into_string()
+            .map_err(|_| io::Error::other("the staging folder's path is not UTF-8"))
+    }
+
+    /// [`Replica::take_in`]: the files are copied in one job into a folder of their own in
+    /// the center's folder (`.synccenter/<temp name>`: nothing shows under its name half
+    /// written, whichever rclone and server), then moved into place: each folder at the top
+    /// of the intake in one server-side move, the files outside them in one more job;
+    /// neither replaces anything (rclone's `IgnoreExisting`, which looks right before each
+    /// move). Listings of the places then tell what landed.
+    fn take_in_all(
+        &self,
+        from: &str,
+        arrivals: &[(Box<RelPath>, Entry)],
+    ) -> io::Result<Vec<io::Result<Option<Entry>>>> {
+        fn text(path: &RelPath) -> &str {
+            std::str::from_utf8(path).expect("checked by takes_in")
+        }
+        let parent = |path: &str| path.rsplit_once('/').map_or("", |(p, _)| p).to_string();
+        // Each new folder's topmost new folder (arrivals come in path order: parents first).
+        let mut top_of: HashMap<String, String> = HashMap::new();
+        for (path, entry) in arrivals {
+            if entry.kind == Kind::Dir {
+                let path = text(path).to_string();
+                let top = top_of.get(&parent(&path)).cloned().unwrap_or(path.clone());
+                top_of.insert(path, top);
+            }
+        }
+        let files: Vec<&str> = arrivals
+            .iter()
+            .filter(|(_, e)| e.kind == Kind::File)
+            .map(|(p, _)| text(p))
+            .collect();
+        let mut tops: Vec<&str> = Vec::new();
+        let mut loose: Vec<&str> = Vec::new();
+        for &file in &files {
+            match top_of.get(&parent(file)) {
+                Some(top) if tops.last() != Some(&top.as_str()) => tops.push(top),
+                Some(_) => {}
+                None => loose.push(file),
+            }
+        }
+        // Why files did not land, when a step failed.
+        let mut failure: Option<String> = None;
+        let center = std::str::from_utf8(CENTER_DIR).expect("ASCII");
+        let intake = self.join(&format!("{center}/{}", self.temp_name()));
+        let in_fs = |path: &str| format!("{}{path}", self.fs);
+        if !files.is_empty() {
+            let list = self.path_list(&files)?;
+            let stopped = AtomicBool::new(false);
+            let shown = format!(
+                "{} new files",
+                crate::core::words::grouped(files.len() as u64)
+            );
+            let watch = |bytes: Bytes| {
+                let go_on = (self.watcher)(&shown, bytes);
+                stopped.fetch_or(!go_on, Ordering::Relaxed);
+                go_on
+            };
+            let group = format!(
+                "{}-{}",
+                self.group,
+                self.counter.fetch_add(1, Ordering::Relaxed)
+            );
+            // A failed file fails the job, which is run again as rclone's own copy does
+            // (`--retries`): what arrived whole is not sent again.
+            let input = json!({
+                "srcFs": from, "dstFs": in_fs(&intake),
+                "_filter": { "FilesFromRaw": [list] },
+            });
+            let copied = self.again(true, || {
+                self.rcd
+                    .call_job("sync/copy", input.clone(), &group, &watch)
+            });
+            self.rcd.forget_group(&group);
+            let _ = std::fs::remove_file(&list);
+            if stopped.load(Ordering::Relaxed) {
+                self.purge(&intake);
+                return Ok(arrivals
+                    .iter()
+                    .map(|_| Err(io::Error::new(io::ErrorKind::Interrupted, "stopped")))
+                    .collect());
+            }
+            if let Err(e) = copied {
+                failure = Some(e.to_string());
+            }
+            let ignore_existing = json!({ "IgnoreExisting": true });
+            for top in &tops {
+                let moved = self.call(
+                    "sync/move",
+                    json!({
+                        "srcFs": in_fs(&format!("{intake}/{}", to_rclone(top))),
+                        "dstFs": in_fs(&self.join(top)),
+                        "deleteEmptySrcDirs": true,
+                        "_config": ignore_existing,
+                    }),
+                );
+                if let Err(e) = moved {
+                    failure.get_or_insert(e.to_string());
+                }
+            }
+            // The files outside them, a folder's in one job.
+            let mut by_folder: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+            for file in &loose {
+                let (folder, name) = file.rsplit_once('/').unwrap_or(("", file));
+                by_folder.entry(folder).or_default().push(name);
+            }
+            for (folder, names) in &by_folder {
+                let (from, to) = match folder.is_empty() {
+                    true => (intake.clone(), self.root.clone()),
+                    false => (format!("{intake}/{folder}"), self.join(folder)),
+                };
+                let list = self.path_list(names)?;
+                let moved = self.call(
+                    "sync/move",
+                    json!({
+                        "srcFs": in_fs(&from), "dstFs": in_fs(&to),
+                        "_filter": { "FilesFromRaw": [list] },
+                        "_config": ignore_existing,
+                    }),
+                );
+                let _ = std::fs::remove_file(&list);
+                let moved = match moved {
+                    // The top folder holds the intake: rclone before 1.64 refuses to move
+                    // into a folder holding the source, filter or not.
+                    Err(e) if e.to_string().contains("overlapping") => {
+                        self.move_one_by_one(&from, &to, names)
+                    }
+                    moved => moved.map(drop),
+                };
+                if let Err(e) = moved {
+                    failure.get_or_insert(e.to_string());
+                }
+            }
+            self.purge(&intake);
+        }
+        // What is in the places now: each top folder listed whole, each folder of loose
+        // files on its own. Some servers show a size of 0 for a moment after a write: a
+        // file of another size is looked at once more.
+        let mut found: HashMap<String, Listed> = HashMap::new();
+        let loose_folders: HashSet<String> = loose.iter().map(|f| parent(f)).collect();
+        for attempt in 0..2 {
+            found.clear();
+            for top in &tops {
+                match self.list_in(&self.join(top), true) {
+                    Ok(listed) => {
+                        found.extend(listed.into_iter().map(|l| (format!("{top}/{}", l.name), l)))
+                    }
+                    Err(e) => {
+                        failure.get_or_insert(e.to_string());
+                    }
+                }
+            }
+            for folder in &loose_folders {
+                match self.list(&self.join(folder)) {
+                    Ok(listed) => found.extend(listed.into_iter().map(|l| {
+                        let path = match folder.is_empty() {
+                            true => l.name.clone(),
+                            false => format!("{folder}/{}", l.name),
+                        };
+                        (path, l)
+                    })),
+                    Err(e) => {
+                        failure.get_or_insert(e.to_string());
+                    }
+                }
+            }
+            let short = arrivals.iter().any(|(path, entry)| {
+                entry.kind == Kind::File
+                    && found
+                        .get(text(path))
+                        .is_some_and(|l| !l.is_dir && l.size != entry.size)
+            });
+            if !short || attempt == 1 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        let precision = self.info()?.precision_ns;
+        let same_time = |a: Mtime, b: Mtime| {
+            let ns = |m: Mtime| i128::from(m.secs) * 1_000_000_000 + i128::from(m.nanos);
+            precision >= Keeps::NO_MTIMES || (ns(a) - ns(b)).unsigned_abs() <= u128::from(precision)
+        };
+        Ok(arrivals
+            .iter()
+            .map(|(path, entry)| {
+                let path = text(path);
+                match (entry.kind, found.get(path)) {
+                    (Kind::Dir, Some(listed)) if listed.is_dir => Ok(Some(Entry::dir())),
+                    (Kind::Dir, _) => {
+                        // (An empty folder: copies carry files only.)
+                        let made = self.call(
+                            "operations/mkdir",
+                            json!({ "fs": self.fs, "remote": self.join(path) }),
+                        );
+                        made.map(|_| Some(Entry::dir()))
+                    }
+                    (_, Some(l))
+                        if !l.is_dir && l.size == entry.size && same_time(l.mtime, entry.mtime) =>
+                    {
+                        Ok(Some(file_entry(l.size, l.mtime)))
+                    }
+                    (_, Some(_)) => Ok(None),
+                    (_, None) => {
+                        Err(io::Error::other(failure.clone().unwrap_or_else(|| {
+                            "it did not arrive on the remote".into()
+                        })))
+                    }
+                }
+            })
+            .collect())
     }
 
     fn scan_folder(
@@ -547,7 +831,7 @@ impl Replica for RemoteReplica {
         self.move_aside_center_name()?;
         // (A preview that found a file in the place of the center's folder finds no marker.)
         let file_in_the_way = self.previewing && self.moved_aside.lock().is_some();
-        if !file_in_the_way && let Some(id) = self.marker()? {
+        if !file_in_the_way && let Some(id) = self.marker(!self.previewing)? {
             return Ok(id);
         }
         if self.previewing {
@@ -559,12 +843,12 @@ impl Replica for RemoteReplica {
         let uploaded = self.upload(&name, 0, &self.join(&format!(".synccenter/{name}")), &name);
         let _ = std::fs::remove_file(self.staging.join(&name));
         uploaded?;
-        self.marker()?
+        self.marker(false)?
             .ok_or_else(|| io::Error::other("the root's marker did not land"))
     }
 
     fn current_root(&self) -> io::Result<RootId> {
-        self.marker()?
+        self.marker(false)?
             .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "the root's marker is gone"))
     }
 
@@ -824,6 +1108,32 @@ impl Replica for RemoteReplica {
     fn flush(&self) -> io::Result<()> {
         // Every call returns once the remote has the change.
         Ok(())
+    }
+
+    fn intake_changes(&self) -> usize {
+        INTAKE_CHANGES
+    }
+
+    fn takes_in(&self, path: &RelPath) -> bool {
+        // The paths go to rclone in a list, one per line and as they are: a name with a line
+        // break, or one rclone would write otherwise (see `rclone_names`), goes on its own.
+        !self.previewing
+            && std::str::from_utf8(path)
+                .is_ok_and(|p| !p.contains(['\n', '\r']) && to_rclone(p) == p)
+    }
+
+    fn take_in(&self, intake: &Intake) -> Option<Vec<io::Result<Option<Entry>>>> {
+        let from = intake.from.to_str()?;
+        Some(
+            self.take_in_all(from, &intake.arrivals)
+                .unwrap_or_else(|e| {
+                    intake
+                        .arrivals
+                        .iter()
+                        .map(|_| Err(io::Error::new(e.kind(), e.to_string())))
+                        .collect()
+                }),
+        )
     }
 
     fn transfers_at_once(&self) -> usize {

@@ -6,6 +6,7 @@
 use super::filter::Filter;
 use super::names::{PathTree, RelPath};
 use std::io::{self, Read, Write};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64};
 
 /// Bytes read or written at a time.
@@ -339,6 +340,16 @@ pub enum FolderRemoval {
     HoldsNew,
 }
 
+/// New files and folders brought into a side in one go (see [`Replica::take_in`]).
+pub struct Intake<'a> {
+    /// The local folder they come from: the other side's root.
+    pub from: &'a Path,
+    /// Each path with its entry as scanned there (a file or a folder), in path order.
+    /// Nothing was at any of these paths on this side at the scan, and each one's folder is
+    /// there or among them.
+    pub arrivals: Vec<(Box<RelPath>, Entry)>,
+}
+
 /// One side of a folder pair. Paths are relative to the root opened by `open_root`, and
 /// no operation follows a symlink in any folder of the path it works on: a path whose
 /// folder was replaced by a link is absent.
@@ -392,4 +403,29 @@ pub trait Replica: Send + Sync {
     }
     /// Removes the oldest versions beyond `retention` (`now_secs`: the time now).
     fn prune_versions(&self, retention: &Retention, now_secs: i64) -> io::Result<Pruned>;
+    /// The local folder this side is, for a side that reads it directly in
+    /// [`Replica::take_in`].
+    fn local_folder(&self) -> Option<&Path> {
+        None
+    }
+    /// How many changes a batch may hold when this side takes new files in at once
+    /// ([`Replica::take_in`]), 0 when it takes none: each intake costs a few calls of its
+    /// own, so fewer, larger ones are faster.
+    fn intake_changes(&self) -> usize {
+        0
+    }
+    /// Whether `path` may arrive through [`Replica::take_in`].
+    fn takes_in(&self, _path: &RelPath) -> bool {
+        false
+    }
+    /// Brings new files and folders in from a local folder at once, for a side where one
+    /// transfer of many files costs far less than one per file (a remote answers each call
+    /// after a round trip). Nothing is replaced, and nothing shows under its name before it
+    /// is whole. Answers for each arrival, in order: the entry it landed as, `None` when
+    /// something else is at its path now (left for the next run), or why it failed; an
+    /// arrival failing as `Interrupted` was not tried (Skip, Stop). `None` for the whole
+    /// intake: these are to be copied one by one.
+    fn take_in(&self, _intake: &Intake) -> Option<Vec<io::Result<Option<Entry>>>> {
+        None
+    }
 }

@@ -8,11 +8,12 @@ use super::archive::{
 use super::config::{self, PairConfig};
 use super::filter::Filter;
 use super::fit::hold_back;
+use super::intake;
 use super::names::{self, NO_INDEX, RelPath, cmp_paths, conflict_copy, is_inside};
 use super::reconcile::{Action, Keep, RowRef, Rows, Side, plan};
 use super::replica::{
-    BUFFER_SIZE, Entry, EntryRef, FolderRemoval, Keeps, Kind, Mtime, Replica, Retention, RootId,
-    StagedFile, Tree, Unsynced,
+    BUFFER_SIZE, Entry, EntryRef, FolderRemoval, Hash, Intake, Keeps, Kind, Mtime, Replica,
+    Retention, RootId, StagedFile, Tree, Unsynced,
 };
 use super::scan::{Joined, fill_hashes, fit_to_keeps, join};
 use crate::core::activity::{Activity, Change, Direction};
@@ -941,13 +942,14 @@ impl Apply<'_, '_, '_, '_> {
             drop((copies, copied));
             let mut in_flight = 0;
             let mut order = order.peekable();
-            let mut batch: Vec<(usize, u64)> = Vec::with_capacity(BATCH_CHANGES);
+            let (batch_changes, batch_work_limit) = changer.batch_limits();
+            let mut batch: Vec<(usize, u64)> = Vec::with_capacity(batch_changes);
             let mut first = true;
             let mut since_root_check = 0;
             while order.peek().is_some() || first {
                 batch.clear();
                 let mut batch_work = 0;
-                while batch.len() < BATCH_CHANGES && batch_work < BATCH_WORK {
+                while batch.len() < batch_changes && batch_work < batch_work_limit {
                     let Some(i) = order.next() else {
                         break;
                     };
@@ -965,7 +967,14 @@ impl Apply<'_, '_, '_, '_> {
                     }
                     first = false;
                 }
+                let taken = match go_on {
+                    true => self.take_in(&batch, observer, &mut go_on),
+                    false => HashSet::new(),
+                };
                 for &(i, cost) in &batch {
+                    if taken.contains(&i) {
+                        continue;
+                    }
                     while let Ok(tried) = finished.try_recv() {
                         in_flight -= 1;
                         go_on &= self.conclude(unwrap_copied(tried), observer);
@@ -1017,6 +1026,86 @@ impl Apply<'_, '_, '_, '_> {
             }
             Ok(())
         })
+    }
+
+    /// Brings the batch's new files and folders into a side that takes them in at once
+    /// ([`Replica::take_in`]), before the batch's other changes: each file is read and
+    /// hashed, then announced in the journal, then sent with the others. Returns the rows
+    /// it applied or left; clears `go_on` when the run is to stop.
+    fn take_in(
+        &mut self,
+        batch: &[(usize, u64)],
+        observer: &mut dyn Observer,
+        go_on: &mut bool,
+    ) -> HashSet<usize> {
+        let mut taken = HashSet::new();
+        let changer = self.changer;
+        let rows: Vec<usize> = batch.iter().map(|&(i, _)| i).collect();
+        let cost_of = |i: usize| batch.iter().find(|b| b.0 == i).map_or(0, |b| b.1);
+        for toward in [Side::Right, Side::Left] {
+            let (source, target) = (changer.pair.side(toward.other()), changer.pair.side(toward));
+            let Some(from) = source.local_folder() else {
+                continue;
+            };
+            let selected = intake::select(self.rows, self.actions, &rows, toward, |path| {
+                target.takes_in(path)
+            });
+            if selected.is_empty() {
+                continue;
+            }
+            let mut arriving = Vec::with_capacity(selected.len());
+            for i in selected {
+                let action = self.actions[i];
+                let tried = |result| Tried {
+                    i,
+                    action,
+                    cost: cost_of(i),
+                    result,
+                    records: Records::new(),
+                };
+                match changer.announce(i, toward) {
+                    Ok(Some(hash)) => arriving.push((i, hash)),
+                    Ok(None) => {
+                        taken.insert(i);
+                        *go_on &= self.conclude(tried(Ok(Applied::Changed)), observer);
+                    }
+                    Err(e) => {
+                        taken.insert(i);
+                        *go_on &= self.conclude(tried(Err(e)), observer);
+                    }
+                }
+                if !*go_on {
+                    return taken;
+                }
+            }
+            if arriving.is_empty() || !self.roots_unchanged() {
+                *go_on &= self.root_changed.is_none();
+                continue;
+            }
+            let arrivals = arriving
+                .iter()
+                .map(|&(i, _)| {
+                    let scanned = self.rows.row(i).entry(toward.other()).expect("a copy");
+                    (self.rows.path(i).into_boxed_slice(), scanned.to_owned())
+                })
+                .collect();
+            let Some(landed) = target.take_in(&Intake { from, arrivals }) else {
+                continue;
+            };
+            for ((i, hash), landed) in arriving.into_iter().zip(landed) {
+                taken.insert(i);
+                if landed
+                    .as_ref()
+                    .is_err_and(|e| e.kind() == io::ErrorKind::Interrupted)
+                {
+                    *go_on = false;
+                    continue;
+                }
+                let tried = changer.arrived(i, toward, hash, landed, cost_of(i));
+                *go_on &= self.conclude(tried, observer);
+            }
+        }
+        taken
     }
 
     /// Whether both locations still lead to the roots opened at the start; notes the side
@@ -1120,6 +1209,19 @@ impl Changer<'_, '_, '_> {
             .transfers_at_once()
             .max(self.pair.right.transfers_at_once())
             .max(1)
+    }
+
+    /// How many changes and how much work a batch holds: more when new files go to a side in
+    /// one intake, whose cost is per job rather than per file.
+    fn batch_limits(&self) -> (usize, u64) {
+        let intake = |to: Side| match self.pair.side(to.other()).local_folder() {
+            Some(_) => self.pair.side(to).intake_changes(),
+            None => 0,
+        };
+        let changes = BATCH_CHANGES
+            .max(intake(Side::Left))
+            .max(intake(Side::Right));
+        (changes, BATCH_WORK * (changes / BATCH_CHANGES) as u64)
     }
 
     /// Whether change `i` may run while other file copies are in flight: a file copied
@@ -1260,6 +1362,78 @@ impl Changer<'_, '_, '_> {
         mtimes[to.index()] = stored_mtime;
         records.push((i, Some(synced(scanned, hash, mtimes))));
         Ok(Applied::Done)
+    }
+
+    /// Readies row `i`'s copy toward `to` for an intake: a file is read and hashed (and must
+    /// still be as scanned), then the copy is announced in the journal. Returns the file's
+    /// hash (`[0; 32]` for a folder), `None` when the source changed since the scan.
+    fn announce(&self, i: usize, to: Side) -> io::Result<Option<Hash>> {
+        let row = self.rows.row(i);
+        let scanned = row.entry(to.other()).expect("a copy has a source");
+        let path = &self.rows.path(i);
+        let mut hash = None;
+        if scanned.kind == Kind::File {
+            let mut reader = self.pair.side(to.other()).open(path)?;
+            if !reader.entry().looks_like(scanned) {
+                return Ok(None);
+            }
+            let mut hasher = blake3::Hasher::new();
+            let read = io::copy(&mut reader, &mut hasher)?;
+            if read != scanned.size || !as_scanned(reader.at_path_now()?.as_ref(), Some(scanned)) {
+                return Ok(None);
+            }
+            hash = Some(*hasher.finalize().as_bytes());
+        }
+        let intended = synced(scanned, hash, [scanned.mtime; 2]);
+        self.journal
+            .lock()
+            .append(path, intended.view(), to.index())?;
+        Ok(Some(hash.unwrap_or_default()))
+    }
+
+    /// What row `i`'s arrival on `to` did (`landed`: [`Replica::take_in`]'s answer): a
+    /// file whose source changed meanwhile is left for the next run, as is one whose path
+    /// holds something else now.
+    fn arrived(
+        &self,
+        i: usize,
+        to: Side,
+        hash: Hash,
+        landed: io::Result<Option<Entry>>,
+        cost: u64,
+    ) -> Tried {
+        let row = self.rows.row(i);
+        let scanned = row.entry(to.other()).expect("a copy has a source");
+        let mut records = Records::new();
+        let source_now = match scanned.kind {
+            Kind::File => self.pair.side(to.other()).stat(&self.rows.path(i)),
+            _ => Ok(Some(scanned.to_owned())),
+        };
+        let result = match (landed, source_now) {
+            (_, Err(e)) => Err(e),
+            (_, Ok(now)) if !as_scanned(now.as_ref(), Some(scanned)) => Ok(Applied::Changed),
+            (Ok(Some(entry)), _) => {
+                let hash = (scanned.kind == Kind::File).then_some(hash);
+                let mut mtimes = [scanned.mtime; 2];
+                if scanned.kind == Kind::File {
+                    mtimes[to.index()] = entry.mtime;
+                }
+                records.push((i, Some(synced(scanned, hash, mtimes))));
+                Ok(Applied::Done)
+            }
+            (Ok(None), _) => Ok(Applied::Changed),
+            (Err(e), _) => Err(e),
+        };
+        Tried {
+            i,
+            action: match to {
+                Side::Right => Action::CopyToRight,
+                Side::Left => Action::CopyToLeft,
+            },
+            cost,
+            result,
+            records,
+        }
     }
 
     /// Moves the file of row `from` to row `i`'s path on `side`, as the other side did.
