@@ -10,8 +10,16 @@
 # real servers and would make both sides ~15× slower on loopback, and Debian 12's rclone
 # 1.60 cannot turn it off, so the current rclone is used.
 #
+# Every command starts with the server's directory cache run out (it keeps listings 1 s):
+# otherwise `rclone check` ran on listings `rclone copy` had just warmed, and Sync Center's
+# run never did. The no-change round runs NOCHANGE_RUNS times (Sync Center and check in
+# turn) and reports the medians: one run of half a second says little on a shared machine.
+# The first sync runs FIRST_RUNS times in turn with rclone copy, each into a folder of its
+# own, for the same reason (runs of the same command differed by a fifth here).
+#
 # Usage: scripts/bench-remote.sh [NFILES] [WORKDIR] [RCLONE]
-#        (defaults: 10000 /tmp/bench-remote, the tests' rclone or rclone on PATH)
+#        (defaults: 10000 /tmp/bench-remote, the tests' rclone or rclone on PATH;
+#        BENCH_CLI=/path/to/synccenter measures another build, e.g. an older one)
 set -euo pipefail
 
 NFILES=${1:-10000}
@@ -24,10 +32,13 @@ MKTREE=/work/shared/tools/mktree.py
 
 cd "$REPO"
 nice -n 19 cargo build --release --quiet
-CLI="$REPO/target/release/synccenter"
+CLI=${BENCH_CLI:-$REPO/target/release/synccenter}
+NOCHANGE_RUNS=${NOCHANGE_RUNS:-5}
+FIRST_RUNS=${FIRST_RUNS:-3}
 
 rm -rf "$WORK"
-mkdir -p "$WORK/served/sc" "$WORK/served/copy" "$WORK/home/config"
+mkdir -p "$WORK/home/config"
+for i in $(seq "$FIRST_RUNS"); do mkdir -p "$WORK/served/sc$i" "$WORK/served/copy$i"; done
 echo "Making $NFILES files in $WORK/src…" >&2
 python3 "$MKTREE" "$WORK/src" "$NFILES"
 
@@ -57,7 +68,9 @@ pass = $OBSCURED
 pacer_min_sleep = 0
 EOF
 echo "rclone = \"$RCLONE\"" >"$WORK/home/config/folders.toml"
-"$CLI" --home "$WORK/home" folder add p "$WORK/src" bench:sc >/dev/null
+for i in $(seq "$FIRST_RUNS"); do
+    "$CLI" --home "$WORK/home" folder add "p$i" "$WORK/src" "bench:sc$i" >/dev/null
+done
 
 # peaks TIMER: the highest VmHWM (KiB: resident, the mapped program included) of the center
 # under TIMER (/usr/bin/time) and of the rclone rcd under the center, and the highest sum of
@@ -94,6 +107,7 @@ measure() {
     local name=$1
     shift
     sync
+    sleep 2 # the server's 1 s directory cache runs out
     /usr/bin/time -f "%e %M" -o "$WORK/time.txt" "$@" >"$WORK/$name.out" 2>&1 &
     local timer=$!
     local sampled="0 0 0"
@@ -108,15 +122,43 @@ measure() {
     echo "$name: ${SECONDS_OF[$name]} s, $((MEMORY_OF[$name] / 1024)) MiB (rcd $((${RCD_OF[$name]:-0} / 1024)) MiB, anonymous together $((${ANON_OF[$name]:-0} / 1024)) MiB)" >&2
 }
 
+# run_round ROUND [RUN]: Sync Center's sync of pair RUN (1 unless told), rclone copy into
+# copyRUN and rclone check of it, as sc-ROUND, copy-ROUND and check-ROUND.
 run_round() {
-    local round=$1
-    measure "sc-$round" "$CLI" --home "$WORK/home" sync p --no-prompt
-    measure "copy-$round" "$RCLONE" copy "$WORK/src" bench:copy
-    measure "check-$round" "$RCLONE" check "$WORK/src" bench:copy --size-only
+    local round=$1 run=${2:-1}
+    measure "sc-$round" "$CLI" --home "$WORK/home" sync "p$run" --no-prompt
+    measure "copy-$round" "$RCLONE" copy "$WORK/src" "bench:copy$run"
+    measure "check-$round" "$RCLONE" check "$WORK/src" "bench:copy$run" --size-only
 }
 
-run_round first
-run_round nochange
+# larger A B: the larger number (a function, as `[ … ] && …` ends a `set -e` loop when false).
+larger() { echo $(($1 > $2 ? $1 : $2)); }
+
+# median NAME RUNS: the median of NAME-1 … NAME-RUNS's seconds, and their highest memory.
+median() {
+    local name=$1 runs=$2 i
+    SECONDS_OF[$name]=$(for i in $(seq "$runs"); do echo "${SECONDS_OF[$name-$i]}"; done | sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}')
+    MEMORY_OF[$name]=0 RCD_OF[$name]=0 ANON_OF[$name]=0
+    for i in $(seq "$runs"); do
+        MEMORY_OF[$name]=$(larger "${MEMORY_OF[$name]}" "${MEMORY_OF[$name-$i]}")
+        RCD_OF[$name]=$(larger "${RCD_OF[$name]}" "${RCD_OF[$name-$i]:-0}")
+        ANON_OF[$name]=$(larger "${ANON_OF[$name]}" "${ANON_OF[$name-$i]:-0}")
+    done
+}
+
+for i in $(seq "$FIRST_RUNS"); do
+    run_round "first-$i" "$i"
+done
+median sc-first "$FIRST_RUNS"
+median copy-first "$FIRST_RUNS"
+median check-first "$FIRST_RUNS"
+measure copy-nochange "$RCLONE" copy "$WORK/src" bench:copy1
+for i in $(seq "$NOCHANGE_RUNS"); do
+    measure "sc-nochange-$i" "$CLI" --home "$WORK/home" sync p1 --no-prompt
+    measure "check-nochange-$i" "$RCLONE" check "$WORK/src" bench:copy1 --size-only
+done
+median sc-nochange "$NOCHANGE_RUNS"
+median check-nochange "$NOCHANGE_RUNS"
 change_one_percent "$WORK/src"
 run_round change
 
@@ -127,18 +169,18 @@ echo "| $NFILES files | Sync Center | rclone copy | rclone check | Sync Center v
 echo "|---|---|---|---|---|"
 for round in first nochange change; do
     case $round in
-        first) against=copy; target="≤ 1.1× rclone copy" ;;
-        nochange) against=check; target="≤ 1.0× rclone check" ;;
+        first) against=copy; target="≤ 1.1× rclone copy; medians of $FIRST_RUNS" ;;
+        nochange) against=check; target="≤ 1.0× rclone check; medians of $NOCHANGE_RUNS" ;;
         change) against=copy; target="vs rclone copy" ;;
     esac
     echo "| $round | ${SECONDS_OF[sc-$round]} s | ${SECONDS_OF[copy-$round]} s | ${SECONDS_OF[check-$round]} s | $(ratio "${SECONDS_OF[sc-$round]}" "${SECONDS_OF[$against-$round]}")× ($target) |"
 done
 peak=0 rcd=0 anon=0 rclone=0
 for round in first nochange change; do
-    [ "${MEMORY_OF[sc-$round]}" -gt "$peak" ] && peak=${MEMORY_OF[sc-$round]}
-    [ "${RCD_OF[sc-$round]}" -gt "$rcd" ] && rcd=${RCD_OF[sc-$round]}
-    [ "${ANON_OF[sc-$round]}" -gt "$anon" ] && anon=${ANON_OF[sc-$round]}
-    [ "${MEMORY_OF[copy-$round]}" -gt "$rclone" ] && rclone=${MEMORY_OF[copy-$round]}
+    peak=$(larger "$peak" "${MEMORY_OF[sc-$round]}")
+    rcd=$(larger "$rcd" "${RCD_OF[sc-$round]}")
+    anon=$(larger "$anon" "${ANON_OF[sc-$round]}")
+    rclone=$(larger "$rclone" "${MEMORY_OF[copy-$round]}")
 done
 echo "| peak memory (resident) | center $((peak / 1024)) MiB + its rcd $((rcd / 1024)) MiB = $(((peak + rcd) / 1024)) MiB | $((rclone / 1024)) MiB | $((MEMORY_OF[check-first] / 1024)) MiB | (≤ 80 MB) |"
 echo "| peak anonymous memory, center + rcd together | $((anon / 1024)) MiB | | | |"

@@ -136,7 +136,7 @@ fn temps_on_server(c: &RemoteCli) -> usize {
         for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
             if entry.file_type().is_ok_and(|t| t.is_dir()) {
                 dirs.push(entry.path());
-            } else if is_temp(entry.file_name().as_bytes()) {
+            } else if is_temp(entry.path().as_os_str().as_bytes()) {
                 found += 1;
             }
         }

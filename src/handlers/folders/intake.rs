@@ -7,7 +7,7 @@
 use super::names::{RelPath, split};
 use super::reconcile::{Action, Rows, Side};
 use super::replica::Kind;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// The rows of `batch` (in the order they are applied) that arrive on `toward` in one
 /// intake, in path order: copies of a file or folder over nothing whose path `takes`
@@ -53,6 +53,26 @@ pub fn select<R: Rows + ?Sized>(
         }
     }
     selected
+}
+
+/// Which arrivals of an intake may be placed ([`Intake::cleared`]), given which the run
+/// announced, both in path order: an announced arrival stays out when a folder above it
+/// arrives too and stays out.
+///
+/// [`Intake::cleared`]: super::replica::Intake::cleared
+pub fn clear<'p>(arrivals: impl IntoIterator<Item = &'p RelPath>, announced: &[bool]) -> Vec<bool> {
+    let mut held: HashSet<&RelPath> = HashSet::new();
+    arrivals
+        .into_iter()
+        .enumerate()
+        .map(|(k, path)| {
+            let placed = announced.get(k) == Some(&true) && !held.contains(split(path).0);
+            if !placed {
+                held.insert(path);
+            }
+            placed
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -168,6 +188,56 @@ mod tests {
         let batch = [1, 2];
         let selected = select(&rows[..], &actions, &batch, Side::Right, |_| true);
         assert_eq!(selected, [1, 2]);
+    }
+
+    #[test]
+    fn what_was_announced_is_cleared_unless_a_folder_above_it_stays_out() {
+        let paths: [&[u8]; 7] = [b"a", b"a/b", b"a/b/f", b"a/g", b"c", b"c/f", b"top"];
+        let cases: [([bool; 7], [bool; 7]); 5] = [
+            ([true; 7], [true; 7]),
+            ([false; 7], [false; 7]),
+            // A file that changed since the scan stays out alone.
+            (
+                [true, true, false, true, true, true, true],
+                [true, true, false, true, true, true, true],
+            ),
+            // A folder that stays out keeps everything below it out.
+            (
+                [false, true, true, true, true, true, true],
+                [false, false, false, false, true, true, true],
+            ),
+            (
+                [true, false, true, true, true, true, false],
+                [true, false, false, true, true, true, false],
+            ),
+        ];
+        for (announced, cleared) in cases {
+            assert_eq!(clear(paths, &announced), cleared, "announced {announced:?}");
+        }
+        // Every combination: cleared is announced with every arriving folder above it.
+        for mask in 0..1u32 << paths.len() {
+            let announced: Vec<bool> = (0..paths.len()).map(|k| mask & 1 << k != 0).collect();
+            let expected: Vec<bool> = paths
+                .iter()
+                .map(|path| {
+                    paths.iter().zip(&announced).all(|(other, &said)| {
+                        let above = path.starts_with(other)
+                            && (path.len() == other.len() || path[other.len()] == b'/');
+                        said || !above
+                    })
+                })
+                .collect();
+            assert_eq!(
+                clear(paths, &announced),
+                expected,
+                "announced {announced:?}"
+            );
+        }
+        // An answer missing at the end is "no".
+        assert_eq!(
+            clear(paths, &[true; 3]),
+            [true, true, true, false, false, false, false]
+        );
     }
 
     #[test]

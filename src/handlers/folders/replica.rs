@@ -348,6 +348,10 @@ pub struct Intake<'a> {
     /// Nothing was at any of these paths on this side at the scan, and each one's folder is
     /// there or among them.
     pub arrivals: Vec<(Box<RelPath>, Entry)>,
+    /// Which arrivals may show under their names, one answer per arrival (a missing one is
+    /// "no"): asked once they are copied and before any is placed, it waits for the run to
+    /// have announced them in its journal, which it does while they are copied.
+    pub cleared: &'a (dyn Fn() -> Vec<bool> + Sync),
 }
 
 /// One side of a folder pair. Paths are relative to the root opened by `open_root`, and
@@ -421,8 +425,9 @@ pub trait Replica: Send + Sync {
     /// Brings new files and folders in from a local folder at once, for a side where one
     /// transfer of many files costs far less than one per file (a remote answers each call
     /// after a round trip). Nothing is replaced, and nothing shows under its name before it
-    /// is whole. Answers for each arrival, in order: the entry it landed as, `None` when
-    /// something else is at its path now (left for the next run), or why it failed; an
+    /// is whole, nor before [`Intake::cleared`] cleared it. Answers for each arrival, in
+    /// order: the entry it landed as, `None` when it was not cleared or something else is at
+    /// its path now (left for the next run), or why it failed; an
     /// arrival failing as `Interrupted` was not tried (Skip, Stop). `None` for the whole
     /// intake: these are to be copied one by one.
     fn take_in(&self, _intake: &Intake) -> Option<Vec<io::Result<Option<Entry>>>> {

@@ -23,7 +23,7 @@ use crate::core::preview::ItemPlan;
 use crate::core::words::grouped;
 use crossbeam_channel::{Receiver, Sender};
 use parking_lot::Mutex;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::{self, Read};
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
@@ -1029,9 +1029,10 @@ impl Apply<'_, '_, '_, '_> {
     }
 
     /// Brings the batch's new files and folders into a side that takes them in at once
-    /// ([`Replica::take_in`]), before the batch's other changes: each file is read and
-    /// hashed, then announced in the journal, then sent with the others. Returns the rows
-    /// it applied or left; clears `go_on` when the run is to stop.
+    /// ([`Replica::take_in`]), before the batch's other changes. While the side copies them,
+    /// each file is read and hashed (it must still be as scanned) and announced in the
+    /// journal: only what was announced is then placed under its name. Returns the rows it
+    /// applied or left; clears `go_on` when the run is to stop.
     fn take_in(
         &mut self,
         batch: &[(usize, u64)],
@@ -1041,7 +1042,8 @@ impl Apply<'_, '_, '_, '_> {
         let mut taken = HashSet::new();
         let changer = self.changer;
         let rows: Vec<usize> = batch.iter().map(|&(i, _)| i).collect();
-        let cost_of = |i: usize| batch.iter().find(|b| b.0 == i).map_or(0, |b| b.1);
+        let costs: HashMap<usize, u64> = batch.iter().copied().collect();
+        let cost_of = |i: usize| costs.get(&i).copied().unwrap_or(0);
         for toward in [Side::Right, Side::Left] {
             let (source, target) = (changer.pair.side(toward.other()), changer.pair.side(toward));
             let Some(from) = source.local_folder() else {
@@ -1053,56 +1055,87 @@ impl Apply<'_, '_, '_, '_> {
             if selected.is_empty() {
                 continue;
             }
-            let mut arriving = Vec::with_capacity(selected.len());
-            for i in selected {
-                let action = self.actions[i];
-                let tried = |result| Tried {
-                    i,
-                    action,
-                    cost: cost_of(i),
-                    result,
-                    records: Records::new(),
-                };
-                match changer.announce(i, toward) {
-                    Ok(Some(hash)) => arriving.push((i, hash)),
-                    Ok(None) => {
-                        taken.insert(i);
-                        *go_on &= self.conclude(tried(Ok(Applied::Changed)), observer);
-                    }
-                    Err(e) => {
-                        taken.insert(i);
-                        *go_on &= self.conclude(tried(Err(e)), observer);
-                    }
-                }
-                if !*go_on {
-                    return taken;
-                }
+            if !self.roots_unchanged() {
+                *go_on = false;
+                return taken;
             }
-            if arriving.is_empty() || !self.roots_unchanged() {
-                *go_on &= self.root_changed.is_none();
-                continue;
-            }
-            let arrivals = arriving
+            let arrivals = selected
                 .iter()
-                .map(|&(i, _)| {
+                .map(|&i| {
                     let scanned = self.rows.row(i).entry(toward.other()).expect("a copy");
                     (self.rows.path(i).into_boxed_slice(), scanned.to_owned())
                 })
                 .collect();
-            let Some(landed) = target.take_in(&Intake { from, arrivals }) else {
+            let (clearance, clearances) = crossbeam_channel::bounded::<Vec<bool>>(1);
+            let cleared = || clearances.recv().unwrap_or_default();
+            let intake = Intake {
+                from,
+                arrivals,
+                cleared: &cleared,
+            };
+            // Each selected row's hash once it is announced.
+            let mut announced: Vec<Option<Hash>> = vec![None; selected.len()];
+            let landed = std::thread::scope(|scope| {
+                let taking = scope.spawn(|| target.take_in(&intake));
+                for (k, &i) in selected.iter().enumerate() {
+                    if !*go_on {
+                        break;
+                    }
+                    let result = match changer.announce(i, toward) {
+                        Ok(Some(hash)) => {
+                            announced[k] = Some(hash);
+                            continue;
+                        }
+                        Ok(None) => Ok(Applied::Changed),
+                        Err(e) => Err(e),
+                    };
+                    taken.insert(i);
+                    let tried = Tried {
+                        i,
+                        action: self.actions[i],
+                        cost: cost_of(i),
+                        result,
+                        records: Records::new(),
+                    };
+                    *go_on &= self.conclude(tried, observer);
+                }
+                let said: Vec<bool> = announced.iter().map(|h| h.is_some() && *go_on).collect();
+                let paths = intake.arrivals.iter().map(|(path, _)| &**path);
+                let cleared = intake::clear(paths, &said);
+                // (A side that refused the intake or stopped no longer listens.)
+                let _ = clearance.send(cleared.clone());
+                match taking.join() {
+                    Ok(landed) => landed.map(|landed| (landed, cleared)),
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            });
+            // Refused: the rows not concluded above are copied one by one.
+            let Some((landed, cleared)) = landed else {
                 continue;
             };
-            for ((i, hash), landed) in arriving.into_iter().zip(landed) {
+            for (k, landed) in landed.into_iter().enumerate() {
+                let (i, Some(hash)) = (selected[k], announced[k]) else {
+                    continue;
+                };
                 taken.insert(i);
-                if landed
+                let stopped = landed
                     .as_ref()
-                    .is_err_and(|e| e.kind() == io::ErrorKind::Interrupted)
-                {
+                    .is_err_and(|e| e.kind() == io::ErrorKind::Interrupted);
+                if stopped || (!cleared[k] && !*go_on) {
                     *go_on = false;
                     continue;
                 }
+                // (Not cleared while the run goes on: a folder above it was not announced.
+                // It is left for the next run.)
+                let landed = match cleared[k] {
+                    true => landed,
+                    false => Ok(None),
+                };
                 let tried = changer.arrived(i, toward, hash, landed, cost_of(i));
                 *go_on &= self.conclude(tried, observer);
+            }
+            if !*go_on {
+                return taken;
             }
         }
         taken
