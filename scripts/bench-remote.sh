@@ -72,30 +72,58 @@ for i in $(seq "$FIRST_RUNS"); do
     "$CLI" --home "$WORK/home" folder add "p$i" "$WORK/src" "bench:sc$i" >/dev/null
 done
 
+# larger A B: the larger number (a function, as `[ … ] && …` ends a `set -e` loop when false).
+larger() { echo $(($1 > $2 ? $1 : $2)); }
+
 # peaks TIMER: the highest VmHWM (KiB: resident, the mapped program included) of the center
 # under TIMER (/usr/bin/time) and of the rclone rcd under the center, and the highest sum of
 # both processes' anonymous resident memory (RssAnon: heap and stacks, without the program's
 # file pages), sampled every 0.1 s until TIMER ends (GNU time's own figure is the largest of
-# the two processes, as wait4 reports a reaped child's peak too).
+# the two processes, as wait4 reports a reaped child's peak too). It reads /proc with bash's
+# builtins only: a sampler that started pgrep and awk ten times a second took CPU from the
+# measured run on a 2-core machine, and only Sync Center's runs are sampled.
 peaks() {
-    local timer=$1 center_peak=0 rcd_peak=0 anon_peak=0 center hwm anon rcd_anon pid
+    local timer=$1 center_peak=0 rcd_peak=0 anon_peak=0 center kids rcds pid anon children name
+    local tick="$WORK/tick"
+    rm -f "$tick"
+    mkfifo "$tick"
+    exec 9<>"$tick"
     while kill -0 "$timer" 2>/dev/null; do
-        for center in $(pgrep -P "$timer" synccenter 2>/dev/null); do
-            hwm=$(awk '/VmHWM/ {print $2}' "/proc/$center/status" 2>/dev/null || echo 0)
-            [ "${hwm:-0}" -gt "$center_peak" ] && center_peak=$hwm
-            anon=$(awk '/RssAnon/ {print $2}' "/proc/$center/status" 2>/dev/null || echo 0)
-            for pid in $(pgrep -P "$center" rclone 2>/dev/null); do
-                hwm=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
-                [ "${hwm:-0}" -gt "$rcd_peak" ] && rcd_peak=$hwm
-                # (a process that just ended has no such lines)
-                rcd_anon=$(awk '/RssAnon/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
-                anon=$((${anon:-0} + ${rcd_anon:-0}))
+        kids=()
+        read -r -a kids 2>/dev/null <"/proc/$timer/task/$timer/children" || true
+        for center in "${kids[@]}"; do
+            status_of "$center"
+            center_peak=$((HWM > center_peak ? HWM : center_peak))
+            anon=$ANON
+            for children in /proc/"$center"/task/*/children; do
+                rcds=()
+                read -r -a rcds 2>/dev/null <"$children" || true
+                for pid in "${rcds[@]}"; do
+                    read -r name 2>/dev/null <"/proc/$pid/comm" || continue
+                    [ "$name" = rclone ] || continue
+                    status_of "$pid"
+                    rcd_peak=$((HWM > rcd_peak ? HWM : rcd_peak))
+                    anon=$((anon + ANON))
+                done
             done
-            [ "${anon:-0}" -gt "$anon_peak" ] && anon_peak=$anon
+            anon_peak=$((anon > anon_peak ? anon : anon_peak))
         done
-        sleep 0.1
+        read -r -t 0.1 -u 9 _ || true
     done
+    exec 9<&-
     echo "$center_peak $rcd_peak $anon_peak"
+}
+
+# status_of PID: sets HWM and ANON (KiB) from /proc/PID/status, 0 when it has ended.
+status_of() {
+    local key value
+    HWM=0 ANON=0
+    while read -r key value _; do
+        case $key in
+            VmHWM:) HWM=$value ;;
+            RssAnon:) ANON=$value ;;
+        esac
+    done 2>/dev/null <"/proc/$1/status" || true
 }
 
 # shellcheck source=scripts/bench-common.sh
@@ -131,8 +159,6 @@ run_round() {
     measure "check-$round" "$RCLONE" check "$WORK/src" "bench:copy$run" --size-only
 }
 
-# larger A B: the larger number (a function, as `[ … ] && …` ends a `set -e` loop when false).
-larger() { echo $(($1 > $2 ? $1 : $2)); }
 
 # median NAME RUNS: the median of NAME-1 … NAME-RUNS's seconds, and their highest memory.
 median() {
