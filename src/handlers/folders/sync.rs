@@ -1076,6 +1076,8 @@ impl Apply<'_, '_, '_, '_> {
             // Each selected row's hash once it is announced.
             let mut announced: Vec<Option<Hash>> = vec![None; selected.len()];
             let landed = std::thread::scope(|scope| {
+                // Owned here, so a panic below drops it and the side stops waiting.
+                let clearance = clearance;
                 let taking = scope.spawn(|| target.take_in(&intake));
                 for (k, &i) in selected.iter().enumerate() {
                     if !*go_on {
