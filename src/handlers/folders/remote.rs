@@ -22,7 +22,7 @@
 
 use super::filter::{CENTER_DIR, Filter};
 use super::local::{is_alive, stamp_time, temp_pid};
-use super::names::{RelPath, split};
+use super::names::{RelPath, is_inside, split};
 use super::rclone::{Bytes, FailureKind, Rcd, RcloneError, random_hex};
 use super::rclone_names::{from_rclone, to_rclone};
 use super::replica::{
@@ -638,22 +638,39 @@ impl RemoteReplica {
             self.purge(intake_dir);
             return Ok(arrivals.iter().map(|_| Ok(None)).collect());
         }
-        // What was not cleared leaves the intake (a folder with all in it) unplaced.
+        // What was not cleared leaves the intake (a folder with all in it) unplaced. Should
+        // that fail, no folder moves whole: each cleared file is moved by name instead.
+        let mut left_behind = false;
+        let mut purged: Vec<&str> = Vec::new();
         for (k, (path, entry)) in arrivals.iter().enumerate() {
-            if is_cleared(k) || files.is_empty() {
+            let path = text(path);
+            if is_cleared(k)
+                || files.is_empty()
+                || purged
+                    .iter()
+                    .any(|p| is_inside(path.as_bytes(), p.as_bytes()))
+            {
                 continue;
             }
-            let remote = format!("{intake_dir}/{}", to_rclone(text(path)));
-            let _ = match entry.kind {
-                Kind::Dir => self.call(
+            let (method, remote) = match entry.kind {
+                Kind::Dir => (
                     "operations/purge",
-                    json!({ "fs": self.fs, "remote": remote }),
+                    format!("{intake_dir}/{}", to_rclone(path)),
                 ),
-                _ => self.call(
+                _ => (
                     "operations/deletefile",
-                    json!({ "fs": self.fs, "remote": remote }),
+                    format!("{intake_dir}/{}", to_rclone(path)),
                 ),
             };
+            match self.call(method, json!({ "fs": self.fs, "remote": remote })) {
+                // (Not copied: an empty folder, or a file the copy job failed.)
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(_) => left_behind = true,
+            }
+            if entry.kind == Kind::Dir {
+                purged.push(path);
+            }
         }
         let mut tops: Vec<&str> = Vec::new();
         let mut loose: Vec<&str> = Vec::new();
@@ -663,9 +680,9 @@ impl RemoteReplica {
             }
             let file = text(path);
             match top_of.get(&parent(file)) {
-                Some(top) if tops.last() != Some(&top.as_str()) => tops.push(top),
-                Some(_) => {}
-                None => loose.push(file),
+                Some(top) if !left_behind && tops.last() != Some(&top.as_str()) => tops.push(top),
+                Some(_) if !left_behind => {}
+                _ => loose.push(file),
             }
         }
         if !files.is_empty() {

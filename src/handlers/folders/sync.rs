@@ -1080,7 +1080,9 @@ impl Apply<'_, '_, '_, '_> {
                 let clearance = clearance;
                 let taking = scope.spawn(|| target.take_in(&intake));
                 for (k, &i) in selected.iter().enumerate() {
-                    if !*go_on {
+                    // A side done before asking refused, failed or was stopped: announcing
+                    // more is of no use.
+                    if !*go_on || taking.is_finished() {
                         break;
                     }
                     let result = match changer.announce(i, toward) {
@@ -1113,16 +1115,25 @@ impl Apply<'_, '_, '_, '_> {
             });
             // Refused: the rows not concluded above are copied one by one.
             let Some((landed, cleared)) = landed else {
+                if !*go_on {
+                    return taken;
+                }
                 continue;
             };
             for (k, landed) in landed.into_iter().enumerate() {
-                let (i, Some(hash)) = (selected[k], announced[k]) else {
-                    continue;
-                };
-                taken.insert(i);
+                let i = selected[k];
                 let stopped = landed
                     .as_ref()
                     .is_err_and(|e| e.kind() == io::ErrorKind::Interrupted);
+                let Some(hash) = announced[k] else {
+                    // Concluded above, or never announced: left to be copied one by one,
+                    // unless the side was stopped.
+                    if stopped && taken.insert(i) {
+                        *go_on = false;
+                    }
+                    continue;
+                };
+                taken.insert(i);
                 if stopped || (!cleared[k] && !*go_on) {
                     *go_on = false;
                     continue;
