@@ -3,7 +3,8 @@
 //! flight (new files go up together into a temp folder on the server, a changed file under a
 //! temp name beside it, a download under one in the local folder). rclone's bandwidth limit (`RCLONE_BWLIMIT`, which the center's
 //! rcd inherits) keeps each transfer in flight long enough to be seen; no timing is
-//! asserted, only that more than one transfer was under way at once and every file landed.
+//! asserted, only that more than one transfer was under way at once and every file landed,
+//! and that Ctrl-C during an intake places nothing and leaves no intake folder.
 
 mod folders_common;
 mod remote_common;
@@ -189,5 +190,48 @@ fn files_put_in_place_during_an_intake_are_not_replaced() {
         "theirs at the top".into(),
     ] {
         assert!(texts.contains(&text), "{text:.20} is lost: {printed}");
+    }
+}
+
+#[test]
+fn ctrl_c_during_an_intake_places_nothing_and_the_next_sync_brings_everything() {
+    let c = RemoteCli::webdav("two-way", &rclone_current());
+    for i in 0..FILES {
+        write(&c.l(&format!("new/f{i}.txt")), &contents("mine", i));
+    }
+    let child = c
+        .command()
+        .args(["sync", "p", "--no-prompt"])
+        .env("RCLONE_BWLIMIT", "1M")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until("the first new file to be on its way", || {
+        !in_flight(&c.right).is_empty()
+    });
+    // SAFETY: signals our own child.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    let printed = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{printed}");
+    assert!(printed.contains("Canceled"), "{printed}");
+    // Stopped while the files were copied: none was moved into place, and the intake
+    // folder is gone.
+    let placed: Vec<String> = tree(&c.right)
+        .into_keys()
+        .map(|path| String::from_utf8_lossy(&path).into_owned())
+        .filter(|path| !path.starts_with(".synccenter"))
+        .filter(|path| path.ends_with(".txt"))
+        .collect();
+    assert!(placed.is_empty(), "placed after Ctrl-C: {placed:?}");
+    assert!(in_flight(&c.right).is_empty(), "the intake folder is left");
+
+    let (code, printed) = c.sync();
+    assert_eq!(code, 0, "{printed}");
+    for i in 0..FILES {
+        let rel = format!("new/f{i}.txt");
+        let arrived = std::fs::read_to_string(c.r(&rel)).ok() == Some(contents("mine", i));
+        assert!(arrived, "{rel} did not arrive: {printed}");
     }
 }
