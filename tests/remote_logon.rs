@@ -264,7 +264,10 @@ fn files_holding(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
     };
     for entry in entries.flatten() {
         let path = entry.path();
-        let meta = std::fs::symlink_metadata(&path).unwrap();
+        // (A file renamed or removed meanwhile, such as a state file's temp, is gone.)
+        let Ok(meta) = std::fs::symlink_metadata(&path) else {
+            continue;
+        };
         if meta.is_dir() {
             found.extend(files_holding(&path, needle));
         } else if meta.is_file()
