@@ -36,7 +36,7 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -147,6 +147,9 @@ struct ListItem {
     #[serde(default)]
     mod_time: String,
 }
+
+/// A folder's entries, or why it could not be listed.
+type Listing = Result<Vec<Listed>, RcloneError>;
 
 /// One listed entry.
 struct Listed {
@@ -292,6 +295,33 @@ impl RemoteReplica {
                 })
             })
             .collect())
+    }
+
+    /// Lists each of `folders` (a path in the pair, and whether everything below it is
+    /// listed too), [`LISTINGS_IN_FLIGHT`] at once; answers in their order.
+    fn list_all(&self, folders: &[(&str, bool)]) -> Vec<Listing> {
+        let next = AtomicUsize::new(0);
+        let answers: Mutex<Vec<Option<Listing>>> =
+            Mutex::new(folders.iter().map(|_| None).collect());
+        std::thread::scope(|scope| {
+            for _ in 0..LISTINGS_IN_FLIGHT.min(folders.len()) {
+                scope.spawn(|| {
+                    loop {
+                        let k = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(&(folder, whole)) = folders.get(k) else {
+                            return;
+                        };
+                        let listed = self.list_in(&self.join(folder), whole);
+                        answers.lock()[k] = Some(listed);
+                    }
+                });
+            }
+        });
+        answers
+            .into_inner()
+            .into_iter()
+            .map(|answer| answer.expect("every folder is listed"))
+            .collect()
     }
 
     /// What is at `remote` now: a file, a folder or nothing.
@@ -737,24 +767,20 @@ impl RemoteReplica {
             self.purge(intake_dir);
         }
         // What is in the places now: each top folder listed whole, each folder of loose
-        // files on its own. Some servers show a size of 0 for a moment after a write: a
-        // file of another size is looked at once more.
+        // files on its own, several at once. Some servers show a size of 0 for a moment
+        // after a write: a file of another size is looked at once more.
         let mut found: HashMap<String, Listed> = HashMap::new();
         let loose_folders: HashSet<String> = loose.iter().map(|f| parent(f)).collect();
+        // (the folder's path in the pair, whether it is listed whole)
+        let places: Vec<(&str, bool)> = tops
+            .iter()
+            .map(|top| (*top, true))
+            .chain(loose_folders.iter().map(|folder| (folder.as_str(), false)))
+            .collect();
         for attempt in 0..2 {
             found.clear();
-            for top in &tops {
-                match self.list_in(&self.join(top), true) {
-                    Ok(listed) => {
-                        found.extend(listed.into_iter().map(|l| (format!("{top}/{}", l.name), l)))
-                    }
-                    Err(e) => {
-                        failure.get_or_insert(e.to_string());
-                    }
-                }
-            }
-            for folder in &loose_folders {
-                match self.list(&self.join(folder)) {
+            for ((folder, _), listed) in places.iter().zip(self.list_all(&places)) {
+                match listed {
                     Ok(listed) => found.extend(listed.into_iter().map(|l| {
                         let path = match folder.is_empty() {
                             true => l.name.clone(),
