@@ -193,10 +193,27 @@ echo "rclone $("$RCLONE" version | head -1 | cut -d' ' -f2), $(nproc) cores, loa
 echo
 echo "| $NFILES files | Sync Center | rclone copy | rclone check | Sync Center vs target |"
 echo "|---|---|---|---|---|"
+# paired_ratios ROUND AGAINST RUNS: each run's Sync Center time over the rclone command's
+# that ran right after it, and their median (a pair shares the machine's state of the
+# moment, which the medians of each column do not).
+paired_ratios() {
+    local i list=""
+    for i in $(seq "$3"); do
+        list="$list ${SECONDS_OF[sc-$1-$i]}/${SECONDS_OF[$2-$1-$i]}"
+    done
+    python3 -c "import statistics, sys; r = [eval(p) for p in sys.argv[1:]]; print(' '.join(f'{x:.2f}' for x in r) + f', median {statistics.median(r):.2f}×')" $list
+}
+
 for round in first nochange change; do
     case $round in
-        first) against=copy; target="≤ 1.1× rclone copy; medians of $FIRST_RUNS" ;;
-        nochange) against=check; target="≤ 1.0× rclone check; medians of $NOCHANGE_RUNS" ;;
+        first)
+            against=copy
+            target="≤ 1.1× rclone copy; medians of $FIRST_RUNS; run by run $(paired_ratios first copy "$FIRST_RUNS")"
+            ;;
+        nochange)
+            against=check
+            target="≤ 1.0× rclone check; medians of $NOCHANGE_RUNS; run by run $(paired_ratios nochange check "$NOCHANGE_RUNS")"
+            ;;
         change) against=copy; target="vs rclone copy" ;;
     esac
     echo "| $round | ${SECONDS_OF[sc-$round]} s | ${SECONDS_OF[copy-$round]} s | ${SECONDS_OF[check-$round]} s | $(ratio "${SECONDS_OF[sc-$round]}" "${SECONDS_OF[$against-$round]}")× ($target) |"
