@@ -5,9 +5,9 @@
 
 mod resident_support;
 
-use resident_support::{Bus, Display, Home, Instance, synccenter, text, wait_for};
+use resident_support::{Bus, Display, Home, Instance, synccenter, text};
 use std::sync::{Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 const TITLE: &str = "Sync Center";
 
@@ -43,11 +43,22 @@ impl Desktop {
         Instance::on_display(self.home.path(), &self.bus, flags, &self.display)
     }
 
-    /// Waits until Sync Center's window is on the screen.
-    fn wait_for_window(&self, what: &str) {
-        wait_for(what, Duration::from_secs(120), || {
-            !self.display.windows(TITLE).is_empty()
-        });
+    /// Waits until Sync Center's window is on the screen; a wait that fails says whether
+    /// `instance` still runs and what it wrote (a window once never came, unexplained).
+    fn wait_for_window(&self, instance: &mut Instance, what: &str) {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while self.display.windows(TITLE).is_empty() {
+            let ended = instance.child.try_wait().unwrap();
+            assert!(
+                ended.is_none() && Instant::now() < deadline,
+                "no {what} (the instance {}): {}",
+                ended.map_or("still runs".to_string(), |status| format!(
+                    "ended: {status}"
+                )),
+                instance.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     /// Closes the window and waits for the instance to end by itself, successfully.
@@ -70,7 +81,7 @@ fn activate_opens_the_window_and_a_closed_window_comes_back() {
         "--background opened a window"
     );
     bus.activate();
-    desktop.wait_for_window("the window");
+    desktop.wait_for_window(&mut instance, "the window");
     std::thread::sleep(Duration::from_secs(2));
     let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("activated.png");
     display.screenshot(&shot);
@@ -92,7 +103,7 @@ fn activate_opens_the_window_and_a_closed_window_comes_back() {
     );
 
     bus.activate();
-    desktop.wait_for_window("a new window");
+    desktop.wait_for_window(&mut instance, "a new window");
     let (status, stderr) = instance.quit_saying(bus);
     assert!(status.success(), "{stderr}");
     assert!(display.windows(TITLE).is_empty());
@@ -102,7 +113,7 @@ fn activate_opens_the_window_and_a_closed_window_comes_back() {
 fn without_background_mode_closing_the_window_ends_sync_center() {
     let desktop = Desktop::new();
     let mut instance = desktop.start(&[]);
-    desktop.wait_for_window("the window");
+    desktop.wait_for_window(&mut instance, "the window");
     desktop.close_window_and_see_it_end(&mut instance);
 }
 
@@ -111,7 +122,7 @@ fn closing_the_window_during_a_run_records_the_run_as_it_stands() {
     let desktop = Desktop::new();
     let home = &desktop.home;
     let mut instance = desktop.start(&[]);
-    desktop.wait_for_window("the window");
+    desktop.wait_for_window(&mut instance, "the window");
     // The handler hears the stop but stays in synchronize: closing cannot wait for it.
     home.hold("sync");
     desktop.bus.sync_items("['alpha']").expect("SyncItems");
@@ -141,7 +152,7 @@ fn a_plain_second_start_raises_the_running_instances_window() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    desktop.wait_for_window("the instance's window");
+    desktop.wait_for_window(&mut instance, "the instance's window");
     assert!(
         instance.child.try_wait().unwrap().is_none(),
         "the instance ended"
@@ -157,6 +168,6 @@ fn a_background_instance_without_background_mode_ends_when_its_window_closes() {
     // Activate. With background mode off, closing the window ends Sync Center.
     let mut instance = desktop.start(&["--background"]);
     desktop.bus.activate();
-    desktop.wait_for_window("the window");
+    desktop.wait_for_window(&mut instance, "the window");
     desktop.close_window_and_see_it_end(&mut instance);
 }
