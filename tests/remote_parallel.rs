@@ -139,17 +139,9 @@ fn uploads_and_downloads_overlap() {
     );
 }
 
-/// New files go up together into a temp folder and are then moved into place without
-/// replacing anything: a file another computer puts at one of their places meanwhile (in a
-/// new folder, which then cannot be moved in whole, and at the top) stays as it is, and the
-/// next sync finds a conflict that loses neither version.
-#[test]
-fn files_put_in_place_during_an_intake_are_not_replaced() {
-    let c = RemoteCli::webdav("two-way", &rclone_current());
-    for i in 0..FILES {
-        write(&c.l(&format!("new/f{i}.txt")), &contents("mine", i));
-    }
-    write(&c.l("top.txt"), "mine at the top");
+/// Starts `sync p` with transfers slowed to 1 MB/s and returns once a new file is in the
+/// intake folder on the server.
+fn sync_until_an_intake_is_under_way(c: &RemoteCli) -> std::process::Child {
     let child = c
         .command()
         .args(["sync", "p", "--no-prompt"])
@@ -161,6 +153,21 @@ fn files_put_in_place_during_an_intake_are_not_replaced() {
     wait_until("the first new file to be on its way", || {
         !in_flight(&c.right).is_empty()
     });
+    child
+}
+
+/// New files go up together into a temp folder and are then moved into place without
+/// replacing anything: a file another computer puts at one of their places meanwhile (in a
+/// new folder, which then cannot be moved in whole, and at the top) stays as it is, and the
+/// next sync finds a conflict that loses neither version.
+#[test]
+fn files_put_in_place_during_an_intake_are_not_replaced() {
+    let c = RemoteCli::webdav("two-way", &rclone_current());
+    for i in 0..FILES {
+        write(&c.l(&format!("new/f{i}.txt")), &contents("mine", i));
+    }
+    write(&c.l("top.txt"), "mine at the top");
+    let child = sync_until_an_intake_is_under_way(&c);
     c.dav().put("new/f15.txt", b"theirs", None);
     c.dav().put("top.txt", b"theirs at the top", None);
     let out = child.wait_with_output().unwrap();
@@ -199,17 +206,7 @@ fn ctrl_c_during_an_intake_places_nothing_and_the_next_sync_brings_everything() 
     for i in 0..FILES {
         write(&c.l(&format!("new/f{i}.txt")), &contents("mine", i));
     }
-    let child = c
-        .command()
-        .args(["sync", "p", "--no-prompt"])
-        .env("RCLONE_BWLIMIT", "1M")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    wait_until("the first new file to be on its way", || {
-        !in_flight(&c.right).is_empty()
-    });
+    let child = sync_until_an_intake_is_under_way(&c);
     // SAFETY: signals our own child.
     unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
     let out = child.wait_with_output().unwrap();
