@@ -15,7 +15,9 @@
 # run never did. The no-change round runs NOCHANGE_RUNS times (Sync Center and check in
 # turn) and reports the medians: one run of half a second says little on a shared machine.
 # The first sync runs FIRST_RUNS times in turn with rclone copy, each into a folder of its
-# own, for the same reason (runs of the same command differed by a fifth here).
+# own, for the same reason (runs of the same command differed by a fifth here). Which of
+# the two goes first alternates from run to run: four `rclone copy` in a row on one server
+# took 16.7, 15.7, 15.6 and 14.3 s, so always going first is a handicap of its own.
 #
 # Usage: scripts/bench-remote.sh [NFILES] [WORKDIR] [RCLONE]
 #        (defaults: 10000 /tmp/bench-remote, the tests' rclone or rclone on PATH;
@@ -34,7 +36,7 @@ cd "$REPO"
 nice -n 19 cargo build --release --quiet
 CLI=${BENCH_CLI:-$REPO/target/release/synccenter}
 NOCHANGE_RUNS=${NOCHANGE_RUNS:-5}
-FIRST_RUNS=${FIRST_RUNS:-3}
+FIRST_RUNS=${FIRST_RUNS:-5}
 
 rm -rf "$WORK"
 mkdir -p "$WORK/home/config"
@@ -81,7 +83,8 @@ larger() { echo $(($1 > $2 ? $1 : $2)); }
 # file pages), sampled every 0.1 s until TIMER ends (GNU time's own figure is the largest of
 # the two processes, as wait4 reports a reaped child's peak too). It reads /proc with bash's
 # builtins only: a sampler that started pgrep and awk ten times a second took CPU from the
-# measured run on a 2-core machine, and only Sync Center's runs are sampled.
+# measured run on a 2-core machine. rclone's runs are sampled too, so both share the
+# sampler's cost (their peak is GNU time's).
 peaks() {
     local timer=$1 center_peak=0 rcd_peak=0 anon_peak=0 center kids rcds pid anon children name
     local tick="$WORK/tick"
@@ -139,7 +142,7 @@ measure() {
     /usr/bin/time -f "%e %M" -o "$WORK/time.txt" "$@" >"$WORK/$name.out" 2>&1 &
     local timer=$!
     local sampled="0 0 0"
-    case $name in sc-*) sampled=$(peaks "$timer") ;; esac
+    sampled=$(peaks "$timer")
     wait "$timer" || {
         echo "$name failed:" >&2
         cat "$WORK/$name.out" "$WORK/time.txt" >&2
@@ -151,12 +154,14 @@ measure() {
 }
 
 # run_round ROUND [RUN]: Sync Center's sync of pair RUN (1 unless told), rclone copy into
-# copyRUN and rclone check of it, as sc-ROUND, copy-ROUND and check-ROUND.
+# copyRUN and rclone check of it, as sc-ROUND, copy-ROUND and check-ROUND; Sync Center goes
+# first in odd runs, rclone in even ones.
 run_round() {
     local round=$1 run=${2:-1}
-    measure "sc-$round" "$CLI" --home "$WORK/home" sync "p$run" --no-prompt
+    [ $((run % 2)) -eq 1 ] && measure "sc-$round" "$CLI" --home "$WORK/home" sync "p$run" --no-prompt
     measure "copy-$round" "$RCLONE" copy "$WORK/src" "bench:copy$run"
     measure "check-$round" "$RCLONE" check "$WORK/src" "bench:copy$run" --size-only
+    [ $((run % 2)) -eq 1 ] || measure "sc-$round" "$CLI" --home "$WORK/home" sync "p$run" --no-prompt
 }
 
 
@@ -172,6 +177,11 @@ median() {
     done
 }
 
+# The server is warmed up first, as a server in use is: a fresh `rclone serve webdav` took
+# less CPU for each of the first copies it served (2302, 2163, 2101, 1935 ticks for four
+# copies of the same tree), which weighed on whichever command ran first.
+"$RCLONE" copy "$WORK/src" bench:warmup
+"$RCLONE" purge bench:warmup
 for i in $(seq "$FIRST_RUNS"); do
     run_round "first-$i" "$i"
 done
@@ -180,8 +190,9 @@ median copy-first "$FIRST_RUNS"
 median check-first "$FIRST_RUNS"
 measure copy-nochange "$RCLONE" copy "$WORK/src" bench:copy1
 for i in $(seq "$NOCHANGE_RUNS"); do
-    measure "sc-nochange-$i" "$CLI" --home "$WORK/home" sync p1 --no-prompt
+    [ $((i % 2)) -eq 1 ] && measure "sc-nochange-$i" "$CLI" --home "$WORK/home" sync p1 --no-prompt
     measure "check-nochange-$i" "$RCLONE" check "$WORK/src" bench:copy1 --size-only
+    [ $((i % 2)) -eq 1 ] || measure "sc-nochange-$i" "$CLI" --home "$WORK/home" sync p1 --no-prompt
 done
 median sc-nochange "$NOCHANGE_RUNS"
 median check-nochange "$NOCHANGE_RUNS"
@@ -194,7 +205,7 @@ echo
 echo "| $NFILES files | Sync Center | rclone copy | rclone check | Sync Center vs target |"
 echo "|---|---|---|---|---|"
 # paired_ratios ROUND AGAINST RUNS: each run's Sync Center time over the rclone command's
-# that ran right after it, and their median (a pair shares the machine's state of the
+# that ran beside it (just after or just before), and their median (a pair shares the machine's state of the
 # moment, which the medians of each column do not).
 paired_ratios() {
     local i list=""
