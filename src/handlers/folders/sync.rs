@@ -159,6 +159,14 @@ pub fn run(
         journaled,
         archived,
     } = planned;
+    // The copies adopted from the journal were written by a killed run and may still be
+    // only in memory: they are made durable before the archive can record them.
+    if journaled {
+        for side in [Side::Left, Side::Right] {
+            let flushed = pair.side(side).flush_everything();
+            flushed.map_err(|e| FolderError::io(pair.root_path(side), e))?;
+        }
+    }
     if let Some(deletions) = mass_delete(pair, &rows, &actions)
         && !observer.confirm_deletions(&deletions)
     {
