@@ -40,16 +40,21 @@ FIRST_RUNS=${FIRST_RUNS:-5}
 
 rm -rf "$WORK"
 mkdir -p "$WORK/home/config"
-for i in $(seq "$FIRST_RUNS"); do mkdir -p "$WORK/served/sc$i" "$WORK/served/copy$i"; done
+# The server's folder is in memory (/dev/shm), as a real server's disk is not this
+# machine's: on the same disk, Sync Center's flush of the local side before it records a
+# batch (syncfs) also wrote out every file the server had just received.
+SERVED=${SERVED:-/dev/shm/bench-remote-served}
+rm -rf "$SERVED"
+for i in $(seq "$FIRST_RUNS"); do mkdir -p "$SERVED/sc$i" "$SERVED/copy$i"; done
 echo "Making $NFILES files in $WORK/src…" >&2
 python3 "$MKTREE" "$WORK/src" "$NFILES"
 
 USER_NAME=bench
 PASSWORD=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
-"$RCLONE" serve webdav "$WORK/served" --addr 127.0.0.1:0 --user "$USER_NAME" --pass "$PASSWORD" \
+"$RCLONE" serve webdav "$SERVED" --addr 127.0.0.1:0 --user "$USER_NAME" --pass "$PASSWORD" \
     --dir-cache-time 1s --config /dev/null 2>"$WORK/server.log" &
 SERVER=$!
-trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null || true' EXIT
+trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null || true; rm -rf "$SERVED"' EXIT
 PORT=""
 for _ in $(seq 100); do
     PORT=$(grep -o '127\.0\.0\.1:[0-9]*' "$WORK/server.log" | head -1 | cut -d: -f2 || true)

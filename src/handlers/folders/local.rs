@@ -36,9 +36,6 @@ pub struct LocalReplica {
     root: OnceLock<OwnedFd>,
     /// A version was kept since the root was opened (only then can versions have grown).
     kept_versions: AtomicBool,
-    /// Something in the folder changed since the last [`Replica::flush`]: set after each
-    /// change is made, so a flush that finds it clear has nothing of ours to write out.
-    changed: AtomicBool,
     /// The random part of this run's temp names.
     token: String,
     temp_counter: AtomicU64,
@@ -60,7 +57,6 @@ impl LocalReplica {
             root_path: root.into(),
             root: OnceLock::new(),
             kept_versions: AtomicBool::new(false),
-            changed: AtomicBool::new(false),
             token: random.iter().map(|b| format!("{b:02x}")).collect(),
             temp_counter: AtomicU64::new(0),
         }
@@ -74,14 +70,6 @@ impl LocalReplica {
         let fd = open_path(&self.root_path)?;
         let _ = self.root.set(fd);
         Ok(self.root.get().expect("root just set").as_fd())
-    }
-
-    /// Makes a change in the folder and notes it for the next flush, whether it worked or
-    /// not (a call that failed may have changed something all the same).
-    fn changing<T>(&self, change: impl FnOnce() -> io::Result<T>) -> io::Result<T> {
-        let made = change();
-        self.changed.store(true, Ordering::Release);
-        made
     }
 
     /// The folder holding `rel`, opened without following links, and the name in it;
@@ -317,89 +305,6 @@ impl LocalReplica {
         drop(file);
         let _ = unlink_at(root, temp.as_bytes(), false);
         probed
-    }
-
-    /// Keeps `path` in this run's versions as a hard link, or a copy where links are not
-    /// to be had.
-    fn link_version(&self, path: &RelPath, stamp: &str) -> io::Result<()> {
-        let (dir, name) = self.parent_needed(path)?;
-        let (folder, version) = self.version_place(path, stamp)?;
-        let c = cstring(name)?;
-        // SAFETY: valid names relative to open folders; flags 0 link a link itself.
-        let linked = check(unsafe {
-            libc::linkat(
-                dir.as_raw_fd(),
-                c.as_ptr(),
-                folder.as_raw_fd(),
-                version.as_ptr(),
-                0,
-            )
-        });
-        if linked.is_ok() {
-            return Ok(());
-        }
-        // No hard links here (FAT, exFAT, some shares): a copy, holes kept.
-        let stat = stat_at(dir.as_fd(), name)?;
-        if file_type(&stat) == libc::S_IFLNK {
-            let target = read_link_at(dir.as_fd(), name)?;
-            return symlink_at(&target, folder.as_fd(), version.as_bytes());
-        }
-        let (file, _) = open_file_at(dir.as_fd(), name)?;
-        self.copy_into(&file, folder.as_fd(), &version)
-    }
-
-    /// [`Replica::remove_folder`], unnoted.
-    fn remove_folder_keeping_new(
-        &self,
-        path: &RelPath,
-        filter: &Filter,
-        stamp: &str,
-    ) -> io::Result<FolderRemoval> {
-        let Some((dir, name)) = self.parent(path)? else {
-            return Ok(FolderRemoval::Removed);
-        };
-        match unlink_at(dir.as_fd(), name, true) {
-            Ok(()) => return Ok(FolderRemoval::Removed),
-            Err(e) if is_absent(&e) => return Ok(FolderRemoval::Removed),
-            Err(e)
-                if e.raw_os_error() == Some(libc::ENOTEMPTY)
-                    || e.raw_os_error() == Some(libc::EEXIST) => {}
-            Err(e) => return Err(e),
-        }
-        // Something is left: only what is never synced may go (into the versions).
-        let folder = open_dir_at(dir.as_fd(), name)?;
-        let mut never_synced = Vec::new();
-        for inner in list_dir(folder.as_fd())? {
-            let mut rel = path.to_vec();
-            rel.push(b'/');
-            rel.extend_from_slice(&inner);
-            if temp_pid(&inner).is_some_and(|pid| pid == std::process::id() || !is_alive(pid)) {
-                let _ = unlink_at(folder.as_fd(), &inner, false);
-                continue;
-            }
-            let stat = match stat_at(folder.as_fd(), &inner) {
-                Ok(stat) => stat,
-                Err(e) if is_absent(&e) => continue,
-                Err(e) => return Err(e),
-            };
-            let kind = file_type(&stat);
-            let special = !matches!(kind, libc::S_IFDIR | libc::S_IFREG | libc::S_IFLNK);
-            if special || filter.skips(&rel, kind == libc::S_IFDIR) {
-                never_synced.push(rel);
-            } else {
-                return Ok(FolderRemoval::HoldsNew);
-            }
-        }
-        for rel in never_synced {
-            self.retire(&rel, stamp)?;
-        }
-        match unlink_at(dir.as_fd(), name, true) {
-            Ok(()) => Ok(FolderRemoval::Removed),
-            Err(e) if is_absent(&e) => Ok(FolderRemoval::Removed),
-            // Saved into the folder just now: it stays.
-            Err(e) if e.raw_os_error() == Some(libc::ENOTEMPTY) => Ok(FolderRemoval::HoldsNew),
-            Err(e) => Err(e),
-        }
     }
 
     /// Copies a file's bytes into a new file in `folder`, keeping holes.
@@ -1090,13 +995,12 @@ impl Replica for LocalReplica {
             temp,
             hole_at_end: false,
             committed: false,
-            changed: &self.changed,
         }))
     }
 
     fn make_dir(&self, path: &RelPath) -> io::Result<()> {
         let (dir, name) = self.parent_needed(path)?;
-        match self.changing(|| mkdir_at(dir.as_fd(), name)) {
+        match mkdir_at(dir.as_fd(), name) {
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                 if file_type(&stat_at(dir.as_fd(), name)?) == libc::S_IFDIR {
                     Ok(())
@@ -1112,10 +1016,8 @@ impl Replica for LocalReplica {
         let (dir, name) = self.parent_needed(path)?;
         let temp = self.temp_name();
         symlink_at(target, dir.as_fd(), temp.as_bytes())?;
-        let done = self.changing(|| {
-            set_times(dir.as_fd(), Some(temp.as_bytes()), mtime)
-                .and_then(|()| rename_at(dir.as_fd(), temp.as_bytes(), dir.as_fd(), name, false))
-        });
+        let done = set_times(dir.as_fd(), Some(temp.as_bytes()), mtime)
+            .and_then(|()| rename_at(dir.as_fd(), temp.as_bytes(), dir.as_fd(), name, false));
         if done.is_err() {
             let _ = unlink_at(dir.as_fd(), temp.as_bytes(), false);
         }
@@ -1123,13 +1025,36 @@ impl Replica for LocalReplica {
     }
 
     fn keep_version(&self, path: &RelPath, stamp: &str) -> io::Result<()> {
-        self.changing(|| self.link_version(path, stamp))
+        let (dir, name) = self.parent_needed(path)?;
+        let (folder, version) = self.version_place(path, stamp)?;
+        let c = cstring(name)?;
+        // SAFETY: valid names relative to open folders; flags 0 link a link itself.
+        let linked = check(unsafe {
+            libc::linkat(
+                dir.as_raw_fd(),
+                c.as_ptr(),
+                folder.as_raw_fd(),
+                version.as_ptr(),
+                0,
+            )
+        });
+        if linked.is_ok() {
+            return Ok(());
+        }
+        // No hard links here (FAT, exFAT, some shares): a copy, holes kept.
+        let stat = stat_at(dir.as_fd(), name)?;
+        if file_type(&stat) == libc::S_IFLNK {
+            let target = read_link_at(dir.as_fd(), name)?;
+            return symlink_at(&target, folder.as_fd(), version.as_bytes());
+        }
+        let (file, _) = open_file_at(dir.as_fd(), name)?;
+        self.copy_into(&file, folder.as_fd(), &version)
     }
 
     fn retire(&self, path: &RelPath, stamp: &str) -> io::Result<()> {
         let (dir, name) = self.parent_needed(path)?;
         let (folder, version) = self.version_place(path, stamp)?;
-        self.changing(|| rename_at(dir.as_fd(), name, folder.as_fd(), version.as_bytes(), true))
+        rename_at(dir.as_fd(), name, folder.as_fd(), version.as_bytes(), true)
     }
 
     fn remove_folder(
@@ -1138,32 +1063,62 @@ impl Replica for LocalReplica {
         filter: &Filter,
         stamp: &str,
     ) -> io::Result<FolderRemoval> {
-        self.changing(|| self.remove_folder_keeping_new(path, filter, stamp))
+        let Some((dir, name)) = self.parent(path)? else {
+            return Ok(FolderRemoval::Removed);
+        };
+        match unlink_at(dir.as_fd(), name, true) {
+            Ok(()) => return Ok(FolderRemoval::Removed),
+            Err(e) if is_absent(&e) => return Ok(FolderRemoval::Removed),
+            Err(e)
+                if e.raw_os_error() == Some(libc::ENOTEMPTY)
+                    || e.raw_os_error() == Some(libc::EEXIST) => {}
+            Err(e) => return Err(e),
+        }
+        // Something is left: only what is never synced may go (into the versions).
+        let folder = open_dir_at(dir.as_fd(), name)?;
+        let mut never_synced = Vec::new();
+        for inner in list_dir(folder.as_fd())? {
+            let mut rel = path.to_vec();
+            rel.push(b'/');
+            rel.extend_from_slice(&inner);
+            if temp_pid(&inner).is_some_and(|pid| pid == std::process::id() || !is_alive(pid)) {
+                let _ = unlink_at(folder.as_fd(), &inner, false);
+                continue;
+            }
+            let stat = match stat_at(folder.as_fd(), &inner) {
+                Ok(stat) => stat,
+                Err(e) if is_absent(&e) => continue,
+                Err(e) => return Err(e),
+            };
+            let kind = file_type(&stat);
+            let special = !matches!(kind, libc::S_IFDIR | libc::S_IFREG | libc::S_IFLNK);
+            if special || filter.skips(&rel, kind == libc::S_IFDIR) {
+                never_synced.push(rel);
+            } else {
+                return Ok(FolderRemoval::HoldsNew);
+            }
+        }
+        for rel in never_synced {
+            self.retire(&rel, stamp)?;
+        }
+        match unlink_at(dir.as_fd(), name, true) {
+            Ok(()) => Ok(FolderRemoval::Removed),
+            Err(e) if is_absent(&e) => Ok(FolderRemoval::Removed),
+            // Saved into the folder just now: it stays.
+            Err(e) if e.raw_os_error() == Some(libc::ENOTEMPTY) => Ok(FolderRemoval::HoldsNew),
+            Err(e) => Err(e),
+        }
     }
 
     fn rename(&self, from: &RelPath, to: &RelPath) -> io::Result<()> {
         let (from_dir, from_name) = self.parent_needed(from)?;
         let (to_dir, to_name) = self.parent_needed(to)?;
-        self.changing(|| rename_at(from_dir.as_fd(), from_name, to_dir.as_fd(), to_name, true))
-    }
-
-    fn flush_everything(&self) -> io::Result<()> {
-        self.changed.store(true, Ordering::Release);
-        self.flush()
+        rename_at(from_dir.as_fd(), from_name, to_dir.as_fd(), to_name, true)
     }
 
     fn flush(&self) -> io::Result<()> {
-        // syncfs writes out the whole file system, other programs' writes too: on a side
-        // that only gave files it cost a tenth of a second per batch for nothing of ours.
-        if !self.changed.swap(false, Ordering::AcqRel) {
-            return Ok(());
-        }
         // SAFETY: syncfs only reads the descriptor, which the replica keeps open.
-        let synced = check(unsafe { libc::syncfs(self.root()?.as_raw_fd()) });
-        if synced.is_err() {
-            self.changed.store(true, Ordering::Release);
-        }
-        synced.map(drop)
+        check(unsafe { libc::syncfs(self.root()?.as_raw_fd()) }).map(drop)
     }
 
     fn prune_versions(&self, retention: &Retention, now_secs: i64) -> io::Result<Pruned> {
@@ -1271,7 +1226,7 @@ impl SourceFile for LocalSource {
     }
 }
 
-struct LocalStaged<'r> {
+struct LocalStaged {
     file: File,
     dir: Dir,
     temp: CString,
@@ -1279,11 +1234,9 @@ struct LocalStaged<'r> {
     /// The last bytes were a hole: the length must be set before the commit.
     hole_at_end: bool,
     committed: bool,
-    /// The replica's note of a change since its last flush.
-    changed: &'r AtomicBool,
 }
 
-impl Write for LocalStaged<'_> {
+impl Write for LocalStaged {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.hole_at_end = false;
         self.file.write(buf)
@@ -1293,7 +1246,7 @@ impl Write for LocalStaged<'_> {
     }
 }
 
-impl StagedFile for LocalStaged<'_> {
+impl StagedFile for LocalStaged {
     fn at_path_now(&self) -> io::Result<Option<Entry>> {
         entry_at(self.dir.as_fd(), self.name.as_bytes())
     }
@@ -1314,21 +1267,19 @@ impl StagedFile for LocalStaged<'_> {
         check(unsafe { libc::fchmod(self.file.as_raw_fd(), mode) })?;
         set_times(self.file.as_fd(), None, mtime)?;
         let stored = fstat(self.file.as_fd())?;
-        let placed = rename_at(
+        rename_at(
             self.dir.as_fd(),
             self.temp.as_bytes(),
             self.dir.as_fd(),
             self.name.as_bytes(),
             false,
-        );
-        self.changed.store(true, Ordering::Release);
-        placed?;
+        )?;
         self.committed = true;
         entry_of(&stored, || Ok(Box::default()))?.ok_or_else(not_regular)
     }
 }
 
-impl Drop for LocalStaged<'_> {
+impl Drop for LocalStaged {
     fn drop(&mut self) {
         if !self.committed {
             let _ = unlink_at(self.dir.as_fd(), self.temp.as_bytes(), false);
@@ -1387,52 +1338,5 @@ mod tests {
         let free = free_name(fd.as_fd(), &long).unwrap();
         assert_eq!(free.as_bytes().len(), NAME_MAX);
         assert!(free.as_bytes().ends_with(b".1"));
-    }
-
-    /// A flush writes the file system out only when something of ours changed since the
-    /// last one; every kind of change counts, a failed one too.
-    #[test]
-    fn only_a_change_makes_a_flush_write_out() {
-        let dir = tempfile::tempdir().unwrap();
-        let replica = LocalReplica::new(dir.path());
-        let changed = || replica.changed.load(Ordering::Acquire);
-        let flushed = || {
-            replica.flush().unwrap();
-            !changed()
-        };
-        let mtime = Mtime { secs: 1, nanos: 0 };
-        let filter = Filter::new(dir.path(), &[]).unwrap();
-        replica
-            .scan(&filter, &AtomicU64::new(0), &AtomicBool::new(false))
-            .unwrap();
-        assert!(replica.stat(b"nothing").unwrap().is_none());
-        assert!(!changed(), "reading changes nothing");
-
-        replica.make_dir(b"folder").unwrap();
-        assert!(changed() && flushed());
-        let mut staged = replica.stage(b"folder/file").unwrap();
-        staged.write_all(b"data").unwrap();
-        assert!(!changed(), "a staged file counts once it is in place");
-        staged.commit(mtime, false).unwrap();
-        assert!(changed() && flushed());
-        drop(replica.stage(b"folder/abandoned").unwrap());
-        assert!(
-            !changed(),
-            "a staged file never placed leaves nothing to write out"
-        );
-        replica.make_symlink(b"link", b"folder", mtime).unwrap();
-        assert!(changed() && flushed());
-        replica.keep_version(b"folder/file", "stamp").unwrap();
-        assert!(changed() && flushed());
-        replica.rename(b"folder/file", b"folder/renamed").unwrap();
-        assert!(changed() && flushed());
-        replica.retire(b"folder/renamed", "stamp").unwrap();
-        assert!(changed() && flushed());
-        replica.remove_folder(b"folder", &filter, "stamp").unwrap();
-        assert!(changed() && flushed());
-        assert!(replica.rename(b"gone", b"elsewhere").is_err());
-        assert!(changed(), "a failed change may have changed something");
-        replica.flush_everything().unwrap();
-        assert!(!changed(), "flushing everything covers our changes too");
     }
 }

@@ -398,14 +398,10 @@ pub trait Replica: Send + Sync {
     ) -> io::Result<FolderRemoval>;
     /// Renames within this side, never replacing anything (conflict copies, moves).
     fn rename(&self, from: &RelPath, to: &RelPath) -> io::Result<()>;
-    /// Makes everything this replica wrote so far durable (once per batch, before the
-    /// archive).
+    /// Makes everything on this side durable, whoever wrote it (once per batch, before the
+    /// archive): what the archive records of a side is on its disk, a file that was only
+    /// read from it included.
     fn flush(&self) -> io::Result<()>;
-    /// Makes everything on this side durable, whoever wrote it: a killed run's copies,
-    /// adopted from the journal, are recorded by a run that may write nothing itself.
-    fn flush_everything(&self) -> io::Result<()> {
-        self.flush()
-    }
     /// How many files may be copied to or from this side at once. A local disk takes one
     /// at a time; a remote answers each call after a round trip, so several overlap.
     fn transfers_at_once(&self) -> usize {

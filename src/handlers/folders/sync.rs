@@ -160,10 +160,11 @@ pub fn run(
         archived,
     } = planned;
     // The copies adopted from the journal were written by a killed run and may still be
-    // only in memory: they are made durable before the archive can record them.
+    // only in memory, and this run may have no batch of its own to flush: they are made
+    // durable before the archive can record them.
     if journaled {
         for side in [Side::Left, Side::Right] {
-            let flushed = pair.side(side).flush_everything();
+            let flushed = pair.side(side).flush();
             flushed.map_err(|e| FolderError::io(pair.root_path(side), e))?;
         }
     }
@@ -672,6 +673,9 @@ fn synced(entry: EntryRef, hash: Option<[u8; 32]>, mtimes: [Mtime; 2]) -> Synced
 
 /// Makes each batch of changes durable as it arrives: flushes both sides (syncfs), then
 /// appends the batch to the log, so the archive never records data that is not on disk.
+/// A side the batch only read from is flushed too: a file saved there without fsync and
+/// recorded as synced would, after a power cut, come back older than the archive says and
+/// be taken for the user's change. (Skipping it saved 0.16 s of a 10,000-file first sync.)
 /// Returns the bytes logged.
 fn save_batches(
     pair: &Pair,
