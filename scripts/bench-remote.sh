@@ -146,7 +146,7 @@ measure() {
     sleep 2 # the server's 1 s directory cache runs out
     /usr/bin/time -f "%e %M" -o "$WORK/time.txt" "$@" >"$WORK/$name.out" 2>&1 &
     local timer=$!
-    local sampled="0 0 0"
+    local sampled
     sampled=$(peaks "$timer")
     wait "$timer" || {
         echo "$name failed:" >&2
@@ -210,8 +210,8 @@ echo
 echo "| $NFILES files | Sync Center | rclone copy | rclone check | Sync Center vs target |"
 echo "|---|---|---|---|---|"
 # paired_ratios ROUND AGAINST RUNS: each run's Sync Center time over the rclone command's
-# that ran beside it (just after or just before), and their median (a pair shares the machine's state of the
-# moment, which the medians of each column do not).
+# that ran beside it (just before or after), and their median (a pair shares the machine's
+# state of the moment, which the medians of each column do not).
 paired_ratios() {
     local i list=""
     for i in $(seq "$3"); do

@@ -163,10 +163,7 @@ pub fn run(
     // only in memory, and this run may have no batch of its own to flush: they are made
     // durable before the archive can record them.
     if journaled {
-        for side in [Side::Left, Side::Right] {
-            let flushed = pair.side(side).flush();
-            flushed.map_err(|e| FolderError::io(pair.root_path(side), e))?;
-        }
+        flush_both(pair)?;
     }
     if let Some(deletions) = mass_delete(pair, &rows, &actions)
         && !observer.confirm_deletions(&deletions)
@@ -686,15 +683,19 @@ fn save_batches(
         while let Ok(newer) = batches.try_recv() {
             batch.extend_from_slice(&newer);
         }
-        for (replica, root) in [
-            (pair.left, &pair.config.left),
-            (pair.right, &pair.config.right),
-        ] {
-            replica.flush().map_err(|e| FolderError::io(root, e))?;
-        }
+        flush_both(pair)?;
         log.append(&batch)?;
     }
     Ok(log.written)
+}
+
+/// Makes everything on both sides durable (syncfs).
+fn flush_both(pair: &Pair) -> Result<(), FolderError> {
+    for side in [Side::Left, Side::Right] {
+        let flushed = pair.side(side).flush();
+        flushed.map_err(|e| FolderError::io(pair.root_path(side), e))?;
+    }
+    Ok(())
 }
 
 /// Writes a new base: every row's archived state, or the state the run left it in.
