@@ -1,10 +1,12 @@
 //! Files go to and from a remote several at a time: the real binary syncs many files with a
 //! folder on `rclone serve webdav` on loopback while the test watches the transfers in
 //! flight (new files go up together into a temp folder on the server, a changed file under a
-//! temp name beside it, a download under one in the local folder). rclone's bandwidth limit (`RCLONE_BWLIMIT`, which the center's
-//! rcd inherits) keeps each transfer in flight long enough to be seen; no timing is
-//! asserted, only that more than one transfer was under way at once and every file landed,
-//! and that Ctrl-C during an intake places nothing and leaves no intake folder.
+//! temp name beside it, a download under one in the local folder). rclone's bandwidth limit
+//! (`RCLONE_BWLIMIT`, which the center's rcd inherits) keeps each transfer in flight long
+//! enough to be seen; no timing is asserted, only that more than one transfer was under way
+//! at once and every file landed, and that Ctrl-C during an intake places nothing and leaves
+//! no intake folder. A transfer into a folder the server holds locked for a moment (as while
+//! another upload makes it) lands once it is free.
 
 mod folders_common;
 mod remote_common;
@@ -231,4 +233,58 @@ fn ctrl_c_during_an_intake_places_nothing_and_the_next_sync_brings_everything() 
         let arrived = std::fs::read_to_string(c.r(&rel)).ok() == Some(contents("mine", i));
         assert!(arrived, "{rel} did not arrive: {printed}");
     }
+}
+
+/// A WebDAV server answers `423 Locked` while another upload in flight makes the same
+/// folder (many at once on `rclone serve webdav`; Nextcloud while it makes one). A transfer
+/// is tried again as `rclone copy` tries it (rclone's low-level retries, backing off), while
+/// rcd's other calls give up after two tries so that a dead server fails fast: here the
+/// test holds the folder locked for a second, and the job still lands its file instead of
+/// failing (and being run again whole, both sides listed once more).
+#[test]
+fn a_transfer_into_a_folder_locked_for_a_moment_lands() {
+    use serde_json::json;
+    use synccenter::handlers::folders::rclone::{EnvRemote, Rcd, RcdOptions};
+    let rclone = rclone_current();
+    let dir = tempfile::tempdir().unwrap();
+    let (served, local) = (dir.path().join("served"), dir.path().join("local"));
+    std::fs::create_dir_all(&served).unwrap();
+    write(&local.join("a.txt"), "hello");
+    let server = Server::webdav(&rclone, &served);
+    // (rclone's own pacer: 10 ms between calls, doubling after each failure.)
+    let options = vec![
+        ("TYPE", "webdav".to_string()),
+        ("URL", format!("http://127.0.0.1:{}/", server.port)),
+        ("USER", server.user.clone()),
+        ("PASS", obscure(&rclone, &server.pass)),
+        ("VENDOR", "other".to_string()),
+    ];
+    let rcd = Rcd::start(RcdOptions {
+        program: rclone.clone(),
+        remotes: vec![EnvRemote {
+            name: "remote".into(),
+            options,
+        }],
+        user_config: false,
+    })
+    .unwrap();
+    let dav = Dav::new(&server, "");
+    dav.mkdirs("tree");
+    let token = dav.lock("tree");
+    let started = std::time::Instant::now();
+    let (copied, took) = std::thread::scope(|scope| {
+        scope.spawn(|| {
+            std::thread::sleep(Duration::from_secs(1));
+            dav.unlock("tree", &token);
+        });
+        let input = json!({
+            "srcFs": local.display().to_string(),
+            "dstFs": "remote:tree/new",
+        });
+        let copied = rcd.call_job("sync/copy", input, "locked", &|_| true);
+        (copied, started.elapsed())
+    });
+    assert!(copied.is_ok(), "after {took:?}: {copied:?}");
+    let landed = std::fs::read_to_string(served.join("tree/new/a.txt")).unwrap();
+    assert_eq!(landed, "hello");
 }

@@ -280,30 +280,65 @@ impl Dav {
         Self::check(status, &format!("PUT {rel}"));
     }
 
-    /// A WebDAV method of its own (MKCOL, MOVE), which the HTTP client does not send:
-    /// written by hand on one connection.
-    fn custom(&self, method: &str, rel: &str, destination: Option<&str>) -> u16 {
+    /// A WebDAV method of its own (MKCOL, MOVE, LOCK), which the HTTP client does not send:
+    /// written by hand on one connection. Returns the status and the whole answer.
+    fn custom(
+        &self,
+        method: &str,
+        rel: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> (u16, String) {
         use std::io::{Read, Write};
         let url = self.url(rel);
         let rest = url.strip_prefix("http://").unwrap();
         let (host, path) = rest.split_once('/').unwrap();
         let mut request = format!(
-            "{method} /{path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: {}\r\nContent-Length: 0\r\nConnection: close\r\n",
-            self.authorization
+            "{method} /{path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: {}\r\nContent-Length: {}\r\nConnection: close\r\n",
+            self.authorization,
+            body.len()
         );
-        if let Some(destination) = destination {
-            request.push_str(&format!("Destination: {destination}\r\nOverwrite: F\r\n"));
+        for (name, value) in headers {
+            request.push_str(&format!("{name}: {value}\r\n"));
         }
         request.push_str("\r\n");
+        request.push_str(body);
         let mut stream = std::net::TcpStream::connect(host).unwrap();
         stream.write_all(request.as_bytes()).unwrap();
         let mut answer = String::new();
         let _ = stream.read_to_string(&mut answer);
-        answer
+        let status = answer
             .split_whitespace()
             .nth(1)
             .and_then(|code| code.parse().ok())
-            .unwrap_or(0)
+            .unwrap_or(0);
+        (status, answer)
+    }
+
+    /// Locks a folder and everything below it (an exclusive write lock, as another client
+    /// holds while it changes something); returns the lock's token.
+    pub fn lock(&self, rel: &str) -> String {
+        let body = r#"<?xml version="1.0" encoding="utf-8"?><D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype><D:owner>test</D:owner></D:lockinfo>"#;
+        let headers = [
+            ("Depth", "infinity"),
+            ("Timeout", "Second-60"),
+            ("Content-Type", "application/xml"),
+        ];
+        let (status, answer) = self.custom("LOCK", &format!("{rel}/"), &headers, body);
+        Self::check(status, &format!("LOCK {rel}"));
+        answer
+            .lines()
+            .find_map(|line| {
+                let (name, value) = line.split_once(':')?;
+                name.eq_ignore_ascii_case("lock-token")
+                    .then(|| value.trim().to_string())
+            })
+            .unwrap_or_else(|| panic!("LOCK {rel} gave no token: {answer}"))
+    }
+
+    pub fn unlock(&self, rel: &str, token: &str) {
+        let (status, _) = self.custom("UNLOCK", &format!("{rel}/"), &[("Lock-Token", token)], "");
+        Self::check(status, &format!("UNLOCK {rel}"));
     }
 
     pub fn mkdirs(&self, rel: &str) {
@@ -313,7 +348,7 @@ impl Dav {
                 path.push('/');
             }
             path.push_str(part);
-            let status = self.custom("MKCOL", &path, None);
+            let (status, _) = self.custom("MKCOL", &path, &[], "");
             assert!(
                 (200..300).contains(&status) || status == 405,
                 "MKCOL {path}: HTTP {status}"
@@ -334,7 +369,9 @@ impl Dav {
     }
 
     pub fn rename(&self, from: &str, to: &str) {
-        let status = self.custom("MOVE", from, Some(&self.url(to)));
+        let destination = self.url(to);
+        let headers = [("Destination", destination.as_str()), ("Overwrite", "F")];
+        let (status, _) = self.custom("MOVE", from, &headers, "");
         Self::check(status, &format!("MOVE {from} {to}"));
     }
 }
