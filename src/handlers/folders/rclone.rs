@@ -27,19 +27,22 @@ const START_TIMEOUT: Duration = Duration::from_secs(20);
 /// Lines of rcd's stderr kept for messages.
 const STDERR_LINES: usize = 20;
 /// Retries and timeouts set in rcd's environment (unless the user set them): a dead server
-/// fails within seconds instead of rclone's minutes of retries.
+/// fails within seconds instead of rclone's minutes of retries (transfers retry more, below).
 const NETWORK_DEFAULTS: [(&str, &str); 3] = [
     (LOW_LEVEL_RETRIES, "2"),
     ("RCLONE_CONTIMEOUT", "15s"),
     ("RCLONE_TIMEOUT", "60s"),
 ];
 const LOW_LEVEL_RETRIES: &str = "RCLONE_LOW_LEVEL_RETRIES";
-/// Low-level retries of a transfer job (unless the user set theirs): rclone's own default,
-/// as `rclone copy` has. A transfer runs once the server has answered, and a WebDAV server
-/// answers `423 Locked` while another upload in flight makes the same folder: with 2, a
-/// first sync of 10,000 files to `rclone serve webdav` failed 2 runs in 3 and the job was
-/// run again whole (listing both sides once more, about a second).
-const TRANSFER_LOW_LEVEL_RETRIES: u64 = 10;
+/// Low-level retries of a transfer job (unless the user set theirs). A transfer runs once the
+/// server has answered, and a WebDAV server answers `423 Locked` while another upload in
+/// flight makes the same folder: with 2, a first sync of 10,000 files to `rclone serve
+/// webdav` failed 2 runs in 3 and the job was run again whole (listing both sides once more,
+/// about a second); with 4 or 10 none failed. Not rclone's 10: a file's copy retries, and
+/// each try's calls retry again behind a pacer that backs off toward 2 s, so 5 already rides
+/// out a folder locked for seconds, while a server that dies mid-run fails each transfer in
+/// 5 × 5 tries instead of 10 × 10.
+const TRANSFER_LOW_LEVEL_RETRIES: u64 = 5;
 /// Go's garbage collector in rcd (unless the user set these): collecting at three times the
 /// live heap instead of twice took a no-change re-sync of 10,000 files on loopback WebDAV
 /// from 0.44 s to 0.39 s (median of 7; it is bound by rcd's CPU) for about 10 MiB more at

@@ -775,13 +775,16 @@ impl RemoteReplica {
                         };
                         (path, l)
                     })),
+                    // (A new folder that received no file: it is made below.)
+                    Err(RcloneError::Call(f)) if f.kind() == FailureKind::NotFound => {}
                     Err(e) => {
                         failure.get_or_insert(e.to_string());
                     }
                 }
             }
-            let short = arrivals.iter().any(|(path, entry)| {
-                entry.kind == Kind::File
+            let short = arrivals.iter().enumerate().any(|(k, (path, entry))| {
+                is_cleared(k)
+                    && entry.kind == Kind::File
                     && found
                         .get(text(path))
                         .is_some_and(|l| !l.is_dir && l.size != entry.size)
