@@ -244,7 +244,6 @@ fn ctrl_c_during_an_intake_places_nothing_and_the_next_sync_brings_everything() 
 #[test]
 fn a_transfer_into_a_folder_locked_for_a_moment_lands() {
     use serde_json::json;
-    use synccenter::handlers::folders::rclone::{EnvRemote, Rcd, RcdOptions};
     let rclone = rclone_current();
     let dir = tempfile::tempdir().unwrap();
     let (served, local) = (dir.path().join("served"), dir.path().join("local"));
@@ -252,22 +251,7 @@ fn a_transfer_into_a_folder_locked_for_a_moment_lands() {
     write(&local.join("a.txt"), "hello");
     let server = Server::webdav(&rclone, &served);
     // (rclone's own pacer: 10 ms between calls, doubling after each failure.)
-    let options = vec![
-        ("TYPE", "webdav".to_string()),
-        ("URL", format!("http://127.0.0.1:{}/", server.port)),
-        ("USER", server.user.clone()),
-        ("PASS", obscure(&rclone, &server.pass)),
-        ("VENDOR", "other".to_string()),
-    ];
-    let rcd = Rcd::start(RcdOptions {
-        program: rclone.clone(),
-        remotes: vec![EnvRemote {
-            name: "remote".into(),
-            options,
-        }],
-        user_config: false,
-    })
-    .unwrap();
+    let rcd = server.rcd(&rclone, vec![("VENDOR", "other".to_string())]);
     let dav = Dav::new(&server, "");
     dav.mkdirs("tree");
     let token = dav.lock("tree");

@@ -29,7 +29,7 @@ use synccenter::handlers::folders::filter::Filter;
 use synccenter::handlers::folders::local::LocalReplica;
 use synccenter::handlers::folders::lock::PairLock;
 use synccenter::handlers::folders::names::RelPath;
-use synccenter::handlers::folders::rclone::{EnvRemote, Rcd, RcdOptions, obscure};
+use synccenter::handlers::folders::rclone::Rcd;
 use synccenter::handlers::folders::remote::RemoteReplica;
 use synccenter::handlers::folders::replica::{
     Entry, FolderRemoval, Hash, Keeps, Mtime, Pruned, Replica, Retention, RootId, Scan, SourceFile,
@@ -622,29 +622,19 @@ fn random_edits_against_webdav_never_lose_a_version_and_converge() {
     let rclone = rclone_current();
     let dir = tempfile::tempdir().unwrap();
     let server = Server::webdav(&rclone, &dir.path().join("served"));
-    let options = vec![
-        ("TYPE", "webdav".to_string()),
-        ("URL", format!("http://127.0.0.1:{}/", server.port)),
-        ("USER", server.user.clone()),
-        ("PASS", obscure(&rclone, &server.pass).unwrap()),
-        // As a Nextcloud or ownCloud server: mtimes kept (to the second). Without them a
-        // server's files only carry the second they were written, and a file moved over
-        // another of the same size written in the same second is not seen as a change
-        // (README, known limits).
-        ("VENDOR", "owncloud".to_string()),
-        // The WebDAV pacer (10 ms between calls) is politeness toward real servers; on
-        // loopback it only slows the rounds.
-        ("PACER_MIN_SLEEP", "0".to_string()),
-    ];
-    let rcd = Rcd::start(RcdOptions {
-        program: rclone.clone(),
-        remotes: vec![EnvRemote {
-            name: "remote".into(),
-            options,
-        }],
-        user_config: false,
-    })
-    .unwrap();
+    let rcd = server.rcd(
+        &rclone,
+        vec![
+            // As a Nextcloud or ownCloud server: mtimes kept (to the second). Without them a
+            // server's files only carry the second they were written, and a file moved over
+            // another of the same size written in the same second is not seen as a change
+            // (README, known limits).
+            ("VENDOR", "owncloud".to_string()),
+            // The WebDAV pacer (10 ms between calls) is politeness toward real servers; on
+            // loopback it only slows the rounds.
+            ("PACER_MIN_SLEEP", "0".to_string()),
+        ],
+    );
     let remote = Remote {
         server,
         rcd: Arc::new(rcd),

@@ -201,6 +201,37 @@ impl Server {
         }
     }
 
+    /// An rclone rcd of the center's own (`client`) knowing this WebDAV server as remote
+    /// `remote`, with `more` options (VENDOR, PACER_MIN_SLEEP…) in its environment.
+    pub fn rcd(
+        &self,
+        client: &Path,
+        more: Vec<(&'static str, String)>,
+    ) -> synccenter::handlers::folders::rclone::Rcd {
+        use synccenter::handlers::folders::rclone::{EnvRemote, Rcd, RcdOptions};
+        assert_eq!(
+            self.protocol,
+            Protocol::WebDav,
+            "rcd() knows WebDAV servers only"
+        );
+        let mut options = vec![
+            ("TYPE", "webdav".to_string()),
+            ("URL", format!("http://127.0.0.1:{}/", self.port)),
+            ("USER", self.user.clone()),
+            ("PASS", obscure(client, &self.pass)),
+        ];
+        options.extend(more);
+        Rcd::start(RcdOptions {
+            program: client.to_path_buf(),
+            remotes: vec![EnvRemote {
+                name: "remote".into(),
+                options,
+            }],
+            user_config: false,
+        })
+        .unwrap()
+    }
+
     /// An rclone.conf section for this server as remote `name`.
     pub fn conf_section(&self, name: &str, client: &Path, known_hosts_file: &Path) -> String {
         let pass = obscure(client, &self.pass);
