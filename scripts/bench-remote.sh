@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Benchmarks a remote folder pair (right side: a folder on `rclone serve webdav` on
 # loopback) against rclone itself on the same server, in one run: a first sync into an
-# empty folder vs `rclone copy`, a re-sync with no change vs `rclone check`, and a re-sync
-# after changing 1 % of the files vs `rclone copy`. Prints a markdown table (seconds, peak
+# empty folder vs `rclone copy`, a re-sync with no change vs `rclone check` (and `rclone
+# bisync`, rclone's own two-way sync), and a re-sync after changing 1 % of the files vs
+# `rclone copy`. Prints a markdown table (seconds, peak
 # memory of the center and of its rclone rcd, rclone's own peak).
 #
 # Both sides use the same remote (an rclone.conf of the benchmark's own) with the WebDAV
@@ -13,7 +14,8 @@
 # Every command starts with the server's directory cache run out (it keeps listings 1 s):
 # otherwise `rclone check` ran on listings `rclone copy` had just warmed, and Sync Center's
 # run never did. The no-change round runs NOCHANGE_RUNS times (Sync Center and check in
-# turn) and reports the medians: one run of half a second says little on a shared machine.
+# turn, then bisync) and reports the medians: one run of a third of a second says little on
+# a shared machine.
 # The first sync runs FIRST_RUNS times in turn with rclone copy, each into a folder of its
 # own, for the same reason (runs of the same command differed by a fifth here). Which of
 # the two goes first alternates from run to run: four `rclone copy` in a row on one server
@@ -35,7 +37,7 @@ MKTREE=/work/shared/tools/mktree.py
 cd "$REPO"
 nice -n 19 cargo build --release --quiet
 CLI=${BENCH_CLI:-$REPO/target/release/synccenter}
-NOCHANGE_RUNS=${NOCHANGE_RUNS:-5}
+NOCHANGE_RUNS=${NOCHANGE_RUNS:-11}
 FIRST_RUNS=${FIRST_RUNS:-5}
 
 rm -rf "$WORK"
@@ -144,17 +146,25 @@ measure() {
     shift
     sync
     sleep 2 # the server's 1 s directory cache runs out
-    /usr/bin/time -f "%e %M" -o "$WORK/time.txt" "$@" >"$WORK/$name.out" 2>&1 &
+    local start end sampler
+    start=$(date +%s%N)
+    /usr/bin/time -f "%M" -o "$WORK/time.txt" "$@" >"$WORK/$name.out" 2>&1 &
     local timer=$!
-    local sampled
-    sampled=$(peaks "$timer")
+    peaks "$timer" >"$WORK/peaks.txt" &
+    sampler=$!
     wait "$timer" || {
         echo "$name failed:" >&2
         cat "$WORK/$name.out" "$WORK/time.txt" >&2
         exit 1
     }
-    read -r SECONDS_OF[$name] MEMORY_OF[$name] <"$WORK/time.txt"
-    case $name in sc-*) read -r MEMORY_OF[$name] RCD_OF[$name] ANON_OF[$name] <<<"$sampled" ;; esac
+    # The end is taken when the command ends, not when the sampler notices (up to 0.1 s
+    # later), and in milliseconds: GNU time's %e has two decimals, a tenth of a no-change
+    # run's gap.
+    end=$(date +%s%N)
+    wait "$sampler"
+    SECONDS_OF[$name]=$(printf '%d.%03d' $(((end - start) / 1000000000)) $(((end - start) / 1000000 % 1000)))
+    read -r MEMORY_OF[$name] <"$WORK/time.txt"
+    case $name in sc-*) read -r MEMORY_OF[$name] RCD_OF[$name] ANON_OF[$name] <"$WORK/peaks.txt" ;; esac
     echo "$name: ${SECONDS_OF[$name]} s, $((MEMORY_OF[$name] / 1024)) MiB (rcd $((${RCD_OF[$name]:-0} / 1024)) MiB, anonymous together $((${ANON_OF[$name]:-0} / 1024)) MiB)" >&2
 }
 
@@ -194,13 +204,21 @@ median sc-first "$FIRST_RUNS"
 median copy-first "$FIRST_RUNS"
 median check-first "$FIRST_RUNS"
 measure copy-nochange "$RCLONE" copy "$WORK/src" bench:copy1
+# rclone's own two-way sync, ready to re-sync the same folders (its first run must --resync).
+"$RCLONE" bisync "$WORK/src" bench:copy1 --resync --workdir "$WORK/bisync" >"$WORK/resync.out" 2>&1 || {
+    echo "rclone bisync --resync failed:" >&2
+    cat "$WORK/resync.out" >&2
+    exit 1
+}
 for i in $(seq "$NOCHANGE_RUNS"); do
     [ $((i % 2)) -eq 1 ] && measure "sc-nochange-$i" "$CLI" --home "$WORK/home" sync p1 --no-prompt
     measure "check-nochange-$i" "$RCLONE" check "$WORK/src" bench:copy1 --size-only
     [ $((i % 2)) -eq 1 ] || measure "sc-nochange-$i" "$CLI" --home "$WORK/home" sync p1 --no-prompt
+    measure "bisync-nochange-$i" "$RCLONE" bisync "$WORK/src" bench:copy1 --workdir "$WORK/bisync"
 done
 median sc-nochange "$NOCHANGE_RUNS"
 median check-nochange "$NOCHANGE_RUNS"
+median bisync-nochange "$NOCHANGE_RUNS"
 change_one_percent "$WORK/src"
 run_round change
 
@@ -228,7 +246,7 @@ for round in first nochange change; do
             ;;
         nochange)
             against=check
-            target="≤ 1.0× rclone check; medians of $NOCHANGE_RUNS; run by run $(paired_ratios nochange check "$NOCHANGE_RUNS")"
+            target="≤ 1.0× rclone check; medians of $NOCHANGE_RUNS; run by run $(paired_ratios nochange check "$NOCHANGE_RUNS"); rclone bisync ${SECONDS_OF[bisync-nochange]} s, Sync Center $(ratio "${SECONDS_OF[sc-nochange]}" "${SECONDS_OF[bisync-nochange]}")× of it"
             ;;
         change) against=copy; target="vs rclone copy" ;;
     esac

@@ -25,5 +25,7 @@ fn main() -> ExitCode {
             action: args.action,
         }),
     };
+    // Children killed at the end of a session are reaped before the center is gone.
+    synccenter::process::wait_for_reapers();
     ExitCode::from(code)
 }

@@ -1,12 +1,14 @@
 //! Child programs tied to the center: each runs in its own process group, dies with the
-//! center (PR_SET_PDEATHSIG), and is killed with its whole group and reaped when done.
+//! center (PR_SET_PDEATHSIG), and is killed with its whole group and reaped when done (or
+//! killed at once and reaped by a thread the center waits for before it exits).
 //! Used for external handlers and for rclone.
 
 use crossbeam_channel::Sender;
+use parking_lot::Mutex;
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, ExitStatus};
 use std::sync::OnceLock;
-use std::thread;
+use std::thread::{self, JoinHandle};
 
 /// Starts `command` in its own process group, set to be killed when the center ends
 /// however it ends.
@@ -37,6 +39,34 @@ pub fn kill_group(child: &Child) {
 pub fn kill_and_reap(child: &mut Child) -> Option<ExitStatus> {
     kill_group(child);
     child.wait().ok()
+}
+
+/// Reapers started by [`kill_and_reap_later`] that may still be waiting.
+static REAPERS: Mutex<Vec<JoinHandle<()>>> = Mutex::new(Vec::new());
+
+/// Kills the child's process group now and reaps the child on a thread of its own: the
+/// kernel takes milliseconds to tear down a large child (5 ms for an rclone rcd here, at the
+/// end of every remote sync), which the caller need not wait for. The center waits for
+/// these before it exits ([`wait_for_reapers`]).
+pub fn kill_and_reap_later(mut child: Child) {
+    kill_group(&child);
+    let reaper = thread::Builder::new()
+        .name("reaper".into())
+        .spawn(move || {
+            let _ = child.wait();
+        })
+        .expect("spawn a thread");
+    let mut reapers = REAPERS.lock();
+    reapers.retain(|r| !r.is_finished());
+    reapers.push(reaper);
+}
+
+/// Waits until every child given to [`kill_and_reap_later`] is reaped.
+pub fn wait_for_reapers() {
+    let reapers = std::mem::take(&mut *REAPERS.lock());
+    for reaper in reapers {
+        let _ = reaper.join();
+    }
 }
 
 /// Starts a named thread.

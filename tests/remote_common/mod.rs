@@ -7,7 +7,7 @@
 //! ≥ 1.64 a 0 s directory cache makes `serve webdav`/`serve sftp` spin a core forever once a
 //! directory holds a file moved over another (vfs/dir.go resets its cleanup timer to 0), and
 //! answer `423 Locked` to MKCOLs; on 1.60 every listing re-reads the disk (a 10,000-file
-//! listing took 146 s instead of 1.2 s). See /work/notes/rclone-facts.md §3. With 1 s, a
+//! listing took 146 s instead of 1.2 s). With 1 s, a
 //! change the tests make *through the server* shows at once; changes are never made behind
 //! the server's back, or the test waits out the second.
 #![allow(dead_code)]

@@ -11,7 +11,7 @@
 //! Calls block the calling worker thread (never the UI thread). Transfers run as `_async`
 //! jobs in a stats group per item, polled for their bytes and stopped with `job/stop`.
 
-use crate::process::{kill_and_reap, spawn_named, spawn_tied};
+use crate::process::{kill_and_reap, kill_and_reap_later, spawn_named, spawn_tied};
 use parking_lot::Mutex;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -43,13 +43,17 @@ const LOW_LEVEL_RETRIES: &str = "RCLONE_LOW_LEVEL_RETRIES";
 /// out a folder locked for seconds, while a server that dies mid-run fails each transfer in
 /// 5 × 5 tries instead of 10 × 10.
 const TRANSFER_LOW_LEVEL_RETRIES: u64 = 5;
-/// Go's garbage collector in rcd (unless the user set these): collecting at three times the
-/// live heap instead of twice took a no-change re-sync of 10,000 files on loopback WebDAV
-/// from 0.44 s to 0.39 s (median of 7; it is bound by rcd's CPU) for about 10 MiB more at
-/// its peak; the soft limit keeps long runs (a first sync's 40,000 calls) from growing
-/// further. (A lower limit with the collector off otherwise was as fast at 32 MiB but
-/// collected all the time at 24 MiB: too close to what rcd needs to be safe.)
-const GO_DEFAULTS: [(&str, &str); 2] = [("GOGC", "200"), ("GOMEMLIMIT", "64MiB")];
+/// Go's garbage collector in rcd (unless the user set these). A no-change re-sync of 10,000
+/// files on loopback WebDAV is bound by CPU (server, rcd and center keep both cores busy), and
+/// rcd's collector is much of rcd's: collecting at five times the live heap instead of twice
+/// took it from 366 to 353 ms (mean of 25 runs
+/// each, in turn on one server; three times: 358 ms). The soft limit bounds what that costs
+/// in memory: a first sync of those files took rcd's heap and stacks to about 60 MiB with no
+/// limit below 64 MiB (45–53 MiB at twice); at 56 MiB the re-sync was as fast (355 ms), and a
+/// long run collects more often rather than grow past it. (A lower limit with the collector
+/// off otherwise was as fast at 32 MiB but collected all the time at 24 MiB: too close to
+/// what rcd needs to be safe.)
+const GO_DEFAULTS: [(&str, &str); 2] = [("GOGC", "400"), ("GOMEMLIMIT", "56MiB")];
 
 /// What went wrong with rclone, in words for the user.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -292,8 +296,8 @@ pub struct Rcd {
 
 impl Drop for Rcd {
     fn drop(&mut self) {
-        if let Some(mut child) = self.child.lock().take() {
-            kill_and_reap(&mut child);
+        if let Some(child) = self.child.lock().take() {
+            kill_and_reap_later(child);
         }
     }
 }

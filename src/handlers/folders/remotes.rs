@@ -12,7 +12,7 @@ use super::config::{self, PairConfig};
 use super::location::{Location, Server};
 use super::passwords::{self, Stored};
 use super::rclone::{self, Bytes, EnvRemote, FailureKind, RcFailure, Rcd, RcdOptions, RcloneError};
-use super::remote::RemoteReplica;
+use super::remote::{FirstLook, RemoteReplica};
 use super::{FolderError, archive};
 use crate::core::callback::{Callback, Progress};
 use crate::core::dialog::{Button, ButtonRole, Field, Form, FormReply};
@@ -56,6 +56,9 @@ pub struct Remotes {
     /// Accepted passwords of this session, by keyring account (the form without "Remember").
     passwords: HashMap<String, String>,
     user_config: bool,
+    /// What prepare saw of each pair's remote folder, by pair name, for its replica until
+    /// a sync starts.
+    looks: HashMap<String, FirstLook>,
 }
 
 impl Remotes {
@@ -66,6 +69,7 @@ impl Remotes {
             servers: HashMap::new(),
             passwords: HashMap::new(),
             user_config: false,
+            looks: HashMap::new(),
         }
     }
 
@@ -135,8 +139,10 @@ impl Remotes {
                 self.user_config = true;
                 let rcd = self.rcd()?;
                 let (fs, root) = self.fs_and_root(&location, None);
-                self.check_folder(&rcd, &fs, &root, pair, first_sync)
-                    .map_err(|e| NotReady(plain(pair, &e, None)))
+                let look = check_folder(&rcd, &fs, &root, pair, first_sync)
+                    .map_err(|e| NotReady(plain(pair, &e, None)))?;
+                self.looks.insert(pair.name.clone(), look);
+                Ok(())
             }
             Location::Server(server) => {
                 self.prepare_server(pair, server, item, callback, first_sync)
@@ -197,9 +203,9 @@ impl Remotes {
                 }
             },
         };
-        loop {
+        let look = loop {
             match self.try_logon(pair, server, &logon.password, first_sync) {
-                Ok(()) => break,
+                Ok(look) => break look,
                 Err(failure) if failure.kind() == FailureKind::Logon => {
                     let said = "That password was not accepted. Check it and try again.";
                     if permit.is_none() {
@@ -220,7 +226,8 @@ impl Remotes {
                 }
                 Err(failure) => return Err(NotReady(plain(pair, &failure, Some(server)))),
             }
-        }
+        };
+        self.looks.insert(pair.name.clone(), look);
         if logon.remember
             && let Err(e) = passwords::store(&account, &logon.password)
         {
@@ -236,14 +243,14 @@ impl Remotes {
         Ok(())
     }
 
-    /// Defines the server with this password in rcd (restarting it) and lists the folder.
+    /// Defines the server with this password in rcd (restarting it) and looks at the folder.
     fn try_logon(
         &mut self,
         pair: &PairConfig,
         server: &Server,
         password: &str,
         first_sync: bool,
-    ) -> Result<(), RcFailure> {
+    ) -> Result<FirstLook, RcFailure> {
         let as_failure = |e: NotReady| RcFailure {
             status: 500,
             message: e.0,
@@ -262,38 +269,7 @@ impl Remotes {
         let rcd = self.rcd().map_err(as_failure)?;
         let location = Location::Server(server.clone());
         let (fs, root) = self.fs_and_root(&location, Some(server));
-        self.check_folder(&rcd, &fs, &root, pair, first_sync)
-    }
-
-    /// Lists the remote folder: it must be there, unless this is the first sync (which
-    /// makes it).
-    fn check_folder(
-        &self,
-        rcd: &Rcd,
-        fs: &str,
-        root: &str,
-        pair: &PairConfig,
-        first_sync: bool,
-    ) -> Result<(), RcFailure> {
-        match rcd.call(
-            "operations/list",
-            json!({ "fs": fs, "remote": root, "opt": { "noMimeType": true, "dirsOnly": true } }),
-        ) {
-            Ok(_) => Ok(()),
-            Err(RcloneError::Call(f)) if f.kind() == FailureKind::NotFound && first_sync => Ok(()),
-            Err(RcloneError::Call(f)) if f.kind() == FailureKind::NotFound => Err(RcFailure {
-                status: 404,
-                message: format!(
-                    "The right folder {} is missing on the remote (deleted, renamed, or a wrong address?). Nothing was changed.",
-                    pair.right.display()
-                ),
-            }),
-            Err(RcloneError::Call(f)) => Err(f),
-            Err(e) => Err(RcFailure {
-                status: 500,
-                message: e.to_string(),
-            }),
-        }
+        check_folder(&rcd, &fs, &root, pair, first_sync)
     }
 
     /// The replica of a prepared pair's remote side. `create_root` on a first sync; for a
@@ -319,6 +295,12 @@ impl Remotes {
             let _ = std::fs::remove_dir_all(&staging);
         }
         let first_sync = !archive::archive_file(&self.home.data_dir, &pair.name).exists();
+        let look = self.looks.remove(&pair.name);
+        // Another pair's sync may change what the others saw (pairs may share a remote
+        // folder): their syncs look again.
+        if !previewing {
+            self.looks.clear();
+        }
         let (callback, item) = (callback.clone(), item.clone());
         let watcher = Box::new(move |name: &str, bytes: Bytes| {
             let text = if bytes.total > 0 {
@@ -343,6 +325,10 @@ impl Remotes {
             first_sync,
             watcher,
         );
+        let replica = match look {
+            Some(look) => replica.with_first_look(look),
+            None => replica,
+        };
         Ok(if previewing {
             replica.for_preview()
         } else {
@@ -400,6 +386,34 @@ impl Remotes {
             Err(RcloneError::Call(f)) => Err(plain(pair, &f, None)),
             Err(e) => Err(e.to_string()),
         }
+    }
+}
+
+/// Looks at the remote folder (the replica's [`FirstLook`]): it must be there, unless this is
+/// the first sync (which makes it).
+fn check_folder(
+    rcd: &Rcd,
+    fs: &str,
+    root: &str,
+    pair: &PairConfig,
+    first_sync: bool,
+) -> Result<FirstLook, RcFailure> {
+    let look = FirstLook::take(rcd, fs, root);
+    match look.root_listed() {
+        Ok(()) => Ok(look),
+        Err(RcloneError::Call(f)) if f.kind() == FailureKind::NotFound && first_sync => Ok(look),
+        Err(RcloneError::Call(f)) if f.kind() == FailureKind::NotFound => Err(RcFailure {
+            status: 404,
+            message: format!(
+                "The right folder {} is missing on the remote (deleted, renamed, or a wrong address?). Nothing was changed.",
+                pair.right.display()
+            ),
+        }),
+        Err(RcloneError::Call(f)) => Err(f.clone()),
+        Err(e) => Err(RcFailure {
+            status: 500,
+            message: e.to_string(),
+        }),
     }
 }
 
