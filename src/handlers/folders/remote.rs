@@ -171,9 +171,8 @@ pub struct RemoteReplica {
     staged: Mutex<HashSet<Vec<u8>>>,
     pending_versions: Mutex<HashMap<Vec<u8>, String>>,
     kept_versions: AtomicBool,
-    /// Held while a version's place is chosen and taken: the place is free when looked at,
-    /// and no other transfer takes it before the move.
-    placing_version: Mutex<()>,
+    /// The places in the versions folder being looked at and moved into now.
+    versions_in_flight: Mutex<PlacesInFlight>,
     watcher: Watcher,
 }
 
@@ -241,7 +240,7 @@ impl RemoteReplica {
             staged: Mutex::new(HashSet::new()),
             pending_versions: Mutex::new(HashMap::new()),
             kept_versions: AtomicBool::new(false),
-            placing_version: Mutex::new(()),
+            versions_in_flight: Mutex::new(PlacesInFlight::default()),
             watcher,
         }
     }
@@ -485,46 +484,51 @@ impl RemoteReplica {
         Err(io::Error::other("no free name to move .synccenter aside"))
     }
 
-    /// Where a version of `rel` goes under `stamp` (`stamp-1`, … when that path is taken).
-    fn version_place(&self, rel: &str, stamp: &str, attempt: usize) -> io::Result<String> {
-        let stamp = match attempt {
-            0 => stamp.to_string(),
-            n => format!("{stamp}-{n}"),
-        };
-        for n in 0..1000 {
-            let name = match n {
-                0 => rel.to_string(),
-                n => format!("{rel}.{n}"),
-            };
-            let place = self.join(&format!(".synccenter/versions/{stamp}/{name}"));
-            if self.stat_remote(&place)?.is_none() {
-                return Ok(place);
-            }
-        }
-        Err(io::Error::other("no free name for a version"))
+    /// The remote path of `place` in the versions folder.
+    fn versions_path(&self, place: &str) -> String {
+        self.join(&format!(".synccenter/versions/{place}"))
     }
 
     /// Moves the file at `remote` (`rel` in the root) into the versions under `stamp`.
     fn move_to_versions(&self, remote: &str, rel: &str, stamp: &str) -> io::Result<()> {
         self.kept_versions.store(true, Ordering::Relaxed);
-        let _placing = self.placing_version.lock();
         let mut last = None;
-        // A file kept earlier in this run can sit where a folder of this path is needed:
-        // the move then fails (a WebDAV server answers 403 Forbidden, read as a refused
-        // logon; SFTP "not a directory"), and the next stamp folder is tried.
+        // A file kept earlier can sit where a folder of this path is needed: then the next
+        // stamp folder is tried (the move fails: a WebDAV server answers 403 Forbidden, read
+        // as a refused logon; SFTP "not a directory").
         for attempt in 0..5 {
-            let place = self.version_place(rel, stamp, attempt)?;
-            match self.move_file(remote, &place) {
-                Ok(()) => return Ok(()),
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::Other | io::ErrorKind::PermissionDenied
-                    ) =>
-                {
-                    last = Some(e)
+            let folder = match attempt {
+                0 => stamp.to_string(),
+                n => format!("{stamp}-{n}"),
+            };
+            for n in 0..VERSION_NAMES {
+                let place = version_name(&folder, rel, n);
+                if !self.versions_in_flight.lock().take(&place) {
+                    continue;
                 }
-                Err(e) => return Err(e),
+                // Free on the remote when looked at (rclone's move overwrites), and taken
+                // by no other transfer of this run until it is moved there.
+                let path = self.versions_path(&place);
+                let moved = match self.stat_remote(&path) {
+                    Ok(None) => Some(self.move_file(remote, &path)),
+                    Ok(Some(_)) => None,
+                    Err(e) => Some(Err(e)),
+                };
+                self.versions_in_flight.lock().release(&place);
+                match moved {
+                    None => continue,
+                    Some(Ok(())) => return Ok(()),
+                    Some(Err(e))
+                        if matches!(
+                            e.kind(),
+                            io::ErrorKind::Other | io::ErrorKind::PermissionDenied
+                        ) =>
+                    {
+                        last = Some(e);
+                        break;
+                    }
+                    Some(Err(e)) => return Err(e),
+                }
             }
         }
         Err(last.unwrap_or_else(|| io::Error::other("cannot keep a version")))
@@ -898,6 +902,63 @@ impl RemoteReplica {
         found.lock().insert(dir.to_string(), kept);
         Ok(folders)
     }
+}
+
+/// Names a version of a file may take in a stamp folder: `rel`, then `rel.1`, `rel.2`…
+const VERSION_NAMES: usize = 1000;
+
+/// The `n`th name for a version of `rel` in the stamp folder `folder`.
+fn version_name(folder: &str, rel: &str, n: usize) -> String {
+    match n {
+        0 => format!("{folder}/{rel}"),
+        n => format!("{folder}/{rel}.{n}"),
+    }
+}
+
+/// The places (`stamp/path` in the versions folder) that transfers of this run are looking
+/// at and moving versions into, so that versions are kept side by side yet no two take one
+/// place, nor a file where the other needs a folder (the remote shows each once it is moved).
+#[derive(Default)]
+struct PlacesInFlight {
+    files: HashSet<String>,
+    /// The folders above the places, and how many places each is above.
+    folders: HashMap<String, usize>,
+}
+
+impl PlacesInFlight {
+    /// Takes `place` if no place in flight is it, below it or above it.
+    fn take(&mut self, place: &str) -> bool {
+        let in_the_way = self.files.contains(place)
+            || self.folders.contains_key(place)
+            || folders_above(place).any(|folder| self.files.contains(folder));
+        if in_the_way {
+            return false;
+        }
+        for folder in folders_above(place) {
+            *self.folders.entry(folder.to_string()).or_default() += 1;
+        }
+        self.files.insert(place.to_string());
+        true
+    }
+
+    fn release(&mut self, place: &str) {
+        if !self.files.remove(place) {
+            return;
+        }
+        for folder in folders_above(place) {
+            if let Some(count) = self.folders.get_mut(folder) {
+                *count -= 1;
+                if *count == 0 {
+                    self.folders.remove(folder);
+                }
+            }
+        }
+    }
+}
+
+/// The folders above `path`, nearest first (`a/b/c`: `a/b`, `a`).
+fn folders_above(path: &str) -> impl Iterator<Item = &str> {
+    path.rmatch_indices('/').map(move |(i, _)| &path[..i])
 }
 
 /// `rel` (a path in the pair) in the remote folder `root`, in rclone's terms.
@@ -1623,6 +1684,49 @@ mod tests {
         for (message, uploading, transient) in cases {
             assert_eq!(is_transient(message, uploading), transient, "{message}");
         }
+    }
+
+    #[test]
+    fn a_version_place_in_flight_keeps_others_off_it_and_off_its_folders() {
+        let mut places = PlacesInFlight::default();
+        assert!(places.take("s/a/b/c"));
+        // The place itself, a folder above it, a place below it: in the way.
+        for place in ["s/a/b/c", "s/a/b", "s/a", "s/a/b/c/d", "s/a/b/c/d/e"] {
+            assert!(!places.take(place), "{place}");
+        }
+        // Beside it, a numbered name, another stamp folder: taken side by side.
+        for place in ["s/a/b/d", "s/a/b/c.1", "s/a/bb", "s/b", "s-1/a/b/c"] {
+            assert!(places.take(place), "{place}");
+        }
+        // A folder stays in the way until the last place below it is released.
+        places.release("s/a/b/c");
+        assert!(!places.take("s/a/b"), "s/a/b/d and s/a/b/c.1 are below it");
+        places.release("s/a/b/d");
+        places.release("s/a/b/c.1");
+        assert!(!places.take("s/a"), "s/a/bb is below it");
+        places.release("s/a/bb");
+        assert!(places.take("s/a"));
+        // Below a file in flight: every name is in the way.
+        assert!(!places.take("s/a/x"));
+        places.release("s/a");
+        assert!(places.take("s/a/x"));
+        // Releasing what is not in flight changes nothing.
+        places.release("s/zzz");
+        assert!(!places.take("s/a/x"));
+        assert_eq!(folders_above("a/b/c").collect::<Vec<_>>(), ["a/b", "a"]);
+        assert_eq!(folders_above("a").count(), 0);
+    }
+
+    #[test]
+    fn version_names_number_after_the_first() {
+        assert_eq!(
+            version_name("2026-12-02 101500", "d/f.txt", 0),
+            "2026-12-02 101500/d/f.txt"
+        );
+        assert_eq!(
+            version_name("2026-12-02 101500-1", "f", 2),
+            "2026-12-02 101500-1/f.2"
+        );
     }
 
     #[test]
