@@ -255,9 +255,7 @@ impl Remotes {
             status: 500,
             message: e.0,
         };
-        let program = self.program().map_err(as_failure)?;
-        let obscured =
-            rclone::obscure(&program, password).map_err(|e| as_failure(NotReady(e.to_string())))?;
+        let obscured = rclone::obscure(password);
         let account = server.keyring_account();
         let name = self.remote_name(&account);
         let home = directories::BaseDirs::new()
