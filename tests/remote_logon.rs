@@ -399,6 +399,34 @@ fn a_password_typed_once_is_kept_in_the_keyring_and_a_locked_keyring_asks() {
     let ran = center.run(&["sftp"], false);
     assert!(ran[0].text.contains("needs your logon"), "{ran:?}");
 
+    // Both remote pairs in one run: rcd names the servers in the order their pairs come
+    // (the SFTP server first this time), and each is still the folder synced last time.
+    std::fs::write(dav_left.join("together.txt"), "dav").unwrap();
+    std::fs::write(sftp_left.join("together.txt"), "sftp").unwrap();
+    let sftp_password = sftp.pass.clone();
+    center.answer(move |form| {
+        assert!(form.title.starts_with("Log on to"), "{form:?}");
+        log_on(&sftp_password, false)
+    });
+    let ran = center.run(&["sftp", "dav"], true);
+    assert!(
+        ran.iter().all(|r| r.status == ItemStatus::Succeeded),
+        "{ran:?}"
+    );
+    assert_eq!(
+        center.forms.lock().len(),
+        1,
+        "only SFTP's password is asked"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("dav/data/together.txt")).unwrap(),
+        "dav"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("sftp/together.txt")).unwrap(),
+        "sftp"
+    );
+
     // A locked keyring: a run that may not ask says so, and is not "logged out"...
     session.lock();
     let ran = center.run(&["dav"], false);

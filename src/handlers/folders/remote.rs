@@ -134,10 +134,13 @@ impl FirstLook {
 /// A folder on a remote.
 pub struct RemoteReplica {
     rcd: Arc<Rcd>,
-    /// The remote as rclone names it (`gdrive:`, `synccenter1:`).
+    /// The remote as rclone names it (`gdrive:`, `synccenter1:`; a server's name depends on
+    /// the pairs synced in the session).
     fs: String,
     /// The folder on it (`Documents/Sync`, `/srv/x` for SFTP from `/`, or empty).
     root: String,
+    /// The remote folder as the pair names it, the same in every session: it, not `fs`,
+    /// goes into the root's identity.
     location: String,
     /// A local folder for files on their way up.
     staging: PathBuf,
@@ -435,7 +438,7 @@ impl RemoteReplica {
             .filter(|l| !l.is_dir && l.name.starts_with(ROOT_MARKER))
             .map(|l| l.name)
             .min()
-            .map(|name| RootId(format!("{}{} {name}", self.fs, self.root))))
+            .map(|name| RootId(format!("{} {name}", self.location))))
     }
 
     /// Uploads a local file of the staging folder to `remote`: a large one as a job whose
@@ -1072,7 +1075,7 @@ impl Replica for RemoteReplica {
     fn open_root(&self) -> io::Result<RootId> {
         // What a preview opens when the sync would make the root or its marker: no marked
         // root is this one.
-        let unmarked = || RootId(format!("{}{} (no marker yet)", self.fs, self.root));
+        let unmarked = || RootId(format!("{} (no marker yet)", self.location));
         let look = (self.first_look.lock().take()).filter(|l| l.taken.elapsed() < FIRST_LOOK_LASTS);
         let (root_listing, center_listing) = match look {
             Some(look) => {
