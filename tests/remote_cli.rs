@@ -124,6 +124,27 @@ fn smoke_on_debian_rclone_1_60() {
     c.synced();
     assert_eq!(read(&c.r("a.txt")), "up");
     assert_eq!(read(&c.l("b.txt")), "down");
+
+    // The same folder from the server's root (`remote:/data`): changed files are read
+    // through rcd's web server, which 1.60 answers with a redirect for `[fs]//path`.
+    assert!(c.run(&["folder", "remove", "p"]).status.success());
+    let from_root = c.dir.path().join("from-root");
+    std::fs::create_dir_all(&from_root).unwrap();
+    let added = c.run(&[
+        "folder",
+        "add",
+        "p",
+        from_root.to_str().unwrap(),
+        &format!("remote:/{FOLDER}"),
+    ]);
+    assert!(added.status.success(), "{}", text(&added));
+    c.synced();
+    assert_eq!(read(&from_root.join("a.txt")), "up");
+    write(&from_root.join("a.txt"), "up again, longer");
+    c.write_remote("b.txt", "down again, longer");
+    c.synced();
+    assert_eq!(read(&c.r("a.txt")), "up again, longer");
+    assert_eq!(read(&from_root.join("b.txt")), "down again, longer");
 }
 
 fn conflicts_are_kept_left_right_or_both(server: Protocol) {

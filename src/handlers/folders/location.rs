@@ -183,9 +183,11 @@ impl Location {
             return parse_server(kind, text).map(Location::Server);
         }
         match text.split_once(':') {
+            // The folder as rclone reads it: on SFTP, `nas:/srv` is from the server's root
+            // and `nas:srv` from the user's home.
             Some((name, folder)) if is_remote_name(name) => Ok(Location::Rclone {
                 remote: name.to_string(),
-                folder: folder.trim_start_matches('/').to_string(),
+                folder: folder.to_string(),
             }),
             _ => Err(LocationError::Unknown(text.into())),
         }
@@ -295,6 +297,13 @@ mod tests {
             Location::Rclone {
                 remote: "gdrive".into(),
                 folder: "Documents/Work".into()
+            }
+        );
+        assert_eq!(
+            Location::parse("nas:/srv/photos").unwrap(),
+            Location::Rclone {
+                remote: "nas".into(),
+                folder: "/srv/photos".into()
             }
         );
         assert_eq!(

@@ -577,6 +577,12 @@ impl Rcd {
             .add(b'&')
             .add(b';')
             .add(b'=');
+        // An absolute path (SFTP from the server's root) goes with the fs: `[fs]//x` is
+        // answered with a redirect by rclone 1.60, which drops the credentials.
+        let (fs, path) = match path.strip_prefix('/') {
+            Some(below_root) => (format!("{fs}/"), below_root),
+            None => (fs.to_string(), path),
+        };
         let encoded: Vec<String> = path
             .split('/')
             .map(|part| utf8_percent_encode(part, PART).to_string())
@@ -584,7 +590,7 @@ impl Rcd {
         let url = format!(
             "{}/%5B{}%5D/{}",
             self.base,
-            utf8_percent_encode(fs, PART),
+            utf8_percent_encode(&fs, PART),
             encoded.join("/")
         );
         let response = self

@@ -102,7 +102,7 @@ impl FirstLook {
     /// is tried once, not once per call, which a server's brute-force guard would count),
     /// then the other two at once.
     pub fn take(rcd: &Rcd, fs: &str, root: &str) -> FirstLook {
-        let root = root.trim_end_matches('/');
+        let root = trimmed_root(root);
         let taken = Instant::now();
         let root_listing = list_folder(rcd, fs, root);
         let (center, info) = if root_listing.is_ok() {
@@ -226,7 +226,7 @@ impl RemoteReplica {
         RemoteReplica {
             rcd,
             fs,
-            root: root.trim_end_matches('/').to_string(),
+            root: trimmed_root(&root).to_string(),
             location,
             staging,
             group,
@@ -964,13 +964,23 @@ fn folders_above(path: &str) -> impl Iterator<Item = &str> {
     path.rmatch_indices('/').map(move |(i, _)| &path[..i])
 }
 
-/// `rel` (a path in the pair) in the remote folder `root`, in rclone's terms.
+/// `root` without a trailing `/`, except `/` itself (SFTP from the server's root; an empty
+/// root is the user's home there).
+fn trimmed_root(root: &str) -> &str {
+    match root.trim_end_matches('/') {
+        "" if root.starts_with('/') => "/",
+        trimmed => trimmed,
+    }
+}
+
+/// `rel` (a path in the pair) in the remote folder `root` (as [`trimmed_root`] leaves it),
+/// in rclone's terms.
 fn join_to(root: &str, rel: &str) -> String {
     let rel = to_rclone(rel);
     match (root.is_empty(), rel.is_empty()) {
         (true, _) => rel,
         (false, true) => root.to_string(),
-        (false, false) => format!("{root}/{rel}"),
+        (false, false) => format!("{}/{rel}", root.strip_suffix('/').unwrap_or(root)),
     }
 }
 
@@ -1718,6 +1728,22 @@ mod tests {
         assert!(!places.take("s/a/x"));
         assert_eq!(folders_above("a/b/c").collect::<Vec<_>>(), ["a/b", "a"]);
         assert_eq!(folders_above("a").count(), 0);
+    }
+
+    #[test]
+    fn paths_join_below_a_folder_the_home_or_the_servers_root() {
+        let cases = [
+            ("Documents/Sync/", "a/b", "Documents/Sync/a/b"),
+            ("", "a", "a"),
+            ("/srv/x", "a", "/srv/x/a"),
+            ("/", "a", "/a"),
+            ("//", "a", "/a"),
+            ("/srv/x/", "", "/srv/x"),
+            ("/", "", "/"),
+        ];
+        for (root, rel, joined) in cases {
+            assert_eq!(join_to(trimmed_root(root), rel), joined, "{root} + {rel}");
+        }
     }
 
     #[test]
