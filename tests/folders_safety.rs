@@ -30,6 +30,9 @@ struct Meddling {
     on_stage: Option<(&'static str, &'static str)>,
     /// Right before the folder (first) is removed, a file (second) is saved.
     on_remove_folder: Option<(&'static str, &'static str)>,
+    /// Once the sync has begun (the root opened), the root cannot be looked at: a server
+    /// that went away.
+    lost: bool,
     done: AtomicBool,
 }
 
@@ -52,6 +55,12 @@ impl Replica for Meddling {
         self.inner.open_root()
     }
     fn current_root(&self) -> io::Result<RootId> {
+        if self.lost {
+            return Err(io::Error::new(
+                io::ErrorKind::NotConnected,
+                "cannot reach the server",
+            ));
+        }
         self.inner.current_root()
     }
     fn keeps(&self) -> io::Result<Keeps> {
@@ -119,6 +128,7 @@ fn meddling(root: &Path) -> Meddling {
         on_open: None,
         on_stage: None,
         on_remove_folder: None,
+        lost: false,
         done: AtomicBool::new(false),
     }
 }
@@ -235,6 +245,31 @@ fn a_target_edited_during_the_sync_is_left_alone_and_reported() {
     // The archive did not record a.txt: the next run sees two changes, a conflict.
     let next = f.plain();
     assert_eq!(next.conflicts.unwrap().len(), 1);
+}
+
+#[test]
+fn a_side_lost_during_the_sync_is_told_as_lost_not_as_another_folder() {
+    let f = Fixture::new();
+    write(&f.l("a.txt"), "new");
+    let left = LocalReplica::new(&f.config.left);
+    let mut right = meddling(&f.config.right);
+    right.lost = true;
+    let pair = Pair {
+        config: &f.config,
+        left: &left,
+        right: &right,
+        archive_file: archive_file(f.dir.path(), "p"),
+    };
+    let error = sync::run(&pair, &[], &mut Counting::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("could not be reached during the sync: cannot reach the server"),
+        "{error}"
+    );
+    // The next run, with the side back, finishes the job.
+    f.plain();
+    assert_eq!(read(&f.r("a.txt")), "new");
 }
 
 #[test]

@@ -18,11 +18,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
-use synccenter::core::dialog::{FieldKind, FieldValue, Form, FormReply};
+use synccenter::core::dialog::{FieldKind, FieldValue, Form, FormReply, Values};
 use synccenter::core::engine::{Engine, EngineConfig, SessionRequest};
 use synccenter::core::events::Event;
 use synccenter::core::handler::Registry;
-use synccenter::core::model::{ItemKey, RunReason};
+use synccenter::core::model::{ItemKey, PropertiesTarget, RunReason};
 use synccenter::core::status::ItemStatus;
 use synccenter::core::store::{Home, Store};
 use synccenter::handlers::folders::{self, config::Mode, config::PairConfig};
@@ -343,6 +343,12 @@ fn a_password_typed_once_is_kept_in_the_keyring_and_a_locked_keyring_asks() {
     assert_eq!(ran[2].status, ItemStatus::Succeeded, "{ran:?}");
     assert!(!dir.path().join("dav/data/notes.txt").exists());
 
+    // A logon the user cancels: the pair is canceled, not failed.
+    center.answer(|_| FormReply::Canceled);
+    let ran = center.run(&["dav"], true);
+    assert_eq!(ran[0].status, ItemStatus::Canceled, "{ran:?}");
+    assert!(ran[0].text.contains("You canceled the logon"), "{ran:?}");
+
     // In the window: a wrong password first, asked again with the error under the field.
     let right_password = webdav.pass.clone();
     let mut tries = 0;
@@ -449,6 +455,75 @@ fn a_password_typed_once_is_kept_in_the_keyring_and_a_locked_keyring_asks() {
     let ran = center.run(&["dav"], true);
     assert_eq!(ran[0].status, ItemStatus::Succeeded, "{ran:?}");
     assert_eq!(center.forms.lock().len(), 1);
+
+    // "Add folder pair…" with Test connection: a refused password is said under the
+    // password field; the right one connects. Nothing is added (canceled at the end).
+    let tested_left = dir.path().join("tested-left");
+    std::fs::create_dir_all(&tested_left).unwrap();
+    let server_values = {
+        let address = format!("http://127.0.0.1:{}/data", webdav.port);
+        let (user, right_password) = (webdav.user.clone(), webdav.pass.clone());
+        move |password: &str| -> Values {
+            [
+                ("address", FieldValue::Text(address.clone())),
+                ("user", FieldValue::Text(user.clone())),
+                (
+                    "password",
+                    FieldValue::Text(password.replace("RIGHT", &right_password)),
+                ),
+                ("remember", FieldValue::Bool(false)),
+            ]
+            .into_iter()
+            .map(|(id, value)| (id.to_string(), value))
+            .collect()
+        }
+    };
+    let mut step = 0;
+    center.answer(move |form| {
+        step += 1;
+        // What the window sends: every field's value, the typed ones changed.
+        let submitted = |button: &str, typed: Values| {
+            let mut values = form.initial_values();
+            values.extend(typed);
+            FormReply::Submitted {
+                button: button.into(),
+                values,
+            }
+        };
+        match step {
+            1 => submitted(
+                "ok",
+                [
+                    ("name", FieldValue::Text("tested".into())),
+                    ("left", FieldValue::Text(tested_left.display().to_string())),
+                    ("kind", FieldValue::Text("WebDAV".into())),
+                ]
+                .into_iter()
+                .map(|(id, value)| (id.to_string(), value))
+                .collect(),
+            ),
+            2 => submitted("test", server_values("not the password")),
+            3 => submitted("test", server_values("RIGHT")),
+            _ => FormReply::Canceled,
+        }
+    });
+    let handler = ItemKey::new(folders::HANDLER_ID, "dav").handler;
+    center
+        .engine
+        .show_properties(&handler, PropertiesTarget::Handler);
+    wait_until("the pair form is canceled", || {
+        center.forms.lock().len() == 4
+    });
+    let forms = center.forms.lock().clone();
+    let refused = error_under_password(&forms[2]).expect("the error under the field");
+    assert!(
+        refused.contains("did not accept this password"),
+        "{refused}"
+    );
+    assert_eq!(forms[2].message, None, "{:?}", forms[2]);
+    assert!(error_under_password(&forms[3]).is_none(), "{:?}", forms[3]);
+    let connected = forms[3].message.clone().unwrap_or_default();
+    assert!(connected.starts_with("Connected."), "{connected}");
 
     // No file under the home, rclone's configuration included, holds a password.
     for password in [&webdav.pass, &sftp.pass] {

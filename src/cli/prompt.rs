@@ -165,7 +165,9 @@ fn ask_field(
 }
 
 /// With one button besides the reject one, the answers just given submit it (a form without
-/// questions asks to confirm); with more, the user picks one by number.
+/// questions asks to confirm, and only a typed "y" does: these confirm deleting many files
+/// or syncing a folder that is not the one synced last time); with more, the user picks
+/// one by number.
 fn choose_button(
     form: &Form,
     values: Values,
@@ -184,12 +186,12 @@ fn choose_button(
         [only] if asked => only.id.clone(),
         [only] => {
             let line = read_line(
-                &format!("{}? [Y/n, n = {reject}]: ", only.label),
+                &format!("{}? [y/N, N = {reject}]: ", only.label),
                 input,
                 out,
             );
             match line.as_deref().map(str::to_lowercase).as_deref() {
-                Some("" | "y" | "yes") => only.id.clone(),
+                Some("y" | "yes") => only.id.clone(),
                 _ => return FormReply::Canceled,
             }
         }
@@ -297,7 +299,7 @@ mod tests {
             "{shown}"
         );
         assert!(
-            !shown.contains("[Y/n"),
+            !shown.contains("[y/N"),
             "no question after the last field: {shown}"
         );
     }
@@ -315,10 +317,18 @@ mod tests {
             run(Form::logon("Log on", "", "ann"), "\n"),
             FormReply::Canceled
         );
-        // A form without questions asks to confirm; "n" cancels.
+        // A form without questions asks to confirm: only "y" does; "n", Enter alone or
+        // anything else cancels.
         let notice = Form::new("Replace the remote copy?").message("It changed meanwhile.");
-        assert_eq!(run(notice.clone(), "n\n"), FormReply::Canceled);
-        assert!(run(notice, "\n").pressed("ok").is_some());
+        for typed in ["n\n", "\n", "sure\n", ""] {
+            assert_eq!(run(notice.clone(), typed), FormReply::Canceled, "{typed:?}");
+        }
+        for typed in ["y\n", "Yes\n"] {
+            assert!(
+                run(notice.clone(), typed).pressed("ok").is_some(),
+                "{typed:?}"
+            );
+        }
     }
 
     #[test]

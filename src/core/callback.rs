@@ -1102,13 +1102,49 @@ pub(crate) fn restore_after_wait(saved: &[(RunSlot, ItemStatus)]) {
 
 /// One attempt to reach `target`, taking at most `budget` per address.
 fn try_connect(target: &str, budget: Duration) -> Result<(), String> {
-    let addrs = target.to_socket_addrs().map_err(|e| e.to_string())?;
-    let mut last = "no address".to_string();
+    let addrs = target
+        .to_socket_addrs()
+        .map_err(|_| "its name was not found (is the network up, and the name right?)")?;
+    let mut last = "its name has no address".to_string();
     for addr in addrs {
         match TcpStream::connect_timeout(&addr, budget.max(Duration::from_millis(10))) {
             Ok(_) => return Ok(()),
-            Err(e) => last = e.to_string(),
+            Err(e) => last = plain_connect_error(&e),
         }
     }
     Err(last)
+}
+
+/// Why a connection failed, as the user is told it.
+fn plain_connect_error(error: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    match error.kind() {
+        ErrorKind::ConnectionRefused => {
+            "it refused the connection (is the server running, and the port right?)".into()
+        }
+        ErrorKind::TimedOut => "it did not answer (is the network up?)".into(),
+        ErrorKind::HostUnreachable | ErrorKind::NetworkUnreachable => {
+            "there is no route to it (is the network up?)".into()
+        }
+        _ => error.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_connections_are_told_in_plain_words() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let closed = listener.local_addr().unwrap().to_string();
+        drop(listener);
+        let refused = try_connect(&closed, Duration::from_secs(1)).unwrap_err();
+        assert!(refused.contains("refused the connection"), "{refused}");
+        let unknown = try_connect("no-such-host.invalid:80", Duration::from_secs(1));
+        assert!(unknown.unwrap_err().contains("name was not found"));
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let open = listener.local_addr().unwrap().to_string();
+        assert_eq!(try_connect(&open, Duration::from_secs(1)), Ok(()));
+    }
 }

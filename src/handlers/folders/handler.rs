@@ -148,7 +148,7 @@ impl Handler for FolderPairs {
                 Ok(prepared) => {
                     self.prepared.insert(item.clone(), prepared);
                 }
-                Err(NotReady(why)) => fail(callback, item, &why),
+                Err(not_ready) => not_ready_now(callback, item, &not_ready),
             }
         }
         Ok(())
@@ -254,12 +254,12 @@ impl FolderPairs {
         if matches!(config.right_location(), Ok(l) if l.is_remote()) {
             self.remotes
                 .prepare(config, item, callback)
-                .map_err(|e| e.0)?;
+                .map_err(|e| e.why)?;
         }
         let left = LocalReplica::new(&config.left);
         let right = self
             .right_replica(config, item, callback, true)
-            .map_err(|e| e.0)?;
+            .map_err(|e| e.why)?;
         let pair = Pair {
             config,
             left: &left,
@@ -274,8 +274,8 @@ impl FolderPairs {
         let left = LocalReplica::new(&config.left);
         let right = match self.right_replica(config, item, callback, false) {
             Ok(right) => right,
-            Err(NotReady(why)) => {
-                fail(callback, item, &why);
+            Err(not_ready) => {
+                not_ready_now(callback, item, &not_ready);
                 return Reply::Continue;
             }
         };
@@ -307,6 +307,19 @@ impl FolderPairs {
 fn fail(callback: &Callback, item: &ItemId, text: &str) {
     callback.log(LogLine::error(text).item(item));
     callback.progress(item, Progress::status(ItemStatus::Failed).with_text(text));
+}
+
+/// A remote pair that cannot run: failed, or canceled when the user canceled its logon.
+fn not_ready_now(callback: &Callback, item: &ItemId, not_ready: &NotReady) {
+    if not_ready.canceled {
+        callback.log(LogLine::info(not_ready.why.clone()).item(item));
+        callback.progress(
+            item,
+            Progress::status(ItemStatus::Canceled).with_text(&not_ready.why),
+        );
+    } else {
+        fail(callback, item, &not_ready.why);
+    }
 }
 
 fn report_outcome(

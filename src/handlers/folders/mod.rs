@@ -89,6 +89,14 @@ pub enum FolderError {
         "The {side} folder {path} changed during the sync (was the drive unmounted?). The sync stopped; what was done is kept, and the next sync finishes the job."
     )]
     RootChangedDuringSync { side: &'static str, path: PathBuf },
+    #[error(
+        "The {side} folder {path} could not be reached during the sync: {reason}. The sync stopped; what was done is kept, and the next sync finishes the job."
+    )]
+    LostDuringSync {
+        side: &'static str,
+        path: PathBuf,
+        reason: String,
+    },
     #[error("The preview stopped before both folders were looked through. Nothing was changed.")]
     PreviewStopped,
     #[error("{location}: {reason}")]

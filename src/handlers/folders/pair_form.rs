@@ -9,7 +9,7 @@ use super::config::{self, Mode, PairConfig};
 use super::location::{Location, ServerKind};
 use super::passwords;
 use super::rclone;
-use super::remotes::Remotes;
+use super::remotes::{Remotes, TestFailed};
 use super::{FolderError, remove_pair};
 use crate::core::callback::{Callback, UiPermit};
 use crate::core::dialog::{Button, ButtonRole, Field, FieldKind, Form, FormReply, Values};
@@ -389,14 +389,21 @@ pub fn add_pair(
                 "back" => break,
                 "test" => {
                     form = second_form(kind, &values, &names);
-                    form.message = Some(match &pair {
+                    let tested = match &pair {
                         Ok(pair) => {
-                            match remotes.test(pair, typed_password(&values).as_deref(), callback) {
-                                Ok(said) | Err(said) => said,
+                            remotes.test(pair, typed_password(&values).as_deref(), callback)
+                        }
+                        Err(e) => Err(TestFailed::Other(e.to_string())),
+                    };
+                    match tested {
+                        Ok(said) | Err(TestFailed::Other(said)) => form.message = Some(said),
+                        Err(TestFailed::Password(said)) => {
+                            if let Some(field) = form.fields.iter_mut().find(|f| f.id == "password")
+                            {
+                                field.error = Some(said);
                             }
                         }
-                        Err(e) => e.to_string(),
-                    });
+                    }
                     continue;
                 }
                 "ok" => {}
@@ -461,7 +468,9 @@ pub fn edit_pair(
             "test" => {
                 message = Some(match &pair {
                     Ok(pair) => match remotes.test(pair, None, callback) {
-                        Ok(said) | Err(said) => said,
+                        Ok(said) | Err(TestFailed::Password(said) | TestFailed::Other(said)) => {
+                            said
+                        }
                     },
                     Err(e) => e.to_string(),
                 });

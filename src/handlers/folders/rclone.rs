@@ -104,7 +104,7 @@ pub fn classify(status: u16, message: &str) -> FailureKind {
     let has = |words: &[&str]| words.iter().any(|w| text.contains(w));
     if has(&["context canceled"]) {
         FailureKind::Stopped
-    } else if has(&["knownhosts:", "host key"]) {
+    } else if has(&["knownhosts:", "host key", "known_hosts"]) {
         FailureKind::HostKey
     } else if has(&[
         "401",
@@ -144,7 +144,7 @@ impl std::fmt::Display for RcFailure {
             FailureKind::Unreachable => write!(f, "cannot reach the server ({detail})"),
             FailureKind::HostKey => write!(
                 f,
-                "the server's SSH host key is not trusted ({detail}). Connect once with ssh to check and trust it (it is then in ~/.ssh/known_hosts)."
+                "the server's SSH host key is not trusted ({detail}). Connect once with ssh to check and trust it (it is then in ~/.ssh/known_hosts)"
             ),
             FailureKind::Stopped => write!(f, "stopped"),
             _ => f.write_str(detail),
@@ -721,6 +721,11 @@ mod tests {
             (
                 500,
                 "NewFs: couldn't connect SSH: ssh: handshake failed: knownhosts: key is unknown",
+                FailureKind::HostKey,
+            ),
+            (
+                500,
+                "NewFs: couldn't parse known_hosts_file: open /home/ann/.ssh/known_hosts: no such file or directory",
                 FailureKind::HostKey,
             ),
             (

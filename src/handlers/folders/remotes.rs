@@ -15,7 +15,7 @@ use super::rclone::{self, Bytes, EnvRemote, FailureKind, RcFailure, Rcd, RcdOpti
 use super::remote::{FirstLook, RemoteReplica};
 use super::{FolderError, archive};
 use crate::core::callback::{Callback, Progress};
-use crate::core::dialog::{Button, ButtonRole, Field, Form, FormReply};
+use crate::core::dialog::{Button, ButtonRole, Field, Form};
 use crate::core::model::ItemId;
 use crate::core::store::Home;
 use serde_json::json;
@@ -25,17 +25,30 @@ use std::sync::Arc;
 
 /// Why a remote pair cannot run now, in the words the item shows.
 #[derive(Debug)]
-pub struct NotReady(pub String);
+pub struct NotReady {
+    pub why: String,
+    /// The user canceled the logon: the item is canceled, not failed.
+    pub canceled: bool,
+}
+
+impl NotReady {
+    fn new(why: String) -> NotReady {
+        NotReady {
+            why,
+            canceled: false,
+        }
+    }
+}
 
 impl From<FolderError> for NotReady {
     fn from(e: FolderError) -> Self {
-        NotReady(e.to_string())
+        NotReady::new(e.to_string())
     }
 }
 
 impl From<RcloneError> for NotReady {
     fn from(e: RcloneError) -> Self {
-        NotReady(e.to_string())
+        NotReady::new(e.to_string())
     }
 }
 
@@ -140,7 +153,7 @@ impl Remotes {
                 let rcd = self.rcd()?;
                 let (fs, root) = self.fs_and_root(&location, None);
                 let look = check_folder(&rcd, &fs, &root, pair, first_sync)
-                    .map_err(|e| NotReady(plain(pair, &e, None)))?;
+                    .map_err(|e| NotReady::new(plain(pair, &e, None)))?;
                 self.looks.insert(pair.name.clone(), look);
                 Ok(())
             }
@@ -159,7 +172,7 @@ impl Remotes {
         first_sync: bool,
     ) -> Result<(), NotReady> {
         if let Err(e) = callback.establish_connection(Some(&server.address())) {
-            return Err(NotReady(format!(
+            return Err(NotReady::new(format!(
                 "{} could not be synchronized: {e}. Nothing was changed.",
                 pair.right.display()
             )));
@@ -180,7 +193,7 @@ impl Remotes {
                 },
                 stored => {
                     let Ok(granted) = callback.request_ui(Some(item)) else {
-                        return Err(NotReady(needs_logon(pair, server, &stored)));
+                        return Err(NotReady::new(needs_logon(pair, server, &stored)));
                     };
                     let unlocked = match stored {
                         // The desktop may ask to unlock the keyring now.
@@ -212,8 +225,8 @@ impl Remotes {
                         match callback.request_ui(Some(item)) {
                             Ok(granted) => permit = Some(granted),
                             Err(_) => {
-                                return Err(NotReady(format!(
-                                    "{} needs your logon: {} did not accept the {} password. Sync it in the window or without --no-prompt to enter it.",
+                                return Err(NotReady::new(format!(
+                                    "{} needs your logon: {} did not accept the {} password. Sync it in the window, or with `synccenter sync` in a terminal, to enter it.",
                                     pair.name,
                                     server.account(),
                                     if logon.from_keyring { "saved" } else { "given" }
@@ -224,7 +237,7 @@ impl Remotes {
                     let granted = permit.as_ref().expect("a permit");
                     logon = ask(granted, pair, server, &Stored::Missing, Some(said))?;
                 }
-                Err(failure) => return Err(NotReady(plain(pair, &failure, Some(server)))),
+                Err(failure) => return Err(NotReady::new(plain(pair, &failure, Some(server)))),
             }
         };
         self.looks.insert(pair.name.clone(), look);
@@ -253,7 +266,7 @@ impl Remotes {
     ) -> Result<FirstLook, RcFailure> {
         let as_failure = |e: NotReady| RcFailure {
             status: 500,
-            message: e.0,
+            message: e.why,
         };
         let obscured = rclone::obscure(password);
         let account = server.keyring_account();
@@ -341,14 +354,14 @@ impl Remotes {
         pair: &PairConfig,
         password: Option<&str>,
         callback: &Callback,
-    ) -> Result<String, String> {
+    ) -> Result<String, TestFailed> {
         let location = pair.right_location().map_err(|e| e.to_string())?;
-        self.program().map_err(|e| e.0)?;
+        self.program().map_err(|e| e.why)?;
         let (rcd, fs, root) = match &location {
-            Location::Local => return Err("This is a local folder.".into()),
+            Location::Local => return Err(TestFailed::Other("This is a local folder.".into())),
             Location::Rclone { .. } => {
                 self.user_config = true;
-                let rcd = self.rcd().map_err(|e| e.0)?;
+                let rcd = self.rcd().map_err(|e| e.why)?;
                 let (fs, root) = self.fs_and_root(&location, None);
                 (rcd, fs, root)
             }
@@ -360,12 +373,22 @@ impl Remotes {
                     Some(password) => password.to_string(),
                     None => match passwords::look_up(&server.keyring_account()) {
                         Stored::Found(password) => password,
-                        _ => return Err("Enter the password to test the connection.".into()),
+                        _ => {
+                            return Err(TestFailed::Password(
+                                "Enter the password to test the connection.".into(),
+                            ));
+                        }
                     },
                 };
                 self.try_logon(pair, server, &password, true)
-                    .map_err(|f| plain(pair, &f, Some(server)))?;
-                let rcd = self.rcd().map_err(|e| e.0)?;
+                    .map_err(|f| match f.kind() {
+                        FailureKind::Logon => TestFailed::Password(format!(
+                            "{} did not accept this password.",
+                            server.account()
+                        )),
+                        _ => TestFailed::Other(plain(pair, &f, Some(server))),
+                    })?;
+                let rcd = self.rcd().map_err(|e| e.why)?;
                 let (fs, root) = self.fs_and_root(&location, Some(server));
                 (rcd, fs, root)
             }
@@ -381,9 +404,23 @@ impl Remotes {
             Err(RcloneError::Call(f)) if f.kind() == FailureKind::NotFound => {
                 Ok("Connected. The folder does not exist yet: the first sync makes it.".into())
             }
-            Err(RcloneError::Call(f)) => Err(plain(pair, &f, None)),
-            Err(e) => Err(e.to_string()),
+            Err(RcloneError::Call(f)) => Err(TestFailed::Other(plain(pair, &f, None))),
+            Err(e) => Err(TestFailed::Other(e.to_string())),
         }
+    }
+}
+
+/// What a connection test found wrong, for the pair form.
+#[derive(Debug, PartialEq, Eq)]
+pub enum TestFailed {
+    /// Said under the password field: the server refused it, or none was given.
+    Password(String),
+    Other(String),
+}
+
+impl From<String> for TestFailed {
+    fn from(said: String) -> Self {
+        TestFailed::Other(said)
     }
 }
 
@@ -456,18 +493,16 @@ fn ask(
             Button::new("cancel", "Cancel", ButtonRole::Reject),
         ]);
     let reply = permit.show(form);
-    let FormReply::Submitted { values, .. } = &reply else {
-        return Err(NotReady(format!(
-            "{} needs your logon (canceled). Nothing was changed.",
-            pair.name
-        )));
+    let Some(values) = reply.pressed("ok") else {
+        return Err(NotReady {
+            why: format!(
+                "You canceled the logon to {}; {} was not synchronized.",
+                server.account(),
+                pair.name
+            ),
+            canceled: true,
+        });
     };
-    if reply.pressed("ok").is_none() {
-        return Err(NotReady(format!(
-            "{} needs your logon (canceled). Nothing was changed.",
-            pair.name
-        )));
-    }
     Ok(Logon {
         password: values
             .get("password")
@@ -487,7 +522,7 @@ fn needs_logon(pair: &PairConfig, server: &Server, stored: &Stored) -> String {
         _ => format!("no password for {} is saved", server.account()),
     };
     format!(
-        "{} needs your logon: {why}. Sync it in the window or without --no-prompt to enter the password. Nothing was changed.",
+        "{} needs your logon: {why}. Sync it in the window, or with `synccenter sync` in a terminal, to enter the password. Nothing was changed.",
         pair.name
     )
 }
@@ -501,11 +536,16 @@ fn plain(pair: &PairConfig, failure: &RcFailure, server: Option<&Server>) -> Str
                 pair.name,
                 server.account()
             ),
-            None => format!(
-                "{} needs your logon: {failure}. For a remote of rclone's configuration, run `rclone config reconnect {}` in a terminal.",
-                pair.name,
-                pair.right.display()
-            ),
+            None => {
+                let remote = match pair.right_location() {
+                    Ok(Location::Rclone { remote, .. }) => remote,
+                    _ => pair.right.display().to_string(),
+                };
+                format!(
+                    "{} needs your logon: {failure}. {remote} is a remote of rclone's configuration: in a terminal, run `rclone config reconnect {remote}:` if it logs on in a browser (Google Drive, OneDrive, Dropbox…), or `rclone config` to change its password.",
+                    pair.name
+                )
+            }
         },
         FailureKind::NotFound
             if failure.status == 404 && failure.message.starts_with("The right") =>
@@ -532,5 +572,32 @@ fn size_text(bytes: u64) -> String {
         format!("{bytes} bytes")
     } else {
         format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::handlers::folders::config::Mode;
+
+    #[test]
+    fn a_refused_logon_on_a_configured_remote_says_how_to_renew_it() {
+        let pair = PairConfig::new(
+            "docs",
+            "/home/ann/Docs".into(),
+            "gdrive:Sync/Docs".into(),
+            Mode::TwoWay,
+        );
+        let refused = RcFailure {
+            status: 401,
+            message: "401 Unauthorized".into(),
+        };
+        let text = plain(&pair, &refused, None);
+        assert!(text.starts_with("docs needs your logon"), "{text}");
+        assert!(text.contains("`rclone config reconnect gdrive:`"), "{text}");
+        assert!(
+            text.contains("`rclone config` to change its password"),
+            "{text}"
+        );
     }
 }

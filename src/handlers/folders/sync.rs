@@ -240,11 +240,21 @@ pub fn run(
     }
     // Everything the journal announced is in the log or the base now.
     archive::clear_journal(&pair.archive_file)?;
-    if let Some(side) = apply.root_changed {
-        return Err(FolderError::RootChangedDuringSync {
-            side: side_name(side),
-            path: pair.root_path(side).clone(),
-        });
+    match apply.root_changed {
+        Some((side, None)) => {
+            return Err(FolderError::RootChangedDuringSync {
+                side: side_name(side),
+                path: pair.root_path(side).clone(),
+            });
+        }
+        Some((side, Some(error))) => {
+            return Err(FolderError::LostDuringSync {
+                side: side_name(side),
+                path: pair.root_path(side).clone(),
+                reason: error.to_string(),
+            });
+        }
+        None => {}
     }
     let mut outcome = apply.outcome;
     if !outcome.stopped {
@@ -792,8 +802,9 @@ struct Apply<'c, 'p, 'a, 'j> {
     last_save: Instant,
     /// The copy buffer of changes made on the run's own thread.
     buffer: Vec<u8>,
-    /// The side whose root stopped being the one opened (the run stopped).
-    root_changed: Option<Side>,
+    /// The side whose root stopped being the one opened (the run stopped), and the error
+    /// when it could not be looked at (a server that went away).
+    root_changed: Option<(Side, Option<io::Error>)>,
 }
 
 /// The changes to make, in the order they are made: creations and moves parent first, then
@@ -1171,11 +1182,14 @@ impl Apply<'_, '_, '_, '_> {
     /// that does not.
     fn roots_unchanged(&mut self) -> bool {
         for side in [Side::Left, Side::Right] {
-            let now = self.changer.pair.side(side).current_root().ok();
-            if now.as_ref() != Some(&self.roots[side.index()]) {
-                self.root_changed = Some(side);
-                return false;
-            }
+            let lost = match self.changer.pair.side(side).current_root() {
+                Ok(now) if now == self.roots[side.index()] => continue,
+                Ok(_) => None,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+                Err(e) => Some(e),
+            };
+            self.root_changed = Some((side, lost));
+            return false;
         }
         true
     }
