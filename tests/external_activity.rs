@@ -188,7 +188,7 @@ fn an_external_handler_says_what_a_sync_would_do_when_it_can() {
     ];
     let previews = center
         .engine
-        .preview(keys.clone())
+        .preview(keys.clone(), false)
         .recv_timeout(std::time::Duration::from_secs(60))
         .expect("the preview answered");
     assert_eq!(

@@ -23,6 +23,7 @@ use synccenter::core::engine::{Engine, EngineConfig, SessionRequest};
 use synccenter::core::events::Event;
 use synccenter::core::handler::Registry;
 use synccenter::core::model::{ItemKey, PropertiesTarget, RunReason};
+use synccenter::core::preview::Planned;
 use synccenter::core::status::ItemStatus;
 use synccenter::core::store::{Home, Store};
 use synccenter::handlers::folders::{self, config::Mode, config::PairConfig};
@@ -348,6 +349,30 @@ fn a_password_typed_once_is_kept_in_the_keyring_and_a_locked_keyring_asks() {
     let ran = center.run(&["dav"], true);
     assert_eq!(ran[0].status, ItemStatus::Canceled, "{ran:?}");
     assert!(ran[0].text.contains("You canceled the logon"), "{ran:?}");
+
+    // A preview that may ask (the window's Preview, `sync --dry-run` in a terminal) asks
+    // for the logon too, then says what the sync would do; nothing changes.
+    let password = webdav.pass.clone();
+    center.answer(move |_| log_on(&password, false));
+    let previews = center
+        .engine
+        .preview(vec![ItemKey::new(folders::HANDLER_ID, "dav")], true)
+        .recv_timeout(Duration::from_secs(120))
+        .unwrap();
+    match &previews[0].planned {
+        Planned::Plan(plan) => {
+            let paths: Vec<&str> = plan
+                .changes
+                .entries
+                .iter()
+                .map(|a| a.path.as_str())
+                .collect();
+            assert_eq!(paths, ["notes.txt"], "{plan:?}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(center.forms.lock().len(), 1);
+    assert!(!dir.path().join("dav/data/notes.txt").exists());
 
     // In the window: a wrong password first, asked again with the error under the field.
     let right_password = webdav.pass.clone();

@@ -403,10 +403,11 @@ fn sync_items(setup: &Setup, args: SyncArgs) -> Result<u8, Refusal> {
         Target::Named(args.items.clone())
     };
     let keys = choice::choose(&target, &listed)?;
-    if args.dry_run {
-        return preview::preview(engine, keys, args.json).map_err(Refusal);
-    }
     let may_bother_user = may_prompt(&args);
+    if args.dry_run {
+        return preview::preview(engine, &setup.events, keys, args.json, may_bother_user)
+            .map_err(Refusal);
+    }
     let record =
         sync::run(engine, &setup.events, keys.clone(), may_bother_user).map_err(Refusal)?;
     let open_conflicts = engine

@@ -1,20 +1,41 @@
 //! `synccenter sync --dry-run`: what a sync of the chosen items would do, each planned change
 //! with its direction, and the counts; nothing changes.
 
+use crate::cli::interrupt;
+use crate::cli::prompt::answer_on_terminal;
 use crate::core::engine::Engine;
+use crate::core::events::Event;
 use crate::core::model::ItemKey;
 use crate::core::preview::{ItemPreview, Planned, planned_line};
 use crate::core::words::grouped;
 use crate::exit_code::{FAILED, INCOMPLETE, OK};
 use crate::output::out;
+use crossbeam_channel::Receiver;
 
-/// Prints the previews of `keys`; the exit code: 2 if one could not be planned, 1 if a
+/// Prints the previews of `keys`, answering on the terminal what a handler asks to look
+/// (a logon) when `may_bother_user`; the exit code: 2 if one could not be planned, 1 if a
 /// handler cannot say what it would do, else 0.
-pub fn preview(engine: &Engine, keys: Vec<ItemKey>, json: bool) -> Result<u8, String> {
-    let previews = engine
-        .preview(keys)
-        .recv()
-        .map_err(|_| "the preview ended without an answer".to_string())?;
+pub fn preview(
+    engine: &Engine,
+    events: &Receiver<Event>,
+    keys: Vec<ItemKey>,
+    json: bool,
+    may_bother_user: bool,
+) -> Result<u8, String> {
+    let caught = interrupt::catch();
+    let answered = engine.preview(keys, may_bother_user);
+    let previews = loop {
+        crossbeam_channel::select! {
+            recv(answered) -> previews => {
+                break previews.map_err(|_| "the preview ended without an answer".to_string())?;
+            }
+            recv(events) -> event => {
+                if let Ok(Event::Dialog(request)) = event {
+                    answer_on_terminal(request, &|| caught.count() > 0);
+                }
+            }
+        }
+    };
     if json {
         out!(
             "{}",

@@ -497,20 +497,22 @@ impl Engine {
     }
 
     /// What a sync of `keys` would do, asked of their handlers on a thread of its own;
-    /// nothing changes. The answer holds one preview per key, in their order.
-    pub fn preview(&self, keys: Vec<ItemKey>) -> Receiver<Vec<ItemPreview>> {
+    /// nothing changes. The answer holds one preview per key, in their order. With
+    /// `may_bother_user`, a handler may ask what it needs to look (a logon) as in a sync:
+    /// the caller then answers the dialogs the events bring meanwhile.
+    pub fn preview(&self, keys: Vec<ItemKey>, may_bother_user: bool) -> Receiver<Vec<ItemPreview>> {
         let (answer, answered) = crossbeam_channel::bounded(1);
         let engine = self.clone();
         spawn_named("preview".into(), move || {
-            let _ = answer.send(engine.preview_now(&keys));
+            let _ = answer.send(engine.preview_now(&keys, may_bother_user));
         });
         answered
     }
 
-    fn preview_now(&self, keys: &[ItemKey]) -> Vec<ItemPreview> {
+    fn preview_now(&self, keys: &[ItemKey], may_bother_user: bool) -> Vec<ItemPreview> {
         let context = RunContext {
             reason: RunReason::Manual,
-            may_bother_user: false,
+            may_bother_user,
         };
         let mut answers: HashMap<&ItemKey, Planned> = HashMap::new();
         let mut handlers: Vec<&HandlerId> = Vec::new();

@@ -49,7 +49,7 @@ impl Preview {
     /// Asks the handlers what syncing `keys` would do; the window opens at once.
     pub fn ask(engine: &Engine, keys: Vec<ItemKey>) -> Self {
         Self {
-            stage: Stage::Planning(engine.preview(keys.clone())),
+            stage: Stage::Planning(engine.preview(keys.clone(), true)),
             keys,
             shown: Vec::new(),
             lines: Vec::new(),
@@ -109,7 +109,7 @@ impl Preview {
                         .on_hover_text("Apply this plan (planned again first: if files changed since, the new plan is shown)")
                         .clicked()
                     {
-                        self.stage = Stage::Checking(engine.preview(self.keys.clone()));
+                        self.stage = Stage::Checking(engine.preview(self.keys.clone(), true));
                     }
                     if ui.button("Close").clicked() {
                         close = true;

@@ -243,8 +243,8 @@ impl FolderPairs {
     }
 
     /// What a sync of the pair would do now, changing nothing. A remote side is got ready as
-    /// for a sync, without asking anything (its password from the keyring, or the plan
-    /// fails saying it needs the logon).
+    /// for a sync: its password from the keyring, else the logon form when the preview may
+    /// ask (the window, a terminal), else the plan fails saying it needs the logon.
     fn plan(
         &mut self,
         config: &PairConfig,
