@@ -29,11 +29,18 @@ pub fn preview(
             recv(answered) -> previews => {
                 break previews.map_err(|_| "the preview ended without an answer".to_string())?;
             }
-            recv(events) -> event => {
-                if let Ok(Event::Dialog(request)) = event {
+            recv(events) -> event => match event {
+                Ok(Event::Dialog(request)) => {
                     answer_on_terminal(request, &|| caught.count() > 0);
                 }
-            }
+                Ok(_) => {}
+                // No more events: only the answer is left to wait for.
+                Err(_) => {
+                    break answered
+                        .recv()
+                        .map_err(|_| "the preview ended without an answer".to_string())?;
+                }
+            },
         }
     };
     if json {
