@@ -2,6 +2,7 @@
 //! file changes in a folder pair (inotify, and the periodic fallback when inotify runs out
 //! of watches), idle time from a real X server (Xvfb, moved with xdotool), and logon.
 
+mod remote_common;
 mod resident_support;
 
 use resident_support::{Bus, Display, Home, Instance, synccenter, text, wait_for};
@@ -84,6 +85,55 @@ fn a_change_in_a_watched_folder_pair_is_synced_within_5_seconds() {
         std::fs::read(right.join("sub/deeper/note.txt")).unwrap(),
         b"written while watched"
     );
+    assert!(instance.quit(&bus).success());
+}
+
+#[test]
+fn a_change_on_the_local_side_of_a_remote_pair_is_synced_within_5_seconds() {
+    let bus = Bus::start();
+    let home = Home::new(0.0);
+    let rclone = remote_common::rclone_current();
+    let served = home.path().join("served");
+    std::fs::create_dir_all(served.join("data")).unwrap();
+    let server = remote_common::Server::webdav(&rclone, &served);
+    let conf = home.path().join("rclone.conf");
+    let section = server.conf_section("remote", &rclone, &home.path().join("known_hosts"));
+    std::fs::write(&conf, section).unwrap();
+    std::fs::write(
+        home.path().join("config/folders.toml"),
+        format!("rclone = \"{}\"\n", rclone.display()),
+    )
+    .unwrap();
+    let left = home.path().join("left");
+    std::fs::create_dir_all(&left).unwrap();
+    let out = synccenter(home.path(), None)
+        .env("RCLONE_CONFIG", &conf)
+        .args(["folder", "add", "docs"])
+        .arg(&left)
+        .arg("remote:data")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    home.write_settings(
+        r#"{"sync_on_change":true,"change_quiet_seconds":1,"rescan_seconds":3600}"#,
+    );
+    let conf_text = conf.display().to_string();
+    let instance = Instance::start(
+        home.path(),
+        &bus,
+        &["--background"],
+        &[],
+        &[("RCLONE_CONFIG", conf_text.as_str())],
+    );
+    wait_first_change_run(&home);
+    std::thread::sleep(Duration::from_millis(500));
+    let written = Instant::now();
+    std::fs::write(left.join("note.txt"), b"written while watched").unwrap();
+    wait_for("the change on the server", Duration::from_secs(30), || {
+        served.join("data/note.txt").exists()
+    });
+    let took = written.elapsed();
+    assert!(took <= Duration::from_secs(5), "synced after {took:?}");
     assert!(instance.quit(&bus).success());
 }
 

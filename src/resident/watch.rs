@@ -167,8 +167,14 @@ fn start_watching(
         // The pairs' list itself: a pair added or removed changes what is watched.
         let _ = watcher.watch(&center.home.config_dir, RecursiveMode::NonRecursive);
         for pair in &pairs {
+            // A remote side cannot be watched: its changes are seen at the rescan, the
+            // local side's as soon as they settle.
+            let local_roots = match pair.right_location() {
+                Ok(right) if right.is_remote() => vec![&pair.left],
+                _ => vec![&pair.left, &pair.right],
+            };
             let mut ok = true;
-            for root in [&pair.left, &pair.right] {
+            for &root in &local_roots {
                 if let Err(e) = watcher.watch(root, RecursiveMode::Recursive) {
                     ok = false;
                     if matches!(e.kind, notify::ErrorKind::MaxFilesWatch) {
@@ -181,12 +187,12 @@ fn start_watching(
                 }
             }
             if ok {
-                for root in [&pair.left, &pair.right] {
+                for &root in &local_roots {
                     roots.push((root.clone(), pair.name.clone()));
                 }
             } else {
                 // Half-watched is worse than not watched: the rescan covers the pair.
-                for root in [&pair.left, &pair.right] {
+                for &root in &local_roots {
                     let _ = watcher.unwatch(root);
                 }
             }

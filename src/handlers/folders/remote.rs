@@ -1272,9 +1272,7 @@ impl Replica for RemoteReplica {
             replica: self,
             shown: String::from_utf8_lossy(path).into_owned(),
             remote,
-            reader,
-            done: 0,
-            last_report: Instant::now(),
+            body: Watched::new(reader, entry.size),
             entry,
         }))
     }
@@ -1499,26 +1497,52 @@ struct RemoteSource<'r> {
     replica: &'r RemoteReplica,
     shown: String,
     remote: String,
-    reader: Box<dyn Read + Send>,
-    done: u64,
-    last_report: Instant,
+    body: Watched<Box<dyn Read + Send>>,
     entry: Entry,
 }
 
 impl Read for RemoteSource<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.reader.read(buf)?;
-        self.done += n as u64;
+        let (watcher, shown) = (&self.replica.watcher, &self.shown);
+        self.body.read(buf, |bytes| watcher(shown, bytes))
+    }
+}
+
+/// A body being read whose bytes are reported every [`REPORT_EVERY`].
+struct Watched<R> {
+    inner: R,
+    done: u64,
+    total: u64,
+    last_report: Instant,
+}
+
+impl<R: Read> Watched<R> {
+    fn new(inner: R, total: u64) -> Watched<R> {
+        Watched {
+            inner,
+            done: 0,
+            total,
+            last_report: Instant::now(),
+        }
+    }
+
+    /// Reads on unless `go_on`, told the bytes so far, says stop. It is asked before a read,
+    /// so a stop drops no bytes already read; and the stop is no `Interrupted`, which every
+    /// reader retries (a retried read went on past the bytes dropped: a hash of the rest
+    /// looked like a change on the remote).
+    fn read(&mut self, buf: &mut [u8], go_on: impl FnOnce(Bytes) -> bool) -> io::Result<usize> {
         if self.last_report.elapsed() >= REPORT_EVERY {
             self.last_report = Instant::now();
             let bytes = Bytes {
                 done: self.done,
-                total: self.entry.size,
+                total: self.total,
             };
-            if !(self.replica.watcher)(&self.shown, bytes) {
-                return Err(io::Error::new(io::ErrorKind::Interrupted, "stopped"));
+            if !go_on(bytes) {
+                return Err(io::Error::other("stopped"));
             }
         }
+        let n = self.inner.read(buf)?;
+        self.done += n as u64;
         Ok(n)
     }
 }
@@ -1743,6 +1767,35 @@ mod tests {
         ];
         for (root, rel, joined) in cases {
             assert_eq!(join_to(trimmed_root(root), rel), joined, "{root} + {rel}");
+        }
+    }
+
+    #[test]
+    fn a_stop_while_a_remote_file_is_read_drops_no_bytes_and_ends_the_reading() {
+        let data: Vec<u8> = (0..50_000u32).map(|i| (i % 251) as u8).collect();
+        for stop_at_check in 1..5 {
+            let mut body = Watched::new(io::Cursor::new(data.clone()), data.len() as u64);
+            let mut checks = 0;
+            let mut read = Vec::new();
+            let mut buf = [0u8; 4096];
+            // As the copy loop reads: `Interrupted` is tried again.
+            let ended = loop {
+                // Every read is due for a report.
+                body.last_report = Instant::now() - REPORT_EVERY;
+                let go_on = |_| {
+                    checks += 1;
+                    checks < stop_at_check
+                };
+                match body.read(&mut buf, go_on) {
+                    Ok(0) => break Ok(()),
+                    Ok(n) => read.extend_from_slice(&buf[..n]),
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => break Err(e),
+                }
+            };
+            assert!(ended.is_err(), "the stop ended the reading");
+            assert_eq!(read, data[..read.len()], "nothing was dropped");
+            assert_eq!(read.len(), 4096 * (stop_at_check - 1));
         }
     }
 
