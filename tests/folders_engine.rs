@@ -305,6 +305,34 @@ fn a_missing_root_fails_the_item_and_deletes_nothing() {
     assert_eq!(read(&c.r("a.txt")), "a");
 }
 
+#[test]
+fn another_folder_in_the_place_of_a_root_asks_and_dont_sync_cancels() {
+    let c = Center::new(Mode::TwoWay);
+    write(&c.l("a.txt"), "a");
+    c.sync_ok();
+    // Another folder where the right one was (an empty mount point, a folder made again).
+    std::fs::rename(&c.right, c.dir.path().join("away")).unwrap();
+    std::fs::create_dir(&c.right).unwrap();
+    c.answer_dialogs(|_| FormReply::Canceled);
+    let ran = c.sync_in_window();
+    assert_eq!(ran.status, ItemStatus::Canceled, "{ran:?}");
+    assert_eq!(
+        ran.text,
+        format!(
+            "You chose not to sync: the right folder {} is not the folder synced last time. Nothing was changed.",
+            c.right.display()
+        )
+    );
+    assert_eq!(
+        c.forms.lock().last().unwrap().title,
+        "Is this the right folder?"
+    );
+    assert!(tree(&c.right).is_empty(), "nothing changed");
+    // Without anyone to ask, it fails saying so.
+    let ran = c.sync();
+    assert_eq!(ran.status, ItemStatus::Failed, "{ran:?}");
+}
+
 fn many_files(c: &Center, n: usize) {
     for i in 0..n {
         write(&c.l(&format!("f{i:03}.txt")), &format!("file {i}"));

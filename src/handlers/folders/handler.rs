@@ -290,6 +290,7 @@ impl FolderPairs {
             item,
             reply: Reply::Continue,
             ui_refused: false,
+            declined_root: false,
             figures: Figures::at(Stage::ChangeDetection),
             both_ways: false,
         };
@@ -297,6 +298,18 @@ impl FolderPairs {
         let result = sync::run(&pair, &resolutions, &mut reporter);
         let reply = reporter.reply;
         match result {
+            // The user's own choice: not a failure.
+            Err(FolderError::RootChanged { side, path }) if reporter.declined_root => {
+                let text = format!(
+                    "You chose not to sync: the {side} folder {} is not the folder synced last time. Nothing was changed.",
+                    path.display()
+                );
+                callback.log(LogLine::info(text.clone()).item(item));
+                callback.progress(
+                    item,
+                    Progress::status(ItemStatus::Canceled).with_text(&text),
+                );
+            }
             Err(e) => fail(callback, item, &e.to_string()),
             Ok(outcome) => report_outcome(callback, item, outcome, reply, reporter.ui_refused),
         }
@@ -457,6 +470,8 @@ struct Reporter<'a> {
     reply: Reply,
     /// The mass-delete question could not be asked (no dialogs in this run).
     ui_refused: bool,
+    /// The user answered "Don't sync" to "Is this the right folder?".
+    declined_root: bool,
     /// The stage, files and bytes so far, sent with every report.
     figures: Figures,
     /// Changes go both ways in this run: each entry's direction is shown.
@@ -583,7 +598,9 @@ impl Observer for Reporter<'_> {
                 Button::new("sync", "It is the right folder", ButtonRole::Accept),
                 Button::new("stop", "Don't sync", ButtonRole::Reject),
             ]);
-        permit.show(form).pressed("sync").is_some()
+        let confirmed = permit.show(form).pressed("sync").is_some();
+        self.declined_root = !confirmed;
+        confirmed
     }
 }
 
