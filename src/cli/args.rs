@@ -148,7 +148,8 @@ pub enum FolderAction {
         versions_disk_percent: u8,
     },
     /// Remove a folder pair and forget its last sync (its folders and files are left as
-    /// they are; adding it again starts as a first sync, which deletes nothing).
+    /// they are; adding it again starts as a first sync, which deletes nothing — except in
+    /// mirror mode, which makes the right a copy, keeping what it replaces as versions).
     Remove { name: String },
     /// List the folder pairs.
     List {

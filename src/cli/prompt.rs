@@ -128,12 +128,16 @@ fn ask_field(
         FieldKind::Checkbox { .. } => {
             let current = current.and_then(FieldValue::as_bool).unwrap_or(false);
             let hint = if current { "Y/n" } else { "y/N" };
-            let line = read_line(&format!("{label} [{hint}]: "), input, out)?;
-            Some(FieldValue::Bool(match line.to_lowercase().as_str() {
-                "" => current,
-                "y" | "yes" => true,
-                _ => false,
-            }))
+            // Asked until the answer is one (a mistyped "yes" is no "no").
+            loop {
+                let line = read_line(&format!("{label} [{hint}]: "), input, out)?;
+                match line.to_lowercase().as_str() {
+                    "" => return Some(FieldValue::Bool(current)),
+                    "y" | "yes" => return Some(FieldValue::Bool(true)),
+                    "n" | "no" => return Some(FieldValue::Bool(false)),
+                    _ => {}
+                }
+            }
         }
         FieldKind::Choice { options, selected } => {
             for (n, option) in options.iter().enumerate() {
@@ -329,6 +333,17 @@ mod tests {
                 "{typed:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_checkbox_takes_yes_no_or_its_default_and_asks_again_otherwise() {
+        let form = || Form::new("Log on").field(Field::checkbox("remember", "Remember", true));
+        let answered = |typed: &str| run(form(), typed).pressed("ok").unwrap()["remember"].clone();
+        assert_eq!(answered("\n"), FieldValue::Bool(true));
+        assert_eq!(answered("n\n"), FieldValue::Bool(false));
+        assert_eq!(answered("sure\nno\n"), FieldValue::Bool(false));
+        assert_eq!(answered("nah\nYES\n"), FieldValue::Bool(true));
+        assert_eq!(run(form(), "sure\n"), FormReply::Canceled, "input ended");
     }
 
     #[test]

@@ -106,7 +106,8 @@ pub enum FolderError {
 }
 
 /// Removes a pair and forgets its record of the last sync: adding the same folders again
-/// starts as a first sync (which deletes nothing). The folders and files stay as they are.
+/// starts as a first sync (which deletes nothing but in mirror mode). The folders and files
+/// stay as they are.
 pub fn remove_pair(home: &Home, name: &str) -> Result<(), FolderError> {
     config::remove(home, name)?;
     // The lock file stays: a run holding it keeps its lock until it ends.
