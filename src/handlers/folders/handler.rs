@@ -304,11 +304,7 @@ impl FolderPairs {
                     "You chose not to sync: the {side} folder {} is not the folder synced last time. Nothing was changed.",
                     path.display()
                 );
-                callback.log(LogLine::info(text.clone()).item(item));
-                callback.progress(
-                    item,
-                    Progress::status(ItemStatus::Canceled).with_text(&text),
-                );
+                cancel(callback, item, &text);
             }
             Err(e) => fail(callback, item, &e.to_string()),
             Ok(outcome) => report_outcome(callback, item, outcome, reply, reporter.ui_refused),
@@ -322,14 +318,16 @@ fn fail(callback: &Callback, item: &ItemId, text: &str) {
     callback.progress(item, Progress::status(ItemStatus::Failed).with_text(text));
 }
 
+/// Ends the item as the user chose (a logon or a question answered "no"): not a failure.
+fn cancel(callback: &Callback, item: &ItemId, text: &str) {
+    callback.log(LogLine::info(text).item(item));
+    callback.progress(item, Progress::status(ItemStatus::Canceled).with_text(text));
+}
+
 /// A remote pair that cannot run: failed, or canceled when the user canceled its logon.
 fn not_ready_now(callback: &Callback, item: &ItemId, not_ready: &NotReady) {
     if not_ready.canceled {
-        callback.log(LogLine::info(not_ready.why.clone()).item(item));
-        callback.progress(
-            item,
-            Progress::status(ItemStatus::Canceled).with_text(&not_ready.why),
-        );
+        cancel(callback, item, &not_ready.why);
     } else {
         fail(callback, item, &not_ready.why);
     }
@@ -376,11 +374,7 @@ fn report_outcome(
             "You chose not to delete {} files in {location}; nothing was changed.",
             grouped(count as u64)
         );
-        callback.log(LogLine::info(text.clone()).item(item));
-        callback.progress(
-            item,
-            Progress::status(ItemStatus::Canceled).with_text(&text),
-        );
+        cancel(callback, item, &text);
         return;
     }
     for failure in outcome.failures.iter().take(MAX_FAILURE_LINES) {
