@@ -296,9 +296,9 @@ fn a_password_typed_once_is_kept_in_the_keyring_and_a_locked_keyring_asks() {
         std::env::remove_var("RCLONE_CONFIG");
     }
     let rclone = rclone_current();
-    let webdav = Server::webdav(&rclone, &dir.path().join("dav"));
+    let webdav = Server::webdav(&dir.path().join("dav"));
     std::fs::create_dir_all(dir.path().join("dav/data")).unwrap();
-    let sftp = Server::sftp(&rclone, &dir.path().join("sftp"));
+    let sftp = Server::sftp(&dir.path().join("sftp"));
     std::fs::create_dir_all(user_home.join(".ssh")).unwrap();
     std::fs::write(user_home.join(".ssh/known_hosts"), &sftp.known_hosts).unwrap();
 

@@ -249,7 +249,7 @@ fn a_transfer_into_a_folder_locked_for_a_moment_lands() {
     let (served, local) = (dir.path().join("served"), dir.path().join("local"));
     std::fs::create_dir_all(&served).unwrap();
     write(&local.join("a.txt"), "hello");
-    let server = Server::webdav(&rclone, &served);
+    let server = Server::webdav(&served);
     // (rclone's own pacer: 10 ms between calls, doubling after each failure.)
     let rcd = server.rcd(&rclone, vec![("VENDOR", "other".to_string())]);
     let dav = Dav::new(&server, "");

@@ -621,14 +621,15 @@ fn run_seed(remote: &Remote, seed: u64) -> Seen {
 fn random_edits_against_webdav_never_lose_a_version_and_converge() {
     let rclone = rclone_current();
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::webdav(&rclone, &dir.path().join("served"));
+    let server = Server::webdav(&dir.path().join("served"));
     let rcd = server.rcd(
         &rclone,
         vec![
-            // As a Nextcloud or ownCloud server: mtimes kept (to the second). Without them a
-            // server's files only carry the second they were written, and a file moved over
-            // another of the same size written in the same second is not seen as a change
-            // (README, known limits).
+            // As a Nextcloud or ownCloud server: rclone then takes the listed mtimes as kept
+            // to the second, and a same-size edit with a time of its own is seen (the rounds'
+            // edits through the server set theirs: `Dav::put`). With another vendor rclone
+            // keeps no mtimes, and a file moved over another of the same size written in the
+            // same second is not seen as a change (README, known limits).
             ("VENDOR", "owncloud".to_string()),
             // The WebDAV pacer (10 ms between calls) is politeness toward real servers; on
             // loopback it only slows the rounds.

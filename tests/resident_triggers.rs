@@ -95,7 +95,7 @@ fn a_change_on_the_local_side_of_a_remote_pair_is_synced_within_5_seconds() {
     let rclone = remote_common::rclone_current();
     let served = home.path().join("served");
     std::fs::create_dir_all(served.join("data")).unwrap();
-    let server = remote_common::Server::webdav(&rclone, &served);
+    let server = remote_common::Server::webdav(&served);
     let conf = home.path().join("rclone.conf");
     let section = server.conf_section("remote", &rclone, &home.path().join("known_hosts"));
     std::fs::write(&conf, section).unwrap();
