@@ -246,7 +246,7 @@ impl Remotes {
         {
             callback.log(
                 crate::core::callback::LogLine::warning(format!(
-                    "The password for {} could not be saved in the keyring ({e}); it is used for this sync only.",
+                    "The password for {} could not be saved in the keyring ({e}): you will be asked for it again next time.",
                     server.account()
                 ))
                 .item(item),
@@ -464,7 +464,7 @@ fn ask(
     let why = match stored {
         Stored::Locked => " (your keyring is locked)",
         Stored::NoKeyring(_) => {
-            " (no keyring is available: the password is kept for this sync only)"
+            " (no keyring is available: the password is not saved, and you will be asked again next time)"
         }
         _ => "",
     };
