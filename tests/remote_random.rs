@@ -29,8 +29,8 @@ use synccenter::handlers::folders::filter::Filter;
 use synccenter::handlers::folders::local::LocalReplica;
 use synccenter::handlers::folders::lock::PairLock;
 use synccenter::handlers::folders::names::RelPath;
-use synccenter::handlers::folders::rclone::Rcd;
-use synccenter::handlers::folders::remote::RemoteReplica;
+use synccenter::handlers::folders::rclone::{Bytes, Rcd};
+use synccenter::handlers::folders::remote::{RemoteReplica, Watcher};
 use synccenter::handlers::folders::replica::{
     Entry, FolderRemoval, Hash, Keeps, Mtime, Pruned, Replica, Retention, RootId, Scan, SourceFile,
     StagedFile,
@@ -523,7 +523,7 @@ fn run_seed(remote: &Remote, seed: u64) -> Seen {
             format!("remote:{folder}"),
             remote.dir.path().join(format!("staging-{seed}")),
             true,
-            Box::new(|_, _| true),
+            Box::new(Unwatched),
         ),
         &roots[1],
         hands[1].clone(),
@@ -615,6 +615,21 @@ fn run_seed(remote: &Remote, seed: u64) -> Seen {
             .collect();
     }
     world.seen
+}
+
+/// Transfers go on unwatched (the rounds run no session).
+struct Unwatched;
+
+impl Watcher for Unwatched {
+    fn transferring(&self, _: &str, _: Bytes) -> bool {
+        true
+    }
+
+    fn ended(&self, _: &str) {}
+
+    fn checking(&self, _: &str, _: Bytes) -> bool {
+        true
+    }
 }
 
 #[test]

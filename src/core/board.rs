@@ -27,7 +27,8 @@ pub struct ItemSnapshot {
     pub status: ItemStatus,
     pub wait: Option<WaitReason>,
     pub text: String,
-    /// (completed, total) when the amount of work is known.
+    /// (completed, total) when the amount of work is known: Sync Framework's work, or
+    /// further along when the handler's figures say so (`Figures::further`).
     pub measure: Option<(u64, u64)>,
     pub stage: Option<Stage>,
     pub changes_applied: u64,
@@ -170,7 +171,10 @@ impl Live {
             status: self.status,
             wait: self.wait.clone(),
             text: self.text.clone(),
-            measure: self.measure,
+            measure: match &self.figures {
+                Some(figures) => figures.further(self.measure),
+                None => self.measure,
+            },
             stage: self.stage,
             changes_applied: self.accounting.changes_applied(),
             request: self.request,

@@ -63,6 +63,31 @@ impl Figures {
         Some(files.saturating_add(bytes).max(1) as f64)
     }
 
+    /// How far the item is by its figures while it applies changes: files and bytes done,
+    /// weighed as in [`Figures::weight`].
+    fn fraction_applied(&self) -> Option<f64> {
+        if self.stage != Stage::ChangeApplication {
+            return None;
+        }
+        let weight = self.weight()?;
+        let done = self
+            .files_done
+            .saturating_mul(FILE_COST)
+            .saturating_add(self.bytes_done);
+        Some((done as f64 / weight).min(1.0))
+    }
+
+    /// The item's bar: Sync Framework's work `measure` (completed, total), or further along
+    /// in the same units when these figures say so. Work is counted by applied change, and
+    /// a long file's bytes come in between: its figures move while the work waits for the
+    /// file to land. Never behind the work, so never back; no bar where the work has none.
+    pub fn further(&self, measure: Option<(u64, u64)>) -> Option<(u64, u64)> {
+        let (completed, total) = measure?;
+        let by_figures = self.fraction_applied().unwrap_or(0.0);
+        let figured = (by_figures * total as f64).round() as u64;
+        Some((completed.max(figured.min(total)), total))
+    }
+
     /// The figures in words, with the transfer speed when it is known.
     pub fn describe(&self, speed: Option<f64>) -> String {
         let mut parts = Vec::new();
@@ -195,5 +220,46 @@ mod tests {
         );
         // Nothing to do still weighs something, so the item is counted.
         assert_eq!(applying((0, 0), (0, 0)).weight(), Some(1.0));
+    }
+
+    #[test]
+    fn the_bar_goes_as_far_as_the_work_or_the_figures_say() {
+        let weight = 2 * FILE_COST + 1_000_000;
+        let half_of_a_long_file = applying((0, 2), (500_000, 1_000_000));
+        let detecting = Figures {
+            files_done: 5_000,
+            ..Figures::at(Stage::ChangeDetection)
+        };
+        let untotalled = Figures {
+            files_done: 1,
+            ..Figures::at(Stage::ChangeApplication)
+        };
+        // (figures, work measure, bar)
+        let table = [
+            // The work waits for the file to land; the figures have half its bytes.
+            (
+                &half_of_a_long_file,
+                Some((0, weight)),
+                Some((500_000, weight)),
+            ),
+            // In the work's own units, whatever they are.
+            (&half_of_a_long_file, Some((0, 1_000)), Some((442, 1_000))),
+            // The work is further: it stands.
+            (&half_of_a_long_file, Some((900, 1_000)), Some((900, 1_000))),
+            // No work measure (a marquee): the figures do not make one.
+            (&half_of_a_long_file, None, None),
+            // Figures of another stage, or without totals, say nothing of how far.
+            (&detecting, Some((10, 100)), Some((10, 100))),
+            (&untotalled, Some((10, 100)), Some((10, 100))),
+            // Never past the end.
+            (
+                &applying((3, 2), (2_000_000, 1_000_000)),
+                Some((0, 100)),
+                Some((100, 100)),
+            ),
+        ];
+        for (figures, measure, bar) in table {
+            assert_eq!(figures.further(measure), bar, "{figures:?} {measure:?}");
+        }
     }
 }

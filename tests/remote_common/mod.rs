@@ -438,7 +438,7 @@ pub struct RemoteCli {
     pub right: PathBuf,
     pub dav: Option<Dav>,
     pub rclone: PathBuf,
-    conf: PathBuf,
+    pub conf: PathBuf,
 }
 
 /// The remote folder of the pair, on the server.

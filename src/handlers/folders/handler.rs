@@ -2,6 +2,7 @@
 //! for each and reports in Sync Center's terms.
 
 use super::config::{self, PairConfig};
+use super::live_figures::LiveFigures;
 use super::local::LocalReplica;
 use super::lock::PairLock;
 use super::remotes::{NotReady, Remotes};
@@ -24,6 +25,11 @@ use crate::core::store::Home;
 use crate::core::words::{grouped, plural};
 use std::collections::HashMap;
 use std::sync::Arc;
+
+/// Figures of an item that starts looking for changes.
+fn detecting() -> Arc<LiveFigures> {
+    Arc::new(LiveFigures::new(Figures::at(Stage::ChangeDetection)))
+}
 
 /// Failures logged one by one before the rest are only counted.
 const MAX_FAILURE_LINES: usize = 50;
@@ -232,12 +238,14 @@ impl FolderPairs {
         config: &PairConfig,
         item: &ItemId,
         callback: &Callback,
+        live: Arc<LiveFigures>,
         previewing: bool,
     ) -> Result<Box<dyn Replica>, NotReady> {
         Ok(match config.right_location() {
-            Ok(location) if location.is_remote() => {
-                Box::new(self.remotes.replica(config, item, callback, previewing)?)
-            }
+            Ok(location) if location.is_remote() => Box::new(
+                self.remotes
+                    .replica(config, item, callback, live, previewing)?,
+            ),
             _ => Box::new(LocalReplica::new(&config.right)),
         })
     }
@@ -258,7 +266,7 @@ impl FolderPairs {
         }
         let left = LocalReplica::new(&config.left);
         let right = self
-            .right_replica(config, item, callback, true)
+            .right_replica(config, item, callback, detecting(), true)
             .map_err(|e| e.why)?;
         let pair = Pair {
             config,
@@ -272,7 +280,8 @@ impl FolderPairs {
 
     fn sync_item(&mut self, item: &ItemId, config: &PairConfig, callback: &Callback) -> Reply {
         let left = LocalReplica::new(&config.left);
-        let right = match self.right_replica(config, item, callback, false) {
+        let live = detecting();
+        let right = match self.right_replica(config, item, callback, live.clone(), false) {
             Ok(right) => right,
             Err(not_ready) => {
                 not_ready_now(callback, item, &not_ready);
@@ -291,7 +300,7 @@ impl FolderPairs {
             reply: Reply::Continue,
             ui_refused: false,
             declined_root: false,
-            figures: Figures::at(Stage::ChangeDetection),
+            live,
             both_ways: false,
         };
         let resolutions = callback.chosen_resolutions(item);
@@ -466,8 +475,9 @@ struct Reporter<'a> {
     ui_refused: bool,
     /// The user answered "Don't sync" to "Is this the right folder?".
     declined_root: bool,
-    /// The stage, files and bytes so far, sent with every report.
-    figures: Figures,
+    /// The stage, files and bytes so far (those of transfers under way too, which the
+    /// remote replica adds), sent with every report.
+    live: Arc<LiveFigures>,
     /// Changes go both ways in this run: each entry's direction is shown.
     both_ways: bool,
 }
@@ -483,7 +493,7 @@ impl Reporter<'_> {
     fn send_figures(&mut self) -> bool {
         let reply = self
             .callback
-            .progress(self.item, Progress::figures(&self.figures));
+            .progress(self.item, Progress::figures(&self.live.now()));
         self.heard(reply)
     }
 }
@@ -499,17 +509,17 @@ impl Observer for Reporter<'_> {
             },
         );
         self.heard(reply);
-        self.figures.files_done = checked;
+        self.live.update(|figures| figures.files_done = checked);
         self.send_figures()
     }
 
     fn planned(&mut self, changes: u64, bytes: u64, both_ways: bool) {
         self.both_ways = both_ways;
-        self.figures = Figures {
+        self.live.reset(Figures {
             files_total: Some(changes),
             bytes_total: Some(bytes),
             ..Figures::at(Stage::ChangeApplication)
-        };
+        });
         self.send_figures();
     }
 
@@ -531,13 +541,17 @@ impl Observer for Reporter<'_> {
             .callback
             .report_work(self.item, WorkReport::ChangeApplied { work: Some(work) });
         self.heard(reply);
-        let figures = &mut self.figures;
-        figures.files_done += 1;
-        figures.bytes_done += work.saturating_sub(sync::PER_FILE_WORK);
+        let both_ways = self.both_ways;
+        self.live
+            .applied(work.saturating_sub(sync::PER_FILE_WORK), |figures| {
+                figures.files_done += 1;
+                if let Some(done) = &done {
+                    figures.current = Some(done.path.clone());
+                    figures.change = Some(done.change);
+                    figures.direction = both_ways.then_some(done.direction);
+                }
+            });
         if let Some(done) = done {
-            figures.current = Some(done.path.clone());
-            figures.change = Some(done.change);
-            figures.direction = self.both_ways.then_some(done.direction);
             self.callback.activity(self.item, done);
         }
         self.send_figures()
@@ -551,7 +565,7 @@ impl Observer for Reporter<'_> {
             },
         );
         self.heard(reply);
-        self.figures.files_done += 1;
+        self.live.update(|figures| figures.files_done += 1);
         self.send_figures()
     }
 

@@ -11,6 +11,7 @@ pub mod filter;
 pub mod fit;
 mod handler;
 pub mod intake;
+pub mod live_figures;
 pub mod local;
 pub mod location;
 pub mod lock;

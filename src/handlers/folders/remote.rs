@@ -75,8 +75,16 @@ const READS: [&str; 5] = [
 /// a sync that starts later (the user took a while in another item's logon form) looks again.
 const FIRST_LOOK_LASTS: Duration = Duration::from_secs(2);
 
-/// Told a transfer's file and bytes; returns false to stop it (Skip, Stop).
-pub type Watcher = Box<dyn Fn(&str, Bytes) -> bool + Send + Sync>;
+/// Told how the replica's transfers and reads go, by what they move ("report.pdf",
+/// "1,234 new files"); `false` stops one (Skip, Stop).
+pub trait Watcher: Send + Sync {
+    /// A transfer's bytes so far (on this try).
+    fn transferring(&self, what: &str, bytes: Bytes) -> bool;
+    /// The transfer ended: landed, failed or stopped.
+    fn ended(&self, what: &str);
+    /// A file read to be compared, not copied: its bytes are no part of the sync's.
+    fn checking(&self, what: &str, bytes: Bytes) -> bool;
+}
 
 /// What a remote's storage is like (`operations/fsinfo`).
 #[derive(Clone, Copy, Debug)]
@@ -176,7 +184,7 @@ pub struct RemoteReplica {
     kept_versions: AtomicBool,
     /// The places in the versions folder being looked at and moved into now.
     versions_in_flight: Mutex<PlacesInFlight>,
-    watcher: Watcher,
+    watcher: Box<dyn Watcher>,
 }
 
 /// `operations/list`'s answer, the fields the scan uses (the others are skipped unread).
@@ -220,7 +228,7 @@ impl RemoteReplica {
         location: String,
         staging: PathBuf,
         create_root: bool,
-        watcher: Watcher,
+        watcher: Box<dyn Watcher>,
     ) -> RemoteReplica {
         let group = format!("synccenter-{}", random_hex(4));
         RemoteReplica {
@@ -285,14 +293,40 @@ impl RemoteReplica {
 
     /// A transfer run as a job in a stats group of its own, progress reported as `shown`.
     fn transfer(&self, method: &str, input: Value, shown: &str) -> io::Result<()> {
-        let watch = |bytes: Bytes| (self.watcher)(shown, bytes);
+        let watch = |bytes: Bytes| self.watcher.transferring(shown, bytes);
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
         let group = format!("{}-{n}", self.group);
         let done = again(true, || {
             self.rcd.call_job(method, input.clone(), &group, &watch)
         });
+        self.watcher.ended(shown);
         self.rcd.forget_group(&group);
         done.map(drop).map_err(Into::into)
+    }
+
+    /// The file at `path`, streamed from the remote.
+    fn read_file(&self, path: &RelPath, reading: Reading) -> io::Result<RemoteSource<'_>> {
+        self.root_listing.lock().take();
+        let remote = self.remote(path)?;
+        let entry = match self.stat_remote(&remote)? {
+            Some(entry) if entry.kind == Kind::File => entry,
+            Some(_) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "not a regular file",
+                ));
+            }
+            None => return Err(io::Error::new(io::ErrorKind::NotFound, "not there")),
+        };
+        let reader = self.rcd.read(&self.fs, &remote)?;
+        Ok(RemoteSource {
+            replica: self,
+            shown: String::from_utf8_lossy(path).into_owned(),
+            remote,
+            body: Watched::new(reader, entry.size),
+            entry,
+            reading,
+        })
     }
 
     /// The entries in `remote`.
@@ -627,12 +661,9 @@ impl RemoteReplica {
         if !files.is_empty() {
             let list = self.path_list(&files)?;
             let stopped = AtomicBool::new(false);
-            let shown = format!(
-                "{} new files",
-                crate::core::words::grouped(files.len() as u64)
-            );
+            let shown = crate::core::words::plural(files.len() as u64, "new file", "new files");
             let watch = |bytes: Bytes| {
-                let go_on = (self.watcher)(&shown, bytes);
+                let go_on = self.watcher.transferring(&shown, bytes);
                 stopped.fetch_or(!go_on, Ordering::Relaxed);
                 go_on
             };
@@ -651,6 +682,7 @@ impl RemoteReplica {
                 self.rcd
                     .call_job("sync/copy", input.clone(), &group, &watch)
             });
+            self.watcher.ended(&shown);
             self.rcd.forget_group(&group);
             let _ = std::fs::remove_file(&list);
             if stopped.load(Ordering::Relaxed) {
@@ -1248,33 +1280,14 @@ impl Replica for RemoteReplica {
     }
 
     fn hash(&self, path: &RelPath) -> io::Result<Hash> {
-        let mut source = self.open(path)?;
+        let mut source = self.read_file(path, Reading::ToCheck)?;
         let mut hasher = blake3::Hasher::new();
         hasher.update_reader(&mut source)?;
         Ok(*hasher.finalize().as_bytes())
     }
 
     fn open(&self, path: &RelPath) -> io::Result<Box<dyn SourceFile + '_>> {
-        self.root_listing.lock().take();
-        let remote = self.remote(path)?;
-        let entry = match self.stat_remote(&remote)? {
-            Some(entry) if entry.kind == Kind::File => entry,
-            Some(_) => {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    "not a regular file",
-                ));
-            }
-            None => return Err(io::Error::new(io::ErrorKind::NotFound, "not there")),
-        };
-        let reader = self.rcd.read(&self.fs, &remote)?;
-        Ok(Box::new(RemoteSource {
-            replica: self,
-            shown: String::from_utf8_lossy(path).into_owned(),
-            remote,
-            body: Watched::new(reader, entry.size),
-            entry,
-        }))
+        Ok(Box::new(self.read_file(path, Reading::ToCopy)?))
     }
 
     fn stage(&self, path: &RelPath) -> io::Result<Box<dyn StagedFile + '_>> {
@@ -1492,6 +1505,13 @@ impl Replica for RemoteReplica {
     }
 }
 
+/// Why a remote file is read: its bytes are the sync's when it is copied.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reading {
+    ToCopy,
+    ToCheck,
+}
+
 /// A remote file being read.
 struct RemoteSource<'r> {
     replica: &'r RemoteReplica,
@@ -1499,12 +1519,24 @@ struct RemoteSource<'r> {
     remote: String,
     body: Watched<Box<dyn Read + Send>>,
     entry: Entry,
+    reading: Reading,
 }
 
 impl Read for RemoteSource<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let (watcher, shown) = (&self.replica.watcher, &self.shown);
-        self.body.read(buf, |bytes| watcher(shown, bytes))
+        match self.reading {
+            Reading::ToCopy => self.body.read(buf, |b| watcher.transferring(shown, b)),
+            Reading::ToCheck => self.body.read(buf, |b| watcher.checking(shown, b)),
+        }
+    }
+}
+
+impl Drop for RemoteSource<'_> {
+    fn drop(&mut self) {
+        if self.reading == Reading::ToCopy {
+            self.replica.watcher.ended(&self.shown);
+        }
     }
 }
 

@@ -9,15 +9,18 @@
 //! locked keyring means "ask", never "logged out".
 
 use super::config::{self, PairConfig};
+use super::live_figures::LiveFigures;
 use super::location::{Location, Server};
 use super::passwords::{self, Stored};
 use super::rclone::{self, Bytes, EnvRemote, FailureKind, RcFailure, Rcd, RcdOptions, RcloneError};
-use super::remote::{FirstLook, RemoteReplica};
+use super::remote::{FirstLook, RemoteReplica, Watcher};
 use super::{FolderError, archive};
 use crate::core::callback::{Callback, Progress};
 use crate::core::dialog::{Button, ButtonRole, Field, Form};
+use crate::core::figures::Figures;
 use crate::core::model::ItemId;
 use crate::core::store::Home;
+use crate::core::words::size;
 use serde_json::json;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -283,13 +286,14 @@ impl Remotes {
         check_folder(&rcd, &fs, &root, pair, first_sync)
     }
 
-    /// The replica of a prepared pair's remote side. `create_root` on a first sync; for a
-    /// preview (`previewing`), one that writes nothing.
+    /// The replica of a prepared pair's remote side, its transfers counted in `live`.
+    /// `create_root` on a first sync; for a preview (`previewing`), one that writes nothing.
     pub fn replica(
         &mut self,
         pair: &PairConfig,
         item: &ItemId,
         callback: &Callback,
+        live: Arc<LiveFigures>,
         previewing: bool,
     ) -> Result<RemoteReplica, NotReady> {
         let location = pair.right_location()?;
@@ -312,20 +316,10 @@ impl Remotes {
         if !previewing {
             self.looks.clear();
         }
-        let (callback, item) = (callback.clone(), item.clone());
-        let watcher = Box::new(move |name: &str, bytes: Bytes| {
-            let text = if bytes.total > 0 {
-                format!(
-                    "{name}: {} of {}",
-                    size_text(bytes.done),
-                    size_text(bytes.total)
-                )
-            } else {
-                format!("{name}: {}", size_text(bytes.done))
-            };
-            !callback
-                .progress(&item, Progress::text(&text))
-                .should_stop()
+        let watcher = Box::new(ItemWatcher {
+            callback: callback.clone(),
+            item: item.clone(),
+            live,
         });
         let replica = RemoteReplica::new(
             rcd,
@@ -559,19 +553,48 @@ fn plain(pair: &PairConfig, failure: &RcFailure, server: Option<&Server>) -> Str
     }
 }
 
-/// 1.5 MB.
-fn size_text(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["bytes", "KB", "MB", "GB", "TB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1000.0 && unit < UNITS.len() - 1 {
-        value /= 1000.0;
-        unit += 1;
+/// Tells the item how its remote replica's transfers go: their bytes in its figures, what
+/// moves in words.
+struct ItemWatcher {
+    callback: Callback,
+    item: ItemId,
+    live: Arc<LiveFigures>,
+}
+
+impl ItemWatcher {
+    fn report(&self, what: &str, bytes: Bytes, figures: Option<&Figures>) -> bool {
+        let text = if bytes.total > 0 {
+            format!("{what}: {} of {}", size(bytes.done), size(bytes.total))
+        } else {
+            format!("{what}: {}", size(bytes.done))
+        };
+        let progress = Progress {
+            figures,
+            ..Progress::text(&text)
+        };
+        !self.callback.progress(&self.item, progress).should_stop()
     }
-    if unit == 0 {
-        format!("{bytes} bytes")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
+}
+
+impl Watcher for ItemWatcher {
+    fn transferring(&self, what: &str, bytes: Bytes) -> bool {
+        self.live.moving(what, bytes.done);
+        // What moves now; not the last applied change's verb and direction.
+        let figures = Figures {
+            current: Some(what.to_string()),
+            change: None,
+            direction: None,
+            ..self.live.now()
+        };
+        self.report(what, bytes, Some(&figures))
+    }
+
+    fn ended(&self, what: &str) {
+        self.live.ended(what);
+    }
+
+    fn checking(&self, what: &str, bytes: Bytes) -> bool {
+        self.report(what, bytes, None)
     }
 }
 

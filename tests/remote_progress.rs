@@ -1,0 +1,89 @@
+//! A long transfer moves its item's figures while it runs: a file uploaded to a folder on
+//! `rclone serve webdav` (slowed by rclone's bandwidth limit, which the center's rcd
+//! inherits) shows bytes done before it lands, the bytes shown never go back, and they end
+//! at the total, counted once; the item's bar (Sync Framework's work, which counts applied
+//! changes) goes as far as those bytes.
+
+mod remote_common;
+
+use remote_common::*;
+use std::time::Duration;
+use synccenter::core::engine::{Engine, EngineConfig, SessionRequest};
+use synccenter::core::handler::Registry;
+use synccenter::core::model::{ItemKey, RunReason};
+use synccenter::core::progress::Stage;
+use synccenter::core::status::ItemStatus;
+use synccenter::core::store::{Home, Store};
+use synccenter::handlers::folders;
+
+#[test]
+fn a_long_upload_moves_the_bar_before_the_file_lands() {
+    let c = RemoteCli::webdav("two-way", &rclone_current());
+    // SAFETY: the only test of this binary, before the engine (and its rcd) starts.
+    unsafe {
+        std::env::set_var("RCLONE_CONFIG", &c.conf);
+        std::env::set_var("RCLONE_BWLIMIT", "4M");
+    }
+    let big: Vec<u8> = (0..12_000_000u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(c.left.join("big.bin"), &big).unwrap();
+    let home = Home::under(&c.dir.path().join("home"));
+    let (engine, events) = Engine::new(
+        Registry::new().with(folders::provider(&home)),
+        Store::open(home.clone()).0,
+        EngineConfig::default(),
+    );
+    std::thread::spawn(move || for _ in events {});
+    let key = ItemKey::new(folders::HANDLER_ID, "p");
+    let handle = engine
+        .start(SessionRequest {
+            reason: RunReason::Manual,
+            may_bother_user: false,
+            items: vec![key.clone()],
+        })
+        .unwrap();
+    // (files done, bytes done, bytes in all) as the window and the terminal see them, and
+    // the bar's (completed, total).
+    let mut seen: Vec<(u64, u64, Option<u64>)> = Vec::new();
+    let mut bars: Vec<(u64, u64, u64)> = Vec::new();
+    let record = loop {
+        let snapshot = engine.board().snapshot(&key);
+        if let Some(snapshot) = snapshot
+            && let Some(f) = snapshot
+                .figures
+                .filter(|f| f.stage == Stage::ChangeApplication)
+        {
+            let now = (f.files_done, f.bytes_done, f.bytes_total);
+            if seen.last() != Some(&now) {
+                seen.push(now);
+            }
+            if let Some((completed, total)) = snapshot.measure {
+                bars.push((f.files_done, completed, total));
+            }
+        }
+        if let Some(record) = handle.wait(Duration::from_millis(20)) {
+            break record;
+        }
+    };
+    assert_eq!(record.items[0].status, ItemStatus::Succeeded, "{record:?}");
+    assert!(std::fs::read(c.r("big.bin")).unwrap() == big);
+    let total = big.len() as u64;
+    assert!(
+        seen.iter()
+            .any(|&(files, bytes, _)| files == 0 && bytes > 0 && bytes < total),
+        "no bytes were shown before the file landed: {seen:?}"
+    );
+    assert!(
+        seen.windows(2).all(|w| w[1].1 >= w[0].1),
+        "the bytes went back: {seen:?}"
+    );
+    assert_eq!(seen.last(), Some(&(1, total, Some(total))), "{seen:?}");
+    assert!(
+        bars.iter()
+            .any(|&(files, completed, all)| files == 0 && completed > 0 && completed < all),
+        "the bar did not move before the file landed: {bars:?}"
+    );
+    assert!(
+        bars.windows(2).all(|w| w[1].1 >= w[0].1),
+        "the bar went back: {bars:?}"
+    );
+}
