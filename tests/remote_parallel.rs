@@ -235,6 +235,52 @@ fn ctrl_c_during_an_intake_places_nothing_and_the_next_sync_brings_everything() 
     }
 }
 
+/// Ctrl-C while changed files go up: the uploads cut short are left for the next sync, not
+/// reported as failures ("Could not copy f1.bin: stopped"), and the next sync brings them.
+#[test]
+fn ctrl_c_while_changed_files_go_up_reports_no_failures() {
+    let c = RemoteCli::webdav("two-way", &rclone_current());
+    // Large enough to go up as jobs that a stop cuts short.
+    let big = |tag: u8, i: usize| -> Vec<u8> {
+        (0..5_000_000u32)
+            .map(|k| (k % 251) as u8 ^ tag ^ i as u8)
+            .collect()
+    };
+    for i in 0..4 {
+        std::fs::write(c.l(&format!("f{i}.bin")), big(1, i)).unwrap();
+    }
+    let (code, printed) = c.sync();
+    assert_eq!(code, 0, "{printed}");
+    for i in 0..4 {
+        std::fs::write(c.l(&format!("f{i}.bin")), big(2, i)).unwrap();
+    }
+    let child = c
+        .command()
+        .args(["sync", "p", "--no-prompt"])
+        .env("RCLONE_BWLIMIT", "2M")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until("a changed file to be on its way", || {
+        !in_flight(&c.right).is_empty()
+    });
+    // SAFETY: signals our own child.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    let printed = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{printed}");
+    assert!(printed.contains("Canceled"), "{printed}");
+    assert!(!printed.contains("Could not"), "{printed}");
+
+    let (code, printed) = c.sync();
+    assert_eq!(code, 0, "{printed}");
+    for i in 0..4 {
+        let arrived = std::fs::read(c.r(&format!("f{i}.bin"))).unwrap() == big(2, i);
+        assert!(arrived, "f{i}.bin did not arrive: {printed}");
+    }
+}
+
 /// A WebDAV server answers `423 Locked` while another upload in flight makes the same
 /// folder (many at once on `rclone serve webdav`; Nextcloud while it makes one). A transfer
 /// is tried again as `rclone copy` tries it (rclone's low-level retries, backing off), while

@@ -574,6 +574,11 @@ impl Observer for Reporter<'_> {
             .report_work(self.item, WorkReport::BatchApplied);
     }
 
+    fn stopping(&mut self) -> bool {
+        let reply = self.callback.check(self.item);
+        !self.heard(reply)
+    }
+
     fn confirm_deletions(&mut self, deletions: &MassDelete) -> bool {
         let Ok(permit) = self.callback.request_ui(Some(self.item)) else {
             self.ui_refused = true;

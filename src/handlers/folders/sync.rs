@@ -60,6 +60,11 @@ pub trait Observer {
     fn applied(&mut self, work: u64, done: Option<Activity>) -> bool;
     fn conflict_found(&mut self) -> bool;
     fn batch_applied(&mut self);
+    /// Whether the user asked the run to stop (Skip, Stop): a change that failed then was
+    /// cut short by it, not a failure.
+    fn stopping(&mut self) -> bool {
+        false
+    }
     /// May the run delete this many files? `false` stops it before anything changes.
     fn confirm_deletions(&mut self, deletions: &MassDelete) -> bool;
     /// A root is not the folder synced last time: may the run compare both sides as they
@@ -1251,6 +1256,13 @@ impl Apply<'_, '_, '_, '_> {
             Ok(Applied::UnseenChange) => {
                 let report = conflict_report(self.changer.pair, self.rows, i);
                 self.outcome.conflicts.get_or_insert_default().push(report);
+                None
+            }
+            // Cut short by the user: left for the next run.
+            Err(_) if observer.stopping() => {
+                if removing {
+                    self.changer.failed_deletes.lock().push(path().into());
+                }
                 None
             }
             Err(e) => {
