@@ -584,7 +584,8 @@ fn passwords_the_center_obscures_are_read_back_by_both_rclones() {
 
 /// An upload to SFTP lands by one rename, the center's temp name moved into place: the
 /// current rclone would first upload to a `.partial` name of its own and rename that (a
-/// second round trip per file), unless it writes in place.
+/// second round trip per file), unless it writes in place. (Changed files: they go up
+/// beside their places, in a folder watched from the start.)
 #[test]
 fn sftp_uploads_land_by_one_rename() {
     use notify::{RecursiveMode, Watcher};
@@ -592,15 +593,23 @@ fn sftp_uploads_land_by_one_rename() {
     for i in 0..5 {
         write(&c.l(&format!("docs/f{i}.txt")), &format!("file {i}"));
     }
+    c.synced();
     let (tx, rx) = std::sync::mpsc::channel();
     let mut watcher = notify::recommended_watcher(tx).unwrap();
     watcher.watch(&c.right, RecursiveMode::Recursive).unwrap();
+    for i in 0..5 {
+        write(
+            &c.l(&format!("docs/f{i}.txt")),
+            &format!("file {i}, changed"),
+        );
+    }
     c.synced();
     std::thread::sleep(std::time::Duration::from_millis(300));
     drop(watcher);
     let names: Vec<String> = rx
         .try_iter()
         .flat_map(|event| event.unwrap().paths)
+        .filter(|path| path.parent() == Some(&c.r("docs")))
         .filter_map(|path| Some(path.file_name()?.to_string_lossy().into_owned()))
         .collect();
     assert!(
@@ -613,5 +622,5 @@ fn sftp_uploads_land_by_one_rename() {
         !names.iter().any(|name| name.ends_with(".partial")),
         "{names:?}"
     );
-    assert_eq!(read(&c.r("docs/f3.txt")), "file 3");
+    assert_eq!(read(&c.r("docs/f3.txt")), "file 3, changed");
 }

@@ -491,9 +491,11 @@ impl Reporter<'_> {
     }
 
     fn send_figures(&mut self) -> bool {
-        let reply = self
-            .callback
-            .progress(self.item, Progress::figures(&self.live.now()));
+        let (callback, item) = (self.callback, self.item);
+        let reply = self.live.report(
+            |_| {},
+            |figures| callback.progress(item, Progress::figures(figures)),
+        );
         self.heard(reply)
     }
 }

@@ -4,9 +4,11 @@
 //! Framework's work, counted by applied change). Pure: no I/O, shared behind one lock.
 //!
 //! Nothing is counted twice and the figures never go back: a transfer's bytes are shown
-//! while it runs; when it ends they wait in `landed` until the sync loop applies changes,
-//! whose bytes replace them (each applied change takes its bytes out of `landed`, up to all
-//! of it). A transfer tried again is shown by its furthest try.
+//! while it runs; when it ends, those of files that will be applied wait in `landed` until
+//! the sync loop applies changes, whose bytes replace them (each applied change takes its
+//! bytes out of `landed`, up to all of it). A transfer tried again is shown by its furthest
+//! try. Figures are sent under the lock, so one sent by a transfer's thread is never
+//! overtaken by an older one from another thread.
 
 use crate::core::figures::Figures;
 use parking_lot::Mutex;
@@ -66,22 +68,37 @@ impl LiveFigures {
         *furthest = (*furthest).max(done);
     }
 
-    /// The transfer of `what` ended (landed, failed or stopped).
-    pub fn ended(&self, what: &str) {
+    /// The transfer of `what` ended (landed, failed or stopped); at most `landing` of its
+    /// bytes belong to changes the sync loop will apply (a copy job's files that are not
+    /// placed are tried again later, or not at all).
+    pub fn ended(&self, what: &str, landing: u64) {
         let mut state = self.state.lock();
         if let Some(bytes) = state.moving.remove(what) {
-            state.landed += bytes;
+            state.landed += bytes.min(landing);
         }
     }
 
-    /// The figures to show: counted bytes plus those moved, at most the total.
-    pub fn now(&self) -> Figures {
+    /// Sends the figures as they stand (counted bytes plus those moved, at most the total),
+    /// `adjust`ed, through `send`, holding the lock.
+    pub fn report<R>(
+        &self,
+        adjust: impl FnOnce(&mut Figures),
+        send: impl FnOnce(&Figures) -> R,
+    ) -> R {
         let state = self.state.lock();
-        let moved = state.landed + state.moving.values().sum::<u64>();
-        let mut figures = state.counted.clone();
+        let mut figures = state.shown();
+        adjust(&mut figures);
+        send(&figures)
+    }
+}
+
+impl State {
+    fn shown(&self) -> Figures {
+        let moved = self.landed + self.moving.values().sum::<u64>();
+        let mut figures = self.counted.clone();
         figures.bytes_done += moved;
         if let Some(total) = figures.bytes_total {
-            figures.bytes_done = figures.bytes_done.min(total.max(state.counted.bytes_done));
+            figures.bytes_done = figures.bytes_done.min(total.max(self.counted.bytes_done));
         }
         figures
     }
@@ -101,7 +118,7 @@ mod tests {
     }
 
     fn shown(live: &LiveFigures) -> u64 {
-        live.now().bytes_done
+        live.report(|_| {}, |figures| figures.bytes_done)
     }
 
     #[test]
@@ -111,11 +128,11 @@ mod tests {
         assert_eq!(shown(&live), 300);
         live.moving("big", 900);
         assert_eq!(shown(&live), 900);
-        live.ended("big");
+        live.ended("big", u64::MAX);
         assert_eq!(shown(&live), 900);
         live.applied(900, |f| f.files_done += 1);
         assert_eq!(shown(&live), 900);
-        assert_eq!(live.now().files_done, 1);
+        assert_eq!(live.report(|_| {}, |f| f.files_done), 1);
         live.applied(100, |f| f.files_done += 1);
         assert_eq!(shown(&live), 1000);
     }
@@ -136,8 +153,8 @@ mod tests {
         let live = applying(1000);
         live.moving("a", 400);
         live.moving("b", 500);
-        live.ended("a");
-        live.ended("b");
+        live.ended("a", u64::MAX);
+        live.ended("b", u64::MAX);
         let mut last = shown(&live);
         assert_eq!(last, 900);
         for bytes in [500, 400, 100] {
@@ -153,11 +170,34 @@ mod tests {
         // An intake job moves three files at once; each is applied after it lands.
         let live = applying(300);
         live.moving("3 new files", 250);
-        live.ended("3 new files");
+        live.ended("3 new files", 300);
         for (bytes, expected) in [(100, 250), (100, 250), (100, 300)] {
             live.applied(bytes, |_| {});
             assert_eq!(shown(&live), expected);
         }
+    }
+
+    #[test]
+    fn files_a_job_moved_but_that_are_not_placed_are_not_counted_twice() {
+        // Three files of 100 went up; one changed meanwhile and is not placed: it is
+        // applied (as left for later) at once, and the job keeps only the other two.
+        let live = applying(300);
+        live.moving("3 new files", 300);
+        live.applied(100, |_| {});
+        assert_eq!(shown(&live), 300);
+        live.ended("3 new files", 200);
+        assert_eq!(shown(&live), 300);
+        live.applied(100, |_| {});
+        live.applied(100, |_| {});
+        assert_eq!(shown(&live), 300);
+        // Nothing is left over for later changes to hide behind.
+        let live = applying(1_000);
+        live.moving("3 new files", 300);
+        live.ended("3 new files", 200);
+        for _ in 0..3 {
+            live.applied(100, |_| {});
+        }
+        assert_eq!(shown(&live), 300);
     }
 
     #[test]
@@ -174,7 +214,7 @@ mod tests {
         live.moving("x", 80);
         live.reset(Figures::at(Stage::ChangeApplication));
         assert_eq!(shown(&live), 0);
-        live.ended("x");
+        live.ended("x", u64::MAX);
         assert_eq!(shown(&live), 0);
     }
 }

@@ -54,12 +54,6 @@ const TRANSFER_LOW_LEVEL_RETRIES: u64 = 5;
 /// off otherwise was as fast at 32 MiB but collected all the time at 24 MiB: too close to
 /// what rcd needs to be safe.)
 const GO_DEFAULTS: [(&str, &str); 2] = [("GOGC", "400"), ("GOMEMLIMIT", "56MiB")];
-/// Set in rcd's environment whatever the user's: uploads go to a temp name of the center's
-/// own and are moved into place (remote.rs), so rclone's own partial uploads (≥ 1.63, on
-/// SFTP, FTP, SMB and local disks: a `.partial` name renamed to the target) only add a
-/// rename per file: an SFTP first sync of 2,000 files on loopback took 2.61 s with them and
-/// 2.30–2.41 s without; each is a round trip to a distant server. 1.60 writes in place.
-const WRITE_IN_PLACE: (&str, &str) = ("RCLONE_INPLACE", "true");
 
 /// What went wrong with rclone, in words for the user.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -347,7 +341,6 @@ impl Rcd {
                 command.env(key, value);
             }
         }
-        command.env(WRITE_IN_PLACE.0, WRITE_IN_PLACE.1);
         for remote in &options.remotes {
             let prefix = format!("RCLONE_CONFIG_{}_", remote.name.to_ascii_uppercase());
             for (key, value) in &remote.options {

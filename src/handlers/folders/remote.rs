@@ -80,8 +80,9 @@ const FIRST_LOOK_LASTS: Duration = Duration::from_secs(2);
 pub trait Watcher: Send + Sync {
     /// A transfer's bytes so far (on this try).
     fn transferring(&self, what: &str, bytes: Bytes) -> bool;
-    /// The transfer ended: landed, failed or stopped.
-    fn ended(&self, what: &str);
+    /// The transfer ended: landed, failed or stopped; at most `landing` of its bytes are
+    /// those of files that will be placed.
+    fn ended(&self, what: &str, landing: u64);
     /// A file read to be compared, not copied: its bytes are no part of the sync's.
     fn checking(&self, what: &str, bytes: Bytes) -> bool;
 }
@@ -299,7 +300,7 @@ impl RemoteReplica {
         let done = again(true, || {
             self.rcd.call_job(method, input.clone(), &group, &watch)
         });
-        self.watcher.ended(shown);
+        self.watcher.ended(shown, u64::MAX);
         self.rcd.forget_group(&group);
         done.map(drop).map_err(Into::into)
     }
@@ -476,13 +477,18 @@ impl RemoteReplica {
     }
 
     /// Uploads a local file of the staging folder to `remote`: a large one as a job whose
-    /// bytes are reported and which Skip and Stop end, a small one in one call.
+    /// bytes are reported and which Skip and Stop end, a small one in one call. Written in
+    /// place (`Inplace`): `remote` is a temp name of the center's own (or an empty marker),
+    /// and rclone ≥ 1.63's own `.partial` upload on SFTP, FTP, SMB and local disks would only
+    /// add a rename (an SFTP first sync of 2,000 files on loopback: 2.61 s with it, 2.30–2.41
+    /// s without; each rename is a round trip to a distant server). Moves that fall back to
+    /// a copy keep rclone's partial names. 1.60 ignores the option (it writes in place).
     fn upload(&self, local_name: &str, size: u64, remote: &str, shown: &str) -> io::Result<()> {
         self.root_listing.lock().take();
         let input = json!({
             "srcFs": self.staging.display().to_string(), "srcRemote": local_name,
             "dstFs": self.fs, "dstRemote": remote,
-            "_config": { "NoCheckDest": true },
+            "_config": { "NoCheckDest": true, "Inplace": true },
         });
         if size >= WATCHED_TRANSFER {
             return self.transfer("operations/copyfile", input, shown);
@@ -655,13 +661,13 @@ impl RemoteReplica {
         // Why files did not land, when a step failed.
         let mut failure: Option<String> = None;
         let center = std::str::from_utf8(CENTER_DIR).expect("ASCII");
+        let shown = crate::core::words::plural(files.len() as u64, "new file", "new files");
         let in_fs = |path: &str| format!("{}{path}", self.fs);
         let intake_dir = self.join(&format!("{center}/{}", self.temp_name()));
         let intake_dir = intake_dir.as_str();
         if !files.is_empty() {
             let list = self.path_list(&files)?;
             let stopped = AtomicBool::new(false);
-            let shown = crate::core::words::plural(files.len() as u64, "new file", "new files");
             let watch = |bytes: Bytes| {
                 let go_on = self.watcher.transferring(&shown, bytes);
                 stopped.fetch_or(!go_on, Ordering::Relaxed);
@@ -676,16 +682,18 @@ impl RemoteReplica {
             // (`--retries`): what arrived whole is not sent again.
             let input = json!({
                 "srcFs": from, "dstFs": in_fs(intake_dir),
+                // Into the intake folder, a temp name of the center's own (see `upload`).
+                "_config": { "Inplace": true },
                 "_filter": { "FilesFromRaw": [list] },
             });
             let copied = again(true, || {
                 self.rcd
                     .call_job("sync/copy", input.clone(), &group, &watch)
             });
-            self.watcher.ended(&shown);
             self.rcd.forget_group(&group);
             let _ = std::fs::remove_file(&list);
             if stopped.load(Ordering::Relaxed) {
+                self.watcher.ended(&shown, 0);
                 self.purge(intake_dir);
                 return Ok(arrivals
                     .iter()
@@ -698,6 +706,12 @@ impl RemoteReplica {
         }
         let cleared = (intake.cleared)();
         let is_cleared = |k: usize| cleared.get(k) == Some(&true);
+        // The bytes of files not cleared are no part of what lands now.
+        let landing = (arrivals.iter().enumerate())
+            .filter(|&(k, (_, entry))| is_cleared(k) && entry.kind == Kind::File)
+            .map(|(_, (_, entry))| entry.size)
+            .sum();
+        self.watcher.ended(&shown, landing);
         if !(0..arrivals.len()).any(is_cleared) {
             self.purge(intake_dir);
             return Ok(arrivals.iter().map(|_| Ok(None)).collect());
@@ -1535,7 +1549,7 @@ impl Read for RemoteSource<'_> {
 impl Drop for RemoteSource<'_> {
     fn drop(&mut self) {
         if self.reading == Reading::ToCopy {
-            self.replica.watcher.ended(&self.shown);
+            self.replica.watcher.ended(&self.shown, u64::MAX);
         }
     }
 }

@@ -17,7 +17,6 @@ use super::remote::{FirstLook, RemoteReplica, Watcher};
 use super::{FolderError, archive};
 use crate::core::callback::{Callback, Progress};
 use crate::core::dialog::{Button, ButtonRole, Field, Form};
-use crate::core::figures::Figures;
 use crate::core::model::ItemId;
 use crate::core::store::Home;
 use crate::core::words::size;
@@ -562,39 +561,52 @@ struct ItemWatcher {
 }
 
 impl ItemWatcher {
-    fn report(&self, what: &str, bytes: Bytes, figures: Option<&Figures>) -> bool {
-        let text = if bytes.total > 0 {
+    fn text(what: &str, bytes: Bytes) -> String {
+        if bytes.total > 0 {
             format!("{what}: {} of {}", size(bytes.done), size(bytes.total))
         } else {
             format!("{what}: {}", size(bytes.done))
-        };
-        let progress = Progress {
-            figures,
-            ..Progress::text(&text)
-        };
-        !self.callback.progress(&self.item, progress).should_stop()
+        }
     }
 }
 
 impl Watcher for ItemWatcher {
     fn transferring(&self, what: &str, bytes: Bytes) -> bool {
-        self.live.moving(what, bytes.done);
-        // What moves now; not the last applied change's verb and direction.
-        let figures = Figures {
-            current: Some(what.to_string()),
-            change: None,
-            direction: None,
-            ..self.live.now()
+        // A job tried again counts on in its stats group: never past the file's size.
+        let done = match bytes.total {
+            0 => bytes.done,
+            total => bytes.done.min(total),
         };
-        self.report(what, bytes, Some(&figures))
+        self.live.moving(what, done);
+        let text = Self::text(what, bytes);
+        let reply = self.live.report(
+            // What moves now; not the last applied change's verb and direction.
+            |figures| {
+                figures.current = Some(what.to_string());
+                figures.change = None;
+                figures.direction = None;
+            },
+            |figures| {
+                let progress = Progress {
+                    figures: Some(figures),
+                    ..Progress::text(&text)
+                };
+                self.callback.progress(&self.item, progress)
+            },
+        );
+        !reply.should_stop()
     }
 
-    fn ended(&self, what: &str) {
-        self.live.ended(what);
+    fn ended(&self, what: &str, landing: u64) {
+        self.live.ended(what, landing);
     }
 
     fn checking(&self, what: &str, bytes: Bytes) -> bool {
-        self.report(what, bytes, None)
+        let text = Self::text(what, bytes);
+        !self
+            .callback
+            .progress(&self.item, Progress::text(&text))
+            .should_stop()
     }
 }
 
