@@ -141,21 +141,33 @@ fn uploads_and_downloads_overlap() {
     );
 }
 
-/// Starts `sync p` with transfers slowed to 1 MB/s and returns once a new file is in the
-/// intake folder on the server.
-fn sync_until_an_intake_is_under_way(c: &RemoteCli) -> std::process::Child {
+/// Starts `sync p` with transfers slowed to `limit` per second and returns once a file is
+/// on its way to the server (a temp file beside its place, or a new file in the intake
+/// folder).
+fn sync_until_a_transfer_is_under_way(c: &RemoteCli, limit: &str) -> std::process::Child {
     let child = c
         .command()
         .args(["sync", "p", "--no-prompt"])
-        .env("RCLONE_BWLIMIT", "1M")
+        .env("RCLONE_BWLIMIT", limit)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    wait_until("the first new file to be on its way", || {
+    wait_until("the first file to be on its way", || {
         !in_flight(&c.right).is_empty()
     });
     child
+}
+
+/// Ctrl-C to a running `sync`: what it printed, once it said the item was canceled.
+fn interrupt(child: std::process::Child) -> String {
+    // SAFETY: signals our own child.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    let printed = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{printed}");
+    assert!(printed.contains("Canceled"), "{printed}");
+    printed
 }
 
 /// New files go up together into a temp folder and are then moved into place without
@@ -169,7 +181,7 @@ fn files_put_in_place_during_an_intake_are_not_replaced() {
         write(&c.l(&format!("new/f{i}.txt")), &contents("mine", i));
     }
     write(&c.l("top.txt"), "mine at the top");
-    let child = sync_until_an_intake_is_under_way(&c);
+    let child = sync_until_a_transfer_is_under_way(&c, "1M");
     c.dav().put("new/f15.txt", b"theirs", None);
     c.dav().put("top.txt", b"theirs at the top", None);
     let out = child.wait_with_output().unwrap();
@@ -208,13 +220,8 @@ fn ctrl_c_during_an_intake_places_nothing_and_the_next_sync_brings_everything() 
     for i in 0..FILES {
         write(&c.l(&format!("new/f{i}.txt")), &contents("mine", i));
     }
-    let child = sync_until_an_intake_is_under_way(&c);
-    // SAFETY: signals our own child.
-    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
-    let out = child.wait_with_output().unwrap();
-    let printed = text(&out);
-    assert_eq!(out.status.code(), Some(1), "{printed}");
-    assert!(printed.contains("Canceled"), "{printed}");
+    let child = sync_until_a_transfer_is_under_way(&c, "1M");
+    interrupt(child);
     // Stopped while the files were copied: none was moved into place, and the intake
     // folder is gone.
     let placed: Vec<String> = tree(&c.right)
@@ -254,23 +261,7 @@ fn ctrl_c_while_changed_files_go_up_reports_no_failures() {
     for i in 0..4 {
         std::fs::write(c.l(&format!("f{i}.bin")), big(2, i)).unwrap();
     }
-    let child = c
-        .command()
-        .args(["sync", "p", "--no-prompt"])
-        .env("RCLONE_BWLIMIT", "2M")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    wait_until("a changed file to be on its way", || {
-        !in_flight(&c.right).is_empty()
-    });
-    // SAFETY: signals our own child.
-    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
-    let out = child.wait_with_output().unwrap();
-    let printed = text(&out);
-    assert_eq!(out.status.code(), Some(1), "{printed}");
-    assert!(printed.contains("Canceled"), "{printed}");
+    let printed = interrupt(sync_until_a_transfer_is_under_way(&c, "2M"));
     assert!(!printed.contains("Could not"), "{printed}");
 
     let (code, printed) = c.sync();
