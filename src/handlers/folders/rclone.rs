@@ -689,7 +689,10 @@ mod tests {
             let obscured = obscure(password);
             // 16 bytes of IV, then as many as the password: 4 characters per 3 bytes.
             assert_eq!(obscured.len(), ((16 + password.len()) * 4).div_ceil(3));
-            assert!(!obscured.contains(password) || password.is_empty());
+            // (A short password may show up by chance: "p" in 22 random characters often does.)
+            if password.len() >= 8 {
+                assert!(!obscured.contains(password), "{obscured}");
+            }
         }
         // A new IV each time.
         assert_ne!(obscure("p"), obscure("p"));
