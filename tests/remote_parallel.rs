@@ -302,10 +302,97 @@ fn a_transfer_into_a_folder_locked_for_a_moment_lands() {
             "srcFs": local.display().to_string(),
             "dstFs": "remote:tree/new",
         });
-        let copied = rcd.call_job("sync/copy", input, "locked", &|_| true);
+        let copied = rcd.call_job("sync/copy", input, "locked", &|_| true, &|| Ok(()));
         (copied, started.elapsed())
     });
     assert!(copied.is_ok(), "after {took:?}: {copied:?}");
     let landed = std::fs::read_to_string(served.join("tree/new/a.txt")).unwrap();
     assert_eq!(landed, "hello");
+}
+
+/// Waits for a `sync` whose server just stopped: it must end within [`GONE_WITHIN`] and say
+/// once that the server could not be reached. Returns what it printed.
+fn ends_soon_without_the_server(mut child: std::process::Child) -> String {
+    let stopped = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if stopped.elapsed() > GONE_WITHIN {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "the sync went on for {GONE_WITHIN:?} after the server stopped: {}",
+                text(&out)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let out = child.wait_with_output().unwrap();
+    let printed = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{printed}");
+    assert!(
+        printed.contains("could not be reached during the sync"),
+        "{printed}"
+    );
+    // Said once for the run, not once for each file it did not get to.
+    assert!(!printed.contains("Could not"), "{printed}");
+    eprintln!("ended {:?} after the server stopped", stopped.elapsed());
+    printed
+}
+
+/// How soon a sync ends once its server is gone. rclone alone tries each file again and
+/// again behind a pacer that waits up to 2 s between calls: 40 files took more than ten
+/// minutes.
+const GONE_WITHIN: Duration = Duration::from_secs(45);
+
+/// The server goes away in the middle of a sync (stopped, rebooted, the network gone): the
+/// run ends soon with one plain message, keeps what it did, and the next sync, the server
+/// back, brings the rest. Both ways files go up are cut: new files in one intake job, and
+/// changed large files in a job each.
+#[test]
+fn a_server_gone_during_a_sync_ends_it_soon_and_the_next_sync_finishes() {
+    let mut c = RemoteCli::webdav("two-way", &rclone_current());
+    // rclone's pacer as users have it (the tests' remote turns it off): after each failed
+    // call it waits twice as long before the next, up to 2 s.
+    let section = c
+        .server
+        .conf_section("remote", &c.rclone, Path::new("/dev/null"));
+    std::fs::write(&c.conf, section).unwrap();
+    for i in 0..FILES {
+        write(&c.l(&format!("new/f{i}.txt")), &contents("new", i));
+    }
+    let child = sync_until_a_transfer_is_under_way(&c, "1M");
+    c.server.stop();
+    ends_soon_without_the_server(child);
+    c.server.restart();
+    let (code, printed) = c.sync();
+    assert_eq!(code, 0, "{printed}");
+    for i in 0..FILES {
+        let rel = format!("new/f{i}.txt");
+        let arrived = std::fs::read_to_string(c.r(&rel)).ok() == Some(contents("new", i));
+        assert!(arrived, "{rel} did not arrive: {printed}");
+    }
+
+    let big = |tag: u8, i: usize| -> Vec<u8> {
+        (0..5_000_000u32)
+            .map(|k| (k % 251) as u8 ^ tag ^ i as u8)
+            .collect()
+    };
+    for i in 0..4 {
+        std::fs::write(c.l(&format!("f{i}.bin")), big(1, i)).unwrap();
+    }
+    let (code, printed) = c.sync();
+    assert_eq!(code, 0, "{printed}");
+    for i in 0..4 {
+        std::fs::write(c.l(&format!("f{i}.bin")), big(2, i)).unwrap();
+    }
+    let child = sync_until_a_transfer_is_under_way(&c, "2M");
+    c.server.stop();
+    ends_soon_without_the_server(child);
+    c.server.restart();
+    let (code, printed) = c.sync();
+    assert_eq!(code, 0, "{printed}");
+    for i in 0..4 {
+        let arrived = std::fs::read(c.r(&format!("f{i}.bin"))).unwrap() == big(2, i);
+        assert!(arrived, "f{i}.bin did not arrive: {printed}");
+        assert_eq!(std::fs::read(c.l(&format!("f{i}.bin"))).unwrap(), big(2, i));
+    }
 }

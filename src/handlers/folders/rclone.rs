@@ -26,6 +26,10 @@ use std::time::{Duration, Instant};
 const START_TIMEOUT: Duration = Duration::from_secs(20);
 /// Lines of rcd's stderr kept for messages.
 const STDERR_LINES: usize = 20;
+/// How long a job may move no byte before the server is asked whether it is still there
+/// (see [`Rcd::call_job`]). A server that is there but slow (assembling a large upload) just
+/// answers.
+const STALLED: Duration = Duration::from_secs(5);
 /// Retries and timeouts set in rcd's environment (unless the user set them): a dead server
 /// fails within seconds instead of rclone's minutes of retries (transfers retry more, below).
 const NETWORK_DEFAULTS: [(&str, &str); 3] = [
@@ -90,6 +94,14 @@ pub struct RcFailure {
     pub status: u16,
     /// rclone's message.
     pub message: String,
+}
+
+impl RcloneError {
+    /// Whether the server is gone for this run: it cannot be reached, or no longer takes
+    /// the logon.
+    pub fn is_lost(&self) -> bool {
+        matches!(self, RcloneError::Call(f) if matches!(f.kind(), FailureKind::Unreachable | FailureKind::Logon))
+    }
 }
 
 impl RcFailure {
@@ -492,13 +504,18 @@ impl Rcd {
     }
 
     /// A transfer run as a job in `group`, polled until it ends. `watch` is told the group's
-    /// bytes about every quarter second and returns false to stop the job.
+    /// bytes about every quarter second and returns false to stop the job. When no byte has
+    /// moved for [`STALLED`], `probe` asks the server something small: if it cannot be
+    /// reached (or no longer takes the logon), the job is stopped and that is the answer.
+    /// rclone itself would try each file again and again behind a pacer that waits up to 2 s
+    /// between calls: 40 files to a server that went away still ran after ten minutes.
     pub fn call_job(
         &self,
         method: &str,
         mut input: Value,
         group: &str,
         watch: &dyn Fn(Bytes) -> bool,
+        probe: &dyn Fn() -> Result<(), RcloneError>,
     ) -> Result<Value, RcloneError> {
         input["_async"] = json!(true);
         input["_group"] = json!(group);
@@ -515,6 +532,8 @@ impl Rcd {
         let mut pause = Duration::from_millis(1);
         let mut last_report = Instant::now();
         let mut stopped = false;
+        // When a byte last moved (or the server last answered a probe), and how many.
+        let (mut moved, mut done) = (Instant::now(), 0);
         loop {
             let status = self.call("job/status", json!({ "jobid": id }))?;
             if status["finished"].as_bool() == Some(true) {
@@ -542,6 +561,17 @@ impl Rcd {
                 if !watch(bytes) {
                     stopped = true;
                     let _ = self.call("job/stop", json!({ "jobid": id }));
+                }
+                if bytes.done != done {
+                    (moved, done) = (Instant::now(), bytes.done);
+                } else if moved.elapsed() >= STALLED {
+                    match probe() {
+                        Err(e) if e.is_lost() => {
+                            let _ = self.call("job/stop", json!({ "jobid": id }));
+                            return Err(e);
+                        }
+                        _ => moved = Instant::now(),
+                    }
                 }
             }
             std::thread::sleep(pause);

@@ -186,6 +186,10 @@ pub struct RemoteReplica {
     /// The places in the versions folder being looked at and moved into now.
     versions_in_flight: Mutex<PlacesInFlight>,
     watcher: Box<dyn Watcher>,
+    /// Why the server is gone for this run, once a probe found it so: every call after
+    /// fails at once with this (rclone would wait its turn behind a pacer that backs off
+    /// to 2 s between calls).
+    lost: OnceLock<RcloneError>,
 }
 
 /// `operations/list`'s answer, the fields the scan uses (the others are skipped unread).
@@ -254,6 +258,7 @@ impl RemoteReplica {
             kept_versions: AtomicBool::new(false),
             versions_in_flight: Mutex::new(PlacesInFlight::default()),
             watcher,
+            lost: OnceLock::new(),
         }
     }
 
@@ -286,10 +291,33 @@ impl RemoteReplica {
     }
 
     fn call(&self, method: &str, input: Value) -> io::Result<Value> {
+        self.not_lost()?;
         if !READS.contains(&method) {
             self.root_listing.lock().take();
         }
         Ok(again(false, || self.rcd.call(method, input.clone()))?)
+    }
+
+    /// Fails once a probe found the server gone (see [`RemoteReplica::answers`]).
+    fn not_lost(&self) -> Result<(), RcloneError> {
+        self.lost.get().map_or(Ok(()), |lost| Err(lost.clone()))
+    }
+
+    /// Whether the server still answers, asked when a transfer moves no byte and before
+    /// each root check: lists the center's folder (small) through an rclone remote of its
+    /// own (rcd keeps one per root, each with its own pacer), so the answer does not wait
+    /// behind the retries of transfers to a server that is gone. Once it is gone, it stays
+    /// gone for this run.
+    fn answers(&self) -> Listing {
+        self.not_lost()?;
+        let center = self.join(std::str::from_utf8(CENTER_DIR).expect("ASCII"));
+        let listed = list_folder(&self.rcd, &format!("{}{center}", self.fs), "");
+        if let Err(e) = &listed
+            && e.is_lost()
+        {
+            let _ = self.lost.set(e.clone());
+        }
+        listed
     }
 
     /// A transfer run as a job in a stats group of its own, progress reported as `shown`.
@@ -297,8 +325,11 @@ impl RemoteReplica {
         let watch = |bytes: Bytes| self.watcher.transferring(shown, bytes);
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
         let group = format!("{}-{n}", self.group);
+        self.not_lost()?;
         let done = again(true, || {
-            self.rcd.call_job(method, input.clone(), &group, &watch)
+            let probe = || self.answers().map(drop);
+            self.rcd
+                .call_job(method, input.clone(), &group, &watch, &probe)
         });
         self.watcher.ended(shown, u64::MAX);
         self.rcd.forget_group(&group);
@@ -319,6 +350,7 @@ impl RemoteReplica {
             }
             None => return Err(io::Error::new(io::ErrorKind::NotFound, "not there")),
         };
+        self.not_lost()?;
         let reader = self.rcd.read(&self.fs, &remote)?;
         Ok(RemoteSource {
             replica: self,
@@ -332,6 +364,7 @@ impl RemoteReplica {
 
     /// The entries in `remote`.
     fn list(&self, remote: &str) -> Listing {
+        self.not_lost()?;
         list_folder(&self.rcd, &self.fs, remote)
     }
 
@@ -493,6 +526,7 @@ impl RemoteReplica {
         if size >= WATCHED_TRANSFER {
             return self.transfer("operations/copyfile", input, shown);
         }
+        self.not_lost()?;
         again(true, || self.rcd.call("operations/copyfile", input.clone()))
             .map(drop)
             .map_err(Into::into)
@@ -687,8 +721,9 @@ impl RemoteReplica {
                 "_filter": { "FilesFromRaw": [list] },
             });
             let copied = again(true, || {
+                let probe = || self.answers().map(drop);
                 self.rcd
-                    .call_job("sync/copy", input.clone(), &group, &watch)
+                    .call_job("sync/copy", input.clone(), &group, &watch, &probe)
             });
             self.rcd.forget_group(&group);
             let _ = std::fs::remove_file(&list);
@@ -700,8 +735,19 @@ impl RemoteReplica {
                     .map(|_| Err(io::Error::new(io::ErrorKind::Interrupted, "stopped")))
                     .collect());
             }
-            if let Err(e) = copied {
-                failure = Some(e.to_string());
+            match copied {
+                // Nothing more can be done there now (the intake folder is tidied away by a
+                // later run, as a dead leftover).
+                Err(e) if e.is_lost() => {
+                    self.watcher.ended(&shown, 0);
+                    let e = io::Error::from(e);
+                    return Ok(arrivals
+                        .iter()
+                        .map(|_| Err(io::Error::new(e.kind(), e.to_string())))
+                        .collect());
+                }
+                Err(e) => failure = Some(e.to_string()),
+                Ok(_) => {}
             }
         }
         let cleared = (intake.cleared)();
@@ -1186,7 +1232,7 @@ impl Replica for RemoteReplica {
     }
 
     fn current_root(&self) -> io::Result<RootId> {
-        self.marker(false, None)?
+        self.marker(false, Some(self.answers()))?
             .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "the root's marker is gone"))
     }
 

@@ -1237,6 +1237,15 @@ impl Apply<'_, '_, '_, '_> {
         let row = self.rows.row(i);
         let removing = matches!(action, Action::DeleteLeft | Action::DeleteRight)
             || replaces_folder(row, action);
+        // A side that cannot be reached (a server gone, a logon expired, a network mount
+        // dropped) would fail every change after this one alike: the run stops, and the
+        // error it ends with says so once.
+        let lost = result.as_ref().is_err_and(|e| {
+            matches!(
+                e.kind(),
+                io::ErrorKind::NotConnected | io::ErrorKind::PermissionDenied
+            )
+        }) && (self.root_changed.is_some() || !self.roots_unchanged());
         let path = || self.rows.path(i);
         let toward = direction(action).expect("only changes are applied");
         let done = match result {
@@ -1258,8 +1267,8 @@ impl Apply<'_, '_, '_, '_> {
                 self.outcome.conflicts.get_or_insert_default().push(report);
                 None
             }
-            // Cut short by the user: left for the next run.
-            Err(_) if observer.stopping() => {
+            // Cut short by the user or by the side lost: left for the next run.
+            Err(_) if lost || observer.stopping() => {
                 if removing {
                     self.changer.failed_deletes.lock().push(path().into());
                 }
@@ -1276,7 +1285,7 @@ impl Apply<'_, '_, '_, '_> {
                 Some(Activity::new(text, toward, Change::Failed))
             }
         };
-        observer.applied(cost, done)
+        observer.applied(cost, done) && !lost
     }
 }
 
