@@ -251,6 +251,22 @@ impl Model {
         !self.running.is_empty()
     }
 
+    /// The one item of the runs going on that has not ended, when there is exactly one,
+    /// with what it is doing in words (none while it waits its turn and says nothing).
+    pub fn sole_runner(&self) -> Option<(ItemKey, String)> {
+        let mut going = self
+            .running
+            .values()
+            .flatten()
+            .filter(|&&slot| !self.live[slot].snapshot.status.is_terminal());
+        let (Some(&slot), None) = (going.next(), going.next()) else {
+            return None;
+        };
+        let doing = self.live[slot].doing();
+        let key = self.slots.iter().find(|&(_, &s)| s == slot)?.0.clone();
+        (!doing.is_empty()).then_some((key, doing))
+    }
+
     /// The live state of an item that belongs to a run still going on, or that ended while
     /// this window was open.
     pub fn live(&self, key: &ItemKey) -> Option<&LiveItem> {
@@ -359,6 +375,46 @@ mod tests {
         // A finished item keeps showing how it ended; a pending one of no run shows nothing.
         assert!(model.live(&a).is_some());
         assert!(model.live(&b).is_none());
+    }
+
+    #[test]
+    fn the_sole_item_still_running_is_named_with_what_it_does() {
+        let mut model = Model::new(&Registry::new());
+        let (a, b) = (ItemKey::new("h", "a"), ItemKey::new("h", "b"));
+        let saying = |session, status, text: &str| ItemSnapshot {
+            text: text.into(),
+            ..snapshot(session, status, None)
+        };
+        model.session_started(SessionId(1), vec![a.clone(), b.clone()]);
+        // Two going on: neither is alone.
+        model.apply_board(
+            vec![
+                (a.clone(), saying(1, ItemStatus::Updating, "copying")),
+                (b.clone(), saying(1, ItemStatus::Updating, "listing")),
+            ],
+            0.0,
+        );
+        assert_eq!(model.sole_runner(), None);
+        // One ended: the other is.
+        model.apply_board(
+            vec![(a.clone(), saying(1, ItemStatus::Succeeded, "done"))],
+            1.0,
+        );
+        assert_eq!(model.sole_runner(), Some((b.clone(), "listing".into())));
+        // Another session's item makes two again.
+        let c = ItemKey::new("h", "c");
+        model.session_started(SessionId(2), vec![c.clone()]);
+        model.apply_board(
+            vec![(c.clone(), saying(2, ItemStatus::Updating, "up"))],
+            2.0,
+        );
+        assert_eq!(model.sole_runner(), None);
+        // Alone but saying nothing yet (pending): nothing to show.
+        model.apply_board(vec![(b.clone(), saying(1, ItemStatus::Failed, "no"))], 3.0);
+        model.apply_board(vec![(c.clone(), saying(2, ItemStatus::Pending, ""))], 3.0);
+        assert_eq!(model.sole_runner(), None);
+        model.apply_board(vec![(c.clone(), saying(2, ItemStatus::Succeeded, ""))], 4.0);
+        assert_eq!(model.sole_runner(), None);
     }
 
     #[test]

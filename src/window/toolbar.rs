@@ -128,22 +128,33 @@ pub fn ui(
     });
 }
 
-/// The bar over everything running, with what is left and, when honest, how long.
+/// The bar over everything running, with what is left and, when honest, how long. While
+/// one item is left running, the words are its own in full (its files, bytes, speed and
+/// current file), which its row's status column has to cut short.
 pub fn overall_progress(ui: &mut Ui, model: &Model) {
     let Some(overall) = model.overall else {
         return;
     };
     let shown = overall.shown;
-    let mut words = format!(
-        "Synchronizing: {} of {} items done",
-        overall.done, overall.total
-    );
+    let mut words = match model.sole_runner() {
+        Some((key, doing)) => format!("{}: {doing}", model.item_name(&key)),
+        None => format!(
+            "Synchronizing: {} of {} items done",
+            overall.done, overall.total
+        ),
+    };
     if let Some(eta) = shown.eta_seconds {
         words = format!("{words} · {}", format_eta(eta));
     }
-    ui.horizontal(|ui| {
-        ui.label(&words);
-        let width = ui.available_width().max(120.0);
+    // The bar keeps a quarter of the width; the words take the rest, cut short (in full on
+    // hover) rather than pushing the bar out of the window.
+    let line = egui::vec2(ui.available_width(), ui.spacing().interact_size.y);
+    let right_to_left = egui::Layout::right_to_left(egui::Align::Center);
+    ui.allocate_ui_with_layout(line, right_to_left, |ui| {
+        let width = (ui.available_width() / 4.0).max(120.0);
         bar::show(ui, shown, width, "Overall progress");
+        ui.with_layout(egui::Layout::left_to_right(egui::Align::Center), |ui| {
+            ui.add(egui::Label::new(&words).truncate());
+        });
     });
 }
