@@ -296,3 +296,58 @@ fn a_dry_run_lists_what_the_sync_then_does_and_changes_nothing() {
     assert_done_as_planned(&c.run(&["results", "--json"]).stdout, plan);
     assert_eq!(listed(&plan["entries"]).len(), 5, "{plan}");
 }
+
+/// A server address `folder add` does not understand is refused with the reason, never
+/// taken for a local folder of that name; a password typed into it is not shown back and
+/// is written nowhere.
+#[test]
+fn an_address_not_understood_is_refused_and_its_password_kept_nowhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let local = dir.path().join("local");
+    std::fs::create_dir_all(&local).unwrap();
+    let add = |right: &str| {
+        Command::new(env!("CARGO_BIN_EXE_synccenter"))
+            .arg("--home")
+            .arg(dir.path().join("home"))
+            .args(["folder", "add", "t", local.to_str().unwrap(), right])
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    for (right, why) in [
+        (
+            "http://me@127.0.0.1:8099/b",
+            "is a web address: write a WebDAV server as webdav://",
+        ),
+        (
+            "https://me:s3cr3t-word@cloud.example.org/b",
+            "is a web address",
+        ),
+        ("webdav://127.0.0.1:8099/b", "needs a user name"),
+        (
+            "webdav://me:s3cr3t-word@127.0.0.1:8099/b",
+            "had a password in it; leave it out",
+        ),
+        ("ftp://me@host/b", "neither an absolute folder nor a remote"),
+    ] {
+        let out = add(right);
+        let said = text(&out);
+        // (3: nothing ran.)
+        assert_eq!(out.status.code(), Some(3), "{right}: {said}");
+        assert!(said.contains(why), "{right}: {said}");
+        assert!(!said.contains("s3cr3t-word"), "{right}: {said}");
+    }
+    let listed = Command::new(env!("CARGO_BIN_EXE_synccenter"))
+        .arg("--home")
+        .arg(dir.path().join("home"))
+        .args(["folder", "list", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&listed.stdout).trim(), "[]");
+    // (Neither in a file nor in a folder's name.)
+    for (path, what) in tree(dir.path()) {
+        let path = String::from_utf8_lossy(&path);
+        assert!(!path.contains("s3cr3t-word"), "{path}");
+        assert!(!what.contains("s3cr3t-word"), "{path} holds the password");
+    }
+}

@@ -247,11 +247,13 @@ fn folder(setup: &Setup, action: FolderAction) -> Result<u8, Refusal> {
             versions_disk_percent,
         } => {
             // A remote (`gdrive:Docs`, `nextcloud://…`) is kept as typed; a folder is made
-            // absolute.
-            let remote = right
-                .to_str()
-                .and_then(|text| Location::parse(text).ok())
-                .is_some_and(|location| location.is_remote());
+            // absolute. An address that is not understood is refused, never taken for a
+            // folder of that name (nor kept, with a password it may hold).
+            let remote = match right.to_str().map(|text| (text, Location::parse(text))) {
+                Some((_, Ok(location))) => location.is_remote(),
+                Some((text, Err(e))) if text.contains("://") => return Err(e.into()),
+                _ => false,
+            };
             let pair = PairConfig {
                 mode: mode.parse::<Mode>()?,
                 left: std::path::absolute(&left)?,

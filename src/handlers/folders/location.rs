@@ -164,9 +164,13 @@ pub enum LocationError {
     #[error("\"{text}\" is not a valid address: {reason}")]
     BadAddress { text: String, reason: String },
     #[error(
-        "\"{0}\" contains a password; leave it out: Sync Center asks for it and keeps it in the keyring"
+        "the address {0} had a password in it; leave it out: Sync Center asks for it and keeps it in the keyring"
     )]
     PasswordInAddress(String),
+    #[error(
+        "\"{0}\" is a web address: write a WebDAV server as webdav://USER@HOST/FOLDER (webdavs:// for https), a Nextcloud folder as nextcloud://USER@HOST/FOLDER"
+    )]
+    WebAddress(String),
 }
 
 impl Location {
@@ -176,10 +180,12 @@ impl Location {
             return Ok(Location::Local);
         }
         if let Some((scheme, _)) = text.split_once("://") {
-            let kind = ServerKind::ALL
-                .into_iter()
-                .find(|k| k.scheme() == scheme)
-                .ok_or_else(|| LocationError::Unknown(text.into()))?;
+            let Some(kind) = ServerKind::ALL.into_iter().find(|k| k.scheme() == scheme) else {
+                return Err(match scheme.to_ascii_lowercase().as_str() {
+                    "http" | "https" => LocationError::WebAddress(without_password(text)),
+                    _ => LocationError::Unknown(without_password(text)),
+                });
+            };
             return parse_server(kind, text).map(Location::Server);
         }
         match text.split_once(':') {
@@ -218,6 +224,18 @@ pub fn is_remote_name(name: &str) -> bool {
             .all(|c| c.is_alphanumeric() || "_-.+@ ".contains(c))
 }
 
+/// An address as messages show it: without a password typed into it (a message may end
+/// up in a log).
+fn without_password(text: &str) -> String {
+    match url::Url::parse(text) {
+        Ok(mut url) if url.password().is_some() => {
+            let _ = url.set_password(None);
+            url.to_string()
+        }
+        _ => text.to_string(),
+    }
+}
+
 fn parse_server(kind: ServerKind, text: &str) -> Result<Server, LocationError> {
     let bad = |reason: &str| LocationError::BadAddress {
         text: text.into(),
@@ -233,7 +251,7 @@ fn parse_server(kind: ServerKind, text: &str) -> Result<Server, LocationError> {
     }
     let url = url::Url::parse(text).map_err(|e| bad(&e.to_string()))?;
     if url.password().is_some() {
-        return Err(LocationError::PasswordInAddress(text.into()));
+        return Err(LocationError::PasswordInAddress(without_password(text)));
     }
     if url.query().is_some() || url.fragment().is_some() {
         return Err(bad("it must not have a ? or # part"));
@@ -344,9 +362,21 @@ mod tests {
         let cases = [
             ("relative/path", "neither an absolute folder nor a remote"),
             ("ftp://a@b/c", "neither an absolute folder nor a remote"),
+            (
+                "http://me@127.0.0.1:8099/b",
+                "is a web address: write a WebDAV",
+            ),
+            (
+                "HTTPS://me:secret@cloud/x",
+                "https://me@cloud/x\" is a web address",
+            ),
+            ("ftp://me:secret@cloud/x", "ftp://me@cloud/x\" is neither"),
             ("-bad:x", "neither an absolute folder nor a remote"),
             ("webdav://host/x", "needs a user name"),
-            ("nextcloud://ann:secret@h/x", "contains a password"),
+            (
+                "nextcloud://ann:secret@h/x",
+                "nextcloud://ann@h/x had a password in it",
+            ),
             ("webdav://a@h/x?y=1", "must not have a ? or # part"),
             ("sftp://a@h/x/../y", "must not contain \"..\""),
             ("webdav://a@h/%2e%2e/y", "must not contain \"..\""),
@@ -354,6 +384,7 @@ mod tests {
         for (text, why) in cases {
             let error = Location::parse(text).unwrap_err().to_string();
             assert!(error.contains(why), "{text}: {error}");
+            assert!(!error.contains("secret"), "{text}: {error}");
         }
     }
 
