@@ -624,3 +624,43 @@ fn sftp_uploads_land_by_one_rename() {
     );
     assert_eq!(read(&c.r("docs/f3.txt")), "file 3, changed");
 }
+
+/// A server that refuses the connection (nothing listens on its port) fails the item at
+/// once, in plain words: it is not waited for as a network still coming up is (30 s).
+#[test]
+fn a_refused_connection_fails_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let local = dir.path().join("local");
+    std::fs::create_dir_all(&local).unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(home.join("config")).unwrap();
+    let rclone = rclone_current();
+    std::fs::write(
+        home.join("config/folders.toml"),
+        format!("rclone = \"{}\"\n", rclone.display()),
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_synccenter"))
+            .arg("--home")
+            .arg(&home)
+            .args(args)
+            .env("HOME", dir.path())
+            .env_remove("DBUS_SESSION_BUS_ADDRESS")
+            .output()
+            .unwrap()
+    };
+    let right = format!("webdav://me@127.0.0.1:{port}/b");
+    let added = run(&["folder", "add", "t", local.to_str().unwrap(), &right]);
+    assert!(added.status.success(), "{}", text(&added));
+    let started = std::time::Instant::now();
+    let out = run(&["sync", "t", "--no-prompt"]);
+    let took = started.elapsed();
+    let printed = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{printed}");
+    assert!(printed.contains("it refused the connection"), "{printed}");
+    assert!(took < std::time::Duration::from_secs(10), "took {took:?}");
+}

@@ -914,7 +914,8 @@ impl Host for Run {
                 target: target.to_string(),
             },
         );
-        let deadline = Instant::now() + self.core.config.connect_timeout;
+        let started = Instant::now();
+        let deadline = started + self.core.config.connect_timeout;
         // Short attempts, so a stop or a skip of the items waiting here is heard quickly.
         let attempt = Duration::from_millis(500);
         let result = loop {
@@ -931,10 +932,16 @@ impl Host for Run {
             let left = deadline.saturating_duration_since(Instant::now());
             match try_connect(target, attempt.min(left)) {
                 Ok(()) => break Ok(()),
-                Err(reason) if Instant::now() >= deadline => {
+                // The network is up and the host answered "no": waiting out the whole
+                // timeout (meant for a network still coming up) would only keep the user
+                // waiting. A server just starting gets a moment.
+                Err(failed)
+                    if Instant::now() >= deadline
+                        || (failed.refused && started.elapsed() >= REFUSED_GRACE) =>
+                {
                     break Err(ConnectionError::Unreachable {
                         target: target.to_string(),
-                        reason,
+                        reason: failed.reason,
                     });
                 }
                 Err(_) => std::thread::sleep(Duration::from_millis(250)),
@@ -1100,16 +1107,39 @@ pub(crate) fn restore_after_wait(saved: &[(RunSlot, ItemStatus)]) {
     }
 }
 
+/// How long `establish_connection` tries again a host that refuses the connection.
+const REFUSED_GRACE: Duration = Duration::from_secs(2);
+
+/// Why an attempt to connect failed.
+#[derive(Debug, PartialEq)]
+struct ConnectFailed {
+    /// In the user's words.
+    reason: String,
+    /// Every address refused it (the host is there; nothing listens on the port).
+    refused: bool,
+}
+
 /// One attempt to reach `target`, taking at most `budget` per address.
-fn try_connect(target: &str, budget: Duration) -> Result<(), String> {
-    let addrs = target
-        .to_socket_addrs()
-        .map_err(|_| "its name was not found (is the network up, and the name right?)")?;
-    let mut last = "its name has no address".to_string();
+fn try_connect(target: &str, budget: Duration) -> Result<(), ConnectFailed> {
+    let addrs = target.to_socket_addrs().map_err(|_| ConnectFailed {
+        reason: "its name was not found (is the network up, and the name right?)".into(),
+        refused: false,
+    })?;
+    let mut last = ConnectFailed {
+        reason: "its name has no address".into(),
+        refused: false,
+    };
+    let mut refused = true;
     for addr in addrs {
         match TcpStream::connect_timeout(&addr, budget.max(Duration::from_millis(10))) {
             Ok(_) => return Ok(()),
-            Err(e) => last = plain_connect_error(&e),
+            Err(e) => {
+                refused &= e.kind() == std::io::ErrorKind::ConnectionRefused;
+                last = ConnectFailed {
+                    reason: plain_connect_error(&e),
+                    refused,
+                };
+            }
         }
     }
     Err(last)
@@ -1140,9 +1170,15 @@ mod tests {
         let closed = listener.local_addr().unwrap().to_string();
         drop(listener);
         let refused = try_connect(&closed, Duration::from_secs(1)).unwrap_err();
-        assert!(refused.contains("refused the connection"), "{refused}");
+        assert!(
+            refused.reason.contains("refused the connection"),
+            "{refused:?}"
+        );
+        assert!(refused.refused);
         let unknown = try_connect("no-such-host.invalid:80", Duration::from_secs(1));
-        assert!(unknown.unwrap_err().contains("name was not found"));
+        let unknown = unknown.unwrap_err();
+        assert!(unknown.reason.contains("name was not found"), "{unknown:?}");
+        assert!(!unknown.refused);
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let open = listener.local_addr().unwrap().to_string();
         assert_eq!(try_connect(&open, Duration::from_secs(1)), Ok(()));
