@@ -664,3 +664,36 @@ fn a_refused_connection_fails_at_once() {
     assert!(printed.contains("it refused the connection"), "{printed}");
     assert!(took < std::time::Duration::from_secs(10), "took {took:?}");
 }
+
+/// `folder add` refuses a remote rclone's configuration does not have, naming the ones it
+/// has; a pair whose remote is gone from it since (renamed in `rclone config`) fails saying
+/// so in plain words.
+#[test]
+fn a_remote_rclone_does_not_have_is_refused_and_said_plainly() {
+    let c = RemoteCli::webdav("two-way", &rclone_current());
+    let out = c.run(&[
+        "folder",
+        "add",
+        "q",
+        c.left.to_str().unwrap(),
+        "nosuch:path",
+    ]);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{said}");
+    assert!(
+        said.contains("rclone's configuration has no remote named \"nosuch\" (it has remote:)"),
+        "{said}"
+    );
+    let listed = text(&c.run(&["folder", "list"]));
+    assert!(!listed.contains("nosuch"), "{listed}");
+
+    let conf = std::fs::read_to_string(&c.conf).unwrap();
+    std::fs::write(&c.conf, conf.replace("[remote]", "[renamed]")).unwrap();
+    let (code, printed) = c.sync();
+    assert_eq!(code, 2, "{printed}");
+    assert!(
+        printed.contains("rclone's configuration has no remote named \"remote\""),
+        "{printed}"
+    );
+    assert!(!printed.contains("didn't find section"), "{printed}");
+}

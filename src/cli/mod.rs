@@ -27,6 +27,7 @@ use crate::core::store::SessionRecord;
 use crate::exit_code::{FAILED, INCOMPLETE, NOTHING_RAN, OK};
 use crate::handlers::folders::config::{self as folder_config, Mode, PairConfig};
 use crate::handlers::folders::location::Location;
+use crate::handlers::folders::remotes;
 use crate::output::{self, err, out};
 use crate::setup::{Setup, setup};
 use args::{ConflictAction, ConflictsArgs, FolderAction};
@@ -250,7 +251,10 @@ fn folder(setup: &Setup, action: FolderAction) -> Result<u8, Refusal> {
             // absolute. An address that is not understood is refused, never taken for a
             // folder of that name (nor kept, with a password it may hold).
             let remote = match right.to_str().map(|text| (text, Location::parse(text))) {
-                Some((_, Ok(location))) => location.is_remote(),
+                Some((_, Ok(location))) => {
+                    remotes::check_remote_is_configured(home, &location)?;
+                    location.is_remote()
+                }
                 Some((text, Err(e))) if text.contains("://") => return Err(e.into()),
                 _ => false,
             };

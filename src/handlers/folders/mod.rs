@@ -102,6 +102,10 @@ pub enum FolderError {
     PreviewStopped,
     #[error("{location}: {reason}")]
     Remote { location: String, reason: String },
+    #[error(
+        "rclone's configuration has no remote named \"{remote}\" ({known}). Set it up in a terminal with `rclone config` (the file rclone reads is the one `rclone config file` names; RCLONE_CONFIG chooses another), then add the pair again."
+    )]
+    UnknownRemote { remote: String, known: String },
     #[error("another sync of {name} is running{}", .pid.map(|p| format!(" (pid {p})")).unwrap_or_default())]
     Busy { name: String, pid: Option<u32> },
 }

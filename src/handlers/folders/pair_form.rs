@@ -8,7 +8,7 @@
 use super::config::{self, Mode, PairConfig};
 use super::location::{Location, ServerKind};
 use super::passwords;
-use super::rclone;
+use super::remotes;
 use super::remotes::{Remotes, TestFailed};
 use super::{FolderError, remove_pair};
 use crate::core::callback::{Callback, UiPermit};
@@ -365,7 +365,7 @@ pub fn add_pair(
             .position(|k| *k == text_of(&values, "kind"))
             .unwrap_or(LOCAL);
         let listed = if kind == RCLONE {
-            rclone_remotes(home)
+            remotes::configured_remotes(home)
         } else {
             Ok(Vec::new())
         };
@@ -630,12 +630,4 @@ fn create_missing(
         std::fs::create_dir_all(path).map_err(|e| FolderError::io(path.clone(), e))?;
     }
     Ok(true)
-}
-
-/// The remotes of the user's rclone configuration, or why they cannot be listed.
-fn rclone_remotes(home: &Home) -> Result<Vec<String>, String> {
-    let setting = config::rclone_program(home).map_err(|e| e.to_string())?;
-    let program = rclone::find_program(setting.as_deref(), &config::config_file(home))
-        .map_err(|e| e.to_string())?;
-    rclone::list_remotes(&program).map_err(|e| e.to_string())
 }

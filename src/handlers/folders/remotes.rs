@@ -25,6 +25,43 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+/// The remotes of the user's rclone configuration, or why they cannot be listed.
+pub fn configured_remotes(home: &Home) -> Result<Vec<String>, String> {
+    let setting = config::rclone_program(home).map_err(|e| e.to_string())?;
+    let program = rclone::find_program(setting.as_deref(), &config::config_file(home))
+        .map_err(|e| e.to_string())?;
+    rclone::list_remotes(&program).map_err(|e| e.to_string())
+}
+
+/// Refuses a right side on a remote rclone's configuration does not have (a typo, or
+/// another configuration file than the one rclone reads now). Without rclone nothing can
+/// be checked: the pair's sync then says how to install it.
+pub fn check_remote_is_configured(home: &Home, location: &Location) -> Result<(), FolderError> {
+    let Location::Rclone { remote, .. } = location else {
+        return Ok(());
+    };
+    let Ok(known) = configured_remotes(home) else {
+        return Ok(());
+    };
+    if known.contains(remote) {
+        return Ok(());
+    }
+    Err(FolderError::UnknownRemote {
+        remote: remote.clone(),
+        known: match known.len() {
+            0 => "it has none".into(),
+            _ => format!(
+                "it has {}",
+                known
+                    .iter()
+                    .map(|r| format!("{r}:"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        },
+    })
+}
+
 /// Why a remote pair cannot run now, in the words the item shows.
 #[derive(Debug)]
 pub struct NotReady {
@@ -544,6 +581,20 @@ fn plain(pair: &PairConfig, failure: &RcFailure, server: Option<&Server>) -> Str
             if failure.status == 404 && failure.message.starts_with("The right") =>
         {
             failure.message.clone()
+        }
+        // (rclone's words for a remote its configuration does not have.)
+        _ if failure
+            .message
+            .contains("didn't find section in config file") =>
+        {
+            let remote = match pair.right_location() {
+                Ok(Location::Rclone { remote, .. }) => remote,
+                _ => pair.right.display().to_string(),
+            };
+            format!(
+                "{} could not be synchronized: rclone's configuration has no remote named \"{remote}\" (renamed or removed in `rclone config`, or RCLONE_CONFIG names another file than when the pair was added). Set it up again with `rclone config`, or change the pair's remote in its Properties. Nothing was changed.",
+                pair.name
+            )
         }
         _ => format!(
             "{} could not be synchronized: {failure}. Nothing was changed.",
