@@ -218,6 +218,8 @@ impl Remotes {
         }
         let account = server.keyring_account();
         let mut permit = None;
+        // What the keyring said, for the forms of later tries (no "Remember" without one).
+        let mut keyring = Stored::Missing;
         let mut logon = match self.passwords.get(&account) {
             Some(password) => Logon {
                 password: password.clone(),
@@ -231,6 +233,7 @@ impl Remotes {
                     from_keyring: true,
                 },
                 stored => {
+                    keyring = stored.clone();
                     let Ok(granted) = callback.request_ui(Some(item)) else {
                         return Err(NotReady::new(needs_logon(pair, server, &stored)));
                     };
@@ -274,7 +277,7 @@ impl Remotes {
                         }
                     }
                     let granted = permit.as_ref().expect("a permit");
-                    logon = ask(granted, pair, server, &Stored::Missing, Some(said))?;
+                    logon = ask(granted, pair, server, &keyring, Some(said))?;
                 }
                 Err(failure) => return Err(NotReady::new(plain(pair, &failure, Some(server)))),
             }
@@ -482,47 +485,15 @@ fn check_folder(
     }
 }
 
-/// The logon form: user (shown), password, "Remember my password"; the error of the last
-/// try under the password field.
+/// Shows the logon form and reads what was typed.
 fn ask(
     permit: &crate::core::callback::UiPermit<'_>,
     pair: &PairConfig,
     server: &Server,
-    stored: &Stored,
+    keyring: &Stored,
     error: Option<&str>,
 ) -> Result<Logon, NotReady> {
-    let why = match stored {
-        Stored::Locked => " (your keyring is locked)",
-        Stored::NoKeyring(_) => {
-            " (no keyring is available: the password is not saved, and you will be asked again next time)"
-        }
-        _ => "",
-    };
-    let mut form = Form::new(format!("Log on to {}", server.host))
-        .message(format!(
-            "The folder pair {} syncs with {}. Enter the password of {} on {}{why}.",
-            pair.name,
-            pair.right.display(),
-            server.user,
-            server.host
-        ))
-        .field(Field::read_only("user", "User name", &server.user));
-    let mut password = Field::password("password", "Password").required();
-    if let Some(error) = error {
-        password = password.error(error);
-    }
-    form = form
-        .field(password)
-        .field(Field::checkbox(
-            "remember",
-            "Remember my password",
-            !matches!(stored, Stored::NoKeyring(_)),
-        ))
-        .buttons(vec![
-            Button::new("ok", "Log on", ButtonRole::Accept),
-            Button::new("cancel", "Cancel", ButtonRole::Reject),
-        ]);
-    let reply = permit.show(form);
+    let reply = permit.show(logon_form(pair, server, keyring, error));
     let Some(values) = reply.pressed("ok") else {
         return Err(NotReady {
             why: format!(
@@ -544,11 +515,47 @@ fn ask(
     })
 }
 
+/// The logon form: user (shown), password, "Remember my password" (not offered without a
+/// keyring to keep it in); the error of the last try under the password field. `keyring` is
+/// what the keyring said when the run began (tries again keep saying it).
+fn logon_form(pair: &PairConfig, server: &Server, keyring: &Stored, error: Option<&str>) -> Form {
+    let why = match keyring {
+        Stored::Locked => " (your keyring is locked)",
+        Stored::NoKeyring(_) => {
+            " (no keyring is available: the password is not saved, and you will be asked again next time)"
+        }
+        _ => "",
+    };
+    let mut form = Form::new(format!("Log on to {}", server.host))
+        .message(format!(
+            "The folder pair {} syncs with {}. Enter the password of {} on {}{why}.",
+            pair.name,
+            pair.right.display(),
+            server.user,
+            server.host
+        ))
+        .field(Field::read_only("user", "User name", &server.user));
+    let mut password = Field::password("password", "Password").required();
+    if let Some(error) = error {
+        password = password.error(error);
+    }
+    form = form.field(password);
+    if !matches!(keyring, Stored::NoKeyring(_)) {
+        form = form.field(Field::checkbox("remember", "Remember my password", true));
+    }
+    form.buttons(vec![
+        Button::new("ok", "Log on", ButtonRole::Accept),
+        Button::new("cancel", "Cancel", ButtonRole::Reject),
+    ])
+}
+
 /// "needs your logon", with why it cannot be asked now.
 fn needs_logon(pair: &PairConfig, server: &Server, stored: &Stored) -> String {
     let why = match stored {
         Stored::Locked => "the keyring is locked".to_string(),
-        Stored::NoKeyring(e) => format!("no keyring is available ({e})"),
+        Stored::NoKeyring(_) => {
+            "no desktop keyring (GNOME Keyring, KWallet) answers in this session".to_string()
+        }
         _ => format!("no password for {} is saved", server.account()),
     };
     format!(
@@ -665,6 +672,42 @@ impl Watcher for ItemWatcher {
 mod tests {
     use super::*;
     use crate::handlers::folders::config::Mode;
+
+    #[test]
+    fn the_logon_form_offers_remember_only_with_a_keyring_and_keeps_saying_why() {
+        let pair = PairConfig::new(
+            "docs",
+            "/home/ann/Docs".into(),
+            "webdav://ann@nas/Docs".into(),
+            Mode::TwoWay,
+        );
+        let Ok(Location::Server(server)) = pair.right_location() else {
+            panic!("a server");
+        };
+        let offers_remember = |form: &Form| form.fields.iter().any(|f| f.id == "remember");
+        let message = |form: &Form| form.message.clone().unwrap_or_default();
+        let no_keyring = Stored::NoKeyring("zbus error: no bus".into());
+        for error in [None, Some("That password was not accepted.")] {
+            let form = logon_form(&pair, &server, &no_keyring, error);
+            assert!(!offers_remember(&form), "{form:?}");
+            assert!(
+                message(&form).contains("no keyring is available"),
+                "{form:?}"
+            );
+            assert!(!message(&form).contains("zbus"), "{form:?}");
+            let form = logon_form(&pair, &server, &Stored::Locked, error);
+            assert!(offers_remember(&form), "{form:?}");
+            assert!(
+                message(&form).contains("your keyring is locked"),
+                "{form:?}"
+            );
+            let form = logon_form(&pair, &server, &Stored::Missing, error);
+            assert!(offers_remember(&form), "{form:?}");
+        }
+        let said = needs_logon(&pair, &server, &no_keyring);
+        assert!(said.contains("no desktop keyring"), "{said}");
+        assert!(!said.contains("zbus"), "{said}");
+    }
 
     #[test]
     fn a_refused_logon_on_a_configured_remote_says_how_to_renew_it() {
