@@ -550,6 +550,30 @@ fn a_password_typed_once_is_kept_in_the_keyring_and_a_locked_keyring_asks() {
     let connected = forms[3].message.clone().unwrap_or_default();
     assert!(connected.starts_with("Connected."), "{connected}");
 
+    // No keyring (the session's bus gone): the form offers no "Remember my password", on
+    // the first try and after a wrong password alike, and says why; the password typed is
+    // kept in memory until the process ends, so the next run, which may not ask, goes on.
+    // SAFETY: no other thread of this binary reads the environment now.
+    unsafe { std::env::set_var("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus") };
+    let right_password = sftp.pass.clone();
+    let mut tries = 0;
+    center.answer(move |form| {
+        assert!(form.fields.iter().all(|f| f.id != "remember"), "{form:?}");
+        let message = form.message.clone().unwrap_or_default();
+        assert!(message.contains("no keyring is available"), "{form:?}");
+        tries += 1;
+        log_on(if tries == 1 { "wrong" } else { &right_password }, false)
+    });
+    std::fs::write(sftp_left.join("no-keyring.txt"), "typed once").unwrap();
+    let ran = center.run(&["sftp"], true);
+    assert_eq!(ran[0].status, ItemStatus::Succeeded, "{ran:?}");
+    assert_eq!(center.forms.lock().len(), 2);
+    center.no_dialogs();
+    std::fs::write(sftp_left.join("no-keyring-again.txt"), "not asked").unwrap();
+    let ran = center.run(&["sftp"], false);
+    assert_eq!(ran[0].status, ItemStatus::Succeeded, "{ran:?}");
+    assert!(dir.path().join("sftp/no-keyring-again.txt").exists());
+
     // No file under the home, rclone's configuration included, holds a password.
     for password in [&webdav.pass, &sftp.pass] {
         let holding = files_holding(&user_home, password.as_bytes());

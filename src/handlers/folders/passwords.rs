@@ -8,7 +8,29 @@
 //! answered, so every call here runs on a worker thread, and the unlocking read only under
 //! the UI permit of a run that may bother the user.
 
+use parking_lot::Mutex;
 use std::collections::HashMap;
+
+/// Passwords the servers accepted in this process while no keyring could keep them, by
+/// account: kept until the process ends, so the window and the background instance ask
+/// once rather than for every run (a preview and the sync after it, each Sync now). A
+/// terminal `sync` ends with its run. (With a keyring, "Remember my password" unticked
+/// means asked again next run.)
+static ACCEPTED: Mutex<Option<HashMap<String, String>>> = Mutex::new(None);
+
+/// The password accepted for `account` earlier in this process, without a keyring.
+pub fn accepted_without_keyring(account: &str) -> Option<String> {
+    ACCEPTED.lock().as_ref()?.get(account).cloned()
+}
+
+/// Keeps a password the server accepted, with no keyring to keep it in, until the process
+/// ends.
+pub fn accepted_without_keyring_now(account: &str, password: &str) {
+    ACCEPTED
+        .lock()
+        .get_or_insert_default()
+        .insert(account.to_string(), password.to_string());
+}
 
 /// The keyring's service name for every entry of Sync Center.
 pub const SERVICE: &str = "synccenter";
@@ -76,8 +98,11 @@ pub fn store(account: &str, password: &str) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
-/// Forgets the password (a wrong one, or on request).
+/// Forgets the password, in the keyring and in this process (on request).
 pub fn forget(account: &str) -> Result<(), String> {
+    if let Some(accepted) = ACCEPTED.lock().as_mut() {
+        accepted.remove(account);
+    }
     match keyring::Entry::new(SERVICE, account).and_then(|entry| entry.delete_credential()) {
         Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
         Err(e) => Err(e.to_string()),

@@ -220,9 +220,11 @@ impl Remotes {
         let mut permit = None;
         // What the keyring said, for the forms of later tries (no "Remember" without one).
         let mut keyring = Stored::Missing;
-        let mut logon = match self.passwords.get(&account) {
+        let earlier = (self.passwords.get(&account).cloned())
+            .or_else(|| passwords::accepted_without_keyring(&account));
+        let mut logon = match earlier {
             Some(password) => Logon {
-                password: password.clone(),
+                password,
                 remember: false,
                 from_keyring: false,
             },
@@ -293,6 +295,9 @@ impl Remotes {
                 ))
                 .item(item),
             );
+        }
+        if matches!(keyring, Stored::NoKeyring(_)) {
+            passwords::accepted_without_keyring_now(&account, &logon.password);
         }
         self.passwords.insert(account, logon.password);
         Ok(())
@@ -522,7 +527,7 @@ fn logon_form(pair: &PairConfig, server: &Server, keyring: &Stored, error: Optio
     let why = match keyring {
         Stored::Locked => " (your keyring is locked)",
         Stored::NoKeyring(_) => {
-            " (no keyring is available: the password is not saved, and you will be asked again next time)"
+            " (no keyring is available: the password is not saved, and is asked again once Sync Center closes)"
         }
         _ => "",
     };
