@@ -154,6 +154,10 @@ impl std::fmt::Display for RcFailure {
                 "the server did not accept the logon (user name or password), or the login expired ({detail})"
             ),
             FailureKind::Unreachable => write!(f, "cannot reach the server ({detail})"),
+            FailureKind::HostKey if detail.contains("key mismatch") => write!(
+                f,
+                "the server's SSH host key has changed since you trusted it ({detail}): someone may be intercepting the connection, or the server was reinstalled. Nothing was sent to it. If you know it was reinstalled, remove the old key with `ssh-keygen -R NAME` (`ssh-keygen -R \"[NAME]:PORT\"` for a port other than 22) and connect once with ssh to trust the new one"
+            ),
             FailureKind::HostKey => write!(
                 f,
                 "the server's SSH host key is not trusted ({detail}). Connect once with ssh to check and trust it (it is then in ~/.ssh/known_hosts)"
@@ -777,5 +781,27 @@ mod tests {
         for (status, text, kind) in cases {
             assert_eq!(classify(status, text), kind, "{text}");
         }
+    }
+
+    #[test]
+    fn a_changed_host_key_is_told_apart_from_an_unknown_one() {
+        let said = |message: &str| {
+            RcFailure {
+                status: 500,
+                message: message.into(),
+            }
+            .to_string()
+        };
+        let changed =
+            said("NewFs: couldn't connect SSH: ssh: handshake failed: knownhosts: key mismatch");
+        assert!(
+            changed.contains("has changed since you trusted it"),
+            "{changed}"
+        );
+        assert!(changed.contains("ssh-keygen -R"), "{changed}");
+        let unknown =
+            said("NewFs: couldn't connect SSH: ssh: handshake failed: knownhosts: key is unknown");
+        assert!(unknown.contains("is not trusted"), "{unknown}");
+        assert!(!unknown.contains("changed"), "{unknown}");
     }
 }
