@@ -508,6 +508,10 @@ pub fn format_eta(seconds: f64) -> String {
             let minutes = ((s + 30) / 60).max(1);
             format!("about {minutes} min left")
         }
+        // Past a day the minutes say nothing, and past four days the figure says only that
+        // the work hardly moves (a stalled transfer gave "about 272849 h 40 min").
+        86_400..=345_599 => format!("about {} h left", (s + 1800) / 3600),
+        345_600.. => "more than 4 days left".to_string(),
         _ => {
             let hours = s / 3600;
             let minutes = (s % 3600 + 300) / 600 * 10;
@@ -1018,6 +1022,11 @@ mod tests {
             (3599.0, "about 1 h left"),
             (3600.0 * 2.0 + 60.0 * 21.0, "about 2 h 20 min left"),
             (3600.0 * 3.0 + 60.0 * 58.0, "about 4 h left"),
+            (3600.0 * 23.0 + 60.0 * 58.0, "about 24 h left"),
+            (3600.0 * 30.0 + 60.0 * 29.0, "about 30 h left"),
+            (3600.0 * 95.0 + 60.0 * 59.0, "about 96 h left"),
+            (3600.0 * 96.0, "more than 4 days left"),
+            (982_258_800.0, "more than 4 days left"),
         ];
         for (seconds, words) in table {
             assert_eq!(format_eta(seconds), words, "{seconds}");
