@@ -144,6 +144,22 @@ fn results_json_keeps_every_run_newest_first() {
         .clone();
     assert!(contacts["last_synced"].as_str().unwrap().ends_with('Z'));
     assert_eq!(contacts["last_status"], "succeeded");
+    // People read it in local time, as `results` shows times (here TZ is two hours east).
+    let utc =
+        chrono::DateTime::parse_from_rfc3339(contacts["last_synced"].as_str().unwrap()).unwrap();
+    let here = (utc + chrono::Duration::hours(2))
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string();
+    let listed = synccenter(home.path(), &["items"])
+        .env("TZ", "EET-2")
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    let row = listed
+        .lines()
+        .find(|l| l.contains("contacts"))
+        .unwrap_or_default();
+    assert!(row.ends_with(&here), "{row} (expected {here})");
 }
 
 #[test]

@@ -87,9 +87,16 @@ fn a_pair_syncs_and_conflicts_are_listed_and_resolved() {
 
     let resolved = c.run(&["conflicts", "resolve", "p", "a.txt", "--keep", "right"]);
     assert!(resolved.status.success(), "{}", text(&resolved));
+    // Chosen, not yet applied: said so, not "No conflicts."
+    let waiting = text(&c.run(&["conflicts"]));
+    assert!(
+        waiting.contains("No conflicts left to choose for. 1 resolution you chose takes effect at the next sync of p."),
+        "{waiting}"
+    );
     assert_eq!(c.sync().0, 0);
     assert_eq!(read(&c.l("a.txt")), "right edit!");
     assert_eq!(tree(&c.left), tree(&c.right));
+    assert_eq!(text(&c.run(&["conflicts"])).trim(), "No conflicts.");
 }
 
 #[test]

@@ -330,7 +330,11 @@ struct ItemRow {
     id: String,
     name: String,
     checked: bool,
+    /// RFC 3339 in UTC, for programs.
     last_synced: Option<String>,
+    /// The same in local time, for people (as `results` and `conflicts` show times).
+    #[serde(skip)]
+    last_synced_here: Option<String>,
     last_status: Option<ItemStatus>,
     has_properties: bool,
 }
@@ -346,13 +350,15 @@ fn item_rows(engine: &Engine, listings: &[Listing]) -> Vec<ItemRow> {
                     item: item.id.clone(),
                 };
                 let record = store.item_record(&key).unwrap_or_default();
+                let last_synced = record.last_synced.or(item.last_synced);
                 ItemRow {
                     handler: listing.handler.to_string(),
                     handler_name: listing.info.name.clone(),
                     id: item.id.to_string(),
                     name: item.name.clone(),
                     checked: store.is_checked(&key, item.checked_by_default),
-                    last_synced: record.last_synced.or(item.last_synced).map(rfc3339),
+                    last_synced: last_synced.map(rfc3339),
+                    last_synced_here: last_synced.map(local_time),
                     last_status: record.last_status,
                     has_properties: item.has_properties,
                 }
@@ -386,7 +392,7 @@ fn items(engine: &Engine, json: bool) -> Result<u8, Refusal> {
         "CHECKED"
     );
     for row in rows {
-        let when = row.last_synced.unwrap_or_else(|| "never".into());
+        let when = row.last_synced_here.unwrap_or_else(|| "never".into());
         let checked = if row.checked { "yes" } else { "no" };
         out!(
             "{:<14} {:<20} {:<28} {checked:<8} {when}",
@@ -579,7 +585,26 @@ fn conflicts(engine: &Engine, args: ConflictsArgs) -> Result<u8, Refusal> {
                 let rows: Vec<ConflictRow> = open.iter().map(|c| conflict_row(c)).collect();
                 out!("{}", serde_json::to_string_pretty(&rows)?);
             } else if open.is_empty() {
-                out!("No conflicts.");
+                let chosen: std::collections::BTreeSet<&str> = all
+                    .iter()
+                    .filter(|c| c.resolution.is_some())
+                    .map(|c| c.item.item.as_str())
+                    .collect();
+                if chosen.is_empty() {
+                    out!("No conflicts.");
+                } else {
+                    let waiting = all.len() - open.len();
+                    out!(
+                        "No conflicts left to choose for. {} you chose {} at the next sync of {}.",
+                        crate::core::words::plural(waiting as u64, "resolution", "resolutions"),
+                        if waiting == 1 {
+                            "takes effect"
+                        } else {
+                            "take effect"
+                        },
+                        chosen.iter().copied().collect::<Vec<_>>().join(", ")
+                    );
+                }
             } else {
                 for c in open {
                     out!("{}  {}", c.item.item, c.report.path);
