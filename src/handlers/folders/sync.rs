@@ -46,6 +46,10 @@ const SCAN_REPORT_EVERY: Duration = Duration::from_millis(100);
 pub const MASS_DELETE_MIN: usize = 20;
 /// Both roots are checked to still be what the run opened after this many changes.
 const ROOT_CHECK_EVERY: usize = 32;
+/// A change refused with "permission denied" (a logon that expired, or just a file the user
+/// may not read) has the roots checked at most this often: a thousand unreadable files must
+/// not cost a thousand listings of a remote.
+const DENIAL_CHECK_EVERY: Duration = Duration::from_secs(1);
 
 /// What a run tells its caller and asks of it. Returning `false` stops the run cleanly.
 pub trait Observer {
@@ -204,6 +208,7 @@ pub fn run(
         last_save: Instant::now(),
         buffer: vec![0; BUFFER_SIZE],
         root_changed: None,
+        denial_checked: None,
     };
     let ids = [&roots[0], &roots[1]];
     let log = LogWriter::new(
@@ -810,6 +815,8 @@ struct Apply<'c, 'p, 'a, 'j> {
     /// The side whose root stopped being the one opened (the run stopped), and the error
     /// when it could not be looked at (a server that went away).
     root_changed: Option<(Side, Option<io::Error>)>,
+    /// When a change refused with "permission denied" last had the roots checked.
+    denial_checked: Option<Instant>,
 }
 
 /// The changes to make, in the order they are made: creations and moves parent first, then
@@ -1240,12 +1247,18 @@ impl Apply<'_, '_, '_, '_> {
         // A side that cannot be reached (a server gone, a logon expired, a network mount
         // dropped) would fail every change after this one alike: the run stops, and the
         // error it ends with says so once.
-        let lost = result.as_ref().is_err_and(|e| {
-            matches!(
-                e.kind(),
-                io::ErrorKind::NotConnected | io::ErrorKind::PermissionDenied
-            )
-        }) && (self.root_changed.is_some() || !self.roots_unchanged());
+        let may_be_lost = match result.as_ref().map_err(io::Error::kind) {
+            Err(io::ErrorKind::NotConnected) => true,
+            Err(io::ErrorKind::PermissionDenied) => {
+                let due = (self.denial_checked).is_none_or(|at| at.elapsed() >= DENIAL_CHECK_EVERY);
+                if due {
+                    self.denial_checked = Some(Instant::now());
+                }
+                due || self.root_changed.is_some()
+            }
+            _ => false,
+        };
+        let lost = may_be_lost && (self.root_changed.is_some() || !self.roots_unchanged());
         let path = || self.rows.path(i);
         let toward = direction(action).expect("only changes are applied");
         let done = match result {
