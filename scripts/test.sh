@@ -31,6 +31,8 @@ wanted=(
   # Remote folder pairs (tests/remote_*.rs): Debian 12's rclone 1.60 (client and loopback
   # WebDAV/SFTP servers), a private D-Bus session with GNOME Keyring as the Secret Service.
   /usr/bin/rclone:rclone
+  # An SFTP server's host key is looked up before a password is asked (ssh-keygen -F).
+  ssh-keygen:openssh-client
   dbus-daemon:dbus-daemon
   gnome-keyring-daemon:gnome-keyring
   secret-tool:libsecret-tools

@@ -625,37 +625,43 @@ fn sftp_uploads_land_by_one_rename() {
     assert_eq!(read(&c.r("docs/f3.txt")), "file 3, changed");
 }
 
+/// A pair `t` from a new local folder to `right` (a server address), in a home of its own
+/// whose user home is `dir` (no keyring); runs the binary there.
+fn server_pair(dir: &Path, right: &str) -> impl Fn(&[&str]) -> std::process::Output + use<> {
+    let local = dir.join("local");
+    std::fs::create_dir_all(&local).unwrap();
+    let home = dir.join("home");
+    std::fs::create_dir_all(home.join("config")).unwrap();
+    std::fs::write(
+        home.join("config/folders.toml"),
+        format!("rclone = \"{}\"\n", rclone_current().display()),
+    )
+    .unwrap();
+    let user_home = dir.to_path_buf();
+    let run = move |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_synccenter"))
+            .arg("--home")
+            .arg(&home)
+            .args(args)
+            .env("HOME", &user_home)
+            .env_remove("DBUS_SESSION_BUS_ADDRESS")
+            .output()
+            .unwrap()
+    };
+    let added = run(&["folder", "add", "t", local.to_str().unwrap(), right]);
+    assert!(added.status.success(), "{}", text(&added));
+    run
+}
+
 /// A server that refuses the connection (nothing listens on its port) fails the item at
 /// once, in plain words: it is not waited for as a network still coming up is (30 s).
 #[test]
 fn a_refused_connection_fails_at_once() {
     let dir = tempfile::tempdir().unwrap();
-    let local = dir.path().join("local");
-    std::fs::create_dir_all(&local).unwrap();
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = closed.local_addr().unwrap().port();
     drop(closed);
-    let home = dir.path().join("home");
-    std::fs::create_dir_all(home.join("config")).unwrap();
-    let rclone = rclone_current();
-    std::fs::write(
-        home.join("config/folders.toml"),
-        format!("rclone = \"{}\"\n", rclone.display()),
-    )
-    .unwrap();
-    let run = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_synccenter"))
-            .arg("--home")
-            .arg(&home)
-            .args(args)
-            .env("HOME", dir.path())
-            .env_remove("DBUS_SESSION_BUS_ADDRESS")
-            .output()
-            .unwrap()
-    };
-    let right = format!("webdav://me@127.0.0.1:{port}/b");
-    let added = run(&["folder", "add", "t", local.to_str().unwrap(), &right]);
-    assert!(added.status.success(), "{}", text(&added));
+    let run = server_pair(dir.path(), &format!("webdav://me@127.0.0.1:{port}/b"));
     let started = std::time::Instant::now();
     let out = run(&["sync", "t", "--no-prompt"]);
     let took = started.elapsed();
@@ -663,6 +669,41 @@ fn a_refused_connection_fails_at_once() {
     assert_eq!(out.status.code(), Some(2), "{printed}");
     assert!(printed.contains("it refused the connection"), "{printed}");
     assert!(took < std::time::Duration::from_secs(10), "took {took:?}");
+}
+
+/// An SFTP server whose host key the user has not trusted yet is said so before any
+/// password is asked for (which the server would never get), with the command to trust it.
+#[test]
+fn an_untrusted_sftp_host_is_said_before_a_logon_is_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::sftp(&dir.path().join("served"));
+    let right = format!("sftp://tester@127.0.0.1:{}/", server.port);
+    let run = server_pair(dir.path(), &right);
+    let untrusted = |printed: &str| {
+        printed.contains(&format!(
+            "the SSH host key of [127.0.0.1]:{} is not in ~/.ssh/known_hosts yet",
+            server.port
+        )) && printed.contains(&format!("`ssh -p {} tester@127.0.0.1`", server.port))
+            && !printed.contains("needs your logon")
+    };
+    // No known_hosts at all, then one without this server.
+    for known in [
+        None,
+        Some("[127.0.0.1]:1 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKx0\n"),
+    ] {
+        if let Some(lines) = known {
+            std::fs::create_dir_all(dir.path().join(".ssh")).unwrap();
+            std::fs::write(dir.path().join(".ssh/known_hosts"), lines).unwrap();
+        }
+        let out = run(&["sync", "t", "--no-prompt"]);
+        let printed = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{printed}");
+        assert!(untrusted(&printed), "{printed}");
+    }
+    // Trusted: the logon is what is missing now.
+    std::fs::write(dir.path().join(".ssh/known_hosts"), &server.known_hosts).unwrap();
+    let printed = text(&run(&["sync", "t", "--no-prompt"]));
+    assert!(printed.contains("needs your logon"), "{printed}");
 }
 
 /// `folder add` refuses a remote rclone's configuration does not have, naming the ones it

@@ -136,6 +136,15 @@ impl Server {
         }
     }
 
+    /// How `~/.ssh/known_hosts` names the server: `nas`, or `[nas]:2222` on another port
+    /// than 22.
+    pub fn known_hosts_name(&self) -> String {
+        match self.port {
+            None | Some(22) => self.host.clone(),
+            Some(port) => format!("[{}]:{port}", self.host),
+        }
+    }
+
     /// The folder as rclone takes it below the remote's root.
     pub fn rclone_root(&self) -> String {
         self.folder.clone()
@@ -350,6 +359,9 @@ mod tests {
         assert_eq!(six.address(), "[::1]:2222");
         assert_eq!(six.folder, "/srv/data");
         assert_eq!(server("sftp://carl@nas/~/Documents").folder, "Documents");
+        assert_eq!(server("sftp://carl@nas/x").known_hosts_name(), "nas");
+        assert_eq!(server("sftp://carl@nas:22/x").known_hosts_name(), "nas");
+        assert_eq!(six.known_hosts_name(), "[::1]:2222");
         assert_eq!(server("sftp://carl@nas").folder, "");
         assert_eq!(
             Location::parse("webdavs://d@h/x").unwrap().server(),

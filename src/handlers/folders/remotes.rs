@@ -10,7 +10,7 @@
 
 use super::config::{self, PairConfig};
 use super::live_figures::LiveFigures;
-use super::location::{Location, Server};
+use super::location::{Location, Server, ServerKind};
 use super::passwords::{self, Stored};
 use super::rclone::{self, Bytes, EnvRemote, FailureKind, RcFailure, Rcd, RcdOptions, RcloneError};
 use super::remote::{FirstLook, RemoteReplica, Watcher};
@@ -22,7 +22,7 @@ use crate::core::store::Home;
 use crate::core::words::size;
 use serde_json::json;
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// The remotes of the user's rclone configuration, or why they cannot be listed.
@@ -60,6 +60,40 @@ pub fn check_remote_is_configured(home: &Home, location: &Location) -> Result<()
             ),
         },
     })
+}
+
+/// Where SSH keeps the host keys the user trusts, under the home folder.
+const KNOWN_HOSTS: &str = ".ssh/known_hosts";
+
+/// The user's home folder (where `.ssh` is).
+fn user_home() -> PathBuf {
+    directories::BaseDirs::new()
+        .map(|d| d.home_dir().to_path_buf())
+        .unwrap_or_default()
+}
+
+/// Whether `known_hosts` holds a key for the server (`ssh-keygen -F`, which reads hashed
+/// names too); `None` when that cannot be told (no `ssh-keygen`): rclone's own check then
+/// speaks, after the logon.
+fn host_key_known(server: &Server, known_hosts: &Path) -> Option<bool> {
+    if !known_hosts.exists() {
+        return Some(false);
+    }
+    let found = std::process::Command::new("ssh-keygen")
+        .arg("-F")
+        .arg(server.known_hosts_name())
+        .arg("-f")
+        .arg(known_hosts)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .ok()?;
+    match found.code() {
+        Some(0) => Some(true),
+        Some(1) => Some(false),
+        _ => None,
+    }
 }
 
 /// Why a remote pair cannot run now, in the words the item shows.
@@ -216,6 +250,19 @@ impl Remotes {
                 pair.right.display()
             )));
         }
+        // Said before a password is asked for, which the server would never get.
+        if server.kind == ServerKind::Sftp
+            && host_key_known(server, &user_home().join(KNOWN_HOSTS)) == Some(false)
+        {
+            return Err(NotReady::new(format!(
+                "{} could not be synchronized: the SSH host key of {} is not in ~/{KNOWN_HOSTS} yet. Connect once with `ssh -p {} {}@{}` to check its fingerprint and trust it, then sync again. Nothing was changed.",
+                pair.right.display(),
+                server.known_hosts_name(),
+                server.port.unwrap_or(22),
+                server.user,
+                server.host
+            )));
+        }
         let account = server.keyring_account();
         let mut permit = None;
         // What the keyring said, for the forms of later tries (no "Remember" without one).
@@ -318,10 +365,7 @@ impl Remotes {
         let obscured = rclone::obscure(password);
         let account = server.keyring_account();
         let name = self.remote_name(&account);
-        let home = directories::BaseDirs::new()
-            .map(|d| d.home_dir().to_path_buf())
-            .unwrap_or_default();
-        let mut options = server.rclone_options(&home);
+        let mut options = server.rclone_options(&user_home());
         options.push(("PASS", obscured));
         self.servers.insert(account, EnvRemote { name, options });
         let rcd = self.rcd().map_err(as_failure)?;
