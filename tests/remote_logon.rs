@@ -573,6 +573,22 @@ fn a_password_typed_once_is_kept_in_the_keyring_and_a_locked_keyring_asks() {
     let ran = center.run(&["sftp"], false);
     assert_eq!(ran[0].status, ItemStatus::Succeeded, "{ran:?}");
     assert!(dir.path().join("sftp/no-keyring-again.txt").exists());
+    // The password kept in memory stops working (changed on the server): asked again, still
+    // with no "Remember", and the new one is what later runs use.
+    let sftp_account = format!("sftp://{}@127.0.0.1:{}", sftp.user, sftp.port);
+    folders::passwords::accepted_without_keyring_now(&sftp_account, "the old password");
+    let right_password = sftp.pass.clone();
+    center.answer(move |form| {
+        assert!(form.fields.iter().all(|f| f.id != "remember"), "{form:?}");
+        assert!(error_under_password(form).is_some(), "{form:?}");
+        log_on(&right_password, false)
+    });
+    let ran = center.run(&["sftp"], true);
+    assert_eq!(ran[0].status, ItemStatus::Succeeded, "{ran:?}");
+    assert_eq!(center.forms.lock().len(), 1);
+    center.no_dialogs();
+    let ran = center.run(&["sftp"], false);
+    assert_eq!(ran[0].status, ItemStatus::Succeeded, "{ran:?}");
 
     // No file under the home, rclone's configuration included, holds a password.
     for password in [&webdav.pass, &sftp.pass] {

@@ -98,11 +98,16 @@ pub fn store(account: &str, password: &str) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
-/// Forgets the password, in the keyring and in this process (on request).
-pub fn forget(account: &str) -> Result<(), String> {
+/// Forgets a password kept without a keyring that the server refused.
+pub fn refused_without_keyring(account: &str) {
     if let Some(accepted) = ACCEPTED.lock().as_mut() {
         accepted.remove(account);
     }
+}
+
+/// Forgets the password, in the keyring and in this process (on request).
+pub fn forget(account: &str) -> Result<(), String> {
+    refused_without_keyring(account);
     match keyring::Entry::new(SERVICE, account).and_then(|entry| entry.delete_credential()) {
         Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
         Err(e) => Err(e.to_string()),

@@ -267,8 +267,11 @@ impl Remotes {
         let mut permit = None;
         // What the keyring said, for the forms of later tries (no "Remember" without one).
         let mut keyring = Stored::Missing;
-        let earlier = (self.passwords.get(&account).cloned())
-            .or_else(|| passwords::accepted_without_keyring(&account));
+        let kept_without_keyring = passwords::accepted_without_keyring(&account);
+        if kept_without_keyring.is_some() {
+            keyring = Stored::NoKeyring(String::new());
+        }
+        let earlier = (self.passwords.get(&account).cloned()).or(kept_without_keyring);
         let mut logon = match earlier {
             Some(password) => Logon {
                 password,
@@ -311,6 +314,9 @@ impl Remotes {
             match self.try_logon(pair, server, &logon.password, first_sync) {
                 Ok(look) => break look,
                 Err(failure) if failure.kind() == FailureKind::Logon => {
+                    // Never tried again by a later run (a server's brute-force guard counts).
+                    self.passwords.remove(&account);
+                    passwords::refused_without_keyring(&account);
                     let said = "That password was not accepted. Check it and try again.";
                     if permit.is_none() {
                         match callback.request_ui(Some(item)) {
