@@ -55,6 +55,9 @@ const TRANSFERS_AT_ONCE: usize = 4;
 /// Changes in a batch of new files taken in at once (see [`Replica::take_in`]): a batch's
 /// work (its bytes) still ends it sooner.
 const INTAKE_CHANGES: usize = 20_000;
+/// How long the check whether a server is still there may wait to connect, or for an
+/// answer (see [`RemoteReplica::answers`]); rclone rcd numbers in nanoseconds.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Times a call is tried again when the server was busy (see [`again`]).
 const RETRIES: u32 = 5;
 /// The marker of a root's identity, in the center's folder.
@@ -311,7 +314,19 @@ impl RemoteReplica {
     fn answers(&self) -> Listing {
         self.not_lost()?;
         let center = self.join(std::str::from_utf8(CENTER_DIR).expect("ASCII"));
-        let listed = list_folder(&self.rcd, &format!("{}{center}", self.fs), "");
+        let fs = format!("{}{center}", self.fs);
+        // One try each, never long (a Stop waits for it), and a second try a moment later
+        // before the server is taken for gone: a blip is not the end of the run.
+        let quick = json!({
+            "LowLevelRetries": 1,
+            "ConnectTimeout": PROBE_TIMEOUT.as_nanos() as u64,
+            "Timeout": PROBE_TIMEOUT.as_nanos() as u64,
+        });
+        let mut listed = list_folder_with(&self.rcd, &fs, "", &quick);
+        if listed.as_ref().is_err_and(RcloneError::is_lost) {
+            std::thread::sleep(Duration::from_secs(1));
+            listed = list_folder_with(&self.rcd, &fs, "", &quick);
+        }
         if let Err(e) = &listed
             && e.is_lost()
         {
@@ -930,11 +945,16 @@ impl RemoteReplica {
                         Ok(Some(file_entry(l.size, l.mtime)))
                     }
                     (_, Some(_)) => Ok(None),
-                    (_, None) => {
-                        Err(io::Error::other(failure.clone().unwrap_or_else(|| {
-                            "it did not arrive on the remote".into()
-                        })))
-                    }
+                    // Not seen as the server went away: left for the next run (which finds
+                    // it if it landed), not a failure of its own.
+                    (_, None) => Err(match self.lost.get() {
+                        Some(lost) => lost.clone().into(),
+                        None => io::Error::other(
+                            failure
+                                .clone()
+                                .unwrap_or_else(|| "it did not arrive on the remote".into()),
+                        ),
+                    }),
                 }
             })
             .collect())
@@ -1100,10 +1120,21 @@ fn again<T>(
 
 /// The entries in `remote` on `fs`.
 fn list_folder(rcd: &Rcd, fs: &str, remote: &str) -> Listing {
-    let input = json!({
+    list_folder_with(rcd, fs, remote, &json!({}))
+}
+
+/// The entries in `remote` on `fs`, listed with rclone's settings `config` changed.
+fn list_folder_with(rcd: &Rcd, fs: &str, remote: &str, config: &Value) -> Listing {
+    let mut input = json!({
         "fs": fs, "remote": remote,
         "opt": { "noMimeType": true },
     });
+    if config
+        .as_object()
+        .is_some_and(|changed| !changed.is_empty())
+    {
+        input["_config"] = config.clone();
+    }
     let listed: ListReply = again(false, || rcd.call_as("operations/list", input.clone()))?;
     Ok(listed
         .list
