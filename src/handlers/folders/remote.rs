@@ -226,6 +226,16 @@ struct Listed {
     mtime: Mtime,
 }
 
+/// The temp-name tokens of this process's replicas that are in use: a leftover of this
+/// process with another token is from a run that ended.
+static LIVE_TOKENS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+impl Drop for RemoteReplica {
+    fn drop(&mut self) {
+        LIVE_TOKENS.lock().retain(|live| *live != self.token);
+    }
+}
+
 impl RemoteReplica {
     /// A replica of `root` on `fs`, shown as `location`. `staging` must be a local folder
     /// only this pair uses.
@@ -239,6 +249,8 @@ impl RemoteReplica {
         watcher: Box<dyn Watcher>,
     ) -> RemoteReplica {
         let group = format!("synccenter-{}", random_hex(4));
+        let token = format!("{}{}", host_id(), random_hex(4));
+        LIVE_TOKENS.lock().push(token.clone());
         RemoteReplica {
             rcd,
             fs,
@@ -246,7 +258,7 @@ impl RemoteReplica {
             location,
             staging,
             group,
-            token: format!("{}{}", host_id(), random_hex(4)),
+            token,
             counter: AtomicU64::new(0),
             create_root,
             info: OnceLock::new(),
@@ -487,7 +499,13 @@ impl RemoteReplica {
             return false;
         };
         let token = name.split('-').nth(3).unwrap_or("");
-        token.starts_with(own) && pid != std::process::id() && !is_alive(pid)
+        // (This process's own: a run of it that ended, in the window or the background
+        // instance, which live for days.)
+        token.starts_with(own)
+            && match pid == std::process::id() {
+                true => !LIVE_TOKENS.lock().iter().any(|live| live == token),
+                false => !is_alive(pid),
+            }
     }
 
     fn info(&self) -> io::Result<Info> {
