@@ -336,6 +336,10 @@ fn an_address_not_understood_is_refused_and_its_password_kept_nowhere() {
             "had a password in it; leave it out",
         ),
         ("ftp://me@host/b", "neither an absolute folder nor a remote"),
+        (
+            "gdrive,shared_with_me:Docs",
+            "neither an absolute folder nor a remote",
+        ),
     ] {
         let out = add(right);
         let said = text(&out);

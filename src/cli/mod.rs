@@ -255,7 +255,16 @@ fn folder(setup: &Setup, action: FolderAction) -> Result<u8, Refusal> {
                     remotes::check_remote_is_configured(home, &location)?;
                     location.is_remote()
                 }
-                Some((text, Err(e))) if text.contains("://") => return Err(e.into()),
+                // (`name,option=value:path` is an rclone remote, not a folder.)
+                Some((text, Err(e)))
+                    if text.contains("://")
+                        || text
+                            .split('/')
+                            .next()
+                            .is_some_and(|first| first.contains(':')) =>
+                {
+                    return Err(e.into());
+                }
                 _ => false,
             };
             let pair = PairConfig {
@@ -588,7 +597,7 @@ fn conflicts(engine: &Engine, args: ConflictsArgs) -> Result<u8, Refusal> {
                 let chosen: std::collections::BTreeSet<&str> = all
                     .iter()
                     .filter(|c| c.resolution.is_some())
-                    .map(|c| c.item.item.as_str())
+                    .map(|c| c.item_name.as_str())
                     .collect();
                 if chosen.is_empty() {
                     out!("No conflicts.");

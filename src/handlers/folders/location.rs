@@ -236,10 +236,16 @@ pub fn is_remote_name(name: &str) -> bool {
 /// An address as messages show it: without a password typed into it (a message may end
 /// up in a log).
 fn without_password(text: &str) -> String {
-    match url::Url::parse(text) {
-        Ok(mut url) if url.password().is_some() => {
-            let _ = url.set_password(None);
-            url.to_string()
+    // Cut out of the text as typed (a parsed address would come back normalized).
+    let Some((scheme, rest)) = text.split_once("://") else {
+        return text.to_string();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((user_info, host)) if user_info.contains(':') => {
+            let user = user_info.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}@{host}{path}")
         }
         _ => text.to_string(),
     }
@@ -247,7 +253,7 @@ fn without_password(text: &str) -> String {
 
 fn parse_server(kind: ServerKind, text: &str) -> Result<Server, LocationError> {
     let bad = |reason: &str| LocationError::BadAddress {
-        text: text.into(),
+        text: without_password(text),
         reason: reason.into(),
     };
     // Checked on the text as typed: parsing resolves `a/../b` to `b` silently.
@@ -380,7 +386,7 @@ mod tests {
             ),
             (
                 "HTTPS://me:secret@cloud/x",
-                "https://me@cloud/x\" is a web address",
+                "HTTPS://me@cloud/x\" is a web address",
             ),
             ("ftp://me:secret@cloud/x", "ftp://me@cloud/x\" is neither"),
             ("-bad:x", "neither an absolute folder nor a remote"),
@@ -391,6 +397,11 @@ mod tests {
             ),
             ("webdav://a@h/x?y=1", "must not have a ? or # part"),
             ("sftp://a@h/x/../y", "must not contain \"..\""),
+            (
+                "sftp://a:secret@h/x/../y",
+                "\"sftp://a@h/x/../y\" is not a valid address",
+            ),
+            ("webdav://a:secret@h:99999/x", "is not a valid address"),
             ("webdav://a@h/%2e%2e/y", "must not contain \"..\""),
         ];
         for (text, why) in cases {
