@@ -119,7 +119,7 @@ pub fn classify(status: u16, message: &str) -> FailureKind {
     } else if has(&["knownhosts:", "host key", "known_hosts"]) {
         FailureKind::HostKey
     } else if has(&[
-        "401",
+        // (Not a bare "401": a port such as 127.0.0.1:40125 holds it.)
         "unauthorized",
         "unable to authenticate",
         "403 forbidden",
@@ -130,8 +130,12 @@ pub fn classify(status: u16, message: &str) -> FailureKind {
     } else if has(&[
         "connection refused",
         "no such host",
-        "timeout",
+        // (Not a bare "timeout": a file or folder may be named so.)
         "i/o timeout",
+        "handshake timeout",
+        "timeout awaiting",
+        "timeout exceeded",
+        "deadline exceeded",
         "network is unreachable",
         "no route to host",
         "connection reset",
@@ -753,6 +757,27 @@ mod tests {
             (
                 500,
                 "dial tcp: lookup nonexistent.invalid on 10.255.255.53:53: no such host",
+                FailureKind::Unreachable,
+            ),
+            // A port that holds "401", a folder named "timeout".
+            (
+                500,
+                "error in ListJSON: couldn't list files: Propfind \"http://127.0.0.1:40125/data/\": dial tcp 127.0.0.1:40125: connect: connection refused",
+                FailureKind::Unreachable,
+            ),
+            (
+                500,
+                "failed to open source object: timeout/401.txt: is a directory",
+                FailureKind::Other,
+            ),
+            (
+                500,
+                "Get \"https://x/\": net/http: TLS handshake timeout",
+                FailureKind::Unreachable,
+            ),
+            (
+                500,
+                "Propfind \"https://x/\": context deadline exceeded (Client.Timeout exceeded while awaiting headers)",
                 FailureKind::Unreachable,
             ),
             (
