@@ -590,6 +590,53 @@ fn a_password_typed_once_is_kept_in_the_keyring_and_a_locked_keyring_asks() {
     let ran = center.run(&["sftp"], false);
     assert_eq!(ran[0].status, ItemStatus::Succeeded, "{ran:?}");
 
+    // "Add folder pair…" with "Remember my password" ticked but no keyring: said so, and the
+    // password is kept for this process, so the new pair's first sync does not ask.
+    let added_left = dir.path().join("added-left");
+    std::fs::create_dir_all(&added_left).unwrap();
+    std::fs::write(added_left.join("added.txt"), "added").unwrap();
+    let (address, user, password) = (
+        format!("http://127.0.0.1:{}/data/added", webdav.port),
+        webdav.user.clone(),
+        webdav.pass.clone(),
+    );
+    let mut step = 0;
+    center.answer(move |form| {
+        step += 1;
+        let mut values = form.initial_values();
+        let typed: Vec<(&str, FieldValue)> = match step {
+            1 => vec![
+                ("name", FieldValue::Text("added".into())),
+                ("left", FieldValue::Text(added_left.display().to_string())),
+                ("kind", FieldValue::Text("WebDAV".into())),
+            ],
+            2 => vec![
+                ("address", FieldValue::Text(address.clone())),
+                ("user", FieldValue::Text(user.clone())),
+                ("password", FieldValue::Text(password.clone())),
+                ("remember", FieldValue::Bool(true)),
+            ],
+            _ => {
+                let said = form.message.clone().unwrap_or_default();
+                assert!(said.contains("keeps it until it closes"), "{form:?}");
+                vec![]
+            }
+        };
+        values.extend(typed.into_iter().map(|(id, v)| (id.to_string(), v)));
+        FormReply::Submitted {
+            button: "ok".into(),
+            values,
+        }
+    });
+    center
+        .engine
+        .show_properties(&handler, PropertiesTarget::Handler);
+    wait_until("the pair to be added", || center.forms.lock().len() == 3);
+    center.no_dialogs();
+    let ran = center.run(&["added"], false);
+    assert_eq!(ran[0].status, ItemStatus::Succeeded, "{ran:?}");
+    assert!(dir.path().join("dav/data/added/added.txt").exists());
+
     // No file under the home, rclone's configuration included, holds a password.
     for password in [&webdav.pass, &sftp.pass] {
         let holding = files_holding(&user_home, password.as_bytes());

@@ -317,13 +317,12 @@ fn remember(pair: &PairConfig, values: &Values) -> Option<String> {
     let Ok(Location::Server(server)) = pair.right_location() else {
         return None;
     };
-    passwords::store(&server.keyring_account(), &password)
-        .err()
-        .map(|e| {
-            format!(
-                "The password could not be saved in the keyring ({e}); the first sync asks for it."
-            )
-        })
+    let account = server.keyring_account();
+    passwords::store(&account, &password).err().map(|_| {
+        // Kept as a logon without a keyring is, so the first sync does not ask again.
+        passwords::accepted_without_keyring_now(&account, &password);
+        "No keyring (GNOME Keyring, KWallet) answers in this session, so the password could not be saved: Sync Center keeps it until it closes, and asks for it again after that.".to_string()
+    })
 }
 
 /// Whether an error is about a field of step one.
