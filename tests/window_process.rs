@@ -13,7 +13,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// Kills and reaps the window when the test ends, whatever happened.
-struct Window(Child);
+/// The window's process, and the file its stderr goes to (said when it ends early).
+struct Window(Child, PathBuf);
 
 impl Drop for Window {
     fn drop(&mut self) {
@@ -26,6 +27,7 @@ impl Drop for Window {
 fn open_window(home: &Path, display: &Display, dir: &Path) -> Window {
     let runtime = dir.join("runtime");
     std::fs::create_dir(&runtime).unwrap();
+    let said = dir.join("window-stderr.txt");
     Window(
         synccenter(home)
             .env("DISPLAY", &display.name)
@@ -33,9 +35,10 @@ fn open_window(home: &Path, display: &Display, dir: &Path) -> Window {
             .env(MARK, home)
             .env_remove("WAYLAND_DISPLAY")
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(&said).unwrap())
             .spawn()
             .unwrap(),
+        said,
     )
 }
 
@@ -127,7 +130,11 @@ fn the_window_outlives_a_handler_that_dies_with_answers_unwritten() {
 
 fn assert_running(window: &mut Window) {
     let ended = window.0.try_wait().unwrap();
-    assert!(ended.is_none(), "the window must still be open: {ended:?}");
+    assert!(
+        ended.is_none(),
+        "the window must still be open: {ended:?}, it said: {}",
+        std::fs::read_to_string(&window.1).unwrap_or_default()
+    );
 }
 
 /// The window is open, and its process ignores SIGPIPE.
