@@ -363,7 +363,7 @@ fn idle_detection_that_appears_after_the_start_is_found() {
     });
     let mut server = Command::new("Xvfb")
         .arg(&display_name)
-        .args(["-screen", "0", "640x480x24", "-nolisten", "tcp"])
+        .args(["-noreset", "-screen", "0", "640x480x24", "-nolisten", "tcp"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

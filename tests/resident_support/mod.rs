@@ -411,9 +411,14 @@ pub struct Display {
 
 impl Display {
     pub fn start() -> Display {
-        // The server picks a free display number and says which.
+        // The server picks a free display number and says which. `-noreset`: by default an X
+        // server resets when its last client leaves (the connection check below, each
+        // xdotool), and a client connecting during the reset can fail. Suspected in three
+        // full runs where a window starting then could not connect ("cannot open the
+        // window"); not reproduced on demand.
         let (server, number) = spawn_saying(
             Command::new("Xvfb").args([
+                "-noreset",
                 "-displayfd",
                 "1",
                 "-screen",
