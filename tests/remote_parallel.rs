@@ -242,17 +242,16 @@ fn ctrl_c_during_an_intake_places_nothing_and_the_next_sync_brings_everything() 
     }
 }
 
-/// Ctrl-C while changed files go up: the uploads cut short are left for the next sync, not
-/// reported as failures ("Could not copy f1.bin: stopped"), and the next sync brings them.
-#[test]
-fn ctrl_c_while_changed_files_go_up_reports_no_failures() {
-    let c = RemoteCli::webdav("two-way", &rclone_current());
-    // Large enough to go up as jobs that a stop cuts short.
-    let big = |tag: u8, i: usize| -> Vec<u8> {
-        (0..5_000_000u32)
-            .map(|k| (k % 251) as u8 ^ tag ^ i as u8)
-            .collect()
-    };
+/// Version `tag` of large file `i`: large enough to go up as a job of its own (which a stop
+/// cuts short, and whose bytes a lost server stops moving).
+fn big(tag: u8, i: usize) -> Vec<u8> {
+    (0..5_000_000u32)
+        .map(|k| (k % 251) as u8 ^ tag ^ i as u8)
+        .collect()
+}
+
+/// Four large files synced, then changed (version 2) on the left.
+fn large_files_synced_then_changed(c: &RemoteCli) {
     for i in 0..4 {
         std::fs::write(c.l(&format!("f{i}.bin")), big(1, i)).unwrap();
     }
@@ -261,6 +260,14 @@ fn ctrl_c_while_changed_files_go_up_reports_no_failures() {
     for i in 0..4 {
         std::fs::write(c.l(&format!("f{i}.bin")), big(2, i)).unwrap();
     }
+}
+
+/// Ctrl-C while changed files go up: the uploads cut short are left for the next sync, not
+/// reported as failures ("Could not copy f1.bin: stopped"), and the next sync brings them.
+#[test]
+fn ctrl_c_while_changed_files_go_up_reports_no_failures() {
+    let c = RemoteCli::webdav("two-way", &rclone_current());
+    large_files_synced_then_changed(&c);
     let printed = interrupt(sync_until_a_transfer_is_under_way(&c, "2M"));
     assert!(!printed.contains("Could not"), "{printed}");
 
@@ -371,19 +378,7 @@ fn a_server_gone_during_a_sync_ends_it_soon_and_the_next_sync_finishes() {
         assert!(arrived, "{rel} did not arrive: {printed}");
     }
 
-    let big = |tag: u8, i: usize| -> Vec<u8> {
-        (0..5_000_000u32)
-            .map(|k| (k % 251) as u8 ^ tag ^ i as u8)
-            .collect()
-    };
-    for i in 0..4 {
-        std::fs::write(c.l(&format!("f{i}.bin")), big(1, i)).unwrap();
-    }
-    let (code, printed) = c.sync();
-    assert_eq!(code, 0, "{printed}");
-    for i in 0..4 {
-        std::fs::write(c.l(&format!("f{i}.bin")), big(2, i)).unwrap();
-    }
+    large_files_synced_then_changed(&c);
     let child = sync_until_a_transfer_is_under_way(&c, "2M");
     c.server.stop();
     ends_soon_without_the_server(child);

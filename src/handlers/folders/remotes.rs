@@ -619,6 +619,15 @@ fn needs_logon(pair: &PairConfig, server: &Server, stored: &Stored) -> String {
     )
 }
 
+/// The name of the pair's remote in rclone's configuration (the right side as written,
+/// should it be none).
+fn rclone_remote_of(pair: &PairConfig) -> String {
+    match pair.right_location() {
+        Ok(Location::Rclone { remote, .. }) => remote,
+        _ => pair.right.display().to_string(),
+    }
+}
+
 /// A failure as the item shows it.
 fn plain(pair: &PairConfig, failure: &RcFailure, server: Option<&Server>) -> String {
     match failure.kind() {
@@ -629,10 +638,7 @@ fn plain(pair: &PairConfig, failure: &RcFailure, server: Option<&Server>) -> Str
                 server.account()
             ),
             None => {
-                let remote = match pair.right_location() {
-                    Ok(Location::Rclone { remote, .. }) => remote,
-                    _ => pair.right.display().to_string(),
-                };
+                let remote = rclone_remote_of(pair);
                 format!(
                     "{} needs your logon: {failure}. {remote} is a remote of rclone's configuration: in a terminal, run `rclone config reconnect {remote}:` if it logs on in a browser (Google Drive, OneDrive, Dropbox…), or `rclone config` to change its password.",
                     pair.name
@@ -649,10 +655,7 @@ fn plain(pair: &PairConfig, failure: &RcFailure, server: Option<&Server>) -> Str
             .message
             .contains("didn't find section in config file") =>
         {
-            let remote = match pair.right_location() {
-                Ok(Location::Rclone { remote, .. }) => remote,
-                _ => pair.right.display().to_string(),
-            };
+            let remote = rclone_remote_of(pair);
             format!(
                 "{} could not be synchronized: rclone's configuration has no remote named \"{remote}\" (renamed or removed in `rclone config`, or RCLONE_CONFIG names another file than when the pair was added). Set it up again with `rclone config`, or change the pair's remote in its Properties. Nothing was changed.",
                 pair.name
