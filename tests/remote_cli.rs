@@ -725,8 +725,28 @@ fn a_remote_rclone_does_not_have_is_refused_and_said_plainly() {
         said.contains("rclone's configuration has no remote named \"nosuch\" (it has remote:)"),
         "{said}"
     );
+    // Written the way scp and rsync write a server: said how to write it for SFTP, and a
+    // password typed into it is neither stored nor shown back.
+    let left = c.left.to_str().unwrap();
+    let said = text(&c.run(&["folder", "add", "s", left, "bob@nas.local:/srv/x"]));
+    assert!(
+        said.contains("no remote named \"bob@nas.local\"")
+            && said.contains("For an SFTP server, write sftp://bob@nas.local/srv/x"),
+        "{said}"
+    );
+    let out = c.run(&["folder", "add", "s", left, "bob:hunter2@nas.local:Photos"]);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{said}");
+    assert!(
+        said.contains("without the password as sftp://bob@nas.local/~/Photos")
+            && !said.contains("hunter2"),
+        "{said}"
+    );
     let listed = text(&c.run(&["folder", "list"]));
-    assert!(!listed.contains("nosuch"), "{listed}");
+    assert!(
+        !listed.contains("nosuch") && !listed.contains("nas.local"),
+        "{listed}"
+    );
 
     let conf = std::fs::read_to_string(&c.conf).unwrap();
     std::fs::write(&c.conf, conf.replace("[remote]", "[renamed]")).unwrap();

@@ -180,6 +180,10 @@ pub enum LocationError {
         "\"{0}\" is a web address: write a WebDAV server as webdav://USER@HOST/FOLDER (webdavs:// for https), a Nextcloud folder as nextcloud://USER@HOST/FOLDER"
     )]
     WebAddress(String),
+    #[error(
+        "\"{typed}\" looks like USER:PASSWORD@HOST:FOLDER; write it without the password as {sftp}: Sync Center asks for the password and keeps it in the keyring"
+    )]
+    PasswordInScpAddress { typed: String, sftp: String },
 }
 
 impl Location {
@@ -200,6 +204,14 @@ impl Location {
         match text.split_once(':') {
             // The folder as rclone reads it: on SFTP, `nas:/srv` is from the server's root
             // and `nas:srv` from the user's home.
+            Some((user, folder)) if is_remote_name(user) && is_password_at_host(folder) => {
+                let (_password, host_and_folder) = folder.split_once('@').unwrap_or_default();
+                let (host, folder) = host_and_folder.split_once(':').unwrap_or_default();
+                Err(LocationError::PasswordInScpAddress {
+                    typed: format!("{user}@{host_and_folder}"),
+                    sftp: scp_as_sftp(&format!("{user}@{host}"), folder),
+                })
+            }
             Some((name, folder)) if is_remote_name(name) => Ok(Location::Rclone {
                 remote: name.to_string(),
                 folder: folder.to_string(),
@@ -231,6 +243,26 @@ pub fn is_remote_name(name: &str) -> bool {
         && name
             .chars()
             .all(|c| c.is_alphanumeric() || "_-.+@ ".contains(c))
+}
+
+/// Whether the folder of a `NAME:FOLDER` right side starts like `PASSWORD@HOST:`, the rest of
+/// an scp-style `USER:PASSWORD@HOST:FOLDER` (a folder whose first name holds both an `@` and
+/// a later `:` is far rarer than this mistake, and storing it would write the password into
+/// `folders.toml`).
+fn is_password_at_host(folder: &str) -> bool {
+    let first_name = folder.split('/').next().unwrap_or_default();
+    first_name
+        .split_once('@')
+        .is_some_and(|(_, host)| host.contains(':'))
+}
+
+/// The `sftp://` address of an scp-style `USER@HOST:FOLDER` (a relative folder is in the
+/// user's home there, as it is for scp and rsync).
+pub fn scp_as_sftp(user_at_host: &str, folder: &str) -> String {
+    match folder.strip_prefix('/') {
+        Some(from_root) => format!("sftp://{user_at_host}/{from_root}"),
+        None => format!("sftp://{user_at_host}/~/{folder}"),
+    }
 }
 
 /// An address as messages show it: without a password typed into it (a message may end
@@ -346,6 +378,23 @@ mod tests {
                 folder: String::new()
             }
         );
+        // An `@` and a `:` are names in a folder unless the first name holds both, the
+        // `PASSWORD@HOST:` of an scp-style address.
+        for (text, remote, folder) in [
+            ("bob@nas:/srv", "bob@nas", "/srv"),
+            ("gdrive:me@work/notes:old", "gdrive", "me@work/notes:old"),
+            ("s3:bucket/a:b@c:d", "s3", "bucket/a:b@c:d"),
+            ("box:a:b@c", "box", "a:b@c"),
+        ] {
+            assert_eq!(
+                Location::parse(text).unwrap(),
+                Location::Rclone {
+                    remote: remote.into(),
+                    folder: folder.into()
+                },
+                "{text}"
+            );
+        }
         let nc = server("nextcloud://ann@cloud.example.org/Documents/Sync/");
         assert_eq!(nc.kind, ServerKind::Nextcloud);
         assert_eq!(
@@ -403,6 +452,15 @@ mod tests {
             ),
             ("webdav://a:secret@h:99999/x", "is not a valid address"),
             ("webdav://a@h/%2e%2e/y", "must not contain \"..\""),
+            (
+                "bob:secret@nas:/srv",
+                "\"bob@nas:/srv\" looks like USER:PASSWORD@HOST:FOLDER; write it without the password as sftp://bob@nas/srv:",
+            ),
+            ("bob:secret@nas:", "as sftp://bob@nas/~/:"),
+            (
+                "bob:secret@nas.local:srv/x",
+                "as sftp://bob@nas.local/~/srv/x:",
+            ),
         ];
         for (text, why) in cases {
             let error = Location::parse(text).unwrap_err().to_string();

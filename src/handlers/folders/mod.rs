@@ -103,11 +103,30 @@ pub enum FolderError {
     #[error("{location}: {reason}")]
     Remote { location: String, reason: String },
     #[error(
-        "rclone's configuration has no remote named \"{remote}\" ({known}). Set it up in a terminal with `rclone config` (the file rclone reads is the one `rclone config file` names; RCLONE_CONFIG chooses another), then add the pair again."
+        "rclone's configuration has no remote named \"{remote}\" ({known}). Set it up in a terminal with `rclone config` (the file rclone reads is the one `rclone config file` names; RCLONE_CONFIG chooses another), then add the pair again.{}",
+        sftp_hint(.remote, .folder)
     )]
-    UnknownRemote { remote: String, known: String },
+    UnknownRemote {
+        remote: String,
+        folder: String,
+        known: String,
+    },
     #[error("another sync of {name} is running{}", .pid.map(|p| format!(" (pid {p})")).unwrap_or_default())]
     Busy { name: String, pid: Option<u32> },
+}
+
+/// For an unknown remote named like `USER@HOST`: the `USER@HOST:FOLDER` typed was most
+/// likely meant as an SFTP server, the way scp and rsync write one.
+fn sftp_hint(remote: &str, folder: &str) -> String {
+    match remote.split_once('@') {
+        Some((user, host)) if !user.is_empty() && !host.is_empty() => {
+            format!(
+                " For an SFTP server, write {}",
+                location::scp_as_sftp(remote, folder)
+            )
+        }
+        _ => String::new(),
+    }
 }
 
 /// Removes a pair and forgets its record of the last sync: adding the same folders again

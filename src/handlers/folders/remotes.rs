@@ -37,7 +37,7 @@ pub fn configured_remotes(home: &Home) -> Result<Vec<String>, String> {
 /// another configuration file than the one rclone reads now). Without rclone nothing can
 /// be checked: the pair's sync then says how to install it.
 pub fn check_remote_is_configured(home: &Home, location: &Location) -> Result<(), FolderError> {
-    let Location::Rclone { remote, .. } = location else {
+    let Location::Rclone { remote, folder } = location else {
         return Ok(());
     };
     let Ok(known) = configured_remotes(home) else {
@@ -48,6 +48,7 @@ pub fn check_remote_is_configured(home: &Home, location: &Location) -> Result<()
     }
     Err(FolderError::UnknownRemote {
         remote: remote.clone(),
+        folder: folder.clone(),
         known: match known.len() {
             0 => "it has none".into(),
             _ => format!(
