@@ -347,4 +347,9 @@ fn ctrl_c_leaves_no_stale_bar_and_says_how_each_item_ended() {
     );
     assert!(screen.contains("Photos:"), "{screen}");
     assert_eq!(code, 1, "a stopped run is incomplete:\n{screen}");
+    let percents = overall_percentages(&shown);
+    assert!(
+        !percents.contains(&100),
+        "a stopped run's bar never claims it all done: {percents:?}"
+    );
 }

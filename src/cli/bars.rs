@@ -136,11 +136,16 @@ impl Bars {
         say(&self.multi, text);
     }
 
-    /// Takes the bars off the terminal: the overall bar is drawn once at its end (what the
-    /// run came to), then goes with the rest; a bar left standing would say something else
-    /// than the final lines ("37 %" after Ctrl+C).
-    pub fn finish(self) {
-        self.overall_bar.finish();
+    /// Takes the bars off the terminal: the overall bar of a run that came to its end is
+    /// drawn once full (its last move may still be on the way there), one that was stopped
+    /// is not drawn again, as "100 %" would say it all got done. A bar left standing would
+    /// say something else than the final lines ("37 %" after Ctrl+C).
+    pub fn finish(self, stopped: bool) {
+        if stopped {
+            self.overall_bar.finish_and_clear();
+        } else {
+            self.overall_bar.finish();
+        }
         for line in self.lines.values() {
             line.bar.finish_and_clear();
         }

@@ -210,6 +210,6 @@ fn follow(instance: &Instance, session: u64, news: &Receiver<News>, caught: &Cau
             _ => {}
         }
     };
-    bars.finish();
+    bars.finish(stopping);
     outcome
 }

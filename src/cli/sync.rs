@@ -66,7 +66,7 @@ pub fn run(
     };
     // Every item's final state, and the overall bar at its end, before the bars go.
     show_changes(engine, &mut bars);
-    bars.finish();
+    bars.finish(stopping);
     Ok(record)
 }
 
