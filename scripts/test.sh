@@ -15,6 +15,7 @@ wanted=(
   import:imagemagick          # screenshots of the window and the tray
   status-notifier-watcher:haskell-status-notifier-item-utils  # a real tray watcher…
   gtk-sni-tray-standalone:haskell-gtk-sni-tray-utils          # …and a real tray host
+  dunst:dunst                 # a real notification daemon (desktop notifications)
   desktop-file-validate:desktop-file-utils  # the desktop entry's validator
   appstreamcli:appstream      # the metainfo's validator
   unshare:util-linux          # user namespaces: a low inotify watch limit, a private network

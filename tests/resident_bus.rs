@@ -181,6 +181,70 @@ fn a_second_background_start_leaves_the_running_instance_alone() {
     );
 }
 
+/// Two starts (a launcher clicked twice) that waited for a terminal sync: the first to get
+/// the home becomes the instance and the other hands over to it, rather than waiting until
+/// it quits and then starting again.
+#[test]
+fn starts_that_waited_for_a_terminal_sync_leave_one_instance() {
+    let bus = Bus::start();
+    let home = Home::new(0.0);
+    home.hold("sync");
+    let mut terminal = Instance::of(
+        synccenter(home.path(), Some(&bus))
+            .args(["sync", "alpha"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    home.wait_held("sync");
+    let start = || {
+        Instance::of(
+            synccenter(home.path(), Some(&bus))
+                .arg("--background")
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap(),
+        )
+    };
+    let mut starts = [start(), start()];
+    for waiting in &mut starts {
+        wait_for("a start to wait", Duration::from_secs(60), || {
+            waiting
+                .stderr()
+                .contains("a terminal sync is working on this home")
+        });
+    }
+    home.release("sync");
+    assert_eq!(terminal.wait_end(Duration::from_secs(120)).code(), Some(0));
+    wait_for("one start to hand over", Duration::from_secs(30), || {
+        starts
+            .iter_mut()
+            .any(|s| s.child.try_wait().unwrap().is_some())
+    });
+    let [mut a, b] = starts;
+    let (mut ended, mut running) = match a.child.try_wait().unwrap() {
+        Some(_) => (a, b),
+        None => (b, a),
+    };
+    let status = ended.wait_end(Duration::from_secs(10));
+    assert_eq!(status.code(), Some(0), "{}", ended.stderr());
+    assert!(
+        ended.stderr().contains("already running"),
+        "{}",
+        ended.stderr()
+    );
+    assert!(
+        running.child.try_wait().unwrap().is_none(),
+        "{}",
+        running.stderr()
+    );
+    assert!(bus.has_instance());
+    assert!(running.quit(&bus).success());
+}
+
 #[test]
 fn without_a_bus_two_terminal_syncs_take_turns_and_both_are_recorded() {
     let home = Home::new(0.0);

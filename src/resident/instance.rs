@@ -34,6 +34,10 @@ use std::time::{Duration, Instant};
 const QUIT_GRACE: Duration = Duration::from_secs(5);
 /// How long a new instance waits for the home's lock held by an instance that is ending.
 const ENDING_INSTANCE: Duration = Duration::from_secs(15);
+/// How long an instance that holds the home's lock may take to appear on the bus.
+const STARTING_INSTANCE: Duration = Duration::from_secs(1);
+/// How often a start waiting for the home's lock tries again.
+const LOCK_POLL: Duration = Duration::from_millis(200);
 
 /// How the instance was started.
 #[derive(Clone, Debug, Default)]
@@ -61,8 +65,9 @@ pub fn start(start: Start) -> u8 {
     if let Some(instance) = Instance::find(&home) {
         return hand_over(&instance, &start);
     }
-    let lock = match take_lock(&home) {
-        Ok(lock) => lock,
+    let lock = match take_lock(&home, !start.background) {
+        Ok(Taken::Lock(lock)) => lock,
+        Ok(Taken::ByInstance(instance)) => return hand_over(&instance, &start),
         Err(code) => return code,
     };
     let demo = start.demo;
@@ -215,44 +220,72 @@ fn run(setup: Setup, start: Start, lock: EngineLock) -> u8 {
     code
 }
 
-/// Takes the home's engine lock: waits for a terminal sync to finish, and a moment for an
-/// instance that is quitting.
-fn take_lock(home: &Home) -> Result<EngineLock, u8> {
-    let deadline = Instant::now() + ENDING_INSTANCE;
-    let mut told = false;
+/// How a start got on: holding the home's lock, or finding an instance that took it while
+/// this start waited (another start that waited for the same terminal sync).
+enum Taken {
+    Lock(EngineLock),
+    ByInstance(Instance),
+}
+
+/// Takes the home's engine lock: at once, after an ending instance lets go, or after a
+/// terminal sync ends (said in a desktop notification when a window is wanted). The wait polls rather than blocks on the lock, so that when several
+/// starts wait for one terminal sync, the first to get the lock becomes the instance and the
+/// others hand over to it instead of waiting until it quits (then opening a window again).
+fn take_lock(home: &Home, window_wanted: bool) -> Result<Taken, u8> {
+    let mut instance_ending_since: Option<Instant> = None;
+    let mut told_terminal = false;
+    let mut told_ending = false;
     loop {
         let attempt = lock::try_acquire(home, Holder::Instance).map_err(|e| {
             err!("synccenter: {e}");
             exit_code::NOTHING_RAN
         })?;
-        let (owner, waiter) = match attempt {
-            Attempt::Acquired(lock) => return Ok(lock),
-            Attempt::Held { owner, waiter } => (owner, waiter),
+        let owner = match attempt {
+            Attempt::Acquired(lock) => return Ok(Taken::Lock(lock)),
+            Attempt::Held { owner, .. } => owner,
         };
-        if let Some(owner) = owner.filter(|o| o.holder == Holder::Instance) {
-            // Quitting (it left the bus first), or running in another session.
-            if Instant::now() < deadline {
-                if !told {
-                    told = true;
+        match owner.filter(|o| o.holder == Holder::Instance) {
+            // Quitting (it left the bus first), starting (not on the bus yet), or running
+            // in another session.
+            Some(owner) => {
+                if let Some(instance) = Instance::find(home) {
+                    return Ok(Taken::ByInstance(instance));
+                }
+                let since = *instance_ending_since.get_or_insert_with(Instant::now);
+                // Not said at once: an instance that is starting is on the bus a moment later.
+                if !told_ending && since.elapsed() >= STARTING_INSTANCE {
+                    told_ending = true;
                     err!(
                         "synccenter: Sync Center (process {}) still holds this home; waiting a moment for it to end…",
                         owner.pid
                     );
                 }
-                std::thread::sleep(Duration::from_millis(200));
-                continue;
+                if since.elapsed() >= ENDING_INSTANCE {
+                    err!(
+                        "synccenter: Sync Center (process {}) is already running on this home in another session; quit it first.",
+                        owner.pid
+                    );
+                    return Err(exit_code::NOTHING_RAN);
+                }
             }
-            err!(
-                "synccenter: Sync Center (process {}) is already running on this home in another session; quit it first.",
-                owner.pid
-            );
-            return Err(exit_code::NOTHING_RAN);
+            None => {
+                instance_ending_since = None;
+                if !told_terminal {
+                    told_terminal = true;
+                    err!(
+                        "synccenter: a terminal sync is working on this home; starting when it ends…"
+                    );
+                    // Started from a launcher, nothing shows until the window opens.
+                    if window_wanted {
+                        crate::window::notify::desktop(
+                            "Sync Center is waiting".into(),
+                            "A sync started in a terminal is running. Sync Center opens its window when it ends.".into(),
+                        );
+                    }
+                }
+            }
         }
-        err!("synccenter: a terminal sync is working on this home; starting when it ends…");
-        return waiter.wait().map_err(|e| {
-            err!("synccenter: {e}");
-            exit_code::NOTHING_RAN
-        });
+        std::thread::sleep(LOCK_POLL);
     }
 }
 

@@ -403,6 +403,69 @@ pub fn text(out: &Output) -> String {
     )
 }
 
+/// A real notification daemon (dunst) on a bus, drawing on a display; ended when dropped.
+pub struct Notifications {
+    daemon: Child,
+    bus_address: String,
+}
+
+impl Notifications {
+    pub fn start(bus: &Bus, display: &Display) -> Notifications {
+        let daemon = Command::new("dunst")
+            .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
+            .env("DISPLAY", &display.name)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dunst (package dunst) runs; scripts/test.sh installs it");
+        wait_for("dunst on the bus", Duration::from_secs(30), || {
+            bus.call_at(
+                "org.freedesktop.DBus",
+                "/org/freedesktop/DBus",
+                "org.freedesktop.DBus.NameHasOwner",
+                &["org.freedesktop.Notifications"],
+            )
+            .is_ok_and(|reply| reply.contains("true"))
+        });
+        Notifications {
+            daemon,
+            bus_address: bus.address.clone(),
+        }
+    }
+
+    /// Every notification shown so far, as (application, summary, body), oldest first.
+    /// Closes the ones on screen: dunst lists a notification once it has been closed.
+    pub fn shown(&self) -> Vec<(String, String, String)> {
+        let dunstctl = |args: &[&str]| {
+            let out = Command::new("dunstctl")
+                .args(args)
+                .env("DBUS_SESSION_BUS_ADDRESS", &self.bus_address)
+                .output()
+                .expect("dunstctl (package dunst) runs");
+            assert!(out.status.success(), "dunstctl {args:?}: {out:?}");
+            out.stdout
+        };
+        dunstctl(&["close-all"]);
+        let history: Value = serde_json::from_slice(&dunstctl(&["history"])).unwrap();
+        let field = |shown: &Value, name: &str| shown[name]["data"].as_str().unwrap().to_string();
+        let mut shown: Vec<_> = history["data"][0]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| (field(n, "appname"), field(n, "summary"), field(n, "body")))
+            .collect();
+        shown.reverse();
+        shown
+    }
+}
+
+impl Drop for Notifications {
+    fn drop(&mut self) {
+        let _ = self.daemon.kill();
+        let _ = self.daemon.wait();
+    }
+}
+
 /// A virtual X display (Xvfb), ended when dropped.
 pub struct Display {
     server: Child,
