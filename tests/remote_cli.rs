@@ -706,6 +706,44 @@ fn an_untrusted_sftp_host_is_said_before_a_logon_is_asked() {
     assert!(printed.contains("needs your logon"), "{printed}");
 }
 
+/// A remote folder that is not there yet is made by the first sync, which says so: a
+/// mistyped folder would otherwise get every file without a word.
+#[test]
+fn a_first_sync_into_a_folder_not_there_yet_says_it_makes_it() {
+    let c = RemoteCli::webdav("two-way", &rclone_current());
+    write(&c.l("a.txt"), "up");
+    let printed = c.synced();
+    assert!(!printed.contains("does not exist yet"), "{printed}");
+
+    let other = c.dir.path().join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    write(&other.join("b.txt"), "new");
+    let added = c.run(&[
+        "folder",
+        "add",
+        "q",
+        other.to_str().unwrap(),
+        "remote:Fresh/Sub",
+    ]);
+    assert!(added.status.success(), "{}", text(&added));
+    let sync_q = || {
+        let out = c.run(&["sync", "q", "--no-prompt"]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        text(&out)
+    };
+    let printed = sync_q();
+    assert!(
+        printed.contains(
+            "The right folder remote:Fresh/Sub does not exist yet: this first sync makes it."
+        ),
+        "{printed}"
+    );
+    let served = c.right.parent().unwrap();
+    assert_eq!(read(&served.join("Fresh/Sub/b.txt")), "new");
+    let printed = sync_q();
+    assert!(!printed.contains("does not exist yet"), "{printed}");
+}
+
 /// `folder add` refuses a remote rclone's configuration does not have, naming the ones it
 /// has; a pair whose remote is gone from it since (renamed in `rclone config`) fails saying
 /// so in plain words.

@@ -220,12 +220,35 @@ impl Remotes {
         let location = pair.right_location()?;
         self.program()?;
         let first_sync = !archive::archive_file(&self.home.data_dir, &pair.name).exists();
-        match &location {
+        self.prepare_location(pair, &location, item, callback, first_sync)?;
+        // A mistyped folder is made too: said where the run's results show it.
+        let missing = |look: &FirstLook| matches!(look.root_listed(), Err(RcloneError::Call(f)) if f.kind() == FailureKind::NotFound);
+        if self.looks.get(&pair.name).is_some_and(missing) {
+            callback.log(
+                crate::core::callback::LogLine::info(format!(
+                    "The right folder {} does not exist yet: this first sync makes it.",
+                    pair.right.display()
+                ))
+                .item(item),
+            );
+        }
+        Ok(())
+    }
+
+    fn prepare_location(
+        &mut self,
+        pair: &PairConfig,
+        location: &Location,
+        item: &ItemId,
+        callback: &Callback,
+        first_sync: bool,
+    ) -> Result<(), NotReady> {
+        match location {
             Location::Local => Ok(()),
             Location::Rclone { .. } => {
                 self.user_config = true;
                 let rcd = self.rcd()?;
-                let (fs, root) = self.fs_and_root(&location, None);
+                let (fs, root) = self.fs_and_root(location, None);
                 let look = check_folder(&rcd, &fs, &root, pair, first_sync)
                     .map_err(|e| NotReady::new(plain(pair, &e, None)))?;
                 self.looks.insert(pair.name.clone(), look);
