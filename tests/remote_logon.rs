@@ -17,6 +17,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use synccenter::core::dialog::{FieldKind, FieldValue, Form, FormReply, Values};
 use synccenter::core::engine::{Engine, EngineConfig, SessionRequest};
@@ -164,6 +165,8 @@ struct Center {
     engine: Engine,
     responder: Arc<Mutex<Option<Responder>>>,
     forms: Arc<Mutex<Vec<Form>>>,
+    /// How many Properties calls have returned.
+    properties_closed: Arc<AtomicUsize>,
 }
 
 #[derive(Debug)]
@@ -182,8 +185,13 @@ impl Center {
         let responder: Arc<Mutex<Option<Responder>>> = Arc::new(Mutex::new(None));
         let forms = Arc::new(Mutex::new(Vec::new()));
         let (answer, shown) = (responder.clone(), forms.clone());
+        let properties_closed = Arc::new(AtomicUsize::new(0));
+        let closed = properties_closed.clone();
         std::thread::spawn(move || {
             for event in events {
+                if let Event::PropertiesClosed { .. } = event {
+                    closed.fetch_add(1, Ordering::SeqCst);
+                }
                 if let Event::Dialog(request) = event {
                     shown.lock().push(request.form.clone());
                     let reply = match answer.lock().as_mut() {
@@ -198,6 +206,7 @@ impl Center {
             engine,
             responder,
             forms,
+            properties_closed,
         }
     }
 
@@ -590,8 +599,9 @@ fn a_password_typed_once_is_kept_in_the_keyring_and_a_locked_keyring_asks() {
     let ran = center.run(&["sftp"], false);
     assert_eq!(ran[0].status, ItemStatus::Succeeded, "{ran:?}");
 
-    // "Add folder pair…" with "Remember my password" ticked but no keyring: said so, and the
-    // password is kept for this process, so the new pair's first sync does not ask.
+    // "Add folder pair…" without a keyring: no "Remember my password" to tick, the field
+    // says why, and the password is kept for this process, so the new pair's first sync
+    // does not ask.
     let added_left = dir.path().join("added-left");
     std::fs::create_dir_all(&added_left).unwrap();
     std::fs::write(added_left.join("added.txt"), "added").unwrap();
@@ -610,17 +620,21 @@ fn a_password_typed_once_is_kept_in_the_keyring_and_a_locked_keyring_asks() {
                 ("left", FieldValue::Text(added_left.display().to_string())),
                 ("kind", FieldValue::Text("WebDAV".into())),
             ],
-            2 => vec![
-                ("address", FieldValue::Text(address.clone())),
-                ("user", FieldValue::Text(user.clone())),
-                ("password", FieldValue::Text(password.clone())),
-                ("remember", FieldValue::Bool(true)),
-            ],
-            _ => {
-                let said = form.message.clone().unwrap_or_default();
-                assert!(said.contains("keeps it until it closes"), "{form:?}");
-                vec![]
+            2 => {
+                assert!(form.fields.iter().all(|f| f.id != "remember"), "{form:?}");
+                let help = form.fields.iter().find(|f| f.id == "password");
+                assert!(
+                    help.and_then(|f| f.help.as_deref())
+                        .is_some_and(|h| h.contains("keeps the password until it closes")),
+                    "{form:?}"
+                );
+                vec![
+                    ("address", FieldValue::Text(address.clone())),
+                    ("user", FieldValue::Text(user.clone())),
+                    ("password", FieldValue::Text(password.clone())),
+                ]
             }
+            _ => panic!("nothing more is asked: {form:?}"),
         };
         values.extend(typed.into_iter().map(|(id, v)| (id.to_string(), v)));
         FormReply::Submitted {
@@ -628,10 +642,14 @@ fn a_password_typed_once_is_kept_in_the_keyring_and_a_locked_keyring_asks() {
             values,
         }
     });
+    let closed = center.properties_closed.load(Ordering::SeqCst);
     center
         .engine
         .show_properties(&handler, PropertiesTarget::Handler);
-    wait_until("the pair to be added", || center.forms.lock().len() == 3);
+    wait_until("the pair to be added", || {
+        center.properties_closed.load(Ordering::SeqCst) > closed
+    });
+    assert_eq!(center.forms.lock().len(), 2);
     center.no_dialogs();
     let ran = center.run(&["added"], false);
     assert_eq!(ran[0].status, ItemStatus::Succeeded, "{ran:?}");

@@ -156,7 +156,7 @@ fn first_form(values: &Values) -> Form {
 }
 
 /// Step two: where the second side is.
-fn second_form(kind: usize, values: &Values, remotes: &[String]) -> Form {
+fn second_form(kind: usize, values: &Values, remotes: &[String], keyring: bool) -> Form {
     let v = |id: &str| text_of(values, id);
     let mut form = Form::new(format!("Add folder pair: {}", KINDS[kind]));
     let server_fields = |form: Form, server_help: &str| {
@@ -201,18 +201,21 @@ fn second_form(kind: usize, values: &Values, remotes: &[String]) -> Form {
         }
     };
     if matches!(kind, NEXTCLOUD | WEBDAV | SFTP) {
-        form = form
-            .field(Field {
-                kind: FieldKind::Password {
-                    value: v("password"),
-                },
-                ..Field::password("password", "Password")
-            })
-            .field(Field::checkbox(
+        let password = Field {
+            kind: FieldKind::Password {
+                value: v("password"),
+            },
+            ..Field::password("password", "Password")
+        };
+        form = if keyring {
+            form.field(password).field(Field::checkbox(
                 "remember",
                 "Remember my password",
                 values.get("remember").is_none() || bool_of(values, "remember"),
-            ));
+            ))
+        } else {
+            form.field(password.help(NO_KEYRING))
+        };
     }
     let mut buttons = vec![Button::new("ok", "OK", ButtonRole::Accept)];
     if kind != LOCAL {
@@ -308,20 +311,30 @@ fn typed_password(values: &Values) -> Option<String> {
     Some(text_of(values, "password")).filter(|p| !p.is_empty())
 }
 
-/// Saves a new pair's password when asked to remember it.
-fn remember(pair: &PairConfig, values: &Values) -> Option<String> {
+/// Under the password when no keyring answers (there is nothing to offer to remember it in).
+const NO_KEYRING: &str = "No keyring (GNOME Keyring, KWallet) answers in this session: Sync Center keeps the password until it closes, and asks for it again after that.";
+
+/// Saves a new pair's password when asked to remember it; without a keyring, keeps it as a
+/// logon without a keyring is kept, so the first sync does not ask again. What went wrong,
+/// if anything.
+fn remember(pair: &PairConfig, values: &Values, keyring: bool) -> Option<String> {
     let password = typed_password(values)?;
-    if !bool_of(values, "remember") {
-        return None;
-    }
     let Ok(Location::Server(server)) = pair.right_location() else {
         return None;
     };
     let account = server.keyring_account();
+    let keep_in_memory = || passwords::accepted_without_keyring_now(&account, &password);
+    if !keyring {
+        keep_in_memory();
+        return None;
+    }
+    if !bool_of(values, "remember") {
+        return None;
+    }
     passwords::store(&account, &password).err().map(|_| {
-        // Kept as a logon without a keyring is, so the first sync does not ask again.
-        passwords::accepted_without_keyring_now(&account, &password);
-        "No keyring (GNOME Keyring, KWallet) answers in this session, so the password could not be saved: Sync Center keeps it until it closes, and asks for it again after that.".to_string()
+        // The keyring stopped answering since the form was shown.
+        keep_in_memory();
+        format!("The password could not be saved in the keyring. {NO_KEYRING}")
     })
 }
 
@@ -369,7 +382,8 @@ pub fn add_pair(
             Ok(Vec::new())
         };
         let names = listed.clone().unwrap_or_default();
-        let mut form = second_form(kind, &values, &names);
+        let keyring = matches!(kind, NEXTCLOUD | WEBDAV | SFTP) && passwords::keyring_answers();
+        let mut form = second_form(kind, &values, &names, keyring);
         if let Err(e) = &listed {
             form.message = Some(e.clone());
         }
@@ -387,7 +401,7 @@ pub fn add_pair(
             match button.as_str() {
                 "back" => break,
                 "test" => {
-                    form = second_form(kind, &values, &names);
+                    form = second_form(kind, &values, &names, keyring);
                     let tested = match &pair {
                         Ok(pair) => {
                             remotes.test(pair, typed_password(&values).as_deref(), callback)
@@ -412,18 +426,18 @@ pub fn add_pair(
                 match create_missing(pair, |missing| permit.show(create_form(missing))) {
                     Ok(true) => {}
                     Ok(false) => {
-                        form = second_form(kind, &values, &names);
+                        form = second_form(kind, &values, &names, keyring);
                         continue;
                     }
                     Err(e) => {
-                        form = with_error(second_form(kind, &values, &names), &e);
+                        form = with_error(second_form(kind, &values, &names, keyring), &e);
                         continue;
                     }
                 }
             }
             match pair.and_then(|pair| config::add(home, pair.clone()).map(|()| pair)) {
                 Ok(pair) => {
-                    if let Some(problem) = remember(&pair, &values) {
+                    if let Some(problem) = remember(&pair, &values, keyring) {
                         let note = Form::new("Password not saved")
                             .message(problem)
                             .buttons(vec![Button::new("ok", "OK", ButtonRole::Accept)]);
@@ -435,7 +449,7 @@ pub fn add_pair(
                     first_error = Some(e);
                     break;
                 }
-                Err(e) => form = with_error(second_form(kind, &values, &names), &e),
+                Err(e) => form = with_error(second_form(kind, &values, &names, keyring), &e),
             }
         }
     }

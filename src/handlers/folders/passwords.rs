@@ -76,6 +76,13 @@ pub fn look_up(account: &str) -> Stored {
     }
 }
 
+/// Whether a keyring (a Secret Service) answers in this session.
+pub fn keyring_answers() -> bool {
+    use secret_service::EncryptionType;
+    use secret_service::blocking::SecretService;
+    SecretService::connect(EncryptionType::Dh).is_ok()
+}
+
 /// Reads the password, letting the keyring ask the user to unlock it (the desktop's own
 /// dialog, which may block until answered).
 pub fn look_up_unlocking(account: &str) -> Stored {
