@@ -411,4 +411,9 @@ fn each_change_says_what_it_did_and_which_way() {
     );
     // Changes went both ways; the bytes planned are those copied.
     assert_eq!(second.planned, Some((3, 25, true)));
+    // Nothing to do is told too (the item weighs nothing in the overall bar).
+    let mut third = Counting::default();
+    f.run(&l, &r, &mut third, &[]);
+    assert_eq!(third.planned, Some((0, 0, false)));
+    assert!(third.activity.is_empty());
 }

@@ -625,7 +625,7 @@ impl Watcher for Unwatched {
         true
     }
 
-    fn ended(&self, _: &str, _: u64) {}
+    fn ended(&self, _: &str, _: u64, _: u64) {}
 
     fn checking(&self, _: &str, _: Bytes) -> bool {
         true

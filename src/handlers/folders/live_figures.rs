@@ -1,14 +1,14 @@
 //! An item's figures while it syncs: what the sync loop counted (changes applied, their
-//! bytes) plus the bytes of transfers still under way, so the bytes and the speed shown move
-//! during a long upload instead of waiting for the file to land (the item's bar is Sync
-//! Framework's work, counted by applied change). Pure: no I/O, shared behind one lock.
+//! bytes) plus the bytes of transfers still under way and the files a job of many has moved
+//! whole, so the files, bytes and speed shown move during a long upload instead of waiting
+//! for the files to land. Pure: no I/O, shared behind one lock.
 //!
-//! Nothing is counted twice and the figures never go back: a transfer's bytes are shown
-//! while it runs; when it ends, those of files that will be applied wait in `landed` until
-//! the sync loop applies changes, whose bytes replace them (each applied change takes its
-//! bytes out of `landed`, up to all of it). A transfer tried again is shown by its furthest
-//! try. Figures are sent under the lock, so one sent by a transfer's thread is never
-//! overtaken by an older one from another thread.
+//! Nothing is counted twice and the figures never go back: a transfer's bytes and files are
+//! shown while it runs; when it ends, those of files that will be applied wait in `landed`
+//! until the sync loop applies changes, which replace them (each applied change takes its
+//! bytes, and one file, out of `landed`, up to all of it). A transfer tried again is shown
+//! by its furthest try. Figures are sent under the lock, so one sent by a transfer's thread
+//! is never overtaken by an older one from another thread.
 
 use crate::core::figures::Figures;
 use parking_lot::Mutex;
@@ -22,10 +22,16 @@ pub struct LiveFigures {
 struct State {
     /// What the sync loop counted.
     counted: Figures,
-    /// Transfers under way: bytes so far, by what they move.
-    moving: HashMap<String, u64>,
-    /// Bytes of ended transfers whose changes the sync loop has not counted yet.
-    landed: u64,
+    /// Transfers under way: bytes and whole files so far, by what they move.
+    moving: HashMap<String, Moved>,
+    /// What ended transfers moved of changes the sync loop has not counted yet.
+    landed: Moved,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Moved {
+    bytes: u64,
+    files: u64,
 }
 
 impl LiveFigures {
@@ -34,7 +40,7 @@ impl LiveFigures {
             state: Mutex::new(State {
                 counted: figures,
                 moving: HashMap::new(),
-                landed: 0,
+                landed: Moved::default(),
             }),
         }
     }
@@ -44,7 +50,7 @@ impl LiveFigures {
         *self.state.lock() = State {
             counted: figures,
             moving: HashMap::new(),
-            landed: 0,
+            landed: Moved::default(),
         };
     }
 
@@ -53,28 +59,32 @@ impl LiveFigures {
         change(&mut self.state.lock().counted);
     }
 
-    /// A change applied by the sync loop, with its bytes.
+    /// A change applied by the sync loop, with its bytes (`change` counts it).
     pub fn applied(&self, bytes: u64, change: impl FnOnce(&mut Figures)) {
         let mut state = self.state.lock();
         state.counted.bytes_done += bytes;
-        state.landed -= state.landed.min(bytes);
+        state.landed.bytes -= state.landed.bytes.min(bytes);
+        state.landed.files = state.landed.files.saturating_sub(1);
         change(&mut state.counted);
     }
 
-    /// A transfer of `what` has moved `done` bytes so far (on this try).
-    pub fn moving(&self, what: &str, done: u64) {
+    /// A transfer of `what` has moved `done` bytes and `files` whole files so far (on
+    /// this try).
+    pub fn moving(&self, what: &str, done: u64, files: u64) {
         let mut state = self.state.lock();
-        let furthest = state.moving.entry(what.to_string()).or_insert(0);
-        *furthest = (*furthest).max(done);
+        let furthest = state.moving.entry(what.to_string()).or_default();
+        furthest.bytes = furthest.bytes.max(done);
+        furthest.files = furthest.files.max(files);
     }
 
     /// The transfer of `what` ended (landed, failed or stopped); at most `landing` of its
-    /// bytes belong to changes the sync loop will apply (a copy job's files that are not
-    /// placed are tried again later, or not at all).
-    pub fn ended(&self, what: &str, landing: u64) {
+    /// bytes and `landing_files` of its files belong to changes the sync loop will apply (a
+    /// copy job's files that are not placed are tried again later, or not at all).
+    pub fn ended(&self, what: &str, landing: u64, landing_files: u64) {
         let mut state = self.state.lock();
-        if let Some(bytes) = state.moving.remove(what) {
-            state.landed += bytes.min(landing);
+        if let Some(moved) = state.moving.remove(what) {
+            state.landed.bytes += moved.bytes.min(landing);
+            state.landed.files += moved.files.min(landing_files);
         }
     }
 
@@ -94,11 +104,18 @@ impl LiveFigures {
 
 impl State {
     fn shown(&self) -> Figures {
-        let moved = self.landed + self.moving.values().sum::<u64>();
+        let moved = self.moving.values().fold(self.landed, |sum, m| Moved {
+            bytes: sum.bytes + m.bytes,
+            files: sum.files + m.files,
+        });
         let mut figures = self.counted.clone();
-        figures.bytes_done += moved;
+        figures.bytes_done += moved.bytes;
+        figures.files_done += moved.files;
         if let Some(total) = figures.bytes_total {
             figures.bytes_done = figures.bytes_done.min(total.max(self.counted.bytes_done));
+        }
+        if let Some(total) = figures.files_total {
+            figures.files_done = figures.files_done.min(total.max(self.counted.files_done));
         }
         figures
     }
@@ -124,11 +141,11 @@ mod tests {
     #[test]
     fn a_transfer_shows_its_bytes_while_it_runs_and_they_are_counted_once() {
         let live = applying(1000);
-        live.moving("big", 300);
+        live.moving("big", 300, 0);
         assert_eq!(shown(&live), 300);
-        live.moving("big", 900);
+        live.moving("big", 900, 0);
         assert_eq!(shown(&live), 900);
-        live.ended("big", u64::MAX);
+        live.ended("big", u64::MAX, u64::MAX);
         assert_eq!(shown(&live), 900);
         live.applied(900, |f| f.files_done += 1);
         assert_eq!(shown(&live), 900);
@@ -140,10 +157,10 @@ mod tests {
     #[test]
     fn a_try_again_from_the_start_does_not_take_the_bar_back() {
         let live = applying(1000);
-        live.moving("big", 600);
-        live.moving("big", 50);
+        live.moving("big", 600, 0);
+        live.moving("big", 50, 0);
         assert_eq!(shown(&live), 600);
-        live.moving("big", 700);
+        live.moving("big", 700, 0);
         assert_eq!(shown(&live), 700);
     }
 
@@ -151,10 +168,10 @@ mod tests {
     fn changes_applied_in_another_order_than_their_transfers_ended_never_go_back() {
         // Two transfers end; the change of the second is applied first, then the first's.
         let live = applying(1000);
-        live.moving("a", 400);
-        live.moving("b", 500);
-        live.ended("a", u64::MAX);
-        live.ended("b", u64::MAX);
+        live.moving("a", 400, 0);
+        live.moving("b", 500, 0);
+        live.ended("a", u64::MAX, u64::MAX);
+        live.ended("b", u64::MAX, u64::MAX);
         let mut last = shown(&live);
         assert_eq!(last, 900);
         for bytes in [500, 400, 100] {
@@ -169,8 +186,8 @@ mod tests {
     fn one_transfer_of_many_files_is_taken_out_as_each_of_them_is_applied() {
         // An intake job moves three files at once; each is applied after it lands.
         let live = applying(300);
-        live.moving("3 new files", 250);
-        live.ended("3 new files", 300);
+        live.moving("3 new files", 250, 0);
+        live.ended("3 new files", 300, u64::MAX);
         for (bytes, expected) in [(100, 250), (100, 250), (100, 300)] {
             live.applied(bytes, |_| {});
             assert_eq!(shown(&live), expected);
@@ -182,39 +199,82 @@ mod tests {
         // Three files of 100 went up; one changed meanwhile and is not placed: it is
         // applied (as left for later) at once, and the job keeps only the other two.
         let live = applying(300);
-        live.moving("3 new files", 300);
+        live.moving("3 new files", 300, 0);
         live.applied(100, |_| {});
         assert_eq!(shown(&live), 300);
-        live.ended("3 new files", 200);
+        live.ended("3 new files", 200, u64::MAX);
         assert_eq!(shown(&live), 300);
         live.applied(100, |_| {});
         live.applied(100, |_| {});
         assert_eq!(shown(&live), 300);
         // Nothing is left over for later changes to hide behind.
         let live = applying(1_000);
-        live.moving("3 new files", 300);
-        live.ended("3 new files", 200);
+        live.moving("3 new files", 300, 0);
+        live.ended("3 new files", 200, u64::MAX);
         for _ in 0..3 {
             live.applied(100, |_| {});
         }
         assert_eq!(shown(&live), 300);
     }
 
+    fn files_shown(live: &LiveFigures) -> u64 {
+        live.report(|_| {}, |figures| figures.files_done)
+    }
+
+    #[test]
+    fn files_a_job_of_many_moved_whole_are_shown_before_they_land_and_counted_once() {
+        let live = LiveFigures::new(Figures {
+            files_total: Some(4),
+            bytes_total: Some(400),
+            ..Figures::at(Stage::ChangeApplication)
+        });
+        // A folder is made first (a change without a transfer).
+        live.applied(0, |f| f.files_done += 1);
+        assert_eq!(files_shown(&live), 1);
+        live.moving("3 new files", 150, 1);
+        assert_eq!(files_shown(&live), 2);
+        live.moving("3 new files", 300, 3);
+        assert_eq!(files_shown(&live), 4);
+        // A try again from the start does not take them back.
+        live.moving("3 new files", 20, 0);
+        assert_eq!(files_shown(&live), 4);
+        live.ended("3 new files", 300, 3);
+        let mut last = files_shown(&live);
+        for _ in 0..3 {
+            live.applied(100, |f| f.files_done += 1);
+            assert!(files_shown(&live) >= last);
+            last = files_shown(&live);
+        }
+        assert_eq!((last, shown(&live)), (4, 300));
+    }
+
+    #[test]
+    fn files_moved_but_not_placed_are_not_shown_after_the_job() {
+        let live = applying(300);
+        live.moving("3 new files", 300, 3);
+        assert_eq!(files_shown(&live), 2, "never past the total");
+        // Only one of them lands.
+        live.ended("3 new files", 100, 1);
+        assert_eq!(files_shown(&live), 1);
+        live.applied(100, |f| f.files_done += 1);
+        assert_eq!(files_shown(&live), 1);
+    }
+
     #[test]
     fn the_bytes_shown_never_pass_the_total() {
         let live = applying(100);
-        live.moving("x", 80);
-        live.moving("y", 80);
+        live.moving("x", 80, 0);
+        live.moving("y", 80, 0);
         assert_eq!(shown(&live), 100);
     }
 
     #[test]
     fn a_new_stage_forgets_what_moved() {
         let live = applying(100);
-        live.moving("x", 80);
+        live.moving("x", 80, 0);
         live.reset(Figures::at(Stage::ChangeApplication));
         assert_eq!(shown(&live), 0);
-        live.ended("x", u64::MAX);
+        live.ended("x", u64::MAX, u64::MAX);
         assert_eq!(shown(&live), 0);
     }
 }

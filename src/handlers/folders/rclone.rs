@@ -320,6 +320,8 @@ impl Drop for Rcd {
 pub struct Bytes {
     pub done: u64,
     pub total: u64,
+    /// Files a job of many has moved whole so far.
+    pub files: u64,
 }
 
 impl Rcd {
@@ -565,6 +567,8 @@ impl Rcd {
                 let bytes = Bytes {
                     done: stats["bytes"].as_u64().unwrap_or(0),
                     total: stats["totalBytes"].as_u64().unwrap_or(0),
+                    // rclone counts a transfer here once it ended well.
+                    files: stats["transfers"].as_u64().unwrap_or(0),
                 };
                 if !watch(bytes) {
                     stopped = true;

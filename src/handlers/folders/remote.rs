@@ -83,9 +83,9 @@ const FIRST_LOOK_LASTS: Duration = Duration::from_secs(2);
 pub trait Watcher: Send + Sync {
     /// A transfer's bytes so far (on this try).
     fn transferring(&self, what: &str, bytes: Bytes) -> bool;
-    /// The transfer ended: landed, failed or stopped; at most `landing` of its bytes are
-    /// those of files that will be placed.
-    fn ended(&self, what: &str, landing: u64);
+    /// The transfer ended: landed, failed or stopped; at most `landing` of its bytes and
+    /// `landing_files` of its files are those of files that will be placed.
+    fn ended(&self, what: &str, landing: u64, landing_files: u64);
     /// A file read to be compared, not copied: its bytes are no part of the sync's.
     fn checking(&self, what: &str, bytes: Bytes) -> bool;
 }
@@ -358,7 +358,7 @@ impl RemoteReplica {
             self.rcd
                 .call_job(method, input.clone(), &group, &watch, &probe)
         });
-        self.watcher.ended(shown, u64::MAX);
+        self.watcher.ended(shown, u64::MAX, u64::MAX);
         self.rcd.forget_group(&group);
         done.map(drop).map_err(Into::into)
     }
@@ -761,7 +761,7 @@ impl RemoteReplica {
             self.rcd.forget_group(&group);
             let _ = std::fs::remove_file(&list);
             if stopped.load(Ordering::Relaxed) {
-                self.watcher.ended(&shown, 0);
+                self.watcher.ended(&shown, 0, 0);
                 self.purge(intake_dir);
                 return Ok(arrivals
                     .iter()
@@ -772,7 +772,7 @@ impl RemoteReplica {
                 // Nothing more can be done there now (the intake folder is tidied away by a
                 // later run, as a dead leftover).
                 Err(e) if e.is_lost() => {
-                    self.watcher.ended(&shown, 0);
+                    self.watcher.ended(&shown, 0, 0);
                     let e = io::Error::from(e);
                     return Ok(arrivals
                         .iter()
@@ -785,12 +785,16 @@ impl RemoteReplica {
         }
         let cleared = (intake.cleared)();
         let is_cleared = |k: usize| cleared.get(k) == Some(&true);
-        // The bytes of files not cleared are no part of what lands now.
-        let landing = (arrivals.iter().enumerate())
+        // The files not cleared, and their bytes, are no part of what lands now.
+        let landing_files: Vec<u64> = (arrivals.iter().enumerate())
             .filter(|&(k, (_, entry))| is_cleared(k) && entry.kind == Kind::File)
             .map(|(_, (_, entry))| entry.size)
-            .sum();
-        self.watcher.ended(&shown, landing);
+            .collect();
+        self.watcher.ended(
+            &shown,
+            landing_files.iter().sum(),
+            landing_files.len() as u64,
+        );
         if !(0..arrivals.len()).any(is_cleared) {
             self.purge(intake_dir);
             return Ok(arrivals.iter().map(|_| Ok(None)).collect());
@@ -1644,7 +1648,7 @@ impl Read for RemoteSource<'_> {
 impl Drop for RemoteSource<'_> {
     fn drop(&mut self) {
         if self.reading == Reading::ToCopy {
-            self.replica.watcher.ended(&self.shown, u64::MAX);
+            self.replica.watcher.ended(&self.shown, u64::MAX, u64::MAX);
         }
     }
 }
@@ -1677,6 +1681,7 @@ impl<R: Read> Watched<R> {
             let bytes = Bytes {
                 done: self.done,
                 total: self.total,
+                files: 0,
             };
             if !go_on(bytes) {
                 return Err(io::Error::other("stopped"));

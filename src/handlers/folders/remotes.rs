@@ -717,7 +717,7 @@ impl Watcher for ItemWatcher {
             0 => bytes.done,
             total => bytes.done.min(total),
         };
-        self.live.moving(what, done);
+        self.live.moving(what, done, bytes.files);
         let text = Self::text(what, bytes);
         let reply = self.live.report(
             // What moves now; not the last applied change's verb and direction.
@@ -737,8 +737,8 @@ impl Watcher for ItemWatcher {
         !reply.should_stop()
     }
 
-    fn ended(&self, what: &str, landing: u64) {
-        self.live.ended(what, landing);
+    fn ended(&self, what: &str, landing: u64, landing_files: u64) {
+        self.live.ended(what, landing, landing_files);
     }
 
     fn checking(&self, what: &str, bytes: Bytes) -> bool {

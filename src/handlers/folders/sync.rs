@@ -938,6 +938,9 @@ impl Apply<'_, '_, '_, '_> {
                     (n + 1, sum + cost(rows, i, actions[i]), toward)
                 });
         if count == 0 && conflicts == 0 {
+            // Told all the same: an item whose work is unknown weighs as much as the average
+            // item in the overall bar, so one with nothing to do would fill half of it.
+            observer.planned(0, 0, false);
             if !self.batch.is_empty() {
                 self.save(saves);
             }
