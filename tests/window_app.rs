@@ -209,6 +209,9 @@ fn results_appear_and_survive_a_restart() {
             app.query_by_label_contains("Two files were locked")
                 .is_none()
         );
+        // The run had no error: its heading goes too.
+        assert!(app.query_by_label_contains("2 succeeded").is_none());
+        wait_for_text(&mut app, "Nothing in the results matches.");
         engine.store().flush().unwrap();
     }
     let (engine, events) = engine(home.path(), &[script]);

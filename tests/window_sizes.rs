@@ -173,6 +173,33 @@ fn at_640_by_400_a_tall_dialog_scrolls_and_its_buttons_stay_in_sight() {
 }
 
 #[test]
+fn at_640_by_400_a_long_failure_in_the_results_wraps_to_the_window() {
+    let home = home();
+    let mut script = files();
+    script.failure = Some((
+        "alpha",
+        "The server nas.local could not be reached during the sync (connection refused). The sync stopped; what was done is kept, and the next sync finishes the job.",
+    ));
+    let (engine, events) = engine(home.path(), &[script]);
+    let mut app = window_sized(engine.clone(), events, SMALL);
+    wait_listed(&mut app, "Alpha");
+    app.get_by_label("🔄 Sync now").click();
+    wait_for(&mut app, "the run to be recorded", |_| {
+        engine.sessions().is_empty() && !engine.store().history().is_empty()
+    });
+    app.get_by_label("Results").click();
+    wait_for_text(&mut app, "the next sync finishes the job");
+    let rect = app
+        .get_by_label_contains("the next sync finishes the job")
+        .rect();
+    let screen = egui::Rect::from_min_size(egui::Pos2::ZERO, SMALL.into());
+    assert!(
+        screen.contains_rect(rect),
+        "the failure is wrapped to the window: {rect:?}"
+    );
+}
+
+#[test]
 fn at_640_by_400_results_and_conflicts_can_be_used() {
     let home = home();
     let mut script = files();

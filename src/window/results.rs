@@ -233,7 +233,9 @@ impl Results {
             .show(ui, |ui| {
                 let mut found = false;
                 for (age, session) in self.sessions.iter().rev().enumerate() {
-                    if filter.searching() && !session_matches(session, filter) {
+                    if filter.searching() && !session_matches(session, filter)
+                        || !shows_at_level(session, filter)
+                    {
                         continue;
                     }
                     found = true;
@@ -261,6 +263,23 @@ fn session_matches(session: &SessionEntry, filter: &Filter) -> bool {
                 .iter()
                 .any(|item| filter.matches(&item.name) || filter.matches(&item.text))
         })
+}
+
+/// Whether a run has anything for the level chosen ("Warnings and errors" hides quiet
+/// successes, runs too): a line at that level, or an item that did not simply succeed. A
+/// run still going always shows.
+fn shows_at_level(session: &SessionEntry, filter: &Filter) -> bool {
+    let Some((_, items)) = &session.finished else {
+        return true;
+    };
+    filter.min_level == LogLevel::Info
+        || session
+            .log
+            .iter()
+            .any(|line| line.level >= filter.min_level)
+        || items
+            .iter()
+            .any(|item| verdict(item.status, item.problems).tone != Tone::Good)
 }
 
 /// A run that did nothing worth showing: details opened for a message, nothing retried.
@@ -375,7 +394,8 @@ fn session_body(
         {
             continue;
         }
-        ui.horizontal(|ui| {
+        // Wrapped: a failure's words (what happened, what to do) can be long.
+        ui.horizontal_wrapped(|ui| {
             if let Some(status) = status {
                 let verdict = verdict(status, problems);
                 let color = icons::tone_color(verdict.tone, status, &visuals);

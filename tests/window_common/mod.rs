@@ -44,6 +44,8 @@ pub struct Script {
     pub list_failures: Arc<AtomicUsize>,
     /// The handler and its items have a properties dialog (a form that changes nothing).
     pub properties: bool,
+    /// The item that fails after its steps, and what it says.
+    pub failure: Option<(&'static str, &'static str)>,
 }
 
 impl Script {
@@ -64,6 +66,7 @@ impl Script {
             list_error: None,
             list_failures: Arc::new(AtomicUsize::new(usize::MAX)),
             properties: false,
+            failure: None,
         }
     }
 
@@ -206,6 +209,10 @@ impl Handler for Scripted {
                 std::thread::sleep(self.0.step);
             }
             if stopped {
+                continue;
+            }
+            if let Some((_, text)) = self.0.failure.filter(|(id, _)| *id == item.as_str()) {
+                callback.progress(item, Progress::status(ItemStatus::Failed).with_text(text));
                 continue;
             }
             if self.0.conflict == Some(item.as_str()) {
