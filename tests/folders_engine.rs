@@ -352,7 +352,7 @@ fn mass_deletions_stop_a_run_without_prompts() {
     assert_eq!(
         ran.text,
         format!(
-            "This sync would delete 25 of 40 files in {}; Sync Center stopped to be safe. Run it in the window or without --no-prompt to confirm.",
+            "This sync would delete 25 of 40 files in {}; Sync Center stopped to be safe. Run it in the window or without --no-prompt to delete them or restore them.",
             c.right.display()
         )
     );
@@ -379,14 +379,51 @@ fn mass_deletions_ask_in_the_window() {
     );
     assert_eq!(tree(&c.right).len(), 40);
     let form = c.forms.lock().last().cloned().unwrap();
-    assert_eq!(form.buttons[0].label, "Delete 25 files");
-    assert_eq!(form.buttons[1].label, "Don't delete");
+    let labels: Vec<&str> = form.buttons.iter().map(|b| b.label.as_str()).collect();
+    assert_eq!(
+        labels,
+        ["Delete 25 files", "Restore 25 files", "Don't delete"]
+    );
+    let said = form.message.unwrap_or_default();
+    assert!(
+        said.contains(&format!("as they are not in {}", c.left.display()))
+            && said.contains("Restore to copy them to"),
+        "{said}"
+    );
     c.answer_dialogs(|_| FormReply::Submitted {
         button: "delete".into(),
         values: Default::default(),
     });
     assert_eq!(c.sync_in_window().status, ItemStatus::Succeeded);
     assert_eq!(tree(&c.right).len(), 15);
+}
+
+/// "Restore" undoes a deletion by mistake: the files come back from the side that still
+/// has them, and the next run has nothing to ask (Don't delete alone asks at every run).
+#[test]
+fn mass_deletions_can_be_restored_from_the_other_side() {
+    let c = Center::new(Mode::TwoWay);
+    many_files(&c, 40);
+    let before = tree(&c.right);
+    for i in 0..25 {
+        std::fs::remove_file(c.l(&format!("f{i:03}.txt"))).unwrap();
+    }
+    write(&c.l("new.txt"), "made since");
+    c.answer_dialogs(|_| FormReply::Submitted {
+        button: "restore".into(),
+        values: Default::default(),
+    });
+    let ran = c.sync_in_window();
+    assert_eq!(ran.status, ItemStatus::Succeeded, "{ran:?}");
+    assert_eq!(c.forms.lock().len(), 1);
+    // Both sides hold every file, the restored ones as they were; the other change went
+    // across as usual.
+    let mut expected = before.clone();
+    expected.insert(b"new.txt".to_vec(), "file:made since".into());
+    assert_eq!(tree(&c.left), expected);
+    assert_eq!(tree(&c.right), expected);
+    c.answer_dialogs(|form| panic!("nothing more is asked: {form:?}"));
+    assert_eq!(c.sync_in_window().status, ItemStatus::Succeeded);
 }
 
 #[test]

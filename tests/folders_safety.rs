@@ -19,7 +19,9 @@ use synccenter::handlers::folders::replica::{
     Entry, FolderRemoval, Hash, Keeps, Mtime, Pruned, Replica, Retention, RootId, Scan, SourceFile,
     StagedFile,
 };
-use synccenter::handlers::folders::sync::{self, MassDelete, Observer, Outcome, Pair, RootChange};
+use synccenter::handlers::folders::sync::{
+    self, DeletionAnswer, MassDelete, Observer, Outcome, Pair, RootChange,
+};
 
 /// The local replica, plus an edit made by "the user" the first time the sync touches a
 /// given path in a given way.
@@ -168,8 +170,8 @@ impl Observer for Counting {
         true
     }
     fn batch_applied(&mut self) {}
-    fn confirm_deletions(&mut self, _: &MassDelete) -> bool {
-        true
+    fn confirm_deletions(&mut self, _: &MassDelete) -> DeletionAnswer {
+        DeletionAnswer::Delete
     }
     fn confirm_root_change(&mut self, _: &RootChange) -> bool {
         false

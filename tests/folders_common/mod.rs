@@ -19,7 +19,7 @@ use synccenter::core::handler::Registry;
 use synccenter::core::model::{HandlerId, ItemKey, PropertiesTarget, RunReason};
 use synccenter::core::status::ItemStatus;
 use synccenter::core::store::{Home, Store};
-use synccenter::handlers::folders::sync::{MassDelete, Observer, RootChange};
+use synccenter::handlers::folders::sync::{DeletionAnswer, MassDelete, Observer, RootChange};
 use synccenter::handlers::folders::{self, config::Mode, config::PairConfig};
 
 pub const PAIR: &str = "p";
@@ -376,8 +376,8 @@ impl Observer for Quiet {
         true
     }
     fn batch_applied(&mut self) {}
-    fn confirm_deletions(&mut self, _: &MassDelete) -> bool {
-        true
+    fn confirm_deletions(&mut self, _: &MassDelete) -> DeletionAnswer {
+        DeletionAnswer::Delete
     }
     fn confirm_root_change(&mut self, _: &RootChange) -> bool {
         false

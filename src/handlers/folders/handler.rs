@@ -7,7 +7,7 @@ use super::local::LocalReplica;
 use super::lock::PairLock;
 use super::remotes::{NotReady, Remotes};
 use super::replica::Replica;
-use super::sync::{self, MassDelete, Observer, Outcome, Pair, RootChange};
+use super::sync::{self, DeletionAnswer, MassDelete, Observer, Outcome, Pair, RootChange};
 use super::{FolderError, HANDLER_ID, archive, pair_form};
 use crate::core::activity::{Activity, Change, Direction};
 use crate::core::callback::{Callback, LogLine, Progress, Reply, UiPermit};
@@ -368,11 +368,12 @@ fn report_outcome(
         count,
         total,
         location,
+        ..
     }) = outcome.refused
     {
         if ui_refused {
             let text = format!(
-                "This sync would delete {} of {} files in {location}; Sync Center stopped to be safe. Run it in the window or without --no-prompt to confirm.",
+                "This sync would delete {} of {} files in {location}; Sync Center stopped to be safe. Run it in the window or without --no-prompt to delete them or restore them.",
                 grouped(count as u64),
                 grouped(total as u64)
             );
@@ -581,23 +582,33 @@ impl Observer for Reporter<'_> {
         !self.heard(reply)
     }
 
-    fn confirm_deletions(&mut self, deletions: &MassDelete) -> bool {
+    fn confirm_deletions(&mut self, deletions: &MassDelete) -> DeletionAnswer {
         let Ok(permit) = self.callback.request_ui(Some(self.item)) else {
             self.ui_refused = true;
-            return false;
+            return DeletionAnswer::Keep;
         };
         let count = grouped(deletions.count as u64);
         let form = Form::new("Delete many files?")
             .message(format!(
-                "This sync would delete {count} of the {} files in {}. If that is not what you meant (a drive that is not mounted, a folder emptied by mistake), choose Don't delete: nothing will be changed.",
+                "This sync would delete {count} of the {} files in {}, as they are not in {}. If that is not what you meant (a drive that is not mounted, a folder emptied by mistake), choose Restore to copy them to {} instead, or Don't delete to change nothing now (the next sync asks again).",
                 grouped(deletions.total as u64),
-                deletions.location
+                deletions.location,
+                deletions.other_location,
+                deletions.other_location,
             ))
             .buttons(vec![
                 Button::new("delete", &format!("Delete {count} files"), ButtonRole::Accept),
+                Button::new("restore", &format!("Restore {count} files"), ButtonRole::Other),
                 Button::new("keep", "Don't delete", ButtonRole::Reject),
             ]);
-        permit.show(form).pressed("delete").is_some()
+        let reply = permit.show(form);
+        if reply.pressed("delete").is_some() {
+            DeletionAnswer::Delete
+        } else if reply.pressed("restore").is_some() {
+            DeletionAnswer::Restore
+        } else {
+            DeletionAnswer::Keep
+        }
     }
 
     fn confirm_root_change(&mut self, change: &RootChange) -> bool {
@@ -638,8 +649,8 @@ impl Observer for Previewing {
         false
     }
     fn batch_applied(&mut self) {}
-    fn confirm_deletions(&mut self, _deletions: &MassDelete) -> bool {
-        false
+    fn confirm_deletions(&mut self, _deletions: &MassDelete) -> DeletionAnswer {
+        DeletionAnswer::Keep
     }
     fn confirm_root_change(&mut self, _change: &RootChange) -> bool {
         false

@@ -69,8 +69,8 @@ pub trait Observer {
     fn stopping(&mut self) -> bool {
         false
     }
-    /// May the run delete this many files? `false` stops it before anything changes.
-    fn confirm_deletions(&mut self, deletions: &MassDelete) -> bool;
+    /// May the run delete this many files, or should it bring them back instead?
+    fn confirm_deletions(&mut self, deletions: &MassDelete) -> DeletionAnswer;
     /// A root is not the folder synced last time: may the run compare both sides as they
     /// are (as a first sync, which deletes nothing)? `false` stops it before anything
     /// changes.
@@ -89,7 +89,22 @@ pub struct RootChange {
 pub struct MassDelete {
     pub count: usize,
     pub total: usize,
+    /// The side the files would be deleted on, and its folder.
+    pub side: Side,
     pub location: String,
+    /// The other side's folder, where they are gone (or never were, in mirror mode).
+    pub other_location: String,
+}
+
+/// The user's answer to a run that would delete many files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeletionAnswer {
+    Delete,
+    /// Copy them to the side where they are gone instead: undoes a deletion by mistake,
+    /// which "don't delete" alone would ask about at every run.
+    Restore,
+    /// Stop before anything changes.
+    Keep,
 }
 
 /// How a run ended.
@@ -161,7 +176,7 @@ pub fn run(
     };
     let Planned {
         rows,
-        actions,
+        mut actions,
         roots,
         filter,
         stamp,
@@ -174,11 +189,15 @@ pub fn run(
     if journaled {
         flush_both(pair)?;
     }
-    if let Some(deletions) = mass_delete(pair, &rows, &actions)
-        && !observer.confirm_deletions(&deletions)
-    {
-        outcome.refused = Some(deletions);
-        return Ok(outcome);
+    if let Some(deletions) = mass_delete(pair, &rows, &actions) {
+        match observer.confirm_deletions(&deletions) {
+            DeletionAnswer::Delete => {}
+            DeletionAnswer::Restore => restore_instead(&mut actions, deletions.side),
+            DeletionAnswer::Keep => {
+                outcome.refused = Some(deletions);
+                return Ok(outcome);
+            }
+        }
     }
     let conflicts: Vec<ConflictReport> = (0..rows.len())
         .filter(|&i| actions[i] == Action::Conflict)
@@ -637,9 +656,23 @@ fn mass_delete(pair: &Pair, rows: &Joined, actions: &[Action]) -> Option<MassDel
         (count * 2 > total).then(|| MassDelete {
             count,
             total,
+            side,
             location: pair.side(side).location(),
+            other_location: pair.side(side.other()).location(),
         })
     })
+}
+
+/// Plans each deletion on `side` as a copy from it instead, to the side where the entry is
+/// gone: the copy's own checks (nothing there now) hold as for any new entry.
+fn restore_instead(actions: &mut [Action], side: Side) {
+    let (delete, copy_back) = match side {
+        Side::Left => (Action::DeleteLeft, Action::CopyToRight),
+        Side::Right => (Action::DeleteRight, Action::CopyToLeft),
+    };
+    for action in actions.iter_mut().filter(|a| **a == delete) {
+        *action = copy_back;
+    }
 }
 
 /// A modification time as conflicts show it: to the millisecond, as the conflict store
