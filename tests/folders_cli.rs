@@ -362,3 +362,46 @@ fn an_address_not_understood_is_refused_and_its_password_kept_nowhere() {
         assert!(!what.contains("s3cr3t-word"), "{path} holds the password");
     }
 }
+
+/// `folder add` refuses a folder that does not exist (a mistyped path would fail every
+/// sync), names it, and makes it when asked to; `folder list` shows which way changes go.
+#[test]
+fn folder_add_refuses_a_missing_folder_unless_asked_to_make_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (missing, right) = (dir.path().join("nope/deeper"), dir.path().join("right"));
+    std::fs::create_dir_all(&right).unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_synccenter"))
+            .arg("--home")
+            .arg(dir.path().join("home"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let (left, right) = (missing.to_str().unwrap(), right.to_str().unwrap());
+    let out = run(&["folder", "add", "p", left, right, "--mode", "mirror"]);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{said}");
+    assert!(
+        said.contains(&format!(
+            "The folder {left} does not exist. Check the path, or add --create to make it."
+        )),
+        "{said}"
+    );
+    assert!(!missing.exists());
+    assert!(text(&run(&["folder", "list"])).contains("No folder pairs"));
+
+    let out = run(&[
+        "folder", "add", "p", left, right, "--mode", "mirror", "--create",
+    ]);
+    let said = text(&out);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains(&format!("Made the folder {left}.")), "{said}");
+    assert!(
+        said.contains(&format!("{left} ➡ {right} (mirror)")),
+        "{said}"
+    );
+    assert!(missing.is_dir());
+    let listed = text(&run(&["folder", "list"]));
+    assert!(listed.contains(&format!("{left} ➡ {right}")), "{listed}");
+}

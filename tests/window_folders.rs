@@ -68,6 +68,9 @@ fn a_folder_pair_added_from_the_first_start_screen_synchronizes() {
     wait_for_text(&mut app, "Succeeded");
     wait_run_ended(&mut app, &engine);
     assert_eq!(read(&right.join("notes.txt")), "hello");
+    // Another pair is added from the Folder pairs row, named for what it does.
+    app.get_by_label("Add folder pair").click();
+    wait_for_text(&mut app, "Left folder");
 }
 
 #[test]

@@ -79,7 +79,7 @@ fn at_640_by_400_every_control_of_the_items_view_is_reachable() {
     assert!(app.query_by_label("Last synchronized").is_none());
     // The handler's Properties button moved into its row's menu.
     app.get_by_label("More for Files").click();
-    wait_for_text(&mut app, "Properties…");
+    wait_for_text(&mut app, "Properties of Files");
     app.key_press(egui::Key::Escape);
     app.run_steps(2);
     // While a run goes on, Stop and Skip of an item are in its row's menu.

@@ -146,6 +146,10 @@ pub enum FolderAction {
         /// Versions may take at most this share of their disk (percent); the oldest go first.
         #[arg(long, value_name = "PERCENT", default_value_t = crate::handlers::folders::config::DEFAULT_VERSIONS_DISK_PERCENT)]
         versions_disk_percent: u8,
+        /// Make the pair's folders that do not exist yet (without it, a missing folder is
+        /// refused: a mistyped path would fail every sync).
+        #[arg(long)]
+        create: bool,
     },
     /// Remove a folder pair and forget its last sync (its folders and files are left as
     /// they are; adding it again starts as a first sync, which deletes nothing — except in

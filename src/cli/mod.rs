@@ -246,6 +246,7 @@ fn folder(setup: &Setup, action: FolderAction) -> Result<u8, Refusal> {
             excludes,
             versions_days,
             versions_disk_percent,
+            create,
         } => {
             // A remote (`gdrive:Docs`, `nextcloud://…`) is kept as typed; a folder is made
             // absolute. An address that is not understood is refused, never taken for a
@@ -281,13 +282,26 @@ fn folder(setup: &Setup, action: FolderAction) -> Result<u8, Refusal> {
                 versions_disk_percent,
             };
             let summary = format!(
-                "{} ⇄ {} ({})",
+                "{} {} {} ({})",
                 pair.left.display(),
+                pair.mode.arrow(),
                 pair.right.display(),
                 pair.mode
             );
             let name = pair.name.clone();
+            let missing = pair.missing_folders();
+            if !create && let Some(path) = missing.first() {
+                return Err(Refusal(format!(
+                    "The folder {} does not exist. Check the path, or add --create to make it.",
+                    path.display()
+                )));
+            }
             folder_config::add(home, pair)?;
+            for path in &missing {
+                std::fs::create_dir_all(path)
+                    .map_err(|e| crate::handlers::folders::FolderError::io(path.clone(), e))?;
+                out!("Made the folder {}.", path.display());
+            }
             out!("Added the folder pair {name}: {summary}. Sync it with `synccenter sync {name}`.");
         }
         FolderAction::Remove { name } => {
@@ -319,10 +333,11 @@ fn folder(setup: &Setup, action: FolderAction) -> Result<u8, Refusal> {
             } else {
                 for pair in pairs {
                     out!(
-                        "{:<20} {:<10} {} ⇄ {}",
+                        "{:<20} {:<10} {} {} {}",
                         pair.name,
                         pair.mode,
                         pair.left.display(),
+                        pair.mode.arrow(),
                         pair.right.display()
                     );
                 }

@@ -398,11 +398,28 @@ fn handler_menu(ui: &mut Ui, handler: &HandlerEntry, out: &mut Commands) {
         });
         out.push(Command::Sync(keys.collect()));
     }
-    if handler.has_properties
-        && ui
-            .button(format!("{} Properties…", icons::PROPERTIES))
-            .clicked()
-    {
+    handler_properties_button(ui, handler, out);
+}
+
+/// The handler's properties, as a button: "Add folder pair…" for folder pairs, whose
+/// properties add one (a button named for what it does, and always in sight, not only
+/// while there are no pairs).
+fn handler_properties_button(ui: &mut Ui, handler: &HandlerEntry, out: &mut Commands) {
+    if !handler.has_properties {
+        return;
+    }
+    let (label, name) = if handler.id.as_str() == FOLDERS {
+        (
+            "Add folder pair…".to_string(),
+            "Add folder pair".to_string(),
+        )
+    } else {
+        (
+            format!("{} Properties…", icons::PROPERTIES),
+            format!("Properties of {}", handler.name),
+        )
+    };
+    if ui.button(label).accessible_name(name).clicked() {
         out.push(Command::Properties(
             handler.id.clone(),
             PropertiesTarget::Handler,
@@ -525,19 +542,7 @@ fn handler_row(
         });
     });
     if columns.last.is_some() {
-        row.col(|ui| {
-            if handler.has_properties
-                && ui
-                    .button(format!("{} Properties…", icons::PROPERTIES))
-                    .accessible_name(format!("Properties of {}", handler.name))
-                    .clicked()
-            {
-                out.push(Command::Properties(
-                    handler.id.clone(),
-                    PropertiesTarget::Handler,
-                ));
-            }
-        });
+        row.col(|ui| handler_properties_button(ui, handler, out));
     }
     toggled
 }
@@ -566,9 +571,6 @@ fn listing_cell(ui: &mut Ui, handler: &HandlerEntry, out: &mut Commands) {
         }
         Listing::Listed if handler.items.is_empty() => {
             ui.label(RichText::new("No items yet").weak());
-            if handler.id.as_str() == FOLDERS {
-                add_folder_pair(ui, handler, out);
-            }
         }
         Listing::Listed => {}
     }

@@ -173,6 +173,15 @@ impl PairConfig {
         }
         folders
     }
+
+    /// Its local folders that do not exist (a link counts as there, even one that points
+    /// nowhere: it is not for Sync Center to replace).
+    pub fn missing_folders(&self) -> Vec<PathBuf> {
+        self.local_folders()
+            .into_iter()
+            .filter(|path| !path.exists() && !path.is_symlink())
+            .collect()
+    }
 }
 
 #[derive(Default, Deserialize)]

@@ -625,15 +625,10 @@ fn create_missing(
     pair: &PairConfig,
     ask: impl FnOnce(&[PathBuf]) -> FormReply,
 ) -> Result<bool, FolderError> {
-    let folders = pair.local_folders();
     // A path that is no full path is refused by the checks that follow, before anything
     // is made.
-    let missing: Vec<PathBuf> = folders
-        .iter()
-        .filter(|path| !path.exists() && !path.is_symlink())
-        .cloned()
-        .collect();
-    if missing.is_empty() || !folders.iter().all(|path| path.is_absolute()) {
+    let missing = pair.missing_folders();
+    if missing.is_empty() || !pair.local_folders().iter().all(|path| path.is_absolute()) {
         return Ok(true);
     }
     if ask(&missing).pressed("create").is_none() {
