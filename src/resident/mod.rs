@@ -188,11 +188,10 @@ impl Center {
 
     /// How idle time is detected here, in words, for the window.
     pub fn idle_detection(&self) -> String {
-        match *self.idle_source.read() {
-            None => "Idle detection: looking…".into(),
-            Some(Some(source)) => format!("Idle detection: {source}"),
-            Some(None) => "Idle detection unavailable on this desktop".into(),
-        }
+        idle_words(
+            self.on_bus.load(Ordering::Acquire),
+            *self.idle_source.read(),
+        )
     }
 
     /// Shows the window: opens one, or raises the open one. Fails once Sync Center is
@@ -411,3 +410,41 @@ pub fn tray_icon_names() -> Vec<String> {
 
 /// Shared handle.
 pub(crate) type CenterRef = Arc<Center>;
+
+/// How idle time is detected, in words: `source` is `None` until the idle trigger first
+/// looked, then the source it found, if any. Without the session bus the triggers never
+/// start, so it would never have looked.
+fn idle_words(on_bus: bool, source: Option<Option<&str>>) -> String {
+    match (on_bus, source) {
+        (false, _) => {
+            "Idle detection needs the session bus (D-Bus), which this session lacks".into()
+        }
+        (true, None) => "Idle detection: looking…".into(),
+        (true, Some(Some(source))) => format!("Idle detection: {source}"),
+        (true, Some(None)) => "Idle detection unavailable on this desktop".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::idle_words;
+
+    #[test]
+    fn idle_detection_is_told_as_it_is() {
+        let cases = [
+            (false, None, "needs the session bus"),
+            (false, Some(Some("GNOME Mutter")), "needs the session bus"),
+            (true, None, "looking…"),
+            (
+                true,
+                Some(Some("GNOME Mutter")),
+                "Idle detection: GNOME Mutter",
+            ),
+            (true, Some(None), "unavailable on this desktop"),
+        ];
+        for (on_bus, source, said) in cases {
+            let words = idle_words(on_bus, source);
+            assert!(words.contains(said), "{on_bus} {source:?}: {words}");
+        }
+    }
+}
