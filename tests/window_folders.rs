@@ -339,3 +339,44 @@ fn a_remote_pair_row_shows_its_server_and_offers_only_the_local_folder() {
         "a remote side is no folder to open here"
     );
 }
+
+/// Saving a pair's Properties keeps its place in the list, and its row says its settings
+/// changed since the last sync (how that run ended was forgotten with the old settings),
+/// not "Not synchronized yet" beside "Last synchronized just now".
+#[test]
+fn an_edited_pair_keeps_its_place_and_says_its_settings_changed() {
+    let home = home();
+    for name in ["Alpha", "Beta"] {
+        let (left, right) = (
+            home.path().join(name).join("l"),
+            home.path().join(name).join("r"),
+        );
+        for side in [&left, &right] {
+            std::fs::create_dir_all(side).unwrap();
+        }
+        std::fs::write(left.join("a.txt"), name).unwrap();
+        add_two_way_pair(home.path(), name, &left, &right);
+    }
+    let (engine, center, mut app) = folders_window(home.path());
+    wait_listed(&mut app, "Beta");
+    sync_now_and_wait(&mut app, &engine);
+    wait_for_text(&mut app, "Succeeded");
+    right_click_beside(&mut app, "Alpha");
+    wait_for_text(&mut app, "Properties…");
+    app.get_by_label("Properties…").click();
+    wait_for_text(&mut app, "Remove this pair…");
+    app.get_by_label("OK").click();
+    wait_for_text(&mut app, "Settings changed since the last sync");
+    assert!(
+        app.query_by_label_contains("Not synchronized yet")
+            .is_none()
+    );
+    let names: Vec<String> = folders::config::load(&center)
+        .unwrap()
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
+    assert_eq!(names, ["Alpha", "Beta"]);
+    let top = |name: &str| app.get_by_label(name).rect().top();
+    assert!(top("Alpha") < top("Beta"));
+}

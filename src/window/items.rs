@@ -588,11 +588,14 @@ fn status_cell(
 ) {
     let visuals = ui.visuals().clone();
     let Some(live) = model.live(key) else {
-        match store
-            .item_record(key)
-            .and_then(|r| r.last_status.map(|s| (s, r.last_text, r.last_problems)))
-        {
+        let record = store.item_record(key);
+        let synced_before = record.as_ref().is_some_and(|r| r.last_synced.is_some());
+        match record.and_then(|r| r.last_status.map(|s| (s, r.last_text, r.last_problems))) {
             Some((status, text, problems)) => outcome(ui, status, &text, problems, &visuals),
+            // How the last run ended was forgotten when the item's settings changed.
+            None if synced_before => {
+                ui.label(RichText::new("Settings changed since the last sync").weak());
+            }
             None => {
                 ui.label(RichText::new("Not synchronized yet").weak());
             }

@@ -261,6 +261,20 @@ pub fn add(home: &Home, pair: PairConfig) -> Result<(), FolderError> {
     save(home, rclone.as_deref(), pairs)
 }
 
+/// Puts `pair` in the place of the pair named `name` (an edit: the list keeps its order,
+/// and the file is written once, so a failed check changes nothing).
+pub fn replace(home: &Home, name: &str, pair: PairConfig) -> Result<(), FolderError> {
+    let (rclone, mut pairs) = load_file(home)?;
+    let at = pairs
+        .iter()
+        .position(|p| p.name == name)
+        .ok_or_else(|| FolderError::UnknownPair(name.to_string()))?;
+    pairs.remove(at);
+    validate(&pair, &pairs)?;
+    pairs.insert(at, pair);
+    save(home, rclone.as_deref(), pairs)
+}
+
 /// Removes the pair with this name.
 pub fn remove(home: &Home, name: &str) -> Result<(), FolderError> {
     let (rclone, mut pairs) = load_file(home)?;
@@ -392,6 +406,34 @@ mod tests {
         assert_eq!(load(&home).unwrap(), vec![photos]);
         assert!(matches!(
             remove(&home, "docs"),
+            Err(FolderError::UnknownPair(_))
+        ));
+    }
+
+    #[test]
+    fn an_edit_keeps_the_pairs_place_and_a_refused_one_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home::under(dir.path());
+        for (name, left) in [("a", "/l/a"), ("b", "/l/b"), ("c", "/l/c")] {
+            add(&home, pair(name, left, &format!("/r/{name}"))).unwrap();
+        }
+        let mut b = pair("b", "/l/b2", "/r/b");
+        b.mode = Mode::Mirror;
+        replace(&home, "b", b.clone()).unwrap();
+        let names = |home: &Home| -> Vec<String> {
+            load(home).unwrap().into_iter().map(|p| p.name).collect()
+        };
+        assert_eq!(names(&home), ["a", "b", "c"]);
+        assert_eq!(load(&home).unwrap()[1], b);
+        // Renamed to another pair's name: refused, the file as it was.
+        let before = load(&home).unwrap();
+        assert!(matches!(
+            replace(&home, "b", pair("c", "/l/x", "/r/x")),
+            Err(FolderError::DuplicateName(_))
+        ));
+        assert_eq!(load(&home).unwrap(), before);
+        assert!(matches!(
+            replace(&home, "zz", pair("zz", "/l/z", "/r/z")),
             Err(FolderError::UnknownPair(_))
         ));
     }

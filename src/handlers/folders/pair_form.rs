@@ -525,12 +525,7 @@ pub fn edit_pair(
                 }
             }
         }
-        let saved = pair.and_then(|pair| {
-            config::remove(home, &existing.name)?;
-            config::add(home, pair).inspect_err(|_| {
-                let _ = config::add(home, existing.clone());
-            })
-        });
+        let saved = pair.and_then(|pair| config::replace(home, &existing.name, pair));
         match saved {
             Ok(()) => return true,
             Err(e) => {
