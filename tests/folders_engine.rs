@@ -398,6 +398,28 @@ fn mass_deletions_ask_in_the_window() {
     assert_eq!(tree(&c.right).len(), 15);
 }
 
+/// Mass deletions on both sides are each asked about: the answer for one side does not
+/// let the other side's go ahead unasked.
+#[test]
+fn mass_deletions_on_both_sides_are_each_asked_about() {
+    let c = Center::new(Mode::TwoWay);
+    many_files(&c, 60);
+    let before = tree(&c.right);
+    for i in 0..25 {
+        std::fs::remove_file(c.l(&format!("f{i:03}.txt"))).unwrap();
+        std::fs::remove_file(c.r(&format!("f{:03}.txt", 59 - i))).unwrap();
+    }
+    c.answer_dialogs(|_| FormReply::Submitted {
+        button: "restore".into(),
+        values: Default::default(),
+    });
+    assert_eq!(c.sync_in_window().status, ItemStatus::Succeeded);
+    let asked: Vec<String> = c.forms.lock().iter().map(|f| f.title.clone()).collect();
+    assert_eq!(asked, ["Delete many files?", "Delete many files?"]);
+    assert_eq!(tree(&c.left), before);
+    assert_eq!(tree(&c.right), before);
+}
+
 /// "Restore" undoes a deletion by mistake: the files come back from the side that still
 /// has them, and the next run has nothing to ask (Don't delete alone asks at every run).
 #[test]

@@ -365,6 +365,27 @@ fn an_edited_pair_keeps_its_place_and_says_its_settings_changed() {
     wait_for_text(&mut app, "Properties…");
     app.get_by_label("Properties…").click();
     wait_for_text(&mut app, "Remove this pair…");
+    // OK with nothing changed keeps how the last run ended.
+    app.get_by_label("OK").click();
+    wait_for(&mut app, "the dialog to close", |app| {
+        app.query_by_label("Remove this pair…").is_none()
+    });
+    app.run_steps(3);
+    assert_eq!(app.query_all_by_label_contains("Succeeded").count(), 2);
+    // A change: the left folder's new name.
+    right_click_beside(&mut app, "Alpha");
+    wait_for_text(&mut app, "Properties…");
+    app.get_by_label("Properties…").click();
+    wait_for_text(&mut app, "Remove this pair…");
+    let moved = home.path().join("Alpha/moved");
+    std::fs::rename(home.path().join("Alpha/l"), &moved).unwrap();
+    app.get_by_label("Left folder").click();
+    app.run_steps(1);
+    app.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    app.run_steps(1);
+    app.get_by_label("Left folder")
+        .type_text(&moved.display().to_string());
+    app.run_steps(1);
     app.get_by_label("OK").click();
     wait_for_text(&mut app, "Settings changed since the last sync");
     assert!(

@@ -251,7 +251,10 @@ fn folder(setup: &Setup, action: FolderAction) -> Result<u8, Refusal> {
             // A remote (`gdrive:Docs`, `nextcloud://…`) is kept as typed; a folder is made
             // absolute. An address that is not understood is refused, never taken for a
             // folder of that name (nor kept, with a password it may hold).
-            let remote = match right.to_str().map(|text| (text, Location::parse(text))) {
+            let remote = match right
+                .to_str()
+                .map(|text| (text, Location::parse_typed(text)))
+            {
                 Some((_, Ok(location))) => {
                     remotes::check_remote_is_configured(home, &location)?;
                     location.is_remote()
@@ -298,8 +301,12 @@ fn folder(setup: &Setup, action: FolderAction) -> Result<u8, Refusal> {
             }
             folder_config::add(home, pair)?;
             for path in &missing {
-                std::fs::create_dir_all(path)
-                    .map_err(|e| crate::handlers::folders::FolderError::io(path.clone(), e))?;
+                // Made once the pair is known to be fine; a folder that cannot be made
+                // takes the pair back out, so nothing is left half done.
+                if let Err(e) = std::fs::create_dir_all(path) {
+                    let _ = folder_config::remove(home, &name);
+                    return Err(crate::handlers::folders::FolderError::io(path.clone(), e).into());
+                }
                 out!("Made the folder {}.", path.display());
             }
             out!("Added the folder pair {name}: {summary}. Sync it with `synccenter sync {name}`.");

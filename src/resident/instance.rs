@@ -233,6 +233,7 @@ enum Taken {
 /// others hand over to it instead of waiting until it quits (then opening a window again).
 fn take_lock(home: &Home, window_wanted: bool) -> Result<Taken, u8> {
     let mut instance_ending_since: Option<Instant> = None;
+    let mut unknown_since: Option<Instant> = None;
     let mut told_terminal = false;
     let mut told_ending = false;
     loop {
@@ -244,10 +245,11 @@ fn take_lock(home: &Home, window_wanted: bool) -> Result<Taken, u8> {
             Attempt::Acquired(lock) => return Ok(Taken::Lock(lock)),
             Attempt::Held { owner, .. } => owner,
         };
-        match owner.filter(|o| o.holder == Holder::Instance) {
+        match owner {
             // Quitting (it left the bus first), starting (not on the bus yet), or running
             // in another session.
-            Some(owner) => {
+            Some(owner) if owner.holder == Holder::Instance => {
+                unknown_since = None;
                 if let Some(instance) = Instance::find(home) {
                     return Ok(Taken::ByInstance(instance));
                 }
@@ -262,13 +264,17 @@ fn take_lock(home: &Home, window_wanted: bool) -> Result<Taken, u8> {
                 }
                 if since.elapsed() >= ENDING_INSTANCE {
                     err!(
-                        "synccenter: Sync Center (process {}) is already running on this home in another session; quit it first.",
+                        "synccenter: Sync Center (process {}) is already running on this home (in another session, or where this one's session bus does not reach it); quit it first.",
                         owner.pid
                     );
                     return Err(exit_code::NOTHING_RAN);
                 }
             }
-            None => {
+            // A lock file without its holder is one being claimed this moment (another start
+            // that waited too): a terminal sync only if that lasts.
+            None if unknown_since.get_or_insert_with(Instant::now).elapsed()
+                < STARTING_INSTANCE => {}
+            _ => {
                 instance_ending_since = None;
                 if !told_terminal {
                     told_terminal = true;

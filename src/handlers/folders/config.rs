@@ -256,7 +256,7 @@ fn line_of(text: &str, at: usize) -> usize {
 /// Adds a pair after checking it against the others.
 pub fn add(home: &Home, pair: PairConfig) -> Result<(), FolderError> {
     let (rclone, mut pairs) = load_file(home)?;
-    validate(&pair, &pairs)?;
+    validate_typed(&pair, &pairs)?;
     pairs.push(pair);
     save(home, rclone.as_deref(), pairs)
 }
@@ -270,7 +270,7 @@ pub fn replace(home: &Home, name: &str, pair: PairConfig) -> Result<(), FolderEr
         .position(|p| p.name == name)
         .ok_or_else(|| FolderError::UnknownPair(name.to_string()))?;
     pairs.remove(at);
-    validate(&pair, &pairs)?;
+    validate_typed(&pair, &pairs)?;
     pairs.insert(at, pair);
     save(home, rclone.as_deref(), pairs)
 }
@@ -307,6 +307,15 @@ fn save(home: &Home, rclone: Option<&Path>, pairs: Vec<PairConfig>) -> Result<()
     std::fs::create_dir_all(&home.config_dir)
         .and_then(|()| write_atomically(&path, text.as_bytes()))
         .map_err(|source| FolderError::WriteConfig { path, source })
+}
+
+/// Checks a pair the user gave just now: as a stored one, and its right side as typed
+/// ([`Location::parse_typed`]).
+fn validate_typed(pair: &PairConfig, others: &[PairConfig]) -> Result<(), FolderError> {
+    if let Some(text) = pair.right.to_str() {
+        Location::parse_typed(text)?;
+    }
+    validate(pair, others)
 }
 
 fn validate(pair: &PairConfig, others: &[PairConfig]) -> Result<(), FolderError> {
@@ -436,6 +445,26 @@ mod tests {
             replace(&home, "zz", pair("zz", "/l/z", "/r/z")),
             Err(FolderError::UnknownPair(_))
         ));
+    }
+
+    #[test]
+    fn a_stored_scp_style_pair_still_loads_but_is_not_added_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home::under(dir.path());
+        std::fs::create_dir_all(&home.config_dir).unwrap();
+        std::fs::write(
+            config_file(&home),
+            "[[pair]]\nname = \"old\"\nleft = \"/l/old\"\nright = \"bob:secret@nas:/srv\"\nmode = \"two-way\"\n",
+        )
+        .unwrap();
+        assert_eq!(load(&home).unwrap().len(), 1);
+        let error = add(&home, pair("new", "/l/new", "bob:secret@nas:/x")).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("looks like USER:PASSWORD@HOST:FOLDER")
+        );
+        assert_eq!(load(&home).unwrap().len(), 1);
     }
 
     #[test]

@@ -26,6 +26,10 @@ struct State {
     moving: HashMap<String, Moved>,
     /// What ended transfers moved of changes the sync loop has not counted yet.
     landed: Moved,
+    /// The files last shown. A change the sync loop counts while its file is still part of
+    /// a job's count (one that changed meanwhile, applied as left for later) is counted
+    /// twice until the job ends: what was shown then is held, not taken back.
+    files_shown: u64,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -41,6 +45,7 @@ impl LiveFigures {
                 counted: figures,
                 moving: HashMap::new(),
                 landed: Moved::default(),
+                files_shown: 0,
             }),
         }
     }
@@ -51,6 +56,7 @@ impl LiveFigures {
             counted: figures,
             moving: HashMap::new(),
             landed: Moved::default(),
+            files_shown: 0,
         };
     }
 
@@ -95,7 +101,7 @@ impl LiveFigures {
         adjust: impl FnOnce(&mut Figures),
         send: impl FnOnce(&Figures) -> R,
     ) -> R {
-        let state = self.state.lock();
+        let mut state = self.state.lock();
         let mut figures = state.shown();
         adjust(&mut figures);
         send(&figures)
@@ -103,7 +109,7 @@ impl LiveFigures {
 }
 
 impl State {
-    fn shown(&self) -> Figures {
+    fn shown(&mut self) -> Figures {
         let moved = self.moving.values().fold(self.landed, |sum, m| Moved {
             bytes: sum.bytes + m.bytes,
             files: sum.files + m.files,
@@ -117,6 +123,8 @@ impl State {
         if let Some(total) = figures.files_total {
             figures.files_done = figures.files_done.min(total.max(self.counted.files_done));
         }
+        figures.files_done = figures.files_done.max(self.files_shown);
+        self.files_shown = figures.files_done;
         figures
     }
 }
@@ -249,15 +257,27 @@ mod tests {
     }
 
     #[test]
-    fn files_moved_but_not_placed_are_not_shown_after_the_job() {
-        let live = applying(300);
+    fn files_moved_but_not_placed_never_take_the_count_back() {
+        let live = LiveFigures::new(Figures {
+            files_total: Some(3),
+            bytes_total: Some(300),
+            ..Figures::at(Stage::ChangeApplication)
+        });
         live.moving("3 new files", 300, 3);
-        assert_eq!(files_shown(&live), 2, "never past the total");
-        // Only one of them lands.
-        live.ended("3 new files", 100, 1);
-        assert_eq!(files_shown(&live), 1);
-        live.applied(100, |f| f.files_done += 1);
-        assert_eq!(files_shown(&live), 1);
+        assert_eq!(files_shown(&live), 3);
+        // One changed meanwhile: applied at once (left for later), while the job's count
+        // still holds it; then only the other two land.
+        live.applied(0, |f| f.files_done += 1);
+        assert_eq!(files_shown(&live), 3, "never past the total");
+        live.ended("3 new files", 200, 2);
+        assert_eq!(files_shown(&live), 3, "never back");
+        for _ in 0..2 {
+            live.applied(100, |f| f.files_done += 1);
+            assert_eq!(files_shown(&live), 3);
+        }
+        // A new stage starts from its own count.
+        live.reset(Figures::at(Stage::ChangeApplication));
+        assert_eq!(files_shown(&live), 0);
     }
 
     #[test]

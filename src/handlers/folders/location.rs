@@ -204,20 +204,30 @@ impl Location {
         match text.split_once(':') {
             // The folder as rclone reads it: on SFTP, `nas:/srv` is from the server's root
             // and `nas:srv` from the user's home.
-            Some((user, folder)) if is_remote_name(user) && is_password_at_host(folder) => {
-                let (_password, host_and_folder) = folder.split_once('@').unwrap_or_default();
-                let (host, folder) = host_and_folder.split_once(':').unwrap_or_default();
-                Err(LocationError::PasswordInScpAddress {
-                    typed: format!("{user}@{host_and_folder}"),
-                    sftp: scp_as_sftp(&format!("{user}@{host}"), folder),
-                })
-            }
             Some((name, folder)) if is_remote_name(name) => Ok(Location::Rclone {
                 remote: name.to_string(),
                 folder: folder.to_string(),
             }),
             _ => Err(LocationError::Unknown(text.into())),
         }
+    }
+
+    /// Reads a right side the user just typed (`folder add`, the pair form) as [`parse`]
+    /// does, and also refuses an scp-style `USER:PASSWORD@HOST:FOLDER`, which reads as the
+    /// rclone remote USER and would keep the password in `folders.toml`. Stored pairs are
+    /// read with [`parse`]: one stored before this check stays usable.
+    pub fn parse_typed(text: &str) -> Result<Location, LocationError> {
+        if !text.contains("://")
+            && let Some((user, folder)) = text.split_once(':')
+            && is_remote_name(user)
+            && let Some((host, folder)) = password_at_host(folder)
+        {
+            return Err(LocationError::PasswordInScpAddress {
+                typed: format!("{user}@{host}:{folder}"),
+                sftp: scp_as_sftp(&format!("{user}@{host}"), folder),
+            });
+        }
+        Location::parse(text)
     }
 
     pub fn is_remote(&self) -> bool {
@@ -245,15 +255,15 @@ pub fn is_remote_name(name: &str) -> bool {
             .all(|c| c.is_alphanumeric() || "_-.+@ ".contains(c))
 }
 
-/// Whether the folder of a `NAME:FOLDER` right side starts like `PASSWORD@HOST:`, the rest of
-/// an scp-style `USER:PASSWORD@HOST:FOLDER` (a folder whose first name holds both an `@` and
-/// a later `:` is far rarer than this mistake, and storing it would write the password into
-/// `folders.toml`).
-fn is_password_at_host(folder: &str) -> bool {
-    let first_name = folder.split('/').next().unwrap_or_default();
-    first_name
-        .split_once('@')
-        .is_some_and(|(_, host)| host.contains(':'))
+/// The host and folder when the folder of a `NAME:FOLDER` right side starts like
+/// `PASSWORD@HOST:`, the rest of an scp-style `USER:PASSWORD@HOST:FOLDER` (a folder whose
+/// first name holds an `@` and a later `:` is far rarer than this mistake). The last `@` of
+/// the first name ends the password, which may hold `@` itself.
+fn password_at_host(folder: &str) -> Option<(&str, &str)> {
+    let name_end = folder.find('/').unwrap_or(folder.len());
+    let at = folder[..name_end].rfind('@')?;
+    let colon = at + 1 + folder[at + 1..name_end].find(':')?;
+    Some((&folder[at + 1..colon], &folder[colon + 1..]))
 }
 
 /// The `sftp://` address of an scp-style `USER@HOST:FOLDER` (a relative folder is in the
@@ -378,6 +388,15 @@ mod tests {
                 folder: String::new()
             }
         );
+        // A stored pair typed that way before it was refused is still read (as the remote
+        // `bob`): one such pair must not make the whole file unreadable.
+        assert_eq!(
+            Location::parse("bob:secret@nas:/srv").unwrap(),
+            Location::Rclone {
+                remote: "bob".into(),
+                folder: "secret@nas:/srv".into()
+            }
+        );
         // An `@` and a `:` are names in a folder unless the first name holds both, the
         // `PASSWORD@HOST:` of an scp-style address.
         for (text, remote, folder) in [
@@ -387,7 +406,7 @@ mod tests {
             ("box:a:b@c", "box", "a:b@c"),
         ] {
             assert_eq!(
-                Location::parse(text).unwrap(),
+                Location::parse_typed(text).unwrap(),
                 Location::Rclone {
                     remote: remote.into(),
                     folder: folder.into()
@@ -461,9 +480,14 @@ mod tests {
                 "bob:secret@nas.local:srv/x",
                 "as sftp://bob@nas.local/~/srv/x:",
             ),
+            // A password with an `@` in it: the last `@` of the first name ends it.
+            (
+                "bob:sec@ret@nas:/srv",
+                "\"bob@nas:/srv\" looks like USER:PASSWORD@HOST:FOLDER; write it without the password as sftp://bob@nas/srv:",
+            ),
         ];
         for (text, why) in cases {
-            let error = Location::parse(text).unwrap_err().to_string();
+            let error = Location::parse_typed(text).unwrap_err().to_string();
             assert!(error.contains(why), "{text}: {error}");
             assert!(!error.contains("secret"), "{text}: {error}");
         }

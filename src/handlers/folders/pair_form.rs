@@ -525,6 +525,10 @@ pub fn edit_pair(
                 }
             }
         }
+        // OK with nothing changed changes nothing: how the last run ended still stands.
+        if pair.as_ref().is_ok_and(|pair| pair == existing) {
+            return false;
+        }
         let saved = pair.and_then(|pair| config::replace(home, &existing.name, pair));
         match saved {
             Ok(()) => return true,

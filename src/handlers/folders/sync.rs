@@ -161,6 +161,8 @@ struct Planned {
     journaled: bool,
     /// The archive as loaded: its base and log are extended by the run.
     archived: Option<Archived>,
+    /// What each side's storage keeps (names, case, times).
+    keeps: [Keeps; 2],
 }
 
 /// Synchronizes the pair once, first applying the resolutions the user chose.
@@ -182,6 +184,7 @@ pub fn run(
         stamp,
         journaled,
         archived,
+        keeps,
     } = planned;
     // The copies adopted from the journal were written by a killed run and may still be
     // only in memory, and this run may have no batch of its own to flush: they are made
@@ -189,10 +192,19 @@ pub fn run(
     if journaled {
         flush_both(pair)?;
     }
-    if let Some(deletions) = mass_delete(pair, &rows, &actions) {
+    // Each side is asked about on its own: deletions on one side, answered, leave the
+    // other side's to be asked about.
+    for side in [Side::Left, Side::Right] {
+        let Some(deletions) = mass_delete(pair, &rows, &actions, side) else {
+            continue;
+        };
         match observer.confirm_deletions(&deletions) {
             DeletionAnswer::Delete => {}
-            DeletionAnswer::Restore => restore_instead(&mut actions, deletions.side),
+            DeletionAnswer::Restore => {
+                restore_instead(&mut actions, side);
+                // The copies instead are held to what the target keeps, as planned ones are.
+                hold_back_what_cannot_be_kept(pair, &rows, &mut actions, keeps, &mut outcome);
+            }
             DeletionAnswer::Keep => {
                 outcome.refused = Some(deletions);
                 return Ok(outcome);
@@ -316,7 +328,10 @@ pub fn preview(
             Change::Conflict,
         ));
     }
-    if let Some(deletions) = mass_delete(pair, &rows, &actions) {
+    for deletions in [Side::Left, Side::Right]
+        .into_iter()
+        .filter_map(|side| mass_delete(pair, &rows, &actions, side))
+    {
         plan.notes.push(format!(
             "It would delete {} of the {} files in {}, so it asks first.",
             grouped(deletions.count as u64),
@@ -442,14 +457,7 @@ fn scan_and_plan(
     fill_hashes(&mut rows, pair.left, pair.right);
     let mut actions = plan(&rows, pair.config.mode, &keeps_chosen);
     leave_special_files(&rows, &mut actions, &special);
-    for held in hold_back(&rows, &mut actions, keeps) {
-        outcome.unsynced.push(format!(
-            "{}: not synced to {}: {}",
-            names::to_text(&rows.path(held.row)),
-            pair.side(held.side).location(),
-            held.reason
-        ));
-    }
+    hold_back_what_cannot_be_kept(pair, &rows, &mut actions, keeps, outcome);
 
     Ok(Some(Planned {
         rows,
@@ -459,7 +467,26 @@ fn scan_and_plan(
         stamp,
         journaled,
         archived,
+        keeps,
     }))
+}
+
+/// Holds back the actions a side's storage cannot carry out, each listed as not synced.
+fn hold_back_what_cannot_be_kept(
+    pair: &Pair,
+    rows: &Joined,
+    actions: &mut [Action],
+    keeps: [Keeps; 2],
+    outcome: &mut Outcome,
+) {
+    for held in hold_back(rows, actions, keeps) {
+        outcome.unsynced.push(format!(
+            "{}: not synced to {}: {}",
+            names::to_text(&rows.path(held.row)),
+            pair.side(held.side).location(),
+            held.reason
+        ));
+    }
 }
 
 fn side_name(side: Side) -> &'static str {
@@ -639,27 +666,26 @@ fn scan_both(
     Ok(Some([left, right]))
 }
 
-fn mass_delete(pair: &Pair, rows: &Joined, actions: &[Action]) -> Option<MassDelete> {
-    [Side::Left, Side::Right].into_iter().find_map(|side| {
-        let delete = match side {
-            Side::Left => Action::DeleteLeft,
-            Side::Right => Action::DeleteRight,
-        };
-        let is_file = |i: usize| rows.row(i).entry(side).is_some_and(|e| e.kind != Kind::Dir);
-        let count = (0..rows.len())
-            .filter(|&i| actions[i] == delete && is_file(i))
-            .count();
-        if count <= MASS_DELETE_MIN {
-            return None;
-        }
-        let total = (0..rows.len()).filter(|&i| is_file(i)).count();
-        (count * 2 > total).then(|| MassDelete {
-            count,
-            total,
-            side,
-            location: pair.side(side).location(),
-            other_location: pair.side(side.other()).location(),
-        })
+/// The deletions on `side`, when they are many.
+fn mass_delete(pair: &Pair, rows: &Joined, actions: &[Action], side: Side) -> Option<MassDelete> {
+    let delete = match side {
+        Side::Left => Action::DeleteLeft,
+        Side::Right => Action::DeleteRight,
+    };
+    let is_file = |i: usize| rows.row(i).entry(side).is_some_and(|e| e.kind != Kind::Dir);
+    let count = (0..rows.len())
+        .filter(|&i| actions[i] == delete && is_file(i))
+        .count();
+    if count <= MASS_DELETE_MIN {
+        return None;
+    }
+    let total = (0..rows.len()).filter(|&i| is_file(i)).count();
+    (count * 2 > total).then(|| MassDelete {
+        count,
+        total,
+        side,
+        location: pair.side(side).location(),
+        other_location: pair.side(side.other()).location(),
     })
 }
 
