@@ -7,14 +7,8 @@
 mod remote_common;
 
 use remote_common::*;
-use std::time::Duration;
-use synccenter::core::engine::{Engine, EngineConfig, SessionRequest};
-use synccenter::core::handler::Registry;
-use synccenter::core::model::{ItemKey, RunReason};
 use synccenter::core::progress::Stage;
 use synccenter::core::status::ItemStatus;
-use synccenter::core::store::{Home, Store};
-use synccenter::handlers::folders;
 
 #[test]
 fn a_long_upload_moves_the_bar_before_the_file_lands() {
@@ -26,31 +20,14 @@ fn a_long_upload_moves_the_bar_before_the_file_lands() {
     }
     let big: Vec<u8> = (0..12_000_000u32).map(|i| (i % 251) as u8).collect();
     std::fs::write(c.left.join("big.bin"), &big).unwrap();
-    let home = Home::under(&c.dir.path().join("home"));
-    let (engine, events) = Engine::new(
-        Registry::new().with(folders::provider(&home)),
-        Store::open(home.clone()).0,
-        EngineConfig::default(),
-    );
-    std::thread::spawn(move || for _ in events {});
-    let key = ItemKey::new(folders::HANDLER_ID, "p");
-    let handle = engine
-        .start(SessionRequest {
-            reason: RunReason::Manual,
-            may_bother_user: false,
-            items: vec![key.clone()],
-        })
-        .unwrap();
     // (files done, bytes done, bytes in all) as the window and the terminal see them, and
     // the bar's (completed, total).
     let mut seen: Vec<(u64, u64, u64)> = Vec::new();
     let mut bars: Vec<(u64, u64, u64)> = Vec::new();
-    let record = loop {
-        let snapshot = engine.board().snapshot(&key);
-        if let Some(snapshot) = snapshot
-            && let Some(f) = snapshot
-                .figures
-                .filter(|f| f.stage == Stage::ChangeApplication)
+    let record = sync_watching(&c.dir.path().join("home"), |snapshot| {
+        if let Some(f) = snapshot
+            .figures
+            .filter(|f| f.stage == Stage::ChangeApplication)
         {
             let now = (f.files_done, f.bytes_done, f.bytes_total.unwrap_or(0));
             if seen.last() != Some(&now) {
@@ -60,10 +37,7 @@ fn a_long_upload_moves_the_bar_before_the_file_lands() {
                 bars.push((f.files_done, completed, total));
             }
         }
-        if let Some(record) = handle.wait(Duration::from_millis(20)) {
-            break record;
-        }
-    };
+    });
     assert_eq!(record.items[0].status, ItemStatus::Succeeded, "{record:?}");
     assert!(std::fs::read(c.r("big.bin")).unwrap() == big);
     let total = big.len() as u64;

@@ -6,14 +6,8 @@
 mod remote_common;
 
 use remote_common::*;
-use std::time::Duration;
-use synccenter::core::engine::{Engine, EngineConfig, SessionRequest};
-use synccenter::core::handler::Registry;
-use synccenter::core::model::{ItemKey, RunReason};
 use synccenter::core::progress::Stage;
 use synccenter::core::status::ItemStatus;
-use synccenter::core::store::{Home, Store};
-use synccenter::handlers::folders;
 
 const FILES: u64 = 200;
 
@@ -31,29 +25,12 @@ fn files_uploaded_by_one_job_are_counted_as_they_go_up() {
             .collect();
         std::fs::write(c.left.join(format!("f{i:03}.bin")), body).unwrap();
     }
-    let home = Home::under(&c.dir.path().join("home"));
-    let (engine, events) = Engine::new(
-        Registry::new().with(folders::provider(&home)),
-        Store::open(home.clone()).0,
-        EngineConfig::default(),
-    );
-    std::thread::spawn(move || for _ in events {});
-    let key = ItemKey::new(folders::HANDLER_ID, "p");
-    let handle = engine
-        .start(SessionRequest {
-            reason: RunReason::Manual,
-            may_bother_user: false,
-            items: vec![key.clone()],
-        })
-        .unwrap();
     // (files done, files in all, bytes done, bytes in all) as the window and the terminal
     // see them.
     let mut seen: Vec<(u64, u64, u64, u64)> = Vec::new();
-    let record = loop {
-        if let Some(f) = engine
-            .board()
-            .snapshot(&key)
-            .and_then(|s| s.figures)
+    let record = sync_watching(&c.dir.path().join("home"), |snapshot| {
+        if let Some(f) = snapshot
+            .figures
             .filter(|f| f.stage == Stage::ChangeApplication)
         {
             let now = (
@@ -66,10 +43,7 @@ fn files_uploaded_by_one_job_are_counted_as_they_go_up() {
                 seen.push(now);
             }
         }
-        if let Some(record) = handle.wait(Duration::from_millis(20)) {
-            break record;
-        }
-    };
+    });
     assert_eq!(record.items[0].status, ItemStatus::Succeeded, "{record:?}");
     for i in 0..FILES {
         assert!(c.r(&format!("f{i:03}.bin")).exists(), "f{i:03}.bin");

@@ -189,26 +189,9 @@ fn starts_that_waited_for_a_terminal_sync_leave_one_instance() {
     let bus = Bus::start();
     let home = Home::new(0.0);
     home.hold("sync");
-    let mut terminal = Instance::of(
-        synccenter(home.path(), Some(&bus))
-            .args(["sync", "alpha"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
+    let mut terminal = Instance::of(start_terminal_sync(home.path(), &bus, "alpha"));
     home.wait_held("sync");
-    let start = || {
-        Instance::of(
-            synccenter(home.path(), Some(&bus))
-                .arg("--background")
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap(),
-        )
-    };
+    let start = || Instance::spawn(home.path(), &bus, &["--background"], &[]);
     let mut starts = [start(), start()];
     for waiting in &mut starts {
         wait_for("a start to wait", Duration::from_secs(60), || {

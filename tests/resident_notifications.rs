@@ -4,8 +4,9 @@
 
 mod resident_support;
 
-use resident_support::{Bus, Display, Home, Instance, Notifications, synccenter, wait_for};
-use std::process::Stdio;
+use resident_support::{
+    Bus, Display, Home, Instance, Notifications, start_terminal_sync, wait_for,
+};
 use std::time::Duration;
 
 /// Waits until a notification with this summary was shown; its application and body.
@@ -44,24 +45,9 @@ fn a_window_start_waiting_for_a_terminal_sync_says_so_and_opens_after_it() {
     let notifications = Notifications::start(&bus, &display);
     let home = Home::new(0.0);
     home.hold("sync");
-    let mut terminal = Instance::of(
-        synccenter(home.path(), Some(&bus))
-            .args(["sync", "alpha"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
+    let mut terminal = Instance::of(start_terminal_sync(home.path(), &bus, "alpha"));
     home.wait_held("sync");
-    let mut window = Instance::of(
-        synccenter(home.path(), Some(&bus))
-            .env("DISPLAY", &display.name)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
+    let mut window = Instance::spawn(home.path(), &bus, &[], &[("DISPLAY", &display.name)]);
     let (app, body) = wait_for_notification(&notifications, "Sync Center is waiting");
     assert_eq!(app, "Sync Center");
     assert!(

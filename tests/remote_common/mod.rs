@@ -710,3 +710,40 @@ pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// Syncs the pair `p` of the center under `home` on an engine in this process (a run that
+/// may not ask), showing `watch` the item's live state every 20 ms until the run ends; the
+/// run's record.
+pub fn sync_watching(
+    home: &Path,
+    mut watch: impl FnMut(synccenter::core::board::ItemSnapshot),
+) -> synccenter::core::store::SessionRecord {
+    use synccenter::core::engine::{Engine, EngineConfig, SessionRequest};
+    use synccenter::core::handler::Registry;
+    use synccenter::core::model::{ItemKey, RunReason};
+    use synccenter::core::store::{Home, Store};
+    use synccenter::handlers::folders;
+    let home = Home::under(home);
+    let (engine, events) = Engine::new(
+        Registry::new().with(folders::provider(&home)),
+        Store::open(home.clone()).0,
+        EngineConfig::default(),
+    );
+    std::thread::spawn(move || for _ in events {});
+    let key = ItemKey::new(folders::HANDLER_ID, "p");
+    let handle = engine
+        .start(SessionRequest {
+            reason: RunReason::Manual,
+            may_bother_user: false,
+            items: vec![key.clone()],
+        })
+        .unwrap();
+    loop {
+        if let Some(snapshot) = engine.board().snapshot(&key) {
+            watch(snapshot);
+        }
+        if let Some(record) = handle.wait(Duration::from_millis(20)) {
+            return record;
+        }
+    }
+}

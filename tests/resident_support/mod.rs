@@ -264,15 +264,7 @@ impl Instance {
         extra: &[&str],
         envs: &[(&str, &str)],
     ) -> Instance {
-        let child = synccenter(home, Some(bus))
-            .args(flags)
-            .args(extra)
-            .envs(envs.iter().copied())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut instance = Instance::of(child);
+        let mut instance = Instance::spawn(home, bus, &[flags, extra].concat(), envs);
         wait_for(
             "the instance to own its name",
             Duration::from_secs(60),
@@ -284,6 +276,20 @@ impl Instance {
             },
         );
         instance
+    }
+
+    /// Starts `synccenter FLAGS…` with these environment variables, without waiting for
+    /// anything (a start that may wait for the home).
+    pub fn spawn(home: &Path, bus: &Bus, flags: &[&str], envs: &[(&str, &str)]) -> Instance {
+        Instance::of(
+            synccenter(home, Some(bus))
+                .args(flags)
+                .envs(envs.iter().copied())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap(),
+        )
     }
 
     /// Follows a started process: its stderr is collected as it comes.
