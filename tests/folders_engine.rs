@@ -448,6 +448,57 @@ fn mass_deletions_can_be_restored_from_the_other_side() {
     assert_eq!(c.sync_in_window().status, ItemStatus::Succeeded);
 }
 
+/// In mirror mode the planned deletions also hold files that were never in the source (put
+/// in the destination by someone else): Restore brings back only what the source lost, and
+/// writes nothing else into the source; the others stay where they are.
+#[test]
+fn restoring_a_mirror_copies_into_the_source_only_what_it_lost() {
+    let c = Center::new(Mode::Mirror);
+    many_files(&c, 40);
+    let before = tree(&c.left);
+    for i in 0..20 {
+        std::fs::remove_file(c.l(&format!("f{i:03}.txt"))).unwrap();
+    }
+    for i in 0..15 {
+        write(&c.r(&format!("extra{i:02}.txt")), "never in the source");
+    }
+    let in_destination = tree(&c.right);
+    c.answer_dialogs(|_| FormReply::Submitted {
+        button: "restore".into(),
+        values: Default::default(),
+    });
+    let ran = c.sync_in_window();
+    assert_eq!(ran.status, ItemStatus::Succeeded, "{ran:?}");
+    let form = c.forms.lock().last().cloned().unwrap();
+    let labels: Vec<&str> = form.buttons.iter().map(|b| b.label.as_str()).collect();
+    assert_eq!(
+        labels,
+        ["Delete 35 files", "Restore 20 files", "Don't delete"]
+    );
+    let said = form.message.unwrap_or_default();
+    assert!(
+        said.contains("15 of them were never in"),
+        "the message says why fewer are restored: {said}"
+    );
+    assert_eq!(tree(&c.left), before, "only the lost files came back");
+    assert_eq!(tree(&c.right), in_destination, "nothing was deleted");
+
+    // A first mirror into a folder of other files has nothing to restore: no such choice.
+    let c = Center::new(Mode::Mirror);
+    write(&c.l("mine.txt"), "mine");
+    for i in 0..30 {
+        write(&c.r(&format!("other{i:02}.txt")), "someone else's");
+    }
+    c.answer_dialogs(|_| FormReply::Canceled);
+    assert_eq!(c.sync_in_window().status, ItemStatus::Canceled);
+    let form = c.forms.lock().last().cloned().unwrap();
+    let labels: Vec<&str> = form.buttons.iter().map(|b| b.label.as_str()).collect();
+    assert_eq!(labels, ["Delete 30 files", "Don't delete"]);
+    let said = form.message.unwrap_or_default();
+    assert!(said.contains("None of them were ever in"), "{said}");
+    assert_eq!(tree(&c.left).len(), 1);
+}
+
 #[test]
 fn a_second_run_of_the_same_pair_is_refused() {
     let c = Center::new(Mode::TwoWay);

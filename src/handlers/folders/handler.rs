@@ -588,19 +588,44 @@ impl Observer for Reporter<'_> {
             return DeletionAnswer::Keep;
         };
         let count = grouped(deletions.count as u64);
+        let restorable = grouped(deletions.restorable as u64);
+        let other = &deletions.other_location;
+        let never_there = deletions.count - deletions.restorable;
+        let why = "If that is not what you meant (a drive that is not mounted, a folder emptied by mistake), choose";
+        let keep = "Don't delete to change nothing now (the next sync asks again)";
+        let choices = if never_there == 0 {
+            format!("{why} Restore to copy them to {other} instead, or {keep}.")
+        } else if deletions.restorable > 0 {
+            format!(
+                "{} of them were never in {other}. {why} Restore to copy the other {restorable} back to {other} and leave those where they are, or {keep}.",
+                grouped(never_there as u64)
+            )
+        } else {
+            format!(
+                "None of them were ever in {other}. If that is not what you meant, choose {keep}."
+            )
+        };
+        let said = format!(
+            "This sync would delete {count} of the {} files in {}, as they are not in {other}. {choices}",
+            grouped(deletions.total as u64),
+            deletions.location,
+        );
+        let mut buttons = vec![Button::new(
+            "delete",
+            &format!("Delete {count} files"),
+            ButtonRole::Accept,
+        )];
+        if deletions.restorable > 0 {
+            buttons.push(Button::new(
+                "restore",
+                &format!("Restore {restorable} files"),
+                ButtonRole::Other,
+            ));
+        }
+        buttons.push(Button::new("keep", "Don't delete", ButtonRole::Reject));
         let form = Form::new("Delete many files?")
-            .message(format!(
-                "This sync would delete {count} of the {} files in {}, as they are not in {}. If that is not what you meant (a drive that is not mounted, a folder emptied by mistake), choose Restore to copy them to {} instead, or Don't delete to change nothing now (the next sync asks again).",
-                grouped(deletions.total as u64),
-                deletions.location,
-                deletions.other_location,
-                deletions.other_location,
-            ))
-            .buttons(vec![
-                Button::new("delete", &format!("Delete {count} files"), ButtonRole::Accept),
-                Button::new("restore", &format!("Restore {count} files"), ButtonRole::Other),
-                Button::new("keep", "Don't delete", ButtonRole::Reject),
-            ]);
+            .message(said)
+            .buttons(buttons);
         let reply = permit.show(form);
         if reply.pressed("delete").is_some() {
             DeletionAnswer::Delete

@@ -89,6 +89,9 @@ pub struct RootChange {
 pub struct MassDelete {
     pub count: usize,
     pub total: usize,
+    /// How many of them Restore can bring back: those synced before, now gone from the
+    /// other side. The rest (mirror mode) were never there.
+    pub restorable: usize,
     /// The side the files would be deleted on, and its folder.
     pub side: Side,
     pub location: String,
@@ -201,7 +204,7 @@ pub fn run(
         match observer.confirm_deletions(&deletions) {
             DeletionAnswer::Delete => {}
             DeletionAnswer::Restore => {
-                restore_instead(&mut actions, side);
+                restore_instead(&rows, &mut actions, side);
                 // The copies instead are held to what the target keeps, as planned ones are.
                 hold_back_what_cannot_be_kept(pair, &rows, &mut actions, keeps, &mut outcome);
             }
@@ -673,31 +676,45 @@ fn mass_delete(pair: &Pair, rows: &Joined, actions: &[Action], side: Side) -> Op
         Side::Right => Action::DeleteRight,
     };
     let is_file = |i: usize| rows.row(i).entry(side).is_some_and(|e| e.kind != Kind::Dir);
-    let count = (0..rows.len())
+    let deleted: Vec<usize> = (0..rows.len())
         .filter(|&i| actions[i] == delete && is_file(i))
-        .count();
-    if count <= MASS_DELETE_MIN {
+        .collect();
+    if deleted.len() <= MASS_DELETE_MIN {
         return None;
     }
     let total = (0..rows.len()).filter(|&i| is_file(i)).count();
-    (count * 2 > total).then(|| MassDelete {
-        count,
+    (deleted.len() * 2 > total).then(|| MassDelete {
+        count: deleted.len(),
         total,
+        restorable: deleted.iter().filter(|&&i| was_synced(rows, i)).count(),
         side,
         location: pair.side(side).location(),
         other_location: pair.side(side.other()).location(),
     })
 }
 
-/// Plans each deletion on `side` as a copy from it instead, to the side where the entry is
-/// gone: the copy's own checks (nothing there now) hold as for any new entry.
-fn restore_instead(actions: &mut [Action], side: Side) {
+/// Whether row `i` was on both sides at the last sync: its deletion on one side follows
+/// its loss on the other. (Without it, mirror mode deletes what was never in the source.)
+fn was_synced(rows: &Joined, i: usize) -> bool {
+    rows.row(i).archive.is_some()
+}
+
+/// Plans each deletion on `side` of an entry synced before as a copy from it instead, to
+/// the side where the entry is gone: the copy's own checks (nothing there now) hold as for
+/// any new entry. An entry never synced (mirror mode: never in the source) is left as it
+/// is, as Restore brings back only what was lost.
+fn restore_instead(rows: &Joined, actions: &mut [Action], side: Side) {
     let (delete, copy_back) = match side {
         Side::Left => (Action::DeleteLeft, Action::CopyToRight),
         Side::Right => (Action::DeleteRight, Action::CopyToLeft),
     };
-    for action in actions.iter_mut().filter(|a| **a == delete) {
-        *action = copy_back;
+    for (i, action) in actions.iter_mut().enumerate() {
+        if *action == delete {
+            *action = match was_synced(rows, i) {
+                true => copy_back,
+                false => Action::Nothing,
+            };
+        }
     }
 }
 
