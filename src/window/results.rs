@@ -287,17 +287,26 @@ fn is_empty(record: &SessionRecord) -> bool {
     record.items.is_empty() && record.log.is_empty()
 }
 
-fn heading(session: &SessionEntry, now: SystemTime) -> RichText {
-    let when = format::when(session.started, now);
-    let reason = match session.reason.as_str() {
-        "manual" => "Sync now",
+/// Why a run happened, in the heading's words, from its record's word
+/// ([`reason_word`](crate::core::engine::reason_word)).
+fn reason_label(word: &str) -> &str {
+    match word {
+        // Sync now, a terminal's `sync`, the tray's "Sync all", a conflict's resolution.
+        "manual" => "Started by you",
         "scheduled" => "Scheduled",
         "idle" => "While idle",
         "invoked" => "Started by a program",
         "logon" => "At log on",
         "change" => "Files changed",
+        "network" => "Network came back",
+        "settings" => "Settings",
         other => other,
-    };
+    }
+}
+
+fn heading(session: &SessionEntry, now: SystemTime) -> RichText {
+    let when = format::when(session.started, now);
+    let reason = reason_label(&session.reason);
     let summary = match &session.finished {
         None => "running…".to_string(),
         Some((_, items)) => {
@@ -563,5 +572,30 @@ fn log_lines(ui: &mut Ui, lines: Vec<&LogEntry>, out: &mut Commands) {
                 out.push(Command::ShowError(line.id));
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::engine::reason_word;
+    use crate::core::model::RunReason;
+
+    #[test]
+    fn every_reason_a_run_records_has_words_of_its_own() {
+        for reason in [
+            RunReason::Manual,
+            RunReason::Scheduled,
+            RunReason::Idle,
+            RunReason::Invoke { cookie: Vec::new() },
+            RunReason::Logon,
+            RunReason::Changed,
+            RunReason::Network,
+            RunReason::Settings,
+        ] {
+            let word = reason_word(&reason);
+            assert_ne!(reason_label(word), word, "{reason:?}");
+        }
+        assert_eq!(reason_label("manual"), "Started by you");
     }
 }
