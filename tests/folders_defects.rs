@@ -901,11 +901,12 @@ fn removing_a_pair_forgets_its_last_sync() {
     assert_eq!(c.sync().0, 0);
     let removed = c.run(&["folder", "remove", "p"]);
     assert!(removed.status.success(), "{}", text(&removed));
+    // Nothing the center kept for it is left (archive, lock).
     let folders = c.home().join("data/folders");
     let left_over: Vec<_> = std::fs::read_dir(&folders)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with("p.archive"))
+        .filter(|n| n.starts_with("p."))
         .collect();
     assert!(left_over.is_empty(), "{left_over:?}");
     for i in 0..5 {
@@ -922,6 +923,40 @@ fn removing_a_pair_forgets_its_last_sync() {
         );
         assert_eq!(read(&c.r(&format!("f{i}"))), "kept");
     }
+}
+
+/// A pair being synchronized is not removed: that run would go on writing the record of
+/// the last sync that removing forgets, and a pair added again under the name would take
+/// it for its own.
+#[test]
+fn a_pair_is_not_removed_while_it_synchronizes() {
+    let c = Cli::new("two-way");
+    write(&c.l("a.txt"), "a");
+    assert_eq!(c.sync().0, 0);
+    let syncing =
+        synccenter::handlers::folders::lock::PairLock::acquire(&c.home().join("data"), "p")
+            .unwrap();
+    let refused = c.run(&["folder", "remove", "p"]);
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused).contains(&format!(
+            "The folder pair p is synchronizing now (pid {}): stop it or let it finish, then remove it.",
+            std::process::id()
+        )),
+        "{}",
+        text(&refused)
+    );
+    assert!(c.home().join("data/folders/p.archive").exists());
+    let listed = c.run(&["folder", "list"]);
+    assert!(
+        text(&listed).lines().any(|l| l.starts_with("p ")),
+        "still listed: {}",
+        text(&listed)
+    );
+    drop(syncing);
+    let removed = c.run(&["folder", "remove", "p"]);
+    assert!(removed.status.success(), "{}", text(&removed));
+    assert!(!c.home().join("data/folders/p.archive").exists());
 }
 
 #[test]

@@ -31,6 +31,7 @@ pub mod versions;
 pub use handler::provider;
 
 use crate::core::store::Home;
+use lock::PairLock;
 use std::path::PathBuf;
 
 /// The handler's id in the registry.
@@ -113,6 +114,8 @@ pub enum FolderError {
     },
     #[error("another sync of {name} is running{}", .pid.map(|p| format!(" (pid {p})")).unwrap_or_default())]
     Busy { name: String, pid: Option<u32> },
+    #[error("The folder pair {name} is synchronizing now{}: stop it or let it finish, then remove it.", .pid.map(|p| format!(" (pid {p})")).unwrap_or_default())]
+    RemoveWhileSyncing { name: String, pid: Option<u32> },
 }
 
 /// For an unknown remote named like `USER@HOST`: the `USER@HOST:FOLDER` typed was most
@@ -131,11 +134,29 @@ fn sftp_hint(remote: &str, folder: &str) -> String {
 
 /// Removes a pair and forgets its record of the last sync: adding the same folders again
 /// starts as a first sync (which deletes nothing but in mirror mode). The folders and files
-/// stay as they are.
+/// stay as they are; what the center kept for the pair goes (archive, lock, a remote's
+/// staging folder). Refused while the pair synchronizes: that run would go on writing the
+/// record it forgot.
 pub fn remove_pair(home: &Home, name: &str) -> Result<(), FolderError> {
+    config::find(home, name)?;
+    let held = PairLock::acquire(&home.data_dir, name).map_err(|e| match e {
+        FolderError::Busy { name, pid } => FolderError::RemoveWhileSyncing { name, pid },
+        other => other,
+    })?;
     config::remove(home, name)?;
-    // The lock file stays: a run holding it keeps its lock until it ends.
-    archive::remove(&archive::archive_file(&home.data_dir, name))
+    let archive = archive::archive_file(&home.data_dir, name);
+    archive::remove(&archive)?;
+    let staging = archive.with_extension("staging");
+    match std::fs::remove_dir_all(&staging) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(FolderError::io(staging, e));
+        }
+        _ => {}
+    }
+    // Unlinked while held: a run of a pair added again under this name takes a new file.
+    let _ = std::fs::remove_file(lock::lock_file(&home.data_dir, name));
+    drop(held);
+    Ok(())
 }
 
 impl FolderError {
