@@ -131,7 +131,10 @@ fn smoke_on_debian_rclone_1_60() {
     let staging = c.dir.path().join("home/data/folders/p.staging");
     assert!(staging.is_dir(), "a remote pair's staging folder");
     assert!(c.run(&["folder", "remove", "p"]).status.success());
-    assert!(!staging.exists(), "removing the pair removes its staging folder");
+    assert!(
+        !staging.exists(),
+        "removing the pair removes its staging folder"
+    );
     let from_root = c.dir.path().join("from-root");
     std::fs::create_dir_all(&from_root).unwrap();
     let added = c.run(&[

@@ -136,23 +136,24 @@ pub fn overall_progress(ui: &mut Ui, model: &Model) {
         return;
     };
     let shown = overall.shown;
-    let mut words = match model.sole_runner() {
+    let words = match model.sole_runner() {
         Some((key, doing)) => format!("{}: {doing}", model.item_name(&key)),
         None => format!(
             "Synchronizing: {} of {} items done",
             overall.done, overall.total
         ),
     };
-    if let Some(eta) = shown.eta_seconds {
-        words = format!("{words} · {}", format_eta(eta));
-    }
-    // The bar keeps a quarter of the width; the words take the rest, cut short (in full on
-    // hover) rather than pushing the bar out of the window.
+    // The bar keeps a quarter of the width and the time left stands beside it; the words
+    // take the rest, cut short (in full on hover) rather than pushing either out of the
+    // window or taking the time left with them.
     let line = egui::vec2(ui.available_width(), ui.spacing().interact_size.y);
     let right_to_left = egui::Layout::right_to_left(egui::Align::Center);
     ui.allocate_ui_with_layout(line, right_to_left, |ui| {
         let width = (ui.available_width() / 4.0).max(120.0);
         bar::show(ui, shown, width, "Overall progress");
+        if let Some(eta) = shown.eta_seconds {
+            ui.label(format_eta(eta));
+        }
         ui.with_layout(egui::Layout::left_to_right(egui::Align::Center), |ui| {
             ui.add(egui::Label::new(&words).truncate());
         });
