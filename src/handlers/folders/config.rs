@@ -315,7 +315,29 @@ fn validate_typed(pair: &PairConfig, others: &[PairConfig]) -> Result<(), Folder
     if let Some(text) = pair.right.to_str() {
         Location::parse_typed(text)?;
     }
-    validate(pair, others)
+    validate(pair, others)?;
+    // (Not checked on load: a file that already holds two such pairs still loads.)
+    if let Some(other) = others.iter().find(|other| same_folders(pair, other)) {
+        return Err(FolderError::SameFolders {
+            other: other.name.clone(),
+            left: pair.left.clone(),
+            right: pair.right.clone(),
+        });
+    }
+    Ok(())
+}
+
+/// Whether two pairs join the same two folders, either way round.
+fn same_folders(a: &PairConfig, b: &PairConfig) -> bool {
+    let sides = |p: &PairConfig| {
+        let right = match p.right_location() {
+            Ok(location) if location.is_remote() => p.right.clone(),
+            _ => normalize(&p.right),
+        };
+        (normalize(&p.left), right)
+    };
+    let (a, b) = (sides(a), sides(b));
+    a == b || (a.0 == b.1 && a.1 == b.0)
 }
 
 fn validate(pair: &PairConfig, others: &[PairConfig]) -> Result<(), FolderError> {
@@ -472,6 +494,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let home = Home::under(dir.path());
         add(&home, pair("docs", "/a/docs", "/b/docs")).unwrap();
+        add(&home, pair("photos", "/a/photos", "nas:photos")).unwrap();
+        // The same folder beside other folders is fine (one folder kept in two places).
+        add(&home, pair("photos2", "/a/photos", "nas:photos-copy")).unwrap();
         let cases = [
             (pair(" ", "/a", "/b"), "must not be empty"),
             (pair("a/b", "/a", "/b"), "must not contain '/'"),
@@ -487,6 +512,12 @@ mod tests {
             (pair("n", "/a/x", "/a/x/"), "same folder"),
             (pair("n", "/a", "/a/x"), "inside"),
             (pair("n", "/a/x/../y/z", "/a/y"), "inside"),
+            (pair("n", "/a/docs/", "/b/docs"), "\"docs\" already syncs"),
+            (pair("n", "/b/docs", "/a/./docs"), "\"docs\" already syncs"),
+            (
+                pair("n", "/a/photos", "nas:photos"),
+                "\"photos\" already syncs",
+            ),
         ];
         for (bad, why) in cases {
             let error = add(&home, bad.clone()).unwrap_err().to_string();

@@ -70,6 +70,12 @@ pub enum FolderError {
     Location(#[from] location::LocationError),
     #[error("the left and right folders are the same folder ({0})")]
     SameFolder(PathBuf),
+    #[error("the folder pair \"{other}\" already syncs {} and {}: change that pair instead (two pairs of the same folders would sync them twice, each at its own time)", .left.display(), .right.display())]
+    SameFolders {
+        other: String,
+        left: PathBuf,
+        right: PathBuf,
+    },
     #[error("{inner} is inside {outer}; the two folders of a pair must not contain each other")]
     Nested { inner: PathBuf, outer: PathBuf },
     #[error("\"{0}\" is not a mode; use two-way, mirror or contribute")]
