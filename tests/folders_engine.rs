@@ -477,11 +477,19 @@ fn restoring_a_mirror_copies_into_the_source_only_what_it_lost() {
     );
     let said = form.message.unwrap_or_default();
     assert!(
-        said.contains("15 of them were never in"),
-        "the message says why fewer are restored: {said}"
+        said.contains(&format!(
+            "Sync Center has no record of 15 of them in {}.",
+            c.left.display()
+        )) && said.contains("those 15 stay until the next sync, which deletes them"),
+        "the message says why fewer are restored, and what becomes of the others: {said}"
     );
     assert_eq!(tree(&c.left), before, "only the lost files came back");
     assert_eq!(tree(&c.right), in_destination, "nothing was deleted");
+    // As the dialog said: the next sync mirrors the source, the others kept as versions.
+    c.answer_dialogs(|form| panic!("15 of 55 is not many: {form:?}"));
+    assert_eq!(c.sync_in_window().status, ItemStatus::Succeeded);
+    assert_eq!(tree(&c.right), before);
+    assert_eq!(versions(&c.right).len(), 15);
 
     // A first mirror into a folder of other files has nothing to restore: no such choice.
     let c = Center::new(Mode::Mirror);
@@ -495,7 +503,10 @@ fn restoring_a_mirror_copies_into_the_source_only_what_it_lost() {
     let labels: Vec<&str> = form.buttons.iter().map(|b| b.label.as_str()).collect();
     assert_eq!(labels, ["Delete 30 files", "Don't delete"]);
     let said = form.message.unwrap_or_default();
-    assert!(said.contains("None of them were ever in"), "{said}");
+    assert!(
+        said.contains("Sync Center has no record of any of them in") && !said.contains("Restore"),
+        "{said}"
+    );
     assert_eq!(tree(&c.left).len(), 1);
 }
 

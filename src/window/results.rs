@@ -583,7 +583,18 @@ mod tests {
 
     #[test]
     fn every_reason_a_run_records_has_words_of_its_own() {
-        for reason in [
+        // One of each: a new reason fails to build here until it is listed.
+        let one_of_each = |reason: &RunReason| match reason {
+            RunReason::Manual => 0,
+            RunReason::Scheduled => 1,
+            RunReason::Idle => 2,
+            RunReason::Invoke { .. } => 3,
+            RunReason::Logon => 4,
+            RunReason::Changed => 5,
+            RunReason::Network => 6,
+            RunReason::Settings => 7,
+        };
+        let reasons = [
             RunReason::Manual,
             RunReason::Scheduled,
             RunReason::Idle,
@@ -592,7 +603,9 @@ mod tests {
             RunReason::Changed,
             RunReason::Network,
             RunReason::Settings,
-        ] {
+        ];
+        assert!(reasons.iter().map(one_of_each).eq(0..8));
+        for reason in reasons {
             let word = reason_word(&reason);
             assert_ne!(reason_label(word), word, "{reason:?}");
         }

@@ -257,6 +257,7 @@ fn line_of(text: &str, at: usize) -> usize {
 pub fn add(home: &Home, pair: PairConfig) -> Result<(), FolderError> {
     let (rclone, mut pairs) = load_file(home)?;
     validate_typed(&pair, &pairs)?;
+    refuse_same_folders(&pair, &pairs, None)?;
     pairs.push(pair);
     save(home, rclone.as_deref(), pairs)
 }
@@ -269,8 +270,9 @@ pub fn replace(home: &Home, name: &str, pair: PairConfig) -> Result<(), FolderEr
         .iter()
         .position(|p| p.name == name)
         .ok_or_else(|| FolderError::UnknownPair(name.to_string()))?;
-    pairs.remove(at);
+    let was = pairs.remove(at);
     validate_typed(&pair, &pairs)?;
+    refuse_same_folders(&pair, &pairs, Some(&was))?;
     pairs.insert(at, pair);
     save(home, rclone.as_deref(), pairs)
 }
@@ -315,23 +317,43 @@ fn validate_typed(pair: &PairConfig, others: &[PairConfig]) -> Result<(), Folder
     if let Some(text) = pair.right.to_str() {
         Location::parse_typed(text)?;
     }
-    validate(pair, others)?;
-    // (Not checked on load: a file that already holds two such pairs still loads.)
-    if let Some(other) = others.iter().find(|other| same_folders(pair, other)) {
-        return Err(FolderError::SameFolders {
+    validate(pair, others)
+}
+
+/// Refuses a new pair, or an edit (`was`: the pair before), that joins the same two folders
+/// as another pair. An edit of a pair that already did (a file written by hand, which still
+/// loads) is not refused for it.
+fn refuse_same_folders(
+    pair: &PairConfig,
+    others: &[PairConfig],
+    was: Option<&PairConfig>,
+) -> Result<(), FolderError> {
+    let made_now = |other: &&PairConfig| {
+        same_folders(pair, other) && !was.is_some_and(|was| same_folders(was, other))
+    };
+    match others.iter().find(made_now) {
+        Some(other) => Err(FolderError::SameFolders {
             other: other.name.clone(),
             left: pair.left.clone(),
             right: pair.right.clone(),
-        });
+        }),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// Whether two pairs join the same two folders, either way round.
 fn same_folders(a: &PairConfig, b: &PairConfig) -> bool {
     let sides = |p: &PairConfig| {
         let right = match p.right_location() {
-            Ok(location) if location.is_remote() => p.right.clone(),
+            // (`nas:photos/` is `nas:photos`; `nas:/` is not `nas:`.)
+            Ok(location) if location.is_remote() => {
+                let text = p.right.to_string_lossy();
+                let trimmed = text.trim_end_matches('/');
+                PathBuf::from(match trimmed.ends_with(':') {
+                    true => &text,
+                    false => trimmed,
+                })
+            }
             _ => normalize(&p.right),
         };
         (normalize(&p.left), right)
@@ -439,6 +461,28 @@ mod tests {
             remove(&home, "docs"),
             Err(FolderError::UnknownPair(_))
         ));
+    }
+
+    #[test]
+    fn two_pairs_of_the_same_folders_written_by_hand_still_load_and_can_be_edited() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home::under(dir.path());
+        std::fs::create_dir_all(&home.config_dir).unwrap();
+        let two = "[[pair]]\nname = \"a\"\nleft = \"/l/x\"\nright = \"/r/x\"\nmode = \"two-way\"\n";
+        std::fs::write(
+            config_file(&home),
+            format!("{two}{}", two.replace("\"a\"", "\"b\"")),
+        )
+        .unwrap();
+        assert_eq!(load(&home).unwrap().len(), 2);
+        let mut b = pair("b", "/l/x", "/r/x");
+        b.mode = Mode::Mirror;
+        replace(&home, "b", b.clone()).unwrap();
+        assert_eq!(load(&home).unwrap()[1], b);
+        // A third pair made into one more of them is refused.
+        add(&home, pair("c", "/l/c", "/r/c")).unwrap();
+        let error = replace(&home, "c", pair("c", "/r/x", "/l/x")).unwrap_err();
+        assert!(matches!(error, FolderError::SameFolders { .. }), "{error}");
     }
 
     #[test]

@@ -142,7 +142,7 @@ impl Handler for FolderPairs {
                 .iter()
                 .find(|p| p.name == item.as_str())
                 .ok_or_else(|| FolderError::UnknownPair(item.to_string()))
-                .and_then(|pair| self.ready(pair))
+                .and_then(|pair| self.ready(&pair.name))
                 .map_err(NotReady::from)
                 .and_then(|prepared| {
                     if prepared.pair.right_location()?.is_remote() {
@@ -209,8 +209,12 @@ impl FolderPairs {
         pair_form::edit_pair(&self.home, &mut self.remotes, permit, callback, pair)
     }
 
-    /// Checks that both folders are there and takes the pair's lock.
-    fn ready(&self, pair: &PairConfig) -> Result<Prepared, FolderError> {
+    /// Takes the pair's lock and checks that both folders are there. The pair is read again
+    /// under the lock: one removed since the run read the list (while an earlier item's logon
+    /// form was open, say) is not run, and an edited one runs as it is now.
+    fn ready(&self, name: &str) -> Result<Prepared, FolderError> {
+        let lock = PairLock::acquire(&self.home.data_dir, name)?;
+        let pair = &config::find(&self.home, name)?;
         let right_local = !pair.right_location()?.is_remote();
         let locals = [
             ("left", &pair.left, true),
@@ -224,7 +228,6 @@ impl FolderPairs {
                 });
             }
         }
-        let lock = PairLock::acquire(&self.home.data_dir, &pair.name)?;
         Ok(Prepared {
             pair: pair.clone(),
             _lock: lock,
@@ -367,13 +370,19 @@ fn report_outcome(
     if let Some(MassDelete {
         count,
         total,
+        restorable,
         location,
         ..
     }) = outcome.refused
     {
         if ui_refused {
+            let or_restore = if restorable > 0 {
+                " or restore them"
+            } else {
+                ""
+            };
             let text = format!(
-                "This sync would delete {} of {} files in {location}; Sync Center stopped to be safe. Run it in the window or without --no-prompt to delete them or restore them.",
+                "This sync would delete {} of {} files in {location}; Sync Center stopped to be safe. Run it in the window or without --no-prompt to delete them{or_restore}.",
                 grouped(count as u64),
                 grouped(total as u64)
             );
@@ -590,19 +599,20 @@ impl Observer for Reporter<'_> {
         let count = grouped(deletions.count as u64);
         let restorable = grouped(deletions.restorable as u64);
         let other = &deletions.other_location;
-        let never_there = deletions.count - deletions.restorable;
+        // (Without a record of the last sync there, in mirror mode: put in the destination
+        // by someone else, or synced before the record was lost.)
+        let unrecorded = grouped((deletions.count - deletions.restorable) as u64);
         let why = "If that is not what you meant (a drive that is not mounted, a folder emptied by mistake), choose";
         let keep = "Don't delete to change nothing now (the next sync asks again)";
-        let choices = if never_there == 0 {
+        let choices = if deletions.restorable == deletions.count {
             format!("{why} Restore to copy them to {other} instead, or {keep}.")
         } else if deletions.restorable > 0 {
             format!(
-                "{} of them were never in {other}. {why} Restore to copy the other {restorable} back to {other} and leave those where they are, or {keep}.",
-                grouped(never_there as u64)
+                "Sync Center has no record of {unrecorded} of them in {other}. {why} Restore to copy the other {restorable} back to {other} (those {unrecorded} stay until the next sync, which deletes them as a mirror does), or {keep}.",
             )
         } else {
             format!(
-                "None of them were ever in {other}. If that is not what you meant, choose {keep}."
+                "Sync Center has no record of any of them in {other}. If that is not what you meant, choose {keep}."
             )
         };
         let said = format!(

@@ -120,7 +120,7 @@ pub enum FolderError {
     },
     #[error("another sync of {name} is running{}", .pid.map(|p| format!(" (pid {p})")).unwrap_or_default())]
     Busy { name: String, pid: Option<u32> },
-    #[error("The folder pair {name} is synchronizing now{}: stop it or let it finish, then remove it.", .pid.map(|p| format!(" (pid {p})")).unwrap_or_default())]
+    #[error("The folder pair {name} has a sync running or waiting its turn{}: stop it or let it finish, then remove it.", .pid.map(|p| format!(" (pid {p})")).unwrap_or_default())]
     RemoveWhileSyncing { name: String, pid: Option<u32> },
 }
 
@@ -140,16 +140,18 @@ fn sftp_hint(remote: &str, folder: &str) -> String {
 
 /// Removes a pair and forgets its record of the last sync: adding the same folders again
 /// starts as a first sync (which deletes nothing but in mirror mode). The folders and files
-/// stay as they are; what the center kept for the pair goes (archive, lock, a remote's
-/// staging folder). Refused while the pair synchronizes: that run would go on writing the
-/// record it forgot.
+/// stay as they are; so does the pair's lock file, as a run that opened it may be waiting
+/// to take it. Refused while the pair synchronizes: that run would go on writing the
+/// record removing forgets (a run starting later reads the pair again under the lock, and
+/// finds it gone).
 pub fn remove_pair(home: &Home, name: &str) -> Result<(), FolderError> {
     config::find(home, name)?;
-    let held = PairLock::acquire(&home.data_dir, name).map_err(|e| match e {
+    let _held = PairLock::acquire(&home.data_dir, name).map_err(|e| match e {
         FolderError::Busy { name, pid } => FolderError::RemoveWhileSyncing { name, pid },
         other => other,
     })?;
-    config::remove(home, name)?;
+    // The record first: should that fail, the pair is still there to remove again, and a
+    // pair added again under the name never finds a stale record.
     let archive = archive::archive_file(&home.data_dir, name);
     archive::remove(&archive)?;
     let staging = archive.with_extension("staging");
@@ -159,10 +161,7 @@ pub fn remove_pair(home: &Home, name: &str) -> Result<(), FolderError> {
         }
         _ => {}
     }
-    // Unlinked while held: a run of a pair added again under this name takes a new file.
-    let _ = std::fs::remove_file(lock::lock_file(&home.data_dir, name));
-    drop(held);
-    Ok(())
+    config::remove(home, name)
 }
 
 impl FolderError {
