@@ -586,15 +586,26 @@ fn a_password_typed_once_is_kept_in_the_keyring_and_a_locked_keyring_asks() {
     // with no "Remember", and the new one is what later runs use.
     let sftp_account = format!("sftp://{}@127.0.0.1:{}", sftp.user, sftp.port);
     folders::passwords::accepted_without_keyring_now(&sftp_account, "the old password");
+    // While that form is open, the local pair queued behind it is removed (in the window,
+    // say): it is not run after all, and nothing of it is written back.
     let right_password = sftp.pass.clone();
+    let home_now = home.clone();
     center.answer(move |form| {
         assert!(form.fields.iter().all(|f| f.id != "remember"), "{form:?}");
         assert!(error_under_password(form).is_some(), "{form:?}");
+        folders::remove_pair(&home_now, "plain").unwrap();
         log_on(&right_password, false)
     });
-    let ran = center.run(&["sftp"], true);
+    let ran = center.run(&["sftp", "plain"], true);
     assert_eq!(ran[0].status, ItemStatus::Succeeded, "{ran:?}");
     assert_eq!(center.forms.lock().len(), 1);
+    assert_eq!(ran[1].status, ItemStatus::Failed, "{ran:?}");
+    assert!(ran[1].text.contains("no folder pair named"), "{ran:?}");
+    let record = folders::archive::archive_file(&home.data_dir, "plain");
+    assert!(
+        !record.exists(),
+        "the removed pair's record was written back"
+    );
     center.no_dialogs();
     let ran = center.run(&["sftp"], false);
     assert_eq!(ran[0].status, ItemStatus::Succeeded, "{ran:?}");
