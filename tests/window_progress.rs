@@ -400,6 +400,25 @@ fn results_list_what_each_item_changed_and_search_it() {
     app.run_steps(2);
     assert!(labels_with(&app, "Quiet (Transfers)").is_empty());
     assert!(!labels_with(&app, "Photos (Transfers)").is_empty());
+
+    // The Results search looks into the lists of changed files too: the run and the item
+    // that changed photo-12.jpg show, with their list opened at it; the item's own search,
+    // once emptied, gives way to it.
+    app.get_by_label("Everything").click();
+    app.get_by_label(search).click();
+    app.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    app.key_press(egui::Key::Backspace);
+    app.run_steps(1);
+    app.get_by_label("Search results").click();
+    app.run_steps(1);
+    app.get_by_label("Search results").type_text("PHOTO-12");
+    wait_for_text(&mut app, "Changed files of Photos (Transfers) · 1 matching");
+    wait_for_text(&mut app, "➡ copied photo-12.jpg · 1.0 KB");
+    assert_eq!(labels_with(&app, "➡ copied").len(), 1);
+    assert!(labels_with(&app, "Quiet (Transfers)").is_empty());
+    app.get_by_label("Search results")
+        .type_text("-no-such-file");
+    wait_for_text(&mut app, "Nothing in the results matches.");
 }
 
 #[test]

@@ -72,6 +72,10 @@ struct FileLists {
     rx: Receiver<(SessionId, Result<RunActivity, String>)>,
     /// What the user searches for in each item's list.
     searches: HashMap<(SessionId, ItemKey), String>,
+    /// How many entries of each item's list mention the words of the Results search, for
+    /// those words and the lists loaded then (worked out again when either changes).
+    hits: HashMap<(SessionId, ItemKey), usize>,
+    hits_for: (String, usize),
 }
 
 impl FileLists {
@@ -84,6 +88,8 @@ impl FileLists {
             tx,
             rx,
             searches: HashMap::new(),
+            hits: HashMap::new(),
+            hits_for: (String::new(), 0),
         }
     }
 
@@ -95,16 +101,66 @@ impl FileLists {
 
     /// Starts reading a run's lists, once.
     fn ask(&mut self, session: SessionId, ctx: &egui::Context) {
-        if !self.asked.insert(session) {
+        self.ask_all([session], ctx);
+    }
+
+    /// Starts reading the lists of these runs not asked for yet, one after the other on
+    /// one worker thread.
+    fn ask_all(&mut self, sessions: impl IntoIterator<Item = SessionId>, ctx: &egui::Context) {
+        let new: Vec<SessionId> = sessions
+            .into_iter()
+            .filter(|session| self.asked.insert(*session))
+            .collect();
+        if new.is_empty() {
             return;
         }
         let (store, tx, ctx) = (self.store.clone(), self.tx.clone(), ctx.clone());
         let _ = std::thread::Builder::new()
             .name("results-files".into())
             .spawn(move || {
-                let _ = tx.send((session, store.activity(session)));
-                ctx.request_repaint();
+                for session in new {
+                    if tx.send((session, store.activity(session))).is_err() {
+                        return;
+                    }
+                    ctx.request_repaint();
+                }
             });
+    }
+
+    /// Whether lists asked for are still being read.
+    fn reading(&self) -> bool {
+        self.asked.len() > self.loaded.len()
+    }
+
+    /// Works out again which items' lists mention `words` (lowercase), when they or the
+    /// lists loaded changed since the last time.
+    fn search(&mut self, words: &str) {
+        let words = words.trim();
+        if self.hits_for.0 == words && self.hits_for.1 == self.loaded.len() {
+            return;
+        }
+        self.hits_for = (words.to_string(), self.loaded.len());
+        self.hits.clear();
+        if words.is_empty() {
+            return;
+        }
+        for (session, listed) in &self.loaded {
+            for item in listed.iter().flatten() {
+                let count = item.entries.iter().filter(|e| e.mentions(words)).count();
+                if count > 0 {
+                    self.hits.insert((*session, item.key.clone()), count);
+                }
+            }
+        }
+    }
+
+    /// How many entries of an item's list in a run mention the words searched for.
+    fn hits(&self, session: SessionId, key: &ItemKey) -> usize {
+        self.hits.get(&(session, key.clone())).copied().unwrap_or(0)
+    }
+
+    fn session_hits(&self, session: SessionId) -> bool {
+        self.hits.keys().any(|(s, _)| *s == session)
     }
 }
 
@@ -217,6 +273,15 @@ impl Results {
             .accessible_name("Search results");
         });
         filter.words = self.search.to_lowercase();
+        // The search looks into every run's list of changed files too, read on a worker.
+        if filter.searching() {
+            let finished = self.sessions.iter().filter(|s| s.finished.is_some());
+            self.files.ask_all(finished.map(|s| s.id), ui.ctx());
+        }
+        self.files.search(&filter.words);
+        if filter.searching() && self.files.reading() {
+            ui.label(RichText::new("Searching the lists of changed files…").weak());
+        }
         ui.separator();
         if self.sessions.is_empty() {
             ui.label(
@@ -233,9 +298,9 @@ impl Results {
             .show(ui, |ui| {
                 let mut found = false;
                 for (age, session) in self.sessions.iter().rev().enumerate() {
-                    if filter.searching() && !session_matches(session, filter)
-                        || !shows_at_level(session, filter)
-                    {
+                    let matches =
+                        session_matches(session, filter) || files.session_hits(session.id);
+                    if filter.searching() && !matches || !shows_at_level(session, filter) {
                         continue;
                     }
                     found = true;
@@ -399,7 +464,15 @@ fn session_body(
             Some(result) => format!("{} ({})", result.name, result.handler_name),
             None => model.item_name(key),
         };
-        if filter.searching() && lines.is_empty() && !filter.matches(&name) && !filter.matches(text)
+        let file_hits = match filter.searching() {
+            true => files.hits(session.id, key),
+            false => 0,
+        };
+        if filter.searching()
+            && lines.is_empty()
+            && file_hits == 0
+            && !filter.matches(&name)
+            && !filter.matches(text)
         {
             continue;
         }
@@ -420,7 +493,8 @@ fn session_body(
             }
         });
         if let Some(result) = result {
-            changes(ui, session.id, result, &name, files);
+            let searched = (file_hits > 0).then_some((filter.words.trim(), file_hits));
+            changes(ui, session.id, result, &name, files, searched);
         }
         log_lines(ui, lines, out);
     }
@@ -441,13 +515,15 @@ fn session_body(
 }
 
 /// What an item changed in a run: counts by action, bytes and time taken, the files in
-/// conflict, and the list of changed files to open and search.
+/// conflict, and the list of changed files to open and search. `searched`: the words of
+/// the Results search and how many of the list's entries mention them, which opens it.
 fn changes(
     ui: &mut Ui,
     session: SessionId,
     result: &ItemResult,
     name: &str,
     files: &mut FileLists,
+    searched: Option<(&str, usize)>,
 ) {
     let counts = &result.activity;
     if counts.is_empty() {
@@ -476,27 +552,47 @@ fn changes(
     }
     let key = result.key.clone();
     ui.indent(("files", session.0, &key), |ui| {
-        egui::CollapsingHeader::new(format!("Changed files of {name}"))
+        let title = match searched {
+            Some((_, hits)) => format!(
+                "Changed files of {name} · {} matching",
+                crate::core::words::grouped(hits as u64)
+            ),
+            None => format!("Changed files of {name}"),
+        };
+        egui::CollapsingHeader::new(title)
             .id_salt(("files", session.0, &key))
+            .open(searched.map(|_| true))
             .show(ui, |ui| {
                 files.ask(session, ui.ctx());
-                file_list(ui, session, result, files);
+                file_list(ui, session, result, files, searched.map(|(words, _)| words));
             });
     });
 }
 
-fn file_list(ui: &mut Ui, session: SessionId, result: &ItemResult, files: &mut FileLists) {
+/// An item's list of changed files, with a search of its own; while that is empty, the
+/// words of the Results search (`searched`) pick the files shown.
+fn file_list(
+    ui: &mut Ui,
+    session: SessionId,
+    result: &ItemResult,
+    files: &mut FileLists,
+    searched: Option<&str>,
+) {
     let search = files
         .searches
         .entry((session, result.key.clone()))
         .or_default();
     ui.add(
         egui::TextEdit::singleline(search)
-            .hint_text("Search files")
+            .hint_text(searched.unwrap_or("Search files"))
             .desired_width(220.0),
     )
     .accessible_name(format!("Search the changed files of {}", result.name));
-    let words = search.trim().to_lowercase();
+    let own = search.trim().to_lowercase();
+    let words = match own.is_empty() {
+        true => searched.unwrap_or("").to_string(),
+        false => own,
+    };
     let listed = match files.loaded.get(&session) {
         None => {
             ui.label(RichText::new("Reading the list…").weak());
