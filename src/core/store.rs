@@ -913,6 +913,9 @@ impl Inner {
     fn merge(&self, file: SharedFile, watch: &mut Watch) {
         let path = file.path(&self.home);
         let mut on_disk = Shared::default();
+        // What the file holds now, when it is sound: a result the same is not written again
+        // (a sync with nothing new for a file wrote and flushed it all the same).
+        let mut saved = None;
         match std::fs::read(&path) {
             Ok(bytes) => {
                 if let Err(e) = file.parse(&bytes, &mut on_disk) {
@@ -922,6 +925,8 @@ impl Inner {
                     if !moved {
                         return;
                     }
+                } else {
+                    saved = Some(bytes);
                 }
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -940,7 +945,9 @@ impl Inner {
             let json = (!drained.is_empty()).then(|| file.to_json(&data.shared));
             (json, drained, others_changed)
         };
-        if let Some(json) = json {
+        if json.is_some() && json == saved {
+            self.saved(&path);
+        } else if let Some(json) = json {
             match write_atomically(&path, &json) {
                 Ok(()) => self.saved(&path),
                 Err(e) => {
@@ -1235,6 +1242,29 @@ mod tests {
         // `here` still believes "unchecked"; the user unchecks the item again.
         here.set_checked(&key, false);
         here.flush().unwrap();
+        let (fresh, _) = Store::open(home);
+        assert!(!fresh.is_checked(&key, true));
+    }
+
+    #[test]
+    fn a_change_that_leaves_a_file_as_it_is_does_not_write_it_again() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home::under(dir.path());
+        let (store, _) = Store::open(home.clone());
+        let key = ItemKey::new("h", "x");
+        store.replace_conflicts(&key, "X", Vec::new());
+        store.flush().unwrap();
+        let file = SharedFile::Conflicts.path(&home);
+        let written = std::fs::metadata(&file).unwrap().ino();
+        // A run that found no conflict again: the file is left as it is (an atomic write
+        // would have put a new file in its place).
+        store.replace_conflicts(&key, "X", Vec::new());
+        store.flush().unwrap();
+        assert_eq!(std::fs::metadata(&file).unwrap().ino(), written);
+        // One that did change it is written.
+        store.set_checked(&key, false);
+        store.flush().unwrap();
         let (fresh, _) = Store::open(home);
         assert!(!fresh.is_checked(&key, true));
     }
