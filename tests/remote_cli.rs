@@ -802,3 +802,40 @@ fn a_remote_rclone_does_not_have_is_refused_and_said_plainly() {
     );
     assert!(!printed.contains("didn't find section"), "{printed}");
 }
+
+/// rclone's own logging settings in the user's environment (a log file, debug, quiet) do not
+/// reach the center's rcd: it still starts (the center learns where it listens from its
+/// stderr) and says nothing of the credentials it was given.
+#[test]
+fn rclone_log_settings_in_the_environment_leave_remote_pairs_working() {
+    let c = RemoteCli::webdav("two-way", &rclone_current());
+    let log = c.dir.path().join("rclone.log");
+    let settings: [&[(&str, &str)]; 3] = [
+        &[
+            ("RCLONE_LOG_FILE", log.to_str().unwrap()),
+            ("RCLONE_LOG_LEVEL", "DEBUG"),
+        ],
+        &[("RCLONE_QUIET", "true")],
+        &[
+            ("RCLONE_LOG_LEVEL", "ERROR"),
+            ("RCLONE_USE_JSON_LOG", "true"),
+        ],
+    ];
+    for (n, set) in settings.into_iter().enumerate() {
+        write(&c.l(&format!("file-{n}.txt")), "up");
+        let out = c
+            .command()
+            .envs(set.iter().copied())
+            .args(["sync", "p", "--no-prompt"])
+            .output()
+            .unwrap();
+        let printed = text(&out);
+        assert!(out.status.success(), "{set:?}: {printed}");
+        assert!(
+            !printed.contains("rc-pass") && !printed.contains("RCLONE_RC_PASS"),
+            "{printed}"
+        );
+        assert_eq!(read(&c.r(&format!("file-{n}.txt"))), "up");
+    }
+    assert!(!log.exists(), "rcd wrote the user's rclone log");
+}

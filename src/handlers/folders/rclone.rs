@@ -59,6 +59,22 @@ const TRANSFER_LOW_LEVEL_RETRIES: u64 = 5;
 /// what rcd needs to be safe.)
 const GO_DEFAULTS: [(&str, &str); 2] = [("GOGC", "400"), ("GOMEMLIMIT", "56MiB")];
 
+/// Whether an environment variable sets rclone's logging (`--log-file`, `--log-level`,
+/// `-v`, `-q`, JSON or syslog output) or its remote control (`--rc-*`, but for the
+/// credentials the center sets itself).
+fn is_users_setting_for_rcd(key: &str) -> bool {
+    key.starts_with("RCLONE_LOG_")
+        || (key.starts_with("RCLONE_RC_") && !matches!(key, "RCLONE_RC_USER" | "RCLONE_RC_PASS"))
+        || matches!(
+            key,
+            "RCLONE_VERBOSE"
+                | "RCLONE_QUIET"
+                | "RCLONE_USE_JSON_LOG"
+                | "RCLONE_SYSLOG"
+                | "RCLONE_SYSLOG_FACILITY"
+        )
+}
+
 /// What went wrong with rclone, in words for the user.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum RcloneError {
@@ -363,6 +379,15 @@ impl Rcd {
                 command.env(key, value);
             }
         }
+        // rcd is the center's own: the user's rclone logging and remote control settings are
+        // not for it. A log file or a quiet level took away the stderr line that says where
+        // rcd listens (it did not start), debug output spelled out the credentials it was
+        // given, and `RCLONE_RC_NO_AUTH` would open it to every local program.
+        for (key, _) in std::env::vars_os() {
+            if key.to_str().is_some_and(is_users_setting_for_rcd) {
+                command.env_remove(key);
+            }
+        }
         for remote in &options.remotes {
             let prefix = format!("RCLONE_CONFIG_{}_", remote.name.to_ascii_uppercase());
             for (key, value) in &remote.options {
@@ -374,10 +399,16 @@ impl Rcd {
         let (found_tx, found) = crossbeam_channel::bounded::<String>(1);
         let lines = Arc::new(Mutex::new(VecDeque::new()));
         let kept = lines.clone();
+        let secrets = [user.clone(), pass.clone()];
         spawn_named("rclone-stderr".into(), move || {
             let mut found_tx = Some(found_tx);
             for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
+                let Ok(mut line) = line else { break };
+                // What rcd says may reach the user's eyes and the history; its credentials
+                // never do.
+                for secret in &secrets {
+                    line = line.replace(secret.as_str(), "(hidden)");
+                }
                 if let Some(rest) = line.split("Serving remote control on ").nth(1)
                     && let Some(tx) = found_tx.take()
                 {
@@ -705,6 +736,29 @@ fn encode_base64(bytes: &[u8], table: &[u8; 64], pad: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_users_logging_and_remote_control_settings_are_kept_from_rcd() {
+        for (key, kept_from_rcd) in [
+            ("RCLONE_LOG_FILE", true),
+            ("RCLONE_LOG_LEVEL", true),
+            ("RCLONE_LOG_FILE_MAX_SIZE", true),
+            ("RCLONE_VERBOSE", true),
+            ("RCLONE_QUIET", true),
+            ("RCLONE_USE_JSON_LOG", true),
+            ("RCLONE_SYSLOG", true),
+            ("RCLONE_RC_NO_AUTH", true),
+            ("RCLONE_RC_WEB_GUI", true),
+            ("RCLONE_RC_USER", false),
+            ("RCLONE_RC_PASS", false),
+            ("RCLONE_CONFIG", false),
+            ("RCLONE_CONFIG_NAS_PASS", false),
+            ("RCLONE_TIMEOUT", false),
+            ("HOME", false),
+        ] {
+            assert_eq!(is_users_setting_for_rcd(key), kept_from_rcd, "{key}");
+        }
+    }
 
     #[test]
     fn basic_auth_is_base64() {
