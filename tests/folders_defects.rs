@@ -925,6 +925,46 @@ fn removing_a_pair_forgets_its_last_sync() {
     }
 }
 
+/// A removed pair leaves no schedule naming it: one that synced other items too goes on
+/// without it, one that synced only the pair goes (it would fail at every run).
+#[test]
+fn removing_a_pair_takes_it_out_of_its_schedules() {
+    let c = Cli::new("two-way");
+    let (q_left, q_right) = (c.dir.path().join("q-left"), c.dir.path().join("q-right"));
+    for dir in [&q_left, &q_right] {
+        std::fs::create_dir_all(dir).unwrap();
+    }
+    let q = [q_left.to_str().unwrap(), q_right.to_str().unwrap()];
+    for args in [
+        &["folder", "add", "q", q[0], q[1]][..],
+        &["schedule", "add", "nightly", "p", "q", "--daily", "02:00"][..],
+        &["schedule", "add", "only-p", "p", "--every", "1h"][..],
+    ] {
+        let out = c.run(args);
+        assert!(out.status.success(), "{args:?}: {}", text(&out));
+    }
+    let removed = c.run(&["folder", "remove", "p"]);
+    let said = text(&removed);
+    assert!(removed.status.success(), "{said}");
+    assert!(
+        said.contains("Took it out of the schedule nightly."),
+        "{said}"
+    );
+    assert!(
+        said.contains("Removed the schedule only-p, which synced only this pair."),
+        "{said}"
+    );
+    let listed = c.run(&["schedule", "list", "--json"]);
+    let listed: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    let schedules = listed.as_array().unwrap();
+    assert_eq!(schedules.len(), 1, "{listed}");
+    assert_eq!(schedules[0]["name"], "nightly");
+    assert_eq!(
+        schedules[0]["items"],
+        serde_json::json!([{"handler": "folders", "item": "q"}])
+    );
+}
+
 /// A pair being synchronized is not removed: that run would go on writing the record of
 /// the last sync that removing forgets, and a pair added again under the name would take
 /// it for its own.

@@ -352,7 +352,7 @@ fn mass_deletions_stop_a_run_without_prompts() {
     assert_eq!(
         ran.text,
         format!(
-            "This sync would delete 25 of 40 files in {}; Sync Center stopped to be safe. Run it in the window or without --no-prompt to delete them or restore them.",
+            "This sync would delete 25 of 40 files in {}; Sync Center stopped to be safe, as it could not ask you. Sync it from the window, or with `synccenter sync p` in a terminal, to delete them or restore them.",
             c.right.display()
         )
     );

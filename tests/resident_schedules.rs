@@ -98,6 +98,54 @@ fn a_schedule_of_every_2_seconds_fires_while_the_instance_runs() {
     assert!(instance.quit(&bus).success());
 }
 
+/// `schedule list` gives each schedule its own next run while an instance runs, as it does
+/// without one: not the soonest run of its items, which another schedule may set.
+#[test]
+fn schedule_list_gives_each_schedule_its_own_next_run_while_an_instance_runs() {
+    let bus = Bus::start();
+    let home = Home::new(0.0);
+    let in_six_hours = chrono::Local::now() + chrono::Duration::hours(6);
+    let at = in_six_hours.format("%H:%M").to_string();
+    for args in [
+        &[
+            "schedule",
+            "add",
+            "mornings",
+            "alpha",
+            "--daily",
+            at.as_str(),
+        ][..],
+        &["schedule", "add", "hourly", "alpha", "--every", "1h"][..],
+    ] {
+        let out = synccenter(home.path(), None).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    }
+    let next_of = |name: &str| -> String {
+        let out = synccenter(home.path(), Some(&bus))
+            .args(["schedule", "list", "--json"])
+            .output()
+            .unwrap();
+        let listed: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let found = listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name);
+        found.unwrap()["next_run"].as_str().unwrap().to_string()
+    };
+    let without_instance = next_of("mornings");
+    assert!(without_instance.ends_with(&at), "{without_instance}");
+    let instance = Instance::background(home.path(), &bus, &[]);
+    wait_for(
+        "the instance to plan the schedules",
+        Duration::from_secs(30),
+        || home.path().join("data/schedules-due.json").exists(),
+    );
+    assert_eq!(next_of("mornings"), without_instance);
+    assert_ne!(next_of("hourly"), without_instance);
+    assert!(instance.quit(&bus).success());
+}
+
 #[test]
 fn a_due_time_missed_while_stopped_is_made_up_exactly_once_at_start() {
     let bus = Bus::start();

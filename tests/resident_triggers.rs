@@ -5,7 +5,7 @@
 mod remote_common;
 mod resident_support;
 
-use resident_support::{Bus, Display, Home, Instance, synccenter, text, wait_for};
+use resident_support::{Bus, Display, Home, Instance, synccenter, synccenter_at, text, wait_for};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -307,6 +307,58 @@ fn start_at_logon_writes_the_autostart_entry_and_the_logon_run_syncs() {
     });
     assert!(instance.quit(&bus).success());
     assert!(Path::new(&home.path()).exists());
+}
+
+/// An upgrade replaces the program's file while the instance runs; the entry it writes then
+/// still starts the file at that path (its running program reads as "PATH (deleted)", and an
+/// entry naming that started nothing at the next logon).
+#[test]
+fn the_autostart_entry_names_the_program_path_after_an_upgrade_replaced_it() {
+    let bus = Bus::start();
+    let home = Home::new(0.0);
+    let config = tempfile::tempdir().unwrap();
+    let program = config.path().join("bin/synccenter");
+    std::fs::create_dir_all(program.parent().unwrap()).unwrap();
+    std::fs::copy(env!("CARGO_BIN_EXE_synccenter"), &program).unwrap();
+    home.write_settings(r#"{"start_at_logon":true}"#);
+    let entry = config
+        .path()
+        .join("autostart/io.github.synccenter.SyncCenter.desktop");
+    let mut instance = Instance::of(
+        synccenter_at(&program, home.path(), Some(&bus))
+            .arg("--background")
+            .env("XDG_CONFIG_HOME", config.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for("the autostart entry", Duration::from_secs(60), || {
+        entry.exists()
+    });
+    // The upgrade: a new file put in the old one's place, as package managers do.
+    let new = program.with_extension("new");
+    std::fs::copy(env!("CARGO_BIN_EXE_synccenter"), &new).unwrap();
+    std::fs::rename(&new, &program).unwrap();
+    // The entry written again by the running instance (turned off, then on).
+    home.write_settings(r#"{"start_at_logon":false}"#);
+    reload_settings(&bus);
+    wait_for("the entry to go", Duration::from_secs(30), || {
+        !entry.exists()
+    });
+    home.write_settings(r#"{"start_at_logon":true}"#);
+    reload_settings(&bus);
+    wait_for("the entry again", Duration::from_secs(30), || {
+        entry.exists()
+    });
+    let text = std::fs::read_to_string(&entry).unwrap();
+    assert!(
+        text.contains(&format!("Exec={} --background", program.display()))
+            && !text.contains("(deleted)"),
+        "{text}\n{}",
+        instance.stderr()
+    );
+    assert!(instance.quit(&bus).success());
 }
 
 #[test]

@@ -316,6 +316,11 @@ fn folder(setup: &Setup, action: FolderAction) -> Result<u8, Refusal> {
             out!(
                 "Removed the folder pair {name}; its folders and files were left as they are, and its record of the last sync was forgotten."
             );
+            let key = ItemKey::new(crate::handlers::folders::HANDLER_ID, name.as_str());
+            match schedule::forget_item(home, &key) {
+                Ok(said) => said.iter().for_each(|line| out!("{line}")),
+                Err(problem) => err!("synccenter: {problem}"),
+            }
         }
         FolderAction::List { json } => {
             let pairs = folder_config::load(home)?;
@@ -534,11 +539,15 @@ fn results(engine: &Engine, json: bool) -> Result<u8, Refusal> {
             (n > 0).then(|| format!("{n} {}", s.label().to_lowercase()))
         })
         .collect();
+        // (A run that found nothing to do, as a trigger's can, has no items.)
+        let summary = match counts.is_empty() {
+            true => "nothing ran".to_string(),
+            false => counts.join(", "),
+        };
         out!(
-            "{} ({}): {}",
+            "{} ({}): {summary}",
             local_time(session.started),
             session.reason,
-            counts.join(", ")
         );
         for item in &session.items {
             let text = if item.text.is_empty() {

@@ -117,10 +117,15 @@ fn list(home: &Home, settings: &Settings, json: bool) -> Result<(), String> {
     Ok(())
 }
 
-/// Each schedule's next run in words: the running instance's own figure when there is one,
-/// else from the remembered due times, as the scheduler would decide at start.
+/// Each schedule's next run in words: while an instance runs, the due time it keeps for the
+/// schedule (or "paused"); else from the remembered due times, as the scheduler would
+/// decide at start. (Not the instance's figure per item: that is the soonest of all the
+/// item's schedules.)
 fn next_runs(home: &Home, settings: &Settings) -> Vec<String> {
     let running = Instance::find(home).and_then(|instance| instance.next_runs().ok());
+    let paused = running
+        .as_ref()
+        .is_some_and(|next| next.values().any(|words| words == "paused"));
     let due = settings::load_due(home).value;
     let now = Local::now();
     settings
@@ -133,14 +138,13 @@ fn next_runs(home: &Home, settings: &Settings) -> Vec<String> {
             if let Err(fault) = schedule.when.validate() {
                 return format!("never ({fault})");
             }
-            if let Some(running) = &running {
-                // The instance answers per item; a schedule's next run is its items'.
-                return schedule
-                    .items
-                    .first()
-                    .and_then(|key| running.get(&key.to_string()))
-                    .cloned()
-                    .unwrap_or_default();
+            if paused {
+                return "paused".to_string();
+            }
+            if running.is_some()
+                && let Some(kept) = due.get(&schedule.name).filter(|d| d.when == schedule.when)
+            {
+                return when_words(kept.next_due_ms, &now);
             }
             let planned = plan(&schedule.when, due.get(&schedule.name), &now, false);
             match &schedule.when {
@@ -153,6 +157,41 @@ fn next_runs(home: &Home, settings: &Settings) -> Vec<String> {
             }
         })
         .collect()
+}
+
+/// Takes a removed item out of the schedules that sync it; a schedule left with no item is
+/// removed. Says what changed, in lines for the terminal.
+pub fn forget_item(home: &Home, key: &ItemKey) -> Result<Vec<String>, String> {
+    let loaded = settings::load_settings(home);
+    let mut settings = loaded.value;
+    let mut said = Vec::new();
+    for schedule in &mut settings.schedules {
+        let before = schedule.items.len();
+        schedule.items.retain(|item| item != key);
+        if schedule.items.len() < before {
+            said.push(match schedule.items.is_empty() {
+                true => format!(
+                    "Removed the schedule {}, which synced only this pair.",
+                    schedule.name
+                ),
+                false => format!("Took it out of the schedule {}.", schedule.name),
+            });
+        }
+    }
+    if said.is_empty() {
+        return Ok(said);
+    }
+    if !loaded.writable {
+        return Err(format!(
+            "{} cannot be read, so the schedules still name it",
+            settings::settings_file(home).display()
+        ));
+    }
+    settings
+        .schedules
+        .retain(|schedule| !schedule.items.is_empty());
+    save(home, &settings)?;
+    Ok(said)
 }
 
 fn save(home: &Home, settings: &Settings) -> Result<(), String> {

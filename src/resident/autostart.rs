@@ -152,9 +152,7 @@ pub fn apply(on: bool, explicit_home: Option<&Home>) -> Result<(), String> {
             path.display()
         ));
     }
-    let program = std::env::current_exe()
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|_| "synccenter".into());
+    let program = program_for_entry(std::env::current_exe().ok(), |path| path.is_file());
     let text = entry(&program, explicit_home);
     if existing.is_some_and(|now| now == text) {
         return Ok(());
@@ -166,9 +164,46 @@ pub fn apply(on: bool, explicit_home: Option<&Home>) -> Result<(), String> {
     write().map_err(|e| format!("Could not write {}: {e}", path.display()))
 }
 
+/// The program the entry starts: this one, by the path it runs from. A running program whose
+/// file was replaced since it started (a package upgrade) reads as "PATH (deleted)": the new
+/// file at PATH is the one to start at logon. With no file there, `synccenter` from PATH.
+fn program_for_entry(
+    running: Option<PathBuf>,
+    is_file: impl Fn(&std::path::Path) -> bool,
+) -> String {
+    running
+        .map(|path| {
+            let text = path.to_string_lossy();
+            match text.strip_suffix(" (deleted)") {
+                Some(replaced) => PathBuf::from(replaced),
+                None => path.clone(),
+            }
+        })
+        .filter(|path| is_file(path))
+        .map_or_else(|| "synccenter".into(), |path| path.display().to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_entry_starts_the_file_at_the_programs_path_even_once_it_was_replaced() {
+        let installed =
+            |path: &std::path::Path| path == std::path::Path::new("/usr/bin/synccenter");
+        for (running, expected) in [
+            (Some("/usr/bin/synccenter"), "/usr/bin/synccenter"),
+            // Upgraded while it ran: the new file at the same path.
+            (Some("/usr/bin/synccenter (deleted)"), "/usr/bin/synccenter"),
+            // Gone, or not known: the one on PATH.
+            (Some("/tmp/build/synccenter (deleted)"), "synccenter"),
+            (Some("/tmp/build/synccenter"), "synccenter"),
+            (None, "synccenter"),
+        ] {
+            let program = program_for_entry(running.map(PathBuf::from), installed);
+            assert_eq!(program, expected, "{running:?}");
+        }
+    }
 
     #[test]
     fn the_entry_starts_the_background_instance_with_its_home() {

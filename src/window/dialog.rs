@@ -228,27 +228,26 @@ impl OpenDialog {
         self.focus = Focus::Done;
         ui.add_space(12.0);
         let mut pressed = None;
-        egui::Sides::new().show(
-            ui,
-            |ui| {
-                // The window behind is modal to this dialog; its run can be stopped here.
-                if running
-                    && ui
-                        .button(format!("{} Stop synchronizing", icons::STOP))
-                        .clicked()
-                {
-                    out.push(Command::StopAll);
+        // The window behind is modal to this dialog; its run can be stopped here, from a row
+        // of its own: beside three answers ("Delete 30 files", "Restore 30 files", "Don't
+        // delete") it ran into the first of them.
+        if running
+            && ui
+                .button(format!("{} Stop synchronizing", icons::STOP))
+                .clicked()
+        {
+            out.push(Command::StopAll);
+        }
+        let row = egui::vec2(ui.available_width(), ui.spacing().interact_size.y);
+        let right_to_left = egui::Layout::right_to_left(egui::Align::Center);
+        ui.allocate_ui_with_layout(row, right_to_left, |ui| {
+            // Right to left: the reject button ends up rightmost, as on most desktops.
+            for button in form.buttons.iter().rev() {
+                if ui.button(&button.label).clicked() {
+                    pressed = Some(button);
                 }
-            },
-            |ui| {
-                // Right to left: the reject button ends up rightmost, as on most desktops.
-                for button in form.buttons.iter().rev() {
-                    if ui.button(&button.label).clicked() {
-                        pressed = Some(button);
-                    }
-                }
-            },
-        );
+            }
+        });
         if pressed.is_none() && submit_by_enter {
             pressed = form.buttons.iter().find(|b| b.role == ButtonRole::Accept);
         }

@@ -209,7 +209,12 @@ impl Home {
 
 /// The real binary, with the home and the bus (or none).
 pub fn synccenter(home: &Path, bus: Option<&Bus>) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_synccenter"));
+    synccenter_at(Path::new(env!("CARGO_BIN_EXE_synccenter")), home, bus)
+}
+
+/// The program at `program` (a copy of the real binary), as [`synccenter`] runs it.
+pub fn synccenter_at(program: &Path, home: &Path, bus: Option<&Bus>) -> Command {
+    let mut command = Command::new(program);
     command.arg("--home").arg(home);
     command
         .env_remove("SYNCCENTER_HOME")

@@ -382,7 +382,7 @@ fn report_outcome(
                 ""
             };
             let text = format!(
-                "This sync would delete {} of {} files in {location}; Sync Center stopped to be safe. Run it in the window or without --no-prompt to delete them{or_restore}.",
+                "This sync would delete {} of {} files in {location}; Sync Center stopped to be safe, as it could not ask you. Sync it from the window, or with `synccenter sync {item}` in a terminal, to delete them{or_restore}.",
                 grouped(count as u64),
                 grouped(total as u64)
             );
