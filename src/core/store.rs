@@ -17,7 +17,7 @@ mod changes;
 use crate::core::activity::{ActivityCounts, RunActivity};
 use crate::core::conflicts::{ConflictRecord, ConflictReport, Resolution};
 use crate::core::model::{
-    HandlerId, ItemId, ItemKey, LogEntry, LogId, SessionId, opt_unix_millis, unix_millis,
+    HandlerId, ItemId, ItemKey, LogEntry, LogId, LogLevel, SessionId, opt_unix_millis, unix_millis,
 };
 use crate::core::status::{ItemStatus, Problems};
 use changes::{Change, Shared, SharedFile};
@@ -767,13 +767,24 @@ fn prune(
         fresh
     });
     if history.len() > retention.max_sessions {
-        // The oldest by when they finished, whatever their ids.
-        history.sort_by_key(|s| s.finished);
+        // Runs that changed nothing and said nothing of note go first, then the others, the
+        // oldest first by when they finished (whatever their ids): a schedule every five
+        // minutes pushed every run that did something out of the list within two days.
+        history.sort_by_key(|s| (!is_quiet(s), s.finished));
         let excess = history.len() - retention.max_sessions;
         dropped.extend(history.drain(..excess).map(|s| s.id));
         history.sort_by_key(|s| s.id);
     }
     dropped
+}
+
+/// A run in which every item succeeded changing nothing, and nothing was said above info.
+fn is_quiet(record: &SessionRecord) -> bool {
+    record
+        .items
+        .iter()
+        .all(|item| item.status == ItemStatus::Succeeded && item.activity.is_empty())
+        && record.log.iter().all(|line| line.level < LogLevel::Warning)
 }
 
 /// When the shared files and the history folder last changed on disk, as this process
@@ -1092,7 +1103,6 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::model::LogLevel;
 
     fn record(id: u64, finished: SystemTime) -> SessionRecord {
         SessionRecord {
@@ -1146,6 +1156,55 @@ mod tests {
         let dropped = prune(&mut history, retention, now);
         assert_eq!(dropped, vec![SessionId(1), SessionId(2)]);
         assert_eq!(history.iter().map(|s| s.id.0).collect::<Vec<_>>(), [3, 4]);
+    }
+
+    #[test]
+    fn runs_that_changed_nothing_are_pruned_before_runs_that_did_something() {
+        let now = SystemTime::now();
+        let at = |seconds_ago: u64| now - Duration::from_secs(seconds_ago);
+        let changed = |mut run: SessionRecord| {
+            run.items[0]
+                .activity
+                .changes
+                .insert(crate::core::activity::Change::Copied, 3);
+            run
+        };
+        let failed = |mut run: SessionRecord| {
+            run.items[0].status = ItemStatus::Failed;
+            run
+        };
+        let warned = |mut run: SessionRecord| {
+            run.log[0].level = LogLevel::Warning;
+            run
+        };
+        let mut history = vec![
+            changed(record(1, at(60))),
+            record(2, at(50)),
+            failed(record(3, at(40))),
+            record(4, at(30)),
+            warned(record(5, at(20))),
+            record(6, at(10)),
+        ];
+        let retention = Retention {
+            max_sessions: 4,
+            ..Retention::default()
+        };
+        let dropped = prune(&mut history, retention, now);
+        assert_eq!(dropped, vec![SessionId(2), SessionId(4)]);
+        assert_eq!(
+            history.iter().map(|s| s.id.0).collect::<Vec<_>>(),
+            [1, 3, 5, 6]
+        );
+        // Past the quiet ones, the oldest go.
+        let retention = Retention {
+            max_sessions: 2,
+            ..Retention::default()
+        };
+        assert_eq!(
+            prune(&mut history, retention, now),
+            vec![SessionId(6), SessionId(1)]
+        );
+        assert_eq!(history.iter().map(|s| s.id.0).collect::<Vec<_>>(), [3, 5]);
     }
 
     #[test]
