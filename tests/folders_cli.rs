@@ -80,6 +80,11 @@ fn a_pair_syncs_and_conflicts_are_listed_and_resolved() {
     let (code, printed) = c.sync();
     assert_eq!(code, 1, "{printed}");
     assert!(printed.contains("1 conflict needs you"), "{printed}");
+    // Not a plain success: marked and said as the window colours it.
+    assert!(
+        printed.contains("! p: Succeeded with 1 conflict — "),
+        "{printed}"
+    );
     let listed = c.run(&["conflicts", "--json"]);
     let rows: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
     assert_eq!(rows.as_array().unwrap().len(), 1, "{rows}");

@@ -119,6 +119,12 @@ fn schedule_list_gives_each_schedule_its_own_next_run_while_an_instance_runs() {
     ] {
         let out = synccenter(home.path(), None).args(args).output().unwrap();
         assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        // Nothing runs it yet: said how to.
+        assert!(
+            text(&out).contains("start `synccenter --background`"),
+            "{}",
+            text(&out)
+        );
     }
     let next_of = |name: &str| -> String {
         let out = synccenter(home.path(), Some(&bus))
@@ -143,6 +149,16 @@ fn schedule_list_gives_each_schedule_its_own_next_run_while_an_instance_runs() {
     );
     assert_eq!(next_of("mornings"), without_instance);
     assert_ne!(next_of("hourly"), without_instance);
+    // One added now runs from now on, and says so rather than how to start Sync Center.
+    let out = synccenter(home.path(), Some(&bus))
+        .args(["schedule", "add", "more", "alpha", "--every", "2h"])
+        .output()
+        .unwrap();
+    assert!(
+        text(&out).contains("Sync Center is running, so it runs from now on."),
+        "{}",
+        text(&out)
+    );
     assert!(instance.quit(&bus).success());
 }
 

@@ -4,7 +4,8 @@
 //! instance draw the same bars and print the same result lines.
 
 use crate::core::progress::{ItemShare, ProgressView, format_eta};
-use crate::core::status::ItemStatus;
+use crate::core::status::{ItemStatus, Tone, verdict};
+use crate::core::store::ItemResult;
 use crate::output::err;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::HashMap;
@@ -169,6 +170,20 @@ pub fn ending(name: &str, status: ItemStatus, text: &str) -> String {
         format!(" — {text}")
     };
     format!("{} {name}: {status}{text}", mark(status))
+}
+
+/// A finished item's line: a success that left conflicts or errors is marked "!" and says
+/// so ("! Photos: Succeeded with 1 conflict — …"), as the window colours it.
+pub fn ending_of(result: &ItemResult) -> String {
+    let verdict = verdict(result.status, result.problems);
+    if result.status != ItemStatus::Succeeded || verdict.tone != Tone::Attention {
+        return ending(&result.name, result.status, &result.text);
+    }
+    let text = match result.text.is_empty() {
+        true => String::new(),
+        false => format!(" — {}", result.text),
+    };
+    format!("! {}: {}{text}", result.name, verdict.words)
 }
 
 pub fn mark(status: ItemStatus) -> &'static str {

@@ -31,7 +31,7 @@ use crate::handlers::folders::remotes;
 use crate::output::{self, err, out};
 use crate::setup::{Setup, setup};
 use args::{ConflictAction, ConflictsArgs, FolderAction};
-use bars::{ending, mark};
+use bars::mark;
 use clap::Parser;
 use serde::Serialize;
 use std::io::IsTerminal;
@@ -481,7 +481,7 @@ pub(crate) fn may_prompt(args: &SyncArgs) -> bool {
 /// Prints how each item of a finished run ended and what conflicts wait; the exit code.
 pub(crate) fn report_outcome(record: &SessionRecord, open_conflicts: usize) -> u8 {
     for result in &record.items {
-        out!("{}", ending(&result.name, result.status, &result.text));
+        out!("{}", bars::ending_of(result));
     }
     if open_conflicts > 0 {
         let conflicts = if open_conflicts == 1 {

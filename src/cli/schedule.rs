@@ -55,9 +55,17 @@ pub fn schedule(home: &Home, action: ScheduleAction, items: Vec<ItemKey>) -> Res
                 enabled: true,
             });
             save(home, &settings)?;
-            out!(
-                "Added the schedule {name}: {description}. It runs while Sync Center runs (`synccenter --background`, or turn on \"Start at logon\")."
-            );
+            // How it will run: said only when nothing makes it run yet.
+            let how = match (Instance::find(home).is_some(), settings.start_at_logon) {
+                (true, _) => "Sync Center is running, so it runs from now on.",
+                (false, true) => {
+                    "It runs from the next logon (\"Start at logon\" is on), or now with `synccenter --background`."
+                }
+                (false, false) => {
+                    "It runs while Sync Center runs: start `synccenter --background`, or turn on \"Start at logon\"."
+                }
+            };
+            out!("Added the schedule {name}: {description}. {how}");
         }
         ScheduleAction::Remove { name } => {
             let before = settings.schedules.len();
