@@ -333,6 +333,13 @@ fn another_folder_in_the_place_of_a_root_asks_and_dont_sync_cancels() {
     assert_eq!(ran.status, ItemStatus::Failed, "{ran:?}");
 }
 
+/// The last dialog's buttons and message.
+fn last_question(c: &Center) -> (Vec<String>, String) {
+    let form = c.forms.lock().last().cloned().unwrap();
+    let labels = form.buttons.iter().map(|b| b.label.clone()).collect();
+    (labels, form.message.unwrap_or_default())
+}
+
 fn many_files(c: &Center, n: usize) {
     for i in 0..n {
         write(&c.l(&format!("f{i:03}.txt")), &format!("file {i}"));
@@ -378,13 +385,11 @@ fn mass_deletions_ask_in_the_window() {
         )
     );
     assert_eq!(tree(&c.right).len(), 40);
-    let form = c.forms.lock().last().cloned().unwrap();
-    let labels: Vec<&str> = form.buttons.iter().map(|b| b.label.as_str()).collect();
+    let (labels, said) = last_question(&c);
     assert_eq!(
         labels,
         ["Delete 25 files", "Restore 25 files", "Don't delete"]
     );
-    let said = form.message.unwrap_or_default();
     assert!(
         said.contains(&format!("as they are not in {}", c.left.display()))
             && said.contains("Restore to copy them to"),
@@ -469,13 +474,11 @@ fn restoring_a_mirror_copies_into_the_source_only_what_it_lost() {
     });
     let ran = c.sync_in_window();
     assert_eq!(ran.status, ItemStatus::Succeeded, "{ran:?}");
-    let form = c.forms.lock().last().cloned().unwrap();
-    let labels: Vec<&str> = form.buttons.iter().map(|b| b.label.as_str()).collect();
+    let (labels, said) = last_question(&c);
     assert_eq!(
         labels,
         ["Delete 35 files", "Restore 20 files", "Don't delete"]
     );
-    let said = form.message.unwrap_or_default();
     assert!(
         said.contains(&format!(
             "Sync Center has no record of 15 of them in {}.",
@@ -499,10 +502,8 @@ fn restoring_a_mirror_copies_into_the_source_only_what_it_lost() {
     }
     c.answer_dialogs(|_| FormReply::Canceled);
     assert_eq!(c.sync_in_window().status, ItemStatus::Canceled);
-    let form = c.forms.lock().last().cloned().unwrap();
-    let labels: Vec<&str> = form.buttons.iter().map(|b| b.label.as_str()).collect();
+    let (labels, said) = last_question(&c);
     assert_eq!(labels, ["Delete 30 files", "Don't delete"]);
-    let said = form.message.unwrap_or_default();
     assert!(
         said.contains("Sync Center has no record of any of them in") && !said.contains("Restore"),
         "{said}"

@@ -72,10 +72,12 @@ struct FileLists {
     rx: Receiver<(SessionId, Result<RunActivity, String>)>,
     /// What the user searches for in each item's list.
     searches: HashMap<(SessionId, ItemKey), String>,
-    /// How many entries of each item's list mention the words of the Results search, for
-    /// those words and the lists loaded then (worked out again when either changes).
+    /// How many entries of each item's list mention the words of the Results search
+    /// (`hits_for`), for the runs in `searched`: worked out once per list as lists arrive,
+    /// and again for all only when the words change.
     hits: HashMap<(SessionId, ItemKey), usize>,
-    hits_for: (String, usize),
+    hits_for: String,
+    searched: HashSet<SessionId>,
 }
 
 impl FileLists {
@@ -89,7 +91,8 @@ impl FileLists {
             rx,
             searches: HashMap::new(),
             hits: HashMap::new(),
-            hits_for: (String::new(), 0),
+            hits_for: String::new(),
+            searched: HashSet::new(),
         }
     }
 
@@ -132,19 +135,22 @@ impl FileLists {
         self.asked.len() > self.loaded.len()
     }
 
-    /// Works out again which items' lists mention `words` (lowercase), when they or the
-    /// lists loaded changed since the last time.
+    /// Which items' lists mention `words` (lowercase): the lists not looked through for
+    /// these words yet (all of them when the words changed).
     fn search(&mut self, words: &str) {
         let words = words.trim();
-        if self.hits_for.0 == words && self.hits_for.1 == self.loaded.len() {
-            return;
+        if self.hits_for != words {
+            self.hits_for = words.to_string();
+            self.hits.clear();
+            self.searched.clear();
         }
-        self.hits_for = (words.to_string(), self.loaded.len());
-        self.hits.clear();
         if words.is_empty() {
             return;
         }
         for (session, listed) in &self.loaded {
+            if !self.searched.insert(*session) {
+                continue;
+            }
             for item in listed.iter().flatten() {
                 let count = item.entries.iter().filter(|e| e.mentions(words)).count();
                 if count > 0 {

@@ -442,6 +442,15 @@ mod tests {
         PairConfig::new(name, left.into(), right.into(), Mode::TwoWay)
     }
 
+    /// A home whose pairs file holds `text`, as written by hand.
+    fn home_with_file(text: &str) -> (tempfile::TempDir, Home) {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home::under(dir.path());
+        std::fs::create_dir_all(&home.config_dir).unwrap();
+        std::fs::write(config_file(&home), text).unwrap();
+        (dir, home)
+    }
+
     #[test]
     fn pairs_are_added_listed_and_removed() {
         let dir = tempfile::tempdir().unwrap();
@@ -465,15 +474,8 @@ mod tests {
 
     #[test]
     fn two_pairs_of_the_same_folders_written_by_hand_still_load_and_can_be_edited() {
-        let dir = tempfile::tempdir().unwrap();
-        let home = Home::under(dir.path());
-        std::fs::create_dir_all(&home.config_dir).unwrap();
         let two = "[[pair]]\nname = \"a\"\nleft = \"/l/x\"\nright = \"/r/x\"\nmode = \"two-way\"\n";
-        std::fs::write(
-            config_file(&home),
-            format!("{two}{}", two.replace("\"a\"", "\"b\"")),
-        )
-        .unwrap();
+        let (_dir, home) = home_with_file(&format!("{two}{}", two.replace("\"a\"", "\"b\"")));
         assert_eq!(load(&home).unwrap().len(), 2);
         let mut b = pair("b", "/l/x", "/r/x");
         b.mode = Mode::Mirror;
@@ -515,14 +517,9 @@ mod tests {
 
     #[test]
     fn a_stored_scp_style_pair_still_loads_but_is_not_added_again() {
-        let dir = tempfile::tempdir().unwrap();
-        let home = Home::under(dir.path());
-        std::fs::create_dir_all(&home.config_dir).unwrap();
-        std::fs::write(
-            config_file(&home),
+        let (_dir, home) = home_with_file(
             "[[pair]]\nname = \"old\"\nleft = \"/l/old\"\nright = \"bob:secret@nas:/srv\"\nmode = \"two-way\"\n",
-        )
-        .unwrap();
+        );
         assert_eq!(load(&home).unwrap().len(), 1);
         let error = add(&home, pair("new", "/l/new", "bob:secret@nas:/x")).unwrap_err();
         assert!(
@@ -571,10 +568,7 @@ mod tests {
 
     #[test]
     fn a_damaged_file_is_an_error_naming_it_and_is_kept() {
-        let dir = tempfile::tempdir().unwrap();
-        let home = Home::under(dir.path());
-        std::fs::create_dir_all(&home.config_dir).unwrap();
-        std::fs::write(config_file(&home), "[[pair]]\nname = 3\n").unwrap();
+        let (_dir, home) = home_with_file("[[pair]]\nname = 3\n");
         let error = load(&home).unwrap_err().to_string();
         assert!(error.contains("folders.toml"), "{error}");
         assert!(add(&home, pair("x", "/a", "/b")).is_err());
@@ -618,14 +612,9 @@ mod tests {
 
     #[test]
     fn versions_policy_defaults_and_round_trips() {
-        let dir = tempfile::tempdir().unwrap();
-        let home = Home::under(dir.path());
-        std::fs::create_dir_all(&home.config_dir).unwrap();
-        std::fs::write(
-            config_file(&home),
+        let (_dir, home) = home_with_file(
             "[[pair]]\nname = \"x\"\nleft = \"/a\"\nright = \"/b\"\nmode = \"two-way\"\n",
-        )
-        .unwrap();
+        );
         let loaded = load(&home).unwrap();
         assert_eq!(loaded[0].versions_days, DEFAULT_VERSIONS_DAYS);
         assert_eq!(
