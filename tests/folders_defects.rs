@@ -947,11 +947,11 @@ fn removing_a_pair_takes_it_out_of_its_schedules() {
     let said = text(&removed);
     assert!(removed.status.success(), "{said}");
     assert!(
-        said.contains("Took it out of the schedule nightly."),
+        said.contains("Took p out of the schedule nightly."),
         "{said}"
     );
     assert!(
-        said.contains("Removed the schedule only-p, which synced only this pair."),
+        said.contains("Removed the schedule only-p, which synced only p."),
         "{said}"
     );
     let listed = c.run(&["schedule", "list", "--json"]);

@@ -1,7 +1,8 @@
 //! The instance's window under a real X server (Xvfb): `Activate` from another program opens
 //! it, closing it leaves a background instance running, and `Activate` makes a new one.
 //! Without background mode, closing the window ends Sync Center, and a run still going then
-//! is recorded as it stands (`Engine::end`, "Stopped when Sync Center closed.").
+//! is recorded as it stands (`Engine::end`, "Stopped when Sync Center closed."). A pair
+//! removed in its Properties leaves its schedules.
 
 mod resident_support;
 
@@ -170,4 +171,78 @@ fn a_background_instance_without_background_mode_ends_when_its_window_closes() {
     desktop.bus.activate();
     desktop.wait_for_window(&mut instance, "the window");
     desktop.close_window_and_see_it_end(&mut instance);
+}
+
+#[test]
+fn a_pair_removed_in_its_properties_leaves_its_schedules() {
+    let desktop = Desktop::new();
+    let home = desktop.home.path();
+    let (left, right) = (home.join("left"), home.join("right"));
+    let commands: [&[&str]; 3] = [
+        &["folder", "add", "p", "--create"],
+        &[
+            "schedule", "add", "nightly", "p", "alpha", "--daily", "02:00",
+        ],
+        &["schedule", "add", "only-p", "p", "--every", "1h"],
+    ];
+    for args in commands {
+        let mut command = synccenter(home, None);
+        command.args(args);
+        if args[0] == "folder" {
+            command.arg(&left).arg(&right);
+        }
+        let out = command.output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", text(&out));
+    }
+    let mut instance = desktop.start(&[]);
+    desktop.wait_for_window(&mut instance, "the window");
+    std::thread::sleep(Duration::from_secs(3));
+    // The layout of a 920×600 window at the screen's corner (docs/screenshots): the pair's
+    // name in the first row, then the toolbar's Properties, the form's "Remove this pair…"
+    // and the question's Remove.
+    for (x, y) in [(71, 148), (368, 20), (531, 493), (575, 373)] {
+        desktop.display.click(x, y);
+        std::thread::sleep(Duration::from_secs(2));
+    }
+    let listed = || {
+        let out = synccenter(home, None)
+            .args(["schedule", "list", "--json"])
+            .output()
+            .unwrap();
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let mut schedules = serde_json::Value::Null;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        schedules = listed();
+        if schedules.as_array().is_some_and(|s| s.len() == 1) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("pair-removed.png");
+    desktop.display.screenshot(&shot);
+    let pairs = synccenter(home, None)
+        .args(["folder", "list", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&pairs.stdout).unwrap(),
+        serde_json::json!([]),
+        "the pair was not removed (screen: {})",
+        shot.display()
+    );
+    let schedules = schedules.as_array().cloned().unwrap_or_default();
+    assert_eq!(
+        schedules.len(),
+        1,
+        "{schedules:?} (screen: {})",
+        shot.display()
+    );
+    assert_eq!(schedules[0]["name"], "nightly");
+    let items = schedules[0]["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{items:?}");
+    assert_eq!(items[0]["item"], "alpha");
+    let (status, stderr) = instance.quit_saying(&desktop.bus);
+    assert!(status.success(), "{stderr}");
 }

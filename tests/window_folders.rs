@@ -74,6 +74,33 @@ fn a_folder_pair_added_from_the_first_start_screen_synchronizes() {
 }
 
 #[test]
+fn esc_in_an_open_dropdown_closes_only_the_dropdown() {
+    let home = home();
+    let (_engine, _center, mut app) = folders_window(home.path());
+    wait_for_text(&mut app, "Nothing to synchronize yet");
+    app.get_by_label("Add folder pair…").click();
+    wait_for_text(&mut app, "Left folder");
+    app.get_by_label("Name").type_text("Notes");
+    app.get_by_label("Sync with").click();
+    wait_for_text(&mut app, "Nextcloud");
+    app.key_press(egui::Key::Escape);
+    wait_for(&mut app, "the list to close", |app| {
+        app.query_by_label("Nextcloud").is_none()
+    });
+    app.run_steps(3);
+    assert_eq!(
+        app.get_by_label("Name").value().as_deref(),
+        Some("Notes"),
+        "the form was closed with what was typed in it"
+    );
+    // With no list open, Esc cancels the form.
+    app.key_press(egui::Key::Escape);
+    wait_for(&mut app, "the form to close", |app| {
+        app.query_by_label("Left folder").is_none()
+    });
+}
+
+#[test]
 fn a_new_pair_expands_tilde_offers_to_create_its_folder_and_shows_its_direction() {
     let home = home();
     // `~` is the real home folder: the new folder goes in a temporary folder there.

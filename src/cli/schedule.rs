@@ -167,25 +167,12 @@ fn next_runs(home: &Home, settings: &Settings) -> Vec<String> {
         .collect()
 }
 
-/// Takes a removed item out of the schedules that sync it; a schedule left with no item is
-/// removed. Says what changed, in lines for the terminal.
+/// Takes a removed item out of the schedules that sync it (`Settings::forget_item`) and
+/// saves them. Says what changed, in lines for the terminal.
 pub fn forget_item(home: &Home, key: &ItemKey) -> Result<Vec<String>, String> {
     let loaded = settings::load_settings(home);
     let mut settings = loaded.value;
-    let mut said = Vec::new();
-    for schedule in &mut settings.schedules {
-        let before = schedule.items.len();
-        schedule.items.retain(|item| item != key);
-        if schedule.items.len() < before {
-            said.push(match schedule.items.is_empty() {
-                true => format!(
-                    "Removed the schedule {}, which synced only this pair.",
-                    schedule.name
-                ),
-                false => format!("Took it out of the schedule {}.", schedule.name),
-            });
-        }
-    }
+    let said = settings.forget_item(key);
     if said.is_empty() {
         return Ok(said);
     }
@@ -195,9 +182,6 @@ pub fn forget_item(home: &Home, key: &ItemKey) -> Result<Vec<String>, String> {
             settings::settings_file(home).display()
         ));
     }
-    settings
-        .schedules
-        .retain(|schedule| !schedule.items.is_empty());
     save(home, &settings)?;
     Ok(said)
 }

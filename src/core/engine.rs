@@ -416,7 +416,10 @@ impl Engine {
                 instance.show_properties(&target, &callback)
             })
             .map_err(|failure| failure.to_string());
-            if outcome == Ok(PropertiesOutcome::ItemsChanged) {
+            if matches!(
+                outcome,
+                Ok(PropertiesOutcome::ItemsChanged | PropertiesOutcome::ItemDeleted)
+            ) {
                 // The item's settings changed: how its last run ended no longer says how
                 // it stands (a corrected pair loses its stale error).
                 if let PropertiesTarget::Item(item) = &target {

@@ -227,11 +227,14 @@ pub enum PropertiesTarget {
 }
 
 /// How `show_properties` ended: nothing changed, or items were added, deleted or renamed
-/// and the host must enumerate again (S_SYNCMGR_ENUMITEMS, our reading).
+/// and the host must enumerate again (S_SYNCMGR_ENUMITEMS, our reading), or the item the
+/// properties were about was deleted (S_SYNCMGR_ITEMDELETED): the host enumerates again
+/// and forgets what it kept for that item, such as the schedules that synced it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PropertiesOutcome {
     Unchanged,
     ItemsChanged,
+    ItemDeleted,
 }
 
 /// How `show_error` ended (ShowErrorCompleted): done, or retry these items

@@ -9,7 +9,7 @@
 use crate::core::dialog::DialogRequest;
 use crate::core::engine::reason_word;
 use crate::core::events::Event;
-use crate::core::model::{ItemKey, SessionId};
+use crate::core::model::{ItemKey, PropertiesOutcome, PropertiesTarget, SessionId};
 use crate::core::status::ItemStatus;
 use crate::core::store::{ItemResult, SessionRecord};
 use crate::output::err;
@@ -183,6 +183,14 @@ impl Worker {
                 }
             }
             Event::SessionFinished(record) => self.finished(record),
+            Event::PropertiesClosed {
+                handler,
+                target: PropertiesTarget::Item(item),
+                outcome: Ok(PropertiesOutcome::ItemDeleted),
+            } => self.center.forget_item(&ItemKey {
+                handler: handler.clone(),
+                item: item.clone(),
+            }),
             // Also where a background instance's output goes (the session's journal).
             Event::Notice(text) => err!("synccenter: {text}"),
             Event::ConflictsChanged => {

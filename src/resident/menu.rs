@@ -13,6 +13,7 @@ use crate::resident::scheduler::Pause;
 use crate::resident::settings::Settings;
 use crate::resident::{CenterRef, RunRequest};
 use crate::window::Companion;
+use crate::window::dialog::closes_on_escape;
 use egui::{RichText, Ui};
 use parking_lot::Mutex;
 use std::collections::BTreeMap;
@@ -239,8 +240,9 @@ impl WindowCompanion {
             return;
         };
         let done = std::cell::Cell::new(false);
+        let escape = ctx.input(|i| i.key_pressed(egui::Key::Escape));
         let frame = egui::Frame::window(&ctx.global_style()).inner_margin(16.0);
-        egui::Modal::new(egui::Id::unique("schedule-editor"))
+        let shown = egui::Modal::new(egui::Id::unique("schedule-editor"))
             .frame(frame)
             .show(ctx, |ui| {
                 ui.set_width(460.0);
@@ -295,7 +297,7 @@ impl WindowCompanion {
                     },
                 );
             });
-        if done.get() || ctx.input(|i| i.key_pressed(egui::Key::Escape)) {
+        if done.get() || closes_on_escape(&shown, escape) {
             *editor = None;
         }
     }
@@ -357,7 +359,8 @@ fn when_ui(ui: &mut Ui, draft: &mut Draft) {
         match draft.repeat {
             Repeat::Seconds | Repeat::Minutes | Repeat::Hours => {
                 ui.label("every");
-                ui.add(egui::DragValue::new(&mut draft.every).range(1..=10_000));
+                // From 0: a 0 typed is refused in words below, not turned into 1 unseen.
+                ui.add(egui::DragValue::new(&mut draft.every).range(0..=10_000));
                 ui.label(match draft.repeat {
                     Repeat::Seconds => "s",
                     Repeat::Minutes => "min",

@@ -119,6 +119,24 @@ impl Center {
         }
     }
 
+    /// Takes an item deleted in its Properties out of the schedules that synced it, as the
+    /// terminal's `folder remove` does.
+    pub fn forget_item(&self, key: &ItemKey) {
+        let named = self
+            .settings
+            .read()
+            .schedules
+            .iter()
+            .any(|s| s.items.contains(key));
+        if named {
+            self.change_settings(|settings| {
+                for line in settings.forget_item(key) {
+                    tracing::info!("{line}");
+                }
+            });
+        }
+    }
+
     /// The thread that saves and applies changed settings.
     fn spawn_settings_worker(center: &CenterRef) {
         let (tx, rx) = crossbeam_channel::unbounded::<()>();

@@ -379,6 +379,19 @@ impl Draft {
         if self.items.is_empty() {
             return Err("Choose at least one item to sync.".into());
         }
+        let unit = match self.repeat {
+            Repeat::Seconds => Some("seconds"),
+            Repeat::Minutes => Some("minutes"),
+            Repeat::Hours => Some("hours"),
+            Repeat::Daily | Repeat::Weekly => None,
+        };
+        if let Some(unit) = unit
+            && self.every == 0
+        {
+            return Err(format!(
+                "When: every 0 {unit} never comes round; choose 1 or more."
+            ));
+        }
         let when = self.when();
         when.validate().map_err(|e| format!("When: {e}."))?;
         Ok(Schedule {
@@ -703,7 +716,23 @@ mod tests {
                     every: 0,
                     ..good.clone()
                 },
-                Err("When: every: 0 seconds"),
+                Err("When: every 0 minutes never comes round"),
+            ),
+            (
+                Draft {
+                    repeat: Repeat::Hours,
+                    every: 0,
+                    ..good.clone()
+                },
+                Err("When: every 0 hours never comes round"),
+            ),
+            (
+                Draft {
+                    repeat: Repeat::Seconds,
+                    every: 0,
+                    ..good.clone()
+                },
+                Err("When: every 0 seconds never comes round"),
             ),
             (
                 Draft {

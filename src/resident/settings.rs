@@ -3,6 +3,7 @@
 //! read as the store reads its files: a damaged one is moved aside and said, one that cannot
 //! be read is said and never overwritten.
 
+use crate::core::model::ItemKey;
 use crate::core::store::{Home, load_json, write_atomically};
 use crate::resident::schedule::{Due, Schedule};
 use serde::{Deserialize, Serialize};
@@ -72,6 +73,29 @@ impl Settings {
             .cloned()
             .collect()
     }
+
+    /// Takes a removed item out of the schedules that sync it; a schedule left with no item
+    /// is removed. Says what changed, a line each (nothing: the settings are unchanged).
+    pub fn forget_item(&mut self, key: &ItemKey) -> Vec<String> {
+        let mut said = Vec::new();
+        self.schedules.retain_mut(|schedule| {
+            let before = schedule.items.len();
+            schedule.items.retain(|item| item != key);
+            if schedule.items.len() == before {
+                return true;
+            }
+            let emptied = schedule.items.is_empty();
+            said.push(match emptied {
+                true => format!(
+                    "Removed the schedule {}, which synced only {}.",
+                    schedule.name, key.item
+                ),
+                false => format!("Took {} out of the schedule {}.", key.item, schedule.name),
+            });
+            !emptied
+        });
+        said
+    }
 }
 
 pub fn settings_file(home: &Home) -> PathBuf {
@@ -135,7 +159,6 @@ pub fn save_due(home: &Home, due: &DueTimes) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::model::ItemKey;
     use crate::resident::schedule::When;
 
     fn often(seconds: u64, enabled: bool) -> Schedule {
@@ -265,5 +288,54 @@ mod tests {
             assert_eq!(settings.works_in_background(), background, "{settings:?}");
             assert_eq!(settings.keeps_running(), keeps, "{settings:?}");
         }
+    }
+
+    #[test]
+    fn a_removed_item_leaves_its_schedules_and_a_schedule_left_empty_goes() {
+        let schedule = |name: &str, items: &[&str]| Schedule {
+            name: name.into(),
+            items: items.iter().map(|i| ItemKey::new("folders", *i)).collect(),
+            when: When::Every { seconds: 60 },
+            enabled: true,
+        };
+        let mut settings = Settings {
+            schedules: vec![
+                schedule("both", &["photos", "music"]),
+                schedule("only photos", &["photos"]),
+                schedule("music", &["music"]),
+                // Written by hand with no item: not this removal's to tidy.
+                schedule("empty", &[]),
+            ],
+            ..Settings::default()
+        };
+        let said = settings.forget_item(&ItemKey::new("folders", "photos"));
+        assert_eq!(
+            said,
+            [
+                "Took photos out of the schedule both.",
+                "Removed the schedule only photos, which synced only photos.",
+            ]
+        );
+        assert_eq!(
+            settings.schedules,
+            [
+                schedule("both", &["music"]),
+                schedule("music", &["music"]),
+                schedule("empty", &[]),
+            ]
+        );
+        // Another handler's item of the same name, and an unknown one, change nothing.
+        let before = settings.clone();
+        assert!(
+            settings
+                .forget_item(&ItemKey::new("demo", "music"))
+                .is_empty()
+        );
+        assert!(
+            settings
+                .forget_item(&ItemKey::new("folders", "gone"))
+                .is_empty()
+        );
+        assert_eq!(settings, before);
     }
 }

@@ -163,14 +163,21 @@ impl Dialogs {
         let screen = ctx.content_rect();
         let width = DIALOG_WIDTH.min(screen.width() - 64.0).max(200.0);
         let fields_height = (screen.height() - DIALOG_CHROME).max(80.0);
-        modal.show(ctx, |ui| {
+        let shown = modal.show(ctx, |ui| {
             ui.set_width(width);
             open.ui(ui, running, fields_height, out);
         });
-        if escape {
+        if closes_on_escape(&shown, escape) {
             out.push(Command::Answer(id, FormReply::Canceled));
         }
     }
+}
+
+/// Whether Esc closes this modal: it was pressed (`escape`, read before the modal was shown),
+/// the modal is the top one, and no dropdown's list was open — Esc then closes only the list,
+/// and what the user filled in stays.
+pub(crate) fn closes_on_escape<T>(modal: &egui::ModalResponse<T>, escape: bool) -> bool {
+    escape && modal.is_top_modal && !modal.any_popup_open
 }
 
 impl OpenDialog {

@@ -5,7 +5,7 @@
 mod bar;
 mod command;
 mod conflicts;
-mod dialog;
+pub(crate) mod dialog;
 mod diff;
 mod format;
 mod icons;
@@ -283,8 +283,10 @@ impl SyncCenterApp {
                 target,
                 outcome,
             } => {
-                if let (Ok(PropertiesOutcome::ItemsChanged), PropertiesTarget::Item(item)) =
-                    (&outcome, target)
+                if let (
+                    Ok(PropertiesOutcome::ItemsChanged | PropertiesOutcome::ItemDeleted),
+                    PropertiesTarget::Item(item),
+                ) = (&outcome, target)
                 {
                     self.model.forget_outcome(&ItemKey {
                         handler: handler.clone(),

@@ -4,6 +4,7 @@
 
 use crate::handlers::folders::versions::{self, Version};
 use crate::window::command::{Command, Commands};
+use crate::window::dialog::closes_on_escape;
 use crate::window::format;
 use crossbeam_channel::{Receiver, Sender};
 use egui::{RichText, Ui};
@@ -129,9 +130,10 @@ impl Versions {
             return;
         };
         let screen = ctx.content_rect();
-        let mut close = ctx.input(|i| i.key_pressed(egui::Key::Escape));
+        let escape = ctx.input(|i| i.key_pressed(egui::Key::Escape));
+        let mut close = false;
         let frame = egui::Frame::window(&ctx.global_style()).inner_margin(16.0);
-        egui::Modal::new(egui::Id::unique("synccenter.versions"))
+        let shown = egui::Modal::new(egui::Id::unique("synccenter.versions"))
             .frame(frame)
             .show(ctx, |ui| {
                 ui.set_width((screen.width() - 64.0).clamp(200.0, 640.0));
@@ -166,7 +168,7 @@ impl Versions {
                     close = true;
                 }
             });
-        if close {
+        if close || closes_on_escape(&shown, escape) {
             self.open = None;
         }
     }

@@ -565,6 +565,16 @@ impl Display {
     }
 
     /// A screenshot of the whole screen.
+    /// Clicks the left button at this point of the screen, as a person would.
+    pub fn click(&self, x: u32, y: u32) {
+        let status = Command::new("xdotool")
+            .args(["mousemove", &x.to_string(), &y.to_string(), "click", "1"])
+            .env("DISPLAY", &self.name)
+            .status()
+            .expect("xdotool (package xdotool) runs");
+        assert!(status.success());
+    }
+
     pub fn screenshot(&self, path: &Path) {
         let status = Command::new("import")
             .args(["-window", "root"])

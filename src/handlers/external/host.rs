@@ -764,7 +764,9 @@ impl Handler for ExternalHandler {
             &PropertiesParams { item },
             Some(callback),
         )?;
-        Ok(if result.items_changed || self.items_changed {
+        Ok(if result.item_deleted {
+            PropertiesOutcome::ItemDeleted
+        } else if result.items_changed || self.items_changed {
             PropertiesOutcome::ItemsChanged
         } else {
             PropertiesOutcome::Unchanged

@@ -435,6 +435,10 @@ pub struct PropertiesResult {
     /// Items were added, removed or renamed: the host enumerates again.
     #[serde(default)]
     pub items_changed: bool,
+    /// The item the properties were about was deleted: the host enumerates again and
+    /// forgets what it kept for it (its schedules).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub item_deleted: bool,
 }
 
 /// `prepare` and `synchronize`.
@@ -777,6 +781,30 @@ mod tests {
                 },
             ]
         );
+    }
+
+    #[test]
+    fn a_properties_answer_may_say_the_item_was_deleted() {
+        // (the handler's answer, items changed, item deleted)
+        let cases = [
+            ("{}", false, false),
+            (r#"{"items_changed":true}"#, true, false),
+            (r#"{"items_changed":true,"item_deleted":true}"#, true, true),
+        ];
+        for (json, items_changed, item_deleted) in cases {
+            let read: PropertiesResult = serde_json::from_str(json).unwrap();
+            assert_eq!(
+                read,
+                PropertiesResult {
+                    items_changed,
+                    item_deleted
+                },
+                "{json}"
+            );
+        }
+        // Handlers written before `item_deleted` see the answer they always saw.
+        let unchanged = serde_json::to_string(&PropertiesResult::default()).unwrap();
+        assert_eq!(unchanged, r#"{"items_changed":false}"#);
     }
 
     #[test]

@@ -126,7 +126,8 @@ fn dispatch(
                 .map_or(PropertiesTarget::Handler, PropertiesTarget::Item);
             let outcome = guarded(|| handler.show_properties(&target, callback))?;
             to_value(PropertiesResult {
-                items_changed: outcome == PropertiesOutcome::ItemsChanged,
+                items_changed: outcome != PropertiesOutcome::Unchanged,
+                item_deleted: outcome == PropertiesOutcome::ItemDeleted,
             })
         }
         method::PREPARE => {

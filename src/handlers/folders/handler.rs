@@ -124,14 +124,10 @@ impl Handler for FolderPairs {
         let Ok(permit) = callback.request_ui(about) else {
             return Ok(PropertiesOutcome::Unchanged);
         };
-        let saved = match existing {
-            None => self.add_pair(&permit, callback),
+        Ok(match existing {
+            None if self.add_pair(&permit, callback) => PropertiesOutcome::ItemsChanged,
+            None => PropertiesOutcome::Unchanged,
             Some(pair) => self.edit_pair(&permit, callback, &pair),
-        };
-        Ok(if saved {
-            PropertiesOutcome::ItemsChanged
-        } else {
-            PropertiesOutcome::Unchanged
         })
     }
 
@@ -205,7 +201,12 @@ impl FolderPairs {
         pair_form::add_pair(&self.home, &mut self.remotes, permit, callback)
     }
 
-    fn edit_pair(&mut self, permit: &UiPermit<'_>, callback: &Callback, pair: &PairConfig) -> bool {
+    fn edit_pair(
+        &mut self,
+        permit: &UiPermit<'_>,
+        callback: &Callback,
+        pair: &PairConfig,
+    ) -> PropertiesOutcome {
         pair_form::edit_pair(&self.home, &mut self.remotes, permit, callback, pair)
     }
 

@@ -13,6 +13,7 @@ use super::remotes::{Remotes, TestFailed};
 use super::{FolderError, remove_pair};
 use crate::core::callback::{Callback, UiPermit};
 use crate::core::dialog::{Button, ButtonRole, Field, FieldKind, Form, FormReply, Values};
+use crate::core::model::PropertiesOutcome;
 use crate::core::store::Home;
 use std::path::PathBuf;
 
@@ -455,14 +456,14 @@ pub fn add_pair(
     }
 }
 
-/// A pair's Properties: edit, test, forget the password, or remove. True when saved.
+/// A pair's Properties: edit, test, forget the password, or remove.
 pub fn edit_pair(
     home: &Home,
     remotes: &mut Remotes,
     permit: &UiPermit<'_>,
     callback: &Callback,
     existing: &PairConfig,
-) -> bool {
+) -> PropertiesOutcome {
     let mut values = values_of(existing);
     let mut message = None;
     loop {
@@ -473,7 +474,7 @@ pub fn edit_pair(
             values: answer,
         } = &reply
         else {
-            return false;
+            return PropertiesOutcome::Unchanged;
         };
         values.extend(answer.clone());
         let pair = pair_from(&values, text_of(&values, "right"));
@@ -498,7 +499,7 @@ pub fn edit_pair(
                     continue;
                 }
                 return match remove_pair(home, &existing.name) {
-                    Ok(()) => true,
+                    Ok(()) => PropertiesOutcome::ItemDeleted,
                     Err(e) => {
                         message = Some(e.to_string());
                         continue;
@@ -506,7 +507,7 @@ pub fn edit_pair(
                 };
             }
             "ok" => {}
-            _ => return false,
+            _ => return PropertiesOutcome::Unchanged,
         }
         if bool_of(&values, "forget_password")
             && let Ok(Location::Server(server)) = existing.right_location()
@@ -527,11 +528,11 @@ pub fn edit_pair(
         }
         // OK with nothing changed changes nothing: how the last run ended still stands.
         if pair.as_ref().is_ok_and(|pair| pair == existing) {
-            return false;
+            return PropertiesOutcome::Unchanged;
         }
         let saved = pair.and_then(|pair| config::replace(home, &existing.name, pair));
         match saved {
-            Ok(()) => return true,
+            Ok(()) => return PropertiesOutcome::ItemsChanged,
             Err(e) => {
                 let shown = with_error(edit_form(&values, None), &e);
                 message = shown
